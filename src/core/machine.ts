@@ -1,0 +1,336 @@
+// PURE: the shutdown state machine. step(state, event) -> { state, actions }: it decides
+// when each signal is sent and to whom; the shell (shell/supervisor.ts) only carries the
+// actions out. No I/O and no clock here: every event carries its own time.
+import { exitStatus } from './timeline.js';
+import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, Target } from './types.js';
+
+// The first state of a run: the spawn of `command` was asked for at `at`.
+export function initialState(command: readonly string[], at: number): State {
+  return {
+    phase: { kind: 'starting', pendingStop: null },
+    facts: {
+      command,
+      spawnAt: at,
+      pid: null,
+      startedAt: null,
+      spawnError: null,
+      stop: null,
+      exit: null,
+      treeGoneAt: null,
+      forwarded: {},
+    },
+  };
+}
+
+// Where the stop signal goes (systemd: KillMode group sends it to the whole tree).
+export function stopTarget(policy: Policy): Target {
+  return policy.killMode === 'group' ? 'tree' : 'main';
+}
+
+// Where the kill signal goes (only KillMode=process spares the rest of the tree).
+export function killTarget(policy: Policy): Target {
+  return policy.killMode === 'process' ? 'main' : 'tree';
+}
+
+// Forwarded signals follow the stop signal: a terminal sends SIGWINCH or SIGHUP to a whole
+// foreground process group, so in group mode the child's group gets them too.
+export const forwardTarget = stopTarget;
+
+// Advances the machine by one event. Every event is answered in every phase.
+export function step(state: State, event: Event, policy: Policy): Step {
+  const { phase } = state;
+  switch (event.type) {
+    case 'started':
+      if (phase.kind !== 'starting') return same(state);
+      {
+        const next = withFacts(state, { pid: event.pid, startedAt: event.at }, { kind: 'running' });
+        // A stop that arrived before the child existed starts as soon as it does, with its
+        // deadline still counted from when it was asked for.
+        return phase.pendingStop ? beginStop(next, phase.pendingStop.signal, phase.pendingStop.at, policy) : same(next);
+      }
+
+    case 'spawn-failed':
+      if (phase.kind !== 'starting') return same(state);
+      return finish(withFacts(state, { spawnError: { status: event.status, message: event.message } }), [], policy);
+
+    case 'stop-requested':
+      return onStopRequest(state, event.signal, event.at, policy);
+
+    case 'forward':
+    case 'suspend': {
+      const target = liveTarget(phase, forwardTarget(policy));
+      const actions: Action[] = [];
+      let facts = state.facts;
+      if (target) {
+        const signal = event.type === 'forward' ? event.signal : 'SIGSTOP';
+        actions.push({ type: 'send', signal, target, reason: event.type });
+        facts = { ...facts, forwarded: { ...facts.forwarded, [event.signal]: (facts.forwarded[event.signal] ?? 0) + 1 } };
+      }
+      if (event.type === 'suspend') actions.push({ type: 'suspend-self' });
+      return { state: { ...state, facts }, actions };
+    }
+
+    case 'timer':
+      if (event.timer === 'stop-delay') {
+        return phase.kind === 'delaying' ? sendStop(state, event.at, policy) : same(state);
+      }
+      switch (phase.kind) {
+        case 'pre-stop':
+        case 'delaying':
+        case 'signalled':
+          return escalate(state, event.at, false, policy);
+        case 'draining':
+          return phase.killed ? same(state) : escalate(state, event.at, false, policy);
+        case 'starting':
+        case 'running':
+        case 'killed':
+        case 'done':
+          return same(state); // a timer that fired after it stopped mattering
+        default:
+          return never(phase);
+      }
+
+    case 'pre-stop-exited': {
+      const stop = state.facts.stop;
+      if (!stop?.preStop || stop.preStop.endedAt !== null) return same(state);
+      const preStop = { ...stop.preStop, endedAt: event.at, code: event.code, signal: event.signal, error: event.error };
+      const next = withStop(state, { preStop });
+      return phase.kind === 'pre-stop' ? afterPreStop(next, event.at, policy) : same(next);
+    }
+
+    case 'child-exited':
+      switch (phase.kind) {
+        case 'running':
+        case 'pre-stop':
+        case 'delaying':
+        case 'signalled':
+        case 'killed':
+          return onChildExit(state, event, policy);
+        case 'starting':
+        case 'draining':
+        case 'done':
+          return same(state);
+        default:
+          return never(phase);
+      }
+
+    case 'tree-empty':
+      if (phase.kind !== 'draining') return same(state);
+      return finish(withFacts(state, { treeGoneAt: event.at }), [{ type: 'cancel', timer: 'deadline' }], policy);
+
+    default:
+      return never(event);
+  }
+}
+
+function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy): Step {
+  const { phase } = state;
+  switch (phase.kind) {
+    case 'starting':
+      return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal, at } } }, actions: [] };
+    case 'running':
+      return beginStop(state, signal, at, policy);
+    case 'pre-stop':
+    case 'delaying':
+    case 'signalled':
+      // The usual "press Ctrl+C again to force"; a repeated SIGTERM (a platform retrying)
+      // is passed on again once the child has been signalled, but never escalates.
+      if (signal === 'SIGINT' && policy.kill) return escalate(state, at, true, policy);
+      return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null);
+    case 'draining':
+      if (phase.killed) return repeatStop(state, null);
+      if (signal === 'SIGINT' && policy.kill) return escalate(state, at, true, policy);
+      return repeatStop(state, 'tree');
+    case 'killed':
+      return repeatStop(state, null);
+    case 'done':
+      return same(state);
+    default:
+      return never(phase);
+  }
+}
+
+// Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
+function beginStop(state: State, trigger: SignalName, at: number, policy: Policy): Step {
+  const stop: StopFacts = {
+    trigger,
+    requestedAt: at,
+    deadline: policy.kill ? at + policy.timeoutMs : null,
+    preStop: null,
+    signal: null,
+    signalSentAt: null,
+    sigcontSentAt: null,
+    repeats: 0,
+    killSignal: null,
+    killSentAt: null,
+    forced: false,
+  };
+  const actions: Action[] = stop.deadline === null ? [] : [{ type: 'arm', timer: 'deadline', at: stop.deadline }];
+  if (policy.preStop !== null) {
+    stop.preStop = { startedAt: at, endedAt: null, code: null, signal: null, error: null, cancelled: false };
+    actions.push({ type: 'run-pre-stop', command: policy.preStop });
+    return { state: withFacts(state, { stop }, { kind: 'pre-stop' }), actions };
+  }
+  return prepend(actions, afterPreStop(withFacts(state, { stop }), at, policy));
+}
+
+function afterPreStop(state: State, at: number, policy: Policy): Step {
+  if (policy.stopDelayMs > 0) {
+    return {
+      state: { ...state, phase: { kind: 'delaying' } },
+      actions: [{ type: 'arm', timer: 'stop-delay', at: at + policy.stopDelayMs }],
+    };
+  }
+  return sendStop(state, at, policy);
+}
+
+// The signal the child is asked to stop with: --stop-signal, else the one graceful received.
+function chosenStopSignal(stop: StopFacts, policy: Policy): SignalName {
+  if (policy.stopSignal !== null) return policy.stopSignal;
+  return stop.trigger === 'SIGINT' || stop.trigger === 'SIGTERM' ? stop.trigger : 'SIGTERM';
+}
+
+function sendStop(state: State, at: number, policy: Policy): Step {
+  const stop = state.facts.stop!;
+  const signal = chosenStopSignal(stop, policy);
+  const target = stopTarget(policy);
+  const actions: Action[] = [{ type: 'send', signal, target, reason: 'stop' }];
+  // systemd follows the stop signal with SIGCONT so a stopped (SIGSTOP, Ctrl+Z) process
+  // wakes up to handle it; pointless after an uncatchable signal.
+  const sigcont = policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';
+  if (sigcont) actions.push({ type: 'send', signal: 'SIGCONT', target, reason: 'sigcont' });
+  return {
+    state: withStop(state, { signal, signalSentAt: at, sigcontSentAt: sigcont ? at : null }, { kind: 'signalled' }),
+    actions,
+  };
+}
+
+function repeatStop(state: State, target: Target | null): Step {
+  const stop = state.facts.stop!;
+  const actions: Action[] =
+    target && stop.signal ? [{ type: 'send', signal: stop.signal, target, reason: 'stop' }] : [];
+  return { state: withStop(state, { repeats: stop.repeats + 1 }), actions };
+}
+
+// Sends the kill signal: the grace period ran out (`forced` false) or a second Ctrl+C came.
+function escalate(state: State, at: number, forced: boolean, policy: Policy): Step {
+  const { phase } = state;
+  const actions: Action[] = [
+    { type: 'cancel', timer: 'deadline' },
+    { type: 'cancel', timer: 'stop-delay' },
+  ];
+  let preStop = state.facts.stop!.preStop;
+  if (phase.kind === 'pre-stop' && preStop) {
+    actions.push({ type: 'cancel-pre-stop' });
+    preStop = { ...preStop, cancelled: true };
+  }
+  const mainGone = phase.kind === 'draining';
+  actions.push({ type: 'send', signal: policy.killSignal, target: mainGone ? 'tree' : killTarget(policy), reason: 'kill' });
+  const next: Phase = mainGone ? { kind: 'draining', killed: true } : { kind: 'killed' };
+  return {
+    state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, preStop }, next),
+    actions,
+  };
+}
+
+function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' }>, policy: Policy): Step {
+  const { phase } = state;
+  const exit = { at: event.at, code: event.code, signal: event.signal, signo: event.signo };
+  let next = withFacts(state, { exit });
+  const actions: Action[] = [{ type: 'cancel', timer: 'stop-delay' }];
+  if (phase.kind === 'pre-stop') {
+    // The hook prepares the child's stop; with the child gone it has nothing left to do.
+    actions.push({ type: 'cancel-pre-stop' });
+    next = withStop(next, { preStop: { ...next.facts.stop!.preStop!, cancelled: true } });
+  }
+
+  if (event.survivors === 0 || policy.killMode === 'process') {
+    return finish(next, [...actions, { type: 'cancel', timer: 'deadline' }], policy);
+  }
+
+  // The main process is gone but part of its tree is not (tini and dumb-init exit here and
+  // let the runtime SIGKILL the rest mid-cleanup). The rest gets what the main process got.
+  actions.push({ type: 'watch-tree' });
+  if (phase.kind === 'killed') {
+    // Already killed as a tree; again for anything forked since.
+    actions.push({ type: 'send', signal: policy.killSignal, target: 'tree', reason: 'kill' });
+    return { state: { ...next, phase: { kind: 'draining', killed: true } }, actions };
+  }
+  if (!next.facts.stop) {
+    // Ended on its own: the leftovers are stopped with the stop signal and a full grace period.
+    const at = event.at;
+    next = withFacts(next, {
+      stop: {
+        trigger: 'child-exit',
+        requestedAt: at,
+        deadline: policy.kill ? at + policy.timeoutMs : null,
+        preStop: null,
+        signal: null,
+        signalSentAt: null,
+        sigcontSentAt: null,
+        repeats: 0,
+        killSignal: null,
+        killSentAt: null,
+        forced: false,
+      },
+    });
+    if (next.facts.stop!.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: next.facts.stop!.deadline });
+  }
+  if (policy.killMode === 'mixed') {
+    // systemd's KillMode=mixed: once the main process is gone, the rest gets the kill signal.
+    actions.push({ type: 'cancel', timer: 'deadline' }, { type: 'send', signal: policy.killSignal, target: 'tree', reason: 'kill' });
+    next = withStop(next, { killSignal: policy.killSignal, killSentAt: event.at });
+    return { state: { ...next, phase: { kind: 'draining', killed: true } }, actions };
+  }
+  // Group mode: the rest of the tree has the remainder of the grace period (already armed),
+  // after the stop signal if the main process exited before it was sent.
+  if (next.facts.stop!.signal === null) {
+    const sent = sendStop(next, event.at, policy);
+    return { state: { ...sent.state, phase: { kind: 'draining', killed: false } }, actions: [...actions, ...sent.actions] };
+  }
+  return { state: { ...next, phase: { kind: 'draining', killed: false } }, actions };
+}
+
+function finish(state: State, actions: Action[], policy: Policy): Step {
+  const status = exitStatus(state.facts, policy);
+  return { state: { ...state, phase: { kind: 'done', status } }, actions: [...actions, { type: 'exit', status }] };
+}
+
+// The target a forwarded signal can still reach in this phase, if any.
+function liveTarget(phase: Phase, target: Target): Target | null {
+  switch (phase.kind) {
+    case 'running':
+    case 'pre-stop':
+    case 'delaying':
+    case 'signalled':
+    case 'killed':
+      return target;
+    case 'draining':
+      return target === 'tree' ? 'tree' : null;
+    case 'starting':
+    case 'done':
+      return null;
+    default:
+      return never(phase);
+  }
+}
+
+function withFacts(state: State, facts: Partial<Facts>, phase: Phase = state.phase): State {
+  return { phase, facts: { ...state.facts, ...facts } };
+}
+
+function withStop(state: State, stop: Partial<StopFacts>, phase: Phase = state.phase): State {
+  return withFacts(state, { stop: { ...state.facts.stop!, ...stop } }, phase);
+}
+
+function prepend(actions: Action[], next: Step): Step {
+  return { state: next.state, actions: [...actions, ...next.actions] };
+}
+
+function same(state: State): Step {
+  return { state, actions: [] };
+}
+
+function never(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,88 @@
+// PURE: facts with monotonic times -> the durations and the verdict both reports show, so
+// the summary line and the JSON report can never disagree.
+import type { Facts, Policy } from './types.js';
+
+/** How a run ended, in one word. */
+export type Verdict =
+  /** Asked to stop; handled the stop signal and exited with success, in time. */
+  | 'clean'
+  /** Asked to stop; died of the stop signal itself: it has no handler for it. */
+  | 'signal-default'
+  /** Asked to stop; had to be killed (grace period over, or a second Ctrl+C). */
+  | 'escalated'
+  /** Asked to stop; exited with a failure status. */
+  | 'failed'
+  /** Not asked to stop; ended on its own with success. */
+  | 'exited'
+  /** Not asked to stop; ended on its own with a failure status or a signal. */
+  | 'crashed'
+  /** The command could not be started. */
+  | 'not-started';
+
+export interface Timeline {
+  verdict: Verdict;
+  /** From the spawn to the main process's exit. */
+  uptimeMs: number | null;
+  /** Was a stop asked for from outside (a signal), as opposed to none or the child's own exit? */
+  requested: boolean;
+  /** Offsets from the stop request. */
+  preStopMs: number | null;
+  signalSentAfterMs: number | null;
+  killSentAfterMs: number | null;
+  /** From the stop request to the main process's exit (null without a requested stop). */
+  shutdownMs: number | null;
+  /** From the stop request (or the main exit) to the last process of the tree gone. */
+  treeGoneAfterMs: number | null;
+  escalated: boolean;
+}
+
+// Did the main process end in a way the policy counts as success?
+export function succeeded(facts: Facts, policy: Policy): boolean {
+  const exit = facts.exit;
+  if (!exit) return false;
+  if (exit.signal !== null) return policy.success.signals.includes(exit.signal);
+  return exit.code === 0 || policy.success.codes.includes(exit.code ?? 0);
+}
+
+// What graceful exits with: 0 for anything the policy counts as success, else the child's
+// code, or 128 + n for death by signal n; 126/127 when the child could not be started.
+export function exitStatus(facts: Facts, policy: Policy): number {
+  if (facts.spawnError) return facts.spawnError.status;
+  const exit = facts.exit;
+  if (!exit || succeeded(facts, policy)) return 0;
+  return exit.signal !== null ? 128 + (exit.signo ?? 0) : (exit.code ?? 0);
+}
+
+// Derives durations and the verdict from the facts of a finished run.
+export function timeline(facts: Facts, policy: Policy): Timeline {
+  const { stop, exit } = facts;
+  const requested = stop !== null && stop.trigger !== 'child-exit';
+  const since = (t: number | null | undefined): number | null =>
+    stop && t !== null && t !== undefined ? round(t - stop.requestedAt) : null;
+  const escalated = stop?.killSentAt != null;
+  return {
+    verdict: verdictOf(facts, policy, requested, escalated),
+    uptimeMs: exit && facts.startedAt !== null ? round(exit.at - facts.startedAt) : null,
+    requested,
+    preStopMs:
+      stop?.preStop && stop.preStop.endedAt !== null ? round(stop.preStop.endedAt - stop.preStop.startedAt) : null,
+    signalSentAfterMs: since(stop?.signalSentAt),
+    killSentAfterMs: since(stop?.killSentAt),
+    shutdownMs: requested ? since(exit?.at) : null,
+    treeGoneAfterMs: since(facts.treeGoneAt),
+    escalated,
+  };
+}
+
+function verdictOf(facts: Facts, policy: Policy, requested: boolean, escalated: boolean): Verdict {
+  if (facts.spawnError || !facts.exit) return 'not-started';
+  const { stop, exit } = facts;
+  if (!requested) return succeeded(facts, policy) ? 'exited' : 'crashed';
+  if (escalated) return 'escalated';
+  if (exit.signal !== null && exit.signal === stop!.signal) return 'signal-default';
+  return succeeded(facts, policy) ? 'clean' : 'failed';
+}
+
+function round(ms: number): number {
+  return Math.round(ms);
+}

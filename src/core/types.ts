@@ -1,0 +1,160 @@
+// PURE: the vocabulary of the shutdown machine. No I/O, no clock: every event carries `at`,
+// a monotonic time in milliseconds supplied by the shell.
+
+export type SignalName = string;
+
+/** systemd's KillMode, with systemd's meaning. */
+export type KillMode =
+  /** Stop and kill signals go to the child's whole tree (process group, session, descendants). */
+  | 'group'
+  /** The stop signal goes to the main process only; the kill signal to the whole tree. */
+  | 'mixed'
+  /** Both go to the main process only; the rest of the tree is left alone. */
+  | 'process';
+
+/** Where a signal is sent: the main child process, or its whole tree. */
+export type Target = 'main' | 'tree';
+
+/** How to stop the child: the resolved options that the machine decides with. */
+export interface Policy {
+  /** Grace period, from the stop request to the kill signal (pre-stop and stop delay included). */
+  timeoutMs: number;
+  /** The stop signal; null forwards the signal graceful received (SIGTERM or SIGINT). */
+  stopSignal: SignalName | null;
+  /** Sent when the grace period runs out, or on a second Ctrl+C. */
+  killSignal: SignalName;
+  /** False with --no-kill: never escalate. */
+  kill: boolean;
+  killMode: KillMode;
+  /** Send SIGCONT right after the stop signal, so a stopped process can handle it (systemd). */
+  sigcont: boolean;
+  /** --pre-stop: a shell command run before the stop signal. */
+  preStop: string | null;
+  /** --stop-delay: keep the child serving this long before signalling it. */
+  stopDelayMs: number;
+  /** Exit codes and signals counted as success (mapped to exit status 0). */
+  success: { codes: readonly number[]; signals: readonly SignalName[] };
+}
+
+/** How the main child process ended. `signo` is the platform's number for `signal`. */
+export interface ChildExit {
+  at: number;
+  code: number | null;
+  signal: SignalName | null;
+  signo: number | null;
+}
+
+/** The run of a --pre-stop hook. */
+export interface PreStopRun {
+  startedAt: number;
+  endedAt: number | null;
+  code: number | null;
+  signal: SignalName | null;
+  /** Why it could not run or what went wrong, in a few words. */
+  error: string | null;
+  /** Stopped by graceful: the grace period ran out, or the child exited first. */
+  cancelled: boolean;
+}
+
+/** What happened during a stop: first causes are recorded once and never rewritten. */
+export interface StopFacts {
+  /** What asked for the stop: a signal name, or 'child-exit' when the main process ended on its own and left a tree behind. */
+  trigger: string;
+  requestedAt: number;
+  /** When the kill signal is due; null with --no-kill. */
+  deadline: number | null;
+  preStop: PreStopRun | null;
+  /** The stop signal, once sent. */
+  signal: SignalName | null;
+  signalSentAt: number | null;
+  sigcontSentAt: number | null;
+  /** Further stop requests received while stopping. */
+  repeats: number;
+  killSignal: SignalName | null;
+  killSentAt: number | null;
+  /** The kill came from a second Ctrl+C rather than the timeout. */
+  forced: boolean;
+}
+
+/** Everything the reports need, gathered as the run goes. */
+export interface Facts {
+  command: readonly string[];
+  /** When graceful asked for the spawn. */
+  spawnAt: number;
+  pid: number | null;
+  startedAt: number | null;
+  spawnError: { status: 126 | 127; message: string } | null;
+  stop: StopFacts | null;
+  exit: ChildExit | null;
+  /** When the last process of the child's tree was gone (group/mixed modes). */
+  treeGoneAt: number | null;
+  /** Signals passed on to the child, by name, with counts. */
+  forwarded: Record<SignalName, number>;
+}
+
+/** Where the run is. Each phase answers every event (see machine.ts). */
+export type Phase =
+  /** The spawn was asked for; its outcome is not known yet. `pendingStop` holds a stop that arrived meanwhile. */
+  | { kind: 'starting'; pendingStop: { signal: SignalName; at: number } | null }
+  /** The child runs; no stop requested. */
+  | { kind: 'running' }
+  /** A stop was requested and the --pre-stop hook runs. */
+  | { kind: 'pre-stop' }
+  /** Waiting out --stop-delay before sending the stop signal. */
+  | { kind: 'delaying' }
+  /** The stop signal was sent; counting down to the deadline. */
+  | { kind: 'signalled' }
+  /** The kill signal was sent; waiting for the main process to exit. */
+  | { kind: 'killed' }
+  /** The main process exited and the rest of its tree is still alive; `killed` once the kill signal went to it. */
+  | { kind: 'draining'; killed: boolean }
+  /** Nothing left to supervise: graceful exits with `status`. */
+  | { kind: 'done'; status: number };
+
+export interface State {
+  phase: Phase;
+  facts: Facts;
+}
+
+export type TimerName = 'deadline' | 'stop-delay';
+
+export type Event =
+  /** The child was spawned. */
+  | { type: 'started'; at: number; pid: number }
+  /** The child could not be spawned. */
+  | { type: 'spawn-failed'; at: number; status: 126 | 127; message: string }
+  /** graceful received a stop signal (SIGTERM or SIGINT). */
+  | { type: 'stop-requested'; at: number; signal: SignalName }
+  /** graceful received a signal it passes on. */
+  | { type: 'forward'; at: number; signal: SignalName }
+  /** graceful received a job-control stop (SIGTSTP, SIGTTIN, SIGTTOU). */
+  | { type: 'suspend'; at: number; signal: SignalName }
+  /** An armed timer fired. */
+  | { type: 'timer'; at: number; timer: TimerName }
+  /** The --pre-stop hook ended (or could not start: `error`). */
+  | { type: 'pre-stop-exited'; at: number; code: number | null; signal: SignalName | null; error: string | null }
+  /** The main child exited; `survivors`: how many other processes of its tree still run. */
+  | { type: 'child-exited'; at: number; code: number | null; signal: SignalName | null; signo: number | null; survivors: number }
+  /** After the main child exited, the last process of its tree is gone. */
+  | { type: 'tree-empty'; at: number };
+
+/** Why a signal is sent, for the reports. */
+export type SendReason = 'stop' | 'sigcont' | 'kill' | 'forward' | 'suspend';
+
+export type Action =
+  /** Send `signal` to `target`. */
+  | { type: 'send'; signal: SignalName; target: Target; reason: SendReason }
+  /** Job control: after the child, stop graceful itself. */
+  | { type: 'suspend-self' }
+  | { type: 'run-pre-stop'; command: string }
+  | { type: 'cancel-pre-stop' }
+  | { type: 'arm'; timer: TimerName; at: number }
+  | { type: 'cancel'; timer: TimerName }
+  /** Poll the child's tree until it is empty, then deliver 'tree-empty'. */
+  | { type: 'watch-tree' }
+  | { type: 'exit'; status: number };
+
+export interface Step {
+  state: State;
+  actions: Action[];
+}

@@ -1,0 +1,29 @@
+// Error classes -> exit status + one line of text. The one top-level catch in cli.ts maps
+// them; nothing else prints an error or chooses an exit status for graceful's own failures.
+
+/** Exit statuses graceful itself uses (the child's own statuses pass through as-is). */
+export const EXIT = {
+  /** Bad flag, bad value, missing command: the user can fix the command line. */
+  usage: 2,
+  /** The command exists but cannot be executed (permissions, a directory, bad format). */
+  notExecutable: 126,
+  /** The command was not found. */
+  notFound: 127,
+  /** A bug in graceful (EX_SOFTWARE from sysexits.h). */
+  internal: 70,
+} as const;
+
+/** A command line graceful cannot accept; `what` names the option or argument. */
+export class UsageError extends Error {
+  readonly status = EXIT.usage;
+  constructor(
+    readonly what: string,
+    readonly problem: string,
+    readonly help = 'graceful run --help',
+  ) {
+    super(`${what}: ${problem}`);
+  }
+  line(): string {
+    return `${this.message}; see ${this.help}`;
+  }
+}

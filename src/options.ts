@@ -1,0 +1,203 @@
+// Command line + GRACEFUL_* environment + --preset -> typed, validated options. The one
+// place where user input is checked: everything after this trusts its values.
+import type { KillMode, Policy } from './core/types.js';
+import { UsageError } from './errors.js';
+import { formatDuration, parseBoolean, parseChoice, parseDuration } from './parse.js';
+import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
+import { parseSignal, UNCATCHABLE } from './signals.js';
+
+export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
+
+/** Built-in defaults, used when neither a flag, an environment variable nor a preset sets a value. */
+export const DEFAULTS = {
+  timeoutMs: 30_000,
+  killSignal: 'SIGKILL',
+  killMode: 'group' as KillMode,
+  sigcont: true,
+};
+
+/** One option of `graceful run`: its flag, its environment variable and its help. */
+export interface OptionSpec {
+  /** The attribute commander stores the value under. */
+  key: string;
+  flags: string;
+  env: string;
+  description: string;
+  /** The default, as shown in --help and the README. */
+  default: string;
+  /** A boolean flag (no value); the environment variable then takes 1/0, true/false. */
+  boolean?: true;
+}
+
+// The options of `graceful run`, in --help order. cli.ts declares them to commander from
+// this table and the README documents the same list.
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: '30s (preset: its platform\'s deadline less 500ms)', description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
+  { key: 'stopSignal', flags: '-s, --stop-signal <signal>', env: 'GRACEFUL_STOP_SIGNAL', default: 'the signal received', description: 'signal that asks the child to stop' },
+  { key: 'killSignal', flags: '--kill-signal <signal>', env: 'GRACEFUL_KILL_SIGNAL', default: 'SIGKILL', description: 'signal sent when the grace period runs out or on a second Ctrl+C' },
+  { key: 'kill', flags: '--no-kill', env: 'GRACEFUL_NO_KILL', default: 'off', boolean: true, description: 'never send the kill signal: wait for the child however long it takes' },
+  { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: 'group', description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
+  { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
+  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: '0', description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
+  { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
+  { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
+  { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
+  { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
+  { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
+  { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
+  { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: spawn, forwarded signals, tree scans' },
+];
+
+export interface RunOptions {
+  command: string[];
+  policy: Policy;
+  preset: PresetName | null;
+  /** The platform whose deadline the grace period must fit in, if known. */
+  platform: Platform | null;
+  reportFile: string | null;
+  quiet: boolean;
+  verbose: boolean;
+  /** Problems worth a line at start that do not stop the run. */
+  warnings: string[];
+}
+
+export interface Inputs {
+  command: string[];
+  /** Values given on the command line, by OptionSpec.key (absent when not given). */
+  flags: Record<string, string | boolean | undefined>;
+  env: NodeJS.ProcessEnv;
+  /** Tests a path, for platform detection. */
+  exists: (path: string) => boolean;
+  /** graceful's own pid (1 as a container's entrypoint). */
+  pid: number;
+}
+
+// Resolves every option: flag, else GRACEFUL_* variable, else preset, else default.
+export function resolveRunOptions(inputs: Inputs): RunOptions {
+  const { command, flags, env } = inputs;
+  if (command.length === 0 || command[0] === '') {
+    throw new UsageError('run', 'missing the command to run, as in: graceful run -- node app.js');
+  }
+  const warnings: string[] = [];
+
+  // Each raw value with the name of where it came from, for error messages.
+  const raw = (key: string): { value: string | boolean; from: string } | null => {
+    const spec = RUN_OPTIONS.find((o) => o.key === key)!;
+    const flag = flags[key];
+    if (flag !== undefined) return { value: flag, from: longFlag(spec) };
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined) return { value: fromEnv, from: spec.env };
+    return null;
+  };
+  const text = (key: string) => {
+    const r = raw(key);
+    return r === null ? null : { value: String(r.value), from: r.from };
+  };
+  // A boolean flag is `true` when given; its variable holds the flag's meaning (GRACEFUL_NO_KILL=1
+  // means --no-kill) except GRACEFUL_SIGCONT, which names the behaviour itself.
+  const bool = (key: string): boolean | null => {
+    const r = raw(key);
+    if (r === null) return null;
+    if (typeof r.value === 'boolean') return r.value;
+    const v = parseBoolean(r.value, r.from);
+    return key === 'kill' ? !v : v;
+  };
+
+  const presetRaw = text('preset');
+  const preset = presetRaw ? parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from) : null;
+  const p = preset ? PRESETS[preset] : null;
+
+  const timeoutRaw = text('timeout');
+  const timeoutMs = timeoutRaw ? parseDuration(timeoutRaw.value, timeoutRaw.from) : (p?.timeoutMs ?? DEFAULTS.timeoutMs);
+  const stopRaw = text('stopSignal');
+  const stopSignal = stopRaw ? parseSignal(stopRaw.value, stopRaw.from) : (p?.stopSignal ?? null);
+  const killRaw = text('killSignal');
+  const killSignal = killRaw ? parseSignal(killRaw.value, killRaw.from) : (p?.killSignal ?? DEFAULTS.killSignal);
+  const modeRaw = text('killMode');
+  const killMode = modeRaw ? parseChoice(modeRaw.value, KILL_MODES, modeRaw.from) : (p?.killMode ?? DEFAULTS.killMode);
+  const delayRaw = text('stopDelay');
+  const stopDelayMs = delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : 0;
+  const preStopRaw = text('preStop');
+  const preStop = preStopRaw && preStopRaw.value.trim() !== '' ? preStopRaw.value : null;
+  const successRaw = text('successExitStatus');
+  const success = successRaw
+    ? parseSuccessStatuses(successRaw.value, successRaw.from)
+    : parseSuccessStatuses((p?.successExitStatus ?? []).join(','), '--preset');
+  const kill = bool('kill') ?? true;
+  const sigcont = bool('sigcont') ?? p?.sigcont ?? DEFAULTS.sigcont;
+
+  if (stopSignal !== null && UNCATCHABLE.has(stopSignal)) {
+    warnings.push(`--stop-signal ${stopSignal} cannot be caught: the child gets no chance to shut down gracefully`);
+  }
+  if (kill && stopDelayMs > 0 && stopDelayMs >= timeoutMs) {
+    throw new UsageError(
+      delayRaw!.from,
+      `${formatDuration(stopDelayMs)} leaves nothing of the ${formatDuration(timeoutMs)} grace period (--timeout) for the child to stop; make it shorter than --timeout`,
+    );
+  }
+
+  const platform = resolvePlatform(text('platformTimeout'), p, inputs);
+  if (platform) {
+    const fit = checkBudget(platform, timeoutMs, kill);
+    if (fit) warnings.push(fit);
+  }
+
+  const reportRaw = text('reportFile');
+  return {
+    command,
+    policy: { timeoutMs, stopSignal, killSignal, kill, killMode, sigcont, preStop, stopDelayMs, success },
+    preset,
+    platform,
+    reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,
+    quiet: bool('quiet') ?? false,
+    verbose: bool('verbose') ?? false,
+    warnings,
+  };
+}
+
+function resolvePlatform(
+  flag: { value: string; from: string } | null,
+  preset: (typeof PRESETS)[PresetName] | null,
+  inputs: Inputs,
+): Platform | null {
+  const detected = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(inputs.env, inputs.exists, inputs.pid);
+  if (!flag) return detected;
+  const budgetMs = parseDuration(flag.value, flag.from);
+  if (budgetMs === 0) return null;
+  return { name: detected?.name ?? null, budgetMs, evidence: flag.from };
+}
+
+// Budgets nest: the platform SIGKILLs graceful at its own deadline. If graceful's grace
+// period ends later, graceful dies before it can kill the child's tree or report anything.
+function checkBudget(platform: Platform, timeoutMs: number, kill: boolean): string | null {
+  const label = `${platform.name ?? 'the platform'} (${platform.evidence})`;
+  const limit = formatDuration(platform.budgetMs);
+  const fix = 'lower --timeout, or set --platform-timeout to the real deadline';
+  if (!kill) {
+    return `--no-kill: ${label} kills everything after ${limit} anyway, without a report; ${fix}`;
+  }
+  if (timeoutMs + PLATFORM_RESERVE_MS > platform.budgetMs) {
+    return `--timeout ${formatDuration(timeoutMs)} does not fit in the ${limit} that ${label} allows (graceful needs ${PLATFORM_RESERVE_MS}ms after its kill signal to reap and report): the platform would SIGKILL graceful first; ${fix}`;
+  }
+  return null;
+}
+
+// Parses "143,SIGTERM" (commas or spaces) into exit codes and signal names.
+export function parseSuccessStatuses(input: string, what: string): Policy['success'] {
+  const codes: number[] = [];
+  const signals: string[] = [];
+  for (const item of input.split(/[\s,]+/).filter(Boolean)) {
+    if (/^\d+$/.test(item)) {
+      const code = Number(item);
+      if (code > 255) throw new UsageError(what, `exit codes run from 0 to 255, got "${item}"`);
+      codes.push(code);
+    } else {
+      signals.push(parseSignal(item, what));
+    }
+  }
+  return { codes, signals };
+}
+
+function longFlag(spec: OptionSpec): string {
+  return spec.flags.match(/--[\w-]+/)![0];
+}

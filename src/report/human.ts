@@ -1,0 +1,203 @@
+// What people read on stderr: step lines off a terminal, one live countdown line on a
+// terminal, and one summary sentence at exit. Everything is rendered from the machine's
+// facts and the timeline, the same ones the JSON report is built from.
+import { timeline, type Verdict } from '../core/timeline.js';
+import type { Action, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
+
+/** Colour functions; identity when colour is off. */
+export interface Paint {
+  good(text: string): string;
+  warn(text: string): string;
+  bad(text: string): string;
+  dim(text: string): string;
+}
+
+export const noPaint: Paint = { good: (t) => t, warn: (t) => t, bad: (t) => t, dim: (t) => t };
+
+// Milliseconds for people: 950ms, 1.23s, 12.3s, 1m05s.
+export function human(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000 && ms % 1000 === 0) return `${ms / 1000}s`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+// The command as a shell would show it, shortened: node app.js --port 3000.
+export function describeCommand(argv: readonly string[], max = 60): string {
+  const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return quoted.length > max ? `${quoted.slice(0, max - 3)}...` : quoted;
+}
+
+function subject(facts: Facts): string {
+  return `${describeCommand(facts.command)} (pid ${facts.pid})`;
+}
+
+function who(facts: Facts, target: Target): string {
+  return target === 'tree' ? `${subject(facts)} and its process tree` : subject(facts);
+}
+
+function exitPhrase(exit: ChildExit): string {
+  return exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
+  clean: () => 'stopped cleanly',
+  'signal-default': (f) => `died of ${f.stop?.signal}: it has no handler for it`,
+  escalated: (f) => (f.stop?.forced ? 'was killed on request' : 'had to be killed'),
+  failed: () => 'stopped with a failure',
+  exited: () => 'exited',
+  crashed: () => 'crashed',
+  'not-started': () => 'did not start',
+};
+
+// The one sentence printed at exit: what stopped the child, what was sent when, how long
+// it took to exit, the exit status and the verdict.
+export function summaryLine(facts: Facts, policy: Policy, status: number, paint: Paint = noPaint): string {
+  const tl = timeline(facts, policy);
+  const { stop, exit } = facts;
+  const parts: string[] = [];
+  if (exit && stop && tl.requested) {
+    parts.push(`${stop.trigger} received`);
+    if (stop.preStop) parts.push(preStopPhrase(stop.preStop));
+    if (tl.signalSentAfterMs !== null) parts.push(`${stop.signal} sent at +${human(tl.signalSentAfterMs)}`);
+    if (tl.killSentAfterMs !== null) {
+      const why = stop.forced ? 'second Ctrl+C' : `grace period of ${human(policy.timeoutMs)} over`;
+      parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${why})`);
+    }
+    parts.push(`${exitPhrase(exit)} at +${human(tl.shutdownMs!)}`);
+  } else if (exit) {
+    parts.push(`${exitPhrase(exit)} after ${human(tl.uptimeMs ?? 0)}`);
+    if (stop?.signal) parts.push(`${stop.signal} sent to the rest of its tree`);
+    if (stop?.killSignal) parts.push(`${stop.killSignal} sent to the rest of its tree at +${human(tl.killSentAfterMs!)}`);
+  }
+  if (tl.treeGoneAfterMs !== null) parts.push(`the rest of its tree gone at +${human(tl.treeGoneAfterMs)}`);
+  const color = verdictPaint(tl.verdict, paint);
+  return `${subject(facts)} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+}
+
+function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
+  switch (verdict) {
+    case 'clean':
+    case 'exited':
+      return paint.good;
+    case 'signal-default':
+    case 'failed':
+      return paint.warn;
+    default:
+      return paint.bad;
+  }
+}
+
+function preStopPhrase(p: NonNullable<NonNullable<Facts['stop']>['preStop']>): string {
+  const took = p.endedAt !== null ? ` after ${human(p.endedAt - p.startedAt)}` : '';
+  if (p.cancelled && p.endedAt === null) return 'pre-stop cancelled';
+  if (p.error) return `pre-stop failed (${p.error})${took}`;
+  if (p.cancelled) return `pre-stop cancelled${took}`;
+  if (p.signal) return `pre-stop died of ${p.signal}${took}`;
+  return p.code === 0 ? `pre-stop done${took}` : `pre-stop failed with code ${p.code}${took}`;
+}
+
+// The step lines printed off a terminal as the shutdown goes. `verbose` adds the lines
+// for events that are not part of a shutdown (start, forwarded signals, tree scans).
+export function stepLines(prev: State, event: Event, next: State, actions: readonly Action[], policy: Policy, verbose: boolean): string[] {
+  const lines: string[] = [];
+  const f = next.facts;
+  const stop = f.stop;
+  switch (event.type) {
+    case 'started':
+      if (verbose) lines.push(`started ${subject(f)} in its own session (kill mode ${policy.killMode})`);
+      break;
+    case 'stop-requested':
+      if (prev.phase.kind === 'running') {
+        const grace = policy.kill ? `grace period ${human(policy.timeoutMs)}` : 'no kill (--no-kill)';
+        lines.push(`${event.signal} received: stopping ${subject(f)}; ${grace}`);
+      } else if (prev.phase.kind !== 'done' && prev.phase.kind !== 'starting') {
+        const resent = actions.some((a) => a.type === 'send' && a.reason === 'stop');
+        if (resent) lines.push(`${event.signal} received again: sent ${stop?.signal} again`);
+        else if (!actions.some((a) => a.type === 'send')) lines.push(`${event.signal} received again: already stopping`);
+      }
+      break;
+    case 'pre-stop-exited': {
+      const p = stop?.preStop;
+      if (p && p.endedAt === event.at) {
+        lines.push(p.error || p.signal || p.code !== 0 ? `${preStopPhrase(p)}; stopping anyway` : preStopPhrase(p));
+      }
+      break;
+    }
+    case 'child-exited':
+      if (event.survivors > 0 && policy.killMode !== 'process') {
+        lines.push(`${subject(f)} ${exitPhrase(f.exit!)}; ${event.survivors} process(es) of its tree remain`);
+      }
+      break;
+    case 'tree-empty':
+      if (verbose) lines.push('the rest of its tree is gone');
+      break;
+    case 'spawn-failed':
+    case 'forward':
+    case 'suspend':
+    case 'timer':
+      break;
+  }
+  for (const a of actions) {
+    if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);
+    if (a.type === 'arm' && a.timer === 'stop-delay') {
+      lines.push(`waiting ${human(policy.stopDelayMs)} before signalling (--stop-delay)`);
+    }
+    if (a.type === 'cancel-pre-stop') lines.push('pre-stop cancelled');
+    if (a.type !== 'send') continue;
+    switch (a.reason) {
+      case 'stop': {
+        if (event.type === 'stop-requested' && prev.phase.kind !== 'running') break; // said above
+        const left = stop?.deadline != null ? `; ${a.signal === policy.killSignal ? 'again' : policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
+        lines.push(`sent ${a.signal} to ${who(f, a.target)}${left}`);
+        break;
+      }
+      case 'kill': {
+        const why = stop?.forced && event.type === 'stop-requested'
+          ? `${event.signal} received again`
+          : event.type === 'child-exited'
+            ? `main process gone (kill mode ${policy.killMode})`
+            : `grace period of ${human(policy.timeoutMs)} is over`;
+        lines.push(`${why}: sent ${a.signal} to ${who(f, a.target)}`);
+        break;
+      }
+      case 'forward':
+      case 'suspend':
+        if (verbose) lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
+        break;
+      case 'sigcont':
+        break;
+    }
+  }
+  return lines;
+}
+
+// The live line shown on a terminal while stopping, or null when there is nothing to show.
+export function statusLine(state: State, policy: Policy, now: number): string | null {
+  const { phase, facts } = state;
+  const stop = facts.stop;
+  if (!stop) return null;
+  const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
+  const force = policy.kill ? ', Ctrl+C again to force' : '';
+  const head = `stopping ${subject(facts)}`;
+  switch (phase.kind) {
+    case 'pre-stop':
+      return `${head}: running pre-stop${left}${force}`;
+    case 'delaying':
+      return `${head}: serving until the stop signal (--stop-delay)${left}${force}`;
+    case 'signalled':
+      return `${head}: ${stop.signal} sent${left}${force}`;
+    case 'killed':
+      return `${head}: ${stop.killSignal} sent, waiting for it to exit`;
+    case 'draining':
+      return phase.killed
+        ? `${head}: ${stop.killSignal} sent to the rest of its tree`
+        : `${head}: main process exited, waiting for the rest of its tree${left}${force}`;
+    case 'starting':
+    case 'running':
+    case 'done':
+      return null;
+  }
+}

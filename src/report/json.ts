@@ -1,0 +1,141 @@
+// The machine-readable report (--report-file): the same facts and timeline as the summary
+// line, versioned, written atomically so a reader never sees half a file.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { timeline, type Verdict } from '../core/timeline.js';
+import type { Facts, Policy } from '../core/types.js';
+
+export const REPORT_SCHEMA = 'graceful.report/v1';
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  command: readonly string[];
+  pid: number | null;
+  startedAt: string;
+  policy: {
+    timeoutMs: number;
+    stopSignal: string | null;
+    killSignal: string;
+    kill: boolean;
+    killMode: string;
+    sigcont: boolean;
+    preStop: string | null;
+    stopDelayMs: number;
+    successExitStatus: (number | string)[];
+    preset: string | null;
+  };
+  stop: null | {
+    trigger: string;
+    requestedAt: string;
+    preStop: null | {
+      command: string;
+      durationMs: number | null;
+      exitCode: number | null;
+      signal: string | null;
+      error: string | null;
+      cancelled: boolean;
+    };
+    signal: string | null;
+    signalSentAfterMs: number | null;
+    sigcontSent: boolean;
+    graceMs: number | null;
+    repeats: number;
+    escalated: boolean;
+    forced: boolean;
+    killSignal: string | null;
+    killSentAfterMs: number | null;
+    treeGoneAfterMs: number | null;
+  };
+  exit: null | {
+    code: number | null;
+    signal: string | null;
+    shutdownMs: number | null;
+    uptimeMs: number | null;
+  };
+  forwarded: Record<string, number>;
+  exitStatus: number;
+  verdict: Verdict;
+  error: string | null;
+}
+
+// Builds the report; `wall` converts monotonic times to epoch milliseconds.
+export function buildReport(
+  facts: Facts,
+  policy: Policy,
+  status: number,
+  wall: (at: number) => number,
+  preset: string | null,
+): Report {
+  const tl = timeline(facts, policy);
+  const iso = (at: number) => new Date(wall(at)).toISOString();
+  const { stop, exit } = facts;
+  return {
+    schema: REPORT_SCHEMA,
+    command: facts.command,
+    pid: facts.pid,
+    startedAt: iso(facts.startedAt ?? facts.spawnAt),
+    policy: {
+      timeoutMs: policy.timeoutMs,
+      stopSignal: policy.stopSignal,
+      killSignal: policy.killSignal,
+      kill: policy.kill,
+      killMode: policy.killMode,
+      sigcont: policy.sigcont,
+      preStop: policy.preStop,
+      stopDelayMs: policy.stopDelayMs,
+      successExitStatus: [0, ...policy.success.codes.filter((c) => c !== 0), ...policy.success.signals],
+      preset,
+    },
+    stop: stop && {
+      trigger: stop.trigger,
+      requestedAt: iso(stop.requestedAt),
+      preStop: stop.preStop && {
+        command: policy.preStop ?? '',
+        durationMs: tl.preStopMs,
+        exitCode: stop.preStop.code,
+        signal: stop.preStop.signal,
+        error: stop.preStop.error,
+        cancelled: stop.preStop.cancelled,
+      },
+      signal: stop.signal,
+      signalSentAfterMs: tl.signalSentAfterMs,
+      sigcontSent: stop.sigcontSentAt !== null,
+      graceMs: stop.deadline === null ? null : Math.round(stop.deadline - stop.requestedAt),
+      repeats: stop.repeats,
+      escalated: tl.escalated,
+      forced: stop.forced,
+      killSignal: stop.killSignal,
+      killSentAfterMs: tl.killSentAfterMs,
+      treeGoneAfterMs: tl.treeGoneAfterMs,
+    },
+    exit: exit && { code: exit.code, signal: exit.signal, shutdownMs: tl.shutdownMs, uptimeMs: tl.uptimeMs },
+    forwarded: facts.forwarded,
+    exitStatus: status,
+    verdict: tl.verdict,
+    error: facts.spawnError?.message ?? null,
+  };
+}
+
+// Writes `data` to `path` atomically: a fresh temp file beside it (O_EXCL: never follows a
+// symlink planted at that name; mode 0600: reports can name commands and paths), fsync,
+// then rename over the target.
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (error) {
+    unlinkSync(tmp);
+    throw error;
+  }
+}

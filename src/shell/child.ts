@@ -1,0 +1,102 @@
+// Spawns the main child: argv as given (no shell), stdio inherited (its bytes never pass
+// through graceful), in a new session so that a terminal's Ctrl+C reaches graceful alone.
+// node:child_process rather than execa: execa costs start-up time on every run (see README).
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { EXIT } from '../errors.js';
+
+export interface ChildEvents {
+  spawned(pid: number): void;
+  failed(status: 126 | 127, message: string): void;
+  exited(code: number | null, signal: string | null): void;
+}
+
+export interface Child {
+  readonly pid: number | null;
+  /** True once Node has reaped it: its pid may belong to someone else from then on. */
+  readonly exited: boolean;
+  /** Signals the main process, never after it was reaped; false if it could not be. */
+  signal(signal: string): boolean;
+}
+
+// Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
+export function spawnChild(command: readonly string[], on: ChildEvents): Child {
+  // detached: setsid() in the child. It leads a new session and process group (pgid = sid =
+  // pid), outside the terminal's foreground group: Ctrl+C reaches graceful once, and
+  // graceful decides what the child gets. The child still reads and writes the terminal
+  // through the inherited descriptors.
+  let proc: ReturnType<typeof spawn>;
+  try {
+    proc = spawn(command[0]!, command.slice(1), { stdio: 'inherit', detached: true });
+  } catch (error) {
+    // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
+    const e = error as NodeJS.ErrnoException;
+    queueMicrotask(() => on.failed(EXIT.notExecutable, `${command[0]}: cannot be executed: ${e.code ?? e.message}`));
+    return { pid: null, exited: true, signal: () => false };
+  }
+  let exited = false;
+  const child: Child = {
+    get pid() {
+      return proc.pid ?? null;
+    },
+    get exited() {
+      return exited;
+    },
+    signal(signal) {
+      if (exited || proc.pid === undefined) return false;
+      try {
+        process.kill(proc.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+  proc.on('error', (error: NodeJS.ErrnoException) => {
+    // After a successful spawn, 'error' only reports a failed kill, which signal() avoids.
+    if (proc.pid !== undefined) return;
+    const [status, message] = describeSpawnError(command[0]!, error);
+    on.failed(status, message);
+  });
+  proc.on('exit', (code, signal) => {
+    if (proc.pid === undefined) return; // a failed spawn, reported through 'error'
+    exited = true;
+    on.exited(code, signal);
+  });
+  if (proc.pid !== undefined) on.spawned(proc.pid);
+  return child;
+}
+
+// A spawn failure as the shell would put it: 127 for not found, 126 for not executable.
+function describeSpawnError(file: string, error: NodeJS.ErrnoException): [126 | 127, string] {
+  const isDir = (() => {
+    try {
+      return statSync(file).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  const exists = (() => {
+    try {
+      statSync(file);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  switch (error.code) {
+    case 'ENOENT':
+      if (file.includes('/') && exists) {
+        return [EXIT.notFound, `${file}: its interpreter was not found; check the #! line`];
+      }
+      return file.includes('/')
+        ? [EXIT.notFound, `${file}: no such file; check the path`]
+        : [EXIT.notFound, `${file}: command not found in PATH; check the name or give its path`];
+    case 'EACCES':
+      return isDir
+        ? [EXIT.notExecutable, `${file}: is a directory, not a program`]
+        : [EXIT.notExecutable, `${file}: permission denied; make it executable (chmod +x ${file}) or run it through its interpreter`];
+    default:
+      return [EXIT.notExecutable, `${file}: cannot be executed: ${error.code ?? error.message}`];
+  }
+}

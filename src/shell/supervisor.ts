@@ -1,0 +1,140 @@
+// The imperative shell around the machine: OS events in, machine actions out. run() reads
+// as the lifecycle: trap, start, wait, report.
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
+import { initialState, step } from '../core/machine.js';
+import type { Action, Event, State } from '../core/types.js';
+import { EXIT } from '../errors.js';
+import type { RunOptions } from '../options.js';
+import { summaryLine } from '../report/human.js';
+import { buildReport, writeFileAtomic } from '../report/json.js';
+import { signalNumber } from '../signals.js';
+import { spawnChild, type Child } from './child.js';
+import { systemClock, Timers } from './clock.js';
+import { runPreStop, type PreStop } from './prestop.js';
+import { installTrap } from './trap.js';
+import { Tree } from './tree.js';
+import { Ui } from './ui.js';
+
+// How often the rest of the tree is checked once the main process has exited: a /proc scan
+// costs well under a millisecond on a container's few processes; 20 ms keeps the exit prompt.
+const TREE_POLL_MS = 20;
+
+// Supervises one run of the command; resolves with graceful's exit status.
+export async function run(options: RunOptions): Promise<number> {
+  const clock = systemClock();
+  const { policy } = options;
+  const ui = new Ui(options, clock.now);
+  for (const warning of options.warnings) ui.warn(warning);
+  checkReportPath(options.reportFile, ui);
+
+  const timers = new Timers(clock);
+  let state: State = initialState(options.command, clock.now());
+  let child: Child | null = null;
+  let tree: Tree | null = null;
+  let preStop: PreStop | null = null;
+  let watch: NodeJS.Timeout | null = null;
+  let finish!: (status: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+
+  const dispatch = (event: Event): void => {
+    try {
+      const prev = state;
+      const next = step(prev, event, policy);
+      state = next.state;
+      ui.step(prev, event, state, next.actions);
+      for (const action of next.actions) perform(action);
+    } catch (error) {
+      // A bug in graceful. The child is in its own session and would outlive graceful
+      // unnoticed: ask its tree to stop (no SIGKILL: it may still clean up), then exit.
+      ui.error(`internal error: ${(error as Error).message}; sent SIGTERM to the child's tree (set GRACEFUL_DEBUG=1 for details)`);
+      if (process.env.GRACEFUL_DEBUG) ui.error(String((error as Error).stack));
+      tree?.signalAll('SIGTERM');
+      tree?.signalAll('SIGCONT');
+      process.exit(EXIT.internal);
+    }
+  };
+
+  const perform = (action: Action): void => {
+    switch (action.type) {
+      case 'send':
+        if (action.target === 'main') child?.signal(action.signal);
+        else tree?.signalAll(action.signal);
+        return;
+      case 'suspend-self':
+        process.kill(process.pid, 'SIGSTOP');
+        return;
+      case 'run-pre-stop':
+        preStop = runPreStop(action.command, child?.pid ?? null, (r) =>
+          dispatch({ type: 'pre-stop-exited', at: clock.now(), ...r }),
+        );
+        return;
+      case 'cancel-pre-stop':
+        preStop?.cancel();
+        return;
+      case 'arm':
+        timers.arm(action.timer, action.at, () => dispatch({ type: 'timer', at: clock.now(), timer: action.timer }));
+        return;
+      case 'cancel':
+        timers.cancel(action.timer);
+        return;
+      case 'watch-tree':
+        watch ??= setInterval(() => {
+          if (tree?.count()) return;
+          clearInterval(watch!);
+          dispatch({ type: 'tree-empty', at: clock.now() });
+        }, TREE_POLL_MS);
+        return;
+      case 'exit':
+        finish(action.status);
+        return;
+    }
+  };
+
+  // Handlers first: a signal that arrives between the spawn and the handlers would
+  // otherwise kill graceful and orphan the child.
+  installTrap(dispatch, clock.now);
+  child = spawnChild(options.command, {
+    spawned: (pid) => {
+      tree = new Tree(pid);
+      dispatch({ type: 'started', at: clock.now(), pid });
+    },
+    failed: (status, message) => dispatch({ type: 'spawn-failed', at: clock.now(), status, message }),
+    exited: (code, signal) => {
+      const at = clock.now();
+      tree?.mainGone();
+      const survivors = policy.killMode === 'process' ? 0 : (tree?.count() ?? 0);
+      dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
+    },
+  });
+
+  const status = await finished;
+  timers.cancelAll();
+  if (watch) clearInterval(watch);
+  ui.close();
+  report(state, status, options, ui, clock.wall);
+  return status;
+}
+
+function report(state: State, status: number, options: RunOptions, ui: Ui, wall: (at: number) => number): void {
+  const { facts } = state;
+  if (facts.spawnError) ui.error(facts.spawnError.message);
+  else ui.info(summaryLine(facts, options.policy, status, ui.paint));
+  if (options.reportFile === null) return;
+  try {
+    const data = buildReport(facts, options.policy, status, wall, options.preset);
+    writeFileAtomic(options.reportFile, `${JSON.stringify(data, null, 2)}\n`);
+  } catch (error) {
+    ui.error(`--report-file ${options.reportFile}: the report could not be written: ${(error as Error).message}`);
+  }
+}
+
+// Says at start, not only at the end, that the report cannot be written: the run goes on.
+function checkReportPath(path: string | null, ui: Ui): void {
+  if (path === null) return;
+  try {
+    accessSync(dirname(path), constants.W_OK);
+  } catch (error) {
+    ui.error(`--report-file ${path}: its directory is not writable (${(error as NodeJS.ErrnoException).code}); the run goes on without a report`);
+  }
+}

@@ -1,0 +1,117 @@
+// The child's process tree: find it, signal it, tell when it is gone. On Linux a /proc scan
+// finds every member, including those that left the process group; elsewhere the process
+// group is all graceful can see.
+//
+// Why not tree-kill: it runs `ps` once per level of the tree. Measured here on a 201-process
+// tree: 2.6-3.4 s, against 22-34 ms for kill(-pgid) and 47-65 ms for one /proc scan plus kills.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** One line of /proc/PID/stat, the fields graceful uses. */
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** R, S, D, Z, T, ... */
+  state: string;
+  /** Start time in clock ticks after boot: with pid, identifies a process across pid reuse. */
+  start: number;
+}
+
+const HAS_PROC = process.platform === 'linux' && readProc(process.pid) !== null;
+
+// Reads /proc/PID/stat; null if the process is gone (or /proc is not there).
+export function readProc(pid: number): ProcInfo | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // comm, the second field, is in parentheses and may itself hold spaces and parentheses.
+  const close = text.lastIndexOf(')');
+  const f = text.slice(close + 2).split(' ');
+  return { pid, state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), start: Number(f[19]) };
+}
+
+// Every process on the machine (in graceful's PID namespace).
+export function scanProcs(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const info = readProc(Number(name));
+    if (info) out.push(info);
+  }
+  return out;
+}
+
+// The tree of the child spawned as `root` in a new session: root is its own session id and
+// process group id, so members are found by session, by group, and by parentage (a member
+// may move to a new group or even a new session); members seen once are remembered by
+// (pid, start time) so they are still found after their parent dies and they are reparented.
+export class Tree {
+  readonly #known = new Map<number, number>();
+  #mainGone = false;
+
+  constructor(readonly root: number) {}
+
+  /** The main process was reaped: from now on its pid may be reused by a stranger. */
+  mainGone(): void {
+    this.#mainGone = true;
+  }
+
+  // The live (non-zombie) members, the main process included if still alive.
+  members(): ProcInfo[] {
+    if (!HAS_PROC) return [];
+    const all = scanProcs();
+    const byPid = new Map(all.map((p) => [p.pid, p]));
+    const inTree = new Map<number, boolean>();
+    const isMember = (p: ProcInfo, depth = 0): boolean => {
+      const seen = inTree.get(p.pid);
+      if (seen !== undefined) return seen;
+      let yes =
+        (p.pid === this.root && !this.#mainGone) || p.sid === this.root || p.pgid === this.root || this.#known.get(p.pid) === p.start;
+      if (!yes && depth < 64) {
+        const parent = byPid.get(p.ppid);
+        yes = parent !== undefined && parent.pid !== p.pid && isMember(parent, depth + 1);
+      }
+      inTree.set(p.pid, yes);
+      return yes;
+    };
+    const members = all.filter((p) => p.state !== 'Z' && p.pid !== process.pid && isMember(p));
+    for (const p of members) this.#known.set(p.pid, p.start);
+    return members;
+  }
+
+  // Sends `signal` to the whole tree; returns the pids signalled outside the process group.
+  signalAll(signal: string): number[] {
+    // The group first: one syscall reaches most of the tree at once, before the scan.
+    tryKill(-this.root, signal);
+    const strays: number[] = [];
+    for (const p of this.members()) {
+      if (p.pgid !== this.root && tryKill(p.pid, signal)) strays.push(p.pid);
+    }
+    return strays;
+  }
+
+  // How many processes of the tree are alive (zombies do not count). Without /proc only
+  // the process group can be probed: 1 means "some".
+  count(): number {
+    if (HAS_PROC) return this.members().length;
+    return tryKill(-this.root, 0) ? 1 : 0;
+  }
+}
+
+// process.kill that reports success instead of throwing (ESRCH: already gone; EPERM: not ours).
+export function tryKill(pid: number, signal: string | number): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether /proc can be used to find the tree (Linux). */
+export const canScanTree = HAS_PROC;
