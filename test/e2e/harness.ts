@@ -1,0 +1,238 @@
+// End-to-end harness: runs the built CLI on fixtures, waits for markers (never sleeps to
+// synchronise), and makes sure every process a test started is gone when it ends.
+//
+// Leak detection: every process a test starts carries E2E_LEAK_TOKEN=<token of the test>
+// in its environment, and environments are inherited, so a /proc scan finds every
+// descendant, even one that changed its session or was reparented. afterEach fails the
+// test if any is still alive, and kills it by pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect } from 'vitest';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(ROOT, 'bin/graceful.js');
+export const fixture = (name: string) => join(ROOT, 'fixtures', name);
+
+const TOKEN_VAR = 'E2E_LEAK_TOKEN';
+let token = '';
+const runs: Run[] = [];
+const tempDirs: string[] = [];
+
+/** A stream's text as it arrives, with waits on patterns. */
+export class Output {
+  text = '';
+  #waiters: (() => void)[] = [];
+
+  push(chunk: string): void {
+    this.text += chunk;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  count(re: RegExp): number {
+    return [...this.text.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`))].length;
+  }
+
+  // Resolves with the first match of `re` (from `from` on); rejects after `ms` saying what was awaited and seen.
+  async waitFor(re: RegExp, what: string, ms = 10_000, from = 0): Promise<RegExpMatchArray> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const m = this.text.slice(from).match(re);
+      if (m) return m;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`timed out after ${ms}ms waiting for ${what} (${re}); saw:\n${this.text.slice(-2000)}`);
+      await new Promise<void>((wake) => {
+        const t = setTimeout(wake, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          wake();
+        });
+      });
+    }
+  }
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** performance.now() when the test saw graceful exit. */
+  at: number;
+}
+
+export interface Run {
+  proc: ChildProcess;
+  pid: number;
+  stdout: Output;
+  stderr: Output;
+  exited: Promise<Exit>;
+  /** Sends a signal to graceful itself. Returns performance.now() just before. */
+  signal(sig: NodeJS.Signals): number;
+  /** Waits for "ready <pid>" from the fixture; returns its pid. */
+  ready(ms?: number): Promise<number>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+// Starts `graceful <args>` (node bin/graceful.js) with piped output.
+export function start(args: string[], options: StartOptions = {}): Run {
+  if (!token) throw new Error('start() outside a test: call useHarness() in the file');
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    // Tests decide colour and platform themselves.
+    NO_COLOR: '1',
+    KUBERNETES_SERVICE_HOST: undefined,
+    INVOCATION_ID: undefined,
+    [TOKEN_VAR]: token,
+    ...options.env,
+  };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const proc = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = new Output();
+  const stderr = new Output();
+  proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
+  const exited = new Promise<Exit>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      const exit = { code, signal, at: performance.now() };
+      // Read what graceful wrote before it exited. Its pipes can stay open after it (a
+      // process it was told to leave alone inherited them), so do not wait for them forever.
+      const done = () => resolve(exit);
+      const t = setTimeout(done, 300);
+      proc.on('close', () => {
+        clearTimeout(t);
+        done();
+      });
+    });
+  });
+  const run: Run = {
+    proc,
+    pid: proc.pid!,
+    stdout,
+    stderr,
+    exited,
+    signal(sig) {
+      const at = performance.now();
+      process.kill(proc.pid!, sig);
+      return at;
+    },
+    async ready(ms = 10_000) {
+      const m = await stdout.waitFor(/ready (\d+)/, 'the fixture to print "ready <pid>"', ms);
+      return Number(m[1]);
+    },
+  };
+  runs.push(run);
+  return run;
+}
+
+// Waits for graceful to exit, with a ceiling; says what it saw on failure.
+export async function exitOf(run: Run, ms = 15_000): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const ceiling = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`graceful (pid ${run.pid}) did not exit within ${ms}ms; stderr:\n${run.stderr.text}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([run.exited, ceiling]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Is the process alive (a zombie counts as gone)? */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+// Polls until none of `pids` is alive, under a ceiling.
+export async function waitGone(pids: number[], ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (pids.some(alive)) {
+    if (performance.now() > deadline) throw new Error(`still alive after ${ms}ms: ${pids.filter(alive).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Live processes carrying this test's token, with their command lines. */
+export function leftovers(): { pid: number; cmd: string }[] {
+  const needle = `${TOKEN_VAR}=${token}`;
+  const found: { pid: number; cmd: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(needle)) continue;
+      if (!alive(pid)) continue;
+      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim() });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Pids printed by spawns-tree.js: "tree <role> <pid>". */
+export function treePids(out: Output): Record<string, number> {
+  return Object.fromEntries([...out.text.matchAll(/tree (\S+) (\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** A fresh private directory, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-e2e-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function readJson(path: string): any {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+// Registers the per-test token and the leak check. Call once at the top of each e2e file.
+export function useHarness(): void {
+  beforeEach(() => {
+    token = randomBytes(8).toString('hex');
+  });
+  afterEach(async () => {
+    // Ends what the test started, by pid: graceful itself first, then anything left.
+    for (const run of runs.splice(0)) {
+      if (run.proc.exitCode === null && run.proc.signalCode === null) {
+        try {
+          process.kill(run.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await run.exited;
+      }
+    }
+    // A test that asserted "nothing left" already waited; give stragglers of a failed
+    // test a moment to be reparented and die before calling them leaks.
+    let left = leftovers();
+    const deadline = performance.now() + 1000;
+    while (left.length > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = leftovers();
+    }
+    for (const p of left) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    expect(left, 'processes left behind by the test').toEqual([]);
+  });
+}
