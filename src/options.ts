@@ -39,7 +39,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: 'group', description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
   { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: '0', description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
-  { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
+  { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
@@ -93,14 +93,14 @@ export function resolveRunOptions(inputs: Inputs): RunOptions {
     const r = raw(key);
     return r === null ? null : { value: String(r.value), from: r.from };
   };
-  // A boolean flag is `true` when given; its variable holds the flag's meaning (GRACEFUL_NO_KILL=1
-  // means --no-kill) except GRACEFUL_SIGCONT, which names the behaviour itself.
+  // A boolean's variable means what its flag means: GRACEFUL_NO_KILL=1 is --no-kill, which
+  // commander stores as kill = false.
   const bool = (key: string): boolean | null => {
     const r = raw(key);
     if (r === null) return null;
     if (typeof r.value === 'boolean') return r.value;
     const v = parseBoolean(r.value, r.from);
-    return key === 'kill' ? !v : v;
+    return RUN_OPTIONS.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
   };
 
   const presetRaw = text('preset');

@@ -24,6 +24,12 @@ export function human(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
+// The last part of a path, for the live line: /usr/bin/node -> node (URLs stay whole).
+function basename(arg: string): string {
+  if (arg.includes(':')) return arg;
+  return arg.slice(arg.lastIndexOf('/') + 1) || arg;
+}
+
 // The command as a shell would show it, shortened: node app.js --port 3000.
 export function describeCommand(argv: readonly string[], max = 60): string {
   const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -181,7 +187,8 @@ export function statusLine(state: State, policy: Policy, now: number): string | 
   if (!stop) return null;
   const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
   const force = policy.kill ? ', Ctrl+C again to force' : '';
-  const head = `stopping ${subject(facts)}`;
+  // Short enough that the countdown, the part that changes, fits on one terminal row.
+  const head = `stopping ${describeCommand(facts.command.map(basename), 28)} (pid ${facts.pid})`;
   switch (phase.kind) {
     case 'pre-stop':
       return `${head}: running pre-stop${left}${force}`;

@@ -19,6 +19,8 @@ export class Ui {
   #live: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #state: State | null = null;
+  /** Terminal rows while the scroll region is set, else 0. */
+  #rows = 0;
 
   constructor(
     private readonly options: UiOptions,
@@ -77,18 +79,49 @@ export class Ui {
     return this.#paint;
   }
 
+  // The live line sits on the terminal's last row, below a scroll region holding the rest
+  // (as apt draws its progress bar): the child keeps writing to the same terminal while it
+  // shuts down, and its lines scroll above the countdown instead of running into it.
   #redraw(): void {
     const text = this.#state ? statusLine(this.#state, this.options.policy, this.now()) : null;
     if (text === this.#live) return;
     if (text === null) return this.#clearLive();
+    const rows = process.stderr.rows ?? 0;
+    if (this.#rows === 0 && rows >= 3) {
+      this.#rows = rows;
+      // Make room below the cursor, confine scrolling to the rows above the last, then put
+      // the cursor back where it was (setting a region homes it).
+      process.stderr.write(`\n\x1b7\x1b[1;${rows - 1}r\x1b8\x1b[1A`);
+      process.stderr.on('resize', this.#onResize);
+    }
     this.#live = text;
-    process.stderr.write(`\r\x1b[K${this.#paint.dim('graceful:')} ${text}`);
+    // One row, never wrapped: a wrap on the last row would scroll the whole screen.
+    const room = Math.max(10, (process.stderr.columns ?? 80) - 'graceful: '.length - 1);
+    const fitted = text.length > room ? `${text.slice(0, room - 3)}...` : text;
+    const line = `${this.#paint.dim('graceful:')} ${fitted}`;
+    process.stderr.write(this.#rows ? `\x1b7\x1b[${this.#rows};1H\x1b[2K${line}\x1b8` : `\r\x1b[K${line}`);
   }
 
-  #clearLive(): void {
-    if (this.#live === null) return;
+  readonly #onResize = (): void => {
+    const rows = process.stderr.rows ?? 0;
+    if (!this.#rows || rows < 3 || rows === this.#rows) return;
+    // Clear the old status row, move the region to the new size, draw again.
+    process.stderr.write(`\x1b7\x1b[${this.#rows};1H\x1b[2K\x1b[1;${rows - 1}r\x1b8`);
+    this.#rows = rows;
     this.#live = null;
-    process.stderr.write('\r\x1b[K');
+    this.#redraw();
+  };
+
+  #clearLive(): void {
+    if (this.#rows) {
+      // Give the whole screen back and blank the status row.
+      process.stderr.write(`\x1b7\x1b[r\x1b[${this.#rows};1H\x1b[2K\x1b8`);
+      process.stderr.off('resize', this.#onResize);
+      this.#rows = 0;
+    } else if (this.#live !== null) {
+      process.stderr.write('\r\x1b[K');
+    }
+    this.#live = null;
   }
 
   #stopTimer(): void {
@@ -97,9 +130,11 @@ export class Ui {
   }
 
   #write(text: string): void {
-    const live = this.#live;
-    this.#clearLive();
+    // With the scroll region set, the cursor is inside it and lines scroll above the
+    // status row; with the plain \r line, the status line is erased first and redrawn.
+    const redraw = this.#live !== null && this.#rows === 0;
+    if (redraw) this.#clearLive();
     process.stderr.write(`${this.#paint.dim('graceful:')} ${text}\n`);
-    if (live !== null) this.#redraw();
+    if (redraw) this.#redraw();
   }
 }

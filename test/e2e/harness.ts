@@ -78,9 +78,11 @@ export interface Run {
 export interface StartOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Run this program instead of graceful (e.g. `script`, to give graceful a terminal). */
+  via?: string[];
 }
 
-// Starts `graceful <args>` (node bin/graceful.js) with piped output.
+// Starts `graceful <args>` (node bin/graceful.js) with piped stdio.
 export function start(args: string[], options: StartOptions = {}): Run {
   if (!token) throw new Error('start() outside a test: call useHarness() in the file');
   const env: Record<string, string | undefined> = {
@@ -93,7 +95,8 @@ export function start(args: string[], options: StartOptions = {}): Run {
     ...options.env,
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const proc = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, ...rest] = options.via ?? [process.execPath, CLI, ...args];
+  const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout = new Output();
   const stderr = new Output();
   proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));

@@ -1,0 +1,22 @@
+// The functional core stays pure: src/core imports nothing but itself (no node:*, no
+// dependency, nothing from the shell), so every decision is testable on a fake clock.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { ROOT } from '../e2e/harness.js';
+
+it('src/core imports only src/core', () => {
+  const dir = join(ROOT, 'src/core');
+  const offenders: string[] = [];
+  for (const file of readdirSync(dir)) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const m of text.matchAll(/(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]/g)) {
+      const spec = m[1] ?? m[2]!;
+      if (!spec.startsWith('./')) offenders.push(`${file}: ${spec}`);
+    }
+    for (const banned of ['Date.now', 'performance.now', 'process.', 'setTimeout', 'console.']) {
+      if (text.includes(banned)) offenders.push(`${file}: ${banned}`);
+    }
+  }
+  expect(offenders).toEqual([]);
+});

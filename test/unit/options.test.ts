@@ -1,0 +1,101 @@
+// Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
+import { describe, expect, it } from 'vitest';
+import { resolveRunOptions, RUN_OPTIONS } from '../../src/options.js';
+import { detectPlatform, PRESETS, PLATFORM_RESERVE_MS } from '../../src/presets.js';
+
+const resolve = (flags: Record<string, string | boolean> = {}, env: Record<string, string> = {}, extra: { pid?: number; exists?: (p: string) => boolean } = {}) =>
+  resolveRunOptions({ command: ['app'], flags, env, exists: extra.exists ?? (() => false), pid: extra.pid ?? 4242 });
+
+describe('resolution order', () => {
+  it('defaults', () => {
+    const o = resolve();
+    expect(o.policy).toEqual({
+      timeoutMs: 30_000,
+      stopSignal: null,
+      killSignal: 'SIGKILL',
+      kill: true,
+      killMode: 'group',
+      sigcont: true,
+      preStop: null,
+      stopDelayMs: 0,
+      success: { codes: [], signals: [] },
+    });
+    expect(o.warnings).toEqual([]);
+    expect(o.platform).toBe(null);
+  });
+
+  it('a flag beats its variable, a variable beats the preset, the preset beats the default', () => {
+    expect(resolve({ timeout: '5s' }, { GRACEFUL_TIMEOUT: '7s' }).policy.timeoutMs).toBe(5000);
+    expect(resolve({ preset: 'docker' }, { GRACEFUL_TIMEOUT: '7s' }).policy.timeoutMs).toBe(7000);
+    expect(resolve({ preset: 'docker' }).policy.timeoutMs).toBe(9500);
+    expect(resolve({}, { GRACEFUL_PRESET: 'supervisord' }).policy.killMode).toBe('process');
+  });
+
+  it('boolean variables mean what their flags mean: GRACEFUL_NO_KILL=1 is --no-kill', () => {
+    expect(resolve({}, { GRACEFUL_NO_KILL: '1' }).policy.kill).toBe(false);
+    expect(resolve({}, { GRACEFUL_NO_KILL: 'false' }).policy.kill).toBe(true);
+    expect(resolve({ kill: false }).policy.kill).toBe(false);
+    expect(resolve({}, { GRACEFUL_NO_SIGCONT: '1' }).policy.sigcont).toBe(false);
+    expect(resolve({ preset: 'docker' }, { GRACEFUL_NO_SIGCONT: '0' }).policy.sigcont).toBe(true);
+    expect(resolve({}, { GRACEFUL_QUIET: 'yes' }).quiet).toBe(true);
+  });
+
+  it('every option has a GRACEFUL_ variable named after its flag', () => {
+    for (const spec of RUN_OPTIONS) {
+      const flag = spec.flags.match(/--([\w-]+)/)![1]!;
+      expect(spec.env).toBe(`GRACEFUL_${flag.toUpperCase().replace(/-/g, '_')}`);
+    }
+  });
+
+  it('errors name where the bad value came from', () => {
+    expect(() => resolve({}, { GRACEFUL_KILL_SIGNAL: 'SIGNOPE' })).toThrow(/^GRACEFUL_KILL_SIGNAL: /);
+    expect(() => resolve({ preset: 'heroku' })).toThrow(/^--preset: expected one of systemd, pm2, docker, kubernetes, supervisord, got "heroku"/);
+    expect(() => resolveRunOptions({ command: [], flags: {}, env: {}, exists: () => false, pid: 2 })).toThrow(/missing the command/);
+  });
+});
+
+describe('checks', () => {
+  it('a stop signal that cannot be caught is allowed, with a warning', () => {
+    expect(resolve({ stopSignal: 'KILL' }).warnings[0]).toMatch(/SIGKILL cannot be caught/);
+  });
+
+  it('--stop-delay must leave part of the grace period to the child', () => {
+    expect(() => resolve({ stopDelay: '30s' })).toThrow(/^--stop-delay: 30s leaves nothing of the 30s grace period/);
+    expect(resolve({ stopDelay: '30s', kill: false }).policy.stopDelayMs).toBe(30_000);
+  });
+
+  it('presets fit their own platform; a longer timeout is warned about', () => {
+    for (const name of Object.keys(PRESETS)) expect(resolve({ preset: name }).warnings).toEqual([]);
+    expect(resolve({ preset: 'kubernetes', timeout: '30s' }).warnings[0]).toMatch(/--timeout 30s does not fit in the 30s that kubernetes \(--preset kubernetes\) allows/);
+    expect(resolve({ preset: 'docker', kill: false }).warnings[0]).toMatch(/--no-kill: docker/);
+  });
+
+  it('--platform-timeout overrides the detected deadline; 0 turns the check off', () => {
+    const k8s = { KUBERNETES_SERVICE_HOST: '10.0.0.1' };
+    // graceful's default 30s is as long as the pod's default grace period: no room to report.
+    expect(resolve({}, k8s).warnings).toHaveLength(1);
+    expect(resolve({ timeout: '29s' }, k8s).warnings).toEqual([]);
+    expect(resolve({ timeout: '60s' }, k8s).warnings).toHaveLength(1);
+    expect(resolve({ timeout: '60s', platformTimeout: '120s' }, k8s).warnings).toEqual([]);
+    expect(resolve({ timeout: '60s', platformTimeout: '0' }, k8s).platform).toBe(null);
+  });
+});
+
+describe('presets and platforms', () => {
+  it('every preset keeps the reserve inside its platform deadline', () => {
+    for (const p of Object.values(PRESETS)) expect(p.timeoutMs).toBe(p.budgetMs - PLATFORM_RESERVE_MS);
+  });
+
+  it('detects the platform from its environment', () => {
+    const none = () => false;
+    expect(detectPlatform({ KUBERNETES_SERVICE_HOST: 'x' }, none, 1)?.name).toBe('kubernetes');
+    expect(detectPlatform({ pm_id: '0' }, none, 50)?.name).toBe('pm2');
+    expect(detectPlatform({ INVOCATION_ID: 'abc' }, none, 50)?.name).toBe('systemd');
+    expect(detectPlatform({ SUPERVISOR_ENABLED: '1' }, none, 50)?.name).toBe('supervisord');
+    const docker = (p: string) => p === '/.dockerenv';
+    expect(detectPlatform({}, docker, 1)?.name).toBe('docker');
+    // Not the entrypoint: docker stop does not signal graceful.
+    expect(detectPlatform({}, docker, 77)).toBe(null);
+    expect(detectPlatform({}, none, 1)).toBe(null);
+  });
+});
