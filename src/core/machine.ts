@@ -135,11 +135,13 @@ function onStopRequest(state: State, signal: SignalName, at: number, policy: Pol
     case 'signalled':
       // The usual "press Ctrl+C again to force"; a repeated SIGTERM (a platform retrying)
       // is passed on again once the child has been signalled, but never escalates.
-      if (signal === 'SIGINT' && policy.kill) return escalate(state, at, true, policy);
+      if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
+      if (isEcho(state, signal, at)) return repeatStop(state, null);
       return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null);
     case 'draining':
       if (phase.killed) return repeatStop(state, null);
-      if (signal === 'SIGINT' && policy.kill) return escalate(state, at, true, policy);
+      if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
+      if (isEcho(state, signal, at)) return repeatStop(state, null);
       return repeatStop(state, 'tree');
     case 'killed':
       return repeatStop(state, null);
@@ -148,6 +150,21 @@ function onStopRequest(state: State, signal: SignalName, at: number, policy: Pol
     default:
       return never(phase);
   }
+}
+
+// One Ctrl+C can reach graceful twice: from the terminal, and again from a wrapper in the
+// same process group that forwards it (npm, yarn, make -j). Copies this close to the first
+// request are the same keypress; a person's second press comes later than this.
+export const ECHO_WINDOW_MS = 200;
+
+function isEcho(state: State, signal: SignalName, at: number): boolean {
+  const stop = state.facts.stop!;
+  return signal === stop.trigger && at - stop.requestedAt < ECHO_WINDOW_MS;
+}
+
+// A SIGINT while stopping is the "again to force" gesture, unless it is an echo of the first.
+function isForce(state: State, signal: SignalName, at: number, policy: Policy): boolean {
+  return signal === 'SIGINT' && policy.kill && !isEcho(state, signal, at);
 }
 
 // Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.

@@ -150,6 +150,13 @@ export async function exitOf(run: Run, ms = 15_000): Promise<Exit> {
   }
 }
 
+// A second Ctrl+C counts as a new keypress only after graceful's echo window (200 ms,
+// core/machine.ts): this is part of the behaviour under test, not synchronisation.
+export async function pastEchoWindow(firstAt: number): Promise<void> {
+  const wait = firstAt + 250 - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
 /** Is the process alive (a zombie counts as gone)? */
 export function alive(pid: number): boolean {
   try {

@@ -2,7 +2,8 @@
 // is typed as the byte 0x03, so the kernel's line discipline sends SIGINT to the
 // terminal's foreground process group, as it does for a person at a keyboard.
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, fixture, start, useHarness } from './harness.js';
+import { performance } from 'node:perf_hooks';
+import { CLI, exitOf, fixture, pastEchoWindow, start, useHarness } from './harness.js';
 
 useHarness();
 
@@ -33,8 +34,10 @@ describe('on a terminal', () => {
   it('Ctrl+C twice: the second forces the kill', async () => {
     const run = onTerminal(['run', '--', process.execPath, fixture('ignores-sigterm.js')]);
     await run.ready();
+    const firstAt = performance.now();
     run.proc.stdin!.write(CTRL_C);
     await run.stdout.waitFor(/signal SIGINT/, 'the child to get the first SIGINT');
+    await pastEchoWindow(firstAt);
     run.proc.stdin!.write(CTRL_C);
     const exit = await exitOf(run);
     expect(exit.code).toBe(137);

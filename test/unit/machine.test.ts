@@ -1,5 +1,6 @@
 // The shutdown machine on a fake clock: exact times, every branch of the sequence.
 import { describe, expect, it } from 'vitest';
+import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
 import { basePolicy, Sim } from './sim.js';
 
@@ -52,26 +53,39 @@ describe('a stop request', () => {
   it('--no-kill arms no deadline and never escalates, even on a second SIGINT', () => {
     const sim = Sim.started({ kill: false });
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
-    sim.now = 100;
+    sim.now = 300;
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
     sim.advanceTo(10_000_000);
     expect(sim.armed.size).toBe(0);
-    expect(sim.sends()).toEqual(['0 SIGINT tree', '100 SIGINT tree']);
+    expect(sim.sends()).toEqual(['0 SIGINT tree', '300 SIGINT tree']);
   });
 
   it('a second SIGINT forces the kill at once; a repeated SIGTERM is sent again', () => {
     const sim = Sim.started();
     sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-    sim.now = 200;
+    sim.now = 250;
     sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
     sim.now = 300;
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
-    expect(sim.sends()).toEqual(['0 SIGTERM tree', '200 SIGTERM tree', '300 SIGKILL tree']);
+    expect(sim.sends()).toEqual(['0 SIGTERM tree', '250 SIGTERM tree', '300 SIGKILL tree']);
     expect(sim.armed.has('deadline')).toBe(false);
     expect(sim.state.facts.stop).toMatchObject({ repeats: 1, forced: true, killSentAt: 300, trigger: 'SIGTERM' });
     // Already killing: more requests are counted, nothing more is sent.
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
     expect(sim.sends()).toHaveLength(3);
+  });
+
+  it('a copy of the first SIGINT within the echo window is the same keypress, not a force', () => {
+    const sim = Sim.started();
+    sim.now = 1000;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    sim.now = 1000 + ECHO_WINDOW_MS - 1;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['1000 SIGINT tree']);
+    expect(sim.state.facts.stop!.repeats).toBe(1);
+    sim.now = 1000 + ECHO_WINDOW_MS;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['1000 SIGINT tree', `${1000 + ECHO_WINDOW_MS} SIGKILL tree`]);
   });
 
   it('a stop before the child exists starts when it does, with the deadline from the request', () => {
@@ -130,9 +144,9 @@ describe('pre-stop and stop delay', () => {
   it('a second SIGINT during the hook forces the kill', () => {
     const sim = Sim.started(policy);
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
-    sim.now = 50;
+    sim.now = 500;
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
-    expect(sim.sends()).toEqual(['50 SIGKILL tree']);
+    expect(sim.sends()).toEqual(['500 SIGKILL tree']);
   });
 
   it('a repeated SIGTERM during the delay sends nothing early', () => {
