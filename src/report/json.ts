@@ -1,6 +1,5 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
 // line, versioned, written atomically so a reader never sees half a file.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { timeline, type Verdict } from '../core/timeline.js';
@@ -121,7 +120,10 @@ export function buildReport(
 // symlink planted at that name; mode 0600: reports can name commands and paths), fsync,
 // then rename over the target.
 export function writeFileAtomic(path: string, data: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // O_EXCL, not the name, is what makes this safe; the name only has to be unlikely to
+  // clash (node:crypto would cost start-up time for nothing).
+  const unique = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
   const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, data);

@@ -1,7 +1,5 @@
 // The monotonic clock and the timers the machine arms: the shell owns every timer, so one
 // cancelAll() at exit leaves nothing pending.
-import { performance } from 'node:perf_hooks';
-
 export interface Clock {
   /** Monotonic milliseconds (immune to wall-clock jumps: NTP, suspend). */
   now(): number;
