@@ -180,28 +180,31 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   return lines;
 }
 
-// The live line shown on a terminal while stopping, or null when there is nothing to show.
-export function statusLine(state: State, policy: Policy, now: number): string | null {
+// The live line shown on a terminal while stopping, or null when there is nothing to show:
+// `command` may be shortened to fit the terminal's width, `what` (the countdown) may not.
+export function statusLine(state: State, policy: Policy, now: number): { command: string; pid: number | null; what: string } | null {
   const { phase, facts } = state;
   const stop = facts.stop;
   if (!stop) return null;
   const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
   const force = policy.kill ? ', Ctrl+C again to force' : '';
-  // Short enough that the countdown, the part that changes, fits on one terminal row.
-  const head = `stopping ${describeCommand(facts.command.map(basename), 28)} (pid ${facts.pid})`;
+  const command = describeCommand(facts.command.map(basename));
+  const line = (what: string) => ({ command, pid: facts.pid, what });
   switch (phase.kind) {
     case 'pre-stop':
-      return `${head}: running pre-stop${left}${force}`;
+      return line(`running pre-stop${left}${force}`);
     case 'delaying':
-      return `${head}: serving until the stop signal (--stop-delay)${left}${force}`;
+      return line(`serving until the stop signal (--stop-delay)${left}${force}`);
     case 'signalled':
-      return `${head}: ${stop.signal} sent${left}${force}`;
+      return line(`${stop.signal} sent${left}${force}`);
     case 'killed':
-      return `${head}: ${stop.killSignal} sent, waiting for it to exit`;
+      return line(`${stop.killSignal} sent, waiting for it to exit`);
     case 'draining':
-      return phase.killed
-        ? `${head}: ${stop.killSignal} sent to the rest of its tree`
-        : `${head}: main process exited, waiting for the rest of its tree${left}${force}`;
+      return line(
+        phase.killed
+          ? `${stop.killSignal} sent to the rest of its tree`
+          : `main process exited, waiting for the rest of its tree${left}${force}`,
+      );
     case 'starting':
     case 'running':
     case 'done':

@@ -19,13 +19,21 @@ export class Timers {
 
   constructor(private readonly clock: Clock) {}
 
+  // Fires `fire` at `at` or after it, never before: Node's timers count whole milliseconds
+  // of loop time and can fire up to 1 ms early on the monotonic clock, and "SIGKILL at the
+  // deadline" must not mean a moment before it.
   arm(name: string, at: number, fire: () => void): void {
     this.cancel(name);
-    const handle = setTimeout(() => {
+    const wait = () => {
+      const left = at - this.clock.now();
+      if (left > 0) {
+        this.#pending.set(name, setTimeout(wait, Math.ceil(left)));
+        return;
+      }
       this.#pending.delete(name);
       fire();
-    }, Math.max(0, at - this.clock.now()));
-    this.#pending.set(name, handle);
+    };
+    this.#pending.set(name, setTimeout(wait, Math.max(0, Math.ceil(at - this.clock.now()))));
   }
 
   cancel(name: string): void {

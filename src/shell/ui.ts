@@ -83,7 +83,8 @@ export class Ui {
   // (as apt draws its progress bar): the child keeps writing to the same terminal while it
   // shuts down, and its lines scroll above the countdown instead of running into it.
   #redraw(): void {
-    const text = this.#state ? statusLine(this.#state, this.options.policy, this.now()) : null;
+    const status = this.#state ? statusLine(this.#state, this.options.policy, this.now()) : null;
+    const text = status && this.#fit(status);
     if (text === this.#live) return;
     if (text === null) return this.#clearLive();
     const rows = process.stderr.rows ?? 0;
@@ -95,11 +96,19 @@ export class Ui {
       process.stderr.on('resize', this.#onResize);
     }
     this.#live = text;
-    // One row, never wrapped: a wrap on the last row would scroll the whole screen.
-    const room = Math.max(10, (process.stderr.columns ?? 80) - 'graceful: '.length - 1);
-    const fitted = text.length > room ? `${text.slice(0, room - 3)}...` : text;
-    const line = `${this.#paint.dim('graceful:')} ${fitted}`;
+    const line = `${this.#paint.dim('graceful:')} ${text}`;
     process.stderr.write(this.#rows ? `\x1b7\x1b[${this.#rows};1H\x1b[2K${line}\x1b8` : `\r\x1b[K${line}`);
+  }
+
+  // One row, never wrapped (a wrap on the last row scrolls the whole screen): the command
+  // is shortened first, so the countdown stays whole.
+  #fit({ command, pid, what }: { command: string; pid: number | null; what: string }): string {
+    const room = Math.max(20, (process.stderr.columns ?? 80) - 'graceful: '.length - 1);
+    const tail = ` (pid ${pid}): ${what}`;
+    const cmdRoom = room - 'stopping '.length - tail.length;
+    const cmd = command.length <= cmdRoom ? command : cmdRoom >= 6 ? `${command.slice(0, cmdRoom - 3)}...` : '...';
+    const text = `stopping ${cmd}${tail}`;
+    return text.length > room ? `${text.slice(0, room - 3)}...` : text;
   }
 
   readonly #onResize = (): void => {
