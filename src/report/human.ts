@@ -15,8 +15,9 @@ export interface Paint {
 export const noPaint: Paint = { good: (t) => t, warn: (t) => t, bad: (t) => t, dim: (t) => t };
 
 // Milliseconds for people: 950ms, 1.23s, 12.3s, 1m05s.
-export function human(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+export function human(raw: number): string {
+  const ms = Math.round(raw);
+  if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000 && ms % 1000 === 0) return `${ms / 1000}s`;
   if (ms < 10_000) return `${(ms / 1000).toFixed(2)}s`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
