@@ -304,6 +304,23 @@ describe('input', () => {
     expect(run.stderr.text).toMatch(/exited with code 0/);
   });
 
+  it('a burst of output reaches the reader complete and in order, the child exiting at once', async () => {
+    const bytes = 20 * 1024 * 1024;
+    const run = start(['run', '-q', '--', node, fixture('prints-a-lot.js'), String(bytes)]);
+    expect((await exitOf(run, 30_000)).code).toBe(0);
+    const out = run.stdout.text;
+    expect(out.length).toBe(bytes);
+    // The fixture repeats one 64 KiB block of the alphabet: a lost or moved byte breaks it.
+    let broken = -1;
+    for (let i = 0; i < out.length; i++) {
+      if (out.charCodeAt(i) !== 97 + ((i % 65536) % 26)) {
+        broken = i;
+        break;
+      }
+    }
+    expect(broken).toBe(-1);
+  });
+
   it('options after the command belong to the child, untouched', async () => {
     const args = ['--timeout', '10x', '--', 'a b', "'q'", '$HOME', 'line\nbreak', '*'];
     const run = start(['run', '--', node, '-e', 'console.log(JSON.stringify(process.argv.slice(1)))', '--', ...args]);

@@ -10,9 +10,9 @@ useHarness();
 const CTRL_C = '\x03';
 
 // graceful under a 24x100 pseudo-terminal; `exec` so that graceful leads the foreground group.
-function onTerminal(args: string[]) {
+function onTerminal(args: string[], env: Record<string, string | undefined> = {}) {
   const command = ['stty rows 24 cols 100;', 'exec', process.execPath, CLI, ...args].map((a, i) => (i < 2 ? a : `'${a}'`)).join(' ');
-  return start([], { via: ['script', '-qfec', command, '/dev/null'], env: { NO_COLOR: undefined, TERM: 'xterm' } });
+  return start([], { via: ['script', '-qfec', command, '/dev/null'], env: { NO_COLOR: undefined, TERM: 'xterm', ...env } });
 }
 
 describe('on a terminal', () => {
@@ -43,6 +43,15 @@ describe('on a terminal', () => {
     expect(exit.code).toBe(137);
     expect(run.stdout.count(/signal SIGINT/)).toBe(1);
     expect(run.stdout.text).toMatch(/was killed on request: SIGINT received, SIGINT sent at \+\d+ms, SIGKILL sent at \+[\d.]+m?s \(second Ctrl\+C\)/);
+  });
+
+  it('NO_COLOR turns colour off, the countdown stays', async () => {
+    const run = onTerminal(['run', '--', process.execPath, fixture('drains-for.js'), '300'], { NO_COLOR: '1' });
+    await run.ready();
+    run.proc.stdin!.write(CTRL_C);
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text).toMatch(/SIGINT sent, \d+s left/);
+    expect(run.stdout.text).not.toMatch(/\x1b\[3\dm/);
   });
 
   it('the child still reads and writes the terminal', async () => {
