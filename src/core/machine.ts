@@ -167,9 +167,9 @@ function isForce(state: State, signal: SignalName, at: number, policy: Policy): 
   return signal === 'SIGINT' && policy.kill && !isEcho(state, signal, at);
 }
 
-// Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
-function beginStop(state: State, trigger: SignalName, at: number, policy: Policy): Step {
-  const stop: StopFacts = {
+// The facts of a stop requested at `at`, before any step of it was taken.
+function newStop(trigger: string, at: number, policy: Policy): StopFacts {
+  return {
     trigger,
     requestedAt: at,
     deadline: policy.kill ? at + policy.timeoutMs : null,
@@ -182,6 +182,11 @@ function beginStop(state: State, trigger: SignalName, at: number, policy: Policy
     killSentAt: null,
     forced: false,
   };
+}
+
+// Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
+function beginStop(state: State, trigger: SignalName, at: number, policy: Policy): Step {
+  const stop = newStop(trigger, at, policy);
   const actions: Action[] = stop.deadline === null ? [] : [{ type: 'arm', timer: 'deadline', at: stop.deadline }];
   if (policy.preStop !== null) {
     stop.preStop = { startedAt: at, endedAt: null, code: null, signal: null, error: null, cancelled: false };
@@ -275,22 +280,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   }
   if (!next.facts.stop) {
     // Ended on its own: the leftovers are stopped with the stop signal and a full grace period.
-    const at = event.at;
-    next = withFacts(next, {
-      stop: {
-        trigger: 'child-exit',
-        requestedAt: at,
-        deadline: policy.kill ? at + policy.timeoutMs : null,
-        preStop: null,
-        signal: null,
-        signalSentAt: null,
-        sigcontSentAt: null,
-        repeats: 0,
-        killSignal: null,
-        killSentAt: null,
-        forced: false,
-      },
-    });
+    next = withFacts(next, { stop: newStop('child-exit', event.at, policy) });
     if (next.facts.stop!.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: next.facts.stop!.deadline });
   }
   if (policy.killMode === 'mixed') {
