@@ -19,6 +19,9 @@ await build({
   legalComments: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
   define: { __VERSION__: JSON.stringify(version) },
+  // koffi carries native binaries: it stays a real dependency, required at run time, and
+  // only where PID 1 / subreaper duties need it.
+  external: ['koffi', '@koromix/*'],
   // commander is CommonJS: its require() calls of Node built-ins need a real require.
   banner: { js: "import{createRequire as __graceful_cr}from'node:module';const require=__graceful_cr(import.meta.url);" },
   logLevel: 'warning',

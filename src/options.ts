@@ -40,6 +40,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
   { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: '0', description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
+  { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
@@ -55,6 +56,8 @@ export interface RunOptions {
   /** The platform whose deadline the grace period must fit in, if known. */
   platform: Platform | null;
   reportFile: string | null;
+  /** Become a child subreaper (Linux), adopting and reaping the tree's orphans. */
+  subreaper: boolean;
   quiet: boolean;
   verbose: boolean;
   /** Problems worth a line at start that do not stop the run. */
@@ -149,6 +152,7 @@ export function resolveRunOptions(inputs: Inputs): RunOptions {
     preset,
     platform,
     reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,
+    subreaper: bool('subreaper') ?? true,
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
     warnings,

@@ -52,9 +52,14 @@ function exitPhrase(exit: ChildExit): string {
 const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
   clean: () => 'stopped cleanly',
   'signal-default': (f) => `died of ${f.stop?.signal}: it has no handler for it`,
-  escalated: (f) => (f.stop?.forced ? 'was killed on request' : 'had to be killed'),
+  escalated: (f) =>
+    f.exit?.signal === f.stop?.killSignal
+      ? f.stop?.forced
+        ? 'was killed on request'
+        : 'had to be killed'
+      : 'stopped, but the rest of its tree had to be killed',
   failed: () => 'stopped with a failure',
-  exited: () => 'exited',
+  exited: () => 'ended on its own',
   crashed: () => 'crashed',
   'not-started': () => 'did not start',
 };

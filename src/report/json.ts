@@ -7,6 +7,26 @@ import type { Facts, Policy } from '../core/types.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
 
+/** A process, as the report names it. */
+export interface ProcessEntry {
+  pid: number;
+  command: string;
+}
+
+/** What the shell saw besides the machine's facts. */
+export interface ReportExtras {
+  descendants: {
+    /** The main process's descendants when the stop began (null: no stop). */
+    atStop: ProcessEntry[] | null;
+    /** Descendants the kill signal was sent to. */
+    killed: ProcessEntry[];
+    /** Descendants still alive when graceful exited. */
+    leaked: ProcessEntry[];
+  };
+  /** Orphan reaping: null when graceful neither is PID 1 nor a child subreaper. */
+  reaper: { pid1: boolean; reaped: number } | null;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   command: readonly string[];
@@ -53,6 +73,8 @@ export interface Report {
     uptimeMs: number | null;
   };
   forwarded: Record<string, number>;
+  descendants: ReportExtras['descendants'];
+  reaper: ReportExtras['reaper'];
   exitStatus: number;
   verdict: Verdict;
   error: string | null;
@@ -65,6 +87,7 @@ export function buildReport(
   status: number,
   wall: (at: number) => number,
   preset: string | null,
+  extras: ReportExtras,
 ): Report {
   const tl = timeline(facts, policy);
   const iso = (at: number) => new Date(wall(at)).toISOString();
@@ -110,6 +133,8 @@ export function buildReport(
     },
     exit: exit && { code: exit.code, signal: exit.signal, shutdownMs: tl.shutdownMs, uptimeMs: tl.uptimeMs },
     forwarded: facts.forwarded,
+    descendants: extras.descendants,
+    reaper: extras.reaper,
     exitStatus: status,
     verdict: tl.verdict,
     error: facts.spawnError?.message ?? null,

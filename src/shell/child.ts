@@ -2,7 +2,7 @@
 // through graceful), in a new session so that a terminal's Ctrl+C reaches graceful alone.
 // node:child_process rather than execa: execa costs start-up time on every run (see README).
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 
 export interface ChildEvents {
@@ -19,15 +19,35 @@ export interface Child {
   signal(signal: string): boolean;
 }
 
+export interface SpawnOptions {
+  /**
+   * A program that sets the child's parent-death signal and then execs the command in the
+   * same process (util-linux setpriv), with that signal; null to spawn the command itself.
+   */
+  pdeathsig: { helper: string; signal: string } | null;
+}
+
 // Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
-export function spawnChild(command: readonly string[], on: ChildEvents): Child {
+export function spawnChild(command: readonly string[], on: ChildEvents, options: SpawnOptions): Child {
   // detached: setsid() in the child. It leads a new session and process group (pgid = sid =
   // pid), outside the terminal's foreground group: Ctrl+C reaches graceful once, and
   // graceful decides what the child gets. The child still reads and writes the terminal
   // through the inherited descriptors.
   let proc: ReturnType<typeof spawn>;
   try {
-    proc = spawn(command[0]!, command.slice(1), { stdio: 'inherit', detached: true });
+    let [file, args] = [command[0]!, command.slice(1)];
+    if (options.pdeathsig) {
+      // The helper would report a missing command in its own words and exit 127: look it
+      // up first, the way it will (execvp), to say it in graceful's.
+      const problem = findProblem(file);
+      if (problem) {
+        queueMicrotask(() => on.failed(...problem));
+        return { pid: null, exited: true, signal: () => false };
+      }
+      args = ['--pdeathsig', options.pdeathsig.signal, '--', file, ...args];
+      file = options.pdeathsig.helper;
+    }
+    proc = spawn(file, args, { stdio: 'inherit', detached: true });
   } catch (error) {
     // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
     const e = error as NodeJS.ErrnoException;
@@ -65,6 +85,28 @@ export function spawnChild(command: readonly string[], on: ChildEvents): Child {
   });
   if (proc.pid !== undefined) on.spawned(proc.pid);
   return child;
+}
+
+// Why execvp(file) would fail, as a spawn failure, or null if it would find a program.
+function findProblem(file: string): [126 | 127, string] | null {
+  const candidates = file.includes('/')
+    ? [file]
+    : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').map((dir) => `${dir || '.'}/${file}`);
+  let denied: NodeJS.ErrnoException | null = null;
+  for (const path of candidates) {
+    try {
+      if (!statSync(path).isFile()) {
+        if (file.includes('/')) denied = Object.assign(new Error('EACCES'), { code: 'EACCES' });
+        continue;
+      }
+      accessSync(path, constants.X_OK);
+      return null;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === 'EACCES') denied = e;
+    }
+  }
+  return describeSpawnError(file, denied ?? Object.assign(new Error('ENOENT'), { code: 'ENOENT' }));
 }
 
 // A spawn failure as the shell would put it: 127 for not found, 126 for not executable.

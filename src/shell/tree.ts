@@ -52,9 +52,30 @@ export function scanProcs(): ProcInfo[] {
 // (pid, start time) so they are still found after their parent dies and they are reparented.
 export class Tree {
   readonly #known = new Map<number, number>();
+  readonly #commands = new Map<number, string>();
   #mainGone = false;
+  #last: ProcInfo[] = [];
 
-  constructor(readonly root: number) {}
+  /**
+   * @param root the main child's pid (its session and process group id too)
+   * @param adopted when graceful is PID 1 or a child subreaper, whether a process whose
+   *   parent is graceful belongs to the tree: every orphan of the tree is reparented to
+   *   graceful; only the processes Node spawned itself (the child, a pre-stop hook) are not.
+   */
+  constructor(
+    readonly root: number,
+    private readonly adopted: ((pid: number) => boolean) | null = null,
+  ) {}
+
+  /** The command line of a member, as first seen. */
+  command(pid: number): string {
+    return this.#commands.get(pid) ?? commandOf(pid);
+  }
+
+  /** The members found by the latest scan. */
+  get lastMembers(): readonly ProcInfo[] {
+    return this.#last;
+  }
 
   /** The main process was reaped: from now on its pid may be reused by a stranger. */
   mainGone(): void {
@@ -71,7 +92,11 @@ export class Tree {
       const seen = inTree.get(p.pid);
       if (seen !== undefined) return seen;
       let yes =
-        (p.pid === this.root && !this.#mainGone) || p.sid === this.root || p.pgid === this.root || this.#known.get(p.pid) === p.start;
+        (p.pid === this.root && !this.#mainGone) ||
+        p.sid === this.root ||
+        p.pgid === this.root ||
+        this.#known.get(p.pid) === p.start ||
+        (p.ppid === process.pid && this.adopted !== null && this.adopted(p.pid));
       if (!yes && depth < 64) {
         const parent = byPid.get(p.ppid);
         yes = parent !== undefined && parent.pid !== p.pid && isMember(parent, depth + 1);
@@ -80,19 +105,25 @@ export class Tree {
       return yes;
     };
     const members = all.filter((p) => p.state !== 'Z' && p.pid !== process.pid && isMember(p));
-    for (const p of members) this.#known.set(p.pid, p.start);
+    for (const p of members) {
+      this.#known.set(p.pid, p.start);
+      // Read now: by the time a report is written, the process may be gone.
+      this.#commands.set(p.pid, this.#commands.get(p.pid) ?? commandOf(p.pid));
+    }
+    this.#last = members;
     return members;
   }
 
-  // Sends `signal` to the whole tree; returns the pids signalled outside the process group.
-  signalAll(signal: string): number[] {
+  // Sends `signal` to the whole tree; returns the members that were signalled. Without
+  // `rescan`, the members outside the process group are those of the latest scan.
+  signalAll(signal: string, rescan = true): readonly ProcInfo[] {
     // The group first: one syscall reaches most of the tree at once, before the scan.
     tryKill(-this.root, signal);
-    const strays: number[] = [];
-    for (const p of this.members()) {
-      if (p.pgid !== this.root && tryKill(p.pid, signal)) strays.push(p.pid);
+    const members = rescan ? this.members() : this.#last;
+    for (const p of members) {
+      if (p.pgid !== this.root) tryKill(p.pid, signal);
     }
-    return strays;
+    return members;
   }
 
   // How many processes of the tree are alive (zombies do not count). Without /proc only
@@ -100,6 +131,15 @@ export class Tree {
   count(): number {
     if (HAS_PROC) return this.members().length;
     return tryKill(-this.root, 0) ? 1 : 0;
+  }
+}
+
+// The command line of a process, for reports ("" once it is gone).
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+  } catch {
+    return '';
   }
 }
 
