@@ -1,0 +1,77 @@
+// The tree on real processes: what the /proc scan finds, and the fallback for platforms
+// without /proc (tree-kill), exercised here by turning /proc off.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tree } from '../../src/shell/tree.js';
+
+// sh (own session) -> sleep in the group, and a sleep that moved to a session of its own.
+const SCRIPT = 'sleep 1000 & echo "grouped $!"; setsid sleep 1000 & echo "escaped $!"; wait';
+const started: number[] = [];
+
+function stateOf(pid: number): string | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return s.slice(s.lastIndexOf(')') + 2)[0]!;
+  } catch {
+    return null;
+  }
+}
+const gone = (pid: number) => stateOf(pid) === null || stateOf(pid) === 'Z';
+
+async function tree(): Promise<{ root: number; grouped: number; escaped: number }> {
+  const sh = spawn('sh', ['-c', SCRIPT], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  sh.stdout!.on('data', (d) => (out += d));
+  const deadline = Date.now() + 5000;
+  while (!/escaped \d+/.test(out) || !/grouped \d+/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`the tree did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const grouped = Number(/grouped (\d+)/.exec(out)![1]);
+  const escaped = Number(/escaped (\d+)/.exec(out)![1]);
+  started.push(sh.pid!, grouped, escaped);
+  // setsid forks when it is a group leader; wait for the escaped sleep to be in its own session.
+  while (Date.now() < deadline) {
+    const s = readFileSync(`/proc/${escaped}/stat`, 'latin1');
+    if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[3]) === escaped) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { root: sh.pid!, grouped, escaped };
+}
+
+async function waitGone(pids: number[], ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pids.every(gone)) {
+    if (Date.now() > deadline) throw new Error(`still alive: ${pids.filter((p) => !gone(p))}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+afterEach(() => {
+  for (const pid of started.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+describe('Tree', () => {
+  it('/proc: finds the members that left the group and the session, and signals them all', async () => {
+    const t = await tree();
+    const members = new Tree(t.root).members().map((p) => p.pid);
+    expect(members).toEqual(expect.arrayContaining([t.root, t.grouped, t.escaped]));
+    new Tree(t.root).signalAll('SIGKILL');
+    await waitGone([t.root, t.grouped, t.escaped]);
+  });
+
+  it('without /proc: the process group, plus tree-kill for the rest', async () => {
+    const t = await tree();
+    const noProc = new Tree(t.root, null, false);
+    expect(noProc.count()).toBe(1); // "some": the group is all it can probe
+    noProc.signalAll('SIGKILL');
+    await waitGone([t.root, t.grouped, t.escaped]);
+  });
+});
