@@ -82,14 +82,20 @@ export async function run(options: RunOptions): Promise<number> {
       case 'suspend-self':
         process.kill(process.pid, 'SIGSTOP');
         return;
-      case 'run-pre-stop':
+      case 'run-pre-stop': {
+        let hook: number | null = null;
         preStop = runPreStop(
           action.command,
           child?.pid ?? null,
-          (pid) => nodeChildren.add(pid),
-          (r) => dispatch({ type: 'pre-stop-exited', at: clock.now(), ...r }),
+          (pid) => nodeChildren.add((hook = pid)),
+          (r) => {
+            // Reaped by Node by now: its pid may come back as an orphan's.
+            if (hook !== null) nodeChildren.delete(hook);
+            dispatch({ type: 'pre-stop-exited', at: clock.now(), ...r });
+          },
         );
         return;
+      }
       case 'cancel-pre-stop':
         preStop?.cancel();
         return;
@@ -129,6 +135,7 @@ export async function run(options: RunOptions): Promise<number> {
       failed: (status, message) => dispatch({ type: 'spawn-failed', at: clock.now(), status, message }),
       exited: (code, signal) => {
         const at = clock.now();
+        if (child?.pid) nodeChildren.delete(child.pid);
         tree?.mainGone();
         const survivors = policy.killMode === 'process' ? 0 : (tree?.count() ?? 0);
         dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
