@@ -49,7 +49,7 @@ function program(): Command {
     }
     const options = resolveRunOptions({ command, flags, env: process.env, exists: existsSync, pid: process.pid });
     // Loaded after the command line is known good: a usage error never pays for it.
-    const { run: supervise } = await import('./shell/supervisor.js');
+    const { run: supervise } = await import('./run.js');
     process.exitCode = await supervise(options);
   });
   return cli;

@@ -4,6 +4,7 @@ import type { KillMode, Policy } from './core/types.js';
 import { UsageError } from './errors.js';
 import { formatDuration, parseBoolean, parseChoice, parseDuration } from './parse.js';
 import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
+import { parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
@@ -14,6 +15,9 @@ export const DEFAULTS = {
   killSignal: 'SIGKILL',
   killMode: 'group' as KillMode,
   sigcont: true,
+  // systemd's TimeoutStartSec is 90 s, PM2's listen_timeout 3 s: a minute fits a server that
+  // warms a cache without leaving a hung start unnoticed for long. 0 waits forever.
+  readyTimeoutMs: 60_000,
 };
 
 /** One option of `graceful run`: its flag, its environment variable and its help. */
@@ -42,6 +46,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
+  { key: 'ready', flags: '--ready <probe>', env: 'GRACEFUL_READY', default: 'none', description: 'how to know the child is ready: tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH (2xx), log:REGEX (a line of its output), ipc (process.send("ready")), notify (sd_notify READY=1)' },
+  { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: '60s', description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
@@ -52,6 +58,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 export interface RunOptions {
   command: string[];
   policy: Policy;
+  /** --ready: how to tell that the child is ready, or null. */
+  ready: ReadySpec | null;
   preset: PresetName | null;
   /** The platform whose deadline the grace period must fit in, if known. */
   platform: Platform | null;
@@ -127,6 +135,10 @@ export function resolveRunOptions(inputs: Inputs): RunOptions {
     ? parseSuccessStatuses(successRaw.value, successRaw.from)
     : parseSuccessStatuses((p?.successExitStatus ?? []).join(','), '--preset');
   const kill = bool('kill') ?? true;
+  const readyRaw = text('ready');
+  const ready = readyRaw && readyRaw.value.trim() !== '' ? parseReady(readyRaw.value, readyRaw.from) : null;
+  const readyTimeoutRaw = text('readyTimeout');
+  const readyTimeoutMs = readyTimeoutRaw ? parseDuration(readyTimeoutRaw.value, readyTimeoutRaw.from) : DEFAULTS.readyTimeoutMs;
   const sigcont = bool('sigcont') ?? p?.sigcont ?? DEFAULTS.sigcont;
 
   if (stopSignal !== null && UNCATCHABLE.has(stopSignal)) {
@@ -148,7 +160,19 @@ export function resolveRunOptions(inputs: Inputs): RunOptions {
   const reportRaw = text('reportFile');
   return {
     command,
-    policy: { timeoutMs, stopSignal, killSignal, kill, killMode, sigcont, preStop, stopDelayMs, success },
+    policy: {
+      timeoutMs,
+      stopSignal,
+      killSignal,
+      kill,
+      killMode,
+      sigcont,
+      preStop,
+      stopDelayMs,
+      success,
+      readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
+    },
+    ready,
     preset,
     platform,
     reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,

@@ -17,6 +17,8 @@ export function initialState(command: readonly string[], at: number): State {
       stop: null,
       exit: null,
       treeGoneAt: null,
+      readyAt: null,
+      readyDeadline: null,
       forwarded: {},
     },
   };
@@ -46,7 +48,10 @@ export function step(state: State, event: Event, policy: Policy): Step {
         const next = withFacts(state, { pid: event.pid, startedAt: event.at }, { kind: 'running' });
         // A stop that arrived before the child existed starts as soon as it does, with its
         // deadline still counted from when it was asked for.
-        return phase.pendingStop ? beginStop(next, phase.pendingStop.signal, phase.pendingStop.at, policy) : same(next);
+        if (phase.pendingStop) return beginStop(next, phase.pendingStop.signal, phase.pendingStop.at, policy);
+        if (policy.readyTimeoutMs === null) return same(next);
+        const readyDeadline = event.at + policy.readyTimeoutMs;
+        return { state: withFacts(next, { readyDeadline }), actions: [{ type: 'arm', timer: 'ready-timeout', at: readyDeadline }] };
       }
 
     case 'spawn-failed':
@@ -55,6 +60,30 @@ export function step(state: State, event: Event, policy: Policy): Step {
 
     case 'stop-requested':
       return onStopRequest(state, event.signal, event.at, policy);
+
+    case 'stop':
+      // graceful's own decision: a stop already under way needs no second one.
+      if (phase.kind === 'running') return beginStop(state, event.trigger, event.at, policy);
+      if (phase.kind === 'starting') return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal: event.trigger, at: event.at } } }, actions: [] };
+      return same(state);
+
+    case 'ready':
+      if (state.facts.readyAt !== null || state.facts.stop !== null || phase.kind !== 'running') return same(state);
+      return { state: withFacts(state, { readyAt: event.at }), actions: [{ type: 'cancel', timer: 'ready-timeout' }] };
+
+    case 'child-stopping':
+      // It is shutting down on its own (sd_notify STOPPING=1): nothing to send, but the
+      // grace period applies from now, as systemd's TimeoutStopSec does.
+      if (phase.kind !== 'running') return same(state);
+      {
+        const stop = newStop('child-stopping', event.at, policy);
+        const actions: Action[] = [{ type: 'cancel', timer: 'ready-timeout' }];
+        if (stop.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: stop.deadline });
+        return { state: withFacts(state, { stop }, { kind: 'signalled' }), actions };
+      }
+
+    case 'extend-timeout':
+      return extendTimeout(state, event.at + event.ms);
 
     case 'forward':
     case 'suspend': {
@@ -73,6 +102,11 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'timer':
       if (event.timer === 'stop-delay') {
         return phase.kind === 'delaying' ? sendStop(state, event.at, policy) : same(state);
+      }
+      if (event.timer === 'ready-timeout') {
+        // Not ready in time (systemd's TimeoutStartSec, PM2's listen_timeout): stop it.
+        const late = phase.kind === 'running' && state.facts.readyAt === null;
+        return late ? beginStop(state, 'ready-timeout', event.at, policy) : same(state);
       }
       switch (phase.kind) {
         case 'pre-stop':
@@ -121,6 +155,20 @@ export function step(state: State, event: Event, policy: Policy): Step {
     default:
       return never(event);
   }
+}
+
+// EXTEND_TIMEOUT_USEC: the timeout of the current phase runs at least until `until`.
+function extendTimeout(state: State, until: number): Step {
+  const { phase, facts } = state;
+  if (phase.kind === 'running' && facts.readyAt === null && facts.readyDeadline !== null && until > facts.readyDeadline) {
+    return { state: withFacts(state, { readyDeadline: until }), actions: [{ type: 'arm', timer: 'ready-timeout', at: until }] };
+  }
+  const stopping = phase.kind === 'pre-stop' || phase.kind === 'delaying' || phase.kind === 'signalled' || (phase.kind === 'draining' && !phase.killed);
+  const deadline = facts.stop?.deadline ?? null;
+  if (stopping && deadline !== null && until > deadline) {
+    return { state: withStop(state, { deadline: until }), actions: [{ type: 'arm', timer: 'deadline', at: until }] };
+  }
+  return same(state);
 }
 
 function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy): Step {
@@ -187,7 +235,8 @@ function newStop(trigger: string, at: number, policy: Policy): StopFacts {
 // Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
 function beginStop(state: State, trigger: SignalName, at: number, policy: Policy): Step {
   const stop = newStop(trigger, at, policy);
-  const actions: Action[] = stop.deadline === null ? [] : [{ type: 'arm', timer: 'deadline', at: stop.deadline }];
+  const actions: Action[] = [{ type: 'cancel', timer: 'ready-timeout' }];
+  if (stop.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: stop.deadline });
   if (policy.preStop !== null) {
     stop.preStop = { startedAt: at, endedAt: null, code: null, signal: null, error: null, cancelled: false };
     actions.push({ type: 'run-pre-stop', command: policy.preStop });
@@ -259,7 +308,10 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   const { phase } = state;
   const exit = { at: event.at, code: event.code, signal: event.signal, signo: event.signo };
   let next = withFacts(state, { exit });
-  const actions: Action[] = [{ type: 'cancel', timer: 'stop-delay' }];
+  const actions: Action[] = [
+    { type: 'cancel', timer: 'stop-delay' },
+    { type: 'cancel', timer: 'ready-timeout' },
+  ];
   if (phase.kind === 'pre-stop') {
     // The hook prepares the child's stop; with the child gone it has nothing left to do.
     actions.push({ type: 'cancel-pre-stop' });
@@ -267,7 +319,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   }
 
   if (event.survivors === 0 || policy.killMode === 'process') {
-    return finish(next, [...actions, { type: 'cancel', timer: 'deadline' }], policy);
+    return finish(next, [...actions, { type: 'cancel', timer: 'deadline' }, { type: 'cancel', timer: 'ready-timeout' }], policy);
   }
 
   // The main process is gone but part of its tree is not (tini and dumb-init exit here and

@@ -16,6 +16,8 @@ export type Verdict =
   | 'exited'
   /** Not asked to stop; ended on its own with a failure status or a signal. */
   | 'crashed'
+  /** Not ready within --ready-timeout: stopped by graceful. */
+  | 'not-ready'
   /** The command could not be started. */
   | 'not-started';
 
@@ -23,6 +25,8 @@ export interface Timeline {
   verdict: Verdict;
   /** From the spawn to the main process's exit. */
   uptimeMs: number | null;
+  /** From the spawn to ready (--ready). */
+  readyMs: number | null;
   /** Was a stop asked for from outside (a signal), as opposed to none or the child's own exit? */
   requested: boolean;
   /** Offsets from the stop request. */
@@ -44,10 +48,15 @@ export function succeeded(facts: Facts, policy: Policy): boolean {
   return exit.code === 0 || policy.success.codes.includes(exit.code ?? 0);
 }
 
+// Exit status when the child was not ready in time, as timeout(1) exits when its command
+// timed out: the child's own status would say nothing of the failed start.
+export const EXIT_NOT_READY = 124;
+
 // What graceful exits with: 0 for anything the policy counts as success, else the child's
 // code, or 128 + n for death by signal n; 126/127 when the child could not be started.
 export function exitStatus(facts: Facts, policy: Policy): number {
   if (facts.spawnError) return facts.spawnError.status;
+  if (facts.stop?.trigger === 'ready-timeout') return EXIT_NOT_READY;
   const exit = facts.exit;
   if (!exit || succeeded(facts, policy)) return 0;
   return exit.signal !== null ? 128 + (exit.signo ?? 0) : (exit.code ?? 0);
@@ -63,6 +72,7 @@ export function timeline(facts: Facts, policy: Policy): Timeline {
   return {
     verdict: verdictOf(facts, policy, requested, escalated),
     uptimeMs: exit && facts.startedAt !== null ? round(exit.at - facts.startedAt) : null,
+    readyMs: facts.readyAt !== null && facts.startedAt !== null ? round(facts.readyAt - facts.startedAt) : null,
     requested,
     preStopMs:
       stop?.preStop && stop.preStop.endedAt !== null ? round(stop.preStop.endedAt - stop.preStop.startedAt) : null,
@@ -77,6 +87,7 @@ export function timeline(facts: Facts, policy: Policy): Timeline {
 function verdictOf(facts: Facts, policy: Policy, requested: boolean, escalated: boolean): Verdict {
   if (facts.spawnError || !facts.exit) return 'not-started';
   const { stop, exit } = facts;
+  if (stop?.trigger === 'ready-timeout') return 'not-ready';
   if (!requested) return succeeded(facts, policy) ? 'exited' : 'crashed';
   if (escalated) return 'escalated';
   if (exit.signal !== null && exit.signal === stop!.signal) return 'signal-default';

@@ -34,6 +34,8 @@ export interface Policy {
   stopDelayMs: number;
   /** Exit codes and signals counted as success (mapped to exit status 0). */
   success: { codes: readonly number[]; signals: readonly SignalName[] };
+  /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
+  readyTimeoutMs: number | null;
 }
 
 /** How the main child process ended. `signo` is the platform's number for `signal`. */
@@ -58,13 +60,17 @@ export interface PreStopRun {
 
 /** What happened during a stop: first causes are recorded once and never rewritten. */
 export interface StopFacts {
-  /** What asked for the stop: a signal name, or 'child-exit' when the main process ended on its own and left a tree behind. */
+  /**
+   * What asked for the stop: a signal name; 'child-exit' when the main process ended on its
+   * own and left a tree behind; 'ready-timeout' when it was not ready in time; 'check' for
+   * graceful check; 'child-stopping' when the child said it was stopping (sd_notify).
+   */
   trigger: string;
   requestedAt: number;
   /** When the kill signal is due; null with --no-kill. */
   deadline: number | null;
   preStop: PreStopRun | null;
-  /** The stop signal, once sent. */
+  /** The stop signal, once sent (never, when the child stopped on its own). */
   signal: SignalName | null;
   signalSentAt: number | null;
   sigcontSentAt: number | null;
@@ -88,6 +94,10 @@ export interface Facts {
   exit: ChildExit | null;
   /** When the last process of the child's tree was gone (group/mixed modes). */
   treeGoneAt: number | null;
+  /** When the child became ready (--ready), if it did. */
+  readyAt: number | null;
+  /** When --ready-timeout runs out, while waiting for ready. */
+  readyDeadline: number | null;
   /** Signals passed on to the child, by name, with counts. */
   forwarded: Record<SignalName, number>;
 }
@@ -116,7 +126,7 @@ export interface State {
   facts: Facts;
 }
 
-export type TimerName = 'deadline' | 'stop-delay';
+export type TimerName = 'deadline' | 'stop-delay' | 'ready-timeout';
 
 export type Event =
   /** The child was spawned. */
@@ -125,6 +135,14 @@ export type Event =
   | { type: 'spawn-failed'; at: number; status: 126 | 127; message: string }
   /** graceful received a stop signal (SIGTERM or SIGINT). */
   | { type: 'stop-requested'; at: number; signal: SignalName }
+  /** graceful itself decided to stop the child (graceful check). */
+  | { type: 'stop'; at: number; trigger: string }
+  /** The child is ready, by the --ready probe. */
+  | { type: 'ready'; at: number }
+  /** The child said it began to shut down on its own (sd_notify STOPPING=1). */
+  | { type: 'child-stopping'; at: number }
+  /** The child asked for more time for the current phase (sd_notify EXTEND_TIMEOUT_USEC). */
+  | { type: 'extend-timeout'; at: number; ms: number }
   /** graceful received a signal it passes on. */
   | { type: 'forward'; at: number; signal: SignalName }
   /** graceful received a job-control stop (SIGTSTP, SIGTTIN, SIGTTOU). */

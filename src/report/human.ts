@@ -61,6 +61,7 @@ const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
   failed: () => 'stopped with a failure',
   exited: () => 'ended on its own',
   crashed: () => 'crashed',
+  'not-ready': () => 'was not ready in time',
   'not-started': () => 'did not start',
 };
 
@@ -71,7 +72,7 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   const { stop, exit } = facts;
   const parts: string[] = [];
   if (exit && stop && tl.requested) {
-    parts.push(`${stop.trigger} received`);
+    parts.push(triggerPhrase(stop.trigger, policy));
     if (stop.preStop) parts.push(preStopPhrase(stop.preStop));
     if (tl.signalSentAfterMs !== null) parts.push(`${stop.signal} sent at +${human(tl.signalSentAfterMs)}`);
     if (tl.killSentAfterMs !== null) {
@@ -85,6 +86,7 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
     if (stop?.killSignal) parts.push(`${stop.killSignal} sent to the rest of its tree at +${human(tl.killSentAfterMs!)}`);
   }
   if (tl.treeGoneAfterMs !== null) parts.push(`the rest of its tree gone at +${human(tl.treeGoneAfterMs)}`);
+  if (tl.readyMs !== null) parts.unshift(`ready in ${human(tl.readyMs)}`);
   const color = verdictPaint(tl.verdict, paint);
   return `${subject(facts)} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
 }
@@ -111,6 +113,20 @@ function preStopPhrase(p: NonNullable<NonNullable<Facts['stop']>['preStop']>): s
   return p.code === 0 ? `pre-stop done${took}` : `pre-stop failed with code ${p.code}${took}`;
 }
 
+// Why a stop began: a signal graceful received, or a reason of its own.
+function triggerPhrase(trigger: string, policy: Policy): string {
+  switch (trigger) {
+    case 'ready-timeout':
+      return `not ready within ${human(policy.readyTimeoutMs ?? 0)} (--ready-timeout)`;
+    case 'check':
+      return 'stop asked by graceful check';
+    case 'child-stopping':
+      return 'it said it is stopping (STOPPING=1)';
+    default:
+      return `${trigger} received`;
+  }
+}
+
 // The step lines printed off a terminal as the shutdown goes. `verbose` adds the lines
 // for events that are not part of a shutdown (start, forwarded signals, tree scans).
 export function stepLines(prev: State, event: Event, next: State, actions: readonly Action[], policy: Policy, verbose: boolean): string[] {
@@ -121,11 +137,13 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'started':
       if (verbose) lines.push(`started ${subject(f)} in its own session (kill mode ${policy.killMode})`);
       break;
+    case 'ready':
+      if (f.readyAt !== null && prev.facts.readyAt === null && f.startedAt !== null) {
+        lines.push(`${subject(f)} ready in ${human(f.readyAt - f.startedAt)}`);
+      }
+      break;
     case 'stop-requested':
-      if (prev.phase.kind === 'running') {
-        const grace = policy.kill ? `grace period ${human(policy.timeoutMs)}` : 'no kill (--no-kill)';
-        lines.push(`${event.signal} received: stopping ${subject(f)}; ${grace}`);
-      } else if (prev.phase.kind !== 'done' && prev.phase.kind !== 'starting') {
+      if (prev.phase.kind !== 'running' && prev.phase.kind !== 'done' && prev.phase.kind !== 'starting') {
         const resent = actions.some((a) => a.type === 'send' && a.reason === 'stop');
         if (resent) lines.push(`${event.signal} received again: sent ${stop?.signal} again`);
         else if (!actions.some((a) => a.type === 'send')) lines.push(`${event.signal} received again: already stopping`);
@@ -150,7 +168,14 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'forward':
     case 'suspend':
     case 'timer':
+    case 'stop':
+    case 'child-stopping':
+    case 'extend-timeout':
       break;
+  }
+  if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
+    const grace = stop.deadline !== null ? `grace period ${human(stop.deadline - stop.requestedAt)}` : 'no kill (--no-kill)';
+    lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
   }
   for (const a of actions) {
     if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);

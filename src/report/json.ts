@@ -3,7 +3,9 @@
 import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { timeline, type Verdict } from '../core/timeline.js';
-import type { Facts, Policy } from '../core/types.js';
+import type { Facts } from '../core/types.js';
+import type { RunOptions } from '../options.js';
+import { describeReady } from '../readiness.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
 
@@ -44,6 +46,12 @@ export interface Report {
     successExitStatus: (number | string)[];
     preset: string | null;
   };
+  ready: null | {
+    probe: string;
+    /** From the spawn to ready; null if it never was. */
+    afterMs: number | null;
+    timeoutMs: number | null;
+  };
   stop: null | {
     trigger: string;
     requestedAt: string;
@@ -83,12 +91,12 @@ export interface Report {
 // Builds the report; `wall` converts monotonic times to epoch milliseconds.
 export function buildReport(
   facts: Facts,
-  policy: Policy,
+  options: RunOptions,
   status: number,
   wall: (at: number) => number,
-  preset: string | null,
   extras: ReportExtras,
 ): Report {
+  const { policy, preset } = options;
   const tl = timeline(facts, policy);
   const iso = (at: number) => new Date(wall(at)).toISOString();
   const { stop, exit } = facts;
@@ -109,6 +117,7 @@ export function buildReport(
       successExitStatus: [0, ...policy.success.codes.filter((c) => c !== 0), ...policy.success.signals],
       preset,
     },
+    ready: options.ready && { probe: describeReady(options.ready), afterMs: tl.readyMs, timeoutMs: policy.readyTimeoutMs },
     stop: stop && {
       trigger: stop.trigger,
       requestedAt: iso(stop.requestedAt),

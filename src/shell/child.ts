@@ -1,7 +1,8 @@
 // Spawns the main child: argv as given (no shell), stdio inherited (its bytes never pass
 // through graceful), in a new session so that a terminal's Ctrl+C reaches graceful alone.
 // node:child_process rather than execa: execa costs start-up time on every run (see README).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { accessSync, constants, statSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 
@@ -13,13 +14,26 @@ export interface ChildEvents {
 
 export interface Child {
   readonly pid: number | null;
+  /** Node's handle, for piped output and IPC (--ready log:, --ready ipc). */
+  readonly proc: ChildProcess | null;
+  /** Resolves once the child's piped output has all been passed on, or after `ms`. */
+  drained(ms: number): Promise<void>;
   /** True once Node has reaped it: its pid may belong to someone else from then on. */
   readonly exited: boolean;
   /** Signals the main process, never after it was reaped; false if it could not be. */
   signal(signal: string): boolean;
 }
 
+/**
+ * The child's stdio: inherited (its bytes never pass through graceful); its output piped
+ * through graceful, for --ready log:; or an IPC channel besides, for --ready ipc.
+ */
+export type ChildStdio = 'inherit' | 'pipe-output' | 'ipc';
+
 export interface SpawnOptions {
+  stdio: ChildStdio;
+  /** Variables added to graceful's environment for the child (NOTIFY_SOCKET). */
+  env: Record<string, string>;
   /**
    * A program that sets the child's parent-death signal and then execs the command in the
    * same process (util-linux setpriv), with that signal; null to spawn the command itself.
@@ -42,22 +56,33 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
       const problem = findProblem(file);
       if (problem) {
         queueMicrotask(() => on.failed(...problem));
-        return { pid: null, exited: true, signal: () => false };
+        return notStarted;
       }
       args = ['--pdeathsig', options.pdeathsig.signal, '--', file, ...args];
       file = options.pdeathsig.helper;
     }
-    proc = spawn(file, args, { stdio: 'inherit', detached: true });
+    const stdio: StdioOptions =
+      options.stdio === 'pipe-output' ? ['inherit', 'pipe', 'pipe'] : options.stdio === 'ipc' ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit';
+    const env = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
+    proc = spawn(file, args, { stdio, env, detached: true });
   } catch (error) {
     // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
     const e = error as NodeJS.ErrnoException;
     queueMicrotask(() => on.failed(EXIT.notExecutable, `${command[0]}: cannot be executed: ${e.code ?? e.message}`));
-    return { pid: null, exited: true, signal: () => false };
+    return notStarted;
   }
+  const piped = [passOn(proc.stdout, process.stdout), passOn(proc.stderr, process.stderr)];
   let exited = false;
   const child: Child = {
+    proc,
     get pid() {
       return proc.pid ?? null;
+    },
+    async drained(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+      await Promise.race([Promise.all(piped), bound]);
+      clearTimeout(timer);
     },
     get exited() {
       return exited;
@@ -85,6 +110,25 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
   });
   if (proc.pid !== undefined) on.spawned(proc.pid);
   return child;
+}
+
+const notStarted: Child = { pid: null, proc: null, exited: true, signal: () => false, drained: async () => {} };
+
+// Passes the child's piped output on to graceful's own stream, byte for byte, with
+// backpressure (a slow reader slows the child, never graceful's memory). Resolves when the
+// child's side has ended. If graceful's side breaks (EPIPE), the rest is drained unread, so
+// that the child never blocks on a full pipe.
+function passOn(from: Readable | null, to: Writable): Promise<void> {
+  if (!from) return Promise.resolve();
+  from.pipe(to, { end: false });
+  to.on('error', () => {
+    from.unpipe(to);
+    from.resume();
+  });
+  return new Promise((resolve) => {
+    from.once('end', resolve);
+    from.once('error', () => resolve());
+  });
 }
 
 // Why execvp(file) would fail, as a spawn failure, or null if it would find a program.

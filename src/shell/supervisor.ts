@@ -1,18 +1,19 @@
-// The imperative shell around the machine: OS events in, machine actions out. run() reads
-// as the lifecycle: trap, start, wait, report.
-import { accessSync, constants } from 'node:fs';
-import { dirname } from 'node:path';
+// The imperative shell around the machine: OS events in, machine actions out. One
+// Supervisor runs the child from spawn to the end of its tree; `graceful run` and
+// `graceful check` both drive it, so there is one shutdown path. start() reads as the
+// lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
 import type { Action, Event, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
-import { summaryLine } from '../report/human.js';
-import { buildReport, writeFileAtomic, type ProcessEntry, type ReportExtras } from '../report/json.js';
+import type { ProcessEntry, ReportExtras } from '../report/json.js';
 import { signalNumber } from '../signals.js';
-import { spawnChild, type Child } from './child.js';
-import { systemClock, Timers } from './clock.js';
-import { pdeathsigHelper, startReaper } from './pid1.js';
+import { spawnChild, type Child, type ChildStdio } from './child.js';
+import { systemClock, Timers, type Clock } from './clock.js';
+import { listenNotify, type NotifySocket } from './notify.js';
+import { pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
+import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
 import { Tree, type ProcInfo } from './tree.js';
 import { Ui } from './ui.js';
@@ -20,63 +21,124 @@ import { Ui } from './ui.js';
 // How often the rest of the tree is checked once the main process has exited: a /proc scan
 // costs well under a millisecond on a container's few processes; 20 ms keeps the exit prompt.
 const TREE_POLL_MS = 20;
+// How long graceful waits, once the tree is gone, for the last of the child's piped output
+// (--ready log:) to pass through: a process that graceful leaves alone may hold the pipe.
+const DRAIN_MS = 2000;
 
-// Supervises one run of the command; resolves with graceful's exit status.
-export async function run(options: RunOptions): Promise<number> {
-  const clock = systemClock();
-  const { policy } = options;
-  const ui = new Ui(options, clock.now);
-  for (const warning of options.warnings) ui.warn(warning);
-  checkReportPath(options.reportFile, ui);
+/** What the caller may watch and do while the child runs (graceful check). */
+export interface Hooks {
+  /** The child is ready (--ready), after the machine recorded it. */
+  ready?(): void;
+  /** The stop signal or the kill signal is about to be sent to the child. */
+  beforeSignal?(reason: 'stop' | 'kill'): void;
+}
 
-  // Processes Node spawned and reaps itself: the reaper must leave them alone.
-  const nodeChildren = new Set<number>();
-  const { reaper, problem } = startReaper({ subreaper: options.subreaper, ownChild: (pid) => nodeChildren.has(pid) });
-  if (problem && process.pid === 1) ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${problem}; they will stay zombies`);
-  else if (problem && options.verbose) ui.info(`no child subreaper: ${problem}; a double-forked daemon can escape the stop`);
-  const adopted = reaper ? (pid: number) => !nodeChildren.has(pid) : null;
-  const descendants = new Descendants();
-  const helper = pdeathsigHelper();
+/** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
+export interface Outcome {
+  state: State;
+  status: number;
+  extras: ReportExtras;
+}
 
-  const timers = new Timers(clock);
-  let state: State = initialState(options.command, clock.now());
-  let child: Child | null = null;
-  let tree: Tree | null = null;
-  let preStop: PreStop | null = null;
-  let watch: NodeJS.Timeout | null = null;
-  let finish!: (status: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
+export class Supervisor {
+  readonly clock: Clock = systemClock();
+  readonly ui: Ui;
+  #state: State;
+  #child: Child | null = null;
+  #tree: Tree | null = null;
+  #preStop: PreStop | null = null;
+  #watch: NodeJS.Timeout | null = null;
+  #notify: NotifySocket | null = null;
+  #reaper: Reaper | null = null;
+  readonly #timers: Timers;
+  readonly #probe = new AbortController();
+  readonly #descendants = new Descendants();
+  /** Processes Node spawned and reaps itself: the reaper must leave them alone. */
+  readonly #nodeChildren = new Set<number>();
+  #finish!: (status: number) => void;
+  readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
-  const dispatch = (event: Event): void => {
+  constructor(
+    readonly options: RunOptions,
+    private readonly hooks: Hooks = {},
+  ) {
+    this.ui = new Ui(options, this.clock.now);
+    this.#timers = new Timers(this.clock);
+    this.#state = initialState(options.command, this.clock.now());
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The child's pid once it runs. */
+  get pid(): number | null {
+    return this.#state.facts.pid;
+  }
+
+  get tree(): Tree | null {
+    return this.#tree;
+  }
+
+  // Runs the child to the end of its tree.
+  async start(): Promise<Outcome> {
+    const { options } = this;
+    const reaping = startReaper({ subreaper: options.subreaper, ownChild: (pid) => this.#nodeChildren.has(pid) });
+    this.#reaper = reaping.reaper;
+    if (reaping.problem && process.pid === 1) {
+      this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
+    } else if (reaping.problem && options.verbose) {
+      this.ui.info(`no child subreaper: ${reaping.problem}; a double-forked daemon can escape the stop`);
+    }
+    // Handlers first: a signal that arrives between the spawn and the handlers would
+    // otherwise kill graceful and orphan the child.
+    installTrap((event) => this.dispatch(event), this.clock.now);
+    const env = this.#openNotify();
+    this.#spawn(env);
+    const status = await this.#finished;
+    return this.#cleanUp(status);
+  }
+
+  /** Asks the child to stop, for a reason of graceful's own ('check'). */
+  stop(trigger: string): void {
+    this.dispatch({ type: 'stop', at: this.clock.now(), trigger });
+  }
+
+  // Advances the machine by one event and carries out what it decided.
+  dispatch(event: Event): void {
     try {
-      const prev = state;
-      const next = step(prev, event, policy);
-      state = next.state;
-      ui.step(prev, event, state, next.actions);
-      for (const action of next.actions) perform(action);
+      const prev = this.#state;
+      const next = step(prev, event, this.options.policy);
+      this.#state = next.state;
+      this.ui.step(prev, event, this.#state, next.actions);
+      for (const action of next.actions) this.#perform(action);
       // When the stop signal went to the main process only, look at the tree now; after
       // the signal, not before: a scan must not delay it.
-      if (state.facts.stop && tree) descendants.atStop(tree, state.facts.pid, null);
+      if (this.#state.facts.stop && this.#tree) this.#descendants.atStop(this.#tree, this.pid, null);
+      if (this.#state.facts.stop || this.#state.facts.readyAt !== null) this.#probe.abort();
+      if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {
       // A bug in graceful. The child is in its own session and would outlive graceful
       // unnoticed: ask its tree to stop (no SIGKILL: it may still clean up), then exit.
-      ui.error(`internal error: ${(error as Error).message}; sent SIGTERM to the child's tree (set GRACEFUL_DEBUG=1 for details)`);
-      if (process.env.GRACEFUL_DEBUG) ui.error(String((error as Error).stack));
-      tree?.signalAll('SIGTERM');
-      tree?.signalAll('SIGCONT');
+      this.ui.error(`internal error: ${(error as Error).message}; sent SIGTERM to the child's tree (set GRACEFUL_DEBUG=1 for details)`);
+      if (process.env.GRACEFUL_DEBUG) this.ui.error(String((error as Error).stack));
+      this.#tree?.signalAll('SIGTERM');
+      this.#tree?.signalAll('SIGCONT');
       process.exit(EXIT.internal);
     }
-  };
+  }
 
-  const perform = (action: Action): void => {
+  #perform(action: Action): void {
+    const now = this.clock.now;
     switch (action.type) {
       case 'send':
-        if (action.target === 'main') child?.signal(action.signal);
-        else if (tree) {
+        if (action.reason === 'stop' || action.reason === 'kill') this.hooks.beforeSignal?.(action.reason);
+        if (action.target === 'main') this.#child?.signal(action.signal);
+        else if (this.#tree) {
           // SIGCONT right after the stop signal reuses the scan the stop signal just made.
-          const members = tree.signalAll(action.signal, action.reason !== 'sigcont');
-          if (action.reason === 'stop') descendants.atStop(tree, state.facts.pid, members);
-          if (action.reason === 'kill') descendants.killed(tree, members, state.facts.pid);
+          const members = this.#tree.signalAll(action.signal, action.reason !== 'sigcont');
+          if (action.reason === 'stop') this.#descendants.atStop(this.#tree, this.pid, members);
+          if (action.reason === 'kill') this.#descendants.killed(this.#tree, members, this.pid);
         }
         return;
       case 'suspend-self':
@@ -84,104 +146,109 @@ export async function run(options: RunOptions): Promise<number> {
         return;
       case 'run-pre-stop': {
         let hook: number | null = null;
-        preStop = runPreStop(
+        this.#preStop = runPreStop(
           action.command,
-          child?.pid ?? null,
-          (pid) => nodeChildren.add((hook = pid)),
+          this.pid,
+          (pid) => this.#nodeChildren.add((hook = pid)),
           (r) => {
             // Reaped by Node by now: its pid may come back as an orphan's.
-            if (hook !== null) nodeChildren.delete(hook);
-            dispatch({ type: 'pre-stop-exited', at: clock.now(), ...r });
+            if (hook !== null) this.#nodeChildren.delete(hook);
+            this.dispatch({ type: 'pre-stop-exited', at: now(), ...r });
           },
         );
         return;
       }
       case 'cancel-pre-stop':
-        preStop?.cancel();
+        this.#preStop?.cancel();
         return;
       case 'arm':
-        timers.arm(action.timer, action.at, () => dispatch({ type: 'timer', at: clock.now(), timer: action.timer }));
+        this.#timers.arm(action.timer, action.at, () => this.dispatch({ type: 'timer', at: now(), timer: action.timer }));
         return;
       case 'cancel':
-        timers.cancel(action.timer);
+        this.#timers.cancel(action.timer);
         return;
       case 'watch-tree':
-        watch ??= setInterval(() => {
-          if (tree?.count()) return;
-          clearInterval(watch!);
-          dispatch({ type: 'tree-empty', at: clock.now() });
+        this.#watch ??= setInterval(() => {
+          if (this.#tree?.count()) return;
+          clearInterval(this.#watch!);
+          this.dispatch({ type: 'tree-empty', at: now() });
         }, TREE_POLL_MS);
         return;
       case 'exit':
-        finish(action.status);
+        this.#finish(action.status);
         return;
     }
-  };
-
-  // Handlers first: a signal that arrives between the spawn and the handlers would
-  // otherwise kill graceful and orphan the child.
-  installTrap(dispatch, clock.now);
-  // If graceful itself is killed (SIGKILL, OOM), the kernel sends the child the stop signal
-  // rather than leave it running unsupervised.
-  const pdeathsig = helper ? { helper, signal: policy.stopSignal ?? 'SIGTERM' } : null;
-  child = spawnChild(
-    options.command,
-    {
-      spawned: (pid) => {
-        nodeChildren.add(pid);
-        tree = new Tree(pid, adopted);
-        dispatch({ type: 'started', at: clock.now(), pid });
-      },
-      failed: (status, message) => dispatch({ type: 'spawn-failed', at: clock.now(), status, message }),
-      exited: (code, signal) => {
-        const at = clock.now();
-        if (child?.pid) nodeChildren.delete(child.pid);
-        tree?.mainGone();
-        const survivors = policy.killMode === 'process' ? 0 : (tree?.count() ?? 0);
-        dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
-      },
-    },
-    { pdeathsig },
-  );
-
-  const status = await finished;
-  timers.cancelAll();
-  if (watch) clearInterval(watch);
-  reaper?.reap();
-  if (tree) descendants.leaked(tree);
-  ui.close();
-  const extras: ReportExtras = {
-    descendants: descendants.report(),
-    reaper: reaper && { pid1: process.pid === 1, reaped: reaper.reaped },
-  };
-  report(state, status, options, ui, clock.wall, extras);
-  return status;
-}
-
-function report(state: State, status: number, options: RunOptions, ui: Ui, wall: (at: number) => number, extras: ReportExtras): void {
-  const { facts } = state;
-  if (facts.spawnError) ui.error(facts.spawnError.message);
-  else ui.info(summaryLine(facts, options.policy, status, ui.paint));
-  const leaked = extras.descendants.leaked;
-  if (leaked.length > 0 && options.policy.killMode !== 'process') {
-    ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
   }
-  if (options.reportFile === null) return;
-  try {
-    const data = buildReport(facts, options.policy, status, wall, options.preset, extras);
-    writeFileAtomic(options.reportFile, `${JSON.stringify(data, null, 2)}\n`);
-  } catch (error) {
-    ui.error(`--report-file ${options.reportFile}: the report could not be written: ${(error as Error).message}`);
-  }
-}
 
-// Says at start, not only at the end, that the report cannot be written: the run goes on.
-function checkReportPath(path: string | null, ui: Ui): void {
-  if (path === null) return;
-  try {
-    accessSync(dirname(path), constants.W_OK);
-  } catch (error) {
-    ui.error(`--report-file ${path}: its directory is not writable (${(error as NodeJS.ErrnoException).code}); the run goes on without a report`);
+  // --ready notify: the socket must exist before the child starts; its path goes in the
+  // child's environment.
+  #openNotify(): Record<string, string> {
+    if (this.options.ready?.kind !== 'notify') return {};
+    const now = this.clock.now;
+    const socket = listenNotify({
+      ready: () => this.dispatch({ type: 'ready', at: now() }),
+      stopping: () => this.dispatch({ type: 'child-stopping', at: now() }),
+      extend: (ms) => this.dispatch({ type: 'extend-timeout', at: now(), ms }),
+    });
+    if (typeof socket === 'string') {
+      this.ui.warn(`${socket}; the child cannot report that it is ready, and --ready-timeout will stop it`);
+      return {};
+    }
+    this.#notify = socket;
+    return { NOTIFY_SOCKET: socket.path };
+  }
+
+  #spawn(env: Record<string, string>): void {
+    const { options } = this;
+    const now = this.clock.now;
+    const helper = pdeathsigHelper();
+    const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
+    const adopted = this.#reaper ? (pid: number) => !this.#nodeChildren.has(pid) : null;
+    this.#child = spawnChild(
+      options.command,
+      {
+        spawned: (pid) => {
+          this.#nodeChildren.add(pid);
+          this.#tree = new Tree(pid, adopted);
+          this.dispatch({ type: 'started', at: now(), pid });
+        },
+        failed: (status, message) => this.dispatch({ type: 'spawn-failed', at: now(), status, message }),
+        exited: (code, signal) => {
+          const at = now();
+          if (this.#child?.pid) this.#nodeChildren.delete(this.#child.pid);
+          this.#tree?.mainGone();
+          const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count() ?? 0);
+          this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
+        },
+      },
+      {
+        stdio,
+        env,
+        // If graceful itself is killed (SIGKILL, OOM), the kernel sends the child the stop
+        // signal rather than leave it running unsupervised.
+        pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
+      },
+    );
+    const { proc } = this.#child;
+    if (options.ready && proc && this.pid !== null) {
+      probeReady(options.ready, { proc, signal: this.#probe.signal }, () => this.dispatch({ type: 'ready', at: now() }));
+    }
+  }
+
+  async #cleanUp(status: number): Promise<Outcome> {
+    this.#timers.cancelAll();
+    this.#probe.abort();
+    if (this.#watch) clearInterval(this.#watch);
+    await this.#child?.drained(DRAIN_MS);
+    this.#notify?.close();
+    this.#reaper?.reap();
+    if (this.#tree) this.#descendants.leaked(this.#tree);
+    this.ui.close();
+    const extras: ReportExtras = {
+      descendants: this.#descendants.report(),
+      reaper: this.#reaper && { pid1: process.pid === 1, reaped: this.#reaper.reaped },
+    };
+    return { state: this.#state, status, extras };
   }
 }
 

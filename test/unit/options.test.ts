@@ -19,7 +19,9 @@ describe('resolution order', () => {
       preStop: null,
       stopDelayMs: 0,
       success: { codes: [], signals: [] },
+      readyTimeoutMs: null,
     });
+    expect(o.ready).toBe(null);
     expect(o.warnings).toEqual([]);
     expect(o.platform).toBe(null);
   });

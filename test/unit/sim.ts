@@ -13,6 +13,7 @@ export const basePolicy: Policy = {
   preStop: null,
   stopDelayMs: 0,
   success: { codes: [], signals: [] },
+  readyTimeoutMs: null,
 };
 
 type Input = Event extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;

@@ -1,0 +1,109 @@
+// The --ready probes: each calls `ready` once when the child is ready, and stops when
+// aborted (a stop began, the child exited). tcp and http poll; log watches the child's
+// output as it passes through to graceful's own stdout and stderr; ipc waits for
+// process.send('ready'); notify listens on a private NOTIFY_SOCKET (shell/notify.ts).
+import type { ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { ReadySpec } from '../readiness.js';
+
+// How often tcp and http are tried again: a server that is not listening refuses at once,
+// so 25 ms between tries keeps "ready in X ms" within 25 ms of the truth at little cost.
+const RETRY_MS = 25;
+// A log line longer than this is matched on its first 64 KiB (a child printing a megabyte
+// without a newline must not make graceful buffer it).
+const MAX_LINE = 64 * 1024;
+
+export interface ProbeContext {
+  /** The child process, for ipc and piped output. */
+  proc: ChildProcess;
+  signal: AbortSignal;
+}
+
+// Starts the probe for `spec`; calls `ready` at most once.
+export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done || ctx.signal.aborted) return;
+    done = true;
+    ready();
+  };
+  switch (spec.kind) {
+    case 'tcp':
+      return retry(ctx.signal, (next) => {
+        const socket = connect({ host: spec.host, port: spec.port });
+        socket.once('connect', () => {
+          socket.destroy();
+          once();
+        });
+        socket.once('error', () => {
+          socket.destroy();
+          next();
+        });
+      });
+    case 'http':
+      return retry(ctx.signal, (next) => {
+        const req = httpRequest(spec.url, { method: 'GET', timeout: 2000 }, (res) => {
+          res.resume();
+          const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+          if (ok) once();
+          else next();
+        });
+        req.once('error', next);
+        req.once('timeout', () => req.destroy());
+        req.end();
+      });
+    case 'log':
+      for (const stream of [ctx.proc.stdout, ctx.proc.stderr]) {
+        if (stream) watchLines(stream, spec.pattern, once, ctx.signal);
+      }
+      return;
+    case 'ipc': {
+      const onMessage = (message: unknown) => {
+        if (message === 'ready') {
+          ctx.proc.off('message', onMessage);
+          once();
+        }
+      };
+      ctx.proc.on('message', onMessage);
+      ctx.signal.addEventListener('abort', () => ctx.proc.off('message', onMessage), { once: true });
+      return;
+    }
+    case 'notify':
+      // Handled by the supervisor, which owns the socket (it must exist before the spawn).
+      return;
+  }
+}
+
+// Calls `attempt(next)` until it stops calling `next`, RETRY_MS apart, until aborted.
+function retry(signal: AbortSignal, attempt: (next: () => void) => void): void {
+  const next = () => {
+    if (signal.aborted) return;
+    setTimeout(() => {
+      if (!signal.aborted) attempt(next);
+    }, RETRY_MS);
+  };
+  attempt(next);
+}
+
+// Matches each line of `stream` against `pattern` until the first match. The bytes reach
+// graceful's stdout/stderr through pipe() (set up by child.ts), untouched; this listener
+// only reads them.
+function watchLines(stream: Readable, pattern: RegExp, matched: () => void, signal: AbortSignal): void {
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  const onData = (chunk: Buffer) => {
+    const text = partial + decoder.write(chunk);
+    const lines = text.split('\n');
+    partial = lines.pop()!.slice(0, MAX_LINE);
+    if (lines.some((line) => pattern.test(line.slice(0, MAX_LINE)))) stop(true);
+  };
+  const stop = (hit: boolean) => {
+    stream.off('data', onData);
+    if (hit) matched();
+  };
+  stream.on('data', onData);
+  signal.addEventListener('abort', () => stop(false), { once: true });
+}
