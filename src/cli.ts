@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
-import { RUN_OPTIONS, resolveRunOptions } from './options.js';
+import { CHECK_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveRunOptions, type OptionSpec } from './options.js';
 import { TRAPPED } from './signals.js';
 
 declare const __VERSION__: string;
@@ -20,6 +20,15 @@ Examples:
   graceful run --timeout 10s --pre-stop 'curl -fsS -X POST localhost:3000/drain' -- node app.js
   graceful run --preset kubernetes --stop-delay 5s --report-file /tmp/stop.json -- ./server`;
 
+const CHECK_EPILOG = `
+Checks: ready, handles-signal, inflight, new-work-refused, exited-in-time, exit-status,
+no-descendants-left, temp-clean, port-released, shutdown-time.
+
+Examples:
+  graceful check --ready tcp:3000 --inflight http://127.0.0.1:3000/slow -- node server.js
+  graceful check --ready http://127.0.0.1:3000/health --probe http://127.0.0.1:3000/ \\
+    --max-shutdown 5s --junit junit.xml --repeat 3 -- node server.js`;
+
 function program(): Command {
   const cli = new Command('graceful')
     .description('Run a program and stop it gracefully: forward signals, count down a grace period, escalate, report.')
@@ -29,30 +38,53 @@ function program(): Command {
     .configureOutput({ writeErr: () => {}, outputError: () => {} })
     .showSuggestionAfterError(true);
 
-  const run = cli
-    .command('run')
-    .description('run <command> and supervise it until it exits')
+  command(cli, 'run', 'run <command> and supervise it until it exits', RUN_OPTIONS, EPILOG).action(
+    async (command: string[], _opts: unknown, cmd: Command) => {
+      const options = resolveRunOptions(inputs(command, cmd, RUN_OPTIONS));
+      // Loaded after the command line is known good: a usage error never pays for it.
+      const { run } = await import('./run.js');
+      process.exitCode = await run(options);
+    },
+  );
+  command(
+    cli,
+    'check',
+    'run <command>, stop it, and check that it shut down gracefully (exit 0 if every check passed, 1 if not)',
+    [...RUN_OPTIONS, ...CHECK_OPTIONS],
+    CHECK_EPILOG,
+  ).action(async (command: string[], _opts: unknown, cmd: Command) => {
+    const options = resolveCheckOptions(inputs(command, cmd, [...RUN_OPTIONS, ...CHECK_OPTIONS]));
+    const { check } = await import('./check.js');
+    process.exitCode = await check(options);
+  });
+  return cli;
+}
+
+// A subcommand taking a command to run, with `specs` as its options.
+function command(cli: Command, name: string, description: string, specs: readonly OptionSpec[], epilog: string): Command {
+  const sub = cli
+    .command(name)
+    .description(description)
     .usage('[options] -- <command> [args...]')
     .argument('[command...]', 'the program and its arguments, run directly (no shell)')
     // Everything from the command on belongs to the child, even what looks like our flags.
     .passThroughOptions()
     .exitOverride()
     .configureOutput({ writeErr: () => {}, outputError: () => {} })
-    .addHelpText('after', EPILOG);
-  for (const spec of RUN_OPTIONS) {
-    run.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+    .addHelpText('after', epilog);
+  for (const spec of specs) {
+    sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
   }
-  run.action(async (command: string[], _opts: unknown, cmd: Command) => {
-    const flags: Record<string, string | boolean | undefined> = {};
-    for (const spec of RUN_OPTIONS) {
-      if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
-    }
-    const options = resolveRunOptions({ command, flags, env: process.env, exists: existsSync, pid: process.pid });
-    // Loaded after the command line is known good: a usage error never pays for it.
-    const { run: supervise } = await import('./run.js');
-    process.exitCode = await supervise(options);
-  });
-  return cli;
+  return sub;
+}
+
+// The values given on the command line (not commander's defaults), with the environment.
+function inputs(command: string[], cmd: Command, specs: readonly OptionSpec[]) {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const spec of specs) {
+    if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
+  }
+  return { command, flags, env: process.env, exists: existsSync, pid: process.pid };
 }
 
 // Commander's messages, made one line in graceful's format.

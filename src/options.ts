@@ -84,19 +84,14 @@ export interface Inputs {
 }
 
 // Resolves every option: flag, else GRACEFUL_* variable, else preset, else default.
-export function resolveRunOptions(inputs: Inputs): RunOptions {
-  const { command, flags, env } = inputs;
-  if (command.length === 0 || command[0] === '') {
-    throw new UsageError('run', 'missing the command to run, as in: graceful run -- node app.js');
-  }
-  const warnings: string[] = [];
-
-  // Each raw value with the name of where it came from, for error messages.
+// Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
+// each value with the name of where it came from, for error messages.
+function reader(specs: readonly OptionSpec[], inputs: Inputs) {
   const raw = (key: string): { value: string | boolean; from: string } | null => {
-    const spec = RUN_OPTIONS.find((o) => o.key === key)!;
-    const flag = flags[key];
+    const spec = specs.find((o) => o.key === key)!;
+    const flag = inputs.flags[key];
     if (flag !== undefined) return { value: flag, from: longFlag(spec) };
-    const fromEnv = env[spec.env];
+    const fromEnv = inputs.env[spec.env];
     if (fromEnv !== undefined) return { value: fromEnv, from: spec.env };
     return null;
   };
@@ -111,8 +106,18 @@ export function resolveRunOptions(inputs: Inputs): RunOptions {
     if (r === null) return null;
     if (typeof r.value === 'boolean') return r.value;
     const v = parseBoolean(r.value, r.from);
-    return RUN_OPTIONS.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
+    return specs.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
   };
+  return { text, bool };
+}
+
+export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
+  const { command, env } = inputs;
+  if (command.length === 0 || command[0] === '') {
+    throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`, `graceful ${verb} --help`);
+  }
+  const warnings: string[] = [];
+  const { text, bool } = reader(RUN_OPTIONS, inputs);
 
   const presetRaw = text('preset');
   const preset = presetRaw ? parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from) : null;
@@ -228,4 +233,76 @@ export function parseSuccessStatuses(input: string, what: string): Policy['succe
 
 function longFlag(spec: OptionSpec): string {
   return spec.flags.match(/--[\w-]+/)![0];
+}
+
+/** The options graceful check adds to those of run. */
+export const CHECK_OPTIONS: readonly OptionSpec[] = [
+  { key: 'after', flags: '--after <duration>', env: 'GRACEFUL_AFTER', default: '1s', description: 'without --ready: stop the child this long after it started' },
+  { key: 'inflight', flags: '--inflight <url>', env: 'GRACEFUL_INFLIGHT', default: 'none', description: 'just before the stop signal, open --inflight-count concurrent requests to this (slow) endpoint; each must complete with 2xx' },
+  { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: '10', description: 'how many in-flight requests' },
+  { key: 'probe', flags: '--probe <url>', env: 'GRACEFUL_PROBE', default: 'none', description: 'after the stop signal, try new requests here while the in-flight ones finish: each must be refused (connection refused or 503)' },
+  { key: 'allowRemote', flags: '--allow-remote', env: 'GRACEFUL_ALLOW_REMOTE', default: 'off', boolean: true, description: 'accept --inflight and --probe URLs that are not on this machine (loopback)' },
+  { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
+  { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
+  { key: 'repeat', flags: '--repeat <n>', env: 'GRACEFUL_REPEAT', default: '1', description: 'run the whole check n times; fail if any run fails' },
+];
+
+export interface CheckOptions {
+  run: RunOptions;
+  afterMs: number;
+  inflight: { url: URL; count: number } | null;
+  probe: URL | null;
+  maxShutdownMs: number | null;
+  junit: string | null;
+  repeat: number;
+}
+
+// Resolves the options of graceful check: run's, and its own.
+export function resolveCheckOptions(inputs: Inputs): CheckOptions {
+  const run = resolveRunOptions(inputs, 'check');
+  const { text, bool } = reader(CHECK_OPTIONS, inputs);
+  const allowRemote = bool('allowRemote') ?? false;
+  const url = (key: string) => {
+    const r = text(key);
+    return r && r.value !== '' ? parseLocalUrl(r.value, r.from, allowRemote) : null;
+  };
+  const count = (key: string, fallback: number, max: number) => {
+    const r = text(key);
+    if (!r) return fallback;
+    const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
+    if (!(n >= 1 && n <= max)) throw new UsageError(r.from, `expected a whole number from 1 to ${max}, got "${r.value}"`, 'graceful check --help');
+    return n;
+  };
+  const duration = (key: string) => {
+    const r = text(key);
+    return r && r.value !== '' ? parseDuration(r.value, r.from) : null;
+  };
+  const inflightUrl = url('inflight');
+  return {
+    run,
+    afterMs: duration('after') ?? 1000,
+    inflight: inflightUrl && { url: inflightUrl, count: count('inflightCount', 10, 1000) },
+    probe: url('probe'),
+    maxShutdownMs: duration('maxShutdown'),
+    junit: text('junit')?.value || null,
+    repeat: count('repeat', 1, 1000),
+  };
+}
+
+// Requests from graceful check go to the service under test, on this machine, unless the
+// user says otherwise: a typo must not send load to a production host.
+function parseLocalUrl(input: string, what: string, allowRemote: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got "${input}"`, 'graceful check --help');
+  }
+  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got "${input}"`, 'graceful check --help');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (!loopback && !allowRemote) {
+    throw new UsageError(what, `${host} is not this machine (loopback); add --allow-remote to send requests there`, 'graceful check --help');
+  }
+  return url;
 }

@@ -20,6 +20,8 @@ export interface ReportExtras {
   descendants: {
     /** The main process's descendants when the stop began (null: no stop). */
     atStop: ProcessEntry[] | null;
+    /** Descendants still alive when the main process exited. */
+    atMainExit: ProcessEntry[];
     /** Descendants the kill signal was sent to. */
     killed: ProcessEntry[];
     /** Descendants still alive when graceful exited. */

@@ -28,7 +28,21 @@ export interface ReaperOptions {
 // Takes up the duties that apply: PID 1 reaps whatever the namespace's orphans are; a
 // subreaper adopts the orphans of its own tree. Returns null with the reason when graceful
 // has to do without (the caller says it once).
+let started: { result: { reaper: Reaper | null; problem: string | null }; options: ReaperOptions } | null = null;
+
 export function startReaper(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
+  // Once per process (graceful check --repeat supervises several children in turn): the
+  // later calls only change whose children are Node's own.
+  if (started) {
+    started.options.ownChild = options.ownChild;
+    return started.result;
+  }
+  const own = { ...options };
+  started = { result: takeUpReaping(own), options: own };
+  return started.result;
+}
+
+function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
   const pid1 = process.pid === 1;
   if (!pid1 && !options.subreaper) return { reaper: null, problem: null };
   const lib = libc();

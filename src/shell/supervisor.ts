@@ -58,9 +58,15 @@ export class Supervisor {
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
+  #reapedBefore = 0;
+
+  /**
+   * @param env variables added to the child's environment (graceful check's private TMPDIR)
+   */
   constructor(
     readonly options: RunOptions,
     private readonly hooks: Hooks = {},
+    private readonly env: Record<string, string> = {},
   ) {
     this.ui = new Ui(options, this.clock.now);
     this.#timers = new Timers(this.clock);
@@ -85,6 +91,7 @@ export class Supervisor {
     const { options } = this;
     const reaping = startReaper({ subreaper: options.subreaper, ownChild: (pid) => this.#nodeChildren.has(pid) });
     this.#reaper = reaping.reaper;
+    this.#reapedBefore = this.#reaper?.reaped ?? 0;
     if (reaping.problem && process.pid === 1) {
       this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
     } else if (reaping.problem && options.verbose) {
@@ -93,8 +100,7 @@ export class Supervisor {
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
     installTrap((event) => this.dispatch(event), this.clock.now);
-    const env = this.#openNotify();
-    this.#spawn(env);
+    this.#spawn({ ...this.env, ...this.#openNotify() });
     const status = await this.#finished;
     return this.#cleanUp(status);
   }
@@ -218,6 +224,7 @@ export class Supervisor {
           if (this.#child?.pid) this.#nodeChildren.delete(this.#child.pid);
           this.#tree?.mainGone();
           const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count() ?? 0);
+          if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
           this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
         },
       },
@@ -246,7 +253,7 @@ export class Supervisor {
     this.ui.close();
     const extras: ReportExtras = {
       descendants: this.#descendants.report(),
-      reaper: this.#reaper && { pid1: process.pid === 1, reaped: this.#reaper.reaped },
+      reaper: this.#reaper && { pid1: process.pid === 1, reaped: this.#reaper.reaped - this.#reapedBefore },
     };
     return { state: this.#state, status, extras };
   }
@@ -258,11 +265,16 @@ class Descendants {
   #atStop: ProcessEntry[] | null = null;
   readonly #killed = new Map<number, ProcessEntry>();
   #leaked: ProcessEntry[] = [];
+  #atMainExit: ProcessEntry[] = [];
 
   // The first call of a stop counts: the scan made by the stop signal itself, or a scan of
   // its own when the stop signal went to the main process only.
   atStop(tree: Tree, main: number | null, members: readonly ProcInfo[] | null): void {
     this.#atStop ??= entries(tree, members ?? tree.members(), main);
+  }
+
+  atMainExit(tree: Tree): void {
+    this.#atMainExit = entries(tree, tree.lastMembers, null);
   }
 
   killed(tree: Tree, members: readonly ProcInfo[], main: number | null): void {
@@ -274,7 +286,7 @@ class Descendants {
   }
 
   report(): ReportExtras['descendants'] {
-    return { atStop: this.#atStop, killed: [...this.#killed.values()], leaked: this.#leaked };
+    return { atStop: this.#atStop, atMainExit: this.#atMainExit, killed: [...this.#killed.values()], leaked: this.#leaked };
   }
 }
 

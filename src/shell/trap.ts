@@ -7,10 +7,16 @@ import { TRAPPED } from '../signals.js';
 
 type SignalEvent = Extract<Event, { type: 'stop-requested' | 'forward' | 'suspend' }>;
 
-// Routes trapped signals to `deliver`, stamped with `now()`.
+let target: ((event: SignalEvent) => void) | null = null;
+
+// Routes trapped signals to `deliver`, stamped with `now()`. The handlers are installed
+// once per process; a later call (graceful check --repeat) only changes where they go.
 export function installTrap(deliver: (event: SignalEvent) => void, now: () => number): void {
+  const installed = target !== null;
+  target = deliver;
+  if (installed) return;
   for (const { name, disposition } of TRAPPED) {
     const type = disposition === 'stop' ? 'stop-requested' : disposition;
-    process.on(name as NodeJS.Signals, () => deliver({ type, at: now(), signal: name }));
+    process.on(name as NodeJS.Signals, () => target?.({ type, at: now(), signal: name }));
   }
 }

@@ -14,8 +14,12 @@ it('src/core imports only src/core', () => {
       const spec = m[1] ?? m[2]!;
       if (!spec.startsWith('./')) offenders.push(`${file}: ${spec}`);
     }
+    // Code only: what strings and comments say (a message may name process.exit()) is not use.
+    const code = text
+      .replace(/\/\/.*$/gm, '')
+      .replace(/'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, '""');
     for (const banned of ['Date.now', 'performance.now', 'process.', 'setTimeout', 'console.']) {
-      if (text.includes(banned)) offenders.push(`${file}: ${banned}`);
+      if (code.includes(banned)) offenders.push(`${file}: ${banned}`);
     }
   }
   expect(offenders).toEqual([]);

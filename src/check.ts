@@ -1,0 +1,208 @@
+// graceful check: start the program, wait until it is ready, put it under in-flight work,
+// ask it to stop (through the same supervisor and shutdown sequence as graceful run), and
+// grade the shutdown against the checklist of a graceful shutdown. Exit 0 if every check
+// passes, 1 if any fails.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
+import type { CheckOptions } from './options.js';
+import { describeReady } from './readiness.js';
+import { checklist, checkReport, junit, passed, verdictLine, type CheckRun } from './report/checks.js';
+import { describeCommand, human } from './report/human.js';
+import { buildReport, writeFileAtomic } from './report/json.js';
+import { checkReportPath, writeReport } from './run.js';
+import { disposition, stillListening, tcpSockets } from './shell/inspect.js';
+import { Supervisor } from './shell/supervisor.js';
+
+// Time for the in-flight requests, once written, to be read by the server before the stop
+// signal: a request still unread in the socket when the server closes would be lost
+// through no fault of the server's shutdown.
+const INFLIGHT_SETTLE_MS = 100;
+// How often --probe tries a new request after the stop signal.
+const PROBE_EVERY_MS = 50;
+// How long a single request may take before it counts as failed.
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export const EXIT_CHECK_FAILED = 1;
+
+// Runs the check --repeat times; resolves with graceful's exit status.
+export async function check(options: CheckOptions): Promise<number> {
+  const runs: CheckRun[] = [];
+  let lastUi: Supervisor['ui'] | null = null;
+  for (let i = 1; i <= options.repeat; i++) {
+    const { run, ui } = await checkOnce(options, i);
+    runs.push(run);
+    lastUi = ui;
+  }
+  const ui = lastUi!;
+  const ok = runs.every((r) => passed(r.checks));
+  const line = `graceful: ${verdictLine(runs)}`;
+  process.stderr.write(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
+  const command = options.run.command;
+  if (options.run.reportFile) writeReport(options.run.reportFile, checkReport(command, runs), ui);
+  if (options.junit) {
+    try {
+      writeFileAtomic(options.junit, junit(command, runs));
+    } catch (error) {
+      ui.error(`--junit ${options.junit}: could not be written: ${(error as Error).message}`);
+    }
+  }
+  return ok ? 0 : EXIT_CHECK_FAILED;
+}
+
+async function checkOnce(options: CheckOptions, round: number): Promise<{ run: CheckRun; ui: Supervisor['ui'] }> {
+  const { run: runOptions } = options;
+  // A fresh private TMPDIR: whatever is left in it afterwards, the child left.
+  const tmp = mkdtempSync(join(tmpdir(), 'graceful-check-'));
+  const obs: Observations = {
+    readyProbe: runOptions.ready && describeReady(runOptions.ready),
+    afterMs: options.afterMs,
+    disposition: null,
+    inflight: options.inflight && { url: options.inflight.url.href, results: [] },
+    probe: options.probe && { url: options.probe.href, attempts: [], inflightDoneAfterMs: null },
+    tcpAtStop: null,
+    tcpAtKill: null,
+    survivors: [],
+    leaked: [],
+    tempLeft: null,
+    ports: null,
+    portsStillBound: null,
+    maxShutdownMs: options.maxShutdownMs,
+  };
+  const inflight: Promise<InflightResult>[] = [];
+  let signalAt: number | null = null;
+  let stopping = false;
+
+  const supervisor: Supervisor = new Supervisor(
+    { ...runOptions, reportFile: null },
+    {
+      ready: () => void stopWhenLoaded(),
+      beforeSignal: (reason) => {
+        if (reason === 'stop' && signalAt === null) {
+          signalAt = supervisor.clock.now();
+          if (options.probe) void probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
+        }
+        if (reason === 'kill') obs.tcpAtKill = established(treePids(supervisor));
+      },
+    },
+    { TMPDIR: tmp },
+  );
+  const { ui } = supervisor;
+  if (round === 1) {
+    for (const warning of runOptions.warnings) ui.warn(warning);
+    checkReportPath(runOptions.reportFile, ui);
+  }
+
+  // Just before the stop: the in-flight work, the child's signal disposition, its sockets.
+  async function stopWhenLoaded(): Promise<void> {
+    if (stopping || supervisor.state.phase.kind !== 'running') return;
+    stopping = true;
+    if (options.inflight) {
+      const sent: Promise<void>[] = [];
+      for (let i = 0; i < options.inflight.count; i++) {
+        const { result, written } = send(options.inflight.url, REQUEST_TIMEOUT_MS);
+        inflight.push(result);
+        sent.push(written);
+      }
+      await Promise.all(sent);
+      await new Promise((r) => setTimeout(r, INFLIGHT_SETTLE_MS));
+      if (supervisor.state.phase.kind !== 'running') return;
+    }
+    const pid = supervisor.pid!;
+    obs.disposition = disposition(pid, runOptions.policy.stopSignal ?? 'SIGTERM');
+    const sockets = tcpSockets(treePids(supervisor));
+    obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
+    obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
+    supervisor.stop('check');
+  }
+
+  const started = Date.now();
+  const running = supervisor.start();
+  // Without --ready: stop it --after its start (the spawn is done by now).
+  const after = runOptions.ready ? null : setTimeout(() => void stopWhenLoaded(), options.afterMs);
+  const outcome = await running;
+  if (after) clearTimeout(after);
+
+  obs.inflight && (obs.inflight.results = await Promise.all(inflight));
+  obs.survivors = outcome.extras.descendants.atMainExit;
+  obs.leaked = outcome.extras.descendants.leaked;
+  obs.portsStillBound = obs.ports && stillListening(obs.ports);
+  try {
+    obs.tempLeft = readdirSync(tmp, { recursive: true }).map(String);
+  } catch {
+    obs.tempLeft = null;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+
+  const { state, status, extras } = outcome;
+  const checks = judge(state.facts, runOptions.policy, obs, human);
+  const head = `check of ${describeCommand(runOptions.command)}${options.repeat > 1 ? ` (run ${round}/${options.repeat})` : ''}`;
+  if (state.facts.spawnError) ui.error(state.facts.spawnError.message);
+  process.stderr.write(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
+  const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);
+  return { run: { checks, report, seconds: (Date.now() - started) / 1000 }, ui };
+}
+
+// The pids of the child's tree, the main process first.
+function treePids(supervisor: Supervisor): number[] {
+  const main = supervisor.pid;
+  const rest = supervisor.tree?.members().map((p) => p.pid) ?? [];
+  return [...new Set([...(main !== null ? [main] : []), ...rest])];
+}
+
+function established(pids: number[]): number | null {
+  const sockets = tcpSockets(pids);
+  return sockets && sockets.filter((s) => s.state === 'established').length;
+}
+
+// One GET: `written` resolves once the request is on the wire; `result` when it ends.
+function send(url: URL, timeoutMs: number): { result: Promise<InflightResult>; written: Promise<void> } {
+  let wrote!: () => void;
+  const written = new Promise<void>((resolve) => (wrote = resolve));
+  const result = new Promise<InflightResult>((resolve) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res: IncomingMessage) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode ?? null, error: null }));
+      res.once('error', (e: NodeJS.ErrnoException) => resolve({ status: null, error: e.code ?? e.message }));
+    });
+    req.once('finish', wrote);
+    req.once('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.once('error', (e: NodeJS.ErrnoException) => {
+      wrote();
+      resolve({ status: null, error: e.code ?? e.message });
+    });
+    req.end();
+  });
+  return { result, written };
+}
+
+// After the stop signal: new requests, PROBE_EVERY_MS apart, until the in-flight ones
+// are done (or, without them, for a second) or the child has exited.
+async function probeNewWork(
+  url: URL,
+  supervisor: Supervisor,
+  signalAt: () => number,
+  obs: Observations,
+  inflight: Promise<InflightResult>[],
+): Promise<void> {
+  const probe = obs.probe!;
+  let done = false;
+  if (inflight.length > 0) {
+    void Promise.all(inflight).then(() => {
+      done = true;
+      probe.inflightDoneAfterMs = supervisor.clock.now() - signalAt();
+    });
+  }
+  const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
+  while (!done && supervisor.state.facts.exit === null && supervisor.clock.now() < limit) {
+    const afterMs = Math.round(supervisor.clock.now() - signalAt());
+    const { result } = send(url, 1000);
+    const r = await result;
+    const outcome: ProbeAttempt['outcome'] =
+      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null ? 'accepted' : 'error';
+    probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+    await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+  }
+}

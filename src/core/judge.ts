@@ -1,0 +1,175 @@
+// PURE: grades one shutdown against the checklist of a graceful shutdown, from the
+// machine's facts and what graceful check observed. Each check passes, fails with a
+// sentence that says what to fix, or does not apply (ok: null).
+import { exitStatus, succeeded, timeline } from './timeline.js';
+import type { Facts, Policy } from './types.js';
+
+export interface InflightResult {
+  /** HTTP status, if a response came. */
+  status: number | null;
+  /** Why it failed without a response: ECONNRESET, socket hang up, ... */
+  error: string | null;
+}
+
+export interface ProbeAttempt {
+  /** Milliseconds after the stop signal. */
+  afterMs: number;
+  outcome: 'refused' | 'accepted' | 'error';
+  detail: string;
+}
+
+export interface Observations {
+  /** The --ready probe, as written; null when --after was used. */
+  readyProbe: string | null;
+  afterMs: number;
+  /** What the child did with the stop signal just before it was sent; null if unreadable. */
+  disposition: 'caught' | 'ignored' | 'default' | null;
+  inflight: { url: string; results: InflightResult[] } | null;
+  probe: { url: string; attempts: ProbeAttempt[]; inflightDoneAfterMs: number | null } | null;
+  /** Open TCP connections of the tree when the stop began, and when the kill signal went out. */
+  tcpAtStop: number | null;
+  tcpAtKill: number | null;
+  /** Descendants alive when the main process exited, and when graceful was done. */
+  survivors: { pid: number; command: string }[];
+  leaked: { pid: number; command: string }[];
+  /** Files left in the private TMPDIR; null if it could not be read. */
+  tempLeft: string[] | null;
+  /** Ports the tree listened on when the stop began, and those still bound after it. */
+  ports: number[] | null;
+  portsStillBound: number[] | null;
+  maxShutdownMs: number | null;
+}
+
+export interface Check {
+  name: CheckName;
+  ok: boolean | null;
+  detail: string;
+}
+
+export const CHECKS = [
+  'ready',
+  'handles-signal',
+  'inflight',
+  'new-work-refused',
+  'exited-in-time',
+  'exit-status',
+  'no-descendants-left',
+  'temp-clean',
+  'port-released',
+  'shutdown-time',
+] as const;
+export type CheckName = (typeof CHECKS)[number];
+
+// Probe attempts this soon after the stop signal may still be accepted: the signal has to
+// be delivered and handled before the listening socket closes.
+export const REFUSE_GRACE_MS = 100;
+
+// Grades the run. `fmt` formats milliseconds for people.
+export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: number) => string): Check[] {
+  const tl = timeline(facts, policy);
+  const { stop, exit } = facts;
+  const signal = stop?.signal ?? policy.stopSignal ?? 'SIGTERM';
+  const checks: Check[] = [];
+  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, detail });
+
+  // Never asked to stop: it ended (or failed to start) on its own; nothing else applies.
+  if (facts.spawnError || !exit || !stop || stop.trigger === 'child-exit' || stop.trigger === 'ready-timeout') {
+    if (facts.spawnError) add('ready', false, `it did not start: ${facts.spawnError.message}`);
+    else if (stop?.trigger === 'ready-timeout') {
+      add('ready', false, `not ready within ${fmt(policy.readyTimeoutMs ?? 0)} (${obs.readyProbe}): make it listen sooner, check the probe, or raise --ready-timeout`);
+    } else if (exit) {
+      const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+      add('ready', false, `it ${how} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`);
+    }
+    for (const name of CHECKS.slice(1)) add(name, null, 'not reached: the run ended before the stop');
+    return checks;
+  }
+
+  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs)} after the start (--after)`);
+
+  const diedOfIt = exit.signal !== null && exit.signal === stop.signal && !tl.escalated;
+  const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
+  if (obs.disposition === 'default' || (obs.disposition === null && diedOfIt)) {
+    add('handles-signal', false, `it does not handle ${signal}: it dies of it at once, mid-work (as PID 1 it would ignore it until the SIGKILL); ${fix}`);
+  } else if (obs.disposition === 'ignored') {
+    add('handles-signal', false, `it ignores ${signal} (SIG_IGN), so it cannot be asked to stop; ${fix}`);
+  } else if (diedOfIt) {
+    // Node.js, for one, catches SIGTERM and SIGINT itself to restore the terminal, then
+    // re-raises them: caught, yet the program had no say.
+    add('handles-signal', false, `it does not handle ${signal}: it died of it at once, mid-work (only a runtime's default handler ran, such as Node.js's, which re-raises it); ${fix}`);
+  } else {
+    add('handles-signal', true, obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`);
+  }
+
+  if (obs.inflight) {
+    const { results } = obs.inflight;
+    const done = results.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).length;
+    if (done === results.length) add('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
+    else {
+      const why = summarize(results.filter((r) => !(r.status !== null && r.status >= 200 && r.status < 300)).map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
+      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)`);
+    }
+  }
+
+  if (obs.probe) {
+    const window = obs.probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (obs.probe!.inflightDoneAfterMs === null || a.afterMs <= obs.probe!.inflightDoneAfterMs));
+    const accepted = window.find((a) => a.outcome === 'accepted');
+    if (accepted) {
+      add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
+    } else if (window.length === 0) {
+      add('new-work-refused', null, `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+    } else {
+      add('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
+    }
+  }
+
+  if (tl.escalated) {
+    const cut = obs.tcpAtKill ? `, cutting ${obs.tcpAtKill} open TCP connection(s)` : '';
+    const who = exit.signal === stop.killSignal ? 'it' : 'the rest of its tree';
+    add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
+  } else {
+    const grace = stop.deadline !== null ? `, within the ${fmt(stop.deadline - stop.requestedAt)} grace period` : '';
+    add('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
+  }
+
+  if (exit.signal !== null && (exit.signal === stop.signal || exit.signal === stop.killSignal)) {
+    add('exit-status', null, `died of ${exit.signal}: see ${exit.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
+  } else if (succeeded(facts, policy)) {
+    add('exit-status', true, exit.signal ? `died of ${exit.signal}, counted as success` : `exited with code ${exit.code}`);
+  } else {
+    const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+    add('exit-status', false, `${how} (exit status ${exitStatus(facts, policy)}) after ${signal}: a graceful stop exits 0 (or list the status in --success-exit-status)`);
+  }
+
+  const gone = obs.leaked.length > 0 ? obs.leaked : obs.survivors;
+  if (gone.length === 0) add('no-descendants-left', true, 'no process outlived the main process');
+  else {
+    const names = gone.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ');
+    const after = obs.leaked.length > 0 ? 'were still alive after the check' : 'outlived the main process';
+    add('no-descendants-left', false, `${gone.length} process(es) ${after}: ${names}: stop your child processes and wait for them before exiting`);
+  }
+
+  if (obs.tempLeft === null) add('temp-clean', null, 'the temporary directory could not be read');
+  else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
+  else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
+
+  if (obs.ports === null || obs.portsStillBound === null) add('port-released', null, 'listening ports cannot be read here');
+  else if (obs.ports.length === 0) add('port-released', true, 'it listened on no TCP port');
+  else if (obs.portsStillBound.length === 0) add('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
+  else add('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);
+
+  const took = tl.shutdownMs ?? 0;
+  if (obs.maxShutdownMs !== null && took > obs.maxShutdownMs) {
+    add('shutdown-time', false, `took ${fmt(took)}, over the ${fmt(obs.maxShutdownMs)} budget (--max-shutdown)`);
+  } else {
+    add('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
+  }
+  return checks;
+}
+
+// "3 ECONNRESET, 1 HTTP 500"
+function summarize(reasons: string[]): string {
+  const counts = new Map<string, number>();
+  for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return [...counts].map(([r, n]) => `${n} ${r}`).join(', ');
+}

@@ -1,0 +1,165 @@
+// graceful check: the draining server passes every check; each bad fixture fails exactly
+// the check it violates, with a sentence that says what to fix.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitOf, fixture, readJson, start, tempDir, useHarness } from './harness.js';
+
+useHarness();
+
+const node = process.execPath;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface CheckResult {
+  code: number | null;
+  stderr: string;
+  report: any;
+  failed: string[];
+}
+
+// Runs graceful check with `args`; returns its exit code, output, report and failed checks.
+async function check(args: string[], command: string[]): Promise<CheckResult> {
+  const report = join(tempDir(), 'check.json');
+  const run = start(['check', '--report-file', report, ...args, '--', ...command]);
+  const { code } = await exitOf(run, 20_000);
+  const r = readJson(report);
+  return { code, stderr: run.stderr.text, report: r, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
+}
+
+// The check line for `name` on stderr.
+const line = (stderr: string, name: string) => stderr.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a)\\s+${name}\\s`).test(l)) ?? '';
+
+describe('graceful check', () => {
+  it('the draining HTTP server passes every check, in-flight work and probe included', async () => {
+    const port = await freePort();
+    const junitFile = join(tempDir(), 'junit.xml');
+    const base = `http://127.0.0.1:${port}`;
+    const r = await check(
+      ['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=700`, '--probe', `${base}/`, '--junit', junitFile],
+      [node, fixture('http-server.js'), String(port)],
+    );
+    expect(r.failed).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.report).toMatchObject({ schema: 'graceful.check/v1', ok: true });
+    expect(r.report.checks.map((c: any) => [c.name, c.ok])).toEqual([
+      ['ready', true],
+      ['handles-signal', true],
+      ['inflight', true],
+      ['new-work-refused', true],
+      ['exited-in-time', true],
+      ['exit-status', true],
+      ['no-descendants-left', true],
+      ['temp-clean', true],
+      ['port-released', true],
+      ['shutdown-time', true],
+    ]);
+    expect(line(r.stderr, 'inflight')).toMatch(/ok\s+inflight\s+10\/10 in-flight requests completed with 2xx/);
+    expect(r.stderr).toMatch(/graceful: check passed: 10 checks/);
+    const xml = readFileSync(junitFile, 'utf8');
+    expect(xml.match(/<testcase /g)).toHaveLength(10);
+    expect(xml).toContain('failures="0"');
+    expect(r.report.runs[0].report).toMatchObject({ schema: 'graceful.report/v1', verdict: 'clean' });
+  });
+
+  it('process.exit() on SIGTERM fails in-flight completion, and only that', async () => {
+    const port = await freePort();
+    const r = await check(['--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=2000`], [node, fixture('exits-on-term.js'), String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['inflight']);
+    expect(line(r.stderr, 'inflight')).toMatch(/FAIL\s+inflight\s+0\/10 in-flight requests completed; 10 (ECONNRESET|socket hang up).*let running requests finish before exiting/);
+    expect(r.stderr).toMatch(/graceful: check failed: inflight/);
+  });
+
+  it('no handler fails "handles the signal", in those words, and only that', async () => {
+    const r = await check(['--after', '300ms'], [node, fixture('no-handler.js')]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['handles-signal']);
+    expect(line(r.stderr, 'handles-signal')).toMatch(/FAIL\s+handles-signal\s+it does not handle SIGTERM: it died of it at once, mid-work .*; handle SIGTERM: stop taking work, finish it, exit 0/);
+    expect(line(r.stderr, 'exit-status')).toMatch(/n\/a\s+exit-status\s+died of SIGTERM: see handles-signal/);
+  });
+
+  it('a program without any handler (not Node): the same failure, from its signal disposition', async () => {
+    const r = await check(['--after', '200ms'], ['sleep', '60']);
+    expect(r.failed).toEqual(['handles-signal']);
+    expect(line(r.stderr, 'handles-signal')).toMatch(/it does not handle SIGTERM: it dies of it at once, mid-work \(as PID 1 it would ignore it until the SIGKILL\)/);
+  });
+
+  it('ignoring SIGTERM fails the grace period check, and only that', async () => {
+    const r = await check(['--ready', 'log:^ready', '--timeout', '1s'], [node, fixture('ignores-sigterm.js')]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['exited-in-time']);
+    expect(line(r.stderr, 'exited-in-time')).toMatch(/it had to be killed with SIGKILL at \+1\.\d+s: find what holds the shutdown up/);
+  });
+
+  it('a temp file left behind fails temp-clean, and only that', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-temp-file.js')]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['temp-clean']);
+    expect(line(r.stderr, 'temp-clean')).toMatch(/left 1 file\(s\) in its TMPDIR: upload-\d+\.part: remove temporary files on shutdown/);
+  });
+
+  it('a worker that outlives its parent fails no-descendants-left, and only that', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-grandchild.js')]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['no-descendants-left']);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/\d process\(es\) outlived the main process: sh -c .*: stop your child processes and wait for them/);
+  });
+
+  it('serving new requests while draining fails new-work-refused, and only that', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const r = await check(['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=1000`, '--probe', `${base}/`], [node, fixture('accepts-while-draining.js'), String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['new-work-refused']);
+    expect(line(r.stderr, 'new-work-refused')).toMatch(/new work was accepted \d+ms after SIGTERM, while in-flight work was finishing: stop accepting first/);
+  });
+
+  it('a failure status fails exit-status, and only that', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('drains-for.js'), '0', '3']);
+    expect(r.failed).toEqual(['exit-status']);
+    expect(line(r.stderr, 'exit-status')).toMatch(/exited with code 3 \(exit status 3\) after SIGTERM: a graceful stop exits 0/);
+  });
+
+  it('--max-shutdown: a slow shutdown fails shutdown-time, and only that', async () => {
+    const r = await check(['--ready', 'log:^ready', '--max-shutdown', '200ms'], [node, fixture('drains-for.js'), '600']);
+    expect(r.failed).toEqual(['shutdown-time']);
+    expect(line(r.stderr, 'shutdown-time')).toMatch(/took \d+ms, over the 200ms budget \(--max-shutdown\)/);
+  });
+
+  it('a program that exits before the stop fails ready; nothing else applies', async () => {
+    const r = await check(['--after', '2s'], [node, fixture('exits-with.js'), '0', '100']);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(['ready']);
+    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(9);
+  });
+
+  it('--repeat 3 runs it three times and reports min/median/max shutdown times', async () => {
+    const r = await check(['--ready', 'log:^ready', '--repeat', '3'], [node, fixture('drains-for.js'), '100']);
+    expect(r.code).toBe(0);
+    expect(r.report.runs).toHaveLength(3);
+    const { min, median, max } = r.report.shutdownMs;
+    expect(min).toBeGreaterThanOrEqual(100);
+    expect(min).toBeLessThanOrEqual(median);
+    expect(median).toBeLessThanOrEqual(max);
+    expect(r.stderr).toMatch(/check passed: 8 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
+  });
+
+  it.each([
+    [['--inflight', 'http://example.com/slow'], /--inflight: example\.com is not this machine \(loopback\); add --allow-remote/],
+    [['--inflight-count', '0', '--inflight', 'http://127.0.0.1:1/'], /--inflight-count: expected a whole number from 1 to 1000, got "0"/],
+    [['--probe', 'ftp://127.0.0.1/'], /--probe: only http:\/\/ URLs are supported/],
+    [['--repeat', 'x'], /--repeat: expected a whole number/],
+  ])('rejects %j in one line, status 2', async (args, message) => {
+    const run = start(['check', ...args, '--', 'true']);
+    expect((await exitOf(run)).code).toBe(2);
+    expect(run.stderr.text.trimEnd().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+});
