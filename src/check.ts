@@ -88,6 +88,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
       },
     },
     { TMPDIR: tmp },
+    false,
   );
   const { ui } = supervisor;
   if (round === 1) {

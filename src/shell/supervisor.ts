@@ -62,13 +62,15 @@ export class Supervisor {
 
   /**
    * @param env variables added to the child's environment (graceful check's private TMPDIR)
+   * @param steps print a line per step off a terminal (graceful check prints its checklist instead)
    */
   constructor(
     readonly options: RunOptions,
     private readonly hooks: Hooks = {},
     private readonly env: Record<string, string> = {},
+    steps = true,
   ) {
-    this.ui = new Ui(options, this.clock.now);
+    this.ui = new Ui({ ...options, steps }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
   }

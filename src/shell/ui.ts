@@ -11,6 +11,8 @@ export interface UiOptions {
   quiet: boolean;
   verbose: boolean;
   policy: Policy;
+  /** Print a line per step off a terminal (graceful run); graceful check prints its checklist instead. */
+  steps?: boolean;
 }
 
 export class Ui {
@@ -58,7 +60,7 @@ export class Ui {
   step(prev: State, event: Event, next: State, actions: readonly Action[]): void {
     this.#state = next;
     if (this.options.quiet) return;
-    if (!this.tty || this.options.verbose) {
+    if ((!this.tty && this.options.steps !== false) || this.options.verbose) {
       for (const line of stepLines(prev, event, next, actions, this.options.policy, this.options.verbose)) this.#write(line);
     }
     if (this.tty) {

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RUN_OPTIONS } from '../../src/options.js';
+import { CHECKS } from '../../src/core/judge.js';
+import { CHECK_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
 import { PRESETS } from '../../src/presets.js';
 import { TRAPPED } from '../../src/signals.js';
 import { ROOT } from '../e2e/harness.js';
@@ -24,6 +25,15 @@ describe('README', () => {
       expect(options).toContain(`\`${spec.flags}\``);
       expect(options).toContain(`\`${spec.env}\``);
     }
+  });
+
+  it('documents every option of graceful check, and every check with how to fix it', () => {
+    const checks = section('graceful check: prove it in CI');
+    for (const spec of CHECK_OPTIONS) {
+      expect(checks).toContain(`\`${spec.flags}\``);
+      expect(checks).toContain(`\`${spec.env}\``);
+    }
+    for (const name of CHECKS) expect(checks).toContain(`- **${name}**`);
   });
 
   it('has every trapped signal in the signal table', () => {
