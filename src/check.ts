@@ -143,7 +143,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   if (state.facts.spawnError) ui.error(state.facts.spawnError.message);
   process.stderr.write(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
   const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);
-  return { run: { checks, report, seconds: (Date.now() - started) / 1000 }, ui };
+  return { run: { checks, report, observations: obs, seconds: (Date.now() - started) / 1000 }, ui };
 }
 
 // The pids of the child's tree, the main process first.

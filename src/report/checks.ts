@@ -1,6 +1,6 @@
 // How graceful check reports: one line per check on stderr, a JSON report
 // (graceful.check/v1) and JUnit XML, one testcase per check, which CI systems show natively.
-import type { Check } from '../core/judge.js';
+import type { Check, Observations } from '../core/judge.js';
 import { human, type Paint } from './human.js';
 import type { Report } from './json.js';
 
@@ -10,6 +10,8 @@ export const CHECK_SCHEMA = 'graceful.check/v1';
 export interface CheckRun {
   checks: Check[];
   report: Report;
+  /** What graceful check saw: disposition, in-flight results, probe attempts, sockets. */
+  observations: Observations;
   /** Seconds the run took, for JUnit. */
   seconds: number;
 }
@@ -67,7 +69,7 @@ export function checkReport(command: readonly string[], runs: readonly CheckRun[
     ok: runs.every((r) => passed(r.checks)),
     checks,
     shutdownMs: { min, median, max },
-    runs: runs.map((r) => ({ ok: passed(r.checks), checks: r.checks, report: r.report })),
+    runs: runs.map((r) => ({ ok: passed(r.checks), checks: r.checks, observations: r.observations, report: r.report })),
   };
 }
 

@@ -67,6 +67,11 @@ describe('graceful check', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(10);
     expect(xml).toContain('failures="0"');
     expect(r.report.runs[0].report).toMatchObject({ schema: 'graceful.report/v1', verdict: 'clean' });
+    const seen = r.report.runs[0].observations;
+    expect(seen).toMatchObject({ disposition: 'caught', ports: [port], portsStillBound: [], tempLeft: [] });
+    // The ten in-flight requests were open connections of the server when the stop began.
+    expect(seen.tcpAtStop).toBeGreaterThanOrEqual(10);
+    expect(seen.inflight.results).toHaveLength(10);
   });
 
   it('process.exit() on SIGTERM fails in-flight completion, and only that', async () => {
