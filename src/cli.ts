@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
-import { CHECK_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveRunOptions, type OptionSpec } from './options.js';
+import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { TRAPPED } from './signals.js';
 
 declare const __VERSION__: string;
@@ -38,9 +38,11 @@ function program(): Command {
     .configureOutput({ writeErr: () => {}, outputError: () => {} })
     .showSuggestionAfterError(true);
 
-  command(cli, 'run', 'run <command> and supervise it until it exits', RUN_OPTIONS, EPILOG).action(
+  const runSpecs = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS];
+  command(cli, 'run', 'run <command> and supervise it until it exits', runSpecs, EPILOG).action(
     async (command: string[], _opts: unknown, cmd: Command) => {
-      const options = resolveRunOptions(inputs(command, cmd, RUN_OPTIONS));
+      const given = inputs(command, cmd, runSpecs);
+      const options = resolveLifecycle(resolveRunOptions(given), given);
       // Loaded after the command line is known good: a usage error never pays for it.
       const { run } = await import('./run.js');
       process.exitCode = await run(options);

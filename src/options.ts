@@ -2,9 +2,10 @@
 // place where user input is checked: everything after this trusts its values.
 import type { KillMode, Policy } from './core/types.js';
 import { UsageError } from './errors.js';
-import { formatDuration, parseBoolean, parseChoice, parseDuration } from './parse.js';
+import type { RestartPolicy } from './core/restart.js';
+import { formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from './parse.js';
 import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
-import { parseReady, type ReadySpec } from './readiness.js';
+import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
@@ -55,9 +56,20 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: spawn, forwarded signals, tree scans' },
 ];
 
+/** graceful run's lifecycle policies: restarts, the memory limit, stats, the health endpoint. */
+export interface Lifecycle {
+  restart: RestartPolicy;
+  /** --max-memory, in bytes, over the child's whole tree. */
+  maxMemory: number | null;
+  monitorIntervalMs: number;
+  stats: boolean;
+  health: { host: string; port: number } | null;
+}
+
 export interface RunOptions {
   command: string[];
   policy: Policy;
+  lifecycle: Lifecycle;
   /** --ready: how to tell that the child is ready, or null. */
   ready: ReadySpec | null;
   preset: PresetName | null;
@@ -84,6 +96,73 @@ export interface Inputs {
 }
 
 // Resolves every option: flag, else GRACEFUL_* variable, else preset, else default.
+// systemd's and PM2's defaults where they agree with what a developer would expect.
+export const RESTART_DEFAULTS: RestartPolicy = {
+  mode: 'no',
+  delayMs: 100, // systemd RestartSec=100ms
+  backoff: false,
+  delayMaxMs: 30_000,
+  minUptimeMs: 1000, // PM2 min_uptime
+  maxRestarts: 5, // systemd StartLimitBurst=5
+  windowMs: 10_000, // systemd StartLimitIntervalSec=10s
+};
+
+const NO_LIFECYCLE: Lifecycle = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: 1000, stats: false, health: null };
+
+/** The options of graceful run only: what happens across the child's life. */
+export const LIFECYCLE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'restart', flags: '--restart <when>', env: 'GRACEFUL_RESTART', default: 'no', description: 'restart the child when it ends: no, on-failure (failure status, signal, memory limit) or always; a stop request (SIGTERM, SIGINT) is always final' },
+  { key: 'restartDelay', flags: '--restart-delay <duration>', env: 'GRACEFUL_RESTART_DELAY', default: '100ms', description: 'pause before a restart' },
+  { key: 'backoff', flags: '--backoff', env: 'GRACEFUL_BACKOFF', default: 'off', boolean: true, description: 'double the restart delay for each unstable run in a row, up to --restart-delay-max' },
+  { key: 'restartDelayMax', flags: '--restart-delay-max <duration>', env: 'GRACEFUL_RESTART_DELAY_MAX', default: '30s', description: 'the longest restart delay with --backoff' },
+  { key: 'minUptime', flags: '--min-uptime <duration>', env: 'GRACEFUL_MIN_UPTIME', default: '1s', description: 'a run shorter than this is an unstable start' },
+  { key: 'maxRestarts', flags: '--max-restarts <n>', env: 'GRACEFUL_MAX_RESTARTS', default: '5', description: 'give up after more unstable runs than this within --restart-window, exiting with the last status' },
+  { key: 'restartWindow', flags: '--restart-window <duration>', env: 'GRACEFUL_RESTART_WINDOW', default: '10s', description: 'the window of --max-restarts' },
+  { key: 'maxMemory', flags: '--max-memory <size>', env: 'GRACEFUL_MAX_MEMORY', default: 'none', description: 'over this RSS (512M, 1G, bytes) for the whole tree: stop gracefully, then restart with --restart, else exit 125' },
+  { key: 'monitorInterval', flags: '--monitor-interval <duration>', env: 'GRACEFUL_MONITOR_INTERVAL', default: '1s', description: 'how often --max-memory and --stats sample the tree' },
+  { key: 'stats', flags: '--stats', env: 'GRACEFUL_STATS', default: 'off', boolean: true, description: "report the tree's peak RSS and CPU time" },
+  { key: 'healthPort', flags: '--health-port <port>', env: 'GRACEFUL_HEALTH_PORT', default: 'none', description: 'serve GET /healthz (200 while the child runs) and /readyz (200 once ready, 503 from the stop request on)' },
+  { key: 'healthHost', flags: '--health-host <host>', env: 'GRACEFUL_HEALTH_HOST', default: '127.0.0.1', description: 'address of the health endpoint' },
+];
+
+// Adds graceful run's lifecycle options to `run`.
+export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
+  const { text, bool } = reader(LIFECYCLE_OPTIONS, inputs);
+  const duration = (key: string, fallback: number) => {
+    const r = text(key);
+    return r && r.value !== '' ? parseDuration(r.value, r.from) : fallback;
+  };
+  const modeRaw = text('restart');
+  const maxRaw = text('maxRestarts');
+  const maxRestarts = maxRaw ? Number(maxRaw.value) : RESTART_DEFAULTS.maxRestarts;
+  if (maxRaw && !(/^\d+$/.test(maxRaw.value.trim()) && maxRestarts <= 100_000)) {
+    throw new UsageError(maxRaw.from, `expected a whole number of restarts, got "${maxRaw.value}"`);
+  }
+  const memRaw = text('maxMemory');
+  const portRaw = text('healthPort');
+  const restart: RestartPolicy = {
+    mode: modeRaw ? parseChoice(modeRaw.value, ['no', 'on-failure', 'always'] as const, modeRaw.from) : 'no',
+    delayMs: duration('restartDelay', RESTART_DEFAULTS.delayMs),
+    backoff: bool('backoff') ?? false,
+    delayMaxMs: duration('restartDelayMax', RESTART_DEFAULTS.delayMaxMs),
+    minUptimeMs: duration('minUptime', RESTART_DEFAULTS.minUptimeMs),
+    maxRestarts,
+    windowMs: duration('restartWindow', RESTART_DEFAULTS.windowMs),
+  };
+  const monitorIntervalMs = duration('monitorInterval', 1000);
+  if (monitorIntervalMs < 10) throw new UsageError(text('monitorInterval')!.from, 'expected at least 10ms between samples');
+  return {
+    ...run,
+    lifecycle: {
+      restart,
+      maxMemory: memRaw && memRaw.value !== '' ? parseSize(memRaw.value, memRaw.from) : null,
+      monitorIntervalMs,
+      stats: bool('stats') ?? false,
+      health: portRaw && portRaw.value !== '' ? { host: text('healthHost')?.value || '127.0.0.1', port: parsePort(portRaw.value, portRaw.from) } : null,
+    },
+  };
+}
+
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
 function reader(specs: readonly OptionSpec[], inputs: Inputs) {
@@ -178,6 +257,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
     },
     ready,
+    lifecycle: NO_LIFECYCLE,
     preset,
     platform,
     reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,

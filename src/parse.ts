@@ -74,3 +74,24 @@ export function parseChoice<T extends string>(input: string, choices: readonly T
   if (found) return found;
   throw new UsageError(what, `expected one of ${choices.join(', ')}, got "${input}"`);
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+// Parses a memory size: bytes, or 512K, 512M, 1G, 1.5G (binary units, as PM2 reads them;
+// KB, KiB, MB, MiB ... are read the same way).
+export function parseSize(input: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])i?b?|(b))?$/i.exec(input.trim());
+  const bytes = m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? m[3] ?? '').toLowerCase()]!) : NaN;
+  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) {
+    throw new UsageError(what, `expected a size like 512M, 1G or a number of bytes, got "${input}"`);
+  }
+  return bytes;
+}
+
+// Formats bytes the way parseSize reads them back: 512M, 1.5G, 1000.
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= size && Number.isInteger((bytes / size) * 1000)) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}

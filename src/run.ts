@@ -1,34 +1,154 @@
-// graceful run: supervise the child to the end, then say what happened, on stderr and in
-// the JSON report.
+// graceful run: supervise the child to the end; with --restart, start it again as the
+// policy says (core/restart.ts); then say what happened, on stderr and in the JSON report.
+// Every stop, whatever its trigger (a signal, --max-memory), goes through the supervisor's
+// one shutdown sequence.
 import { accessSync, constants } from 'node:fs';
+import type { Server } from 'node:http';
 import { dirname } from 'node:path';
+import { decide, isUnstable, type RunRecord } from './core/restart.js';
+import type { State } from './core/types.js';
+import { EXIT } from './errors.js';
 import type { RunOptions } from './options.js';
-import { summaryLine } from './report/human.js';
-import { buildReport, writeFileAtomic } from './report/json.js';
+import { formatDuration, formatSize } from './parse.js';
+import { describeCommand, human, humanSize, summaryLine } from './report/human.js';
+import { buildReport, summarizeRun, writeFileAtomic, type RunSummary } from './report/json.js';
+import { serveHealth, type Health } from './shell/health.js';
+import { startMonitor, type Monitor, type ResourceStats } from './shell/monitor.js';
 import { Supervisor, type Outcome } from './shell/supervisor.js';
+import { installTrap } from './shell/trap.js';
 import type { Ui } from './shell/ui.js';
 
-// Supervises one run of the command; resolves with graceful's exit status.
+// Supervises the command (and its restarts); resolves with graceful's exit status.
 export async function run(options: RunOptions): Promise<number> {
-  const supervisor = new Supervisor(options);
-  const { ui } = supervisor;
-  for (const warning of options.warnings) ui.warn(warning);
-  checkReportPath(options.reportFile, ui);
-  const outcome = await supervisor.start();
-  report(outcome, options, ui, supervisor.clock.wall);
-  return outcome.status;
+  const { lifecycle } = options;
+  const history: RunRecord[] = [];
+  const runs: RunSummary[] = [];
+  let current: Supervisor | null = null;
+  let waiting = false;
+
+  let health: Server | null = null;
+  if (lifecycle.health) {
+    const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runs.length, options));
+    if (typeof served === 'string') {
+      process.stderr.write(`graceful: ${served}; choose another port\n`);
+      return EXIT.usage;
+    }
+    health = served;
+  }
+
+  for (let round = 1; ; round++) {
+    let monitor: Monitor | null = null;
+    const supervisor: Supervisor = new Supervisor(options, {
+      started: (pid) => {
+        if (lifecycle.maxMemory === null && !lifecycle.stats) return;
+        monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
+          supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`);
+          supervisor.stop('memory-limit');
+        });
+      },
+    });
+    current = supervisor;
+    const { ui } = supervisor;
+    if (round === 1) {
+      for (const warning of options.warnings) ui.warn(warning);
+      checkReportPath(options.reportFile, ui);
+    }
+    const outcome = await supervisor.start();
+    const stats = (monitor as Monitor | null)?.stop() ?? null;
+    const { facts } = outcome.state;
+    const wall = supervisor.clock.wall;
+    runs.push(summarizeRun(facts, options.policy, wall));
+    if (facts.spawnError) return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: null });
+
+    const record: RunRecord = {
+      startedAt: facts.startedAt ?? facts.spawnAt,
+      endedAt: facts.exit?.at ?? supervisor.clock.now(),
+      status: outcome.status,
+      trigger: facts.stop?.trigger === 'child-exit' ? null : (facts.stop?.trigger ?? null),
+    };
+    history.push(record);
+    const decision = decide(lifecycle.restart, history, supervisor.clock.now());
+    const { restart } = lifecycle;
+    if (decision.kind === 'stop') {
+      const gaveUp = decision.reason === 'start-limit';
+      const why = gaveUp
+        ? `${decision.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`
+        : { requested: `${record.trigger} is a stop request`, 'no-restart': 'no --restart', succeeded: 'it ended with success (--restart on-failure)' }[decision.reason as 'requested'];
+      if (gaveUp) ui.warn(`giving up: ${why}`);
+      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: restart.mode === 'no' ? null : { gaveUp, why } });
+    }
+
+    const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
+    const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
+    const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
+    ui.info(`${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(decision.delayMs)} (restart ${round})`);
+    waiting = true;
+    const stopped = await restartDelay(decision.delayMs, supervisor.clock.now);
+    waiting = false;
+    if (stopped) {
+      // A stop request during the delay is final: no new child; graceful exits at once.
+      ui.info(`${stopped} received while waiting to restart: not restarting`);
+      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: { gaveUp: false, why: `${stopped} during the restart delay` } }, true);
+    }
+  }
+
+  // Prints the last run's summary, writes the report, returns the last run's status.
+  function finish(
+    outcome: Outcome,
+    ui: Ui,
+    wall: (at: number) => number,
+    life: { runs: RunSummary[]; stats: ResourceStats | null; restarts: number; why: { gaveUp: boolean; why: string } | null },
+    summarized = false,
+  ): number {
+    health?.close();
+    const { state, status, extras } = outcome;
+    const { facts } = state;
+    if (facts.spawnError) ui.error(facts.spawnError.message);
+    else if (!summarized) ui.info(summaryLine(facts, options.policy, status, ui.paint));
+    if (life.stats && (lifecycle.stats || options.verbose)) {
+      ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
+    }
+    const leaked = extras.descendants.leaked;
+    if (leaked.length > 0 && options.policy.killMode !== 'process') {
+      ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+    }
+    if (options.reportFile !== null) {
+      const restart = life.why && { mode: lifecycle.restart.mode, restarts: life.restarts, ...life.why };
+      writeReport(options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs, stats: life.stats, restart }), ui);
+    }
+    return status;
+  }
 }
 
-function report({ state, status, extras }: Outcome, options: RunOptions, ui: Ui, wall: (at: number) => number): void {
-  const { facts } = state;
-  if (facts.spawnError) ui.error(facts.spawnError.message);
-  else ui.info(summaryLine(facts, options.policy, status, ui.paint));
-  const leaked = extras.descendants.leaked;
-  if (leaked.length > 0 && options.policy.killMode !== 'process') {
-    ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
-  }
-  if (options.reportFile === null) return;
-  writeReport(options.reportFile, buildReport(facts, options, status, wall, extras), ui);
+// Waits out a restart delay; resolves with the stop signal if one arrives meanwhile.
+function restartDelay(ms: number, now: () => number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    installTrap((event) => {
+      if (event.type !== 'stop-requested') return; // nothing to forward to: no child now
+      clearTimeout(timer);
+      resolve(event.signal);
+    }, now);
+  });
+}
+
+// What the health endpoint says, from the current run's machine.
+function healthOf(supervisor: Supervisor | null, waiting: boolean, runsDone: number, options: RunOptions): Health {
+  const state: State | null = supervisor?.state ?? null;
+  const phase = state?.phase.kind ?? 'starting';
+  const facts = state?.facts;
+  const running = !waiting && facts?.pid != null && facts.exit === null;
+  const ready = running && facts!.stop === null && (options.ready === null || facts!.readyAt !== null);
+  return {
+    state: waiting ? 'waiting-to-restart' : phase,
+    running,
+    ready,
+    pid: running ? facts!.pid : null,
+    uptimeMs: running && facts!.startedAt !== null ? Math.round(supervisor!.clock.now() - facts!.startedAt) : null,
+    // Runs done so far: while one runs, each of them was followed by a restart; while
+    // waiting, the last one is not yet.
+    restarts: Math.max(0, waiting ? runsDone - 1 : runsDone),
+  };
 }
 
 // Writes a JSON report, or says in one line why it could not.

@@ -51,12 +51,16 @@ export function succeeded(facts: Facts, policy: Policy): boolean {
 // Exit status when the child was not ready in time, as timeout(1) exits when its command
 // timed out: the child's own status would say nothing of the failed start.
 export const EXIT_NOT_READY = 124;
+// Exit status when graceful stopped the child for going over --max-memory (and did not
+// restart it): a failure whatever status the child stopped with.
+export const EXIT_OVER_MEMORY = 125;
 
 // What graceful exits with: 0 for anything the policy counts as success, else the child's
 // code, or 128 + n for death by signal n; 126/127 when the child could not be started.
 export function exitStatus(facts: Facts, policy: Policy): number {
   if (facts.spawnError) return facts.spawnError.status;
   if (facts.stop?.trigger === 'ready-timeout') return EXIT_NOT_READY;
+  if (facts.stop?.trigger === 'memory-limit') return EXIT_OVER_MEMORY;
   const exit = facts.exit;
   if (!exit || succeeded(facts, policy)) return 0;
   return exit.signal !== null ? 128 + (exit.signo ?? 0) : (exit.code ?? 0);

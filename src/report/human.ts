@@ -31,6 +31,12 @@ function basename(arg: string): string {
   return arg.slice(arg.lastIndexOf('/') + 1) || arg;
 }
 
+// Bytes for people: 812K, 163.2M, 1.5G.
+export function humanSize(bytes: number): string {
+  const [unit, size] = bytes >= 1024 ** 3 ? ['G', 1024 ** 3] : bytes >= 1024 ** 2 ? ['M', 1024 ** 2] : ['K', 1024];
+  return `${+(bytes / size).toFixed(1)}${unit}`;
+}
+
 // The command as a shell would show it, shortened: node app.js --port 3000.
 export function describeCommand(argv: readonly string[], max = 60): string {
   const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -122,6 +128,8 @@ function triggerPhrase(trigger: string, policy: Policy): string {
       return 'stop asked by graceful check';
     case 'child-stopping':
       return 'it said it is stopping (STOPPING=1)';
+    case 'memory-limit':
+      return 'over --max-memory';
     default:
       return `${trigger} received`;
   }

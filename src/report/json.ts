@@ -2,7 +2,8 @@
 // line, versioned, written atomically so a reader never sees half a file.
 import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { timeline, type Verdict } from '../core/timeline.js';
+import { exitStatus, timeline, type Verdict } from '../core/timeline.js';
+import type { ResourceStats } from '../shell/monitor.js';
 import type { Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
 import { describeReady } from '../readiness.js';
@@ -29,6 +30,39 @@ export interface ReportExtras {
   };
   /** Orphan reaping: null when graceful neither is PID 1 nor a child subreaper. */
   reaper: { pid1: boolean; reaped: number } | null;
+  /** Peak RSS and CPU time of the tree, when the monitor ran (--max-memory, --stats). */
+  stats?: ResourceStats | null;
+  /** Every run of the child, oldest first, when graceful restarted it (else just this one). */
+  runs?: RunSummary[];
+  /** Why graceful stopped restarting, with --restart. */
+  restart?: { mode: string; restarts: number; gaveUp: boolean; why: string } | null;
+}
+
+/** One run of the child, in the report's `runs`. */
+export interface RunSummary {
+  pid: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  uptimeMs: number | null;
+  exit: { code: number | null; signal: string | null } | null;
+  trigger: string | null;
+  exitStatus: number;
+  verdict: Verdict;
+}
+
+// One run, for the report's `runs`.
+export function summarizeRun(facts: Facts, policy: RunOptions['policy'], wall: (at: number) => number): RunSummary {
+  const tl = timeline(facts, policy);
+  return {
+    pid: facts.pid,
+    startedAt: new Date(wall(facts.startedAt ?? facts.spawnAt)).toISOString(),
+    endedAt: facts.exit ? new Date(wall(facts.exit.at)).toISOString() : null,
+    uptimeMs: tl.uptimeMs,
+    exit: facts.exit && { code: facts.exit.code, signal: facts.exit.signal },
+    trigger: facts.stop?.trigger ?? null,
+    exitStatus: exitStatus(facts, policy),
+    verdict: tl.verdict,
+  };
 }
 
 export interface Report {
@@ -85,6 +119,9 @@ export interface Report {
   forwarded: Record<string, number>;
   descendants: ReportExtras['descendants'];
   reaper: ReportExtras['reaper'];
+  stats: ResourceStats | null;
+  runs: RunSummary[];
+  restart: NonNullable<ReportExtras['restart']> | null;
   exitStatus: number;
   verdict: Verdict;
   error: string | null;
@@ -146,6 +183,9 @@ export function buildReport(
     forwarded: facts.forwarded,
     descendants: extras.descendants,
     reaper: extras.reaper,
+    stats: extras.stats ?? null,
+    runs: extras.runs ?? [summarizeRun(facts, policy, wall)],
+    restart: extras.restart ?? null,
     exitStatus: status,
     verdict: tl.verdict,
     error: facts.spawnError?.message ?? null,

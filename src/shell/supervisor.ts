@@ -27,6 +27,8 @@ const DRAIN_MS = 2000;
 
 /** What the caller may watch and do while the child runs (graceful check). */
 export interface Hooks {
+  /** The child was spawned. */
+  started?(pid: number): void;
   /** The child is ready (--ready), after the machine recorded it. */
   ready?(): void;
   /** The stop signal or the kill signal is about to be sent to the child. */
@@ -219,6 +221,7 @@ export class Supervisor {
           this.#nodeChildren.add(pid);
           this.#tree = new Tree(pid, adopted);
           this.dispatch({ type: 'started', at: now(), pid });
+          this.hooks.started?.(pid);
         },
         failed: (status, message) => this.dispatch({ type: 'spawn-failed', at: now(), status, message }),
         exited: (code, signal) => {

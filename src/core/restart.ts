@@ -1,0 +1,72 @@
+// PURE: the restart policy. After each run, decide: start again (after which delay), or
+// stop for good. systemd's Restart=, RestartSec=, StartLimitBurst= / StartLimitIntervalSec=
+// and PM2's min_uptime, max_restarts, exp_backoff_restart_delay, in one function of the
+// history and the time.
+
+export type RestartMode = 'no' | 'on-failure' | 'always';
+
+export interface RestartPolicy {
+  mode: RestartMode;
+  /** --restart-delay: the pause before a restart. */
+  delayMs: number;
+  /** --backoff: double the delay for each unstable run in a row, up to delayMaxMs. */
+  backoff: boolean;
+  delayMaxMs: number;
+  /** --min-uptime: a run shorter than this is an unstable start. */
+  minUptimeMs: number;
+  /** --max-restarts within --restart-window: more unstable runs than this in the window, and graceful gives up. */
+  maxRestarts: number;
+  windowMs: number;
+}
+
+/** One finished run of the child. */
+export interface RunRecord {
+  startedAt: number;
+  endedAt: number;
+  /** graceful's exit status had this been the last run. */
+  status: number;
+  /** What stopped it: a signal graceful received, 'memory-limit', ..., or null if it ended on its own. */
+  trigger: string | null;
+}
+
+export type Decision =
+  /** Start it again after `delayMs`; `streak` unstable runs in a row so far. */
+  | { kind: 'restart'; delayMs: number; streak: number }
+  /**
+   * Stop for good: a stop request ('requested'); no --restart ('no-restart'); success
+   * with --restart on-failure ('succeeded'); more unstable runs in the window than
+   * --max-restarts ('start-limit', with their count).
+   */
+  | { kind: 'stop'; reason: 'requested' | 'no-restart' | 'succeeded' | 'start-limit'; unstableRuns: number };
+
+// Stop requests from outside are final: a restart would undo what was asked.
+const FINAL_TRIGGERS = new Set(['SIGTERM', 'SIGINT', 'check']);
+
+export function isUnstable(run: RunRecord, policy: RestartPolicy): boolean {
+  return run.endedAt - run.startedAt < policy.minUptimeMs;
+}
+
+// Did the run fail (for --restart on-failure)? A failure status, or a stop graceful itself
+// decided because something was wrong (over memory, not ready in time).
+export function failed(run: RunRecord): boolean {
+  return run.status !== 0 || run.trigger === 'memory-limit' || run.trigger === 'ready-timeout';
+}
+
+// What to do after the last run of `history` (oldest first), at `now`.
+export function decide(policy: RestartPolicy, history: readonly RunRecord[], now: number): Decision {
+  const last = history[history.length - 1]!;
+  const stop = (reason: 'requested' | 'no-restart' | 'succeeded' | 'start-limit', unstableRuns = 0): Decision => ({ kind: 'stop', reason, unstableRuns });
+  if (last.trigger !== null && FINAL_TRIGGERS.has(last.trigger)) return stop('requested');
+  if (policy.mode === 'no') return stop('no-restart');
+  if (policy.mode === 'on-failure' && !failed(last)) return stop('succeeded');
+
+  // The start limit counts unstable runs only: a service that crashes once a day after
+  // running for hours is restarted for ever; one that crashes at start is given up on.
+  const recent = history.filter((run) => run.endedAt > now - policy.windowMs && isUnstable(run, policy));
+  if (recent.length > policy.maxRestarts) return stop('start-limit', recent.length);
+
+  let streak = 0;
+  for (let i = history.length - 1; i >= 0 && isUnstable(history[i]!, policy); i--) streak++;
+  const delayMs = policy.backoff && streak > 0 ? Math.min(policy.delayMaxMs, policy.delayMs * 2 ** (streak - 1)) : policy.delayMs;
+  return { kind: 'restart', delayMs, streak };
+}
