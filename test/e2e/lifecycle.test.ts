@@ -125,8 +125,8 @@ describe('--max-memory', () => {
 describe('--stats', () => {
   it("reports the tree's peak RSS and CPU time", async () => {
     const report = join(tempDir(), 'r.json');
-    // It runs for 400 ms by itself: several samples at 50 ms.
-    const run = start(['run', '--stats', '--monitor-interval', '50ms', '--report-file', report, '--', node, fixture('exits-with.js'), '0', '400']);
+    // It runs for 1.5 s by itself: many samples at 50 ms, even on a loaded machine.
+    const run = start(['run', '--stats', '--monitor-interval', '50ms', '--report-file', report, '--', node, fixture('exits-with.js'), '0', '1500']);
     expect((await exitOf(run)).code).toBe(0);
     const { stats } = readJson(report);
     expect(stats.peakRssBytes).toBeGreaterThan(10 * 1024 * 1024);
