@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHECKS } from '../../src/core/judge.js';
-import { CHECK_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
+import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
 import { PRESETS } from '../../src/presets.js';
 import { TRAPPED } from '../../src/signals.js';
 import { ROOT } from '../e2e/harness.js';
@@ -34,6 +34,14 @@ describe('README', () => {
       expect(checks).toContain(`\`${spec.env}\``);
     }
     for (const name of CHECKS) expect(checks).toContain(`- **${name}**`);
+  });
+
+  it('documents every lifecycle option of graceful run', () => {
+    const life = section('Restarts, memory limit, stats, health endpoint');
+    for (const spec of LIFECYCLE_OPTIONS) {
+      expect(life).toContain(`\`${spec.flags}\``);
+      expect(life).toContain(`\`${spec.env}\``);
+    }
   });
 
   it('has every trapped signal in the signal table', () => {
