@@ -133,20 +133,7 @@ export function step(state: State, event: Event, policy: Policy): Step {
     }
 
     case 'child-exited':
-      switch (phase.kind) {
-        case 'running':
-        case 'pre-stop':
-        case 'delaying':
-        case 'signalled':
-        case 'killed':
-          return onChildExit(state, event, policy);
-        case 'starting':
-        case 'draining':
-        case 'done':
-          return same(state);
-        default:
-          return never(phase);
-      }
+      return mainAlive(phase) ? onChildExit(state, event, policy) : same(state);
 
     case 'tree-empty':
       if (phase.kind !== 'draining') return same(state);
@@ -355,23 +342,29 @@ function finish(state: State, actions: Action[], policy: Policy): Step {
   return { state: { ...state, phase: { kind: 'done', status } }, actions: [...actions, { type: 'exit', status }] };
 }
 
-// The target a forwarded signal can still reach in this phase, if any.
-function liveTarget(phase: Phase, target: Target): Target | null {
+// Is the main process there to be signalled (spawned, not yet exited) in this phase?
+function mainAlive(phase: Phase): boolean {
   switch (phase.kind) {
     case 'running':
     case 'pre-stop':
     case 'delaying':
     case 'signalled':
     case 'killed':
-      return target;
-    case 'draining':
-      return target === 'tree' ? 'tree' : null;
+      return true;
     case 'starting':
+    case 'draining':
     case 'done':
-      return null;
+      return false;
     default:
       return never(phase);
   }
+}
+
+// The target a forwarded signal can still reach in this phase, if any: once the main
+// process is gone, only the rest of its tree.
+function liveTarget(phase: Phase, target: Target): Target | null {
+  if (mainAlive(phase)) return target;
+  return phase.kind === 'draining' && target === 'tree' ? 'tree' : null;
 }
 
 function withFacts(state: State, facts: Partial<Facts>, phase: Phase = state.phase): State {

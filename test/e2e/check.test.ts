@@ -1,22 +1,14 @@
 // graceful check: the draining server passes every check; each bad fixture fails exactly
 // the check it violates, with a sentence that says what to fix.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
 const node = process.execPath;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface CheckResult {
   code: number | null;

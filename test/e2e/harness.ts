@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -155,6 +156,15 @@ export async function exitOf(run: Run, ms = 15_000): Promise<Exit> {
 export async function pastEchoWindow(firstAt: number): Promise<void> {
   const wait = firstAt + 250 - performance.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
+// A TCP port nothing listens on now (the kernel's choice, released at once).
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Is the process alive (a zombie counts as gone)? */

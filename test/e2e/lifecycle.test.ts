@@ -4,19 +4,12 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
 const node = process.execPath;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // GET http://127.0.0.1:port/path: status and JSON body, or null if nothing answers.
 function get(port: number, path: string): Promise<{ status: number; body: any } | null> {

@@ -1,9 +1,8 @@
 // --ready: each probe, the start-up time it reports, and --ready-timeout.
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
@@ -11,14 +10,6 @@ const node = process.execPath;
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 if (!hasPython) console.warn('skipping the --ready notify tests: python3 (the sd_notify fixture) is not installed');
 
-// A port nothing listens on now (the kernel's choice, released at once).
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // Runs graceful with `ready` on `command`, waits for "ready in", stops it, returns the report.
 async function readyThenStop(ready: string, command: string[], extra: string[] = []) {
