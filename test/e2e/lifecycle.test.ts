@@ -95,7 +95,8 @@ describe('--max-memory', () => {
   it('over the limit: a graceful stop (trigger memory-limit), then a restart; the start limit ends it', async () => {
     const report = join(tempDir(), 'r.json');
     const run = start([
-      'run', '--max-memory', '150M', '--monitor-interval', '100ms', '--restart', 'on-failure', '--max-restarts', '1',
+      // --min-uptime 10s: both runs count as unstable, however slowly a loaded machine runs them.
+      'run', '--max-memory', '150M', '--monitor-interval', '100ms', '--restart', 'on-failure', '--max-restarts', '1', '--min-uptime', '10s',
       '--report-file', report, '--', node, fixture('grows-memory.js'), '20',
     ]);
     expect((await exitOf(run, 20_000)).code).toBe(125);
