@@ -61,7 +61,7 @@ describe('--restart', () => {
 
   it('gives up past the start limit, exiting with the last status', async () => {
     const report = join(tempDir(), 'r.json');
-    const run = start(['run', '--restart', 'always', '--restart-delay', '50ms', '--max-restarts', '2', '--report-file', report, '--', node, fixture('exits-with.js'), '7']);
+    const run = start(['run', '--restart', 'always', '--restart-delay', '50ms', '--max-restarts', '2', '--min-uptime', '10s', '--report-file', report, '--', node, fixture('exits-with.js'), '7']);
     expect((await exitOf(run, 15_000)).code).toBe(7);
     const r = readJson(report);
     expect(r.runs).toHaveLength(3);
