@@ -3,6 +3,7 @@
 // one that exits (else they stay zombies forever), and it can still find and signal a
 // double-forked daemon at shutdown. prctl() and waitpid() on a pid Node did not spawn go
 // through the FFI in ffi.ts; without it, graceful says so once and does without.
+import { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { libc, WAIT } from './ffi.js';
 import { scanProcs } from './tree.js';
@@ -21,25 +22,48 @@ export interface Reaper {
 export interface ReaperOptions {
   /** --subreaper (default on Linux): become a child subreaper. */
   subreaper: boolean;
-  /** Pids Node spawned and waits for itself: never reaped here, or Node loses their status. */
-  ownChild(pid: number): boolean;
+}
+
+// Every process Node itself spawned (the child, a pre-stop hook, the helpers that
+// libraries run: pidusage's getconf, tree-kill's ps) until Node has reaped it. The reaper
+// must never reap one of them: Node would wait for its exit status for ever (seen: a
+// pidusage sample hung when graceful reaped its getconf first). Registered by wrapping
+// ChildProcess.prototype.spawn, which spawn, exec, execFile and fork all go through.
+const nodeChildren = new Set<number>();
+let tracking = false;
+
+export function trackNodeChildren(): void {
+  if (tracking) return;
+  tracking = true;
+  // Not in Node's typings, but the method every spawn goes through (lib/internal/child_process.js).
+  const proto = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, ...args: unknown[]): unknown };
+  const original = proto.spawn;
+  proto.spawn = function spawn(this: ChildProcess, ...args: unknown[]) {
+    const result = original.apply(this, args);
+    const pid = this.pid;
+    if (pid !== undefined) {
+      nodeChildren.add(pid);
+      // 'exit' comes after Node reaped it: from then on the pid may be an orphan's.
+      this.once('exit', () => nodeChildren.delete(pid));
+    }
+    return result;
+  };
+}
+
+// Did Node spawn this process (and not yet reap it)?
+export function isNodeChild(pid: number): boolean {
+  return nodeChildren.has(pid);
 }
 
 // Takes up the duties that apply: PID 1 reaps whatever the namespace's orphans are; a
 // subreaper adopts the orphans of its own tree. Returns null with the reason when graceful
-// has to do without (the caller says it once).
-let started: { result: { reaper: Reaper | null; problem: string | null }; options: ReaperOptions } | null = null;
+// has to do without (the caller says it once). Once per process: graceful check --repeat
+// and restarts supervise several children in turn.
+let started: { reaper: Reaper | null; problem: string | null } | null = null;
 
 export function startReaper(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
-  // Once per process (graceful check --repeat supervises several children in turn): the
-  // later calls only change whose children are Node's own.
-  if (started) {
-    started.options.ownChild = options.ownChild;
-    return started.result;
-  }
-  const own = { ...options };
-  started = { result: takeUpReaping(own), options: own };
-  return started.result;
+  started ??= takeUpReaping(options);
+  return started;
 }
 
 function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
@@ -47,6 +71,7 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
   if (!pid1 && !options.subreaper) return { reaper: null, problem: null };
   const lib = libc();
   if (typeof lib === 'string') return { reaper: null, problem: lib };
+  trackNodeChildren();
   if (!pid1 && lib.prctl(PR_SET_CHILD_SUBREAPER, 1) !== 0 && !lib.isSubreaper()) {
     return { reaper: null, problem: 'prctl(PR_SET_CHILD_SUBREAPER) was refused' };
   }
@@ -60,12 +85,12 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
     for (;;) {
       const pid = lib.peekZombie();
       if (pid <= 0) return;
-      if (options.ownChild(pid)) break; // Node's to reap; it would stay at the head of the queue
+      if (isNodeChild(pid)) break; // Node's to reap; it would stay at the head of the queue
       if (lib.waitpid(pid, WAIT.WNOHANG) === pid) reaped++;
     }
     // Slow path, while one of Node's own children is a zombie: find the others in /proc.
     for (const p of scanProcs()) {
-      if (p.ppid === process.pid && p.state === 'Z' && !options.ownChild(p.pid) && lib.waitpid(p.pid, WAIT.WNOHANG) === p.pid) {
+      if (p.ppid === process.pid && p.state === 'Z' && !isNodeChild(p.pid) && lib.waitpid(p.pid, WAIT.WNOHANG) === p.pid) {
         reaped++;
       }
     }

@@ -12,14 +12,8 @@ export interface PreStop {
   cancel(): void;
 }
 
-// Starts `sh -c command` with the child's pid in GRACEFUL_CHILD_PID; `spawned` gets the
-// hook's pid (Node reaps it, not graceful's reaper); calls `done` once.
-export function runPreStop(
-  command: string,
-  childPid: number | null,
-  spawned: (pid: number) => void,
-  done: (result: PreStopResult) => void,
-): PreStop {
+// Starts `sh -c command` with the child's pid in GRACEFUL_CHILD_PID; calls `done` once.
+export function runPreStop(command: string, childPid: number | null, done: (result: PreStopResult) => void): PreStop {
   let pid: number | undefined;
   let cancelled = false;
   const kill = () => {
@@ -45,7 +39,6 @@ export function runPreStop(
         env: { GRACEFUL_CHILD_PID: childPid === null ? '' : String(childPid) },
       });
       pid = sub.pid;
-      if (pid !== undefined) spawned(pid);
       if (cancelled) kill();
       const r = await sub;
       done({

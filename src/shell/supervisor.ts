@@ -11,7 +11,7 @@ import { signalNumber } from '../signals.js';
 import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
-import { pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
+import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
@@ -55,8 +55,6 @@ export class Supervisor {
   readonly #timers: Timers;
   readonly #probe = new AbortController();
   readonly #descendants = new Descendants();
-  /** Processes Node spawned and reaps itself: the reaper must leave them alone. */
-  readonly #nodeChildren = new Set<number>();
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -93,7 +91,7 @@ export class Supervisor {
   // Runs the child to the end of its tree.
   async start(): Promise<Outcome> {
     const { options } = this;
-    const reaping = startReaper({ subreaper: options.subreaper, ownChild: (pid) => this.#nodeChildren.has(pid) });
+    const reaping = startReaper({ subreaper: options.subreaper });
     this.#reaper = reaping.reaper;
     this.#reapedBefore = this.#reaper?.reaped ?? 0;
     if (reaping.problem && process.pid === 1) {
@@ -154,20 +152,9 @@ export class Supervisor {
       case 'suspend-self':
         process.kill(process.pid, 'SIGSTOP');
         return;
-      case 'run-pre-stop': {
-        let hook: number | null = null;
-        this.#preStop = runPreStop(
-          action.command,
-          this.pid,
-          (pid) => this.#nodeChildren.add((hook = pid)),
-          (r) => {
-            // Reaped by Node by now: its pid may come back as an orphan's.
-            if (hook !== null) this.#nodeChildren.delete(hook);
-            this.dispatch({ type: 'pre-stop-exited', at: now(), ...r });
-          },
-        );
+      case 'run-pre-stop':
+        this.#preStop = runPreStop(action.command, this.pid, (r) => this.dispatch({ type: 'pre-stop-exited', at: now(), ...r }));
         return;
-      }
       case 'cancel-pre-stop':
         this.#preStop?.cancel();
         return;
@@ -213,12 +200,12 @@ export class Supervisor {
     const now = this.clock.now;
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
-    const adopted = this.#reaper ? (pid: number) => !this.#nodeChildren.has(pid) : null;
+    // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
+    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) : null;
     this.#child = spawnChild(
       options.command,
       {
         spawned: (pid) => {
-          this.#nodeChildren.add(pid);
           this.#tree = new Tree(pid, adopted);
           this.dispatch({ type: 'started', at: now(), pid });
           this.hooks.started?.(pid);
@@ -226,7 +213,6 @@ export class Supervisor {
         failed: (status, message) => this.dispatch({ type: 'spawn-failed', at: now(), status, message }),
         exited: (code, signal) => {
           const at = now();
-          if (this.#child?.pid) this.#nodeChildren.delete(this.#child.pid);
           this.#tree?.mainGone();
           const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count() ?? 0);
           if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
