@@ -158,13 +158,21 @@ export async function pastEchoWindow(firstAt: number): Promise<void> {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
-// A TCP port nothing listens on now (the kernel's choice, released at once).
+// A TCP port nothing listens on now. Chosen at random below Linux's ephemeral range
+// (32768-60999), not by listen(0): the kernel hands a just-released ephemeral port out
+// again, so two test files running side by side could be given the same one.
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 /** Is the process alive (a zombie counts as gone)? */
