@@ -27,3 +27,9 @@ export class UsageError extends Error {
     return `${this.message}; see ${this.help}`;
   }
 }
+
+// A value as it goes into a one-line message: quoted, with newlines and control
+// characters escaped, so that no input can break the line (or the terminal).
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}

@@ -1,7 +1,7 @@
 // Command line + GRACEFUL_* environment + --preset -> typed, validated options. The one
 // place where user input is checked: everything after this trusts its values.
 import type { KillMode, Policy } from './core/types.js';
-import { UsageError } from './errors.js';
+import { quote, UsageError } from './errors.js';
 import type { RestartPolicy } from './core/restart.js';
 import { formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from './parse.js';
 import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
@@ -130,13 +130,13 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
   const { text, bool } = reader(LIFECYCLE_OPTIONS, inputs);
   const duration = (key: string, fallback: number) => {
     const r = text(key);
-    return r && r.value !== '' ? parseDuration(r.value, r.from) : fallback;
+    return r ? parseDuration(r.value, r.from) : fallback;
   };
   const modeRaw = text('restart');
   const maxRaw = text('maxRestarts');
   const maxRestarts = maxRaw ? Number(maxRaw.value) : RESTART_DEFAULTS.maxRestarts;
   if (maxRaw && !(/^\d+$/.test(maxRaw.value.trim()) && maxRestarts <= 100_000)) {
-    throw new UsageError(maxRaw.from, `expected a whole number of restarts, got "${maxRaw.value}"`);
+    throw new UsageError(maxRaw.from, `expected a whole number of restarts, got ${quote(maxRaw.value)}`);
   }
   const memRaw = text('maxMemory');
   const portRaw = text('healthPort');
@@ -155,10 +155,10 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
     ...run,
     lifecycle: {
       restart,
-      maxMemory: memRaw && memRaw.value !== '' ? parseSize(memRaw.value, memRaw.from) : null,
+      maxMemory: memRaw ? parseSize(memRaw.value, memRaw.from) : null,
       monitorIntervalMs,
       stats: bool('stats') ?? false,
-      health: portRaw && portRaw.value !== '' ? { host: text('healthHost')?.value || '127.0.0.1', port: parsePort(portRaw.value, portRaw.from) } : null,
+      health: portRaw ? { host: text('healthHost')?.value || '127.0.0.1', port: parsePort(portRaw.value, portRaw.from) } : null,
     },
   };
 }
@@ -170,8 +170,10 @@ function reader(specs: readonly OptionSpec[], inputs: Inputs) {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
     if (flag !== undefined) return { value: flag, from: longFlag(spec) };
+    // An empty variable is an unset one (VAR= in a shell or an env file clears it); an
+    // empty flag value is a value, and must be valid.
     const fromEnv = inputs.env[spec.env];
-    if (fromEnv !== undefined) return { value: fromEnv, from: spec.env };
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: spec.env };
     return null;
   };
   const text = (key: string) => {
@@ -302,7 +304,7 @@ export function parseSuccessStatuses(input: string, what: string): Policy['succe
   for (const item of input.split(/[\s,]+/).filter(Boolean)) {
     if (/^\d+$/.test(item)) {
       const code = Number(item);
-      if (code > 255) throw new UsageError(what, `exit codes run from 0 to 255, got "${item}"`);
+      if (code > 255) throw new UsageError(what, `exit codes run from 0 to 255, got ${quote(item)}`);
       codes.push(code);
     } else {
       signals.push(parseSignal(item, what));
@@ -350,18 +352,20 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
     const r = text(key);
     if (!r) return fallback;
     const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
-    if (!(n >= 1 && n <= max)) throw new UsageError(r.from, `expected a whole number from 1 to ${max}, got "${r.value}"`, 'graceful check --help');
+    if (!(n >= 1 && n <= max)) throw new UsageError(r.from, `expected a whole number from 1 to ${max}, got ${quote(r.value)}`, 'graceful check --help');
     return n;
   };
   const duration = (key: string) => {
     const r = text(key);
-    return r && r.value !== '' ? parseDuration(r.value, r.from) : null;
+    return r ? parseDuration(r.value, r.from) : null;
   };
+  // Every value is checked, whether or not the option it goes with was given.
   const inflightUrl = url('inflight');
+  const inflightCount = count('inflightCount', 10, 1000);
   return {
     run,
     afterMs: duration('after') ?? 1000,
-    inflight: inflightUrl && { url: inflightUrl, count: count('inflightCount', 10, 1000) },
+    inflight: inflightUrl && { url: inflightUrl, count: inflightCount },
     probe: url('probe'),
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
@@ -376,9 +380,9 @@ function parseLocalUrl(input: string, what: string, allowRemote: boolean): URL {
   try {
     url = new URL(input);
   } catch {
-    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got "${input}"`, 'graceful check --help');
+    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got ${quote(input)}`, 'graceful check --help');
   }
-  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got "${input}"`, 'graceful check --help');
+  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got ${quote(input)}`, 'graceful check --help');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
   if (!loopback && !allowRemote) {

@@ -1,6 +1,6 @@
 // Parsers for the value types of graceful's options. Pure: each returns a value or throws a
 // UsageError naming `what` (the flag or environment variable) and the accepted forms.
-import { UsageError } from './errors.js';
+import { quote, UsageError } from './errors.js';
 
 // setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days), so a longer
 // grace period would silently become an immediate kill.
@@ -20,7 +20,7 @@ const PART = /(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h)/y;
 // Parses 1500ms, 30s, 2m, 1m30s, 1h, 1.5s, or a bare number of seconds (as systemd does).
 export function parseDuration(input: string, what: string): number {
   const fail = (): never => {
-    throw new UsageError(what, `expected a duration like 30s, 1500ms, 2m or 1m30s, got "${input}"`);
+    throw new UsageError(what, `expected a duration like 30s, 1500ms, 2m or 1m30s, got ${quote(input)}`);
   };
   const text = input.trim();
   if (text === '') fail();
@@ -42,7 +42,7 @@ export function parseDuration(input: string, what: string): number {
   }
   ms = Math.round(ms);
   if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
-    throw new UsageError(what, `"${input}" is too long: at most ${formatDuration(MAX_DURATION_MS)}`);
+    throw new UsageError(what, `${quote(input)} is too long: at most ${formatDuration(MAX_DURATION_MS)}`);
   }
   return ms;
 }
@@ -64,7 +64,7 @@ export function parseBoolean(input: string, what: string): boolean {
   const v = input.trim().toLowerCase();
   if (TRUE.has(v)) return true;
   if (FALSE.has(v)) return false;
-  throw new UsageError(what, `expected 1/0, true/false, yes/no or on/off, got "${input}"`);
+  throw new UsageError(what, `expected 1/0, true/false, yes/no or on/off, got ${quote(input)}`);
 }
 
 // Parses one of `choices`, case-insensitively.
@@ -72,7 +72,7 @@ export function parseChoice<T extends string>(input: string, choices: readonly T
   const v = input.trim().toLowerCase();
   const found = choices.find((c) => c === v);
   if (found) return found;
-  throw new UsageError(what, `expected one of ${choices.join(', ')}, got "${input}"`);
+  throw new UsageError(what, `expected one of ${choices.join(', ')}, got ${quote(input)}`);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -83,7 +83,7 @@ export function parseSize(input: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])i?b?|(b))?$/i.exec(input.trim());
   const bytes = m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? m[3] ?? '').toLowerCase()]!) : NaN;
   if (!(bytes > 0) || !Number.isSafeInteger(bytes)) {
-    throw new UsageError(what, `expected a size like 512M, 1G or a number of bytes, got "${input}"`);
+    throw new UsageError(what, `expected a size like 512M, 1G or a number of bytes, got ${quote(input)}`);
   }
   return bytes;
 }

@@ -1,6 +1,6 @@
 // --ready: how graceful knows that the child is ready to work. Parsing only (pure); the
 // probes themselves are in shell/ready.ts.
-import { UsageError } from './errors.js';
+import { quote, UsageError } from './errors.js';
 
 export type ReadySpec =
   /** A TCP connection to host:port is accepted. */
@@ -20,7 +20,7 @@ const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, ipc or
 export function parseReady(input: string, what: string): ReadySpec {
   const text = input.trim();
   const fail = (why: string): never => {
-    throw new UsageError(what, `${why}; expected ${FORMS}, got "${input}"`);
+    throw new UsageError(what, `${why}; expected ${FORMS}, got ${quote(input)}`);
   };
   if (text === 'ipc') return { kind: 'ipc' };
   if (text === 'notify') return { kind: 'notify' };
@@ -52,7 +52,7 @@ export function parseReady(input: string, what: string): ReadySpec {
 // Parses a TCP port, 1 to 65535.
 export function parsePort(input: string, what: string): number {
   const port = /^\d+$/.test(input.trim()) ? Number(input) : NaN;
-  if (!(port >= 1 && port <= 65535)) throw new UsageError(what, `expected a port from 1 to 65535, got "${input}"`);
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(what, `expected a port from 1 to 65535, got ${quote(input)}`);
   return port;
 }
 

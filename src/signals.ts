@@ -1,7 +1,7 @@
 // The one table of signals: names <-> numbers, and what graceful does with each one it
 // receives. Code, --help, the README's signal table and the tests all read it.
 import { constants } from 'node:os';
-import { UsageError } from './errors.js';
+import { quote, UsageError } from './errors.js';
 
 /** What graceful does when it receives a signal. */
 export type Disposition =
@@ -61,12 +61,12 @@ export function parseSignal(input: string, what: string): string {
   if (/^\d+$/.test(raw)) {
     const name = BY_NUMBER.get(Number(raw));
     if (name) return name;
-    throw new UsageError(what, `expected a signal name like SIGTERM or a signal number from 1 to ${maxSignal()}, got "${input}"`);
+    throw new UsageError(what, `expected a signal name like SIGTERM or a signal number from 1 to ${maxSignal()}, got ${quote(input)}`);
   }
   const upper = raw.toUpperCase();
   const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   if (signalNumber(name) !== null) return name;
-  throw new UsageError(what, `expected a signal name like SIGTERM, TERM or a number like 15, got "${input}"`);
+  throw new UsageError(what, `expected a signal name like SIGTERM, TERM or a number like 15, got ${quote(input)}`);
 }
 
 function maxSignal(): number {
