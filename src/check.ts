@@ -14,6 +14,7 @@ import { describeCommand, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
 import { checkReportPath, writeReport } from './run.js';
 import { disposition, stillListening, tcpSockets } from './shell/inspect.js';
+import { say } from './shell/output.js';
 import { Supervisor } from './shell/supervisor.js';
 
 // Time for the in-flight requests, once written, to be read by the server before the stop
@@ -39,7 +40,7 @@ export async function check(options: CheckOptions): Promise<number> {
   const ui = lastUi!;
   const ok = runs.every((r) => passed(r.checks));
   const line = `graceful: ${verdictLine(runs)}`;
-  process.stderr.write(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
+  say(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
   const command = options.run.command;
   if (options.run.reportFile) writeReport(options.run.reportFile, checkReport(command, runs), ui);
   if (options.junit) {
@@ -141,7 +142,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const checks = judge(state.facts, runOptions.policy, obs, human);
   const head = `check of ${describeCommand(runOptions.command)}${options.repeat > 1 ? ` (run ${round}/${options.repeat})` : ''}`;
   if (state.facts.spawnError) ui.error(state.facts.spawnError.message);
-  process.stderr.write(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
+  say(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
   const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);
   return { run: { checks, report, observations: obs, seconds: (Date.now() - started) / 1000 }, ui };
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
+import { drained, say } from './shell/output.js';
 import { TRAPPED } from './signals.js';
 
 declare const __VERSION__: string;
@@ -97,7 +98,7 @@ function commanderLine(error: CommanderError): string {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length <= 2) {
-    process.stderr.write('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
+    say('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
     return EXIT.usage;
   }
   try {
@@ -106,18 +107,29 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      process.stderr.write(`graceful: ${commanderLine(error)}\n`);
+      say(`graceful: ${commanderLine(error)}\n`);
       return EXIT.usage;
     }
     if (error instanceof UsageError) {
-      process.stderr.write(`graceful: ${error.line()}\n`);
+      say(`graceful: ${error.line()}\n`);
       return error.status;
     }
     const e = error as Error;
-    process.stderr.write(`graceful: internal error: ${e?.message ?? String(error)} (set GRACEFUL_DEBUG=1 for details)\n`);
-    if (process.env.GRACEFUL_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    say(`graceful: internal error: ${e?.message ?? String(error)} (set GRACEFUL_DEBUG=1 for details)\n`);
+    if (process.env.GRACEFUL_DEBUG) say(`${e?.stack}\n`);
     return EXIT.internal;
   }
 }
 
-main(process.argv).then((status) => process.exit(status));
+// graceful's last lines may still be on their way to a slow stderr: give them a moment,
+// not for ever (a reader that never reads must not keep graceful from exiting).
+const EXIT_FLUSH_MS = 1000;
+
+main(process.argv).then(async (status) => {
+  if (!(await drained(EXIT_FLUSH_MS))) {
+    // A write still stuck on stderr would make process.exit() wait for it for ever.
+    const { hardExit } = await import('./shell/ffi.js');
+    hardExit(status);
+  }
+  process.exit(status);
+});

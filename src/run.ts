@@ -15,6 +15,7 @@ import { buildReport, summarizeRun, writeFileAtomic, type RunSummary } from './r
 import { serveHealth, type Health } from './shell/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from './shell/monitor.js';
 import { Supervisor, type Outcome } from './shell/supervisor.js';
+import { say } from './shell/output.js';
 import { installTrap } from './shell/trap.js';
 import type { Ui } from './shell/ui.js';
 
@@ -30,7 +31,7 @@ export async function run(options: RunOptions): Promise<number> {
   if (lifecycle.health) {
     const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runs.length, options));
     if (typeof served === 'string') {
-      process.stderr.write(`graceful: ${served}; choose another port\n`);
+      say(`graceful: ${served}; choose another port\n`);
       return EXIT.usage;
     }
     health = served;

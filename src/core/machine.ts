@@ -171,15 +171,15 @@ function onStopRequest(state: State, signal: SignalName, at: number, policy: Pol
       // The usual "press Ctrl+C again to force"; a repeated SIGTERM (a platform retrying)
       // is passed on again once the child has been signalled, but never escalates.
       if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
-      if (isEcho(state, signal, at)) return repeatStop(state, null);
-      return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null);
+      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy);
+      return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null, signal, policy);
     case 'draining':
-      if (phase.killed) return repeatStop(state, null);
+      if (phase.killed) return repeatStop(state, null, signal, policy);
       if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
-      if (isEcho(state, signal, at)) return repeatStop(state, null);
-      return repeatStop(state, 'tree');
+      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy);
+      return repeatStop(state, 'tree', signal, policy);
     case 'killed':
-      return repeatStop(state, null);
+      return repeatStop(state, null, signal, policy);
     case 'done':
       return same(state);
     default:
@@ -263,10 +263,12 @@ function sendStop(state: State, at: number, policy: Policy): Step {
   };
 }
 
-function repeatStop(state: State, target: Target | null): Step {
+// Another stop request while stopping: passed on as received (or as --stop-signal says)
+// once the child has been signalled, and counted.
+function repeatStop(state: State, target: Target | null, received: SignalName, policy: Policy): Step {
   const stop = state.facts.stop!;
-  const actions: Action[] =
-    target && stop.signal ? [{ type: 'send', signal: stop.signal, target, reason: 'stop' }] : [];
+  const signal = policy.stopSignal ?? received;
+  const actions: Action[] = target && stop.signal ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
   return { state: withStop(state, { repeats: stop.repeats + 1 }), actions };
 }
 

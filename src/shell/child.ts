@@ -2,7 +2,8 @@
 // through graceful), in a new session so that a terminal's Ctrl+C reaches graceful alone.
 // node:child_process rather than execa: execa costs start-up time on every run (see README).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { fdStream } from './output.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 
@@ -71,7 +72,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
     queueMicrotask(() => on.failed(EXIT.notExecutable, `${command[0]}: cannot be executed: ${e.code ?? e.message}`));
     return notStarted;
   }
-  const piped = [passOn(proc.stdout, process.stdout), passOn(proc.stderr, process.stderr)];
+  const piped = [passOn(proc.stdout, 1), passOn(proc.stderr, 2)];
   let exited = false;
   const child: Child = {
     proc,
@@ -118,8 +119,9 @@ const notStarted: Child = { pid: null, proc: null, exited: true, signal: () => f
 // backpressure (a slow reader slows the child, never graceful's memory). Resolves when the
 // child's side has ended. If graceful's side breaks (EPIPE), the rest is drained unread, so
 // that the child never blocks on a full pipe.
-function passOn(from: Readable | null, to: Writable): Promise<void> {
+function passOn(from: Readable | null, fd: 1 | 2): Promise<void> {
   if (!from) return Promise.resolve();
+  const to = fdStream(fd);
   from.pipe(to, { end: false });
   to.on('error', () => {
     from.unpipe(to);

@@ -110,3 +110,15 @@ function loadKoffi(): any {
   }
   return require('koffi');
 }
+
+// Ends the process at once with `status`, skipping the runtime's exit path: libuv's exit
+// hook waits for its thread pool, and a write stuck on a full stderr pipe would hang
+// graceful's exit for ever. False where the FFI cannot be loaded.
+export function hardExit(status: number): boolean {
+  try {
+    loadKoffi().load(null).func('void _exit(int status)')(status);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,6 +11,7 @@ import { signalNumber } from '../signals.js';
 import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
+import { drained } from './output.js';
 import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
@@ -59,6 +60,8 @@ export class Supervisor {
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
   #reapedBefore = 0;
+  /** After an internal error: the machine is not trusted any more, graceful is exiting. */
+  #broken = false;
 
   /**
    * @param env variables added to the child's environment (graceful check's private TMPDIR)
@@ -114,6 +117,7 @@ export class Supervisor {
 
   // Advances the machine by one event and carries out what it decided.
   dispatch(event: Event): void {
+    if (this.#broken) return;
     try {
       const prev = this.#state;
       const next = step(prev, event, this.options.policy);
@@ -132,7 +136,11 @@ export class Supervisor {
       if (process.env.GRACEFUL_DEBUG) this.ui.error(String((error as Error).stack));
       this.#tree?.signalAll('SIGTERM');
       this.#tree?.signalAll('SIGCONT');
-      process.exit(EXIT.internal);
+      this.#broken = true;
+      void drained(1000).then(async (flushed) => {
+        if (!flushed) (await import('./ffi.js')).hardExit(EXIT.internal);
+        process.exit(EXIT.internal);
+      });
     }
   }
 

@@ -2,6 +2,7 @@
 // live countdown line while stopping, colours unless NO_COLOR. Elsewhere: plain step lines.
 import { noPaint, statusLine, stepLines, type Paint } from '../report/human.js';
 import type { Action, Event, Policy, State } from '../core/types.js';
+import { say } from './output.js';
 
 // How often the countdown line is redrawn; it only changes once a second, but redrawing a
 // little more often keeps it from lagging a whole second behind.
@@ -28,9 +29,6 @@ export class Ui {
     private readonly options: UiOptions,
     private readonly now: () => number,
   ) {
-    // A closed or full stderr (EPIPE, EIO after a hang-up) must never take graceful down:
-    // the child is still supervised, only the commentary is lost.
-    process.stderr.on('error', () => {});
     if (this.tty && !process.env.NO_COLOR) {
       // Loaded off the start path; until it arrives (it takes a few ms) lines are plain.
       import('chalk').then(
@@ -94,12 +92,12 @@ export class Ui {
       this.#rows = rows;
       // Make room below the cursor, confine scrolling to the rows above the last, then put
       // the cursor back where it was (setting a region homes it).
-      process.stderr.write(`\n\x1b7\x1b[1;${rows - 1}r\x1b8\x1b[1A`);
+      say(`\n\x1b7\x1b[1;${rows - 1}r\x1b8\x1b[1A`);
       process.stderr.on('resize', this.#onResize);
     }
     this.#live = text;
     const line = `${this.#paint.dim('graceful:')} ${text}`;
-    process.stderr.write(this.#rows ? `\x1b7\x1b[${this.#rows};1H\x1b[2K${line}\x1b8` : `\r\x1b[K${line}`);
+    say(this.#rows ? `\x1b7\x1b[${this.#rows};1H\x1b[2K${line}\x1b8` : `\r\x1b[K${line}`);
   }
 
   // One row, never wrapped (a wrap on the last row scrolls the whole screen): the command
@@ -117,7 +115,7 @@ export class Ui {
     const rows = process.stderr.rows ?? 0;
     if (!this.#rows || rows < 3 || rows === this.#rows) return;
     // Clear the old status row, move the region to the new size, draw again.
-    process.stderr.write(`\x1b7\x1b[${this.#rows};1H\x1b[2K\x1b[1;${rows - 1}r\x1b8`);
+    say(`\x1b7\x1b[${this.#rows};1H\x1b[2K\x1b[1;${rows - 1}r\x1b8`);
     this.#rows = rows;
     this.#live = null;
     this.#redraw();
@@ -126,11 +124,11 @@ export class Ui {
   #clearLive(): void {
     if (this.#rows) {
       // Give the whole screen back and blank the status row.
-      process.stderr.write(`\x1b7\x1b[r\x1b[${this.#rows};1H\x1b[2K\x1b8`);
+      say(`\x1b7\x1b[r\x1b[${this.#rows};1H\x1b[2K\x1b8`);
       process.stderr.off('resize', this.#onResize);
       this.#rows = 0;
     } else if (this.#live !== null) {
-      process.stderr.write('\r\x1b[K');
+      say('\r\x1b[K');
     }
     this.#live = null;
   }
@@ -145,7 +143,7 @@ export class Ui {
     // status row; with the plain \r line, the status line is erased first and redrawn.
     const redraw = this.#live !== null && this.#rows === 0;
     if (redraw) this.#clearLive();
-    process.stderr.write(`${this.#paint.dim('graceful:')} ${text}\n`);
+    say(`${this.#paint.dim('graceful:')} ${text}\n`);
     if (redraw) this.#redraw();
   }
 }

@@ -75,6 +75,19 @@ describe('a stop request', () => {
     expect(sim.sends()).toHaveLength(3);
   });
 
+  it('SIGINT then SIGTERM: the SIGTERM is passed on as it came; --stop-signal still rewrites it', () => {
+    const sim = Sim.started();
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    sim.now = 500;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(sim.sends()).toEqual(['0 SIGINT tree', '500 SIGTERM tree']);
+    const rewritten = Sim.started({ stopSignal: 'SIGQUIT' });
+    rewritten.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    rewritten.now = 500;
+    rewritten.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(rewritten.sends()).toEqual(['0 SIGQUIT tree', '500 SIGQUIT tree']);
+  });
+
   it('a copy of the first SIGINT within the echo window is the same keypress, not a force', () => {
     const sim = Sim.started();
     sim.now = 1000;

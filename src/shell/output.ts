@@ -1,0 +1,75 @@
+// graceful's own writes to stderr, and the relay of the child's output (--ready log:). All
+// go through the thread pool (fs.write), never a blocking write on the event loop: Node
+// writes to a pipe or a terminal synchronously, so a reader that stops reading (a full
+// pipe, a terminal paused with Ctrl+S) would freeze graceful, its timers and its signal
+// handling with it. Making the descriptor non-blocking instead is not an option: O_NONBLOCK
+// belongs to the open file description, which the child shares, and its writes would start
+// failing with EAGAIN.
+import { write } from 'node:fs';
+import { Writable } from 'node:stream';
+
+// What graceful keeps of its own lines while stderr does not take them: far more than a
+// run writes, little enough not to matter if nobody ever reads them.
+const MAX_QUEUED = 1 << 20;
+
+// Writes to a file descriptor, in order, through the thread pool. Errors (EPIPE, EIO after
+// a hang-up) end the output silently: the child is still supervised, only words are lost.
+class FdWriter extends Writable {
+  /** Bytes written so far: progress, for drained(). */
+  written = 0;
+
+  constructor(private readonly fd: number) {
+    super({ highWaterMark: 64 * 1024, decodeStrings: true });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    const rest = (buf: Buffer): void => {
+      write(this.fd, buf, 0, buf.length, null, (error, written) => {
+        if (error) return done(error);
+        this.written += written;
+        if (written < buf.length) return rest(buf.subarray(written));
+        done();
+      });
+    };
+    rest(chunk);
+  }
+}
+
+const streams = new Map<number, FdWriter>();
+
+// The writer of fd 1 or 2, made once.
+export function fdStream(fd: 1 | 2): Writable {
+  let stream = streams.get(fd);
+  if (!stream) {
+    stream = new FdWriter(fd);
+    stream.on('error', () => stream!.destroy());
+    streams.set(fd, stream);
+  }
+  return stream;
+}
+
+// Writes graceful's own text to stderr without blocking.
+export function say(text: string): void {
+  const stderr = fdStream(2);
+  if (stderr.destroyed || stderr.writableLength > MAX_QUEUED) return;
+  stderr.write(text);
+}
+
+// Resolves true once everything written so far has been written; false if the output
+// made no progress for `ms` (a reader that stopped reading). A slow reader that keeps
+// reading is waited for: the child's relayed output must not lose its last bytes.
+export async function drained(ms: number): Promise<boolean> {
+  const pending = () => [...streams.values()].filter((s) => !s.destroyed && s.writableLength > 0);
+  const progress = () => pending().reduce((n, s) => n + s.written, 0);
+  let last = progress();
+  let idle = 0;
+  const step = 50;
+  while (pending().length > 0) {
+    await new Promise((resolve) => setTimeout(resolve, step));
+    const now = progress();
+    idle = now === last ? idle + step : 0;
+    last = now;
+    if (idle >= ms) return false;
+  }
+  return true;
+}
