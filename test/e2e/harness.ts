@@ -81,6 +81,8 @@ export interface StartOptions {
   cwd?: string;
   /** Run this program instead of graceful (e.g. `script`, to give graceful a terminal). */
   via?: string[];
+  /** Keep stdout in run.stdout (default); false leaves it to the test, for huge outputs. */
+  collectStdout?: boolean;
 }
 
 // Starts `graceful <args>` (node bin/graceful.js) with piped stdio.
@@ -100,7 +102,7 @@ export function start(args: string[], options: StartOptions = {}): Run {
   const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout = new Output();
   const stderr = new Output();
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));
+  if (options.collectStdout !== false) proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
   const exited = new Promise<Exit>((resolve) => {
     proc.on('exit', (code, signal) => {
