@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fdStream } from './output.js';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 
 export interface ChildEvents {
@@ -51,10 +51,12 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
   let proc: ReturnType<typeof spawn>;
   try {
     let [file, args] = [command[0]!, command.slice(1)];
+    const raw = rawCommand(command);
+    if (raw) [file, args] = ['perl', ['-e', EXEC_HEX, ...raw.map((b) => b.toString('hex'))]];
     if (options.pdeathsig) {
       // The helper would report a missing command in its own words and exit 127: look it
       // up first, the way it will (execvp), to say it in graceful's.
-      const problem = findProblem(file);
+      const problem = raw ? null : findProblem(file);
       if (problem) {
         queueMicrotask(() => on.failed(...problem));
         return notStarted;
@@ -111,6 +113,31 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
   });
   if (proc.pid !== undefined) on.spawned(proc.pid);
   return child;
+}
+
+// Node decodes argv as UTF-8 (an invalid byte becomes U+FFFD) and encodes a child's argv
+// as UTF-8: an argument that is not valid UTF-8 would reach the child changed. When one
+// is, the raw bytes are read back from /proc/self/cmdline and handed, hex-encoded, to this
+// perl program, which decodes them and execs the command in its own process (the same
+// pid), no shell involved.
+const EXEC_HEX = 'my @a = map { pack "H*", $_ } @ARGV; exec { $a[0] } @a; exit 127';
+
+// The command's raw bytes when some argument is not valid UTF-8, else null.
+export function rawCommand(command: readonly string[]): Buffer[] | null {
+  if (!command.some((a) => a.includes('\uFFFD'))) return null;
+  let all: Buffer;
+  try {
+    all = readFileSync('/proc/self/cmdline');
+  } catch {
+    return null; // not Linux: passed as Node decoded it
+  }
+  const parts: Buffer[] = [];
+  for (let start = 0, end = all.indexOf(0); end !== -1; start = end + 1, end = all.indexOf(0, start)) parts.push(all.subarray(start, end));
+  const tail = parts.slice(parts.length - command.length);
+  // The command is the end of graceful's own argv; make sure these are its bytes.
+  if (tail.length !== command.length || !tail.every((b, i) => b.toString('utf8') === command[i])) return null;
+  // Without perl (Debian's perl-base is essential; slim images may lack it), as decoded.
+  return findProblem('perl') ? null : tail;
 }
 
 const notStarted: Child = { pid: null, proc: null, exited: true, signal: () => false, drained: async () => {} };

@@ -2,7 +2,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, exitOf, fixture, pastEchoWindow, readJson, start, tempDir, treePids, useHarness, waitGone } from './harness.js';
+import { alive, CLI as CLI_PATH, exitOf, fixture, pastEchoWindow, readJson, start, tempDir, treePids, useHarness, waitGone } from './harness.js';
 
 useHarness();
 
@@ -385,5 +385,15 @@ describe('input', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
     expect(run.stdout.text).toBe('');
+  });
+});
+
+describe('arguments that are not valid UTF-8', () => {
+  it('reach the child byte for byte', async () => {
+    // Node cannot spawn with such bytes itself: a shell builds them and execs graceful.
+    const script = `exec "$0" ${JSON.stringify(CLI_PATH)} run -q -- sh -c 'printf %s "$1" | od -An -tx1' sh "$(printf 'a\\377b\\n$HOME')"`;
+    const run = start([], { via: ['sh', '-c', script, process.execPath] });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text.trim().split(/\s+/)).toEqual(['61', 'ff', '62', '0a', '24', '48', '4f', '4d', '45']);
   });
 });
