@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
 import type { CheckOptions } from './options.js';
-import { describeReady } from './readiness.js';
+import { describeReady, withoutCredentials } from './readiness.js';
 import { checklist, checkReport, junit, passed, verdictLine, type CheckRun } from './report/checks.js';
 import { describeCommand, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
@@ -61,8 +61,8 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
     readyProbe: runOptions.ready && describeReady(runOptions.ready),
     afterMs: options.afterMs,
     disposition: null,
-    inflight: options.inflight && { url: options.inflight.url.href, results: [] },
-    probe: options.probe && { url: options.probe.href, attempts: [], inflightDoneAfterMs: null },
+    inflight: options.inflight && { url: withoutCredentials(options.inflight.url), results: [] },
+    probe: options.probe && { url: withoutCredentials(options.probe), attempts: [], inflightDoneAfterMs: null },
     tcpAtStop: null,
     tcpAtKill: null,
     survivors: [],

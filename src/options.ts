@@ -72,6 +72,11 @@ export interface RunOptions {
   lifecycle: Lifecycle;
   /** --ready: how to tell that the child is ready, or null. */
   ready: ReadySpec | null;
+  /**
+   * Values that came from GRACEFUL_* variables and may hold secrets (a pre-stop command
+   * with a token in it): the report names their variable instead of copying them.
+   */
+  secretFromEnv: { preStop: string | null };
   preset: PresetName | null;
   /** The platform whose deadline the grace period must fit in, if known. */
   platform: Platform | null;
@@ -259,6 +264,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
     },
     ready,
+    secretFromEnv: { preStop: preStopRaw?.from.startsWith('GRACEFUL_') ? preStopRaw.from : null },
     lifecycle: NO_LIFECYCLE,
     preset,
     platform,

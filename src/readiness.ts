@@ -62,11 +62,19 @@ export function describeReady(spec: ReadySpec): string {
     case 'tcp':
       return `tcp:${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
     case 'http':
-      return spec.url.href;
+      return withoutCredentials(spec.url);
     case 'log':
       return `log:${spec.pattern.source}`;
     case 'ipc':
     case 'notify':
       return spec.kind;
   }
+}
+
+// A URL as reports and log lines show it: never with a user name or password in it.
+export function withoutCredentials(url: URL): string {
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
 }

@@ -137,6 +137,9 @@ export function buildReport(
 ): Report {
   const { policy, preset } = options;
   const tl = timeline(facts, policy);
+  // The environment is not copied into reports (they travel: CI artifacts, tickets): a
+  // pre-stop command set through GRACEFUL_PRE_STOP is named, not quoted.
+  const preStopCommand = options.secretFromEnv.preStop ? `(from ${options.secretFromEnv.preStop})` : policy.preStop;
   const iso = (at: number) => new Date(wall(at)).toISOString();
   const { stop, exit } = facts;
   return {
@@ -151,7 +154,7 @@ export function buildReport(
       kill: policy.kill,
       killMode: policy.killMode,
       sigcont: policy.sigcont,
-      preStop: policy.preStop,
+      preStop: preStopCommand,
       stopDelayMs: policy.stopDelayMs,
       successExitStatus: [0, ...policy.success.codes.filter((c) => c !== 0), ...policy.success.signals],
       preset,
@@ -161,7 +164,7 @@ export function buildReport(
       trigger: stop.trigger,
       requestedAt: iso(stop.requestedAt),
       preStop: stop.preStop && {
-        command: policy.preStop ?? '',
+        command: preStopCommand ?? '',
         durationMs: tl.preStopMs,
         exitCode: stop.preStop.code,
         signal: stop.preStop.signal,
@@ -192,13 +195,16 @@ export function buildReport(
   };
 }
 
+// O_EXCL, not the name, is what makes the temp file safe; the name only has to be unlikely
+// to clash (node:crypto would cost start-up time for nothing).
+function uniqueSuffix(): string {
+  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+}
+
 // Writes `data` to `path` atomically: a fresh temp file beside it (O_EXCL: never follows a
 // symlink planted at that name; mode 0600: reports can name commands and paths), fsync,
 // then rename over the target.
-export function writeFileAtomic(path: string, data: string): void {
-  // O_EXCL, not the name, is what makes this safe; the name only has to be unlikely to
-  // clash (node:crypto would cost start-up time for nothing).
-  const unique = `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
+export function writeFileAtomic(path: string, data: string, unique = uniqueSuffix()): void {
   const tmp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
   const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
   try {
