@@ -8,6 +8,7 @@ import { CHECKS } from '../../src/core/judge.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
 import { PRESETS } from '../../src/presets.js';
 import { TRAPPED } from '../../src/signals.js';
+import { MATRIX } from '../e2e/bad-input-matrix.js';
 import { ROOT } from '../e2e/harness.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -56,6 +57,15 @@ describe('README', () => {
       expect(row, `row for ${p.name}`).toBeDefined();
       expect(row).toContain(`| ${p.budgetMs / 1000}s | ${p.timeoutMs / 1000}s | ${p.stopSignal} | ${p.killSignal} | ${p.killMode} | ${p.sigcont ? 'yes' : 'no'} |`);
     }
+  });
+
+  it('states the size of the bad input matrix truly', () => {
+    const failures = section('Failure modes');
+    expect(failures).toContain(`**Bad input: ${MATRIX.length} malformed values, one line each.**`);
+    // The faults table: its header, separator and one row per fault.
+    const start = failures.indexOf('| Fault |');
+    const rows = failures.slice(start, failures.indexOf('\n\n', start)).split('\n').length - 2;
+    expect(failures).toContain(`**${rows} faults injected**`);
   });
 
   it('tells the two commands of the quick start', () => {
