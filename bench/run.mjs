@@ -1,0 +1,344 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --out FILE]
+//
+// graceful's costs, each measured in one run against its baselines: bare `node`, the "Node
+// floor" (floor.mjs, the least any Node wrapper can cost), and tini, dumb-init and
+// pm2-runtime when they are installed (nothing is installed by this script). Prints a table
+// and writes bench/results.md. --quick runs tiny counts, so that `npm test` keeps it working.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const NODE = process.execPath;
+const CLI = join(ROOT, 'bin/graceful.js');
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(HERE, 'results.md');
+
+// This machine sets NODE_EXTRA_CA_CERTS: it adds ~50 ms to every Node start and would hide
+// the differences under measurement. Every command runs without it.
+const ENV = { ...process.env, NO_COLOR: '1' };
+delete ENV.NODE_EXTRA_CA_CERTS;
+
+const COUNTS = QUICK
+  ? { warmup: 1, startup: 3, rss: 1, signal: 3, exit: 3, escalation: 2, tree: 1, treeSize: 20, orphans: 50 }
+  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000 };
+
+// ---------------------------------------------------------------- the contenders
+
+function which(name) {
+  for (const dir of [join(ROOT, 'node_modules/.bin'), ...(ENV.PATH ?? '').split(':')]) {
+    const path = join(dir || '.', name);
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+const tini = which('tini');
+const dumbInit = which('dumb-init');
+const pm2 = which('pm2-runtime');
+
+/** Wrappers: how each one runs `command...`. */
+const WRAPPERS = [
+  { name: 'graceful', argv: (cmd) => [NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--', ...cmd] },
+  { name: 'Node floor', argv: (cmd) => [NODE, join(HERE, 'floor.mjs'), ...cmd] },
+  tini && { name: 'tini', argv: (cmd) => [tini, '-s', '--', ...cmd] },
+  dumbInit && { name: 'dumb-init', argv: (cmd) => [dumbInit, ...cmd] },
+].filter(Boolean);
+const missing = [!tini && 'tini', !dumbInit && 'dumb-init', !pm2 && 'pm2-runtime'].filter(Boolean);
+
+// ---------------------------------------------------------------- helpers
+
+const ns = () => process.hrtime.bigint();
+const ms = (n) => Number(n) / 1e6;
+
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+  return sorted[Math.max(0, i)];
+}
+const median = (v) => quantile(v, 0.5);
+const p99 = (v) => quantile(v, 0.99);
+
+// Runs argv; resolves with the time from spawn to exit (ms) and its stdout.
+function timed(argv) {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = ns();
+    const child = spawn(argv[0], argv.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.once('error', reject);
+    child.once('exit', (code) => resolvePromise({ ms: ms(ns() - t0), code, out }));
+  });
+}
+
+// Starts argv with piped stdout; `line(re)` waits for a line of it.
+function started(argv, extraEnv = {}) {
+  const child = spawn(argv[0], argv.slice(1), { env: { ...ENV, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  const waiters = [];
+  child.stdout.setEncoding('utf8').on('data', (c) => {
+    out += c;
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: ns() })));
+  return {
+    child,
+    exited,
+    async line(re, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = out.match(re);
+        if (m) return m;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} from ${argv.join(' ')}`);
+        await new Promise((r) => {
+          waiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+    },
+  };
+}
+
+function rssKb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return NaN;
+  }
+}
+
+function procs() {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const s = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(name), state: f[0], ppid: Number(f[1]), sid: Number(f[3]) });
+    } catch {}
+  }
+  return out;
+}
+
+function fmt(n, unit = 'ms') {
+  if (!Number.isFinite(n)) return 'n/a';
+  return `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ${unit}`;
+}
+
+const rows = [];
+function row(figure, values, target = '', met = null) {
+  rows.push({ figure, values, target, met });
+  const cells = Object.entries(values).map(([k, v]) => `${k} ${v}`).join(' | ');
+  console.error(`${met === null ? ' ' : met ? '✓' : '✗'} ${figure}: ${cells}${target ? `   (target: ${target})` : ''}`);
+}
+
+// ---------------------------------------------------------------- the figures
+
+async function startup() {
+  const contenders = [
+    { name: 'true', argv: ['true'] },
+    { name: 'node -e 0', argv: [NODE, '-e', '0'] },
+    ...WRAPPERS.map((w) => ({ name: w.name, argv: w.argv(['true']) })),
+  ];
+  const times = Object.fromEntries(contenders.map((c) => [c.name, []]));
+  for (let i = 0; i < COUNTS.warmup; i++) for (const c of contenders) await timed(c.argv);
+  // Interleaved, so that a slow moment of the machine hits every contender alike.
+  for (let i = 0; i < COUNTS.startup; i++) for (const c of contenders) times[c.name].push((await timed(c.argv)).ms);
+  const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  const values = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, `${fmt(median(v))} (p99 ${fmt(p99(v))})`]));
+  const ratio = med.graceful / med['Node floor'];
+  values['graceful / floor'] = `${ratio.toFixed(2)}x`;
+  values['graceful / node -e 0'] = `${(med.graceful / med['node -e 0']).toFixed(2)}x`;
+  row('start-up + exit, `run -- true` (median)', values, '<= 1.25x the Node floor', ratio <= 1.25);
+}
+
+async function memory() {
+  const contenders = [
+    { name: 'bare node', argv: [NODE, join(HERE, 'stamp.mjs'), 'idle'], self: true },
+    ...WRAPPERS.map((w) => ({ name: w.name, argv: w.argv([NODE, join(HERE, 'stamp.mjs'), 'idle']) })),
+  ];
+  const kb = Object.fromEntries(contenders.map((c) => [c.name, []]));
+  for (let i = 0; i < COUNTS.rss; i++) {
+    for (const c of contenders) {
+      const run = started(c.argv);
+      await run.line(/ready/);
+      // Let the wrapper settle after the spawn: its idle footprint is the figure.
+      await new Promise((r) => setTimeout(r, 300));
+      kb[c.name].push(rssKb(run.child.pid));
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  }
+  const med = Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, median(v) / 1024]));
+  const values = Object.fromEntries(Object.entries(med).map(([k, v]) => [k, fmt(v, 'MB')]));
+  const ratio = med.graceful / med['Node floor'];
+  values['graceful / floor'] = `${ratio.toFixed(2)}x`;
+  row('own RSS, supervising an idle child (median)', values, '<= 1.2x the Node floor', ratio <= 1.2);
+}
+
+async function signalLatency() {
+  const lat = Object.fromEntries(WRAPPERS.map((w) => [w.name, []]));
+  for (let i = 0; i < COUNTS.signal; i++) {
+    for (const w of WRAPPERS) {
+      const run = started(w.argv([NODE, join(HERE, 'stamp.mjs')]));
+      await run.line(/ready/);
+      const t0 = ns();
+      process.kill(run.child.pid, 'SIGTERM');
+      const m = await run.line(/term (\d+)/);
+      lat[w.name].push(ms(BigInt(m[1]) - t0));
+      await run.exited;
+    }
+  }
+  const values = {};
+  for (const [k, v] of Object.entries(lat)) values[k] = `p50 ${fmt(median(v))}, p99 ${fmt(p99(v))}`;
+  const ratio = median(lat.graceful) / median(lat['Node floor']);
+  values['graceful / floor (p50)'] = `${ratio.toFixed(2)}x`;
+  row(`SIGTERM forwarding latency, to the child's handler (${COUNTS.signal} trials)`, values, 'p50 <= 1.2x the Node floor, p99 <= 2 ms', ratio <= 1.2 && p99(lat.graceful) <= 2);
+}
+
+async function exitLatency() {
+  const lat = Object.fromEntries(WRAPPERS.map((w) => [w.name, []]));
+  for (let i = 0; i < COUNTS.exit; i++) {
+    for (const w of WRAPPERS) {
+      const run = started(w.argv([NODE, join(HERE, 'stamp.mjs'), 'exit']));
+      const m = await run.line(/exiting (\d+)/);
+      const { at } = await run.exited;
+      lat[w.name].push(ms(at - BigInt(m[1])));
+    }
+  }
+  const values = {};
+  for (const [k, v] of Object.entries(lat)) values[k] = `p50 ${fmt(median(v))}, p99 ${fmt(p99(v))}`;
+  const ratio = median(lat.graceful) / median(lat['Node floor']);
+  values['graceful / floor (p50)'] = `${ratio.toFixed(2)}x`;
+  row(`exit latency, child exit -> wrapper exit (${COUNTS.exit} trials)`, values, 'p50 <= 1.2x the Node floor', ratio <= 1.2);
+}
+
+async function escalation() {
+  const late = [];
+  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
+  for (let i = 0; i < COUNTS.escalation; i++) {
+    const report = join(dir, `r${i}.json`);
+    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '300ms', '--report-file', report, '--', NODE, join(HERE, 'stamp.mjs'), 'ignore']);
+    await run.line(/ready/);
+    process.kill(run.child.pid, 'SIGTERM');
+    await run.exited;
+    late.push(JSON.parse(readFileSync(report, 'utf8')).stop.killSentAfterMs - 300);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const worst = Math.max(...late);
+  row(`escalation: kill signal after the deadline (${COUNTS.escalation} trials, graceful's clock)`, { median: fmt(median(late)), worst: fmt(worst) }, '<= 10 ms late, every trial', worst <= 10);
+}
+
+async function treeKill() {
+  const gone = [];
+  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
+  for (let i = 0; i < COUNTS.tree; i++) {
+    const report = join(dir, `r${i}.json`);
+    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '200ms', '--report-file', report, '--', NODE, join(HERE, 'tree.mjs'), String(COUNTS.treeSize)]);
+    await run.line(/ready/, 60_000);
+    const members = procs().filter((p) => p.sid !== 0);
+    const mainPid = procs().find((p) => p.ppid === run.child.pid)?.pid;
+    const tree = members.filter((p) => p.sid === mainPid || p.pid === mainPid).map((p) => p.pid);
+    const t0 = ns();
+    process.kill(run.child.pid, 'SIGTERM');
+    // Poll until every process of the tree is gone (or a zombie), 1 ms apart.
+    const alive = new Set(tree);
+    while (alive.size > 0) {
+      for (const p of procs()) if (alive.has(p.pid) && p.state === 'Z') alive.delete(p.pid);
+      const live = new Set(procs().map((p) => p.pid));
+      for (const pid of [...alive]) if (!live.has(pid)) alive.delete(pid);
+      if (alive.size > 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const allGone = ms(ns() - t0);
+    await run.exited;
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    gone.push(allGone - r.stop.killSentAfterMs);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const worst = Math.max(...gone);
+  row(`tree kill: ${COUNTS.treeSize + 2} processes gone after the kill signal (${COUNTS.tree} trials)`, { median: fmt(median(gone)), worst: fmt(worst) }, '<= 300 ms', worst <= 300);
+}
+
+async function orphans() {
+  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
+  if (probe.status !== 0) {
+    row('reaping orphans as PID 1', { skipped: 'unshare --pid needs root here' });
+    return;
+  }
+  const run = started(['unshare', '--pid', '--fork', '--mount-proc', NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--', NODE, join(ROOT, 'fixtures/orphans.js'), String(COUNTS.orphans), '1000']);
+  await run.line(/ready/, 60_000);
+  const graceful = procs().find((p) => p.ppid === run.child.pid).pid;
+  const before = rssKb(graceful);
+  await run.line(/orphans done/, 60_000);
+  const t0 = ns();
+  let zombies = Infinity;
+  let maxZombies = 0;
+  while (zombies > 0 && ms(ns() - t0) < 2000) {
+    zombies = procs().filter((p) => p.ppid === graceful && p.state === 'Z').length;
+    maxZombies = Math.max(maxZombies, zombies);
+    if (zombies > 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  const clear = ms(ns() - t0);
+  const after = rssKb(graceful);
+  process.kill(graceful, 'SIGTERM');
+  await run.exited;
+  row(`reaping ${COUNTS.orphans} orphans as PID 1`, {
+    'zombies at most': String(maxZombies),
+    'none left after': fmt(clear),
+    'zombies left': String(zombies),
+    'RSS before/after': `${fmt(before / 1024, 'MB')} / ${fmt(after / 1024, 'MB')}`,
+  }, 'none left within 1 s', zombies === 0 && clear <= 1000);
+}
+
+// ---------------------------------------------------------------- the report
+
+function version(argv) {
+  try {
+    return execFileSync(argv[0], argv.slice(1), { env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
+  } catch {
+    return 'n/a';
+  }
+}
+
+async function main() {
+  if (!existsSync(join(ROOT, 'dist/cli.js'))) {
+    console.error('bench: graceful is not built: run npm install (or npm run build) first');
+    process.exit(2);
+  }
+  console.error(`graceful bench${QUICK ? ' (quick: tiny counts, figures not meaningful)' : ''}; missing, not measured: ${missing.join(', ') || 'none'}`);
+  await startup();
+  await memory();
+  await signalLatency();
+  await exitLatency();
+  await escalation();
+  await treeKill();
+  await orphans();
+
+  const cpu = os.cpus();
+  const header = [
+    `# graceful benchmark results${QUICK ? ' (quick mode: not meaningful)' : ''}`,
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; graceful ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} (${version(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])})`,
+    `- tini: ${tini ? version([tini, '--version']) : 'not installed'}; dumb-init: ${dumbInit ? version([dumbInit, '--version']) : 'not installed'}; pm2-runtime: ${pm2 ? version([pm2, '--version']) : 'not installed'}`,
+    `- Counts: ${Object.entries(COUNTS).map(([k, v]) => `${k} ${v}`).join(', ')}; NODE_EXTRA_CA_CERTS unset for every command.`,
+    '',
+    '| Figure | Measured | Target | Met |',
+    '|---|---|---|---|',
+  ];
+  const lines = rows.map((r) => `| ${r.figure} | ${Object.entries(r.values).map(([k, v]) => `${k}: ${v}`).join('<br>')} | ${r.target} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} |`);
+  writeFileSync(OUT, `${[...header, ...lines].join('\n')}\n`);
+  console.error(`\nwritten to ${OUT}`);
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error.message}`);
+  process.exit(1);
+});
