@@ -12,7 +12,7 @@ import type { RunOptions } from './options.js';
 import { formatDuration, formatSize } from './parse.js';
 import { describeCommand, human, humanSize, summaryLine } from './report/human.js';
 import { buildReport, summarizeRun, writeFileAtomic, type RunSummary } from './report/json.js';
-import { serveHealth, type Health } from './shell/health.js';
+import type { Health } from './shell/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from './shell/monitor.js';
 import { Supervisor, type Outcome } from './shell/supervisor.js';
 import { say } from './shell/output.js';
@@ -29,6 +29,8 @@ export async function run(options: RunOptions): Promise<number> {
 
   let health: Server | null = null;
   if (lifecycle.health) {
+    // node:http costs start-up time: loaded only for --health-port.
+    const { serveHealth } = await import('./shell/health.js');
     const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runs.length, options));
     if (typeof served === 'string') {
       say(`graceful: ${served}; choose another port\n`);

@@ -3,8 +3,6 @@
 // output as it passes through to graceful's own stdout and stderr; ipc waits for
 // process.send('ready'); notify listens on a private NOTIFY_SOCKET (shell/notify.ts).
 import type { ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadySpec } from '../readiness.js';
@@ -22,8 +20,9 @@ export interface ProbeContext {
   signal: AbortSignal;
 }
 
-// Starts the probe for `spec`; calls `ready` at most once.
-export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void): void {
+// Starts the probe for `spec`; calls `ready` at most once. node:http and node:net are
+// loaded here, only for the probes that need them: they are not on graceful's start path.
+export async function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void): Promise<void> {
   let done = false;
   const once = () => {
     if (done || ctx.signal.aborted) return;
@@ -31,7 +30,8 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
     ready();
   };
   switch (spec.kind) {
-    case 'tcp':
+    case 'tcp': {
+      const { connect } = await import('node:net');
       return retry(ctx.signal, (next) => {
         const socket = connect({ host: spec.host, port: spec.port });
         socket.once('connect', () => {
@@ -43,7 +43,9 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
           next();
         });
       });
-    case 'http':
+    }
+    case 'http': {
+      const { request: httpRequest } = await import('node:http');
       return retry(ctx.signal, (next) => {
         const req = httpRequest(spec.url, { method: 'GET', timeout: 2000 }, (res) => {
           res.resume();
@@ -55,6 +57,7 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
         req.once('timeout', () => req.destroy());
         req.end();
       });
+    }
     case 'log':
       for (const stream of [ctx.proc.stdout, ctx.proc.stderr]) {
         if (stream) watchLines(stream, spec.pattern, once, ctx.signal);

@@ -2,6 +2,7 @@
 // live countdown line while stopping, colours unless NO_COLOR. Elsewhere: plain step lines.
 import { noPaint, statusLine, stepLines, type Paint } from '../report/human.js';
 import type { Action, Event, Policy, State } from '../core/types.js';
+import { isatty } from 'node:tty';
 import { say } from './output.js';
 
 // How often the countdown line is redrawn; it only changes once a second, but redrawing a
@@ -17,7 +18,9 @@ export interface UiOptions {
 }
 
 export class Ui {
-  readonly tty = process.stderr.isTTY === true;
+  // isatty(2), not process.stderr.isTTY: creating the stderr stream costs start-up time,
+  // and graceful writes through output.ts anyway.
+  readonly tty = isatty(2);
   #paint: Paint = noPaint;
   #live: string | null = null;
   #timer: NodeJS.Timeout | null = null;
