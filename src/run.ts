@@ -107,7 +107,7 @@ export async function run(options: RunOptions): Promise<number> {
     const { state, status, extras } = outcome;
     const { facts } = state;
     if (facts.spawnError) ui.error(facts.spawnError.message);
-    else if (!summarized) ui.info(summaryLine(facts, options.policy, status, ui.paint));
+    else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
     if (life.stats && (lifecycle.stats || options.verbose)) {
       ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
     }

@@ -82,6 +82,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
       return proc.pid ?? null;
     },
     async drained(ms) {
+      if (proc.stdout === null && proc.stderr === null) return; // inherited: nothing passes through graceful
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
       await Promise.race([Promise.all(piped), bound]);

@@ -17,6 +17,8 @@ export interface Reaper {
   readonly reaped: number;
   /** Reaps every exited orphan now. */
   reap(): void;
+  /** Does graceful have no child process at all (waitid says ECHILD)? */
+  childless(): boolean;
 }
 
 export interface ReaperOptions {
@@ -101,6 +103,7 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
       return reaped;
     },
     reap: reapNow,
+    childless: () => lib.peekZombie() === -1,
   };
   // One pass per burst: SIGCHLDs arriving together (a thousand orphans exiting at once) are
   // answered by one reap, and a zombie that appears during a pass raises SIGCHLD again.

@@ -252,7 +252,8 @@ export class Supervisor {
         exited: (code, signal) => {
           const at = now();
           this.#tree?.mainGone();
-          const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count() ?? 0);
+          const childless = this.#reaper ? () => this.#reaper!.childless() : undefined;
+          const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count(childless) ?? 0);
           this.#treeEmpty = options.policy.killMode !== 'process' && survivors === 0;
           if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
           this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
