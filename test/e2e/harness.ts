@@ -177,6 +177,22 @@ export async function freePort(): Promise<number> {
   }
 }
 
+// How many zombie children `pid` has: orphans nobody reaped.
+export function zombiesOf(pid: number): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' && Number(f[1]) === pid) n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}
+
 /** Is the process alive (a zombie counts as gone)? */
 export function alive(pid: number): boolean {
   try {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI, exitOf, fixture, readJson, start, tempDir, treePids, useHarness, type Run } from './harness.js';
+import { CLI, exitOf, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -40,21 +40,6 @@ function hostPid(run: Run): number {
   throw new Error(`no child of unshare (pid ${run.pid}) found`);
 }
 
-// Zombie children of `pid`: orphans nobody reaped.
-function zombiesOf(pid: number): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const f = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      if (rest[0] === 'Z' && Number(rest[1]) === pid) n++;
-    } catch {
-      // gone
-    }
-  }
-  return n;
-}
 
 function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);

@@ -5,27 +5,13 @@
 // makes likely, not certain; what it always checks is that both jobs get done together.
 // This test file makes its own worker a child subreaper.
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startReaper } from '../../src/shell/pid1.js';
+import { zombiesOf } from '../e2e/harness.js';
 
 const onLinux = process.platform === 'linux';
 if (!onLinux) console.warn('skipping the reaper tests: child subreapers are Linux only');
 
-function zombieChildren(): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === process.pid) n++;
-    } catch {
-      // gone
-    }
-  }
-  return n;
-}
 
 describe.skipIf(!onLinux)('the reaper', () => {
   it('leaves the exit status of every process Node spawned to Node, while reaping orphans', async () => {
@@ -45,8 +31,8 @@ describe.skipIf(!onLinux)('the reaper', () => {
     expect(statuses).toEqual(Array(60).fill(7));
     if (orphans.exitCode === null) await new Promise<void>((resolve) => orphans.once('exit', () => resolve()));
     const deadline = Date.now() + 3000;
-    while ((reaper!.reaped - before < 30 || zombieChildren() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((reaper!.reaped - before < 30 || zombiesOf(process.pid) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(reaper!.reaped - before).toBeGreaterThanOrEqual(30);
-    expect(zombieChildren()).toBe(0);
+    expect(zombiesOf(process.pid)).toBe(0);
   });
 });
