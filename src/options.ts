@@ -198,7 +198,7 @@ function reader(specs: readonly OptionSpec[], inputs: Inputs) {
 }
 
 export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
-  const { command, env } = inputs;
+  const { command } = inputs;
   if (command.length === 0 || command[0] === '') {
     throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`, `graceful ${verb} --help`);
   }

@@ -11,8 +11,6 @@ import { scanProcs } from './tree.js';
 const PR_SET_CHILD_SUBREAPER = 36;
 
 export interface Reaper {
-  /** Orphans of the child's tree are reparented to graceful (PID 1, or a child subreaper). */
-  readonly adopts: boolean;
   /** How many orphans graceful has reaped. */
   readonly reaped: number;
   /** Reaps every exited orphan now. */
@@ -98,7 +96,6 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
     }
   };
   const reaper: Reaper = {
-    adopts: true,
     get reaped() {
       return reaped;
     },

@@ -187,6 +187,3 @@ export function tryKill(pid: number, signal: string | number): boolean {
     return false;
   }
 }
-
-/** Whether /proc can be used to find the tree (Linux). */
-export const canScanTree = HAS_PROC;
