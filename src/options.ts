@@ -132,17 +132,11 @@ export const LIFECYCLE_OPTIONS: readonly OptionSpec[] = [
 
 // Adds graceful run's lifecycle options to `run`.
 export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
-  const { text, bool } = reader(LIFECYCLE_OPTIONS, inputs);
-  const duration = (key: string, fallback: number) => {
-    const r = text(key);
-    return r ? parseDuration(r.value, r.from) : fallback;
-  };
+  const read = reader(LIFECYCLE_OPTIONS, inputs);
+  const { text, bool, count } = read;
+  const duration = (key: string, fallback: number) => read.duration(key) ?? fallback;
   const modeRaw = text('restart');
-  const maxRaw = text('maxRestarts');
-  const maxRestarts = maxRaw ? Number(maxRaw.value) : RESTART_DEFAULTS.maxRestarts;
-  if (maxRaw && !(/^\d+$/.test(maxRaw.value.trim()) && maxRestarts <= 100_000)) {
-    throw new UsageError(maxRaw.from, `expected a whole number of restarts, got ${quote(maxRaw.value)}`);
-  }
+  const maxRestarts = count('maxRestarts', RESTART_DEFAULTS.maxRestarts, 0, 100_000);
   const memRaw = text('maxMemory');
   const portRaw = text('healthPort');
   const restart: RestartPolicy = {
@@ -170,7 +164,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
 
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
-function reader(specs: readonly OptionSpec[], inputs: Inputs) {
+function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
   const raw = (key: string): { value: string | boolean; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
@@ -194,7 +188,18 @@ function reader(specs: readonly OptionSpec[], inputs: Inputs) {
     const v = parseBoolean(r.value, r.from);
     return specs.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
   };
-  return { text, bool };
+  const duration = (key: string): number | null => {
+    const r = text(key);
+    return r ? parseDuration(r.value, r.from) : null;
+  };
+  const count = (key: string, fallback: number, min: number, max: number): number => {
+    const r = text(key);
+    if (!r) return fallback;
+    const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
+    if (!(n >= min && n <= max)) throw new UsageError(r.from, `expected a whole number from ${min} to ${max}, got ${quote(r.value)}`, help);
+    return n;
+  };
+  return { text, bool, duration, count };
 }
 
 export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
@@ -348,26 +353,15 @@ export interface CheckOptions {
 // Resolves the options of graceful check: run's, and its own.
 export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   const run = resolveRunOptions(inputs, 'check');
-  const { text, bool } = reader(CHECK_OPTIONS, inputs);
+  const { text, bool, duration, count } = reader(CHECK_OPTIONS, inputs, 'graceful check --help');
   const allowRemote = bool('allowRemote') ?? false;
   const url = (key: string) => {
     const r = text(key);
     return r && r.value !== '' ? parseLocalUrl(r.value, r.from, allowRemote) : null;
   };
-  const count = (key: string, fallback: number, max: number) => {
-    const r = text(key);
-    if (!r) return fallback;
-    const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
-    if (!(n >= 1 && n <= max)) throw new UsageError(r.from, `expected a whole number from 1 to ${max}, got ${quote(r.value)}`, 'graceful check --help');
-    return n;
-  };
-  const duration = (key: string) => {
-    const r = text(key);
-    return r ? parseDuration(r.value, r.from) : null;
-  };
   // Every value is checked, whether or not the option it goes with was given.
   const inflightUrl = url('inflight');
-  const inflightCount = count('inflightCount', 10, 1000);
+  const inflightCount = count('inflightCount', 10, 1, 1000);
   return {
     run,
     afterMs: duration('after') ?? 1000,
@@ -375,7 +369,7 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
     probe: url('probe'),
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
-    repeat: count('repeat', 1, 1000),
+    repeat: count('repeat', 1, 1, 1000),
   };
 }
 
