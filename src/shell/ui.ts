@@ -19,8 +19,9 @@ export interface UiOptions {
 
 export class Ui {
   // isatty(2), not process.stderr.isTTY: creating the stderr stream costs start-up time,
-  // and graceful writes through output.ts anyway.
-  readonly tty = isatty(2);
+  // and graceful writes through output.ts anyway. TERM=dumb (Emacs shell buffers, some
+  // CI log viewers) is a terminal that cannot move the cursor: it gets plain step lines.
+  readonly tty = isatty(2) && process.env.TERM !== 'dumb';
   #paint: Paint = noPaint;
   #live: string | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -34,8 +35,12 @@ export class Ui {
   ) {
     if (this.tty && !process.env.NO_COLOR) {
       // Loaded off the start path; until it arrives (it takes a few ms) lines are plain.
+      // The rule is ours (a terminal, and NO_COLOR unset), not chalk's guess: chalk turns
+      // colour off whenever CI is set, even on a real terminal. Four basic colours need
+      // no more than level 1.
       import('chalk').then(
-        ({ chalkStderr: c }) => {
+        ({ Chalk }) => {
+          const c = new Chalk({ level: 1 });
           this.#paint = { good: c.green, warn: c.yellow, bad: c.red, dim: c.dim };
         },
         () => {},

@@ -54,6 +54,24 @@ describe('on a terminal', () => {
     expect(run.stdout.text).not.toMatch(/\x1b\[3\dm/);
   });
 
+  it('CI set in the environment does not turn colour off on a terminal', async () => {
+    const run = onTerminal(['run', '--', process.execPath, fixture('drains-for.js'), '100'], { CI: 'true' });
+    await run.ready();
+    run.proc.stdin!.write(CTRL_C);
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text).toContain('\x1b[32m[clean]');
+  });
+
+  it('TERM=dumb: plain step lines, no cursor movement, no colour', async () => {
+    const run = onTerminal(['run', '--', process.execPath, fixture('drains-for.js'), '100'], { TERM: 'dumb' });
+    await run.ready();
+    run.proc.stdin!.write(CTRL_C);
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text).toMatch(/graceful: sent SIGINT to .* SIGKILL in 30s/);
+    expect(run.stdout.text).toMatch(/stopped cleanly: SIGINT received/);
+    expect(run.stdout.text).not.toContain('\x1b');
+  });
+
   it('the child still reads and writes the terminal', async () => {
     const reader = 'process.stdin.once("data", (d) => { console.log("got " + String(d).trim() + " tty=" + process.stdin.isTTY); process.exit(0); }); console.log("ready " + process.pid);';
     const run = onTerminal(['run', '--', process.execPath, '-e', reader]);
