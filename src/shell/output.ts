@@ -58,18 +58,21 @@ export function say(text: string): void {
 // Resolves true once everything written so far has been written; false if the output
 // made no progress for `ms` (a reader that stopped reading). A slow reader that keeps
 // reading is waited for: the child's relayed output must not lose its last bytes.
+// Event-driven, not polled: an empty write's callback runs once every write queued before
+// it is done, so a run's last line costs its write and nothing more at exit.
 export async function drained(ms: number): Promise<boolean> {
-  const pending = () => [...streams.values()].filter((s) => !s.destroyed && s.writableLength > 0);
-  const progress = () => pending().reduce((n, s) => n + s.written, 0);
-  let last = progress();
-  let idle = 0;
-  const step = 50;
-  while (pending().length > 0) {
-    await new Promise((resolve) => setTimeout(resolve, step));
-    const now = progress();
-    idle = now === last ? idle + step : 0;
-    last = now;
-    if (idle >= ms) return false;
+  for (;;) {
+    const pending = [...streams.values()].filter((s) => !s.destroyed && s.writableLength > 0);
+    if (pending.length === 0) return true;
+    const before = pending.reduce((n, s) => n + s.written, 0);
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write(EMPTY, () => resolve())))).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false))),
+    ]);
+    clearTimeout(timer);
+    if (!flushed && pending.reduce((n, s) => n + s.written, 0) === before) return false;
   }
-  return true;
 }
+
+const EMPTY = Buffer.alloc(0);
