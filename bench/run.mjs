@@ -336,7 +336,7 @@ function version(argv) {
 }
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist/cli.js'))) {
+  if (!existsSync(join(ROOT, 'dist/cli.cjs'))) {
     console.error('bench: graceful is not built: run npm install (or npm run build) first');
     process.exit(2);
   }

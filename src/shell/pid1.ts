@@ -55,6 +55,11 @@ export function isNodeChild(pid: number): boolean {
   return nodeChildren.has(pid);
 }
 
+/** How many of Node's own children are tracked: none once they have all exited. */
+export function nodeChildCount(): number {
+  return nodeChildren.size;
+}
+
 // Takes up the duties that apply: PID 1 reaps whatever the namespace's orphans are; a
 // subreaper adopts the orphans of its own tree. Returns null with the reason when graceful
 // has to do without (the caller says it once). Once per process: graceful check --repeat

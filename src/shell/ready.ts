@@ -31,7 +31,9 @@ export async function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () =
   };
   switch (spec.kind) {
     case 'tcp': {
-      const { connect } = await import('node:net');
+      // getBuiltinModule, not import(): loaded only when probed, and no dynamic import in
+      // the bundle (V8's code cache drops the script's import() callback; bin/graceful.js).
+      const { connect } = process.getBuiltinModule('node:net');
       return retry(ctx.signal, (next) => {
         const socket = connect({ host: spec.host, port: spec.port });
         socket.once('connect', () => {
@@ -45,7 +47,7 @@ export async function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () =
       });
     }
     case 'http': {
-      const { request: httpRequest } = await import('node:http');
+      const { request: httpRequest } = process.getBuiltinModule('node:http');
       return retry(ctx.signal, (next) => {
         const req = httpRequest(spec.url, { method: 'GET', timeout: 2000 }, (res) => {
           res.resume();

@@ -6,7 +6,7 @@
 // This test file makes its own worker a child subreaper.
 import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { startReaper } from '../../src/shell/pid1.js';
+import { nodeChildCount, startReaper } from '../../src/shell/pid1.js';
 import { zombiesOf } from '../e2e/harness.js';
 
 const onLinux = process.platform === 'linux';
@@ -34,5 +34,7 @@ describe.skipIf(!onLinux)('the reaper', () => {
     while ((reaper!.reaped - before < 30 || zombiesOf(process.pid) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(reaper!.reaped - before).toBeGreaterThanOrEqual(30);
     expect(zombiesOf(process.pid)).toBe(0);
+    // What it keeps per process is gone with the process: a count of orphans, no list.
+    expect(nodeChildCount()).toBe(0);
   });
 });
