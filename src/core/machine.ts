@@ -229,7 +229,9 @@ function beginStop(state: State, trigger: SignalName, at: number, policy: Policy
     actions.push({ type: 'run-pre-stop', command: policy.preStop });
     return { state: withFacts(state, { stop }, { kind: 'pre-stop' }), actions };
   }
-  return prepend(actions, afterPreStop(withFacts(state, { stop }), at, policy));
+  // The signal first, the timers after: the child should not wait on graceful's bookkeeping
+  // (the deadline is a time, not a delay, so arming it a little later changes nothing).
+  return append(afterPreStop(withFacts(state, { stop }), at, policy), actions);
 }
 
 function afterPreStop(state: State, at: number, policy: Policy): Step {
@@ -377,8 +379,8 @@ function withStop(state: State, stop: Partial<StopFacts>, phase: Phase = state.p
   return withFacts(state, { stop: { ...state.facts.stop!, ...stop } }, phase);
 }
 
-function prepend(actions: Action[], next: Step): Step {
-  return { state: next.state, actions: [...actions, ...next.actions] };
+function append(next: Step, actions: Action[]): Step {
+  return { state: next.state, actions: [...next.actions, ...actions] };
 }
 
 function same(state: State): Step {

@@ -22,6 +22,12 @@ describe('a stop request', () => {
     expect(tl).toMatchObject({ verdict: 'clean', shutdownMs: 1000, signalSentAfterMs: 0, escalated: false });
   });
 
+  it('sends before it arms or cancels a timer: the child does not wait on bookkeeping', () => {
+    const sim = Sim.started({ sigcont: true });
+    const actions = sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(actions.map((a) => a.type)).toEqual(['send', 'send', 'cancel', 'arm']);
+  });
+
   it('escalates exactly at the deadline: 137, escalated', () => {
     const sim = Sim.started({ timeoutMs: 2000 });
     sim.now = 500;
