@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { decide, isUnstable, type RunRecord } from './core/restart.js';
+import { decide, isUnstable, retain, type RunRecord } from './core/restart.js';
 import type { Facts, State } from './core/types.js';
 import { EXIT } from './errors.js';
 import type { RunOptions } from './options.js';
@@ -19,6 +19,10 @@ import { say } from './shell/output.js';
 import { installTrap } from './shell/trap.js';
 import type { Ui } from './shell/ui.js';
 
+// How many runs the report lists (the last ones); a PID 1 that restarts its child for
+// months must not grow with every restart.
+const REPORTED_RUNS = 100;
+
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {
   facts: Facts;
@@ -28,18 +32,20 @@ interface RunFacts {
 // Supervises the command (and its restarts); resolves with graceful's exit status.
 export async function run(options: RunOptions): Promise<number> {
   const { lifecycle } = options;
-  const history: RunRecord[] = [];
-  // Each run's facts; summarised (ISO times: V8 loads the time zone for that, ~0.2 ms) only
-  // when a report is written, not on the exit path of every run.
+  let history: RunRecord[] = [];
+  // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times: V8 loads the
+  // time zone for that, ~0.2 ms) only when a report is written, not on every run's exit path.
   const runs: RunFacts[] = [];
+  let runsOmitted = 0;
   let current: Supervisor | null = null;
   let waiting = false;
+  let runsDone = 0;
 
   let health: Server | null = null;
   if (lifecycle.health) {
     // node:http costs start-up time: loaded only for --health-port.
     const { serveHealth } = await import('./shell/health.js');
-    const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runs.length, options));
+    const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runsDone, options));
     if (typeof served === 'string') {
       say(`graceful: ${served}; choose another port\n`);
       return EXIT.usage;
@@ -65,10 +71,15 @@ export async function run(options: RunOptions): Promise<number> {
       checkReportPath(options.reportFile, ui);
     }
     const outcome = await supervisor.start();
+    runsDone = round;
     const stats = (monitor as Monitor | null)?.stop() ?? null;
     const { facts } = outcome.state;
     const wall = supervisor.clock.wall;
     runs.push({ facts, wall });
+    if (runs.length > REPORTED_RUNS) {
+      runs.shift();
+      runsOmitted++;
+    }
     if (facts.spawnError) return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: null });
 
     const record: RunRecord = {
@@ -79,6 +90,7 @@ export async function run(options: RunOptions): Promise<number> {
     };
     history.push(record);
     const decision = decide(lifecycle.restart, history, supervisor.clock.now());
+    history = retain(history, lifecycle.restart, supervisor.clock.now());
     const { restart } = lifecycle;
     if (decision.kind === 'stop') {
       const gaveUp = decision.reason === 'start-limit';
@@ -125,7 +137,7 @@ export async function run(options: RunOptions): Promise<number> {
     }
     if (options.reportFile !== null) {
       const restart = life.why && { mode: lifecycle.restart.mode, restarts: life.restarts, ...life.why };
-      writeReport(options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), stats: life.stats, restart }), ui);
+      writeReport(options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted, stats: life.stats, restart }), ui);
     }
     return status;
   }

@@ -30,7 +30,7 @@ export interface RunRecord {
 }
 
 export type Decision =
-  /** Start it again after `delayMs`; `streak` unstable runs in a row so far. */
+  /** Start it again after `delayMs`; `streak` unstable runs in a row so far (counted up to STREAK_KEPT). */
   | { kind: 'restart'; delayMs: number; streak: number }
   /**
    * Stop for good: a stop request ('requested'); no --restart ('no-restart'); success
@@ -52,6 +52,21 @@ export function failed(run: RunRecord): boolean {
   return run.status !== 0 || run.trigger === 'memory-limit' || run.trigger === 'ready-timeout';
 }
 
+// Unstable runs in a row beyond this many change nothing: the backoff delay reached its
+// maximum long before (it doubles per run).
+export const STREAK_KEPT = 64;
+
+// The part of `history` (oldest first) that can still weigh on decide() from `now` on: the
+// runs inside the window (the start limit; the window only moves forward), the unstable
+// streak at the end (the backoff; up to STREAK_KEPT runs) and the last run. What a
+// long-lived graceful keeps, and decide()'s work per restart, then stay bounded however
+// many restarts it makes.
+export function retain(history: readonly RunRecord[], policy: RestartPolicy, now: number): RunRecord[] {
+  let streakStart = history.length;
+  while (streakStart > 0 && history.length - streakStart < STREAK_KEPT && isUnstable(history[streakStart - 1]!, policy)) streakStart--;
+  return history.filter((run, i) => i >= streakStart || i === history.length - 1 || run.endedAt > now - policy.windowMs);
+}
+
 // What to do after the last run of `history` (oldest first), at `now`.
 export function decide(policy: RestartPolicy, history: readonly RunRecord[], now: number): Decision {
   const last = history[history.length - 1]!;
@@ -66,7 +81,7 @@ export function decide(policy: RestartPolicy, history: readonly RunRecord[], now
   if (recent.length > policy.maxRestarts) return stop('start-limit', recent.length);
 
   let streak = 0;
-  for (let i = history.length - 1; i >= 0 && isUnstable(history[i]!, policy); i--) streak++;
+  for (let i = history.length - 1; i >= 0 && streak < STREAK_KEPT && isUnstable(history[i]!, policy); i--) streak++;
   const delayMs = policy.backoff && streak > 0 ? Math.min(policy.delayMaxMs, policy.delayMs * 2 ** (streak - 1)) : policy.delayMs;
   return { kind: 'restart', delayMs, streak };
 }

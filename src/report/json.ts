@@ -34,6 +34,8 @@ export interface ReportExtras {
   stats?: ResourceStats | null;
   /** Every run of the child, oldest first, when graceful restarted it (else just this one). */
   runs?: RunSummary[];
+  /** Earlier runs not listed in `runs`. */
+  runsOmitted?: number;
   /** Why graceful stopped restarting, with --restart. */
   restart?: { mode: string; restarts: number; gaveUp: boolean; why: string } | null;
 }
@@ -121,6 +123,7 @@ export interface Report {
   reaper: ReportExtras['reaper'];
   stats: ResourceStats | null;
   runs: RunSummary[];
+  runsOmitted: number;
   restart: NonNullable<ReportExtras['restart']> | null;
   exitStatus: number;
   verdict: Verdict;
@@ -188,6 +191,7 @@ export function buildReport(
     reaper: extras.reaper,
     stats: extras.stats ?? null,
     runs: extras.runs ?? [summarizeRun(facts, policy, wall)],
+    runsOmitted: extras.runsOmitted ?? 0,
     restart: extras.restart ?? null,
     exitStatus: status,
     verdict: tl.verdict,

@@ -69,6 +69,23 @@ describe('--restart', () => {
     expect(run.stderr.text).toMatch(/giving up: 3 unstable runs within 10s, more than --max-restarts 2/);
   });
 
+  it('a long life of restarts: the report lists the last 100 runs and counts the rest', async () => {
+    const report = join(tempDir(), 'r.json');
+    const run = start(['run', '--restart', 'always', '--restart-delay', '0ms', '--min-uptime', '0ms', '--report-file', report, '--', 'true']);
+    await run.stderr.waitFor(/\(restart 130\)/, '130 restarts', 30_000);
+    run.signal('SIGTERM');
+    // 0 from `true` itself, or 143 when the SIGTERM reached a child that had not exited yet.
+    expect([0, 143]).toContain((await exitOf(run)).code);
+    const r = readJson(report);
+    const total = r.restart.restarts + 1;
+    expect(total).toBeGreaterThanOrEqual(130);
+    expect(r.runs).toHaveLength(100);
+    expect(r.runsOmitted).toBe(total - 100);
+    // Oldest first, and the last one is the run the rest of the report describes.
+    expect(r.runs.at(-1).pid).toBe(r.pid);
+    expect(new Set(r.runs.map((x: { pid: number }) => x.pid)).size).toBe(100);
+  });
+
   it('SIGTERM during a restart delay exits at once: no new child', async () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--restart', 'always', '--restart-delay', '5s', '--report-file', report, '--', node, fixture('exits-with.js'), '3']);

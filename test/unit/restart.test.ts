@@ -1,6 +1,7 @@
 // The restart policy on a fake clock: when to restart, after which delay, when to give up.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type RestartPolicy, type RunRecord } from '../../src/core/restart.js';
+import { decide, retain, STREAK_KEPT, type RestartPolicy, type RunRecord } from '../../src/core/restart.js';
 import { RESTART_DEFAULTS } from '../../src/options.js';
 
 const policy = (over: Partial<RestartPolicy> = {}): RestartPolicy => ({ ...RESTART_DEFAULTS, mode: 'always', ...over });
@@ -66,5 +67,47 @@ describe('decide', () => {
     const p = policy({ maxRestarts: 2, windowMs: 10_000 });
     expect(decide(p, [run(0, 10), run(20, 10), run(20_000, 10)], 20_010).kind).toBe('restart');
     expect(decide(p, [run(0, 5000), run(5000, 5000), run(10_000, 5000)], 15_000).kind).toBe('restart');
+  });
+});
+
+describe('retain', () => {
+  // A long life of restarts, pruned after every decision as graceful does, against the
+  // whole history: every decision is the same. Crash loops (every run unstable) included.
+  it('never changes a decision, and keeps the history bounded', () => {
+    const runs = fc.oneof(
+      fc.array(fc.record({ gap: fc.nat(3000), ms: fc.nat(3000), status: fc.constantFrom(0, 1, 137) }), { minLength: 1, maxLength: 300 }),
+      fc.array(fc.record({ gap: fc.nat(50), ms: fc.nat(50), status: fc.constantFrom(1, 137) }), { minLength: 60, maxLength: 300 }),
+    );
+    const policies = fc.record({
+      mode: fc.constantFrom('always' as const, 'on-failure' as const),
+      delayMs: fc.nat(1000),
+      backoff: fc.boolean(),
+      delayMaxMs: fc.nat(60_000),
+      minUptimeMs: fc.nat(2000),
+      maxRestarts: fc.integer({ min: 0, max: 1000 }),
+      windowMs: fc.nat(20_000),
+    });
+    fc.assert(
+      fc.property(policies, runs, (p, list) => {
+        const all: RunRecord[] = [];
+        let kept: RunRecord[] = [];
+        let t = 0;
+        let longest = 0;
+        for (const r of list) {
+          t += r.gap;
+          const record = run(t, r.ms, r.status);
+          t += r.ms;
+          all.push(record);
+          kept.push(record);
+          expect(decide(p, kept, t)).toEqual(decide(p, all, t));
+          kept = retain(kept, p, t);
+          longest = Math.max(longest, kept.length);
+        }
+        // Bounded by the window and the streak, not by how many runs there were.
+        const inWindow = all.filter((r) => r.endedAt > t - p.windowMs).length;
+        expect(kept.length).toBeLessThanOrEqual(inWindow + STREAK_KEPT + 1);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
