@@ -26,8 +26,8 @@ delete ENV.NODE_EXTRA_CA_CERTS;
 const trialsOf = (contender, n) => Math.min(n, contender.trials ?? n);
 
 const COUNTS = QUICK
-  ? { warmup: 1, startup: 3, rss: 1, signal: 3, exit: 3, escalation: 2, tree: 1, treeSize: 20, orphans: 50 }
-  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000 };
+  ? { warmup: 1, startup: 3, rss: 1, signal: 3, exit: 3, escalation: 2, tree: 1, treeSize: 20, orphans: 50, longSignals: 100, longRestarts: 10, scaleTrees: [5, 10] }
+  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000, longSignals: 5000, longRestarts: 500, scaleTrees: [10, 100, 1000] };
 
 // ---------------------------------------------------------------- the contenders
 
@@ -266,13 +266,15 @@ async function escalation() {
   row(`escalation: kill signal after the deadline (${COUNTS.escalation} trials, graceful's clock)`, { median: fmt(median(late)), worst: fmt(worst) }, '<= 10 ms late, every trial', worst <= 10);
 }
 
-async function treeKill() {
+// Times, over `trials`, from graceful's kill signal to the last process of a tree of
+// `size` sleeps (that ignore SIGTERM) being gone.
+async function killTree(size, trials) {
   const gone = [];
   const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
-  for (let i = 0; i < COUNTS.tree; i++) {
+  for (let i = 0; i < trials; i++) {
     const report = join(dir, `r${i}.json`);
-    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '200ms', '--report-file', report, '--', NODE, join(HERE, 'tree.mjs'), String(COUNTS.treeSize)]);
-    await run.line(/ready/, 60_000);
+    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '200ms', '--report-file', report, '--', NODE, join(HERE, 'tree.mjs'), String(size)]);
+    await run.line(/ready/, 120_000);
     const members = procs().filter((p) => p.sid !== 0);
     const mainPid = procs().find((p) => p.ppid === run.child.pid)?.pid;
     const tree = members.filter((p) => p.sid === mainPid || p.pid === mainPid).map((p) => p.pid);
@@ -292,6 +294,11 @@ async function treeKill() {
     gone.push(allGone - r.stop.killSentAfterMs);
   }
   rmSync(dir, { recursive: true, force: true });
+  return gone;
+}
+
+async function treeKill() {
+  const gone = await killTree(COUNTS.treeSize, COUNTS.tree);
   const worst = Math.max(...gone);
   row(`tree kill: ${COUNTS.treeSize + 2} processes gone after the kill signal (${COUNTS.tree} trials)`, { median: fmt(median(gone)), worst: fmt(worst) }, '<= 300 ms', worst <= 300);
 }
@@ -327,6 +334,96 @@ async function orphans() {
   }, 'none left within 1 s', zombies === 0 && clear <= 1000);
 }
 
+// ---------------------------------------------------------------- scale
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+// A process's CPU time so far (user + system, ms; the kernel counts in 1/CLK_TCK s) and RSS (KB).
+function usage(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, rssKb: rssKb(pid) };
+}
+
+// After a warm-up of `n` operations, two more rounds of `n` each: the second round must cost
+// what the first did, in CPU per operation and in memory, or graceful grows with its life.
+function growth(label, unit, n, [warm, a, b]) {
+  const perA = (a.cpuMs - warm.cpuMs) / n;
+  const perB = (b.cpuMs - a.cpuMs) / n;
+  const rssGrowthKb = b.rssKb - a.rssKb;
+  // CPU is counted in 10 ms ticks: a round must take several for the ratio to mean anything.
+  const cpuFlat = perB <= perA * 1.5 || b.cpuMs - a.cpuMs < 50;
+  row(label, {
+    'RSS after warm-up / round 1 / round 2': `${fmt(warm.rssKb / 1024, 'MB')} / ${fmt(a.rssKb / 1024, 'MB')} / ${fmt(b.rssKb / 1024, 'MB')}`,
+    [`CPU per ${unit}, round 1 / round 2`]: `${fmt(perA * 1000, 'us')} / ${fmt(perB * 1000, 'us')}`,
+  }, 'round 2: RSS within 2 MB of round 1, CPU per operation within 1.5x', rssGrowthKb <= 2048 && cpuFlat);
+}
+
+// Many forwarded signals to one child: SIGWINCH, which a terminal sends on every resize
+// and which the child ignores by default.
+async function longSignals() {
+  const n = COUNTS.longSignals;
+  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
+  const report = join(dir, 'r.json');
+  const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--report-file', report, '--', NODE, join(HERE, 'stamp.mjs'), 'idle']);
+  await run.line(/^ready$/m);
+  const pid = run.child.pid;
+  const samples = [];
+  let sent = 0;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < n; i++) {
+      process.kill(pid, 'SIGWINCH');
+      sent++;
+      // One at a time: signals of a kind that arrive together are merged by the kernel.
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    samples.push(usage(pid));
+  }
+  process.kill(pid, 'SIGTERM');
+  await run.exited;
+  const forwarded = JSON.parse(readFileSync(report, 'utf8')).forwarded.SIGWINCH ?? 0;
+  rmSync(dir, { recursive: true, force: true });
+  growth(`long life: ${3 * n} signals sent (${forwarded} forwarded; the kernel merges the rest), in rounds of ${n}`, 'signal', n, samples);
+}
+
+// Many restarts: `true` under --restart always, restarted at once, for ever.
+async function longRestarts() {
+  const n = COUNTS.longRestarts;
+  const child = spawn(NODE, [CLI, 'run', '--platform-timeout', '0', '--restart', 'always', '--restart-delay', '0ms', '--min-uptime', '0ms', '--', 'true'], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  let restarts = 0;
+  let waiter = null;
+  let tail = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => {
+    tail = (tail + c).slice(-200);
+    const m = [...tail.matchAll(/\(restart (\d+)\)/g)].at(-1);
+    if (m) restarts = Number(m[1]);
+    if (waiter && restarts >= waiter.at) waiter.resolve();
+  });
+  const samples = [];
+  for (let round = 1; round <= 3; round++) {
+    await new Promise((resolve) => {
+      waiter = { at: round * n, resolve };
+      if (restarts >= waiter.at) resolve();
+    });
+    samples.push(usage(child.pid));
+  }
+  child.kill('SIGTERM');
+  await exited;
+  growth(`long life: ${3 * n} restarts, in rounds of ${n}`, 'restart', n, samples);
+}
+
+// Kill time against tree size: per descendant, it should not grow.
+async function treeScale() {
+  const values = {};
+  for (const size of COUNTS.scaleTrees) {
+    const gone = median(await killTree(size, QUICK ? 1 : 3));
+    values[`${size + 2} processes`] = `${fmt(gone)} (${fmt((gone * 1000) / (size + 2), 'us')} each)`;
+  }
+  row(`tree kill against tree size (median of ${QUICK ? 1 : 3})`, values);
+}
+
 // ---------------------------------------------------------------- the report
 
 // A tool's version line (dumb-init prints it on stderr).
@@ -352,6 +449,10 @@ async function main() {
     const worse = versusPm2.filter((c) => !(c.graceful < c.pm2)).map((c) => c.figure);
     row('graceful against pm2-runtime (medians)', Object.fromEntries(versusPm2.map((c) => [c.figure, `${(c.pm2 / c.graceful).toFixed(1)}x better`])), 'better on every figure', worse.length === 0);
   }
+  // Scale: how the cost grows with the work.
+  await longSignals();
+  await longRestarts();
+  await treeScale();
 
   const cpu = os.cpus();
   const header = [

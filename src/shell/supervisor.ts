@@ -179,6 +179,7 @@ export class Supervisor {
       case 'send':
         if (action.reason === 'stop' || action.reason === 'kill') this.hooks.beforeSignal?.(action.reason);
         if (action.target === 'main') this.#child?.signal(action.signal);
+        else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
         else if (this.#tree) {
           // SIGCONT right after the stop signal reuses the scan the stop signal just made.
           const members = this.#tree.signalAll(action.signal, action.reason !== 'sigcont');

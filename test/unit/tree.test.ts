@@ -67,6 +67,25 @@ describe('Tree', () => {
     await waitGone([t.root, t.grouped, t.escaped]);
   });
 
+  it('forward: the group and the members outside it, twice in a row from one scan', async () => {
+    const t = await tree();
+    const tr = new Tree(t.root);
+    const stopped = (pid: number) => stateOf(pid) === 'T';
+    const until = async (ok: () => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    tr.forward('SIGSTOP');
+    await until(() => [t.root, t.grouped, t.escaped].every(stopped));
+    tr.forward('SIGCONT'); // within the scan's lifetime: no new scan, the same reach
+    await until(() => [t.root, t.grouped, t.escaped].every((pid) => !stopped(pid)));
+    tr.signalAll('SIGKILL');
+    await waitGone([t.root, t.grouped, t.escaped]);
+  });
+
   it('without /proc: the process group, plus tree-kill for the rest', async () => {
     const t = await tree();
     const noProc = new Tree(t.root, null, false);
