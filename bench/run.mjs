@@ -27,7 +27,7 @@ const trialsOf = (contender, n) => Math.min(n, contender.trials ?? n);
 
 const COUNTS = QUICK
   ? { warmup: 1, startup: 3, rss: 1, signal: 3, exit: 3, escalation: 2, tree: 1, treeSize: 20, orphans: 50, longSignals: 100, longRestarts: 10, scaleTrees: [5, 10] }
-  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000, longSignals: 5000, longRestarts: 500, scaleTrees: [10, 100, 1000] };
+  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000, longSignals: 5000, longRestarts: 1500, scaleTrees: [10, 100, 1000] };
 
 // ---------------------------------------------------------------- the contenders
 

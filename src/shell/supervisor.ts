@@ -59,7 +59,8 @@ export class Supervisor {
   #notify: NotifySocket | null = null;
   #reaper: Reaper | null = null;
   readonly #timers: Timers;
-  readonly #probe = new AbortController();
+  // Only with --ready: an abort() makes a DOMException, with its stack, on every run.
+  #probe: AbortController | null = null;
   readonly #descendants = new Descendants();
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
@@ -83,6 +84,7 @@ export class Supervisor {
     this.ui = new Ui({ ...options, steps }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
+    if (options.ready) this.#probe = new AbortController();
   }
 
   get state(): State {
@@ -137,7 +139,7 @@ export class Supervisor {
       // When the stop signal went to the main process only, look at the tree now; after
       // the signal, not before: a scan must not delay it.
       if (this.#state.facts.stop && this.#tree) this.#descendants.atStop(this.#tree, this.pid, null);
-      if (this.#state.facts.stop || this.#state.facts.readyAt !== null) this.#probe.abort();
+      if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {
       // A bug in graceful. The child is in its own session and would outlive graceful
@@ -154,10 +156,11 @@ export class Supervisor {
     }
   }
 
-  // V8 compiles each function on its first call: the first stop paid for compiling the
-  // machine's stop path and the tree scan, ~1 ms between the signal and kill() (measured,
-  // against 0.1 ms warm). Run them once, on a throwaway state and a read-only scan, while
-  // the child runs and nothing waits on graceful.
+  // The first stop used to pay for compiling the machine's stop path, ~1 ms between the
+  // signal and kill(). The code cache (bin/graceful.js) now holds that bytecode; what is
+  // left cold is V8's inline caches: run the machine once on a throwaway state, while the
+  // child runs and nothing waits on graceful. Not a /proc scan: it kept graceful busy for
+  // 1-3 ms just when a fast child's first signal could arrive (the bench's p99).
   #warmUp(): void {
     if (this.#state.phase.kind !== 'running') return;
     const { policy } = this.options;
@@ -170,7 +173,6 @@ export class Supervisor {
     ];
     for (const event of events) s = step(s, event, policy).state;
     summaryLine(s.facts, policy, 0);
-    this.#tree?.members();
   }
 
   #perform(action: Action): void {
@@ -270,13 +272,13 @@ export class Supervisor {
     );
     const { proc } = this.#child;
     if (options.ready && proc && this.pid !== null) {
-      void probeReady(options.ready, { proc, signal: this.#probe.signal }, () => this.dispatch({ type: 'ready', at: now() }));
+      void probeReady(options.ready, { proc, signal: this.#probe!.signal }, () => this.dispatch({ type: 'ready', at: now() }));
     }
   }
 
   async #cleanUp(status: number): Promise<Outcome> {
     this.#timers.cancelAll();
-    this.#probe.abort();
+    this.#probe?.abort();
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
     this.#notify?.close();
