@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --out FILE]
+// npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,...]
 //
 // graceful's costs, each measured in one run against its baselines: bare `node`, the "Node
 // floor" (floor.mjs, the least any Node wrapper can cost), and tini, dumb-init and
 // pm2-runtime when they are installed (nothing is installed by this script). Prints a table
 // and writes bench/results.md. --quick runs tiny counts, so that `npm test` keeps it working.
+// --only runs some figures (startup, memory, signal, exit, escalation, tree, orphans,
+// long-signals, long-restarts, tree-scale) and prints them without writing the results file.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ const CLI = join(ROOT, 'bin/graceful.js');
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(HERE, 'results.md');
+const ONLY = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1].split(',')) : null;
 
 // This machine sets NODE_EXTRA_CA_CERTS: it adds ~50 ms to every Node start and would hide
 // the differences under measurement. Every command runs without it.
@@ -439,21 +442,32 @@ async function main() {
     process.exit(2);
   }
   console.error(`graceful bench${QUICK ? ' (quick: tiny counts, figures not meaningful)' : ''}; missing, not measured: ${missing.join(', ') || 'none'}`);
-  await startup();
-  await memory();
-  await signalLatency();
-  await exitLatency();
-  await escalation();
-  await treeKill();
-  await orphans();
-  if (pm2) {
-    const worse = versusPm2.filter((c) => !(c.graceful < c.pm2)).map((c) => c.figure);
-    row('graceful against pm2-runtime (medians)', Object.fromEntries(versusPm2.map((c) => [c.figure, `${(c.pm2 / c.graceful).toFixed(1)}x better`])), 'better on every figure', worse.length === 0);
+  const figures = {
+    startup,
+    memory,
+    signal: signalLatency,
+    exit: exitLatency,
+    escalation,
+    tree: treeKill,
+    orphans,
+    // Scale: how the cost grows with the work.
+    'long-signals': longSignals,
+    'long-restarts': longRestarts,
+    'tree-scale': treeScale,
+  };
+  const unknown = [...(ONLY ?? [])].filter((name) => !(name in figures));
+  if (unknown.length > 0) {
+    console.error(`bench: --only ${unknown.join(',')}: no such figure; choose from ${Object.keys(figures).join(', ')}`);
+    process.exit(2);
   }
-  // Scale: how the cost grows with the work.
-  await longSignals();
-  await longRestarts();
-  await treeScale();
+  for (const [name, measure] of Object.entries(figures)) {
+    if (!ONLY || ONLY.has(name)) await measure();
+    if (name === 'orphans' && pm2 && versusPm2.length > 0) {
+      const worse = versusPm2.filter((c) => !(c.graceful < c.pm2)).map((c) => c.figure);
+      row('graceful against pm2-runtime (medians)', Object.fromEntries(versusPm2.map((c) => [c.figure, `${(c.pm2 / c.graceful).toFixed(1)}x better`])), 'better on every figure', worse.length === 0);
+    }
+  }
+  if (ONLY) return;
 
   const cpu = os.cpus();
   const header = [
