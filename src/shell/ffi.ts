@@ -34,18 +34,11 @@ export interface Libc {
   /** One datagram from `fd`, or null when there is none waiting. */
   receive(fd: number): Buffer | null;
   close(fd: number): void;
-  /** Gives the CPU up to another runnable process (sched_yield). */
-  yieldCpu(): void;
 }
 
 export const WAIT = { WNOHANG };
 
 let loaded: Libc | string | null = null;
-
-/** The calls if they are loaded already (never loads koffi): for what may do without. */
-export function loadedLibc(): Libc | null {
-  return typeof loaded === 'object' ? loaded : null;
-}
 
 // The calls, or why they are not available here.
 export function libc(): Libc | string {
@@ -61,7 +54,6 @@ export function libc(): Libc | string {
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const recv = self.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
     const close = self.func('int close(int fd)');
-    const schedYield = self.func('int sched_yield()');
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
@@ -98,7 +90,6 @@ export function libc(): Libc | string {
         return n >= 0 ? Buffer.from(datagram.subarray(0, n)) : null;
       },
       close: (fd) => void close(fd),
-      yieldCpu: () => void schedYield(),
     };
     return loaded;
   } catch (error) {

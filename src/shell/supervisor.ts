@@ -17,7 +17,7 @@ import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.j
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
-import { Tree, type ProcInfo } from './tree.js';
+import { FOLLOW_UP_MS, Tree, type ProcInfo } from './tree.js';
 import { Ui } from './ui.js';
 
 // When to warm the stop path up (see #warmUp): after the start, when graceful is idle;
@@ -61,6 +61,7 @@ export class Supervisor {
   readonly #timers: Timers;
   // Only with --ready: an abort() makes a DOMException, with its stack, on every run.
   #probe: AbortController | null = null;
+  #atStopQueued = false;
   readonly #descendants = new Descendants();
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
@@ -136,9 +137,14 @@ export class Supervisor {
       this.#state = next.state;
       this.ui.step(prev, event, this.#state, next.actions);
       for (const action of next.actions) this.#perform(action);
-      // When the stop signal went to the main process only, look at the tree now; after
-      // the signal, not before: a scan must not delay it.
-      if (this.#state.facts.stop && this.#tree) this.#descendants.atStop(this.#tree, this.pid, null);
+      // When the stop signal went to the main process only, look at the tree too: after the
+      // signal, not before (a scan must not delay it), and not at once (nor compete with the
+      // child for the CPU as it starts its shutdown; see Tree.signalAll).
+      if (this.#state.facts.stop && this.#tree && !this.#atStopQueued) {
+        this.#atStopQueued = true;
+        const tree = this.#tree;
+        setTimeout(() => this.#descendants.atStop(tree, this.pid, null), FOLLOW_UP_MS);
+      }
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {
@@ -148,6 +154,7 @@ export class Supervisor {
       if (process.env.GRACEFUL_DEBUG) this.ui.error(String((error as Error).stack));
       this.#tree?.signalAll('SIGTERM');
       this.#tree?.signalAll('SIGCONT');
+      this.#tree?.flush();
       this.#broken = true;
       void drained(1000).then(async (flushed) => {
         if (!flushed) (await import('./ffi.js')).hardExit(EXIT.internal);
@@ -183,10 +190,12 @@ export class Supervisor {
         if (action.target === 'main') this.#child?.signal(action.signal);
         else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
         else if (this.#tree) {
-          // SIGCONT right after the stop signal reuses the scan the stop signal just made.
-          const members = this.#tree.signalAll(action.signal, action.reason !== 'sigcont');
-          if (action.reason === 'stop') this.#descendants.atStop(this.#tree, this.pid, members);
-          if (action.reason === 'kill') this.#descendants.killed(this.#tree, members, this.pid);
+          const tree = this.#tree;
+          const { reason } = action;
+          tree.signalAll(action.signal, (members) => {
+            if (reason === 'stop') this.#descendants.atStop(tree, this.pid, members);
+            if (reason === 'kill') this.#descendants.killed(tree, members, this.pid);
+          });
         }
         return;
       case 'suspend-self':
@@ -278,6 +287,9 @@ export class Supervisor {
 
   async #cleanUp(status: number): Promise<Outcome> {
     this.#timers.cancelAll();
+    // A child that ended within FOLLOW_UP_MS of a stop: finish what was waiting on the scan.
+    this.#tree?.flush();
+    if (this.#state.facts.stop && this.#tree) this.#descendants.atStop(this.#tree, this.pid, null);
     this.#probe?.abort();
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);

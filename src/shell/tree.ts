@@ -6,7 +6,6 @@
 // 201-process tree until the last one was gone (3 runs): tree-kill 1.4-2.3 s; kill(-pgid)
 // 18-25 ms; kill(-pgid) then a /proc scan for the rest 40-58 ms.
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { loadedLibc } from './ffi.js';
 
 /** One line of /proc/PID/stat, the fields graceful uses. */
 export interface ProcInfo {
@@ -30,6 +29,9 @@ const HAS_PROC = process.platform === 'linux' && readProc(process.pid) !== null;
 // dozens of times a second: a scan for each cost ~1 ms of CPU and ~85 KB of garbage
 // (bench/results.md, Scale), and grew the heap by 10 MB under a burst.
 const FORWARD_SCAN_MAX_AGE_MS = 1000;
+
+// How long after a group signal the scan for the rest of the tree waits (see signalAll).
+export const FOLLOW_UP_MS = 1;
 
 const monotonicMs = () => Number(process.hrtime.bigint() / 1_000_000n);
 
@@ -74,6 +76,7 @@ export class Tree {
   #mainGone = false;
   #last: ProcInfo[] = [];
   #scannedAt = -Infinity;
+  #followUp: { sent: { signal: string; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
 
   /**
    * @param root the main child's pid (its session and process group id too)
@@ -152,9 +155,16 @@ export class Tree {
     }
   }
 
-  // Sends `signal` to the whole tree; returns the members that were signalled. Without
-  // `rescan`, the members outside the process group are those of the latest scan.
-  signalAll(signal: string, rescan = true): readonly ProcInfo[] {
+  // Sends `signal` to the whole tree; `done` gets the members that were signalled.
+  //
+  // A process that left the group is linked to the tree by its parent only, until an
+  // adopting graceful (PID 1, subreaper) inherits it. Without adoption, the tree is found
+  // first: the group signal may kill that parent and orphan the process out of sight. With
+  // adoption, the group gets the signal at once (one syscall reaches most of the tree), and
+  // the /proc scan for the rest follows FOLLOW_UP_MS later: done at once, it kept the child,
+  // just woken onto graceful's CPU, waiting behind it (the child's handler ran 2.5 ms late
+  // now and then on 2 cores: bench/results.md). Signals sent meanwhile share that scan.
+  signalAll(signal: string, done?: (members: readonly ProcInfo[]) => void): void {
     if (!this.proc) {
       // No /proc: tree-kill walks the parentage with ps and signals the main process and
       // its descendants, the ones that left the group included; the group goes after it,
@@ -166,23 +176,38 @@ export class Tree {
           () => tryKill(-this.root, signal),
         );
       }
-      return [];
+      done?.([]);
+      return;
     }
-    // A process that left the group is linked to the tree by its parent only, until an
-    // adopting graceful (PID 1, subreaper) inherits it. Without adoption, find the tree
-    // first: the group signal may kill that parent and orphan the process out of sight.
-    // With it, signal the group first: one syscall, before the scan, reaches most of it.
-    const before = rescan && this.adopted === null ? this.members() : null;
+    if (this.adopted === null) {
+      const members = this.members();
+      tryKill(-this.root, signal);
+      this.#signalOutside(members, signal);
+      done?.(members);
+      return;
+    }
     tryKill(-this.root, signal);
-    // The signalled processes were just woken, often onto this CPU, where the scan below
-    // would keep them waiting for the scheduler's next turn (measured: 2.5 ms behind the
-    // signal now and then on 2 cores). Let them run first: they have a stop to handle.
-    if (rescan) loadedLibc()?.yieldCpu();
-    const members = before ?? (rescan ? this.members() : this.#last);
+    this.#followUp ??= { sent: [], timer: setTimeout(() => this.flush(), FOLLOW_UP_MS) };
+    this.#followUp.sent.push({ signal, done });
+  }
+
+  /** Finishes the signals still waiting for their scan, now (at exit, on an internal error). */
+  flush(): void {
+    const followUp = this.#followUp;
+    if (!followUp) return;
+    this.#followUp = null;
+    clearTimeout(followUp.timer);
+    const members = this.members();
+    for (const { signal, done } of followUp.sent) {
+      this.#signalOutside(members, signal);
+      done?.(members);
+    }
+  }
+
+  #signalOutside(members: readonly ProcInfo[], signal: string): void {
     for (const p of members) {
       if (p.pgid !== this.root) tryKill(p.pid, signal);
     }
-    return members;
   }
 
   // How many processes of the tree are alive (zombies do not count). Without /proc only

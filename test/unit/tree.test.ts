@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tree } from '../../src/shell/tree.js';
+import { FOLLOW_UP_MS, Tree } from '../../src/shell/tree.js';
 
 // sh (own session) -> sleep in the group, and a sleep that moved to a session of its own.
 const SCRIPT = 'sleep 1000 & echo "grouped $!"; setsid sleep 1000 & echo "escaped $!"; wait';
@@ -83,6 +83,22 @@ describe('Tree', () => {
     tr.forward('SIGCONT'); // within the scan's lifetime: no new scan, the same reach
     await until(() => [t.root, t.grouped, t.escaped].every((pid) => !stopped(pid)));
     tr.signalAll('SIGKILL');
+    await waitGone([t.root, t.grouped, t.escaped]);
+  });
+
+  it('adopting: the group at once, the rest after a scan FOLLOW_UP_MS later, which flush() can force', async () => {
+    const t = await tree();
+    const adopting = new Tree(t.root, () => false);
+    let signalled: number[] | null = null;
+    adopting.signalAll('SIGSTOP', (members) => (signalled = members.map((p) => p.pid)));
+    expect(signalled).toBe(null); // the scan has not happened yet
+    await new Promise((r) => setTimeout(r, FOLLOW_UP_MS + 50));
+    expect(signalled).toEqual(expect.arrayContaining([t.root, t.grouped, t.escaped]));
+    let killed: number[] | null = null;
+    adopting.signalAll('SIGKILL', (members) => (killed = members.map((p) => p.pid)));
+    adopting.flush();
+    // The group died of the group signal already; the scan found the one outside it.
+    expect(killed).toContain(t.escaped);
     await waitGone([t.root, t.grouped, t.escaped]);
   });
 
