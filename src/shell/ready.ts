@@ -22,7 +22,7 @@ export interface ProbeContext {
 
 // Starts the probe for `spec`; calls `ready` at most once. node:http and node:net are
 // loaded here, only for the probes that need them: they are not on graceful's start path.
-export async function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void): Promise<void> {
+export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void): void {
   let done = false;
   const once = () => {
     if (done || ctx.signal.aborted) return;

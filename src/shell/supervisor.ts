@@ -17,7 +17,7 @@ import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.j
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
-import { FOLLOW_UP_MS, Tree, type ProcInfo } from './tree.js';
+import { Tree, type ProcInfo } from './tree.js';
 import { Ui } from './ui.js';
 
 // When to warm the stop path up (see #warmUp): after the start, when graceful is idle;
@@ -143,7 +143,7 @@ export class Supervisor {
       if (this.#state.facts.stop && this.#tree && !this.#atStopQueued) {
         this.#atStopQueued = true;
         const tree = this.#tree;
-        setTimeout(() => this.#descendants.atStop(tree, this.pid, null), FOLLOW_UP_MS);
+        tree.whenScanned((members) => this.#descendants.atStop(tree, this.pid, members));
       }
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
@@ -281,7 +281,7 @@ export class Supervisor {
     );
     const { proc } = this.#child;
     if (options.ready && proc && this.pid !== null) {
-      void probeReady(options.ready, { proc, signal: this.#probe!.signal }, () => this.dispatch({ type: 'ready', at: now() }));
+      probeReady(options.ready, { proc, signal: this.#probe!.signal }, () => this.dispatch({ type: 'ready', at: now() }));
     }
   }
 
@@ -289,7 +289,6 @@ export class Supervisor {
     this.#timers.cancelAll();
     // A child that ended within FOLLOW_UP_MS of a stop: finish what was waiting on the scan.
     this.#tree?.flush();
-    if (this.#state.facts.stop && this.#tree) this.#descendants.atStop(this.#tree, this.pid, null);
     this.#probe?.abort();
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
@@ -314,10 +313,10 @@ class Descendants {
   #leaked: ProcessEntry[] = [];
   #atMainExit: ProcessEntry[] = [];
 
-  // The first call of a stop counts: the scan made by the stop signal itself, or a scan of
-  // its own when the stop signal went to the main process only.
-  atStop(tree: Tree, main: number | null, members: readonly ProcInfo[] | null): void {
-    this.#atStop ??= entries(tree, members ?? tree.members(), main);
+  // The first call of a stop counts: the scan that follows the stop signal (one of its own
+  // when the stop signal went to the main process only).
+  atStop(tree: Tree, main: number | null, members: readonly ProcInfo[]): void {
+    this.#atStop ??= entries(tree, members, main);
   }
 
   atMainExit(tree: Tree): void {

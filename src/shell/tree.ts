@@ -76,7 +76,7 @@ export class Tree {
   #mainGone = false;
   #last: ProcInfo[] = [];
   #scannedAt = -Infinity;
-  #followUp: { sent: { signal: string; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
+  #followUp: { sent: { signal: string | null; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
 
   /**
    * @param root the main child's pid (its session and process group id too)
@@ -187,6 +187,15 @@ export class Tree {
       return;
     }
     tryKill(-this.root, signal);
+    this.#afterScan(signal, done);
+  }
+
+  /** Calls `done` with the members a scan finds FOLLOW_UP_MS from now (the one pending signals share). */
+  whenScanned(done: (members: readonly ProcInfo[]) => void): void {
+    this.#afterScan(null, done);
+  }
+
+  #afterScan(signal: string | null, done: ((members: readonly ProcInfo[]) => void) | undefined): void {
     this.#followUp ??= { sent: [], timer: setTimeout(() => this.flush(), FOLLOW_UP_MS) };
     this.#followUp.sent.push({ signal, done });
   }
@@ -199,7 +208,7 @@ export class Tree {
     clearTimeout(followUp.timer);
     const members = this.members();
     for (const { signal, done } of followUp.sent) {
-      this.#signalOutside(members, signal);
+      if (signal !== null) this.#signalOutside(members, signal);
       done?.(members);
     }
   }

@@ -94,6 +94,10 @@ describe('Tree', () => {
     expect(signalled).toBe(null); // the scan has not happened yet
     await new Promise((r) => setTimeout(r, FOLLOW_UP_MS + 50));
     expect(signalled).toEqual(expect.arrayContaining([t.root, t.grouped, t.escaped]));
+    let seen: number[] | null = null;
+    adopting.whenScanned((members) => (seen = members.map((p) => p.pid)));
+    adopting.flush();
+    expect(seen).toEqual(expect.arrayContaining([t.root, t.grouped, t.escaped]));
     let killed: number[] | null = null;
     adopting.signalAll('SIGKILL', (members) => (killed = members.map((p) => p.pid)));
     adopting.flush();
