@@ -57,12 +57,14 @@ describe('--ready', () => {
   it.skipIf(!hasPython)('notify: EXTEND_TIMEOUT_USEC extends the start, STOPPING=1 starts the grace period', async () => {
     const report = join(tempDir(), 'r.json');
     const run = start([
-      'run', '--ready', 'notify', '--ready-timeout', '300ms', '--report-file', report, '--',
-      'python3', fixture('notify.py'), '--extend', '2000', '--ready-after', '600', '--stopping-after', '100',
+      // The timeout must outlast python's own start-up (its first EXTEND is sent after it),
+      // which takes over 300 ms on a loaded 2-core machine.
+      'run', '--ready', 'notify', '--ready-timeout', '1500ms', '--report-file', report, '--',
+      'python3', fixture('notify.py'), '--extend', '5000', '--ready-after', '2500', '--stopping-after', '100',
     ]);
     expect((await exitOf(run)).code).toBe(0);
     const r = readJson(report);
-    expect(r.ready.afterMs).toBeGreaterThanOrEqual(600); // past the 300ms timeout, as extended
+    expect(r.ready.afterMs).toBeGreaterThanOrEqual(2500); // past the 1.5s timeout, as extended
     expect(r.stop).toMatchObject({ trigger: 'child-stopping', signal: null, escalated: false });
     expect(r.verdict).toBe('clean');
   });
