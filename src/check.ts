@@ -88,8 +88,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
         if (reason === 'kill') obs.tcpAtKill = established(treePids(supervisor));
       },
     },
-    { TMPDIR: tmp },
-    false,
+    { env: { TMPDIR: tmp }, steps: false, observe: true },
   );
   const { ui } = supervisor;
   if (round === 1) {

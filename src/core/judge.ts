@@ -128,7 +128,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     const who = exit.signal === stop.killSignal ? 'it' : 'the rest of its tree';
     add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
   } else {
-    const grace = stop.deadline !== null ? `, within the ${fmt(stop.deadline - stop.requestedAt)} grace period` : '';
+    const grace = tl.graceMs !== null ? `, within the ${fmt(tl.graceMs)} grace period` : '';
     add('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
   }
 

@@ -216,6 +216,7 @@ function newStop(trigger: string, at: number, policy: Policy): StopFacts {
     killSignal: null,
     killSentAt: null,
     forced: false,
+    killReason: null,
   };
 }
 
@@ -290,7 +291,7 @@ function escalate(state: State, at: number, forced: boolean, policy: Policy): St
   actions.push({ type: 'send', signal: policy.killSignal, target: mainGone ? 'tree' : killTarget(policy), reason: 'kill' });
   const next: Phase = mainGone ? { kind: 'draining', killed: true } : { kind: 'killed' };
   return {
-    state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, preStop }, next),
+    state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, killReason: forced ? 'second-signal' : 'deadline', preStop }, next),
     actions,
   };
 }
@@ -329,7 +330,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   if (policy.killMode === 'mixed') {
     // systemd's KillMode=mixed: once the main process is gone, the rest gets the kill signal.
     actions.push({ type: 'cancel', timer: 'deadline' }, { type: 'send', signal: policy.killSignal, target: 'tree', reason: 'kill' });
-    next = withStop(next, { killSignal: policy.killSignal, killSentAt: event.at });
+    next = withStop(next, { killSignal: policy.killSignal, killSentAt: event.at, killReason: 'main-exited' });
     return { state: { ...next, phase: { kind: 'draining', killed: true } }, actions };
   }
   // Group mode: the rest of the tree has the remainder of the grace period (already armed),

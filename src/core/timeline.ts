@@ -1,6 +1,6 @@
 // PURE: facts with monotonic times -> the durations and the verdict both reports show, so
 // the summary line and the JSON report can never disagree.
-import type { Facts, Policy } from './types.js';
+import type { Facts, Policy, StopFacts } from './types.js';
 
 /** How a run ended, in one word. */
 export type Verdict =
@@ -37,7 +37,15 @@ export interface Timeline {
   shutdownMs: number | null;
   /** From the stop request (or the main exit) to the last process of the tree gone. */
   treeGoneAfterMs: number | null;
+  /** The grace period that applied: from the stop request to the deadline, as extended (EXTEND_TIMEOUT_USEC). */
+  graceMs: number | null;
   escalated: boolean;
+}
+
+// The grace period of a stop, as it applied; null with --no-kill. The one source of the
+// figure: the summary, the step lines, the JSON report and the checks all print this.
+export function graceMs(stop: StopFacts): number | null {
+  return stop.deadline === null ? null : round(stop.deadline - stop.requestedAt);
 }
 
 // Did the main process end in a way the policy counts as success?
@@ -84,6 +92,7 @@ export function timeline(facts: Facts, policy: Policy): Timeline {
     killSentAfterMs: since(stop?.killSentAt),
     shutdownMs: requested ? since(exit?.at) : null,
     treeGoneAfterMs: since(facts.treeGoneAt),
+    graceMs: stop ? graceMs(stop) : null,
     escalated,
   };
 }

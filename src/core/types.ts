@@ -80,7 +80,11 @@ export interface StopFacts {
   killSentAt: number | null;
   /** The kill came from a second Ctrl+C rather than the timeout. */
   forced: boolean;
+  /** Why the kill signal was sent: the deadline passed, a second SIGINT, or (kill mode mixed) the main process exited. */
+  killReason: KillReason | null;
 }
+
+export type KillReason = 'deadline' | 'second-signal' | 'main-exited';
 
 /** Everything the reports need, gathered as the run goes. */
 export interface Facts {

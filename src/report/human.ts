@@ -1,8 +1,8 @@
 // What people read on stderr: step lines off a terminal, one live countdown line on a
 // terminal, and one summary sentence at exit. Everything is rendered from the machine's
 // facts and the timeline, the same ones the JSON report is built from.
-import { timeline, type Verdict } from '../core/timeline.js';
-import type { Action, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
+import { graceMs, timeline, type Verdict } from '../core/timeline.js';
+import type { Action, ChildExit, Event, Facts, Policy, State, StopFacts, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -81,10 +81,7 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
     parts.push(triggerPhrase(stop.trigger, policy));
     if (stop.preStop) parts.push(preStopPhrase(stop.preStop));
     if (tl.signalSentAfterMs !== null) parts.push(`${stop.signal} sent at +${human(tl.signalSentAfterMs)}`);
-    if (tl.killSentAfterMs !== null) {
-      const why = stop.forced ? 'second Ctrl+C' : `grace period of ${human(policy.timeoutMs)} over`;
-      parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${why})`);
-    }
+    if (tl.killSentAfterMs !== null) parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${killWhy(stop, policy)})`);
     parts.push(`${exitPhrase(exit)} at +${human(tl.shutdownMs!)}`);
   } else if (exit) {
     parts.push(`${exitPhrase(exit)} after ${human(tl.uptimeMs ?? 0)}`);
@@ -107,6 +104,19 @@ function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
       return paint.warn;
     default:
       return paint.bad;
+  }
+}
+
+// Why the kill signal went out, from the facts (the grace period as it applied: an
+// EXTEND_TIMEOUT_USEC moves the deadline, and this is the one figure both reports show).
+function killWhy(stop: StopFacts, policy: Policy): string {
+  switch (stop.killReason) {
+    case 'second-signal':
+      return 'second Ctrl+C';
+    case 'main-exited':
+      return `the main process exited, kill mode ${policy.killMode}`;
+    default:
+      return stop.deadline === null ? 'kill' : `grace period of ${human(graceMs(stop)!)} over`;
   }
 }
 
@@ -182,7 +192,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       break;
   }
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
-    const grace = stop.deadline !== null ? `grace period ${human(stop.deadline - stop.requestedAt)}` : 'no kill (--no-kill)';
+    const grace = stop.deadline !== null ? `grace period ${human(graceMs(stop)!)}` : 'no kill (--no-kill)';
     lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
   }
   for (const a of actions) {
@@ -200,11 +210,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
         break;
       }
       case 'kill': {
-        const why = stop?.forced && event.type === 'stop-requested'
-          ? `${event.signal} received again`
-          : event.type === 'child-exited'
-            ? `main process gone (kill mode ${policy.killMode})`
-            : `grace period of ${human(policy.timeoutMs)} is over`;
+        const why = event.type === 'stop-requested' ? `${event.signal} received again` : stop ? killWhy(stop, policy) : 'kill';
         lines.push(`${why}: sent ${a.signal} to ${who(f, a.target)}`);
         break;
       }

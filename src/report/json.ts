@@ -177,7 +177,7 @@ export function buildReport(
       signal: stop.signal,
       signalSentAfterMs: tl.signalSentAfterMs,
       sigcontSent: stop.sigcontSentAt !== null,
-      graceMs: stop.deadline === null ? null : Math.round(stop.deadline - stop.requestedAt),
+      graceMs: tl.graceMs,
       repeats: stop.repeats,
       escalated: tl.escalated,
       forced: stop.forced,

@@ -41,6 +41,20 @@ export interface Hooks {
   beforeSignal?(reason: 'stop' | 'kill'): void;
 }
 
+export interface SupervisorOptions {
+  /** Variables added to the child's environment (graceful check's private TMPDIR). */
+  env?: Record<string, string>;
+  /** Print a line per step off a terminal (graceful check prints its checklist instead). */
+  steps?: boolean;
+  /**
+   * List the child's tree just before each stop and kill signal, so that the report names
+   * exactly the processes alive at that moment (a list taken after the signal misses those
+   * that die of it at once). Costs one /proc scan before the signal, so it is on only when
+   * someone reads the lists: a report file, or graceful check. Default: with --report-file.
+   */
+  observe?: boolean;
+}
+
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
 export interface Outcome {
   state: State;
@@ -61,7 +75,6 @@ export class Supervisor {
   readonly #timers: Timers;
   // Only with --ready: an abort() makes a DOMException, with its stack, on every run.
   #probe: AbortController | null = null;
-  #atStopQueued = false;
   readonly #descendants = new Descendants();
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
@@ -72,17 +85,18 @@ export class Supervisor {
   /** The latest scan found the tree empty (at the main exit, or the end of draining). */
   #treeEmpty = false;
 
-  /**
-   * @param env variables added to the child's environment (graceful check's private TMPDIR)
-   * @param steps print a line per step off a terminal (graceful check prints its checklist instead)
-   */
+  readonly #env: Record<string, string>;
+  /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
+  readonly #observe: boolean;
+
   constructor(
     readonly options: RunOptions,
     private readonly hooks: Hooks = {},
-    private readonly env: Record<string, string> = {},
-    steps = true,
+    extra: SupervisorOptions = {},
   ) {
-    this.ui = new Ui({ ...options, steps }, this.clock.now);
+    this.#env = extra.env ?? {};
+    this.#observe = extra.observe ?? options.reportFile !== null;
+    this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -115,7 +129,7 @@ export class Supervisor {
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
     installTrap((event) => this.dispatch(event), this.clock.now);
-    this.#spawn({ ...this.env, ...this.#openNotify() });
+    this.#spawn({ ...this.#env, ...this.#openNotify() });
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
     warm.unref();
     const status = await this.#finished;
@@ -135,16 +149,12 @@ export class Supervisor {
       const prev = this.#state;
       const next = step(prev, event, this.options.policy);
       this.#state = next.state;
+      // The tree as the stop finds it, before the stop signal can end any of it.
+      if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
+        this.#descendants.atStop(this.#tree, this.pid, this.#tree.members());
+      }
       this.ui.step(prev, event, this.#state, next.actions);
       for (const action of next.actions) this.#perform(action);
-      // When the stop signal went to the main process only, look at the tree too: after the
-      // signal, not before (a scan must not delay it), and not at once (nor compete with the
-      // child for the CPU as it starts its shutdown; see Tree.signalAll).
-      if (this.#state.facts.stop && this.#tree && !this.#atStopQueued) {
-        this.#atStopQueued = true;
-        const tree = this.#tree;
-        tree.whenScanned((members) => this.#descendants.atStop(tree, this.pid, members));
-      }
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {
@@ -187,16 +197,14 @@ export class Supervisor {
     switch (action.type) {
       case 'send':
         if (action.reason === 'stop' || action.reason === 'kill') this.hooks.beforeSignal?.(action.reason);
+        // The processes the kill signal is about to hit (after the stop signal, the tree may
+        // have changed: a listing made then is no longer the truth).
+        if (action.reason === 'kill' && this.#observe && this.#tree && action.target === 'tree') {
+          this.#descendants.killed(this.#tree, this.#tree.members(), this.pid);
+        }
         if (action.target === 'main') this.#child?.signal(action.signal);
         else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
-        else if (this.#tree) {
-          const tree = this.#tree;
-          const { reason } = action;
-          tree.signalAll(action.signal, (members) => {
-            if (reason === 'stop') this.#descendants.atStop(tree, this.pid, members);
-            if (reason === 'kill') this.#descendants.killed(tree, members, this.pid);
-          });
-        }
+        else this.#tree?.signalAll(action.signal);
         return;
       case 'suspend-self':
         process.kill(process.pid, 'SIGSTOP');
@@ -265,8 +273,10 @@ export class Supervisor {
           const at = now();
           this.#tree?.mainGone();
           const childless = this.#reaper ? () => this.#reaper!.childless() : undefined;
-          const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count(childless) ?? 0);
-          this.#treeEmpty = options.policy.killMode !== 'process' && survivors === 0;
+          // Counted in every kill mode: in mode process the machine leaves them alone, but the
+          // report and the warning at exit name them.
+          const survivors = this.#tree?.count(childless) ?? 0;
+          this.#treeEmpty = survivors === 0;
           if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
           this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
         },
@@ -313,8 +323,7 @@ class Descendants {
   #leaked: ProcessEntry[] = [];
   #atMainExit: ProcessEntry[] = [];
 
-  // The first call of a stop counts: the scan that follows the stop signal (one of its own
-  // when the stop signal went to the main process only).
+  // The first call of a stop counts.
   atStop(tree: Tree, main: number | null, members: readonly ProcInfo[]): void {
     this.#atStop ??= entries(tree, members, main);
   }
