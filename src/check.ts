@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
 import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
-import { checklist, checkReport, junit, passed, verdictLine, type CheckRun } from './report/checks.js';
+import { abortedRun, checklist, checkReport, junit, runPassed, verdictLine, type CheckRun } from './report/checks.js';
+import { statusForSignal } from './signals.js';
 import { describeCommand, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
 import { checkReportPath, writeReport } from './run.js';
@@ -36,10 +37,14 @@ export async function check(options: CheckOptions): Promise<number> {
     const { run, ui } = await checkOnce(options, i);
     runs.push(run);
     lastUi = ui;
+    if (run.observations.aborted) break; // asked to stop: no further run
   }
   const ui = lastUi!;
-  const ok = runs.every((r) => passed(r.checks));
-  const line = `graceful: ${verdictLine(runs)}`;
+  const ok = runs.every(runPassed);
+  const aborted = abortedRun(runs)?.observations.aborted ?? null;
+  // Interrupted: 128 + the signal's number, as a shell reports a command ended by a signal.
+  const status = aborted ? statusForSignal(aborted.signal) : ok ? 0 : EXIT_CHECK_FAILED;
+  const line = `graceful: ${verdictLine(runs)}${aborted ? `; exit status ${status}` : ''}`;
   say(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
   const command = options.run.command;
   if (options.run.reportFile) writeReport(options.run.reportFile, checkReport(command, runs), ui);
@@ -50,7 +55,7 @@ export async function check(options: CheckOptions): Promise<number> {
       ui.error(`--junit ${options.junit}: could not be written: ${(error as Error).message}`);
     }
   }
-  return ok ? 0 : EXIT_CHECK_FAILED;
+  return status;
 }
 
 async function checkOnce(options: CheckOptions, round: number): Promise<{ run: CheckRun; ui: Supervisor['ui'] }> {
@@ -59,7 +64,8 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const tmp = mkdtempSync(join(tmpdir(), 'graceful-check-'));
   const obs: Observations = {
     readyProbe: runOptions.ready && describeReady(runOptions.ready),
-    afterMs: options.afterMs,
+    afterMs: runOptions.ready ? null : options.afterMs,
+    aborted: null,
     disposition: null,
     inflight: options.inflight && { url: withoutCredentials(options.inflight.url), results: [] },
     probe: options.probe && { url: withoutCredentials(options.probe), attempts: [], inflightDoneAfterMs: null },
@@ -75,6 +81,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const inflight: Promise<InflightResult>[] = [];
   let signalAt: number | null = null;
   let stopping = false;
+  let after: NodeJS.Timeout | null = null;
 
   const supervisor: Supervisor = new Supervisor(
     { ...runOptions, reportFile: null },
@@ -86,6 +93,15 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
           if (options.probe) void probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
         }
         if (reason === 'kill') obs.tcpAtKill = established(treePids(supervisor));
+      },
+      stopRequested: (signal) => {
+        // A CI timeout or a cancelled job: the supervisor stops the child as graceful run
+        // would; the check records that it was interrupted and starts nothing more.
+        if (obs.aborted) return;
+        const afterMs = Math.round(supervisor.clock.now() - supervisor.state.facts.spawnAt);
+        obs.aborted = { signal, afterMs, at: new Date().toISOString() };
+        stopping = true;
+        if (after) clearTimeout(after);
       },
     },
     { env: { TMPDIR: tmp }, steps: false, observe: true },
@@ -122,7 +138,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const started = Date.now();
   const running = supervisor.start();
   // Without --ready: stop it --after its start (the spawn is done by now).
-  const after = runOptions.ready ? null : setTimeout(() => void stopWhenLoaded(), options.afterMs);
+  after = runOptions.ready ? null : setTimeout(() => void stopWhenLoaded(), options.afterMs);
   const outcome = await running;
   if (after) clearTimeout(after);
 
@@ -193,7 +209,7 @@ async function probeNewWork(
   if (inflight.length > 0) {
     void Promise.all(inflight).then(() => {
       done = true;
-      probe.inflightDoneAfterMs = supervisor.clock.now() - signalAt();
+      probe.inflightDoneAfterMs = Math.round(supervisor.clock.now() - signalAt());
     });
   }
   const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);

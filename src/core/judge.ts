@@ -21,7 +21,14 @@ export interface ProbeAttempt {
 export interface Observations {
   /** The --ready probe, as written; null when --after was used. */
   readyProbe: string | null;
-  afterMs: number;
+  /** --after, when it applied (no --ready); else null. */
+  afterMs: number | null;
+  /**
+   * A stop signal graceful check itself received (a CI timeout, a cancelled job), with its
+   * time after the spawn: the check was interrupted, and whatever it had not done by then is
+   * not run. Null when the check ran to its end.
+   */
+  aborted: { signal: string; afterMs: number; /** ISO time, for the report. */ at: string } | null;
   /** What the child did with the stop signal just before it was sent; null if unreadable. */
   disposition: 'caught' | 'ignored' | 'default' | null;
   inflight: { url: string; results: InflightResult[] } | null;
@@ -40,9 +47,14 @@ export interface Observations {
   maxShutdownMs: number | null;
 }
 
+/** A check's outcome: passed, failed, does not apply to this program, or not performed. */
+export type CheckStatus = 'ok' | 'fail' | 'n/a' | 'not run';
+
 export interface Check {
   name: CheckName;
+  /** true: passed; false: failed; null: does not apply, or not run (see status). */
   ok: boolean | null;
+  status: CheckStatus;
   detail: string;
 }
 
@@ -70,7 +82,21 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const { stop, exit } = facts;
   const signal = stop?.signal ?? policy.stopSignal ?? 'SIGTERM';
   const checks: Check[] = [];
-  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, detail });
+  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail });
+  const notRun = (name: CheckName, detail: string) => checks.push({ name, ok: null, status: 'not run', detail });
+  // The checks this run was set up for (--inflight and --probe add theirs), after ready.
+  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe));
+
+  // Interrupted before the check's own stop: the stop that followed was the abort's, not the
+  // check's, so nothing after "ready" was tested. Never graded as if it had been.
+  if (obs.aborted && stop?.trigger !== 'check' && !facts.spawnError) {
+    const when = `the check was aborted by ${obs.aborted.signal} at +${fmt(obs.aborted.afterMs)}`;
+    if (obs.readyProbe && facts.readyAt !== null) add('ready', true, `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})`);
+    else if (obs.readyProbe) notRun('ready', `not ready when ${when} (${obs.readyProbe})`);
+    else notRun('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
+    for (const name of rest) notRun(name, `${when}, before its stop`);
+    return checks;
+  }
 
   // Never asked to stop: it ended (or failed to start) on its own; nothing else applies.
   if (facts.spawnError || !exit || !stop || stop.trigger === 'child-exit' || stop.trigger === 'ready-timeout') {
@@ -81,11 +107,11 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
       const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
       add('ready', false, `it ${how} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`);
     }
-    for (const name of CHECKS.slice(1)) add(name, null, 'not reached: the run ended before the stop');
+    for (const name of rest) notRun(name, 'not reached: the run ended before the stop');
     return checks;
   }
 
-  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs)} after the start (--after)`);
+  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`);
 
   const diedOfIt = exit.signal !== null && exit.signal === stop.signal && !tl.escalated;
   const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
@@ -101,7 +127,9 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('handles-signal', true, obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`);
   }
 
-  if (obs.inflight) {
+  if (obs.inflight && obs.inflight.results.length === 0) {
+    notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+  } else if (obs.inflight) {
     const { results } = obs.inflight;
     const done = results.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).length;
     if (done === results.length) add('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
@@ -117,7 +145,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     if (accepted) {
       add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
     } else if (window.length === 0) {
-      add('new-work-refused', null, `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+      notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
     } else {
       add('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
     }
@@ -149,11 +177,11 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('no-descendants-left', false, `${gone.length} process(es) ${after}: ${names}: stop your child processes and wait for them before exiting`);
   }
 
-  if (obs.tempLeft === null) add('temp-clean', null, 'the temporary directory could not be read');
+  if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
   else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
   else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
 
-  if (obs.ports === null || obs.portsStillBound === null) add('port-released', null, 'listening ports cannot be read here');
+  if (obs.ports === null || obs.portsStillBound === null) notRun('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
   else if (obs.ports.length === 0) add('port-released', true, 'it listened on no TCP port');
   else if (obs.portsStillBound.length === 0) add('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
   else add('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);

@@ -39,6 +39,8 @@ export interface Hooks {
   ready?(): void;
   /** The stop signal or the kill signal is about to be sent to the child. */
   beforeSignal?(reason: 'stop' | 'kill'): void;
+  /** graceful received a stop signal (SIGTERM, SIGINT), after the machine acted on it. */
+  stopRequested?(signal: string): void;
 }
 
 export interface SupervisorOptions {
@@ -155,6 +157,7 @@ export class Supervisor {
       }
       this.ui.step(prev, event, this.#state, next.actions);
       for (const action of next.actions) this.#perform(action);
+      if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {

@@ -27,7 +27,7 @@ async function check(args: string[], command: string[]): Promise<CheckResult> {
 }
 
 // The check line for `name` on stderr.
-const line = (stderr: string, name: string) => stderr.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a)\\s+${name}\\s`).test(l)) ?? '';
+const line = (stderr: string, name: string) => stderr.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a|not run)\\s+${name}\\s`).test(l)) ?? '';
 
 describe('graceful check', () => {
   it('the draining HTTP server passes every check, in-flight work and probe included', async () => {
@@ -135,7 +135,8 @@ describe('graceful check', () => {
     const r = await check(['--after', '2s'], [node, fixture('exits-with.js'), '0', '100']);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['ready']);
-    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(9);
+    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(7);
+    expect(new Set(r.report.checks.slice(1).map((c: any) => c.status))).toEqual(new Set(['not run']));
   });
 
   it('--repeat 3 runs it three times and reports min/median/max shutdown times', async () => {
@@ -158,5 +159,54 @@ describe('graceful check', () => {
     const run = start(['check', ...args, '--', 'true']);
     expect((await exitOf(run)).code).toBe(2);
     expect(run.stderr.text.trimEnd().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+});
+
+describe('an interrupted check (a CI timeout, a cancelled job)', () => {
+  it('SIGTERM while it waits for ready: the child is stopped, nothing passes, the reports say aborted', async () => {
+    const port = await freePort();
+    const dead = await freePort(); // nothing listens there: never ready
+    const dir = tempDir();
+    const [report, junitFile] = [join(dir, 'check.json'), join(dir, 'junit.xml')];
+    const run = start(['check', '--ready', `tcp:${dead}`, '--junit', junitFile, '--report-file', report, '--', node, fixture('http-server.js'), String(port)]);
+    await run.ready();
+    run.signal('SIGTERM');
+    const exit = await exitOf(run, 20_000);
+    expect(exit.code).toBe(143);
+    await run.stdout.waitFor(/signal SIGTERM/, 'the child to be asked to stop');
+    expect(run.stdout.text).toMatch(/drained/);
+    expect(line(run.stderr.text, 'ready')).toMatch(/^\s+not run\s+ready\s+not ready when the check was aborted by SIGTERM at \+\d/);
+    expect(run.stderr.text).not.toMatch(/^\s+ok\s/m);
+    expect(run.stderr.text).toMatch(/graceful: check aborted by SIGTERM at \+[\d.]+m?s, before its stop: no check was completed; exit status 143/);
+    const r = readJson(report);
+    expect(r).toMatchObject({ ok: false, aborted: { signal: 'SIGTERM' } });
+    expect(r.aborted.afterMs).toBeGreaterThan(0);
+    expect(r.checks.every((c: any) => c.ok !== true)).toBe(true);
+    expect(new Set(r.checks.map((c: any) => c.status))).toEqual(new Set(['not run']));
+    const xml = readFileSync(junitFile, 'utf8');
+    expect(xml).toMatch(/<testsuites [^>]*errors="1"/);
+    expect(xml).toMatch(/<error message="check aborted by SIGTERM at \+/);
+    expect(xml).not.toMatch(/<system-out>/); // no check passed
+  });
+
+  it('Ctrl+C (SIGINT) during --after: 130, and "ready" is not claimed', async () => {
+    const report = join(tempDir(), 'check.json');
+    const run = start(['check', '--after', '20s', '--report-file', report, '--', node, fixture('drains-for.js'), '100']);
+    await run.ready();
+    run.signal('SIGINT');
+    expect((await exitOf(run, 20_000)).code).toBe(130);
+    expect(run.stdout.count(/signal SIGINT/)).toBe(1);
+    expect(line(run.stderr.text, 'ready')).toMatch(/not run\s+ready\s+the check was aborted by SIGINT at \+[\d.]+m?s, before --after 20s/);
+    expect(readJson(report)).toMatchObject({ ok: false, aborted: { signal: 'SIGINT' } });
+  });
+
+  it('an abort during --repeat ends the repeats: no further run starts', async () => {
+    const report = join(tempDir(), 'check.json');
+    const run = start(['check', '--after', '20s', '--repeat', '3', '--report-file', report, '--', node, fixture('drains-for.js'), '50']);
+    await run.ready();
+    run.signal('SIGTERM');
+    expect((await exitOf(run, 20_000)).code).toBe(143);
+    expect(run.stdout.count(/ready \d+/)).toBe(1);
+    expect(readJson(report).runs).toHaveLength(1);
   });
 });
