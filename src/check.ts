@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
 import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
-import { abortedRun, checklist, checkReport, junit, runPassed, verdictLine, type CheckRun } from './report/checks.js';
+import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from './report/checks.js';
 import { statusForSignal } from './signals.js';
 import { describeCommand, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
@@ -63,6 +63,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   // A fresh private TMPDIR: whatever is left in it afterwards, the child left.
   const tmp = mkdtempSync(join(tmpdir(), 'graceful-check-'));
   const obs: Observations = {
+    main: describeCommand(runOptions.command),
     readyProbe: runOptions.ready && describeReady(runOptions.ready),
     afterMs: runOptions.ready ? null : options.afterMs,
     aborted: null,
@@ -155,7 +156,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
 
   const { state, status, extras } = outcome;
   const checks = judge(state.facts, runOptions.policy, obs, human);
-  const head = `check of ${describeCommand(runOptions.command)}${options.repeat > 1 ? ` (run ${round}/${options.repeat})` : ''}`;
+  const head = `check of ${describeCommand(runOptions.command)}, ${semantics(runOptions.policy.killMode)}${options.repeat > 1 ? ` (run ${round}/${options.repeat})` : ''}`;
   if (state.facts.spawnError) ui.error(state.facts.spawnError.message);
   say(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
   const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);

@@ -19,6 +19,8 @@ export interface ProbeAttempt {
 }
 
 export interface Observations {
+  /** The main process, as people read its command (node server.js). */
+  main: string;
   /** The --ready probe, as written; null when --after was used. */
   readyProbe: string | null;
   /** --after, when it applied (no --ready); else null. */
@@ -151,7 +153,9 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     }
   }
 
-  if (tl.escalated) {
+  // A kill sent because the main process exited (kill mode mixed, as the kernel does when
+  // PID 1 of a container exits) is about its descendants: no-descendants-left says it.
+  if (tl.escalated && stop.killReason !== 'main-exited') {
     const cut = obs.tcpAtKill ? `, cutting ${obs.tcpAtKill} open TCP connection(s)` : '';
     const who = exit.signal === stop.killSignal ? 'it' : 'the rest of its tree';
     add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
@@ -173,8 +177,16 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   if (gone.length === 0) add('no-descendants-left', true, 'no process outlived the main process');
   else {
     const names = gone.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ');
-    const after = obs.leaked.length > 0 ? 'were still alive after the check' : 'outlived the main process';
-    add('no-descendants-left', false, `${gone.length} process(es) ${after}: ${names}: stop your child processes and wait for them before exiting`);
+    const after = obs.leaked.length > 0 ? 'were still alive after the check' : `outlived ${obs.main}`;
+    // What happens to them on the platform the check reproduces (policy.killMode).
+    const fate =
+      obs.leaked.length > 0 || policy.killMode === 'process'
+        ? 'nothing stops them after it'
+        : policy.killMode === 'mixed'
+          ? 'under docker stop or Kubernetes the kernel kills them mid-work when the main process exits'
+          : `they are killed at the end of the grace period`;
+    const what = gone.length === 1 ? after.replace('were', 'was') : `${gone.length} processes ${after}`;
+    add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
   }
 
   if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');

@@ -1,6 +1,7 @@
 // How graceful check reports: one line per check on stderr, a JSON report
 // (graceful.check/v1) and JUnit XML, one testcase per check, which CI systems show natively.
 import type { Check, CheckStatus, Observations } from '../core/judge.js';
+import type { KillMode } from '../core/types.js';
 import { human, type Paint } from './human.js';
 import type { Report } from './json.js';
 
@@ -14,6 +15,18 @@ export interface CheckRun {
   observations: Observations;
   /** Seconds the run took, for JUnit. */
   seconds: number;
+}
+
+// How the stop reaches the program in this check, in the words of the platform it reproduces.
+export function semantics(mode: KillMode): string {
+  switch (mode) {
+    case 'mixed':
+      return 'stop signal to the main process only (as docker stop and Kubernetes send it; --kill-mode mixed)';
+    case 'group':
+      return 'stop signal to every process of its tree (as systemd sends it to a control group; --kill-mode group)';
+    case 'process':
+      return 'stop and kill signals to the main process only (as supervisord sends them; --kill-mode process)';
+  }
 }
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok', fail: 'FAIL', 'n/a': 'n/a', 'not run': 'not run' };

@@ -128,11 +128,16 @@ export class Tree {
       inTree.set(p.pid, yes);
       return yes;
     };
-    const members = all.filter((p) => p.state !== 'Z' && p.pid !== process.pid && isMember(p));
-    for (const p of members) {
+    const members: ProcInfo[] = [];
+    for (const p of all) {
+      if (p.state === 'Z' || p.pid === process.pid || !isMember(p)) continue;
+      // Read now: by the time a report is written, the process may be gone. A process with
+      // no command line left has exited since its stat was read: it is not listed.
+      const command = this.#commands.get(p.pid) ?? commandOf(p.pid);
+      if (command === '') continue;
+      this.#commands.set(p.pid, command);
       this.#known.set(p.pid, p.start);
-      // Read now: by the time a report is written, the process may be gone.
-      this.#commands.set(p.pid, this.#commands.get(p.pid) ?? commandOf(p.pid));
+      members.push(p);
     }
     this.#last = members;
     this.#scannedAt = monotonicMs();

@@ -12,6 +12,7 @@ const node = process.execPath;
 
 interface CheckResult {
   code: number | null;
+  stdout: string;
   stderr: string;
   report: any;
   failed: string[];
@@ -23,7 +24,7 @@ async function check(args: string[], command: string[]): Promise<CheckResult> {
   const run = start(['check', '--report-file', report, ...args, '--', ...command]);
   const { code } = await exitOf(run, 20_000);
   const r = readJson(report);
-  return { code, stderr: run.stderr.text, report: r, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
+  return { code, stdout: run.stdout.text, stderr: run.stderr.text, report: r, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
 }
 
 // The check line for `name` on stderr.
@@ -107,7 +108,7 @@ describe('graceful check', () => {
     const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-grandchild.js')]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['no-descendants-left']);
-    expect(line(r.stderr, 'no-descendants-left')).toMatch(/\d process\(es\) outlived the main process: sh -c .*: stop your child processes and wait for them/);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived|\d processes outlived \S*node .*leaves-grandchild\.js: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them/);
   });
 
   it('serving new requests while draining fails new-work-refused, and only that', async () => {
@@ -208,5 +209,28 @@ describe('an interrupted check (a CI timeout, a cancelled job)', () => {
     expect((await exitOf(run, 20_000)).code).toBe(143);
     expect(run.stdout.count(/ready \d+/)).toBe(1);
     expect(readJson(report).runs).toHaveLength(1);
+  });
+});
+
+describe('check sees what the platform will do', () => {
+  it('by default the stop signal goes to the main process only, as docker stop sends it: a child left running fails', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('has-child.js')]);
+    const child = Number(/tree child (\d+)/.exec(r.stdout)![1]);
+    expect(r.failed).toEqual(['no-descendants-left']);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(new RegExp(`FAIL\\s+no-descendants-left\\s+sleep 1000 \\(pid ${child}\\) outlived \\S*node \\S*has-child\\.js: under docker stop or Kubernetes the kernel kills it mid-work when the main process exits; stop your child processes and wait for them before exiting`));
+    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to the main process only \(as docker stop and Kubernetes send it; --kill-mode mixed\)/);
+    expect(r.report.runs[0].report.policy.killMode).toBe('mixed');
+  });
+
+  it('the twin that stops its child and waits for it passes', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('has-child.js'), '--stop-child']);
+    expect(r.failed).toEqual([]);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/ok\s+no-descendants-left\s+no process outlived the main process/);
+  });
+
+  it('--preset systemd: control-group semantics, said in the checklist', async () => {
+    const r = await check(['--ready', 'log:^ready', '--preset', 'systemd'], [node, fixture('has-child.js')]);
+    expect(r.failed).toEqual([]);
+    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to every process of its tree \(as systemd sends it to a control group; --kill-mode group\)/);
   });
 });
