@@ -7,6 +7,8 @@ import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
+import { appOutlived } from './core/timeline.js';
+import type { State } from './core/types.js';
 import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from './report/checks.js';
@@ -128,9 +130,12 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
       await new Promise((r) => setTimeout(r, INFLIGHT_SETTLE_MS));
       if (supervisor.state.phase.kind !== 'running') return;
     }
-    const pid = supervisor.pid!;
-    obs.disposition = disposition(pid, runOptions.policy.stopSignal ?? 'SIGTERM');
-    const sockets = tcpSockets(treePids(supervisor));
+    // Behind a launcher (npm start), the program it started is the one judged: the one that
+    // listens, if one does, else the first one it started.
+    const pids = treePids(supervisor);
+    const app = supervisor.findApp(undefined, (p) => (tcpSockets([p]) ?? []).some((s) => s.state === 'listen'));
+    obs.disposition = disposition(app ?? supervisor.pid!, runOptions.policy.stopSignal ?? 'SIGTERM');
+    const sockets = tcpSockets(pids);
     obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
     obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
     supervisor.stop('check');
@@ -144,7 +149,8 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   if (after) clearTimeout(after);
 
   obs.inflight && (obs.inflight.results = await Promise.all(inflight));
-  obs.survivors = outcome.extras.descendants.atMainExit;
+  // What outlived the program: behind a launcher that did not wait, what outlived the app.
+  obs.survivors = appOutlived(outcome.state.facts) ? (outcome.extras.descendants.atAppExit ?? []) : outcome.extras.descendants.atMainExit;
   obs.leaked = outcome.extras.descendants.leaked;
   obs.portsStillBound = obs.ports && stillListening(obs.ports);
   try {
@@ -161,6 +167,12 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   say(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
   const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);
   return { run: { checks, report, observations: obs, seconds: (Date.now() - started) / 1000 }, ui };
+}
+
+// Is the program still at work: the main process, or the app it started behind a launcher?
+function workRunning(state: State): boolean {
+  const { facts } = state;
+  return state.phase.kind !== 'done' && (facts.exit === null || (facts.app !== null && facts.app.exit === null));
 }
 
 // The pids of the child's tree, the main process first.
@@ -214,7 +226,7 @@ async function probeNewWork(
     });
   }
   const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
-  while (!done && supervisor.state.facts.exit === null && supervisor.clock.now() < limit) {
+  while (!done && workRunning(supervisor.state) && supervisor.clock.now() < limit) {
     const afterMs = Math.round(supervisor.clock.now() - signalAt());
     const { result } = send(url, 1000);
     const r = await result;

@@ -280,6 +280,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       stopDelayMs,
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
+      followApp: verb === 'check',
     },
     ready,
     secretFromEnv: { preStop: preStopRaw?.from.startsWith('GRACEFUL_') ? preStopRaw.from : null },

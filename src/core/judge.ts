@@ -1,7 +1,8 @@
 // PURE: grades one shutdown against the checklist of a graceful shutdown, from the
 // machine's facts and what graceful check observed. Each check passes, fails with a
 // sentence that says what to fix, or does not apply (ok: null).
-import { exitStatus, succeeded, timeline } from './timeline.js';
+import { launcherHint, launcherKind } from './launchers.js';
+import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
 import type { Facts, Policy } from './types.js';
 
 export interface InflightResult {
@@ -62,6 +63,7 @@ export interface Check {
 
 export const CHECKS = [
   'ready',
+  'launcher',
   'handles-signal',
   'inflight',
   'new-work-refused',
@@ -87,7 +89,8 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail });
   const notRun = (name: CheckName, detail: string) => checks.push({ name, ok: null, status: 'not run', detail });
   // The checks this run was set up for (--inflight and --probe add theirs), after ready.
-  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe));
+  const launcher = launcherKind(facts.command);
+  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'launcher' || launcher));
 
   // Interrupted before the check's own stop: the stop that followed was the abort's, not the
   // check's, so nothing after "ready" was tested. Never graded as if it had been.
@@ -115,7 +118,21 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
 
   add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`);
 
-  const diedOfIt = exit.signal !== null && exit.signal === stop.signal && !tl.escalated;
+  // Behind a launcher, the program it started is judged; the launcher has its own check.
+  const { app } = facts;
+  const work = workExit(facts)!;
+  const outlived = appOutlived(facts);
+  if (launcher) {
+    const mainName = `${obs.main} (pid ${facts.pid})`;
+    if (!app) add('launcher', true, `${mainName} started no separate program: it does the work itself (or replaced itself with it: exec)`);
+    else if (outlived) {
+      const how = exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+      const passed = app.signalSentAt !== null ? `, without passing ${signal} on to it (graceful sent it itself, to judge the program)` : '';
+      add('launcher', false, `${mainName} ${how} at +${fmt(tl.mainExitAfterMs ?? 0)}, before ${app.command} (pid ${app.pid}), which it started, had stopped${passed}: ${launcherHint(launcher)}`);
+    } else add('launcher', true, `${mainName} passed ${signal} on and waited for ${app.command} (pid ${app.pid})`);
+  }
+
+  const diedOfIt = work.signal !== null && work.signal === stop.signal && !tl.escalated;
   const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
   if (obs.disposition === 'default' || (obs.disposition === null && diedOfIt)) {
     add('handles-signal', false, `it does not handle ${signal}: it dies of it at once, mid-work (as PID 1 it would ignore it until the SIGKILL); ${fix}`);
@@ -155,21 +172,21 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
 
   // A kill sent because the main process exited (kill mode mixed, as the kernel does when
   // PID 1 of a container exits) is about its descendants: no-descendants-left says it.
-  if (tl.escalated && stop.killReason !== 'main-exited') {
+  if (tl.escalated && stop.killReason !== 'main-exited' && stop.killReason !== 'app-exited') {
     const cut = obs.tcpAtKill ? `, cutting ${obs.tcpAtKill} open TCP connection(s)` : '';
-    const who = exit.signal === stop.killSignal ? 'it' : 'the rest of its tree';
+    const who = work.signal === stop.killSignal ? 'it' : 'the rest of its tree';
     add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
   } else {
     const grace = tl.graceMs !== null ? `, within the ${fmt(tl.graceMs)} grace period` : '';
     add('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
   }
 
-  if (exit.signal !== null && (exit.signal === stop.signal || exit.signal === stop.killSignal)) {
-    add('exit-status', null, `died of ${exit.signal}: see ${exit.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
+  if (work.signal !== null && (work.signal === stop.signal || work.signal === stop.killSignal)) {
+    add('exit-status', null, `died of ${work.signal}: see ${work.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
   } else if (succeeded(facts, policy)) {
-    add('exit-status', true, exit.signal ? `died of ${exit.signal}, counted as success` : `exited with code ${exit.code}`);
+    add('exit-status', true, work.signal ? `died of ${work.signal}, counted as success` : `exited with code ${work.code}`);
   } else {
-    const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+    const how = work.signal ? `died of ${work.signal}` : `exited with code ${work.code}`;
     add('exit-status', false, `${how} (exit status ${exitStatus(facts, policy)}) after ${signal}: a graceful stop exits 0 (or list the status in --success-exit-status)`);
   }
 

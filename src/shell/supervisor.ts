@@ -17,7 +17,8 @@ import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.j
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
-import { Tree, type ProcInfo } from './tree.js';
+import { readProc, Tree, tryKill, type ProcInfo } from './tree.js';
+import { launcherKind } from '../core/launchers.js';
 import { Ui } from './ui.js';
 
 // When to warm the stop path up (see #warmUp): after the start, when graceful is idle;
@@ -27,6 +28,9 @@ const WARM_UP_AFTER_MS = 20;
 // How often the rest of the tree is checked once the main process has exited: a /proc scan
 // costs well under a millisecond on a container's few processes; 20 ms keeps the exit prompt.
 const TREE_POLL_MS = 20;
+// How long an adopted app, seen as a zombie, may take to become reapable (its other threads
+// finish exiting first: milliseconds) before graceful stops waiting for its status.
+const APP_REAP_WAIT_MS = 1000;
 // How long graceful waits, once the tree is gone, for the last of the child's piped output
 // (--ready log:) to pass through: a process that graceful leaves alone may hold the pipe.
 const DRAIN_MS = 2000;
@@ -82,6 +86,10 @@ export class Supervisor {
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
   #reapedBefore = 0;
+  /** The app's start time (/proc), which tells it from a later process given its pid. */
+  #appStart = -1;
+  /** When the app was first seen a zombie that graceful is about to reap. */
+  #appZombieSince: number | null = null;
   /** After an internal error: the machine is not trusted any more, graceful is exiting. */
   #broken = false;
   /** The latest scan found the tree empty (at the main exit, or the end of draining). */
@@ -123,6 +131,11 @@ export class Supervisor {
     const reaping = startReaper({ subreaper: options.subreaper });
     this.#reaper = reaping.reaper;
     this.#reapedBefore = this.#reaper?.reaped ?? 0;
+    // An orphan graceful reaps may be the app behind a launcher: then its status is known.
+    this.#reaper?.onReaped((pid, code, signal) => {
+      const app = this.#state.facts.app;
+      if (app && app.pid === pid && app.exit === null) this.#appExited(code, signal, true);
+    });
     if (reaping.problem && process.pid === 1) {
       this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
     } else if (reaping.problem && options.verbose) {
@@ -206,6 +219,10 @@ export class Supervisor {
           this.#descendants.killed(this.#tree, this.#tree.members(), this.pid);
         }
         if (action.target === 'main') this.#child?.signal(action.signal);
+        else if (action.target === 'app') {
+          const app = this.#state.facts.app;
+          if (app && this.#isApp(app.pid)) tryKill(app.pid, action.signal);
+        }
         else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
         else this.#tree?.signalAll(action.signal);
         return;
@@ -226,7 +243,13 @@ export class Supervisor {
         return;
       case 'watch-tree':
         this.#watch ??= setInterval(() => {
-          if (this.#tree?.count()) return;
+          const left = this.#tree?.count() ?? 0;
+          // The app gone without graceful reaping it (its own parent did, or graceful is
+          // not a subreaper): its end is seen here, its status is not.
+          const app = this.#state.facts.app;
+          const appRuns = app !== null && app.exit === null && this.#appRuns(app.pid);
+          if (app && app.exit === null && !appRuns) this.#appExited(null, null, false);
+          if (left || appRuns) return;
           this.#treeEmpty = true;
           clearInterval(this.#watch!);
           this.dispatch({ type: 'tree-empty', at: now() });
@@ -236,6 +259,57 @@ export class Supervisor {
         this.#finish(action.status);
         return;
     }
+  }
+
+  /**
+   * When the main process is a launcher (npm start, sh -c: launchers.ts), finds the program
+   * it started: among the tree's members (a fresh scan unless given), the first one started
+   * that is no launcher itself, or the one `prefer` picks (graceful check: the one that
+   * listens). Tells the machine; returns its pid, or null.
+   */
+  findApp(members?: readonly ProcInfo[], prefer?: (pid: number) => boolean): number | null {
+    if (this.#state.facts.app) return this.#state.facts.app.pid;
+    const tree = this.#tree;
+    if (!tree || launcherKind(this.options.command) === null) return null;
+    const main = this.pid;
+    const candidates = (members ?? tree.members())
+      .filter((p) => p.pid !== main && launcherKind(tree.command(p.pid).split(' ')) === null)
+      .sort((a, b) => a.start - b.start || a.pid - b.pid);
+    const app = (prefer && candidates.find((p) => prefer(p.pid))) ?? candidates[0];
+    if (!app) return null;
+    this.#appStart = app.start;
+    this.dispatch({ type: 'app-found', at: this.clock.now(), pid: app.pid, command: tree.command(app.pid) });
+    return app.pid;
+  }
+
+  // The app ended: what is left of the tree then, and the event.
+  #appExited(code: number | null, signal: string | null, known: boolean): void {
+    const at = this.clock.now();
+    const tree = this.#tree;
+    const survivors = tree?.count() ?? 0;
+    if (tree) this.#descendants.atAppExit(tree, this.#state.facts.app!.pid);
+    this.dispatch({ type: 'app-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, known, survivors });
+  }
+
+  // Is `pid` still the app graceful found (alive, and not a stranger given its pid)?
+  #isApp(pid: number): boolean {
+    const info = readProc(pid);
+    return info !== null && info.state !== 'Z' && info.start === this.#appStart;
+  }
+
+  // Does the app still run, as far as graceful can tell its end? A zombie that graceful
+  // adopted counts as running until the reaper has its status: /proc shows a process
+  // exiting as a zombie (Z) before wait() can report it (its other threads are still
+  // exiting), and concluding "gone" then would lose the status the reaper is about to get.
+  #appRuns(pid: number): boolean {
+    if (this.#isApp(pid)) return true;
+    this.#reaper?.reap();
+    if (this.#state.facts.app?.exit) return false;
+    const info = readProc(pid);
+    const pending = this.#reaper !== null && info !== null && info.state === 'Z' && info.ppid === process.pid && info.start === this.#appStart;
+    // Not for ever: a status that never comes must not hold graceful's exit.
+    this.#appZombieSince ??= pending ? this.clock.now() : null;
+    return pending && this.clock.now() - this.#appZombieSince! < APP_REAP_WAIT_MS;
   }
 
   // --ready notify: the socket must exist before the child starts; its path goes in the
@@ -280,8 +354,14 @@ export class Supervisor {
           // report and the warning at exit name them.
           const survivors = this.#tree?.count(childless) ?? 0;
           this.#treeEmpty = survivors === 0;
-          if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
-          this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
+          if (this.#tree && survivors > 0) {
+            this.#descendants.atMainExit(this.#tree);
+            // A launcher (npm start) that ended before the program it started, on a stop.
+            if (this.#state.facts.stop) this.findApp(this.#tree.lastMembers);
+          }
+          const app = this.#state.facts.app;
+          const appAlive = app !== null && app.exit === null && this.#appRuns(app.pid);
+          this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors, appAlive });
         },
       },
       {
@@ -335,6 +415,13 @@ class Descendants {
     this.#atMainExit = entries(tree, tree.lastMembers, null);
   }
 
+  #atAppExit: ProcessEntry[] | null = null;
+
+  // What was left when the app behind a launcher exited (after the latest scan).
+  atAppExit(tree: Tree, app: number): void {
+    this.#atAppExit = entries(tree, tree.lastMembers, app);
+  }
+
   killed(tree: Tree, members: readonly ProcInfo[], main: number | null): void {
     for (const e of entries(tree, members, main)) this.#killed.set(e.pid, e);
   }
@@ -344,10 +431,15 @@ class Descendants {
   }
 
   report(): ReportExtras['descendants'] {
-    return { atStop: this.#atStop, atMainExit: this.#atMainExit, killed: [...this.#killed.values()], leaked: this.#leaked };
+    return { atStop: this.#atStop, atMainExit: this.#atMainExit, atAppExit: this.#atAppExit, killed: [...this.#killed.values()], leaked: this.#leaked };
   }
 }
 
+// The members as the report names them. One whose command line could not be read was
+// exiting as the scan read it (its stat, then an empty cmdline): listed only if still alive.
 function entries(tree: Tree, members: readonly ProcInfo[], main: number | null): ProcessEntry[] {
-  return members.filter((p) => p.pid !== main).map((p) => ({ pid: p.pid, command: tree.command(p.pid) }));
+  return members
+    .filter((p) => p.pid !== main)
+    .map((p) => ({ pid: p.pid, command: tree.command(p.pid) }))
+    .filter((e) => e.command !== '' || readProc(e.pid)?.state.match(/^[^ZX]/));
 }

@@ -128,16 +128,11 @@ export class Tree {
       inTree.set(p.pid, yes);
       return yes;
     };
-    const members: ProcInfo[] = [];
-    for (const p of all) {
-      if (p.state === 'Z' || p.pid === process.pid || !isMember(p)) continue;
-      // Read now: by the time a report is written, the process may be gone. A process with
-      // no command line left has exited since its stat was read: it is not listed.
-      const command = this.#commands.get(p.pid) ?? commandOf(p.pid);
-      if (command === '') continue;
-      this.#commands.set(p.pid, command);
+    const members = all.filter((p) => p.state !== 'Z' && p.pid !== process.pid && isMember(p));
+    for (const p of members) {
       this.#known.set(p.pid, p.start);
-      members.push(p);
+      // Read now: by the time a report is written, the process may be gone.
+      this.#commands.set(p.pid, this.#commands.get(p.pid) || commandOf(p.pid));
     }
     this.#last = members;
     this.#scannedAt = monotonicMs();
