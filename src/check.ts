@@ -2,18 +2,20 @@
 // ask it to stop (through the same supervisor and shutdown sequence as graceful run), and
 // grade the shutdown against the checklist of a graceful shutdown. Exit 0 if every check
 // passes, 1 if any fails.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
 import { appOutlived } from './core/timeline.js';
-import type { State } from './core/types.js';
+import type { Facts, State } from './core/types.js';
+import { parseTrace } from './core/trace.js';
 import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from './report/checks.js';
 import { statusForSignal } from './signals.js';
-import { describeCommand, human } from './report/human.js';
+import { describeCommand, describeLine, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
 import { checkReportPath, writeReport } from './run.js';
 import { disposition, stillListening, tcpSockets } from './shell/inspect.js';
@@ -64,8 +66,13 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const { run: runOptions } = options;
   // A fresh private TMPDIR: whatever is left in it afterwards, the child left.
   const tmp = mkdtempSync(join(tmpdir(), 'graceful-check-'));
+  // The preload's trace files (src/preload/check-preload.ts), one per Node process of the tree.
+  const traces = mkdtempSync(join(tmpdir(), 'graceful-trace-'));
   const obs: Observations = {
     main: describeCommand(runOptions.command),
+    judged: runOptions.command.join(' '),
+    trace: null,
+    traceMissing: null,
     readyProbe: runOptions.ready && describeReady(runOptions.ready),
     afterMs: runOptions.ready ? null : options.afterMs,
     aborted: null,
@@ -107,7 +114,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
         if (after) clearTimeout(after);
       },
     },
-    { env: { TMPDIR: tmp }, steps: false, observe: true },
+    { env: { TMPDIR: tmp, ...preloadEnv(traces) }, steps: false, observe: true },
   );
   const { ui } = supervisor;
   if (round === 1) {
@@ -159,6 +166,8 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
     obs.tempLeft = null;
   }
   rmSync(tmp, { recursive: true, force: true });
+  readTrace(outcome.state.facts, traces, obs);
+  if (!process.env.KEEP_TRACE) rmSync(traces, { recursive: true, force: true }); else process.stderr.write(`traces in ${traces}\n`);
 
   const { state, status, extras } = outcome;
   const checks = judge(state.facts, runOptions.policy, obs, human);
@@ -167,6 +176,43 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   say(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);
   const report = buildReport(state.facts, runOptions, status, supervisor.clock.wall, extras);
   return { run: { checks, report, observations: obs, seconds: (Date.now() - started) / 1000 }, ui };
+}
+
+// The environment that loads the preload into the Node programs of the tree: the user's own
+// NODE_OPTIONS first, kept as they are.
+function preloadEnv(traces: string): Record<string, string> {
+  const preload = join(distDir(), 'check-preload.cjs');
+  if (!existsSync(preload)) return {};
+  // NODE_OPTIONS takes double quotes, with backslash escapes, around a value with spaces.
+  const quoted = `"${preload.replace(/(["\\])/g, '\\$1')}"`;
+  const own = process.env.NODE_OPTIONS ?? '';
+  return { NODE_OPTIONS: `${own}${own ? ' ' : ''}--require ${quoted}`, GRACEFUL_CHECK_TRACE: traces };
+}
+
+// dist/, where the bundle and the preload are (import.meta.url is the bundle's __filename).
+function distDir(): string {
+  const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
+  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', 'dist');
+}
+
+// The judged program (the app behind a launcher, else the main process) and its trace.
+function readTrace(facts: Facts, dir: string, obs: Observations): void {
+  const pid = facts.app?.pid ?? facts.pid;
+  if (pid === null) {
+    obs.traceMissing = 'the program did not start';
+    return;
+  }
+  obs.judged = facts.app?.command ?? facts.command.join(' ');
+  const name = `${describeLine(obs.judged)} (pid ${pid})`;
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `${pid}.jsonl`), 'utf8');
+  } catch {
+    obs.traceMissing = `${name} left no trace: connections, their order and open files are seen exactly only inside Node programs (through a preload in NODE_OPTIONS), and this is not one, or it replaced NODE_OPTIONS; nothing is guessed`;
+    return;
+  }
+  obs.trace = parseTrace(text);
+  if (!obs.trace) obs.traceMissing = `${name}: its trace could not be read`;
 }
 
 // Is the program still at work: the main process, or the app it started behind a launcher?
@@ -230,8 +276,9 @@ async function probeNewWork(
     const afterMs = Math.round(supervisor.clock.now() - signalAt());
     const { result } = send(url, 1000);
     const r = await result;
+    // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
     const outcome: ProbeAttempt['outcome'] =
-      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null ? 'accepted' : 'error';
+      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
     probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
     await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
   }

@@ -1,7 +1,8 @@
 // PURE: grades one shutdown against the checklist of a graceful shutdown, from the
 // machine's facts and what graceful check observed. Each check passes, fails with a
 // sentence that says what to fix, or does not apply (ok: null).
-import { launcherHint, launcherKind } from './launchers.js';
+import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
+import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
 import type { Facts, Policy } from './types.js';
 
@@ -22,6 +23,8 @@ export interface ProbeAttempt {
 export interface Observations {
   /** The main process, as people read its command (node server.js). */
   main: string;
+  /** The command line of the judged program (the app behind a launcher, else the main process). */
+  judged: string;
   /** The --ready probe, as written; null when --after was used. */
   readyProbe: string | null;
   /** --after, when it applied (no --ready); else null. */
@@ -42,6 +45,13 @@ export interface Observations {
   /** Descendants alive when the main process exited, and when graceful was done. */
   survivors: { pid: number; command: string }[];
   leaked: { pid: number; command: string }[];
+  /**
+   * What the preload recorded inside the judged program (the app behind a launcher, else
+   * the main process): its listeners, requests, outbound connections and files. Null when
+   * there is none, with the reason in `traceMissing`.
+   */
+  trace: ProcessTrace | null;
+  traceMissing: string | null;
   /** Files left in the private TMPDIR; null if it could not be read. */
   tempLeft: string[] | null;
   /** Ports the tree listened on when the stop began, and those still bound after it. */
@@ -70,6 +80,9 @@ export const CHECKS = [
   'exited-in-time',
   'exit-status',
   'no-descendants-left',
+  'connections-closed',
+  'cleanup-order',
+  'files-closed',
   'temp-clean',
   'port-released',
   'shutdown-time',
@@ -143,25 +156,53 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     // re-raises them: caught, yet the program had no say.
     add('handles-signal', false, `it does not handle ${signal}: it died of it at once, mid-work (only a runtime's default handler ran, such as Node.js's, which re-raises it); ${fix}`);
   } else {
-    add('handles-signal', true, obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`);
+    const note = gracefulStopHint(obs.judged, signal);
+    add('handles-signal', true, `${obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`}${note ? ` (note: ${note})` : ''}`);
   }
+
+  // The exact order of the shutdown, from inside the program (Node: the preload).
+  const from = stop.signalSentAt ?? stop.requestedAt;
+  const order = obs.trace && shutdownOrder(obs.trace, from);
+  const at = (t: number) => `+${fmt(Math.max(0, t - from))}`;
+  // Dependencies let go of while requests were still in flight, or before the listener closed.
+  const early = order
+    ? order.dependencies.filter((d) => {
+        const released = d.releasedAt ?? obs.trace!.exit?.at ?? Infinity;
+        return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || released < (order.listenerClosedAt ?? obs.trace!.exit?.at ?? -Infinity);
+      })
+    : [];
+  const stopHint = gracefulStopHint(obs.judged, signal);
 
   if (obs.inflight && obs.inflight.results.length === 0) {
     notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
   } else if (obs.inflight) {
     const { results } = obs.inflight;
-    const done = results.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).length;
+    const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
+    const done = results.filter(ok2xx).length;
     if (done === results.length) add('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
     else {
-      const why = summarize(results.filter((r) => !(r.status !== null && r.status >= 200 && r.status < 300)).map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
-      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)`);
+      const failures = results.filter((r) => !ok2xx(r));
+      const why = summarize(failures.map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
+      // The hint follows what was seen: error answers after a dependency went away are not
+      // connections cut by an exit.
+      const answered = failures.some((r) => r.status !== null);
+      const fix =
+        answered && early.length > 0
+          ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
+          : answered
+            ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
+            : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
+      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}${stopHint ? `; ${stopHint}` : ''}`);
     }
   }
 
   if (obs.probe) {
     const window = obs.probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (obs.probe!.inflightDoneAfterMs === null || a.afterMs <= obs.probe!.inflightDoneAfterMs));
     const accepted = window.find((a) => a.outcome === 'accepted');
-    if (accepted) {
+    const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
+    if (erred && !accepted) {
+      add('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
+    } else if (accepted) {
       add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
     } else if (window.length === 0) {
       notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
@@ -206,6 +247,8 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
   }
 
+  judgeResources(obs, order, early, at, add, notRun);
+
   if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
   else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
   else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
@@ -222,6 +265,65 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
   }
   return checks;
+}
+
+// connections-closed, cleanup-order and files-closed, from the program's own trace.
+function judgeResources(
+  obs: Observations,
+  order: ShutdownOrder | null,
+  early: ShutdownOrder['dependencies'],
+  at: (t: number) => string,
+  add: (name: CheckName, ok: boolean | null, detail: string) => void,
+  notRun: (name: CheckName, detail: string) => void,
+): void {
+  const trace = obs.trace;
+  if (!trace || !order) {
+    const why = obs.traceMissing ?? 'no trace of the program';
+    for (const name of ['connections-closed', 'cleanup-order', 'files-closed'] as const) notRun(name, why);
+    return;
+  }
+  const list = (cs: readonly Connection[]) => cs.map(describeConnection).join(', ');
+
+  const kernel = trace.connections.filter((c) => c.leftToKernel);
+  if (kernel.length > 0) {
+    const when = trace.exit ? 'when it exited' : 'when it died';
+    add('connections-closed', false, `${kernel.length === 1 ? 'a connection was' : `${kernel.length} connections were`} still open ${when}, closed by the kernel, not by the program: ${list(kernel)}: close them after draining, in the reverse order of opening (pool.end(), client.quit(), socket.end()) and wait for that before exiting (an open transaction is rolled back, a half-written command lost)`);
+  } else if (trace.connections.length === 0) add('connections-closed', true, 'it opened no outbound connection');
+  else add('connections-closed', true, `all ${trace.connections.length} outbound connection(s) closed by the program: ${list(trace.connections)}`);
+
+  const deps = order.dependencies;
+  if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
+    add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
+  } else {
+    const steps: [string, number | null][] = [
+      ['listener closed', order.listenerClosedAt],
+      ...(order.inflight > 0 ? [[`${order.inflight} in-flight request(s) done`, order.inflightDoneAt] as [string, number | null]] : []),
+      ...deps.map((d) => [`${describeConnection(d.connection)} closed`, d.releasedAt] as [string, number | null]),
+    ];
+    // A step the program never took happened at its exit, by the kernel (or never, if it died).
+    const exitAt = trace.exit?.at ?? null;
+    const observed = steps
+      .map(([what, t]) => [what, t, t ?? exitAt] as const)
+      .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
+      .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what} by the kernel at exit ${at(when)}` : `${what}: never`))
+      .join(', ');
+    const opened = deps.length > 1 ? `; opened: ${deps.map((d) => describeConnection(d.connection)).join(', ')}` : '';
+    const released = deps.every((d) => d.releasedAt !== null);
+    const reversed = released && deps.every((d, i) => i === 0 || d.releasedAt! <= deps[i - 1]!.releasedAt!);
+    if (early.length > 0) {
+      add('cleanup-order', false, `${list(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
+    } else {
+      const note = deps.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
+      add('cleanup-order', true, `${observed}${opened}${note}`);
+    }
+  }
+
+  if (!trace.exit) notRun('files-closed', 'it died of a signal: which files it had open is not known');
+  else if (trace.exit.files.length === 0) add('files-closed', true, 'no file open for writing when it exited');
+  else {
+    const files = trace.exit.files.map((f) => f.path).join(', ');
+    add('files-closed', false, `open for writing when it exited: ${files}: close files (stream.end(), fs.close) and wait for it before exiting, or writes still buffered are lost`);
+  }
 }
 
 // "3 ECONNRESET, 1 HTTP 500"

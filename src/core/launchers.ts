@@ -33,3 +33,21 @@ export function launcherHint(kind: LauncherKind): string {
       : 'run the program directly (CMD ["node", "server.js"]), put `exec` before the command in the package.json script, or keep graceful as PID 1';
   return `in a container, PID 1 exiting kills the program mid-request: ${fix}`;
 }
+
+// Programs whose graceful stop is another signal than SIGTERM (for them SIGTERM is a fast
+// shutdown that drops connections in progress), from their own documentation.
+const GRACEFUL_STOP: Record<string, string> = {
+  nginx: 'SIGQUIT', // nginx: TERM, INT fast shutdown; QUIT graceful shutdown
+  'php-fpm': 'SIGQUIT', // php-fpm: SIGINT, SIGTERM immediate termination; SIGQUIT graceful stop
+  httpd: 'SIGWINCH', // Apache httpd: WINCH graceful-stop
+  apache2: 'SIGWINCH',
+  unicorn: 'SIGQUIT', // unicorn: TERM quick shutdown; QUIT graceful shutdown
+};
+
+// What to say when `command` is such a program stopped with another signal than its own.
+export function gracefulStopHint(command: string, signal: string): string | null {
+  const name = command.split(' ')[0]!.replace(/.*\//, '').replace(/:$/, '');
+  const wanted = GRACEFUL_STOP[name];
+  if (!wanted || wanted === signal) return null;
+  return `${name} treats ${signal} as a fast shutdown that drops connections in progress, and drains on ${wanted}: --stop-signal ${wanted} (and STOPSIGNAL ${wanted} in its Dockerfile)`;
+}

@@ -50,14 +50,17 @@ describe('graceful check', () => {
       ['exited-in-time', true],
       ['exit-status', true],
       ['no-descendants-left', true],
+      ['connections-closed', true],
+      ['cleanup-order', true],
+      ['files-closed', true],
       ['temp-clean', true],
       ['port-released', true],
       ['shutdown-time', true],
     ]);
     expect(line(r.stderr, 'inflight')).toMatch(/ok\s+inflight\s+10\/10 in-flight requests completed with 2xx/);
-    expect(r.stderr).toMatch(/graceful: check passed: 10 checks/);
+    expect(r.stderr).toMatch(/graceful: check passed: 13 checks/);
     const xml = readFileSync(junitFile, 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(10);
+    expect(xml.match(/<testcase /g)).toHaveLength(13);
     expect(xml).toContain('failures="0"');
     expect(r.report.runs[0].report).toMatchObject({ schema: 'graceful.report/v1', verdict: 'clean' });
     const seen = r.report.runs[0].observations;
@@ -108,7 +111,7 @@ describe('graceful check', () => {
     const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-grandchild.js')]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['no-descendants-left']);
-    expect(line(r.stderr, 'no-descendants-left')).toMatch(/FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived|\d processes outlived \S*node .*leaves-grandchild\.js: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them/);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived \S*node \S*leaves-grandchild\.js|\d processes outlived \S*node .*leaves-grandchild\.js: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them/);
   });
 
   it('serving new requests while draining fails new-work-refused, and only that', async () => {
@@ -136,7 +139,7 @@ describe('graceful check', () => {
     const r = await check(['--after', '2s'], [node, fixture('exits-with.js'), '0', '100']);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['ready']);
-    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(7);
+    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(10);
     expect(new Set(r.report.checks.slice(1).map((c: any) => c.status))).toEqual(new Set(['not run']));
   });
 
@@ -148,7 +151,7 @@ describe('graceful check', () => {
     expect(min).toBeGreaterThanOrEqual(100);
     expect(min).toBeLessThanOrEqual(median);
     expect(median).toBeLessThanOrEqual(max);
-    expect(r.stderr).toMatch(/check passed: 8 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
+    expect(r.stderr).toMatch(/check passed: 10 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
   });
 
   it.each([
