@@ -110,6 +110,8 @@ export interface Report {
     repeats: number;
     escalated: boolean;
     forced: boolean;
+    /** Why the kill signal went out: deadline, second-signal, main-exited (kill mode mixed), app-exited. */
+    killReason: string | null;
     killSignal: string | null;
     killSentAfterMs: number | null;
     treeGoneAfterMs: number | null;
@@ -195,6 +197,7 @@ export function buildReport(
       repeats: stop.repeats,
       escalated: tl.escalated,
       forced: stop.forced,
+      killReason: stop.killReason,
       killSignal: stop.killSignal,
       killSentAfterMs: tl.killSentAfterMs,
       treeGoneAfterMs: tl.treeGoneAfterMs,
