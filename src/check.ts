@@ -15,7 +15,7 @@ import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from './report/checks.js';
 import { statusForSignal } from './signals.js';
-import { describeCommand, describeLine, human } from './report/human.js';
+import { describeCommand, human } from './report/human.js';
 import { buildReport, writeFileAtomic } from './report/json.js';
 import { checkReportPath, writeReport } from './run.js';
 import { disposition, stillListening, tcpSockets } from './shell/inspect.js';
@@ -203,12 +203,12 @@ function readTrace(facts: Facts, dir: string, obs: Observations): void {
     return;
   }
   obs.judged = facts.app?.command ?? facts.command.join(' ');
-  const name = `${describeLine(obs.judged)} (pid ${pid})`;
+  const name = `${obs.judged.split(' ')[0]!.replace(/.*\//, '').replace(/:$/, '')} (pid ${pid})`;
   let text: string;
   try {
     text = readFileSync(join(dir, `${pid}.jsonl`), 'utf8');
   } catch {
-    obs.traceMissing = `${name} left no trace: connections, their order and open files are seen exactly only inside Node programs (through a preload in NODE_OPTIONS), and this is not one, or it replaced NODE_OPTIONS; nothing is guessed`;
+    obs.traceMissing = `${name} is not a Node program (or it replaced NODE_OPTIONS): connections, their order and open files are observed exactly only inside Node programs, through a preload; nothing is guessed`;
     return;
   }
   obs.trace = parseTrace(text);

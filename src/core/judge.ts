@@ -165,9 +165,12 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const order = obs.trace && shutdownOrder(obs.trace, from);
   const at = (t: number) => `+${fmt(Math.max(0, t - from))}`;
   // Dependencies let go of while requests were still in flight, or before the listener closed.
+  // (Only what the program itself released is judged for order: what the kernel closed at
+  // exit, with everything else, is connections-closed's and inflight's to report.)
   const early = order
     ? order.dependencies.filter((d) => {
-        const released = d.releasedAt ?? obs.trace!.exit?.at ?? Infinity;
+        const released = d.releasedAt;
+        if (released === null) return false;
         return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || released < (order.listenerClosedAt ?? obs.trace!.exit?.at ?? -Infinity);
       })
     : [];
@@ -189,10 +192,12 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
       const fix =
         answered && early.length > 0
           ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
-          : answered
-            ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
-            : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
-      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}${stopHint ? `; ${stopHint}` : ''}`);
+          : stopHint
+            ? stopHint
+            : answered
+              ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
+              : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
+      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}`);
     }
   }
 
@@ -278,11 +283,16 @@ function judgeResources(
 ): void {
   const trace = obs.trace;
   if (!trace || !order) {
-    const why = obs.traceMissing ?? 'no trace of the program';
-    for (const name of ['connections-closed', 'cleanup-order', 'files-closed'] as const) notRun(name, why);
+    notRun('connections-closed', obs.traceMissing ?? 'no trace of the program');
+    for (const name of ['cleanup-order', 'files-closed'] as const) notRun(name, 'no trace of the program (see connections-closed)');
     return;
   }
-  const list = (cs: readonly Connection[]) => cs.map(describeConnection).join(', ');
+  // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
+  const list = (cs: readonly Connection[]) => {
+    const counts = new Map<string, number>();
+    for (const c of cs) counts.set(describeConnection(c), (counts.get(describeConnection(c)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => (n > 1 ? `${name} (x${n})` : name)).join(', ');
+  };
 
   const kernel = trace.connections.filter((c) => c.leftToKernel);
   if (kernel.length > 0) {
@@ -294,6 +304,9 @@ function judgeResources(
   const deps = order.dependencies;
   if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
     add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
+  } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null)) {
+    const when = trace.exit ? `its exit at ${at(trace.exit.at)}` : 'its death';
+    add('cleanup-order', null, `nothing was released in any order: the listener, the requests in flight and the connections all ended with ${when} (see inflight and connections-closed)`);
   } else {
     const steps: [string, number | null][] = [
       ['listener closed', order.listenerClosedAt],
@@ -305,9 +318,9 @@ function judgeResources(
     const observed = steps
       .map(([what, t]) => [what, t, t ?? exitAt] as const)
       .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
-      .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what} by the kernel at exit ${at(when)}` : `${what}: never`))
+      .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what.replace(/ (closed|done)$/, '')} ${what.endsWith('done') ? 'cut' : 'closed by the kernel'} at exit ${at(when)}` : `${what}: never`))
       .join(', ');
-    const opened = deps.length > 1 ? `; opened: ${deps.map((d) => describeConnection(d.connection)).join(', ')}` : '';
+    const opened = deps.length > 1 ? `; opened: ${list(deps.map((d) => d.connection))}` : '';
     const released = deps.every((d) => d.releasedAt !== null);
     const reversed = released && deps.every((d, i) => i === 0 || d.releasedAt! <= deps[i - 1]!.releasedAt!);
     if (early.length > 0) {
