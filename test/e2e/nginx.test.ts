@@ -1,0 +1,53 @@
+// A program that is not Node, whose graceful stop is not SIGTERM: nginx. graceful check must
+// fail it for the right reason (in-flight requests cut) with its own fix (SIGQUIT), and
+// pass it when stopped the way it drains.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+
+useHarness();
+
+const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+if (!nginx) console.log('nginx.test.ts skipped: nginx is not installed (.ci/run installs it: apt-get install nginx)');
+
+describe.skipIf(!nginx)('graceful check -- nginx', () => {
+  async function check(stopSignal: string) {
+    const [port, upstream] = [await freePort(), await freePort()];
+    const dir = tempDir();
+    mkdirSync(join(dir, 'logs'));
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `worker_processes 2; error_log ${dir}/logs/error.log; pid ${dir}/nginx.pid; events { worker_connections 64; }
+       http { access_log off; ${temp} server { listen 127.0.0.1:${port}; location / { proxy_pass http://127.0.0.1:${upstream}; } } }`,
+    );
+    // The upstream: a slow backend the in-flight requests wait on (ended by pid below).
+    const backend = spawn(process.execPath, [fixture('http-server.js'), String(upstream)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => backend.stdout!.once('data', resolve));
+      const report = join(dir, 'check.json');
+      const run = start(['check', '--stop-signal', stopSignal, '--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=800`, '--report-file', report, '--', nginx!, '-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;']);
+      await exitOf(run, 20_000);
+      const r = readJson(report);
+      const line = (name: string) => run.stderr.text.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a|not run)\\s+${name}\\s`).test(l)) ?? '';
+      return { line, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
+    } finally {
+      backend.kill('SIGKILL');
+      await waitGone([backend.pid!]);
+    }
+  }
+
+  it('SIGTERM, its fast shutdown, cuts the requests in flight: inflight fails, with nginx fix', async () => {
+    const { failed, line } = await check('SIGTERM');
+    expect(failed).toEqual(['inflight']);
+    expect(line('inflight')).toMatch(/FAIL\s+inflight\s+0\/10 in-flight requests completed; .*: nginx treats SIGTERM as a fast shutdown that drops connections in progress, and drains on SIGQUIT: --stop-signal SIGQUIT/);
+    expect(line('connections-closed')).toMatch(/not run\s+connections-closed\s+nginx \(pid \d+\) is not a Node program/);
+  });
+
+  it('SIGQUIT, its graceful stop, passes', async () => {
+    const { failed } = await check('SIGQUIT');
+    expect(failed).toEqual([]);
+  });
+});
