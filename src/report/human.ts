@@ -37,10 +37,64 @@ export function humanSize(bytes: number): string {
   return `${+(bytes / size).toFixed(1)}${unit}`;
 }
 
-// The command as a shell would show it, shortened: node app.js --port 3000.
+// The command as a shell would show it, in at most `max` characters: node app.js --port 3000.
+// A long one is shortened without cutting a name in two, since the names are what identify
+// the program: the executable goes by its base name, then long paths lose their middle
+// (/srv/.../app/server.js), then the arguments after the script give way to "...". Only a
+// script name longer than `max` by itself is cut.
 export function describeCommand(argv: readonly string[], max = 60): string {
-  const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-  return quoted.length > max ? `${quoted.slice(0, max - 3)}...` : quoted;
+  const words = [...argv];
+  const text = () => words.map(shellWord).join(' ');
+  if (text().length <= max || words.length === 0) return text();
+  words[0] = basename(words[0]!);
+  // Shorten the longest path one step at a time: the reader keeps as much of each as fits.
+  for (;;) {
+    if (text().length <= max) return text();
+    const longest = words
+      .map((w, i) => ({ i, next: shorterPath(w) }))
+      .filter((c) => c.next !== null)
+      .sort((a, b) => words[b.i]!.length - words[a.i]!.length)[0];
+    if (!longest) break;
+    words[longest.i] = longest.next!;
+  }
+  // The executable and its script (the first argument that is not an option) stay; the
+  // arguments after them go, from the end.
+  const script = words.findIndex((w, i) => i > 0 && !w.startsWith('-'));
+  const keep = script === -1 ? 1 : script + 1;
+  while (words.length > keep && `${text()} ...`.length > max) words.pop();
+  const shown = words.length < argv.length ? `${text()} ...` : text();
+  return shown.length <= max ? shown : `${shown.slice(0, max - 3)}...`;
+}
+
+// A shell word: quoted when it holds anything a shell would read specially.
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+// The path shorter by a step or more, its middle replaced by "...": /a/b/c/d/e.js ->
+// /a/.../d/e.js -> /a/.../e.js -> .../e.js; null for what is not a path (URLs, options,
+// words with spaces) or cannot be shortened any more.
+function shorterPath(word: string): string | null {
+  if (!/^[^\s-][^\s]*\/[^\s]*$/.test(word) || word.includes('://')) return null;
+  for (let path = word; ; ) {
+    const next = stepShorter(path);
+    if (next === null) return null;
+    if (next.length < word.length) return next;
+    path = next;
+  }
+}
+
+function stepShorter(path: string): string | null {
+  const parts = path.split('/');
+  const cut = parts.indexOf('...');
+  if (cut === -1) {
+    // Keep the first directory (the root's first, for an absolute path) and the last two parts.
+    const head = parts[0] === '' ? 2 : 1;
+    return (parts.length > head + 2 ? [...parts.slice(0, head), '...', ...parts.slice(-2)] : ['...', parts[parts.length - 1]]).join('/');
+  }
+  const tail = parts.slice(cut + 1);
+  if (tail.length > 1) return [...parts.slice(0, cut + 1), ...tail.slice(1)].join('/');
+  return cut > 0 ? ['...', ...tail].join('/') : null;
 }
 
 function subject(facts: Facts): string {
@@ -220,14 +274,15 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
 }
 
 // The live line shown on a terminal while stopping, or null when there is nothing to show:
-// `command` may be shortened to fit the terminal's width, `what` (the countdown) may not.
-export function statusLine(state: State, policy: Policy, now: number): { command: string; pid: number | null; what: string } | null {
+// `command` (each argument by its base name) is shortened to fit the terminal's width with
+// describeCommand, `what` (the countdown) is not.
+export function statusLine(state: State, policy: Policy, now: number): { command: readonly string[]; pid: number | null; what: string } | null {
   const { phase, facts } = state;
   const stop = facts.stop;
   if (!stop) return null;
   const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
   const force = policy.kill ? ', Ctrl+C again to force' : '';
-  const command = describeCommand(facts.command.map(basename));
+  const command = facts.command.map(basename);
   const line = (what: string) => ({ command, pid: facts.pid, what });
   switch (phase.kind) {
     case 'pre-stop':
