@@ -254,6 +254,8 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
   }
 
   const reportRaw = text('reportFile');
+  // An empty path would silently write nothing (an unset variable is the way to say none).
+  if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`);
   return {
     command,
     policy: {
@@ -273,7 +275,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
     lifecycle: NO_LIFECYCLE,
     preset,
     platform,
-    reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,
+    reportFile: reportRaw ? reportRaw.value : null,
     subreaper: bool('subreaper') ?? true,
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
