@@ -5,13 +5,21 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { drained, fdStream, say } from './shell/output.js';
-import { TRAPPED } from './signals.js';
+import { TRAPPED, type Disposition } from './signals.js';
 
 declare const __VERSION__: string;
 
+const DOES: Record<Disposition, string> = {
+  stop: 'starts the shutdown',
+  forward: 'forwarded',
+  suspend: 'graceful stops with the child',
+};
+
 const EPILOG = `
 Signals:
-${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${s.disposition === 'stop' ? 'starts the shutdown' : s.disposition === 'forward' ? 'forwarded' : 'child gets SIGSTOP, then graceful stops'}`).join('\n')}
+${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${DOES[s.disposition]}${s.interactive ? `; with --interactive: ${s.interactive === 'forward' ? "the child's alone" : DOES[s.interactive]}` : ''}`).join('\n')}
+On a terminal, the child shares graceful's process group and terminal: what the terminal
+sends (Ctrl+C, Ctrl+Z, a resize) reaches it directly, once.
 
 Exit status: the child's code; 128+n if it died of signal n; 0 for --success-exit-status;
 126 not executable; 127 not found; 2 usage error.

@@ -102,7 +102,14 @@ function subject(facts: Facts): string {
 }
 
 function who(facts: Facts, target: Target): string {
-  return target === 'tree' ? `${subject(facts)} and its process tree` : subject(facts);
+  switch (target) {
+    case 'tree':
+      return `${subject(facts)} and its process tree`;
+    case 'outside-group':
+      return `the processes of ${subject(facts)}'s tree outside graceful's process group`;
+    case 'main':
+      return subject(facts);
+  }
 }
 
 function exitPhrase(exit: ChildExit): string {
@@ -151,6 +158,12 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   return `${subject(facts)} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
 }
 
+// Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
+// REPL, a shell) until it was killed: how to run such programs.
+export function interactiveHint(facts: Facts): string {
+  return `${subject(facts)} caught Ctrl+C (SIGINT) and kept running, as REPLs and shells do: run such programs with --interactive, so that Ctrl+C is theirs and only SIGTERM, a closed terminal or their own exit ends them`;
+}
+
 function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
   switch (verdict) {
     case 'clean':
@@ -197,7 +210,10 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   const stop = f.stop;
   switch (event.type) {
     case 'started':
-      if (verbose) lines.push(`started ${subject(f)} in its own session (kill mode ${policy.killMode})`);
+      if (verbose) {
+        const where = f.terminal ? 'on its terminal, in graceful\'s process group (terminal mode)' : 'in its own session';
+        lines.push(`started ${subject(f)} ${where} (kill mode ${policy.killMode})`);
+      }
       break;
     case 'ready':
       if (f.readyAt !== null && prev.facts.readyAt === null && f.startedAt !== null) {
@@ -226,9 +242,14 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'tree-empty':
       if (verbose) lines.push('the rest of its tree is gone');
       break;
-    case 'spawn-failed':
     case 'forward':
     case 'suspend':
+      if (verbose && event.delivered) lines.push(`${event.signal} reached ${subject(f)} from the terminal or the shell, with graceful: not sent again`);
+      break;
+    case 'child-stopped':
+      if (verbose && f.terminal) lines.push(`${subject(f)} was stopped (job control): graceful stops with it`);
+      break;
+    case 'spawn-failed':
     case 'timer':
     case 'stop':
     case 'child-stopping':
@@ -238,6 +259,11 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
     const grace = stop.deadline !== null ? `grace period ${human(stop.deadline - stop.requestedAt)}` : 'no kill (--no-kill)';
     lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
+  }
+  // Terminal mode: the terminal itself gave the child the stop signal (Ctrl+C).
+  if (stop?.delivered && stop.signal === stop.trigger && prev.facts.stop?.signal == null) {
+    const left = stop.deadline !== null ? `; ${policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
+    lines.push(`${subject(f)} got ${stop.signal} from the terminal${left}`);
   }
   for (const a of actions) {
     if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);
@@ -249,6 +275,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     switch (a.reason) {
       case 'stop': {
         if (event.type === 'stop-requested' && prev.phase.kind !== 'running') break; // said above
+        if (a.target === 'outside-group' && !verbose) break; // the line above
         const left = stop?.deadline != null ? `; ${a.signal === policy.killSignal ? 'again' : policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
         lines.push(`sent ${a.signal} to ${who(f, a.target)}${left}`);
         break;
@@ -264,7 +291,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       }
       case 'forward':
       case 'suspend':
-        if (verbose) lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
+        if (verbose && a.target !== 'outside-group') lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
         break;
       case 'sigcont':
         break;

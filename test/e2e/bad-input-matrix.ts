@@ -16,7 +16,7 @@ const KIND: Record<string, Kind> = {
   killMode: 'choice', preset: 'choice', restart: 'choice',
   inflight: 'url', probe: 'url',
   successExitStatus: 'statuses', ready: 'ready',
-  kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', quiet: 'boolean', verbose: 'boolean',
+  kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', interactive: 'boolean', quiet: 'boolean', verbose: 'boolean',
   backoff: 'boolean', stats: 'boolean', allowRemote: 'boolean',
   reportFile: 'path',
   // Any text is a valid value: a shell command, a path, a host name.
