@@ -117,6 +117,15 @@ describe('on a terminal: what must keep working', () => {
     expect((await exitOf(run)).code).toBe(137);
   });
 
+  it('the countdown line shortens a long command without cutting the script\'s name', async () => {
+    const run = onTerminal(['run', '--', node, fixture('drains-for.js'), '300', '0', '--an-argument-too-long-for-the-countdown-line']);
+    await run.ready();
+    type(run, CTRL_C);
+    expect((await exitOf(run)).code).toBe(0);
+    // 100 columns: the executable and script by their base names, the rest given way to "...".
+    expect(run.stdout.text).toMatch(/stopping node drains-for\.js( \d+)* \.\.\. \(pid \d+\): SIGINT sent, \d+s left, Ctrl\+C again to force/);
+  });
+
   it('NO_COLOR turns colour off, the countdown stays', async () => {
     const run = onTerminal(['run', '--', node, fixture('drains-for.js'), '300'], { NO_COLOR: '1' });
     await run.ready();
