@@ -39,10 +39,11 @@ export function killTarget(policy: Policy): Target {
 // foreground process group, so in group mode the child's group gets them too.
 export const forwardTarget = stopTarget;
 
-// Where a signal still has to go when the terminal or the shell already sent it to graceful's
-// process group (terminal mode), which holds the main process and the part of its tree that
-// stayed in the group: nowhere for the main process (a second copy would be a second Ctrl+C),
-// the processes outside the group for the tree. Each such signal reaches each process once.
+// Where a stop signal still has to go when the terminal or the shell already sent it to
+// graceful's process group (terminal mode), which holds the main process and the part of its
+// tree that stayed in the group: nowhere for the main process (a second copy would be a
+// second Ctrl+C), the processes outside the group for the tree, which a stop reaches whole.
+// Each such signal reaches each process once.
 function beyondGroup(target: Target | null): Target | null {
   return target === 'tree' || target === 'outside-group' ? 'outside-group' : null;
 }
@@ -96,11 +97,11 @@ export function step(state: State, event: Event, policy: Policy): Step {
 
     case 'forward':
     case 'suspend': {
-      const live = liveTarget(phase, forwardTarget(policy));
-      // Terminal mode: the child got the signal with graceful's group. A job-control stop
-      // is then the child's to take or not (vim takes it, a REPL may not), and graceful
-      // follows it (child-stopped); the rest goes on to the tree outside the group.
-      const target = !event.delivered ? live : event.type === 'forward' ? beyondGroup(live) : null;
+      // Terminal mode: the child got the signal with graceful's group, and nothing more is
+      // sent, as without graceful: what left the terminal's job (a daemon) is not the
+      // terminal's to signal. A job-control stop is then the child's to take or not (vim
+      // takes it, a REPL may not), and graceful follows it (child-stopped).
+      const target = event.delivered ? null : liveTarget(phase, forwardTarget(policy));
       const actions: Action[] = [];
       let facts = state.facts;
       if (target) {
