@@ -4,14 +4,22 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
 import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
-import { drained, say } from './shell/output.js';
-import { TRAPPED } from './signals.js';
+import { drained, fdStream, say } from './shell/output.js';
+import { TRAPPED, type Disposition } from './signals.js';
 
 declare const __VERSION__: string;
 
+const DOES: Record<Disposition, string> = {
+  stop: 'starts the shutdown',
+  forward: 'forwarded',
+  suspend: 'graceful stops with the child',
+};
+
 const EPILOG = `
 Signals:
-${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${s.disposition === 'stop' ? 'starts the shutdown' : s.disposition === 'forward' ? 'forwarded' : 'child gets SIGSTOP, then graceful stops'}`).join('\n')}
+${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${DOES[s.disposition]}${s.interactive ? `; with --interactive: ${s.interactive === 'forward' ? "the child's alone" : DOES[s.interactive]}` : ''}`).join('\n')}
+On a terminal, the child shares graceful's process group and terminal: what the terminal
+sends (Ctrl+C, Ctrl+Z, a resize) reaches it directly, once.
 
 Exit status: the child's code; 128+n if it died of signal n; 0 for --success-exit-status;
 126 not executable; 127 not found; 2 usage error.
@@ -30,13 +38,26 @@ Examples:
   graceful check --ready http://127.0.0.1:3000/health --probe http://127.0.0.1:3000/ \\
     --max-shutdown 5s --junit junit.xml --repeat 3 -- node server.js`;
 
+// --help and --version are the only text graceful writes to stdout. Through output.ts, like
+// everything else: a closed stdout (`graceful run --help | head -1`) or a full disk ends the
+// text, never graceful with a stack trace (a Node stream would throw EPIPE as an unhandled
+// 'error' event).
+const OUTPUT = {
+  writeOut: (text: string) => {
+    const stdout = fdStream(1);
+    if (!stdout.destroyed) stdout.write(text);
+  },
+  writeErr: () => {},
+  outputError: () => {},
+};
+
 function program(): Command {
   const cli = new Command('graceful')
     .description('Run a program and stop it gracefully: forward signals, count down a grace period, escalate, report.')
     .version(typeof __VERSION__ === 'string' ? __VERSION__ : 'dev', '-V, --version')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeErr: () => {}, outputError: () => {} })
+    .configureOutput(OUTPUT)
     .showSuggestionAfterError(true);
 
   const runSpecs = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS];
@@ -73,7 +94,7 @@ function command(cli: Command, name: string, description: string, specs: readonl
     // Everything from the command on belongs to the child, even what looks like our flags.
     .passThroughOptions()
     .exitOverride()
-    .configureOutput({ writeErr: () => {}, outputError: () => {} })
+    .configureOutput(OUTPUT)
     .addHelpText('after', epilog);
   for (const spec of specs) {
     sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));

@@ -53,6 +53,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: '60s', description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
+  { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
   { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: spawn, forwarded signals, tree scans' },
@@ -90,6 +91,13 @@ export interface RunOptions {
   reportFile: string | null;
   /** Become a child subreaper (Linux), adopting and reaping the tree's orphans. */
   subreaper: boolean;
+  /** --interactive: Ctrl+C belongs to the child; a hang-up starts the stop instead. */
+  interactive: boolean;
+  /**
+   * Whether terminal mode may apply (shell/terminal.ts): graceful run. graceful check keeps
+   * the child in a session of its own, so that its verdicts do not depend on where it runs.
+   */
+  terminal: boolean;
   quiet: boolean;
   verbose: boolean;
   /** Problems worth a line at start that do not stop the run. */
@@ -267,6 +275,8 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
   }
 
   const reportRaw = text('reportFile');
+  // An empty path would silently write nothing (an unset variable is the way to say none).
+  if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`);
   return {
     command,
     policy: {
@@ -287,8 +297,10 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
     lifecycle: NO_LIFECYCLE,
     preset,
     platform,
-    reportFile: reportRaw && reportRaw.value !== '' ? reportRaw.value : null,
+    reportFile: reportRaw ? reportRaw.value : null,
     subreaper: bool('subreaper') ?? true,
+    interactive: bool('interactive') ?? false,
+    terminal: verb === 'run',
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
     warnings,

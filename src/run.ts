@@ -10,7 +10,7 @@ import type { Facts, State } from './core/types.js';
 import { EXIT } from './errors.js';
 import type { RunOptions } from './options.js';
 import { formatDuration, formatSize } from './parse.js';
-import { describeCommand, human, humanSize, summaryLine } from './report/human.js';
+import { describeCommand, human, humanSize, interactiveHint, summaryLine } from './report/human.js';
 import { buildReport, summarizeRun, writeFileAtomic } from './report/json.js';
 import type { Health } from './shell/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from './shell/monitor.js';
@@ -102,7 +102,7 @@ export async function run(options: RunOptions): Promise<number> {
     const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
     ui.info(`${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(decision.delayMs)} (restart ${round})`);
     waiting = true;
-    const stopped = await restartDelay(decision.delayMs, supervisor.clock.now);
+    const stopped = await restartDelay(decision.delayMs, supervisor.clock.now, options.interactive);
     waiting = false;
     if (stopped) {
       // A stop request during the delay is final: no new child; graceful exits at once.
@@ -124,6 +124,7 @@ export async function run(options: RunOptions): Promise<number> {
     const { facts } = state;
     if (facts.spawnError) ui.error(facts.spawnError.message);
     else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
+    if (outcome.caughtInterrupt) ui.info(interactiveHint(facts));
     if (life.stats && (lifecycle.stats || options.verbose)) {
       ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
     }
@@ -142,14 +143,18 @@ export async function run(options: RunOptions): Promise<number> {
 }
 
 // Waits out a restart delay; resolves with the stop signal if one arrives meanwhile.
-function restartDelay(ms: number, now: () => number): Promise<string | null> {
+function restartDelay(ms: number, now: () => number, interactive: boolean): Promise<string | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), ms);
-    installTrap((event) => {
-      if (event.type !== 'stop-requested') return; // nothing to forward to: no child now
-      clearTimeout(timer);
-      resolve(event.signal);
-    }, now);
+    installTrap(
+      (event) => {
+        if (event.type !== 'stop-requested') return; // nothing to forward to: no child now
+        clearTimeout(timer);
+        resolve(event.signal);
+      },
+      now,
+      { interactive, delivered: () => false },
+    );
   });
 }
 

@@ -15,6 +15,13 @@ export type Disposition =
 export interface TrappedSignal {
   name: string;
   disposition: Disposition;
+  /** What --interactive makes of it, where that differs: Ctrl+C is the child's, a hang-up stops it. */
+  interactive?: Disposition;
+  /**
+   * A terminal or a shell's job control sends it to a whole process group (the foreground
+   * job's, or the job's): in terminal mode the child, in graceful's group, gets it directly.
+   */
+  job?: true;
   why: string;
 }
 
@@ -28,19 +35,19 @@ export interface TrappedSignal {
 export const TRAPPED: readonly TrappedSignal[] = (
   [
   { name: 'SIGTERM', disposition: 'stop', why: 'the stop request of Docker, Kubernetes, systemd and kill(1)' },
-  { name: 'SIGINT', disposition: 'stop', why: 'Ctrl+C; a second one while stopping forces the kill' },
-  { name: 'SIGHUP', disposition: 'forward', why: 'reload requests, terminal hang-up' },
-  { name: 'SIGQUIT', disposition: 'forward', why: 'Ctrl+\\, thread dumps (JVM), graceful stop of nginx' },
+  { name: 'SIGINT', disposition: 'stop', interactive: 'forward', job: true, why: 'Ctrl+C; a second one while stopping forces the kill; with --interactive, the child\'s alone' },
+  { name: 'SIGHUP', disposition: 'forward', interactive: 'stop', job: true, why: 'reload requests, terminal hang-up (with --interactive, a hang-up starts the shutdown)' },
+  { name: 'SIGQUIT', disposition: 'forward', job: true, why: 'Ctrl+\\, thread dumps (JVM), graceful stop of nginx' },
   { name: 'SIGUSR1', disposition: 'forward', why: 'application-defined (log reopen, ...)' },
   { name: 'SIGUSR2', disposition: 'forward', why: 'application-defined (zero-downtime reload, ...)' },
-  { name: 'SIGWINCH', disposition: 'forward', why: 'terminal resized' },
+  { name: 'SIGWINCH', disposition: 'forward', job: true, why: 'terminal resized' },
   { name: 'SIGALRM', disposition: 'forward', why: 'application-defined timers sent from outside' },
   { name: 'SIGURG', disposition: 'forward', why: 'application-defined' },
   { name: 'SIGPWR', disposition: 'forward', why: 'power failure notice from a UPS daemon' },
-  { name: 'SIGCONT', disposition: 'forward', why: 'resumes the child after Ctrl+Z / SIGSTOP' },
-  { name: 'SIGTSTP', disposition: 'suspend', why: 'Ctrl+Z: the child is in its own session, where the kernel discards job-control stops, so it is sent SIGSTOP' },
-  { name: 'SIGTTIN', disposition: 'suspend', why: 'job control, as SIGTSTP' },
-  { name: 'SIGTTOU', disposition: 'suspend', why: 'job control, as SIGTSTP' },
+  { name: 'SIGCONT', disposition: 'forward', job: true, why: 'resumes the child after Ctrl+Z / SIGSTOP (a shell\'s fg and bg send it to the whole job)' },
+  { name: 'SIGTSTP', disposition: 'suspend', job: true, why: 'Ctrl+Z: graceful stops with the child. In terminal mode the child gets it from the terminal; in a session of its own, where the kernel discards job-control stops, it is sent SIGSTOP' },
+  { name: 'SIGTTIN', disposition: 'suspend', job: true, why: 'job control, as SIGTSTP' },
+  { name: 'SIGTTOU', disposition: 'suspend', job: true, why: 'job control, as SIGTSTP' },
   ] satisfies TrappedSignal[]
 ).filter((s) => s.name in constants.signals);
 

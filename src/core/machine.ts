@@ -21,6 +21,7 @@ export function initialState(command: readonly string[], at: number): State {
       readyDeadline: null,
       forwarded: {},
       app: null,
+      terminal: false,
     },
   };
 }
@@ -39,6 +40,15 @@ export function killTarget(policy: Policy): Target {
 // foreground process group, so in group mode the child's group gets them too.
 export const forwardTarget = stopTarget;
 
+// Where a stop signal still has to go when the terminal or the shell already sent it to
+// graceful's process group (terminal mode), which holds the main process and the part of its
+// tree that stayed in the group: nowhere for the main process (a second copy would be a
+// second Ctrl+C), the processes outside the group for the tree, which a stop reaches whole.
+// Each such signal reaches each process once.
+function beyondGroup(target: Target | null): Target | null {
+  return target === 'tree' || target === 'outside-group' ? 'outside-group' : null;
+}
+
 // Advances the machine by one event. Every event is answered in every phase.
 export function step(state: State, event: Event, policy: Policy): Step {
   const { phase } = state;
@@ -46,10 +56,10 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'started':
       if (phase.kind !== 'starting') return same(state);
       {
-        const next = withFacts(state, { pid: event.pid, startedAt: event.at }, { kind: 'running' });
+        const next = withFacts(state, { pid: event.pid, startedAt: event.at, terminal: event.terminal ?? false }, { kind: 'running' });
         // A stop that arrived before the child existed starts as soon as it does, with its
         // deadline still counted from when it was asked for.
-        if (phase.pendingStop) return beginStop(next, phase.pendingStop.signal, phase.pendingStop.at, policy);
+        if (phase.pendingStop) return beginStop(next, phase.pendingStop.signal, phase.pendingStop.at, policy, phase.pendingStop.delivered);
         if (policy.readyTimeoutMs === null) return same(next);
         const readyDeadline = event.at + policy.readyTimeoutMs;
         return { state: withFacts(next, { readyDeadline }), actions: [{ type: 'arm', timer: 'ready-timeout', at: readyDeadline }] };
@@ -60,12 +70,12 @@ export function step(state: State, event: Event, policy: Policy): Step {
       return finish(withFacts(state, { spawnError: { status: event.status, message: event.message } }), [], policy);
 
     case 'stop-requested':
-      return onStopRequest(state, event.signal, event.at, policy);
+      return onStopRequest(state, event.signal, event.at, policy, event.delivered ?? false);
 
     case 'stop':
       // graceful's own decision: a stop already under way needs no second one.
       if (phase.kind === 'running') return beginStop(state, event.trigger, event.at, policy);
-      if (phase.kind === 'starting') return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal: event.trigger, at: event.at } } }, actions: [] };
+      if (phase.kind === 'starting') return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal: event.trigger, at: event.at, delivered: false } } }, actions: [] };
       return same(state);
 
     case 'ready':
@@ -88,7 +98,11 @@ export function step(state: State, event: Event, policy: Policy): Step {
 
     case 'forward':
     case 'suspend': {
-      const target = liveTarget(phase, forwardTarget(policy));
+      // Terminal mode: the child got the signal with graceful's group, and nothing more is
+      // sent, as without graceful: what left the terminal's job (a daemon) is not the
+      // terminal's to signal. A job-control stop is then the child's to take or not (vim
+      // takes it, a REPL may not), and graceful follows it (child-stopped).
+      const target = event.delivered ? null : liveTarget(phase, forwardTarget(policy));
       const actions: Action[] = [];
       let facts = state.facts;
       if (target) {
@@ -96,9 +110,16 @@ export function step(state: State, event: Event, policy: Policy): Step {
         actions.push({ type: 'send', signal, target, reason: event.type });
         facts = { ...facts, forwarded: { ...facts.forwarded, [event.signal]: (facts.forwarded[event.signal] ?? 0) + 1 } };
       }
-      if (event.type === 'suspend') actions.push({ type: 'suspend-self' });
+      if (event.type === 'suspend' && !event.delivered) actions.push({ type: 'suspend-self' });
       return { state: { ...state, facts }, actions };
     }
+
+    case 'child-stopped':
+      // In terminal mode the shell waits on graceful, not on the child: graceful stops with
+      // it, so that the shell sees the job stopped and its fg (SIGCONT to the job's process
+      // group) resumes both. In a session of its own the child is stopped only by graceful
+      // (which then stops already) or by someone else, which must not stop graceful.
+      return state.facts.terminal && mainAlive(phase) ? { state, actions: [{ type: 'suspend-self' }] } : same(state);
 
     case 'timer':
       if (event.timer === 'stop-delay') {
@@ -166,28 +187,28 @@ function extendTimeout(state: State, until: number): Step {
   return same(state);
 }
 
-function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy): Step {
+function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy, delivered: boolean): Step {
   const { phase } = state;
   switch (phase.kind) {
     case 'starting':
-      return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal, at } } }, actions: [] };
+      return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal, at, delivered } } }, actions: [] };
     case 'running':
-      return beginStop(state, signal, at, policy);
+      return beginStop(state, signal, at, policy, delivered);
     case 'pre-stop':
     case 'delaying':
     case 'signalled':
       // The usual "press Ctrl+C again to force"; a repeated SIGTERM (a platform retrying)
       // is passed on again once the child has been signalled, but never escalates.
       if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
-      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy);
-      return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null, signal, policy);
+      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy, delivered);
+      return repeatStop(state, phase.kind === 'signalled' ? stopTarget(policy) : null, signal, policy, delivered);
     case 'draining':
-      if (phase.killed) return repeatStop(state, null, signal, policy);
+      if (phase.killed) return repeatStop(state, null, signal, policy, delivered);
       if (isForce(state, signal, at, policy)) return escalate(state, at, true, policy);
-      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy);
-      return repeatStop(state, 'tree', signal, policy);
+      if (isEcho(state, signal, at)) return repeatStop(state, null, signal, policy, delivered);
+      return repeatStop(state, 'tree', signal, policy, delivered);
     case 'killed':
-      return repeatStop(state, null, signal, policy);
+      return repeatStop(state, null, signal, policy, delivered);
     case 'done':
       return same(state);
     default:
@@ -211,7 +232,7 @@ function isForce(state: State, signal: SignalName, at: number, policy: Policy): 
 }
 
 // The facts of a stop requested at `at`, before any step of it was taken.
-function newStop(trigger: string, at: number, policy: Policy): StopFacts {
+function newStop(trigger: string, at: number, policy: Policy, delivered = false): StopFacts {
   return {
     trigger,
     requestedAt: at,
@@ -225,12 +246,13 @@ function newStop(trigger: string, at: number, policy: Policy): StopFacts {
     killSentAt: null,
     forced: false,
     killReason: null,
+    delivered,
   };
 }
 
 // Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
-function beginStop(state: State, trigger: SignalName, at: number, policy: Policy): Step {
-  const stop = newStop(trigger, at, policy);
+function beginStop(state: State, trigger: SignalName, at: number, policy: Policy, delivered = false): Step {
+  const stop = newStop(trigger, at, policy, delivered);
   const actions: Action[] = [{ type: 'cancel', timer: 'ready-timeout' }];
   if (stop.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: stop.deadline });
   if (policy.preStop !== null) {
@@ -253,32 +275,36 @@ function afterPreStop(state: State, at: number, policy: Policy): Step {
   return sendStop(state, at, policy);
 }
 
-// The signal the child is asked to stop with: --stop-signal, else the one graceful received.
+// The signal the child is asked to stop with: --stop-signal, else the one graceful received
+// (a hang-up, with --interactive: a shell ignores SIGTERM, and dies of SIGHUP).
 function chosenStopSignal(stop: StopFacts, policy: Policy): SignalName {
   if (policy.stopSignal !== null) return policy.stopSignal;
-  return stop.trigger === 'SIGINT' || stop.trigger === 'SIGTERM' ? stop.trigger : 'SIGTERM';
+  return stop.trigger === 'SIGINT' || stop.trigger === 'SIGTERM' || stop.trigger === 'SIGHUP' ? stop.trigger : 'SIGTERM';
 }
 
 function sendStop(state: State, at: number, policy: Policy): Step {
   const stop = state.facts.stop!;
   const signal = chosenStopSignal(stop, policy);
-  const target = stopTarget(policy);
-  const actions: Action[] = [{ type: 'send', signal, target, reason: 'stop' }];
+  // Terminal mode, stopped by Ctrl+C: the child already has the SIGINT, since the request.
+  const already = stop.delivered && signal === stop.trigger;
+  const target = already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
+  const actions: Action[] = target ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
   // systemd follows the stop signal with SIGCONT so a stopped (SIGSTOP, Ctrl+Z) process
   // wakes up to handle it; pointless after an uncatchable signal.
-  const sigcont = policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';
+  const sigcont = target !== null && policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';
   if (sigcont) actions.push({ type: 'send', signal: 'SIGCONT', target, reason: 'sigcont' });
   return {
-    state: withStop(state, { signal, signalSentAt: at, sigcontSentAt: sigcont ? at : null }, { kind: 'signalled' }),
+    state: withStop(state, { signal, signalSentAt: already ? stop.requestedAt : at, sigcontSentAt: sigcont ? at : null }, { kind: 'signalled' }),
     actions,
   };
 }
 
 // Another stop request while stopping: passed on as received (or as --stop-signal says)
-// once the child has been signalled, and counted.
-function repeatStop(state: State, target: Target | null, received: SignalName, policy: Policy): Step {
+// once the child has been signalled, and counted; where the terminal already sent it, not again.
+function repeatStop(state: State, to: Target | null, received: SignalName, policy: Policy, delivered: boolean): Step {
   const stop = state.facts.stop!;
   const signal = policy.stopSignal ?? received;
+  const target = delivered && signal === received ? beyondGroup(to) : to;
   const actions: Action[] = target && stop.signal ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
   return { state: withStop(state, { repeats: stop.repeats + 1 }), actions };
 }

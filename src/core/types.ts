@@ -12,8 +12,13 @@ export type KillMode =
   /** Both go to the main process only; the rest of the tree is left alone. */
   | 'process';
 
-/** Where a signal is sent: the main child process, its whole tree, or the app behind a launcher. */
-export type Target = 'main' | 'tree' | 'app';
+/**
+ * Where a signal is sent: the main child process, or its whole tree; the app behind a
+ * launcher; or, in terminal mode, the processes of the tree outside graceful's process
+ * group, when the terminal or the shell has already signalled that group (the child in it)
+ * with the same signal.
+ */
+export type Target = 'main' | 'tree' | 'app' | 'outside-group';
 
 /** How to stop the child: the resolved options that the machine decides with. */
 export interface Policy {
@@ -89,6 +94,8 @@ export interface StopFacts {
   forced: boolean;
   /** Why the kill signal was sent: the deadline passed, a second SIGINT, or (kill mode mixed) the main process exited. */
   killReason: KillReason | null;
+  /** The trigger reached the child directly, from the terminal or the shell (terminal mode). */
+  delivered: boolean;
 }
 
 export type KillReason = 'deadline' | 'second-signal' | 'main-exited' | 'app-exited';
@@ -128,12 +135,17 @@ export interface Facts {
   forwarded: Record<SignalName, number>;
   /** The program behind a launcher main process, once graceful found it (see AppFacts). */
   app: AppFacts | null;
+  /**
+   * Terminal mode: the child shares graceful's terminal and process group, so the terminal's
+   * signals (Ctrl+C, a resize, Ctrl+Z) reach it directly, and job control stops both.
+   */
+  terminal: boolean;
 }
 
 /** Where the run is. Each phase answers every event (see machine.ts). */
 export type Phase =
   /** The spawn was asked for; its outcome is not known yet. `pendingStop` holds a stop that arrived meanwhile. */
-  | { kind: 'starting'; pendingStop: { signal: SignalName; at: number } | null }
+  | { kind: 'starting'; pendingStop: { signal: SignalName; at: number; delivered: boolean } | null }
   /** The child runs; no stop requested. */
   | { kind: 'running' }
   /** A stop was requested and the --pre-stop hook runs. */
@@ -157,12 +169,15 @@ export interface State {
 export type TimerName = 'deadline' | 'stop-delay' | 'ready-timeout';
 
 export type Event =
-  /** The child was spawned. */
-  | { type: 'started'; at: number; pid: number }
+  /** The child was spawned; `terminal` in terminal mode (absent: in a session of its own). */
+  | { type: 'started'; at: number; pid: number; terminal?: boolean }
   /** The child could not be spawned. */
   | { type: 'spawn-failed'; at: number; status: 126 | 127; message: string }
-  /** graceful received a stop signal (SIGTERM or SIGINT). */
-  | { type: 'stop-requested'; at: number; signal: SignalName }
+  /**
+   * graceful received a stop signal (SIGTERM, SIGINT; SIGHUP with --interactive).
+   * `delivered`: it was sent to graceful's whole process group, so the child has it too.
+   */
+  | { type: 'stop-requested'; at: number; signal: SignalName; delivered?: boolean }
   /** graceful itself decided to stop the child (graceful check). */
   | { type: 'stop'; at: number; trigger: string }
   /** The child is ready, by the --ready probe. */
@@ -171,10 +186,12 @@ export type Event =
   | { type: 'child-stopping'; at: number }
   /** The child asked for more time for the current phase (sd_notify EXTEND_TIMEOUT_USEC). */
   | { type: 'extend-timeout'; at: number; ms: number }
-  /** graceful received a signal it passes on. */
-  | { type: 'forward'; at: number; signal: SignalName }
-  /** graceful received a job-control stop (SIGTSTP, SIGTTIN, SIGTTOU). */
-  | { type: 'suspend'; at: number; signal: SignalName }
+  /** graceful received a signal it passes on (`delivered`: as stop-requested). */
+  | { type: 'forward'; at: number; signal: SignalName; delivered?: boolean }
+  /** graceful received a job-control stop (SIGTSTP, SIGTTIN, SIGTTOU; `delivered`: as stop-requested). */
+  | { type: 'suspend'; at: number; signal: SignalName; delivered?: boolean }
+  /** The main process was stopped by job control (Ctrl+Z, a read from the background, SIGSTOP). */
+  | { type: 'child-stopped'; at: number }
   /** An armed timer fired. */
   | { type: 'timer'; at: number; timer: TimerName }
   /** The --pre-stop hook ended (or could not start: `error`). */
@@ -198,7 +215,7 @@ export type SendReason = 'stop' | 'sigcont' | 'kill' | 'forward' | 'suspend';
 export type Action =
   /** Send `signal` to `target`. */
   | { type: 'send'; signal: SignalName; target: Target; reason: SendReason }
-  /** Job control: after the child, stop graceful itself. */
+  /** Job control: stop graceful itself, after or with the child, so that its shell sees the job stopped. */
   | { type: 'suspend-self' }
   | { type: 'run-pre-stop'; command: string }
   | { type: 'cancel-pre-stop' }

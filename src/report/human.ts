@@ -38,10 +38,64 @@ export function humanSize(bytes: number): string {
   return `${+(bytes / size).toFixed(1)}${unit}`;
 }
 
-// The command as a shell would show it, shortened: node app.js --port 3000.
+// The command as a shell would show it, in at most `max` characters: node app.js --port 3000.
+// A long one is shortened without cutting a name in two, since the names are what identify
+// the program: the executable goes by its base name, then long paths lose their middle
+// (/srv/.../app/server.js), then the arguments after the script give way to "...". Only a
+// script name longer than `max` by itself is cut.
 export function describeCommand(argv: readonly string[], max = 60): string {
-  const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-  return quoted.length > max ? `${quoted.slice(0, max - 3)}...` : quoted;
+  const words = [...argv];
+  const text = () => words.map(shellWord).join(' ');
+  if (text().length <= max || words.length === 0) return text();
+  words[0] = basename(words[0]!);
+  // Shorten the longest path one step at a time: the reader keeps as much of each as fits.
+  for (;;) {
+    if (text().length <= max) return text();
+    const longest = words
+      .map((w, i) => ({ i, next: shorterPath(w) }))
+      .filter((c) => c.next !== null)
+      .sort((a, b) => words[b.i]!.length - words[a.i]!.length)[0];
+    if (!longest) break;
+    words[longest.i] = longest.next!;
+  }
+  // The executable and its script (the first argument that is not an option) stay; the
+  // arguments after them go, from the end.
+  const script = words.findIndex((w, i) => i > 0 && !w.startsWith('-'));
+  const keep = script === -1 ? 1 : script + 1;
+  while (words.length > keep && `${text()} ...`.length > max) words.pop();
+  const shown = words.length < argv.length ? `${text()} ...` : text();
+  return shown.length <= max ? shown : `${shown.slice(0, max - 3)}...`;
+}
+
+// A shell word: quoted when it holds anything a shell would read specially.
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+// The path shorter by a step or more, its middle replaced by "...": /a/b/c/d/e.js ->
+// /a/.../d/e.js -> /a/.../e.js -> .../e.js; null for what is not a path (URLs, options,
+// words with spaces) or cannot be shortened any more.
+function shorterPath(word: string): string | null {
+  if (!/^[^\s-][^\s]*\/[^\s]*$/.test(word) || word.includes('://')) return null;
+  for (let path = word; ; ) {
+    const next = stepShorter(path);
+    if (next === null) return null;
+    if (next.length < word.length) return next;
+    path = next;
+  }
+}
+
+function stepShorter(path: string): string | null {
+  const parts = path.split('/');
+  const cut = parts.indexOf('...');
+  if (cut === -1) {
+    // Keep the first directory (the root's first, for an absolute path) and the last two parts.
+    const head = parts[0] === '' ? 2 : 1;
+    return (parts.length > head + 2 ? [...parts.slice(0, head), '...', ...parts.slice(-2)] : ['...', parts[parts.length - 1]]).join('/');
+  }
+  const tail = parts.slice(cut + 1);
+  if (tail.length > 1) return [...parts.slice(0, cut + 1), ...tail.slice(1)].join('/');
+  return cut > 0 ? ['...', ...tail].join('/') : null;
 }
 
 function subject(facts: Facts): string {
@@ -49,8 +103,8 @@ function subject(facts: Facts): string {
 }
 
 // A command line read from /proc (arguments joined by spaces), shortened like describeCommand.
-export function describeLine(line: string, max = 60): string {
-  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+export function describeLine(line: string, max?: number): string {
+  return describeCommand(line.split(' '), max);
 }
 
 function appSubject(app: AppFacts): string {
@@ -59,7 +113,16 @@ function appSubject(app: AppFacts): string {
 
 
 function who(facts: Facts, target: Target): string {
-  return target === 'tree' ? `${subject(facts)} and its process tree` : subject(facts);
+  switch (target) {
+    case 'tree':
+      return `${subject(facts)} and its process tree`;
+    case 'outside-group':
+      return `the processes of ${subject(facts)}'s tree outside graceful's process group`;
+    case 'main':
+      return subject(facts);
+    case 'app':
+      return facts.app ? appSubject(facts.app) : subject(facts);
+  }
 }
 
 function exitPhrase(exit: ChildExit): string {
@@ -113,6 +176,12 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   const color = verdictPaint(tl.verdict, paint);
   const who = behind?.exit ? appSubject(behind) : subject(facts);
   return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+}
+
+// Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
+// REPL, a shell) until it was killed: how to run such programs.
+export function interactiveHint(facts: Facts): string {
+  return `${subject(facts)} caught Ctrl+C (SIGINT) and kept running, as REPLs and shells do: run such programs with --interactive, so that Ctrl+C is theirs and only SIGTERM, a closed terminal or their own exit ends them`;
 }
 
 function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
@@ -177,7 +246,10 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   const stop = f.stop;
   switch (event.type) {
     case 'started':
-      if (verbose) lines.push(`started ${subject(f)} in its own session (kill mode ${policy.killMode})`);
+      if (verbose) {
+        const where = f.terminal ? 'on its terminal, in graceful\'s process group (terminal mode)' : 'in its own session';
+        lines.push(`started ${subject(f)} ${where} (kill mode ${policy.killMode})`);
+      }
       break;
     case 'ready':
       if (f.readyAt !== null && prev.facts.readyAt === null && f.startedAt !== null) {
@@ -206,9 +278,14 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'tree-empty':
       if (verbose) lines.push('the rest of its tree is gone');
       break;
-    case 'spawn-failed':
     case 'forward':
     case 'suspend':
+      if (verbose && event.delivered) lines.push(`${event.signal} reached ${subject(f)} from the terminal or the shell, with graceful: not sent again`);
+      break;
+    case 'child-stopped':
+      if (verbose && f.terminal) lines.push(`${subject(f)} was stopped (job control): graceful stops with it`);
+      break;
+    case 'spawn-failed':
     case 'timer':
     case 'stop':
     case 'child-stopping':
@@ -218,6 +295,11 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
     const grace = stop.deadline !== null ? `grace period ${human(graceMs(stop)!)}` : 'no kill (--no-kill)';
     lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
+  }
+  // Terminal mode: the terminal itself gave the child the stop signal (Ctrl+C).
+  if (stop?.delivered && stop.signal === stop.trigger && prev.facts.stop?.signal == null) {
+    const left = stop.deadline !== null ? `; ${policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
+    lines.push(`${subject(f)} got ${stop.signal} from the terminal${left}`);
   }
   for (const a of actions) {
     if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);
@@ -229,6 +311,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     switch (a.reason) {
       case 'stop': {
         if (event.type === 'stop-requested' && prev.phase.kind !== 'running') break; // said above
+        if (a.target === 'outside-group' && !verbose) break; // the line above
         const left = stop?.deadline != null ? `; ${a.signal === policy.killSignal ? 'again' : policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
         lines.push(`sent ${a.signal} to ${who(f, a.target)}${left}`);
         break;
@@ -240,7 +323,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       }
       case 'forward':
       case 'suspend':
-        if (verbose) lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
+        if (verbose && a.target !== 'outside-group') lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
         break;
       case 'sigcont':
         break;
@@ -250,14 +333,15 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
 }
 
 // The live line shown on a terminal while stopping, or null when there is nothing to show:
-// `command` may be shortened to fit the terminal's width, `what` (the countdown) may not.
-export function statusLine(state: State, policy: Policy, now: number): { command: string; pid: number | null; what: string } | null {
+// `command` (each argument by its base name) is shortened to fit the terminal's width with
+// describeCommand, `what` (the countdown) is not.
+export function statusLine(state: State, policy: Policy, now: number): { command: readonly string[]; pid: number | null; what: string } | null {
   const { phase, facts } = state;
   const stop = facts.stop;
   if (!stop) return null;
   const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
   const force = policy.kill ? ', Ctrl+C again to force' : '';
-  const command = describeCommand(facts.command.map(basename));
+  const command = facts.command.map(basename);
   const line = (what: string) => ({ command, pid: facts.pid, what });
   switch (phase.kind) {
     case 'pre-stop':

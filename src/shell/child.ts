@@ -1,5 +1,6 @@
 // Spawns the main child: argv as given (no shell), stdio inherited (its bytes never pass
-// through graceful), in a new session so that a terminal's Ctrl+C reaches graceful alone.
+// through graceful), in a new session so that signals reach graceful alone, or in terminal
+// mode (terminal.ts) in graceful's own process group, on graceful's terminal.
 // node:child_process rather than execa: execa costs start-up time on every run (see README).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -40,14 +41,18 @@ export interface SpawnOptions {
    * same process (util-linux setpriv), with that signal; null to spawn the command itself.
    */
   pdeathsig: { helper: string; signal: string } | null;
+  /** Terminal mode: the child joins graceful's process group and keeps its terminal. */
+  terminal: boolean;
 }
 
 // Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
 export function spawnChild(command: readonly string[], on: ChildEvents, options: SpawnOptions): Child {
   // detached: setsid() in the child. It leads a new session and process group (pgid = sid =
   // pid), outside the terminal's foreground group: Ctrl+C reaches graceful once, and
-  // graceful decides what the child gets. The child still reads and writes the terminal
-  // through the inherited descriptors.
+  // graceful decides what the child gets. The child still reads and writes a terminal
+  // through the inherited descriptors, but has no controlling terminal. In terminal mode,
+  // not detached: the child stays in graceful's group and session, and the terminal is its
+  // controlling terminal, as it would be without graceful.
   let proc: ReturnType<typeof spawn>;
   try {
     let [file, args] = [command[0]!, command.slice(1)];
@@ -67,7 +72,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
     const stdio: StdioOptions =
       options.stdio === 'pipe-output' ? ['inherit', 'pipe', 'pipe'] : options.stdio === 'ipc' ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit';
     const env = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
-    proc = spawn(file, args, { stdio, env, detached: true });
+    proc = spawn(file, args, { stdio, env, detached: !options.terminal });
   } catch (error) {
     // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
     const e = error as NodeJS.ErrnoException;

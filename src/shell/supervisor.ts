@@ -17,6 +17,8 @@ import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.j
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
+import { disposition } from './inspect.js';
+import { isStopped, reachesJob, terminalJob, type TerminalJob } from './terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './tree.js';
 import { launcherKind } from '../core/launchers.js';
 import { Ui } from './ui.js';
@@ -66,6 +68,11 @@ export interface Outcome {
   state: State;
   status: number;
   extras: ReportExtras;
+  /**
+   * Stopped by Ctrl+C, the child caught SIGINT and was still running when the kill signal
+   * went out: a REPL or a shell, which --interactive is for.
+   */
+  caughtInterrupt: boolean;
 }
 
 export class Supervisor {
@@ -78,6 +85,9 @@ export class Supervisor {
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
   #reaper: Reaper | null = null;
+  /** Terminal mode: where graceful stands in its terminal; null when the child has its own session. */
+  #job: TerminalJob | null = null;
+  #caughtInterrupt = false;
   readonly #timers: Timers;
   // Only with --ready: an abort() makes a DOMException, with its stack, on every run.
   #probe: AbortController | null = null;
@@ -141,10 +151,18 @@ export class Supervisor {
     } else if (reaping.problem && options.verbose) {
       this.ui.info(`no child subreaper: ${reaping.problem}; a double-forked daemon can escape the stop`);
     }
+    // Terminal mode or a session of its own, decided once, before the spawn (terminal.ts).
+    const job = options.terminal ? terminalJob() : null;
+    this.#job = job;
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
-    installTrap((event) => this.dispatch(event), this.clock.now);
+    installTrap((event) => this.dispatch(event), this.clock.now, {
+      interactive: options.interactive,
+      delivered: (signal) => job !== null && reachesJob(signal, job),
+    });
     this.#spawn({ ...this.#env, ...this.#openNotify() });
+    // In terminal mode the child may be stopped by job control; graceful follows it.
+    if (job) process.on('SIGCHLD', this.#onChildChange);
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
     warm.unref();
     const status = await this.#finished;
@@ -211,21 +229,23 @@ export class Supervisor {
   #perform(action: Action): void {
     const now = this.clock.now;
     switch (action.type) {
-      case 'send':
+      case 'send': {
         if (action.reason === 'stop' || action.reason === 'kill') this.hooks.beforeSignal?.(action.reason);
+        if (action.reason === 'kill') this.#noteInterruptCaught();
         // The processes the kill signal is about to hit (after the stop signal, the tree may
         // have changed: a listing made then is no longer the truth).
-        if (action.reason === 'kill' && this.#observe && this.#tree && action.target === 'tree') {
+        if (action.reason === 'kill' && this.#observe && this.#tree && action.target !== 'main' && action.target !== 'app') {
           this.#descendants.killed(this.#tree, this.#tree.members(), this.pid);
         }
+        const outsideOnly = action.target === 'outside-group';
         if (action.target === 'main') this.#child?.signal(action.signal);
         else if (action.target === 'app') {
           const app = this.#state.facts.app;
           if (app && this.#isApp(app.pid)) tryKill(app.pid, action.signal);
-        }
-        else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
-        else this.#tree?.signalAll(action.signal);
+        } else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal, outsideOnly);
+        else this.#tree?.signalAll(action.signal, undefined, outsideOnly);
         return;
+      }
       case 'suspend-self':
         process.kill(process.pid, 'SIGSTOP');
         return;
@@ -312,6 +332,22 @@ export class Supervisor {
     return pending && this.clock.now() - this.#appZombieSince! < APP_REAP_WAIT_MS;
   }
 
+  // SIGCHLD comes when a child exits, stops or resumes (Node's own handler only reaps):
+  // terminal mode tells the machine when the main process was stopped.
+  readonly #onChildChange = (): void => {
+    const pid = this.pid;
+    if (pid !== null && this.#child && !this.#child.exited && isStopped(pid)) this.dispatch({ type: 'child-stopped', at: this.clock.now() });
+  };
+
+  // Just before a kill: did a Ctrl+C stop a child that caught SIGINT and kept running (a
+  // REPL, a shell)? The summary then says how to run such programs. Read before the kill:
+  // a dead process's handlers are gone.
+  #noteInterruptCaught(): void {
+    const { facts, phase } = this.#state;
+    if (this.#caughtInterrupt || !facts.terminal || facts.stop?.trigger !== 'SIGINT' || phase.kind === 'draining') return;
+    if (this.pid !== null && this.#child && !this.#child.exited) this.#caughtInterrupt = disposition(this.pid, 'SIGINT') === 'caught';
+  }
+
   // --ready notify: the socket must exist before the child starts; its path goes in the
   // child's environment.
   #openNotify(): Record<string, string> {
@@ -341,8 +377,8 @@ export class Supervisor {
       options.command,
       {
         spawned: (pid) => {
-          this.#tree = new Tree(pid, adopted);
-          this.dispatch({ type: 'started', at: now(), pid });
+          this.#tree = new Tree(pid, adopted, undefined, this.#job?.pgid ?? null);
+          this.dispatch({ type: 'started', at: now(), pid, terminal: this.#job !== null });
           this.hooks.started?.(pid);
         },
         failed: (status, message) => this.dispatch({ type: 'spawn-failed', at: now(), status, message }),
@@ -370,6 +406,7 @@ export class Supervisor {
         // If graceful itself is killed (SIGKILL, OOM), the kernel sends the child the stop
         // signal rather than leave it running unsupervised.
         pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
+        terminal: this.#job !== null,
       },
     );
     const { proc } = this.#child;
@@ -380,6 +417,7 @@ export class Supervisor {
 
   async #cleanUp(status: number): Promise<Outcome> {
     this.#timers.cancelAll();
+    process.off('SIGCHLD', this.#onChildChange);
     // A child that ended within FOLLOW_UP_MS of a stop: finish what was waiting on the scan.
     this.#tree?.flush();
     this.#probe?.abort();
@@ -394,7 +432,7 @@ export class Supervisor {
       descendants: this.#descendants.report(),
       reaper: this.#reaper && { pid1: process.pid === 1, reaped: this.#reaper.reaped - this.#reapedBefore },
     };
-    return { state: this.#state, status, extras };
+    return { state: this.#state, status, extras, caughtInterrupt: this.#caughtInterrupt };
   }
 }
 

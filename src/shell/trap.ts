@@ -7,16 +7,32 @@ import { TRAPPED } from '../signals.js';
 
 type SignalEvent = Extract<Event, { type: 'stop-requested' | 'forward' | 'suspend' }>;
 
+/** How arriving signals are read. */
+export interface TrapMode {
+  /** --interactive: each signal's `interactive` disposition, where the table gives one. */
+  interactive: boolean;
+  /** Whether the signal reached the child too (terminal mode); see terminal.ts. */
+  delivered(signal: string): boolean;
+}
+
+const SESSION: TrapMode = { interactive: false, delivered: () => false };
+
 let target: ((event: SignalEvent) => void) | null = null;
+let mode: TrapMode = SESSION;
 
 // Routes trapped signals to `deliver`, stamped with `now()`. The handlers are installed
-// once per process; a later call (graceful check --repeat) only changes where they go.
-export function installTrap(deliver: (event: SignalEvent) => void, now: () => number): void {
+// once per process; a later call (graceful check --repeat, a restart) only changes where
+// they go and how they are read.
+export function installTrap(deliver: (event: SignalEvent) => void, now: () => number, how: TrapMode = SESSION): void {
   const installed = target !== null;
   target = deliver;
+  mode = how;
   if (installed) return;
-  for (const { name, disposition } of TRAPPED) {
-    const type = disposition === 'stop' ? 'stop-requested' : disposition;
-    process.on(name as NodeJS.Signals, () => target?.({ type, at: now(), signal: name }));
+  for (const { name, disposition, interactive } of TRAPPED) {
+    process.on(name as NodeJS.Signals, () => {
+      const d = mode.interactive && interactive ? interactive : disposition;
+      const type = d === 'stop' ? 'stop-requested' : d;
+      target?.({ type, at: now(), signal: name, delivered: mode.delivered(name) });
+    });
   }
 }

@@ -66,10 +66,18 @@ export function scanProcs(): ProcInfo[] {
   return out;
 }
 
-// The tree of the child spawned as `root` in a new session: root is its own session id and
-// process group id, so members are found by session, by group, and by parentage (a member
-// may move to a new group or even a new session); members seen once are remembered by
-// (pid, start time) so they are still found after their parent dies and they are reparented.
+// How many times a kill of a tree that shares graceful's process group is repeated, at
+// most: one scan and kill per round, until a scan finds no member it has not killed yet.
+// A process that forks between the scan and its SIGKILL leaves a child the next round
+// finds; a kill(-pgid) has no such gap, but would hit graceful itself.
+const MAX_KILL_ROUNDS = 32;
+
+// The tree of the child spawned as `root`. In a new session (the usual case) root is its own
+// session id and process group id, so members are found by session, by group, and by
+// parentage (a member may move to a new group or even a new session); members seen once are
+// remembered by (pid, start time) so they are still found after their parent dies and they
+// are reparented. In terminal mode the child shares graceful's process group instead: then
+// parentage and adoption find the members, and they are signalled one by one.
 export class Tree {
   readonly #known = new Map<number, number>();
   readonly #commands = new Map<number, string>();
@@ -77,6 +85,8 @@ export class Tree {
   #last: ProcInfo[] = [];
   #scannedAt = -Infinity;
   #followUp: { sent: { signal: string | null; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
+  /** The process group that holds the tree and nothing else, signalled as one; null in terminal mode. */
+  readonly #group: number | null;
 
   /**
    * @param root the main child's pid (its session and process group id too)
@@ -89,7 +99,14 @@ export class Tree {
     private readonly adopted: ((pid: number) => boolean) | null = null,
     /** Whether /proc can be scanned (Linux); tests turn it off to exercise the fallback. */
     private readonly proc = HAS_PROC,
-  ) {}
+    /**
+     * Terminal mode: graceful's own process group, which the child shares. It is never
+     * signalled as a whole (that would signal graceful and whatever runs it, npm say).
+     */
+    private readonly sharedGroup: number | null = null,
+  ) {
+    this.#group = sharedGroup === null ? root : null;
+  }
 
   /** The command line of a member, as first seen. */
   command(pid: number): string {
@@ -142,17 +159,25 @@ export class Tree {
   // Passes a signal on to the tree (a forwarded signal, or SIGSTOP for Ctrl+Z): the group
   // at once, then the members outside it from a scan at most FORWARD_SCAN_MAX_AGE_MS old,
   // each checked by start time first (its pid may belong to a stranger by now). Without
-  // /proc, the group only, as a terminal signals its foreground group.
-  forward(signal: string): void {
+  // /proc, the group only, as a terminal signals its foreground group. `outsideOnly`: to the
+  // members outside graceful's group only (terminal mode: the terminal signalled the group).
+  forward(signal: string, outsideOnly = false): void {
     if (!this.proc) {
-      tryKill(-this.root, signal);
+      if (this.#group !== null) tryKill(-this.#group, signal);
       return;
     }
     if (monotonicMs() - this.#scannedAt > FORWARD_SCAN_MAX_AGE_MS) this.members();
-    tryKill(-this.root, signal);
+    if (this.#group !== null) tryKill(-this.#group, signal);
     for (const p of this.#last) {
-      if (p.pgid !== this.root && readProc(p.pid)?.start === p.start) tryKill(p.pid, signal);
+      if (this.#outside(p, outsideOnly) && readProc(p.pid)?.start === p.start) tryKill(p.pid, signal);
     }
+  }
+
+  // Whether a member needs a signal of its own: it is not in the group signalled as one (the
+  // child's in a session of its own; graceful's, when the terminal signalled it).
+  #outside(p: ProcInfo, outsideOnly: boolean): boolean {
+    if (this.#group !== null) return p.pgid !== this.#group;
+    return !outsideOnly || p.pgid !== this.sharedGroup;
   }
 
   // Sends `signal` to the whole tree; `done` gets the members that were signalled.
@@ -164,7 +189,13 @@ export class Tree {
   // the /proc scan for the rest follows FOLLOW_UP_MS later: done at once, it kept the child,
   // just woken onto graceful's CPU, waiting behind it (the child's handler ran 2.5 ms late
   // now and then on 2 cores: bench/results.md). Signals sent meanwhile share that scan.
-  signalAll(signal: string, done?: (members: readonly ProcInfo[]) => void): void {
+  signalAll(signal: string, done?: (members: readonly ProcInfo[]) => void, outsideOnly = false): void {
+    if (this.#group === null) {
+      // Not done?.(this.#signalEach(...)): without `done`, that would not signal at all.
+      const members = this.#signalEach(signal, outsideOnly);
+      done?.(members);
+      return;
+    }
     if (!this.proc) {
       // No /proc: tree-kill walks the parentage with ps and signals the main process and
       // its descendants, the ones that left the group included; the group goes after it,
@@ -215,8 +246,34 @@ export class Tree {
 
   #signalOutside(members: readonly ProcInfo[], signal: string): void {
     for (const p of members) {
-      if (p.pgid !== this.root) tryKill(p.pid, signal);
+      if (this.#outside(p, false)) tryKill(p.pid, signal);
     }
+  }
+
+  // Terminal mode: signals each member found by a fresh scan, the main process first, before
+  // the scan (it is the one waiting for the signal). A SIGKILL is repeated on what each new
+  // scan finds (see MAX_KILL_ROUNDS); a killed process cannot fork any more. Returns every
+  // member found.
+  #signalEach(signal: string, outsideOnly: boolean): ProcInfo[] {
+    const sent = new Set<number>();
+    const found = new Map<number, ProcInfo>();
+    const main = !outsideOnly && !this.#mainGone ? readProc(this.root) : null;
+    if (main && main.state !== 'Z') {
+      tryKill(this.root, signal);
+      sent.add(this.root);
+      found.set(this.root, main);
+    }
+    for (let i = 0; i < MAX_KILL_ROUNDS; i++) {
+      const members = this.members();
+      for (const p of members) found.set(p.pid, p);
+      const fresh = members.filter((p) => !sent.has(p.pid) && this.#outside(p, outsideOnly));
+      for (const p of fresh) {
+        tryKill(p.pid, signal);
+        sent.add(p.pid);
+      }
+      if (fresh.length === 0 || signal !== 'SIGKILL') break;
+    }
+    return [...found.values()];
   }
 
   // How many processes of the tree are alive (zombies do not count). Without /proc only
@@ -224,12 +281,12 @@ export class Tree {
   // or subreaper, has no child left: then an empty process group means an empty tree (an
   // orphan of the tree would have come to graceful), and two syscalls spare a /proc scan.
   count(childless?: () => boolean): number {
-    if (this.#mainGone && childless && !tryKill(-this.root, 0) && childless()) {
+    if (this.#mainGone && childless && !(this.#group !== null && tryKill(-this.#group, 0)) && childless()) {
       this.#last = [];
       return 0;
     }
     if (this.proc) return this.members().length;
-    return tryKill(-this.root, 0) ? 1 : 0;
+    return this.#group !== null && tryKill(-this.#group, 0) ? 1 : 0;
   }
 }
 

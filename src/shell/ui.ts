@@ -1,6 +1,6 @@
 // graceful's own voice, on stderr only (stdout belongs to the child). On a terminal: one
 // live countdown line while stopping, colours unless NO_COLOR. Elsewhere: plain step lines.
-import { noPaint, statusLine, stepLines, type Paint } from '../report/human.js';
+import { describeCommand, noPaint, statusLine, stepLines, type Paint } from '../report/human.js';
 import type { Action, Event, Policy, State } from '../core/types.js';
 import { isatty } from 'node:tty';
 import { say } from './output.js';
@@ -109,12 +109,13 @@ export class Ui {
   }
 
   // One row, never wrapped (a wrap on the last row scrolls the whole screen): the command
-  // is shortened first, so the countdown stays whole.
-  #fit({ command, pid, what }: { command: string; pid: number | null; what: string }): string {
+  // is shortened first (never in the middle of its program's or script's name while there
+  // is room for them), so the countdown stays whole.
+  #fit({ command, pid, what }: { command: readonly string[]; pid: number | null; what: string }): string {
     const room = Math.max(20, (process.stderr.columns ?? 80) - 'graceful: '.length - 1);
     const tail = ` (pid ${pid}): ${what}`;
     const cmdRoom = room - 'stopping '.length - tail.length;
-    const cmd = command.length <= cmdRoom ? command : cmdRoom >= 6 ? `${command.slice(0, cmdRoom - 3)}...` : '...';
+    const cmd = cmdRoom >= 6 ? describeCommand(command, cmdRoom) : '...';
     const text = `stopping ${cmd}${tail}`;
     return text.length > room ? `${text.slice(0, room - 3)}...` : text;
   }

@@ -3,7 +3,7 @@
 // runs it and the README test that checks the count the README states.
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, type OptionSpec } from '../../src/options.js';
 
-type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'free';
+type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free';
 
 // What each option takes, by its key.
 const KIND: Record<string, Kind> = {
@@ -16,10 +16,11 @@ const KIND: Record<string, Kind> = {
   killMode: 'choice', preset: 'choice', restart: 'choice',
   inflight: 'url', probe: 'url',
   successExitStatus: 'statuses', ready: 'ready',
-  kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', quiet: 'boolean', verbose: 'boolean',
+  kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', interactive: 'boolean', quiet: 'boolean', verbose: 'boolean',
   backoff: 'boolean', stats: 'boolean', allowRemote: 'boolean',
+  reportFile: 'path',
   // Any text is a valid value: a shell command, a path, a host name.
-  preStop: 'free', reportFile: 'free', junit: 'free', healthHost: 'free',
+  preStop: 'free', junit: 'free', healthHost: 'free',
 };
 
 // Malformed values of each kind. Empty strings are bad flag values; an empty variable
@@ -35,6 +36,8 @@ const BAD: Record<Kind, string[]> = {
   statuses: ['256', 'SIGNOPE', '1,,x'],
   ready: ['tcp:70000', 'tcp:x', 'log:(', 'carrier-pigeon'],
   boolean: ['maybe', '2'],
+  // A file to write: any name will do, but no name at all.
+  path: [''],
   free: [],
 };
 

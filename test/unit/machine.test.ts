@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
+import type { Policy } from '../../src/core/types.js';
 import { basePolicy, Sim } from './sim.js';
 
 const exitCode = (code: number) => ({ type: 'child-exited' as const, code, signal: null, signo: null, survivors: 0 });
@@ -227,6 +228,107 @@ describe('kill modes', () => {
   });
 });
 
+// Terminal mode (issue 11): the child shares graceful's process group, so the terminal's
+// signals (and a shell's fg, or its SIGHUP at a hang-up) reach it directly; they come with
+// `delivered`. Each must reach each process once.
+describe('terminal mode', () => {
+  const onTerminal = (policy: Partial<Policy> = {}) => {
+    const sim = new Sim({ ...basePolicy, ...policy });
+    sim.feed({ type: 'started', pid: 100, terminal: true });
+    return sim;
+  };
+
+  it('Ctrl+C: the child has its SIGINT already; only the tree outside the group gets one, the countdown runs', () => {
+    const sim = onTerminal({ sigcont: true, timeoutMs: 5000 });
+    sim.now = 1000;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    expect(sim.sends()).toEqual(['1000 SIGINT outside-group', '1000 SIGCONT outside-group']);
+    expect(sim.armed.get('deadline')).toBe(6000);
+    expect(sim.state.facts.stop).toMatchObject({ signal: 'SIGINT', signalSentAt: 1000, delivered: true });
+    sim.now = 1200;
+    sim.feed(exitCode(0));
+    expect(sim.status).toBe(0);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'clean', signalSentAfterMs: 0, shutdownMs: 200 });
+  });
+
+  it('Ctrl+C with the stop signal for the main process only (mixed, process): nothing is sent', () => {
+    for (const killMode of ['mixed', 'process'] as const) {
+      const sim = onTerminal({ killMode, sigcont: true });
+      sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+      expect(sim.sends()).toEqual([]);
+      expect(sim.state.phase.kind).toBe('signalled');
+    }
+  });
+
+  it('--stop-signal: the chosen signal still goes to the whole tree (the terminal sent SIGINT)', () => {
+    const sim = onTerminal({ stopSignal: 'SIGTERM' });
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    expect(sim.sends()).toEqual(['0 SIGTERM tree']);
+  });
+
+  it('with --stop-delay, the child had the SIGINT at the request; the rest of the tree gets it after the delay', () => {
+    const sim = onTerminal({ stopDelayMs: 500 });
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    sim.advanceTo(500);
+    expect(sim.sends()).toEqual(['500 SIGINT outside-group']);
+    expect(sim.state.facts.stop).toMatchObject({ signalSentAt: 0 });
+  });
+
+  it('a copy within the echo window is nothing; a second Ctrl+C forces the kill of the whole tree', () => {
+    const sim = onTerminal();
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    sim.now = ECHO_WINDOW_MS - 1;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    sim.now = 400;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    expect(sim.sends()).toEqual(['0 SIGINT outside-group', '400 SIGKILL tree']);
+    sim.feed(died('SIGKILL', 9));
+    expect(sim.status).toBe(137);
+  });
+
+  it('--no-kill: a second Ctrl+C is not sent again to the group the terminal signalled', () => {
+    const sim = onTerminal({ kill: false });
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    sim.now = 400;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT', delivered: true });
+    expect(sim.sends()).toEqual(['0 SIGINT outside-group', '400 SIGINT outside-group']);
+  });
+
+  it('SIGTERM (from kill, to graceful alone) goes to the whole tree as off a terminal', () => {
+    const sim = onTerminal();
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(sim.sends()).toEqual(['0 SIGTERM tree']);
+  });
+
+  it('a resize, fg or Ctrl+\\ is not sent again (a daemon outside the job does not get it, as without graceful); SIGUSR1 to graceful is forwarded', () => {
+    const sim = onTerminal();
+    sim.feed({ type: 'forward', signal: 'SIGWINCH', delivered: true });
+    sim.feed({ type: 'forward', signal: 'SIGCONT', delivered: true });
+    sim.feed({ type: 'forward', signal: 'SIGQUIT', delivered: true });
+    sim.feed({ type: 'forward', signal: 'SIGUSR1' });
+    expect(sim.sends()).toEqual(['0 SIGUSR1 tree']);
+    expect(sim.state.facts.forwarded).toEqual({ SIGUSR1: 1 });
+  });
+
+  it('Ctrl+Z: the child takes it or not; graceful stops when the child has stopped, not before', () => {
+    const sim = onTerminal();
+    expect(sim.feed({ type: 'suspend', signal: 'SIGTSTP', delivered: true })).toEqual([]);
+    expect(sim.feed({ type: 'child-stopped' })).toEqual([{ type: 'suspend-self' }]);
+    // Off a terminal, a stopped child does not stop graceful (someone's SIGSTOP, or graceful's own).
+    expect(Sim.started().feed({ type: 'child-stopped' })).toEqual([]);
+  });
+
+  it('a hang-up with --interactive stops the child with SIGHUP, which the shell already sent it', () => {
+    const sim = onTerminal();
+    sim.feed({ type: 'stop-requested', signal: 'SIGHUP', delivered: true });
+    expect(sim.sends()).toEqual(['0 SIGHUP outside-group']);
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'SIGHUP', signal: 'SIGHUP' });
+    const leader = onTerminal();
+    leader.feed({ type: 'stop-requested', signal: 'SIGHUP' });
+    expect(leader.sends()).toEqual(['0 SIGHUP tree']);
+  });
+});
+
 describe('the rest of the tree after the main process exits', () => {
   it('group, during a stop: the rest has the remainder of the grace period, then the kill', () => {
     const sim = Sim.started({ timeoutMs: 1000 });
@@ -361,7 +463,11 @@ describe('every event in every phase', () => {
     { type: 'stop-requested', signal: 'SIGTERM' },
     { type: 'stop-requested', signal: 'SIGINT' },
     { type: 'forward', signal: 'SIGHUP' },
+    { type: 'forward', signal: 'SIGWINCH', delivered: true },
+    { type: 'stop-requested', signal: 'SIGINT', delivered: true },
     { type: 'suspend', signal: 'SIGTSTP' },
+    { type: 'suspend', signal: 'SIGTSTP', delivered: true },
+    { type: 'child-stopped' },
     { type: 'timer', timer: 'deadline' },
     { type: 'timer', timer: 'stop-delay' },
     { type: 'pre-stop-exited', code: 0, signal: null, error: null },

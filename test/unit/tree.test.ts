@@ -19,8 +19,9 @@ function stateOf(pid: number): string | null {
 }
 const gone = (pid: number) => stateOf(pid) === null || stateOf(pid) === 'Z';
 
-async function tree(): Promise<{ root: number; grouped: number; escaped: number }> {
-  const sh = spawn('sh', ['-c', SCRIPT], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+// `detached`: sh in a session of its own; else in this process's group (terminal mode).
+async function tree(detached = true): Promise<{ root: number; grouped: number; escaped: number }> {
+  const sh = spawn('sh', ['-c', SCRIPT], { detached, stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   sh.stdout!.on('data', (d) => (out += d));
   const deadline = Date.now() + 5000;
@@ -104,6 +105,22 @@ describe('Tree', () => {
     // The group died of the group signal already; the scan found the one outside it.
     expect(killed).toContain(t.escaped);
     await waitGone([t.root, t.grouped, t.escaped]);
+  });
+
+  it('terminal mode, the child in our own process group: each process by pid, never the group (it holds us)', async () => {
+    const t = await tree(false);
+    const self = readFileSync('/proc/self/stat', 'latin1');
+    const ownGroup = Number(self.slice(self.lastIndexOf(')') + 2).split(' ')[2]);
+    const shared = new Tree(t.root, null, true, ownGroup);
+    expect(shared.members().map((p) => p.pid)).toEqual(expect.arrayContaining([t.root, t.grouped, t.escaped]));
+    // What the terminal sent to our group already goes on to the members outside it only.
+    shared.signalAll('SIGKILL', undefined, true);
+    await waitGone([t.escaped]);
+    expect(gone(t.root) || gone(t.grouped)).toBe(false);
+    let killed: number[] = [];
+    shared.signalAll('SIGKILL', (members) => (killed = members.map((p) => p.pid)));
+    expect(killed).toEqual(expect.arrayContaining([t.root, t.grouped]));
+    await waitGone([t.root, t.grouped]);
   });
 
   it('without /proc: the process group, plus tree-kill for the rest', async () => {
