@@ -104,6 +104,7 @@ interface Resource {
   close(value: unknown): unknown;
 }
 
+
 /**
  * The life as a documented union (STYLE 3).
  * starting: resources opening, not ready yet; ready: life.ready() was called;
@@ -155,12 +156,21 @@ export class Lifecycle {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#resources.push({
+    // One that fails to open was never acquired: it leaves the list, and use() rejects.
+    const resource: Resource = {
       name,
       timeoutMs: options.timeoutMs ?? this.#options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS,
-      opened: opening.then((value) => ({ value }), () => null),
+      opened: opening.then(
+        (value) => ({ value }),
+        () => {
+          const i = this.#resources.indexOf(resource);
+          if (i !== -1) this.#resources.splice(i, 1);
+          return null;
+        },
+      ),
       close: close as (value: unknown) => unknown,
-    });
+    };
+    this.#resources.push(resource);
     return opening;
   }
 
@@ -279,6 +289,7 @@ export class Lifecycle {
     // Close the resources in reverse order, each within its timeout and the plan's end.
     const resources: ShutdownReport['resources'] = [];
     for (const r of [...this.#resources].reverse()) {
+      if (!this.#resources.includes(r)) continue; // it failed to open meanwhile
       const timeoutMs = Math.max(0, Math.min(r.timeoutMs, p.endMs - since()));
       this.#emit({ phase: 'closing', afterMs: since(), name: r.name, timeoutMs });
       const start = host.now();
