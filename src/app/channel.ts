@@ -1,60 +1,68 @@
-// The program's end of graceful's channel (docs/app-protocol.md): the descriptor named in
-// GRACEFUL_STATUS_FD, a Unix stream socket graceful made for it. Phases go out as JSON
-// lines; deadlines come in the same way. Node has no Unix datagram sockets (dgram takes
-// udp4 and udp6 only), so sd_notify's NOTIFY_SOCKET cannot be written from plain Node; a
-// descriptor inherited from graceful can, with net.Socket.
-import { fstatSync } from 'node:fs';
-import { Socket } from 'node:net';
+// The program's end of graceful's channel (docs/app-protocol.md): a Unix stream socket
+// that graceful listens on, its path in GRACEFUL_STATUS_SOCKET. Phases go out as JSON
+// lines; deadlines come back the same way.
+//
+// Why a path and not an inherited descriptor: Node marks every descriptor it inherits
+// close-on-exec as it starts, so a descriptor does not survive a Node process between
+// graceful and the program (`graceful run -- npm start`: the program's descriptor 3 is
+// then its own epoll), while the environment does. And why not sd_notify's NOTIFY_SOCKET:
+// that is a datagram socket, and Node has none for Unix paths (dgram takes udp4 and udp6).
+import { connect } from 'node:net';
 import type { Channel } from './lifecycle.js';
-import { encode, parseDeadline, STATUS_FD_VAR } from './protocol.js';
+import { encode, parseDeadline, STATUS_SOCKET_VAR, type Phase } from './protocol.js';
 
 // graceful's messages are a few dozen bytes; a line longer than this is not one of them.
 const MAX_LINE = 64 * 1024;
 
-// Opens the channel named in the environment: the channel, null when there is none, or
-// why the variable cannot be used.
-export function openChannel(env: NodeJS.ProcessEnv, now: () => number): Channel | null | string {
-  const text = env[STATUS_FD_VAR];
-  if (text === undefined || text === '') return null;
-  const fd = /^\d+$/.test(text) ? Number(text) : NaN;
-  // 0 to 2 are stdio: graceful never names them, and writing phases into stdout would corrupt it.
-  if (!(fd >= 3)) return `${STATUS_FD_VAR}=${JSON.stringify(text)} is not a descriptor number from 3 up`;
-  let duplex: boolean;
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isSocket() && !stat.isFIFO()) return `${STATUS_FD_VAR}=${text}: descriptor ${fd} is not a socket or a pipe`;
-    duplex = stat.isSocket();
-  } catch {
-    return `${STATUS_FD_VAR}=${text}: descriptor ${fd} is not open`;
-  }
-  // net.Socket makes the descriptor non-blocking (a full buffer never blocks the program)
-  // and close-on-exec (the program's own children do not inherit it). unref(): the channel
-  // never keeps the program alive.
-  const socket = new Socket({ fd, readable: duplex, writable: true });
+// Connects to the socket named in the environment: the channel, null when there is none,
+// or why the variable cannot be used. `lost` says why the channel failed, later.
+export function connectChannel(env: NodeJS.ProcessEnv, now: () => number, lost: (why: string) => void): Channel | null | string {
+  const path = env[STATUS_SOCKET_VAR];
+  if (path === undefined || path === '') return null;
+  if (!path.startsWith('/')) return `${STATUS_SOCKET_VAR}=${JSON.stringify(path)} is not an absolute path`;
+  const socket = connect(path);
+  // unref(): the channel never keeps the program alive.
   socket.unref();
-  let alive = true;
-  socket.on('error', () => (alive = false));
-  socket.on('close', () => (alive = false));
+  let state: 'connecting' | 'open' | 'lost' = 'connecting';
+  // Sent before the connection was made: handed back if it never is, to be logged instead.
+  let unconfirmed: Phase[] = [];
+  let onLost: (missed: Phase[]) => void = () => undefined;
+  socket.once('connect', () => {
+    state = 'open';
+    unconfirmed = [];
+  });
+  const fail = (why: string) => {
+    if (state === 'lost') return;
+    state = 'lost';
+    lost(why);
+    onLost(unconfirmed.splice(0));
+  };
+  socket.on('error', (e: NodeJS.ErrnoException) => fail(`${STATUS_SOCKET_VAR}=${path}: ${e.code ?? e.message}`));
+  socket.on('close', () => fail(`${STATUS_SOCKET_VAR}=${path}: graceful closed the channel`));
   let last: { ms: number; at: number } | null = null;
-  if (duplex) {
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-        const ms = parseDeadline(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-        if (ms !== null) last = { ms, at: now() };
-      }
-      if (buffer.length > MAX_LINE) buffer = '';
-    });
-  }
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      const ms = parseDeadline(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+      if (ms !== null) last = { ms, at: now() };
+    }
+    if (buffer.length > MAX_LINE) buffer = '';
+  });
   return {
-    // A write goes out at once when the socket has room (libuv tries it synchronously), so
-    // the last phase is sent before process.exit().
+    // A write on a connected socket goes out at once when there is room (libuv tries it
+    // synchronously), so the last phase is sent before process.exit().
     send(phase) {
-      if (alive) socket.write(encode(phase));
+      if (state === 'lost') return false;
+      if (state === 'connecting') unconfirmed.push(phase);
+      socket.write(encode(phase));
+      return true;
     },
     deadline: () => last,
+    onLost(handler) {
+      onLost = handler;
+    },
   };
 }

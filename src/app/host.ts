@@ -2,9 +2,9 @@
 // stderr and graceful's channel, read once from the environment.
 import { constants } from 'node:os';
 import { basename } from 'node:path';
-import { openChannel } from './channel.js';
+import { connectChannel } from './channel.js';
 import type { Host } from './lifecycle.js';
-import { STATUS_FD_VAR, STOP_TIMEOUT_VAR } from './protocol.js';
+import { STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR } from './protocol.js';
 
 // The process's host. The variables graceful set are taken out of the environment, as
 // sd_notify's unset_environment does: they describe this process's channel, and a child
@@ -19,15 +19,16 @@ export function nodeHost(name: string | undefined): Host {
     }
   };
   const now = () => Number(process.hrtime.bigint()) / 1e6;
-  const channel = openChannel(process.env, now);
+  const channel = connectChannel(process.env, now, (why) => log(`${why}; phases go to stderr`));
   if (typeof channel === 'string') log(`${channel}; phases go to stderr`);
+  else channel?.send({ phase: 'hello', pid: process.pid, name: label });
   const timeoutText = process.env[STOP_TIMEOUT_VAR];
   let envTimeoutMs: number | null = null;
   if (timeoutText !== undefined && timeoutText !== '') {
     if (/^\d+$/.test(timeoutText)) envTimeoutMs = Number(timeoutText);
     else log(`${STOP_TIMEOUT_VAR}=${JSON.stringify(timeoutText)} is not a number of milliseconds; ignored`);
   }
-  delete process.env[STATUS_FD_VAR];
+  delete process.env[STATUS_SOCKET_VAR];
   delete process.env[STOP_TIMEOUT_VAR];
   return {
     now,

@@ -37,9 +37,12 @@ export interface Host {
 }
 
 export interface Channel {
-  send(phase: Phase): void;
+  /** Sends the phase; false if the channel is lost (graceful is gone): it must be logged instead. */
+  send(phase: Phase): boolean;
   /** The last deadline graceful sent: `ms` left when it arrived, `at` (host time) it arrived. */
   deadline(): { ms: number; at: number } | null;
+  /** Calls `handler` once if the channel is lost, with the phases sent before it was known to work. */
+  onLost(handler: (missed: Phase[]) => void): void;
 }
 
 export interface LifecycleOptions {
@@ -130,6 +133,7 @@ export class Lifecycle {
     private readonly host: Host,
   ) {
     this.#options = options;
+    host.channel?.onLost((missed) => missed.forEach((phase) => this.#log(phase)));
     for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) {
       this.#uninstall.push(host.onSignal(signal, () => this.#onSignal(signal)));
     }
@@ -342,12 +346,18 @@ export class Lifecycle {
     });
   }
 
+  // Tells graceful; logs to the program's logger, or to stderr when graceful does not hear it.
   #emit(phase: Phase): void {
+    const heard = this.host.channel?.send(phase) ?? false;
+    if (typeof this.#options.logger === 'function' || !heard) this.#log(phase);
+  }
+
+  #log(phase: Phase): void {
     const { logger } = this.#options;
-    this.host.channel?.send(phase);
     try {
+      if (phase.phase === 'hello') return; // the channel's own greeting
       if (typeof logger === 'function') logger(describe(phase), phase);
-      else if (logger !== false && this.host.channel === null) this.host.log(describe(phase));
+      else if (logger !== false) this.host.log(describe(phase));
     } catch {
       // a logger that throws must not stop the shutdown
     }

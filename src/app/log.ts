@@ -18,6 +18,8 @@ const BUDGET_FROM = {
 // The phase as one line.
 export function describe(p: Phase): string {
   switch (p.phase) {
+    case 'hello':
+      return `${p.name} (pid ${p.pid}) reports its phases to graceful`;
     case 'ready':
       return `ready ${formatMs(p.uptimeMs)} after start`;
     case 'stopping': {

@@ -2,8 +2,8 @@
 // PURE: no I/O and no imports, so that graceful's CLI can read the same definitions
 // without loading the library.
 
-/** Names the descriptor of a Unix stream socket (or pipe) to graceful, set by graceful. */
-export const STATUS_FD_VAR = 'GRACEFUL_STATUS_FD';
+/** The path of the Unix stream socket graceful listens on for the program's phases. */
+export const STATUS_SOCKET_VAR = 'GRACEFUL_STATUS_SOCKET';
 /** graceful's grace period (--timeout) in milliseconds, counted from its stop request. */
 export const STOP_TIMEOUT_VAR = 'GRACEFUL_STOP_TIMEOUT_MS';
 export const PROTOCOL_VERSION = 1;
@@ -29,6 +29,8 @@ export interface SourceCounts {
  * as logged without it. Times: `afterMs` counts from the stop (the signal or shutdown()).
  */
 export type Phase =
+  /** First on the channel: which process speaks (it may be a descendant of graceful's child), and its name in log lines. */
+  | { phase: 'hello'; pid: number; name: string }
   /** life.ready(): ready for work (sd_notify READY=1). `uptimeMs`: since the process started. */
   | { phase: 'ready'; uptimeMs: number }
   /**

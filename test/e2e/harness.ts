@@ -83,8 +83,6 @@ export interface StartOptions {
   via?: string[];
   /** Keep stdout in run.stdout (default); false leaves it to the test, for huge outputs. */
   collectStdout?: boolean;
-  /** Give the process a socket as descriptor 3 (run.proc.stdio[3]), as graceful's status channel. */
-  fd3?: boolean;
 }
 
 // Starts `graceful <args>` (node bin/graceful.js) with piped stdio.
@@ -101,8 +99,7 @@ export function start(args: string[], options: StartOptions = {}): Run {
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const [file, ...rest] = options.via ?? [process.execPath, CLI, ...args];
-  const stdio: ('pipe' | 'ignore')[] = options.fd3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'];
-  const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio });
+  const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout = new Output();
   const stderr = new Output();
   if (options.collectStdout !== false) proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));

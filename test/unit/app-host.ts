@@ -22,10 +22,26 @@ export class FakeHost implements Host {
   static underGraceful(): FakeHost {
     const host = new FakeHost();
     host.channel = {
-      send: (phase) => host.sent.push({ ...phase, at: host.t }),
+      send: (phase) => {
+        if (host.#lost) return false;
+        host.sent.push({ ...phase, at: host.t });
+        return true;
+      },
       deadline: () => host.#deadline,
+      onLost: (handler) => {
+        host.#onLost = handler;
+      },
     };
     return host;
+  }
+
+  #lost = false;
+  #onLost: (missed: Phase[]) => void = () => undefined;
+
+  /** graceful goes away: send() says so from now on; `missed` were sent before the channel was known to work. */
+  lose(missed: Phase[] = []): void {
+    this.#lost = true;
+    this.#onLost(missed);
   }
 
   deadline(ms: number): void {

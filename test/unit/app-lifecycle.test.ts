@@ -391,3 +391,24 @@ describe('what is told, and where', () => {
     expect(got.map(([, p]) => p)).toEqual(host.sent.map(({ at: _, ...p }) => p));
   });
 });
+
+describe('when graceful goes away', () => {
+  it('logs to stderr what graceful did not get, and everything after', async () => {
+    const host = FakeHost.underGraceful();
+    const life = new Lifecycle({}, host);
+    life.ready();
+    host.lose([{ phase: 'hello', pid: 1, name: 'x' }, { phase: 'ready', uptimeMs: 1234 }]);
+    await life.use('db', () => 1, () => undefined);
+    await life.shutdown();
+    expect(host.lines).toEqual([
+      'ready 1.23s after start',
+      'shutdown(): stopping within 30s (the default): drain until +24s, then close resources',
+      'not accepting new work (no server registered) at +0ms; 0 in flight',
+      'drained 0 in 0ms',
+      'closing db (timeout 5s)',
+      'closed db in 0ms',
+      'shutdown done in 0ms: everything closed; exit status 0',
+    ]);
+    expect(phases(host)).toEqual(['ready']);
+  });
+});
