@@ -123,6 +123,7 @@ type State =
 export class Lifecycle {
   #state: State = { kind: 'starting' };
   readonly #resources: Resource[] = [];
+  #acquired = 0;
   readonly #sources: Source[] = [];
   readonly #abort = new AbortController();
   readonly #uninstall: (() => void)[] = [];
@@ -154,6 +155,7 @@ export class Lifecycle {
   // pending, so that start-up code stops there while the shutdown runs.
   use<T>(name: string, open: () => T | Promise<T>, close: (resource: T) => unknown, options: UseOptions = {}): Promise<T> {
     if (this.#state.kind === 'stopping' || this.#state.kind === 'stopped') return new Promise<T>(() => {});
+    const start = this.host.now();
     let opening: Promise<T>;
     try {
       opening = Promise.resolve(open());
@@ -161,11 +163,15 @@ export class Lifecycle {
       return Promise.reject(error);
     }
     // One that fails to open was never acquired: it leaves the list, and use() rejects.
+    const order = this.#acquired++;
     const resource: Resource = {
       name,
       timeoutMs: options.timeoutMs ?? this.#options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS,
       opened: opening.then(
-        (value) => ({ value }),
+        (value) => {
+          this.#emit({ phase: 'opened', name, order, ms: Math.round(this.host.now() - start) });
+          return { value };
+        },
         () => {
           const i = this.#resources.indexOf(resource);
           if (i !== -1) this.#resources.splice(i, 1);

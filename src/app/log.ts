@@ -20,6 +20,8 @@ export function describe(p: Phase): string {
   switch (p.phase) {
     case 'hello':
       return `${p.name} (pid ${p.pid}) reports its phases to graceful`;
+    case 'opened':
+      return `opened ${p.name} in ${formatMs(p.ms)}`;
     case 'ready':
       return `ready ${formatMs(p.uptimeMs)} after start`;
     case 'stopping': {

@@ -31,6 +31,8 @@ export interface SourceCounts {
 export type Phase =
   /** First on the channel: which process speaks (it may be a descendant of graceful's child), and its name in log lines. */
   | { phase: 'hello'; pid: number; name: string }
+  /** A resource opened, `ms` after use() was called; `order`: its place in the acquisition order (use() calls, from 0), which the closes reverse. */
+  | { phase: 'opened'; name: string; order: number; ms: number }
   /** life.ready(): ready for work (sd_notify READY=1). `uptimeMs`: since the process started. */
   | { phase: 'ready'; uptimeMs: number }
   /**

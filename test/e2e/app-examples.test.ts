@@ -140,9 +140,9 @@ describe('examples/fastify.js', () => {
     expect(logged).toEqual(['GET /readyz 200', 'GET /slow?ms=600 200', 'GET /slow?ms=600 200', 'GET /slow?ms=600 200']);
     // The phases, through Fastify's logger: JSON lines with the phase as data.
     const phases = app.stdout.text.split('\n').filter((l) => l.includes('"shutdown"')).map((l) => JSON.parse(l).shutdown);
-    expect(phases.map((p: { phase: string }) => p.phase)).toEqual(['ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'done']);
-    expect(phases[3]).toMatchObject({ completed: 3, cut: 0 });
-    expect(phases[5]).toMatchObject({ name: 'access log', outcome: 'closed' });
+    expect(phases.map((p: { phase: string }) => p.phase)).toEqual(['opened', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'done']);
+    expect(phases[4]).toMatchObject({ completed: 3, cut: 0 });
+    expect(phases[6]).toMatchObject({ name: 'access log', outcome: 'closed' });
     agent.destroy();
   });
 

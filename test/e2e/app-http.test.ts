@@ -201,6 +201,8 @@ describe("graceful's channel", () => {
     const ms = { afterMs: expect.any(Number), ms: expect.any(Number) };
     expect(graceful.phases).toEqual([
       { phase: 'hello', pid, name: 'app-http.js' },
+      { phase: 'opened', name: 'db', order: 0, ms: expect.any(Number) },
+      { phase: 'opened', name: 'cache', order: 1, ms: expect.any(Number) },
       { phase: 'ready', uptimeMs: expect.any(Number) },
       { phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: expect.any(Number), budgetFrom: 'graceful', delayMs: 0, drainEndsMs: expect.any(Number) },
       { phase: 'not-accepting', afterMs: expect.any(Number), inflight: 2, sources: ['http'] },
@@ -211,7 +213,7 @@ describe("graceful's channel", () => {
       { phase: 'closed', ...ms, name: 'db', outcome: 'closed', error: null },
       { phase: 'done', afterMs: expect.any(Number), ok: true, exitCode: 0 },
     ]);
-    const stopping = graceful.phases[2] as Extract<Phase, { phase: 'stopping' }>;
+    const stopping = graceful.phases[4] as Extract<Phase, { phase: 'stopping' }>;
     // 8 s from graceful, less what passed between its message and the signal.
     expect(stopping.budgetMs).toBeGreaterThan(7_500);
     expect(stopping.budgetMs).toBeLessThanOrEqual(8_000);
@@ -228,7 +230,7 @@ describe("graceful's channel", () => {
     expect(pid).not.toBe(run.pid);
     process.kill(pid, 'SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
-    expect(graceful.phases.map((p) => p.phase)).toEqual(['hello', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'closing', 'closed', 'done']);
+    expect(graceful.phases.map((p) => p.phase)).toEqual(['hello', 'opened', 'opened', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'closing', 'closed', 'done']);
     expect(graceful.phases[0]).toEqual({ phase: 'hello', pid, name: 'app-http.js' });
     await graceful.close();
   });
@@ -241,6 +243,8 @@ describe("graceful's channel", () => {
     const lines = run.stderr.text.trim().split('\n');
     expect(lines[0]).toBe(`app-http.js: ${STATUS_SOCKET_VAR}=${path}: ENOENT; phases go to stderr`);
     expect(lines.slice(1).map((l) => l.replace(/[\d.]+m?s\b/g, 'T'))).toEqual([
+      'app-http.js: opened db in T',
+      'app-http.js: opened cache in T',
       'app-http.js: ready T after start',
       'app-http.js: SIGTERM received: stopping within T (the default): drain until +T, then close resources',
       'app-http.js: not accepting new work (http) at +T; 0 in flight',

@@ -43,6 +43,9 @@ describe('ordering', () => {
     await host.advance(10);
     expect(calls).toEqual(['stop http @0', 'stop jobs @0', 'close c @150', 'close b @151', 'close a @153']);
     expect(host.sent).toEqual([
+      { phase: 'opened', name: 'a', order: 0, ms: 0, at: 0 },
+      { phase: 'opened', name: 'b', order: 1, ms: 0, at: 0 },
+      { phase: 'opened', name: 'c', order: 2, ms: 0, at: 0 },
       { phase: 'ready', uptimeMs: 1234, at: 0 },
       { phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 14_500, at: 0 },
       { phase: 'not-accepting', afterMs: 0, inflight: 3, sources: ['http', 'jobs'], at: 0 },
@@ -65,13 +68,17 @@ describe('ordering', () => {
   });
 
   it('follows the order of the use() calls, whichever opened first', async () => {
-    const host = new FakeHost();
+    const host = FakeHost.underGraceful();
     const life = new Lifecycle(quiet, host);
     const closed: string[] = [];
     const slow = life.use('slow', () => after(host, 10, 'slow'), (r) => closed.push(r));
     const fast = life.use('fast', () => after(host, 1, 'fast'), (r) => closed.push(r));
     await host.advance(10);
     expect([await slow, await fast]).toEqual(['slow', 'fast']);
+    expect(host.sent).toEqual([
+      { phase: 'opened', name: 'fast', order: 1, ms: 1, at: 1 },
+      { phase: 'opened', name: 'slow', order: 0, ms: 10, at: 10 },
+    ]);
     await life.shutdown();
     expect(closed).toEqual(['fast', 'slow']);
   });
@@ -137,7 +144,7 @@ describe('timeouts', () => {
     host.signal('SIGTERM');
     await host.advance(20_000);
     // 10 s budget, 500 ms margin: resources keep min(3 x 5 s, 9.5 s / 2) = 4.75 s; the drain ends at +4.75 s.
-    expect(host.sent[0]).toMatchObject({ phase: 'stopping', budgetMs: 10_000, budgetFrom: 'env', drainEndsMs: 4_750 });
+    expect(host.sent.find((p) => p.phase === 'stopping')).toMatchObject({ budgetMs: 10_000, budgetFrom: 'env', drainEndsMs: 4_750 });
     expect(calls).toEqual(['stop http @0', 'cut http @4750', 'close c @4750', 'close b @4750', 'close a @4750']);
     expect(host.sent.find((p) => p.phase === 'drained')).toMatchObject({ afterMs: 4_750, completed: 0, cut: 4 });
     expect(host.exits).toEqual([{ code: 1, at: 4_750 }]);
@@ -217,8 +224,8 @@ describe('signals', () => {
       await threeResources(host);
       host.signal(signal);
       await host.advance(0);
-      expect(phases(host)).toEqual(['stopping', 'not-accepting', 'drained', 'closing', 'closed', 'closing', 'closed', 'closing', 'closed', 'done']);
-      expect(host.sent[0]).toMatchObject({ trigger: signal });
+      expect(phases(host)).toEqual(['opened', 'opened', 'opened', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'closing', 'closed', 'closing', 'closed', 'done']);
+      expect(host.sent[3]).toMatchObject({ trigger: signal });
       expect(host.exits).toEqual([{ code: 0, at: 0 }]);
     }
   });
@@ -324,7 +331,7 @@ describe('the stop itself', () => {
     await host.advance(0);
     // 7998 ms left; margin 400 ms: end at +7598; delay 1 s; db's share is its 5 s, at most
     // half of the 6598 ms after the delay: the drain ends at +4299.
-    expect(host.sent[0]).toEqual({ phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: 7_998, budgetFrom: 'graceful', delayMs: 1_000, drainEndsMs: 4_299, at: 102 });
+    expect(host.sent[1]).toEqual({ phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: 7_998, budgetFrom: 'graceful', delayMs: 1_000, drainEndsMs: 4_299, at: 102 });
   });
 
   it('returns the same shutdown to every caller and names the reason', async () => {
@@ -359,6 +366,7 @@ describe('what is told, and where', () => {
     alone.signal('SIGTERM');
     await alone.advance(100);
     expect(alone.lines).toEqual([
+      'opened db in 0ms',
       'ready 1.23s after start',
       'SIGTERM received: stopping within 30s (the default): drain until +24s, then close resources',
       'not accepting new work (http) at +0ms; 0 in flight',
@@ -381,6 +389,7 @@ describe('what is told, and where', () => {
     await life.use('db', () => 1, () => Promise.reject(new Error('socket closed')));
     await life.shutdown();
     expect(got.map(([line]) => line)).toEqual([
+      'opened db in 0ms',
       'shutdown(): stopping within 30s (the default): drain until +24s, then close resources',
       'not accepting new work (no server registered) at +0ms; 0 in flight',
       'drained 0 in 0ms',
@@ -402,6 +411,7 @@ describe('when graceful goes away', () => {
     await life.shutdown();
     expect(host.lines).toEqual([
       'ready 1.23s after start',
+      'opened db in 0ms',
       'shutdown(): stopping within 30s (the default): drain until +24s, then close resources',
       'not accepting new work (no server registered) at +0ms; 0 in flight',
       'drained 0 in 0ms',
