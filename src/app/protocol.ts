@@ -62,6 +62,11 @@ export type Phase =
   /** A second stop signal: the process exits now, with `exitCode`, skipping what is left. */
   | { phase: 'forced'; afterMs: number; signal: string; exitCode: number };
 
+/** Every phase, in the order a life goes through them (docs and tests read this list). */
+export const PHASES = ['hello', 'opened', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'done', 'forced'] as const satisfies readonly Phase['phase'][];
+/** Does not compile when a phase of the union is missing from PHASES. */
+export type PhasesComplete = Exclude<Phase['phase'], (typeof PHASES)[number]> extends never ? true : never;
+
 /** Who set the shutdown's budget: graceful's deadline message, its environment, the program's option, or the default. */
 export type BudgetSource = 'graceful' | 'env' | 'option' | 'default';
 

@@ -120,6 +120,30 @@ describe.skipIf(needs.postgres || needs.redis)('examples/express-pg-redis.js', (
   }
 });
 
+describe.skipIf(needs.postgres || needs.redis)("the README's ten lines", () => {
+  it('run as written (on a free port), open redis then postgres, and close them in reverse', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The library: graceful/app'));
+    const code = /```js\n([^]*?)```/.exec(section)![1]!;
+    expect(code.trim().split('\n')).toHaveLength(10);
+    const port = await freePort();
+    const pgUrl = new URL(pg!.url);
+    const app = start(['run', '--', node, '--input-type=module', '-e', code.replace('listen(3000', `listen(${port}`)], {
+      env: { REDIS_URL: redis!.url, PGHOST: pgUrl.hostname, PGPORT: pgUrl.port, PGUSER: 'test', PGDATABASE: 'postgres' },
+    });
+    await app.stderr.waitFor(/^node: ready \S+ after start$/m, 'the snippet to be ready', 20_000);
+    expect((await get(port, '/readyz')).status).toBe(200);
+    app.signal('SIGTERM');
+    expect((await exitOf(app)).code).toBe(0);
+    expect(phasesOf(app.stderr.text, 'node').filter((l) => /^(opened|closed)/.test(l)).map((l) => l.replace(/ in \S+$/, ''))).toEqual([
+      'opened redis',
+      'opened postgres',
+      'closed postgres',
+      'closed redis',
+    ]);
+  });
+});
+
 describe('examples/fastify.js', () => {
   it('drains kept-alive requests, logs each of them before the log closes, and exits at once', async () => {
     const port = await freePort();
