@@ -307,7 +307,13 @@ function webSocketSource(name: string, wss: WebSocketServerLike): Source {
 function genericSource(name: string, work: Drainable): Source {
   let stopping: Promise<void> = Promise.resolve();
   let [inflightAtStop, cut] = [0, 0];
-  const now = () => (work.inflight ? work.inflight() : 0);
+  const now = () => {
+    try {
+      return work.inflight ? work.inflight() : 0;
+    } catch {
+      return 0; // a count is for the report: it must not stop the shutdown
+    }
+  };
   return {
     name,
     async stop() {

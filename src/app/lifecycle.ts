@@ -246,7 +246,11 @@ export class Lifecycle {
     const done = new Promise<ShutdownReport>((r) => (resolve = r));
     this.#state = { kind: 'stopping', at, signalAt, done };
     this.#abort.abort(new Error(`stopping: ${reason ?? trigger}`));
-    void this.#run(trigger, reason, at, exitCode).then(resolve);
+    // A bug in the sequence must not leave the process running half stopped: said, then exit 1.
+    this.#run(trigger, reason, at, exitCode).then(resolve, (error: unknown) => {
+      this.host.log(`the shutdown failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.host.exit(1);
+    });
     return done;
   }
 

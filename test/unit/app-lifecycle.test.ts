@@ -422,3 +422,26 @@ describe('when graceful goes away', () => {
     expect(phases(host)).toEqual(['ready']);
   });
 });
+
+describe('bugs', () => {
+  it("a worker's inflight() that throws counts as 0 and stops nothing", async () => {
+    const host = new FakeHost();
+    const life = new Lifecycle(quiet, host);
+    life.serve('jobs', { stop: () => undefined, inflight: () => { throw new Error('no count'); } });
+    expect(await life.shutdown()).toMatchObject({ ok: true, exitCode: 0 });
+  });
+
+  it('a bug in the sequence is said, and the process exits 1 rather than hang half stopped', async () => {
+    const host = FakeHost.underGraceful();
+    const send = host.channel!.send;
+    host.channel!.send = (phase) => {
+      if (phase.phase === 'drained') throw new Error('encoder broke');
+      return send(phase);
+    };
+    const life = new Lifecycle(quiet, host);
+    void life.shutdown();
+    await host.advance(0);
+    expect(host.exits).toEqual([{ code: 1, at: 0 }]);
+    expect(host.lines[0]).toMatch(/^the shutdown failed: Error: encoder broke\n/);
+  });
+});
