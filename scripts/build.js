@@ -44,6 +44,18 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// The preload graceful check gives Node programs (src/preload/check-preload.ts): a file of its
+// own, loaded by the checked program, never by graceful.
+await build({
+  entryPoints: [new URL('src/preload/check-preload.ts', root).pathname],
+  bundle: true,
+  outfile: new URL('check-preload.cjs', dist).pathname,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18',
+  logLevel: 'warning',
+});
+
 // The build's id, first in the file: the cache is used only with the bundle it was made from
 // (V8 itself checks only the source's length).
 const BUILD_TAG = /^\/\*graceful:[0-9a-f]{16}\*\//;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
+import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { drained, say } from './shell/output.js';
 import { TRAPPED } from './signals.js';
 
@@ -53,10 +53,10 @@ function program(): Command {
     cli,
     'check',
     'run <command>, stop it, and check that it shut down gracefully (exit 0 if every check passed, 1 if not)',
-    [...RUN_OPTIONS, ...CHECK_OPTIONS],
+    [...CHECK_RUN_OPTIONS, ...CHECK_OPTIONS],
     CHECK_EPILOG,
   ).action(async (command: string[], _opts: unknown, cmd: Command) => {
-    const options = resolveCheckOptions(inputs(command, cmd, [...RUN_OPTIONS, ...CHECK_OPTIONS]));
+    const options = resolveCheckOptions(inputs(command, cmd, [...CHECK_RUN_OPTIONS, ...CHECK_OPTIONS]));
     const { check } = await import('./check.js');
     process.exitCode = await check(options);
   });

@@ -15,6 +15,8 @@ export const DEFAULTS = {
   timeoutMs: 30_000,
   killSignal: 'SIGKILL',
   killMode: 'group' as KillMode,
+  /** graceful check: as docker stop and the kubelet deliver a stop (PID 1 only). */
+  checkKillMode: 'mixed' as KillMode,
   sigcont: true,
   // systemd's TimeoutStartSec is 90 s, PM2's listen_timeout 3 s: a minute fits a server that
   // warms a cache without leaving a hung start unnoticed for long. 0 waits forever.
@@ -55,6 +57,11 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
   { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: spawn, forwarded signals, tree scans' },
 ];
+
+// graceful check takes run's options; --kill-mode has another default there (DEFAULTS.checkKillMode).
+export const CHECK_RUN_OPTIONS: readonly OptionSpec[] = RUN_OPTIONS.map((spec) =>
+  spec.key === 'killMode' ? { ...spec, default: `${DEFAULTS.checkKillMode}, as docker stop delivers a stop (a preset: as its platform does)` } : spec,
+);
 
 /** graceful run's lifecycle policies: restarts, the memory limit, stats, the health endpoint. */
 export interface Lifecycle {
@@ -221,7 +228,13 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
   const killRaw = text('killSignal');
   const killSignal = killRaw ? parseSignal(killRaw.value, killRaw.from) : (p?.killSignal ?? DEFAULTS.killSignal);
   const modeRaw = text('killMode');
-  const killMode = modeRaw ? parseChoice(modeRaw.value, KILL_MODES, modeRaw.from) : (p?.killMode ?? DEFAULTS.killMode);
+  // graceful check reproduces how the platform delivers its stop (docker stop: PID 1 only);
+  // graceful run stops the whole tree, which is what it is there for.
+  const killMode = modeRaw
+    ? parseChoice(modeRaw.value, KILL_MODES, modeRaw.from)
+    : verb === 'check'
+      ? (p?.deliveryMode ?? DEFAULTS.checkKillMode)
+      : (p?.killMode ?? DEFAULTS.killMode);
   const delayRaw = text('stopDelay');
   const stopDelayMs = delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : 0;
   const preStopRaw = text('preStop');
@@ -267,6 +280,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       stopDelayMs,
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
+      followApp: verb === 'check',
     },
     ready,
     secretFromEnv: { preStop: preStopRaw?.from.startsWith('GRACEFUL_') ? preStopRaw.from : null },

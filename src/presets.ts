@@ -20,11 +20,17 @@ export interface Preset {
   stopSignal: string;
   killSignal: string;
   killMode: KillMode;
+  /**
+   * How the platform itself delivers its stop to a program run without graceful: what
+   * graceful check reproduces, so that a program that relies on someone else stopping its
+   * children fails the check (docker stop signals PID 1 only; systemd a whole control group).
+   */
+  deliveryMode: KillMode;
   sigcont: boolean;
   /** Exit codes and signal names counted as success besides 0. */
   successExitStatus: readonly string[];
   /** Where each value comes from. */
-  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'sigcont' | 'successExitStatus', string>;
+  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus', string>;
 }
 
 function preset(p: Omit<Preset, 'timeoutMs'>): Preset {
@@ -38,6 +44,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     killMode: 'group',
+    deliveryMode: 'group',
     sigcont: true,
     successExitStatus: ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'],
     sources: {
@@ -45,6 +52,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       stopSignal: 'KillSignal=SIGTERM (systemd.kill(5))',
       killSignal: 'FinalKillSignal=SIGKILL, sent when TimeoutStopSec= runs out (systemd.kill(5))',
       killMode: 'KillMode=control-group: every process of the unit (systemd.kill(5))',
+      deliveryMode: 'KillMode=control-group: the stop signal goes to every process of the unit (systemd.kill(5))',
       sigcont: 'KillSignal is followed by SIGCONT so stopped processes can act on it (systemd.kill(5))',
       successExitStatus: 'a service that dies of SIGHUP, SIGINT, SIGTERM or SIGPIPE counts as a clean exit (systemd.service(5), SuccessExitStatus=)',
     },
@@ -55,6 +63,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     stopSignal: 'SIGINT',
     killSignal: 'SIGKILL',
     killMode: 'group',
+    deliveryMode: 'group',
     sigcont: false,
     successExitStatus: [],
     sources: {
@@ -62,6 +71,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       stopSignal: 'SIGINT first; PM2_KILL_SIGNAL changes it (PM2 constants.js)',
       killSignal: 'SIGKILL to the tree after kill_timeout (PM2 lib/God/Methods.js)',
       killMode: 'treekill: true by default: the whole process tree (PM2 schema.json)',
+      deliveryMode: 'treekill: true by default: the stop signal goes to the whole tree (PM2 lib/God/Methods.js)',
       sigcont: 'PM2 sends no SIGCONT (lib/God/Methods.js)',
       successExitStatus: 'PM2 counts only exit code 0 as a clean stop',
     },
@@ -72,6 +82,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     killMode: 'group',
+    deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
     sources: {
@@ -79,6 +90,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       stopSignal: 'SIGTERM unless STOPSIGNAL / --stop-signal says otherwise (docker stop reference)',
       killSignal: 'SIGKILL after the timeout (docker stop reference)',
       killMode: 'when PID 1 of a container exits, the kernel SIGKILLs the rest of its PID namespace (pid_namespaces(7))',
+      deliveryMode: 'docker stop signals PID 1 only; when it exits, the kernel SIGKILLs the rest of the PID namespace (pid_namespaces(7))',
       sigcont: 'docker stop sends only the stop signal and SIGKILL',
       successExitStatus: 'only exit code 0 is success (restart policy on-failure)',
     },
@@ -89,6 +101,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     killMode: 'group',
+    deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
     sources: {
@@ -96,6 +109,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       stopSignal: "SIGTERM to process 1 of each container, or the image's STOPSIGNAL (Pod lifecycle)",
       killSignal: 'then SIGKILL when the grace period is over (Pod lifecycle)',
       killMode: 'the container is killed as a whole (its PID namespace / cgroup)',
+      deliveryMode: 'the kubelet signals process 1 of the container only; the rest dies with it',
       sigcont: 'the kubelet sends only the stop signal and SIGKILL',
       successExitStatus: 'only exit code 0 is success (restartPolicy OnFailure; Job completion)',
     },
@@ -106,6 +120,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     killMode: 'process',
+    deliveryMode: 'process',
     sigcont: false,
     successExitStatus: [],
     sources: {
@@ -113,6 +128,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       stopSignal: 'stopsignal=TERM by default (supervisor/options.py)',
       killSignal: 'SIGKILL when stopwaitsecs runs out (supervisor/process.py)',
       killMode: 'stopasgroup=false, killasgroup defaults to it: the main process only (supervisor/options.py)',
+      deliveryMode: 'stopasgroup=false: the stop signal goes to the main process only (supervisor/options.py)',
       sigcont: 'supervisord sends no SIGCONT (supervisor/process.py)',
       successExitStatus: 'exitcodes=0 by default',
     },

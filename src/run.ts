@@ -127,8 +127,10 @@ export async function run(options: RunOptions): Promise<number> {
     if (life.stats && (lifecycle.stats || options.verbose)) {
       ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
     }
+    // In every kill mode: with --kill-mode process they were left alone on purpose, but a
+    // process nobody supervises any more must never go unmentioned.
     const leaked = extras.descendants.leaked;
-    if (leaked.length > 0 && options.policy.killMode !== 'process') {
+    if (leaked.length > 0) {
       ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
     }
     if (options.reportFile !== null) {

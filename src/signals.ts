@@ -50,6 +50,11 @@ for (const [name, num] of Object.entries(constants.signals)) {
   if (!BY_NUMBER.has(num)) BY_NUMBER.set(num, name);
 }
 
+// The signal's name for its number on this platform, or null.
+export function signalName(num: number): string | null {
+  return BY_NUMBER.get(num) ?? null;
+}
+
 // The signal's number on this platform, or null for an unknown name.
 export function signalNumber(name: string): number | null {
   return (constants.signals as Record<string, number>)[name] ?? null;

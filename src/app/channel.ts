@@ -39,6 +39,7 @@ export function connectChannel(env: NodeJS.ProcessEnv, now: () => number, lost: 
   };
   socket.on('error', (e: NodeJS.ErrnoException) => fail(`${STATUS_SOCKET_VAR}=${path}: ${e.code ?? e.message}`));
   socket.on('close', () => fail(`${STATUS_SOCKET_VAR}=${path}: graceful closed the channel`));
+  // (close() below sets 'lost' first: the program ending the channel is no failure.)
   let last: { ms: number; at: number } | null = null;
   let buffer = '';
   socket.setEncoding('utf8');
@@ -63,6 +64,11 @@ export function connectChannel(env: NodeJS.ProcessEnv, now: () => number, lost: 
     deadline: () => last,
     onLost(handler) {
       onLost = handler;
+    },
+    close() {
+      state = 'lost';
+      onLost = () => undefined;
+      socket.end();
     },
   };
 }

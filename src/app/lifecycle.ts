@@ -43,6 +43,8 @@ export interface Channel {
   deadline(): { ms: number; at: number } | null;
   /** Calls `handler` once if the channel is lost, with the phases sent before it was known to work. */
   onLost(handler: (missed: Phase[]) => void): void;
+  /** Ends the connection after what was sent: the program closes it rather than leave it to its exit. */
+  close(): void;
 }
 
 export interface LifecycleOptions {
@@ -234,6 +236,7 @@ export class Lifecycle {
     if (at - s.signalAt < ECHO_WINDOW_MS || this.#options.forceOnRepeat === false) return;
     const exitCode = 128 + this.host.signalNumber(signal);
     this.#emit({ phase: 'forced', afterMs: Math.round(at - s.at), signal, exitCode });
+    this.host.channel?.close();
     this.host.exit(exitCode);
   }
 
@@ -323,6 +326,7 @@ export class Lifecycle {
     const exitCode = ok ? (requestedExit ?? 0) : requestedExit || 1;
     const report: ShutdownReport = { trigger, reason, plan: p, ok, exitCode, ms: since(), drain: { completed, cut, sources: counts }, resources };
     this.#emit({ phase: 'done', afterMs: report.ms, ok, exitCode });
+    this.host.channel?.close();
     this.#state = { kind: 'stopped', report };
     if (this.#options.exit === false) {
       for (const uninstall of this.#uninstall.splice(0)) uninstall();

@@ -1,7 +1,9 @@
 // PURE: grades one shutdown against the checklist of a graceful shutdown, from the
 // machine's facts and what graceful check observed. Each check passes, fails with a
 // sentence that says what to fix, or does not apply (ok: null).
-import { exitStatus, succeeded, timeline } from './timeline.js';
+import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
+import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
+import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
 import type { Facts, Policy } from './types.js';
 
 export interface InflightResult {
@@ -19,9 +21,20 @@ export interface ProbeAttempt {
 }
 
 export interface Observations {
+  /** The main process, as people read its command (node server.js). */
+  main: string;
+  /** The command line of the judged program (the app behind a launcher, else the main process). */
+  judged: string;
   /** The --ready probe, as written; null when --after was used. */
   readyProbe: string | null;
-  afterMs: number;
+  /** --after, when it applied (no --ready); else null. */
+  afterMs: number | null;
+  /**
+   * A stop signal graceful check itself received (a CI timeout, a cancelled job), with its
+   * time after the spawn: the check was interrupted, and whatever it had not done by then is
+   * not run. Null when the check ran to its end.
+   */
+  aborted: { signal: string; afterMs: number; /** ISO time, for the report. */ at: string } | null;
   /** What the child did with the stop signal just before it was sent; null if unreadable. */
   disposition: 'caught' | 'ignored' | 'default' | null;
   inflight: { url: string; results: InflightResult[] } | null;
@@ -32,6 +45,13 @@ export interface Observations {
   /** Descendants alive when the main process exited, and when graceful was done. */
   survivors: { pid: number; command: string }[];
   leaked: { pid: number; command: string }[];
+  /**
+   * What the preload recorded inside the judged program (the app behind a launcher, else
+   * the main process): its listeners, requests, outbound connections and files. Null when
+   * there is none, with the reason in `traceMissing`.
+   */
+  trace: ProcessTrace | null;
+  traceMissing: string | null;
   /** Files left in the private TMPDIR; null if it could not be read. */
   tempLeft: string[] | null;
   /** Ports the tree listened on when the stop began, and those still bound after it. */
@@ -40,20 +60,29 @@ export interface Observations {
   maxShutdownMs: number | null;
 }
 
+/** A check's outcome: passed, failed, does not apply to this program, or not performed. */
+export type CheckStatus = 'ok' | 'fail' | 'n/a' | 'not run';
+
 export interface Check {
   name: CheckName;
+  /** true: passed; false: failed; null: does not apply, or not run (see status). */
   ok: boolean | null;
+  status: CheckStatus;
   detail: string;
 }
 
 export const CHECKS = [
   'ready',
+  'launcher',
   'handles-signal',
   'inflight',
   'new-work-refused',
   'exited-in-time',
   'exit-status',
   'no-descendants-left',
+  'connections-closed',
+  'cleanup-order',
+  'files-closed',
   'temp-clean',
   'port-released',
   'shutdown-time',
@@ -70,7 +99,22 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const { stop, exit } = facts;
   const signal = stop?.signal ?? policy.stopSignal ?? 'SIGTERM';
   const checks: Check[] = [];
-  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, detail });
+  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail });
+  const notRun = (name: CheckName, detail: string) => checks.push({ name, ok: null, status: 'not run', detail });
+  // The checks this run was set up for (--inflight and --probe add theirs), after ready.
+  const launcher = launcherKind(facts.command);
+  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'launcher' || launcher));
+
+  // Interrupted before the check's own stop: the stop that followed was the abort's, not the
+  // check's, so nothing after "ready" was tested. Never graded as if it had been.
+  if (obs.aborted && stop?.trigger !== 'check' && !facts.spawnError) {
+    const when = `the check was aborted by ${obs.aborted.signal} at +${fmt(obs.aborted.afterMs)}`;
+    if (obs.readyProbe && facts.readyAt !== null) add('ready', true, `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})`);
+    else if (obs.readyProbe) notRun('ready', `not ready when ${when} (${obs.readyProbe})`);
+    else notRun('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
+    for (const name of rest) notRun(name, `${when}, before its stop`);
+    return checks;
+  }
 
   // Never asked to stop: it ended (or failed to start) on its own; nothing else applies.
   if (facts.spawnError || !exit || !stop || stop.trigger === 'child-exit' || stop.trigger === 'ready-timeout') {
@@ -81,13 +125,27 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
       const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
       add('ready', false, `it ${how} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`);
     }
-    for (const name of CHECKS.slice(1)) add(name, null, 'not reached: the run ended before the stop');
+    for (const name of rest) notRun(name, 'not reached: the run ended before the stop');
     return checks;
   }
 
-  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs)} after the start (--after)`);
+  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`);
 
-  const diedOfIt = exit.signal !== null && exit.signal === stop.signal && !tl.escalated;
+  // Behind a launcher, the program it started is judged; the launcher has its own check.
+  const { app } = facts;
+  const work = workExit(facts)!;
+  const outlived = appOutlived(facts);
+  if (launcher) {
+    const mainName = `${obs.main} (pid ${facts.pid})`;
+    if (!app) add('launcher', true, `${mainName} started no separate program: it does the work itself (or replaced itself with it: exec)`);
+    else if (outlived) {
+      const how = exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+      const passed = app.signalSentAt !== null ? `, without passing ${signal} on to it (graceful sent it itself, to judge the program)` : '';
+      add('launcher', false, `${mainName} ${how} at +${fmt(tl.mainExitAfterMs ?? 0)}, before ${app.command} (pid ${app.pid}), which it started, had stopped${passed}: ${launcherHint(launcher)}`);
+    } else add('launcher', true, `${mainName} passed ${signal} on and waited for ${app.command} (pid ${app.pid})`);
+  }
+
+  const diedOfIt = work.signal !== null && work.signal === stop.signal && !tl.escalated;
   const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
   if (obs.disposition === 'default' || (obs.disposition === null && diedOfIt)) {
     add('handles-signal', false, `it does not handle ${signal}: it dies of it at once, mid-work (as PID 1 it would ignore it until the SIGKILL); ${fix}`);
@@ -98,46 +156,83 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     // re-raises them: caught, yet the program had no say.
     add('handles-signal', false, `it does not handle ${signal}: it died of it at once, mid-work (only a runtime's default handler ran, such as Node.js's, which re-raises it); ${fix}`);
   } else {
-    add('handles-signal', true, obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`);
+    const note = gracefulStopHint(obs.judged, signal);
+    add('handles-signal', true, `${obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`}${note ? ` (note: ${note})` : ''}`);
   }
 
-  if (obs.inflight) {
+  // The exact order of the shutdown, from inside the program (Node: the preload).
+  const from = stop.signalSentAt ?? stop.requestedAt;
+  const order = obs.trace && shutdownOrder(obs.trace, from);
+  const at = (t: number) => `+${fmt(Math.max(0, t - from))}`;
+  // Dependencies let go of while requests were still in flight, or before the listener closed.
+  // (Only what the program itself released is judged for order: what the kernel closed at
+  // exit, with everything else, is connections-closed's and inflight's to report.)
+  const early = order
+    ? order.dependencies.filter((d) => {
+        const released = d.releasedAt;
+        if (released === null) return false;
+        return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || released < (order.listenerClosedAt ?? obs.trace!.exit?.at ?? -Infinity);
+      })
+    : [];
+  const stopHint = gracefulStopHint(obs.judged, signal);
+
+  if (obs.inflight && obs.inflight.results.length === 0) {
+    notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+  } else if (obs.inflight) {
     const { results } = obs.inflight;
-    const done = results.filter((r) => r.status !== null && r.status >= 200 && r.status < 300).length;
+    const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
+    const done = results.filter(ok2xx).length;
     if (done === results.length) add('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
     else {
-      const why = summarize(results.filter((r) => !(r.status !== null && r.status >= 200 && r.status < 300)).map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
-      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)`);
+      const failures = results.filter((r) => !ok2xx(r));
+      const why = summarize(failures.map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
+      // The hint follows what was seen: error answers after a dependency went away are not
+      // connections cut by an exit.
+      const answered = failures.some((r) => r.status !== null);
+      const fix =
+        answered && early.length > 0
+          ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
+          : stopHint
+            ? stopHint
+            : answered
+              ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
+              : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
+      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}`);
     }
   }
 
   if (obs.probe) {
     const window = obs.probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (obs.probe!.inflightDoneAfterMs === null || a.afterMs <= obs.probe!.inflightDoneAfterMs));
     const accepted = window.find((a) => a.outcome === 'accepted');
-    if (accepted) {
+    const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
+    if (erred && !accepted) {
+      add('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
+    } else if (accepted) {
       add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
     } else if (window.length === 0) {
-      add('new-work-refused', null, `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+      notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
     } else {
       add('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
     }
   }
 
-  if (tl.escalated) {
+  // A kill sent because the main process exited (kill mode mixed, as the kernel does when
+  // PID 1 of a container exits) is about its descendants: no-descendants-left says it.
+  if (tl.escalated && stop.killReason !== 'main-exited' && stop.killReason !== 'app-exited') {
     const cut = obs.tcpAtKill ? `, cutting ${obs.tcpAtKill} open TCP connection(s)` : '';
-    const who = exit.signal === stop.killSignal ? 'it' : 'the rest of its tree';
+    const who = work.signal === stop.killSignal ? 'it' : 'the rest of its tree';
     add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
   } else {
-    const grace = stop.deadline !== null ? `, within the ${fmt(stop.deadline - stop.requestedAt)} grace period` : '';
+    const grace = tl.graceMs !== null ? `, within the ${fmt(tl.graceMs)} grace period` : '';
     add('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
   }
 
-  if (exit.signal !== null && (exit.signal === stop.signal || exit.signal === stop.killSignal)) {
-    add('exit-status', null, `died of ${exit.signal}: see ${exit.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
+  if (work.signal !== null && (work.signal === stop.signal || work.signal === stop.killSignal)) {
+    add('exit-status', null, `died of ${work.signal}: see ${work.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
   } else if (succeeded(facts, policy)) {
-    add('exit-status', true, exit.signal ? `died of ${exit.signal}, counted as success` : `exited with code ${exit.code}`);
+    add('exit-status', true, work.signal ? `died of ${work.signal}, counted as success` : `exited with code ${work.code}`);
   } else {
-    const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
+    const how = work.signal ? `died of ${work.signal}` : `exited with code ${work.code}`;
     add('exit-status', false, `${how} (exit status ${exitStatus(facts, policy)}) after ${signal}: a graceful stop exits 0 (or list the status in --success-exit-status)`);
   }
 
@@ -145,15 +240,25 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   if (gone.length === 0) add('no-descendants-left', true, 'no process outlived the main process');
   else {
     const names = gone.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ');
-    const after = obs.leaked.length > 0 ? 'were still alive after the check' : 'outlived the main process';
-    add('no-descendants-left', false, `${gone.length} process(es) ${after}: ${names}: stop your child processes and wait for them before exiting`);
+    const after = obs.leaked.length > 0 ? 'were still alive after the check' : `outlived ${obs.main}`;
+    // What happens to them on the platform the check reproduces (policy.killMode).
+    const fate =
+      obs.leaked.length > 0 || policy.killMode === 'process'
+        ? 'nothing stops them after it'
+        : policy.killMode === 'mixed'
+          ? 'under docker stop or Kubernetes the kernel kills them mid-work when the main process exits'
+          : `they are killed at the end of the grace period`;
+    const what = gone.length === 1 ? after.replace('were', 'was') : `${gone.length} processes ${after}`;
+    add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
   }
 
-  if (obs.tempLeft === null) add('temp-clean', null, 'the temporary directory could not be read');
+  judgeResources(obs, order, early, at, add, notRun);
+
+  if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
   else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
   else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
 
-  if (obs.ports === null || obs.portsStillBound === null) add('port-released', null, 'listening ports cannot be read here');
+  if (obs.ports === null || obs.portsStillBound === null) notRun('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
   else if (obs.ports.length === 0) add('port-released', true, 'it listened on no TCP port');
   else if (obs.portsStillBound.length === 0) add('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
   else add('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);
@@ -165,6 +270,73 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
   }
   return checks;
+}
+
+// connections-closed, cleanup-order and files-closed, from the program's own trace.
+function judgeResources(
+  obs: Observations,
+  order: ShutdownOrder | null,
+  early: ShutdownOrder['dependencies'],
+  at: (t: number) => string,
+  add: (name: CheckName, ok: boolean | null, detail: string) => void,
+  notRun: (name: CheckName, detail: string) => void,
+): void {
+  const trace = obs.trace;
+  if (!trace || !order) {
+    notRun('connections-closed', obs.traceMissing ?? 'no trace of the program');
+    for (const name of ['cleanup-order', 'files-closed'] as const) notRun(name, 'no trace of the program (see connections-closed)');
+    return;
+  }
+  // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
+  const list = (cs: readonly Connection[]) => {
+    const counts = new Map<string, number>();
+    for (const c of cs) counts.set(describeConnection(c), (counts.get(describeConnection(c)) ?? 0) + 1);
+    return [...counts].map(([name, n]) => (n > 1 ? `${name} (x${n})` : name)).join(', ');
+  };
+
+  const kernel = trace.connections.filter((c) => c.leftToKernel);
+  if (kernel.length > 0) {
+    const when = trace.exit ? 'when it exited' : 'when it died';
+    add('connections-closed', false, `${kernel.length === 1 ? 'a connection was' : `${kernel.length} connections were`} still open ${when}, closed by the kernel, not by the program: ${list(kernel)}: close them after draining, in the reverse order of opening (pool.end(), client.quit(), socket.end()) and wait for that before exiting (an open transaction is rolled back, a half-written command lost)`);
+  } else if (trace.connections.length === 0) add('connections-closed', true, 'it opened no outbound connection');
+  else add('connections-closed', true, `all ${trace.connections.length} outbound connection(s) closed by the program: ${list(trace.connections)}`);
+
+  const deps = order.dependencies;
+  if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
+    add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
+  } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null)) {
+    const when = trace.exit ? `its exit at ${at(trace.exit.at)}` : 'its death';
+    add('cleanup-order', null, `nothing was released in any order: the listener, the requests in flight and the connections all ended with ${when} (see inflight and connections-closed)`);
+  } else {
+    const steps: [string, number | null][] = [
+      ['listener closed', order.listenerClosedAt],
+      ...(order.inflight > 0 ? [[`${order.inflight} in-flight request(s) done`, order.inflightDoneAt] as [string, number | null]] : []),
+      ...deps.map((d) => [`${describeConnection(d.connection)} closed`, d.releasedAt] as [string, number | null]),
+    ];
+    // A step the program never took happened at its exit, by the kernel (or never, if it died).
+    const exitAt = trace.exit?.at ?? null;
+    const observed = steps
+      .map(([what, t]) => [what, t, t ?? exitAt] as const)
+      .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
+      .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what.replace(/ (closed|done)$/, '')} ${what.endsWith('done') ? 'cut' : 'closed by the kernel'} at exit ${at(when)}` : `${what}: never`))
+      .join(', ');
+    const opened = deps.length > 1 ? `; opened: ${list(deps.map((d) => d.connection))}` : '';
+    const released = deps.every((d) => d.releasedAt !== null);
+    const reversed = released && deps.every((d, i) => i === 0 || d.releasedAt! <= deps[i - 1]!.releasedAt!);
+    if (early.length > 0) {
+      add('cleanup-order', false, `${list(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
+    } else {
+      const note = deps.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
+      add('cleanup-order', true, `${observed}${opened}${note}`);
+    }
+  }
+
+  if (!trace.exit) notRun('files-closed', 'it died of a signal: which files it had open is not known');
+  else if (trace.exit.files.length === 0) add('files-closed', true, 'no file open for writing when it exited');
+  else {
+    const files = trace.exit.files.map((f) => f.path).join(', ');
+    add('files-closed', false, `open for writing when it exited: ${files}: close files (stream.end(), fs.close) and wait for it before exiting, or writes still buffered are lost`);
+  }
 }
 
 // "3 ECONNRESET, 1 HTTP 500"

@@ -20,6 +20,7 @@ export function initialState(command: readonly string[], at: number): State {
       readyAt: null,
       readyDeadline: null,
       forwarded: {},
+      app: null,
     },
   };
 }
@@ -135,6 +136,13 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'child-exited':
       return mainAlive(phase) ? onChildExit(state, event, policy) : same(state);
 
+    case 'app-found':
+      if (state.facts.app !== null || phase.kind === 'done' || event.pid === state.facts.pid) return same(state);
+      return same(withFacts(state, { app: { pid: event.pid, command: event.command, foundAt: event.at, exit: null, signalSentAt: null } }));
+
+    case 'app-exited':
+      return onAppExit(state, event, policy);
+
     case 'tree-empty':
       if (phase.kind !== 'draining') return same(state);
       return finish(withFacts(state, { treeGoneAt: event.at }), [{ type: 'cancel', timer: 'deadline' }], policy);
@@ -216,6 +224,7 @@ function newStop(trigger: string, at: number, policy: Policy): StopFacts {
     killSignal: null,
     killSentAt: null,
     forced: false,
+    killReason: null,
   };
 }
 
@@ -290,7 +299,7 @@ function escalate(state: State, at: number, forced: boolean, policy: Policy): St
   actions.push({ type: 'send', signal: policy.killSignal, target: mainGone ? 'tree' : killTarget(policy), reason: 'kill' });
   const next: Phase = mainGone ? { kind: 'draining', killed: true } : { kind: 'killed' };
   return {
-    state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, preStop }, next),
+    state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, killReason: forced ? 'second-signal' : 'deadline', preStop }, next),
     actions,
   };
 }
@@ -299,6 +308,11 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   const { phase } = state;
   const exit = { at: event.at, code: event.code, signal: event.signal, signo: event.signo };
   let next = withFacts(state, { exit });
+  // The app ended before its launcher (which waited for it, and reaped it): by this time.
+  const found = next.facts.app;
+  if (found && found.exit === null && event.appAlive === false) {
+    next = withFacts(next, { app: { ...found, exit: { at: event.at, code: null, signal: null, signo: null, known: false, survivors: event.survivors } } });
+  }
   const actions: Action[] = [
     { type: 'cancel', timer: 'stop-delay' },
     { type: 'cancel', timer: 'ready-timeout' },
@@ -307,6 +321,20 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
     // The hook prepares the child's stop; with the child gone it has nothing left to do.
     actions.push({ type: 'cancel-pre-stop' });
     next = withStop(next, { preStop: { ...next.facts.stop!.preStop!, cancelled: true } });
+  }
+
+  const app = next.facts.app;
+  const appRuns = app !== null && app.exit === null && event.survivors > 0;
+  if (appRuns && policy.followApp && next.facts.stop && policy.killMode !== 'group') {
+    // graceful check: the launcher is gone (the check says what that does in a container);
+    // the app is now judged as the main process would be. The deadline stays as armed.
+    actions.push({ type: 'watch-tree' });
+    let after: State = { ...next, phase: { kind: 'draining', killed: false } };
+    if (event.appGotStop !== true && next.facts.stop.signal !== null) {
+      actions.push({ type: 'send', signal: next.facts.stop.signal, target: 'app', reason: 'stop' });
+      after = withFacts(after, { app: { ...app, signalSentAt: event.at } });
+    }
+    return { state: after, actions };
   }
 
   if (event.survivors === 0 || policy.killMode === 'process') {
@@ -329,7 +357,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
   if (policy.killMode === 'mixed') {
     // systemd's KillMode=mixed: once the main process is gone, the rest gets the kill signal.
     actions.push({ type: 'cancel', timer: 'deadline' }, { type: 'send', signal: policy.killSignal, target: 'tree', reason: 'kill' });
-    next = withStop(next, { killSignal: policy.killSignal, killSentAt: event.at });
+    next = withStop(next, { killSignal: policy.killSignal, killSentAt: event.at, killReason: 'main-exited' });
     return { state: { ...next, phase: { kind: 'draining', killed: true } }, actions };
   }
   // Group mode: the rest of the tree has the remainder of the grace period (already armed),
@@ -339,6 +367,25 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
     return { state: { ...sent.state, phase: { kind: 'draining', killed: false } }, actions: [...actions, ...sent.actions] };
   }
   return { state: { ...next, phase: { kind: 'draining', killed: false } }, actions };
+}
+
+// The app behind a launcher ended. Recorded; and when graceful check follows it after its
+// launcher's exit, its end is the main process's end: kill mode mixed then kills the rest,
+// kill mode process leaves it and is done.
+function onAppExit(state: State, event: Extract<Event, { type: 'app-exited' }>, policy: Policy): Step {
+  const app = state.facts.app;
+  if (!app || app.exit !== null || state.phase.kind === 'done') return same(state);
+  const exit = { at: event.at, code: event.code, signal: event.signal, signo: event.signo, known: event.known, survivors: event.survivors };
+  const next = withFacts(state, { app: { ...app, exit } });
+  const following = policy.followApp && state.facts.exit !== null && state.phase.kind === 'draining' && !state.phase.killed;
+  if (!following || policy.killMode === 'group') return same(next);
+  if (event.survivors === 0 || policy.killMode === 'process') {
+    return finish(next, [{ type: 'cancel', timer: 'deadline' }], policy);
+  }
+  return {
+    state: withStop(next, { killSignal: policy.killSignal, killSentAt: event.at, killReason: 'app-exited' }, { kind: 'draining', killed: true }),
+    actions: [{ type: 'cancel', timer: 'deadline' }, { type: 'send', signal: policy.killSignal, target: 'tree', reason: 'kill' }],
+  };
 }
 
 function finish(state: State, actions: Action[], policy: Policy): Step {

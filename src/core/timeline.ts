@@ -1,6 +1,6 @@
 // PURE: facts with monotonic times -> the durations and the verdict both reports show, so
 // the summary line and the JSON report can never disagree.
-import type { Facts, Policy } from './types.js';
+import type { ChildExit, Facts, Policy, StopFacts } from './types.js';
 
 /** How a run ended, in one word. */
 export type Verdict =
@@ -33,16 +33,54 @@ export interface Timeline {
   preStopMs: number | null;
   signalSentAfterMs: number | null;
   killSentAfterMs: number | null;
-  /** From the stop request to the main process's exit (null without a requested stop). */
+  /** From the stop request to the end of the work (null without a requested stop): the main process's exit, or the app's when it outlived its launcher. */
   shutdownMs: number | null;
+  /** From the stop request to the main process's exit (the launcher's, when there is an app behind it). */
+  mainExitAfterMs: number | null;
+  /** From the stop request to graceful's own stop signal to the app (its launcher did not pass it on). */
+  appSignalSentAfterMs: number | null;
   /** From the stop request (or the main exit) to the last process of the tree gone. */
   treeGoneAfterMs: number | null;
+  /** The grace period that applied: from the stop request to the deadline, as extended (EXTEND_TIMEOUT_USEC). */
+  graceMs: number | null;
   escalated: boolean;
 }
 
-// Did the main process end in a way the policy counts as success?
+// The grace period of a stop, as it applied; null with --no-kill. The one source of the
+// figure: the summary, the step lines, the JSON report and the checks all print this.
+export function graceMs(stop: StopFacts): number | null {
+  return stop.deadline === null ? null : round(stop.deadline - stop.requestedAt);
+}
+
+/**
+ * Did the app behind a launcher outlive it? Then the app's end is the end of the work: the
+ * verdict, the exit status and the shutdown time are the app's, not the launcher's (npm
+ * start dies of SIGTERM at +11ms; node server.js drains and exits 0 at +1.2s).
+ */
+export function appOutlived(facts: Facts): boolean {
+  const { app, exit, stop } = facts;
+  // Only for a stop asked of it: a launcher that ended on its own (its script ran to its end)
+  // speaks for itself, whatever it left behind.
+  const asked = stop !== null && stop.trigger !== 'child-exit';
+  return asked && app !== null && exit !== null && (app.exit === null || app.exit.at > exit.at);
+}
+
+// How the work ended: the app's exit when it outlived its launcher and graceful saw its
+// status; else the main process's.
+export function workExit(facts: Facts): ChildExit | null {
+  const app = facts.app;
+  return appOutlived(facts) && app!.exit?.known ? app!.exit : facts.exit;
+}
+
+// When the work ended: the later of the main process's exit and the app's.
+function workEndAt(facts: Facts): number | null {
+  if (!facts.exit) return null;
+  return appOutlived(facts) && facts.app!.exit ? facts.app!.exit.at : facts.exit.at;
+}
+
+// Did the work end in a way the policy counts as success?
 export function succeeded(facts: Facts, policy: Policy): boolean {
-  const exit = facts.exit;
+  const exit = workExit(facts);
   if (!exit) return false;
   if (exit.signal !== null) return policy.success.signals.includes(exit.signal);
   return exit.code === 0 || policy.success.codes.includes(exit.code ?? 0);
@@ -61,7 +99,7 @@ export function exitStatus(facts: Facts, policy: Policy): number {
   if (facts.spawnError) return facts.spawnError.status;
   if (facts.stop?.trigger === 'ready-timeout') return EXIT_NOT_READY;
   if (facts.stop?.trigger === 'memory-limit') return EXIT_OVER_MEMORY;
-  const exit = facts.exit;
+  const exit = workExit(facts);
   if (!exit || succeeded(facts, policy)) return 0;
   return exit.signal !== null ? 128 + (exit.signo ?? 0) : (exit.code ?? 0);
 }
@@ -82,15 +120,19 @@ export function timeline(facts: Facts, policy: Policy): Timeline {
       stop?.preStop && stop.preStop.endedAt !== null ? round(stop.preStop.endedAt - stop.preStop.startedAt) : null,
     signalSentAfterMs: since(stop?.signalSentAt),
     killSentAfterMs: since(stop?.killSentAt),
-    shutdownMs: requested ? since(exit?.at) : null,
+    shutdownMs: requested ? since(workEndAt(facts)) : null,
+    mainExitAfterMs: since(exit?.at),
+    appSignalSentAfterMs: since(facts.app?.signalSentAt),
     treeGoneAfterMs: since(facts.treeGoneAt),
+    graceMs: stop ? graceMs(stop) : null,
     escalated,
   };
 }
 
 function verdictOf(facts: Facts, policy: Policy, requested: boolean, escalated: boolean): Verdict {
   if (facts.spawnError || !facts.exit) return 'not-started';
-  const { stop, exit } = facts;
+  const { stop } = facts;
+  const exit = workExit(facts)!;
   if (stop?.trigger === 'ready-timeout') return 'not-ready';
   if (!requested) return succeeded(facts, policy) ? 'exited' : 'crashed';
   if (escalated) return 'escalated';

@@ -12,8 +12,8 @@ export type KillMode =
   /** Both go to the main process only; the rest of the tree is left alone. */
   | 'process';
 
-/** Where a signal is sent: the main child process, or its whole tree. */
-export type Target = 'main' | 'tree';
+/** Where a signal is sent: the main child process, its whole tree, or the app behind a launcher. */
+export type Target = 'main' | 'tree' | 'app';
 
 /** How to stop the child: the resolved options that the machine decides with. */
 export interface Policy {
@@ -36,6 +36,13 @@ export interface Policy {
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
   readyTimeoutMs: number | null;
+  /**
+   * graceful check: when a launcher (npm start, sh -c) exits before the program it started,
+   * that program is stopped and watched as the main process would be (sent the stop signal if
+   * the launcher did not pass it on), so that it is judged apart from its launcher. graceful
+   * run keeps the kill mode's meaning instead (mixed: the rest is killed when the main exits).
+   */
+  followApp: boolean;
 }
 
 /** How the main child process ended. `signo` is the platform's number for `signal`. */
@@ -80,6 +87,25 @@ export interface StopFacts {
   killSentAt: number | null;
   /** The kill came from a second Ctrl+C rather than the timeout. */
   forced: boolean;
+  /** Why the kill signal was sent: the deadline passed, a second SIGINT, or (kill mode mixed) the main process exited. */
+  killReason: KillReason | null;
+}
+
+export type KillReason = 'deadline' | 'second-signal' | 'main-exited' | 'app-exited';
+
+/**
+ * The program that does the work behind a launcher: npm start runs sh -c, which runs
+ * node server.js. The main process is the launcher; this is what the user's stop is for.
+ */
+export interface AppFacts {
+  pid: number;
+  /** Its command line, as read from /proc. */
+  command: string;
+  foundAt: number;
+  /** How it ended; `known` is false when graceful saw it gone without its status (not its parent); `survivors`: other processes of the tree alive then. */
+  exit: (ChildExit & { known: boolean; survivors: number }) | null;
+  /** When graceful sent it the stop signal itself: its launcher had exited without passing it on. */
+  signalSentAt: number | null;
 }
 
 /** Everything the reports need, gathered as the run goes. */
@@ -100,6 +126,8 @@ export interface Facts {
   readyDeadline: number | null;
   /** Signals passed on to the child, by name, with counts. */
   forwarded: Record<SignalName, number>;
+  /** The program behind a launcher main process, once graceful found it (see AppFacts). */
+  app: AppFacts | null;
 }
 
 /** Where the run is. Each phase answers every event (see machine.ts). */
@@ -151,8 +179,16 @@ export type Event =
   | { type: 'timer'; at: number; timer: TimerName }
   /** The --pre-stop hook ended (or could not start: `error`). */
   | { type: 'pre-stop-exited'; at: number; code: number | null; signal: SignalName | null; error: string | null }
-  /** The main child exited; `survivors`: how many other processes of its tree still run. */
-  | { type: 'child-exited'; at: number; code: number | null; signal: SignalName | null; signo: number | null; survivors: number }
+  /**
+   * The main child exited; `survivors`: how many other processes of its tree still run;
+   * `appAlive`: whether the app behind it (if found) is still running; `appGotStop`: whether
+   * it received the stop signal (null: cannot tell).
+   */
+  | { type: 'child-exited'; at: number; code: number | null; signal: SignalName | null; signo: number | null; survivors: number; appAlive?: boolean; appGotStop?: boolean | null }
+  /** The main process is a launcher; this is the program it started (see AppFacts). */
+  | { type: 'app-found'; at: number; pid: number; command: string }
+  /** The app ended: reaped by graceful (`known`), or seen gone. `survivors` as for child-exited. */
+  | { type: 'app-exited'; at: number; code: number | null; signal: SignalName | null; signo: number | null; known: boolean; survivors: number }
   /** After the main child exited, the last process of its tree is gone. */
   | { type: 'tree-empty'; at: number };
 

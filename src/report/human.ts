@@ -1,8 +1,9 @@
 // What people read on stderr: step lines off a terminal, one live countdown line on a
 // terminal, and one summary sentence at exit. Everything is rendered from the machine's
 // facts and the timeline, the same ones the JSON report is built from.
-import { timeline, type Verdict } from '../core/timeline.js';
-import type { Action, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
+import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
+import { launcherHint, launcherKind } from '../core/launchers.js';
+import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -47,6 +48,16 @@ function subject(facts: Facts): string {
   return `${describeCommand(facts.command)} (pid ${facts.pid})`;
 }
 
+// A command line read from /proc (arguments joined by spaces), shortened like describeCommand.
+export function describeLine(line: string, max = 60): string {
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+
+function appSubject(app: AppFacts): string {
+  return `${describeLine(app.command)} (pid ${app.pid})`;
+}
+
+
 function who(facts: Facts, target: Target): string {
   return target === 'tree' ? `${subject(facts)} and its process tree` : subject(facts);
 }
@@ -59,7 +70,7 @@ const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
   clean: () => 'stopped cleanly',
   'signal-default': (f) => `died of ${f.stop?.signal}: it has no handler for it`,
   escalated: (f) =>
-    f.exit?.signal === f.stop?.killSignal
+    workExit(f)?.signal === f.stop?.killSignal
       ? f.stop?.forced
         ? 'was killed on request'
         : 'had to be killed'
@@ -75,26 +86,33 @@ const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
 // it took to exit, the exit status and the verdict.
 export function summaryLine(facts: Facts, policy: Policy, status: number, paint: Paint = noPaint): string {
   const tl = timeline(facts, policy);
-  const { stop, exit } = facts;
+  const { stop, exit, app } = facts;
   const parts: string[] = [];
+  // Behind a launcher that did not wait (npm start, sh -c), the sentence is about the app.
+  const behind = appOutlived(facts) && tl.requested ? app! : null;
   if (exit && stop && tl.requested) {
     parts.push(triggerPhrase(stop.trigger, policy));
     if (stop.preStop) parts.push(preStopPhrase(stop.preStop));
     if (tl.signalSentAfterMs !== null) parts.push(`${stop.signal} sent at +${human(tl.signalSentAfterMs)}`);
-    if (tl.killSentAfterMs !== null) {
-      const why = stop.forced ? 'second Ctrl+C' : `grace period of ${human(policy.timeoutMs)} over`;
-      parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${why})`);
-    }
-    parts.push(`${exitPhrase(exit)} at +${human(tl.shutdownMs!)}`);
+    if (behind && tl.appSignalSentAfterMs !== null) parts.push(`${stop.signal} sent to it by graceful at +${human(tl.appSignalSentAfterMs)}`);
+    if (tl.killSentAfterMs !== null) parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${killWhy(facts, policy)})`);
+    if (!behind) parts.push(`${exitPhrase(exit)} at +${human(tl.shutdownMs!)}`);
+    else if (behind.exit) parts.push(`${behind.exit.known ? exitPhrase(behind.exit) : 'gone (its status unknown: graceful was not its parent)'} at +${human(tl.shutdownMs!)}`);
   } else if (exit) {
     parts.push(`${exitPhrase(exit)} after ${human(tl.uptimeMs ?? 0)}`);
     if (stop?.signal) parts.push(`${stop.signal} sent to the rest of its tree`);
     if (stop?.killSignal) parts.push(`${stop.killSignal} sent to the rest of its tree at +${human(tl.killSentAfterMs!)}`);
   }
-  if (tl.treeGoneAfterMs !== null) parts.push(`the rest of its tree gone at +${human(tl.treeGoneAfterMs)}`);
+  // Behind a launcher, "the rest of its tree" is the app itself, unless something outlived it.
+  if (tl.treeGoneAfterMs !== null && !(behind?.exit && behind.exit.survivors === 0)) parts.push(`the rest of its tree gone at +${human(tl.treeGoneAfterMs)}`);
   if (tl.readyMs !== null) parts.unshift(`ready in ${human(tl.readyMs)}`);
+  // The launcher's part, in a sentence of its own, with what to do about it.
+  const launcher = behind
+    ? `; its launcher ${subject(facts)} ${exitPhrase(exit!)} at +${human(tl.mainExitAfterMs!)} without waiting for it: ${launcherHint(launcherKind(facts.command) ?? 'package-manager')}${behind.exit ? '' : `; ${appSubject(behind)} is still running`}`
+    : '';
   const color = verdictPaint(tl.verdict, paint);
-  return `${subject(facts)} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+  const who = behind?.exit ? appSubject(behind) : subject(facts);
+  return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
 }
 
 function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
@@ -107,6 +125,22 @@ function verdictPaint(verdict: Verdict, paint: Paint): (t: string) => string {
       return paint.warn;
     default:
       return paint.bad;
+  }
+}
+
+// Why the kill signal went out, from the facts (the grace period as it applied: an
+// EXTEND_TIMEOUT_USEC moves the deadline, and this is the one figure both reports show).
+function killWhy(facts: Facts, policy: Policy): string {
+  const stop = facts.stop!;
+  switch (stop.killReason) {
+    case 'second-signal':
+      return 'second Ctrl+C';
+    case 'main-exited':
+      return `the main process exited, kill mode ${policy.killMode}`;
+    case 'app-exited':
+      return `${facts.app ? describeLine(facts.app.command) : 'the app'} exited, kill mode ${policy.killMode}`;
+    default:
+      return stop.deadline === null ? 'kill' : `grace period of ${human(graceMs(stop)!)} over`;
   }
 }
 
@@ -182,7 +216,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       break;
   }
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
-    const grace = stop.deadline !== null ? `grace period ${human(stop.deadline - stop.requestedAt)}` : 'no kill (--no-kill)';
+    const grace = stop.deadline !== null ? `grace period ${human(graceMs(stop)!)}` : 'no kill (--no-kill)';
     lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
   }
   for (const a of actions) {
@@ -200,11 +234,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
         break;
       }
       case 'kill': {
-        const why = stop?.forced && event.type === 'stop-requested'
-          ? `${event.signal} received again`
-          : event.type === 'child-exited'
-            ? `main process gone (kill mode ${policy.killMode})`
-            : `grace period of ${human(policy.timeoutMs)} is over`;
+        const why = event.type === 'stop-requested' ? `${event.signal} received again` : stop ? killWhy(f, policy) : 'kill';
         lines.push(`${why}: sent ${a.signal} to ${who(f, a.target)}`);
         break;
       }

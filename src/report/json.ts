@@ -2,7 +2,7 @@
 // line, versioned, written atomically so a reader never sees half a file.
 import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { exitStatus, timeline, type Verdict } from '../core/timeline.js';
+import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
 import type { ResourceStats } from '../shell/monitor.js';
 import type { Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
@@ -23,6 +23,8 @@ export interface ReportExtras {
     atStop: ProcessEntry[] | null;
     /** Descendants still alive when the main process exited. */
     atMainExit: ProcessEntry[];
+    /** Behind a launcher: what was still alive when the app it started exited (null: no app, or it did not exit). */
+    atAppExit: ProcessEntry[] | null;
     /** Descendants the kill signal was sent to. */
     killed: ProcessEntry[];
     /** Descendants still alive when graceful exited. */
@@ -108,6 +110,8 @@ export interface Report {
     repeats: number;
     escalated: boolean;
     forced: boolean;
+    /** Why the kill signal went out: deadline, second-signal, main-exited (kill mode mixed), app-exited. */
+    killReason: string | null;
     killSignal: string | null;
     killSentAfterMs: number | null;
     treeGoneAfterMs: number | null;
@@ -119,6 +123,18 @@ export interface Report {
     uptimeMs: number | null;
   };
   forwarded: Record<string, number>;
+  /** The program behind a launcher main process (npm start -> node server.js), when graceful found one. */
+  app: null | {
+    pid: number;
+    command: string;
+    exit: { code: number | null; signal: string | null; known: boolean } | null;
+    /** From the stop request to its exit (null: it did not exit, or no stop). */
+    exitAfterMs: number | null;
+    /** From the stop request to graceful's own stop signal to it (its launcher did not pass it on). */
+    signalSentAfterMs: number | null;
+    /** Did it outlive its launcher? Then the verdict and exit status are its own. */
+    outlivedLauncher: boolean;
+  };
   descendants: ReportExtras['descendants'];
   reaper: ReportExtras['reaper'];
   stats: ResourceStats | null;
@@ -177,16 +193,25 @@ export function buildReport(
       signal: stop.signal,
       signalSentAfterMs: tl.signalSentAfterMs,
       sigcontSent: stop.sigcontSentAt !== null,
-      graceMs: stop.deadline === null ? null : Math.round(stop.deadline - stop.requestedAt),
+      graceMs: tl.graceMs,
       repeats: stop.repeats,
       escalated: tl.escalated,
       forced: stop.forced,
+      killReason: stop.killReason,
       killSignal: stop.killSignal,
       killSentAfterMs: tl.killSentAfterMs,
       treeGoneAfterMs: tl.treeGoneAfterMs,
     },
     exit: exit && { code: exit.code, signal: exit.signal, shutdownMs: tl.shutdownMs, uptimeMs: tl.uptimeMs },
     forwarded: facts.forwarded,
+    app: facts.app && {
+      pid: facts.app.pid,
+      command: facts.app.command,
+      exit: facts.app.exit && { code: facts.app.exit.code, signal: facts.app.exit.signal, known: facts.app.exit.known },
+      exitAfterMs: stop && facts.app.exit ? Math.round(facts.app.exit.at - stop.requestedAt) : null,
+      signalSentAfterMs: tl.appSignalSentAfterMs,
+      outlivedLauncher: appOutlived(facts),
+    },
     descendants: extras.descendants,
     reaper: extras.reaper,
     stats: extras.stats ?? null,

@@ -26,7 +26,10 @@ export interface Libc {
   prctl(option: number, a2: number): number;
   /** Is graceful a child subreaper already (the attribute survives exec)? */
   isSubreaper(): boolean;
+  /** waitpid(2); the status of the last successful call is in lastStatus(). */
   waitpid(pid: number, options: number): number;
+  /** The wait status the last waitpid() stored. */
+  lastStatus(): number;
   /** Peeks at a zombie child without reaping it: its pid, 0 for none, -1 for no children. */
   peekZombie(): number;
   /** A non-blocking AF_UNIX datagram socket bound to `path`: its fd, or -1. */
@@ -64,6 +67,7 @@ export function libc(): Libc | string {
         return prctlOut(PR_GET_CHILD_SUBREAPER, v, 0, 0, 0) === 0 && v[0] !== 0;
       },
       waitpid: (pid, options) => waitpid(pid, status, options),
+      lastStatus: () => status[0]!,
       peekZombie: () => {
         info.fill(0);
         if (waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return -1;

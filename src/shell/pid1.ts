@@ -6,6 +6,7 @@
 import { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { libc, WAIT } from './ffi.js';
+import { signalName } from '../signals.js';
 import { scanProcs } from './tree.js';
 
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -17,6 +18,8 @@ export interface Reaper {
   reap(): void;
   /** Does graceful have no child process at all (waitid says ECHILD)? */
   childless(): boolean;
+  /** Calls `listener` with each orphan graceful reaps and how it ended (one listener: the current run's). */
+  onReaped(listener: ((pid: number, code: number | null, signal: string | null) => void) | null): void;
 }
 
 export interface ReaperOptions {
@@ -83,6 +86,20 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
 
   let reaped = 0;
   let scheduled = false;
+  let listener: ((pid: number, code: number | null, signal: string | null) => void) | null = null;
+  // Reaps `pid` if it is a zombie now; tells the listener how it ended.
+  const reapOne = (pid: number): boolean => {
+    if (lib.waitpid(pid, WAIT.WNOHANG) !== pid) return false;
+    reaped++;
+    if (listener) {
+      const s = lib.lastStatus();
+      // The wait status: WIFEXITED when the low 7 bits are 0 (the code in bits 8-15), else
+      // the number of the signal that ended it.
+      if ((s & 0x7f) === 0) listener(pid, (s >> 8) & 0xff, null);
+      else listener(pid, null, signalName(s & 0x7f) ?? `signal ${s & 0x7f}`);
+    }
+    return true;
+  };
   const reapNow = () => {
     scheduled = false;
     // Fast path: waitid(WNOWAIT) names a zombie child without reaping it; reap it unless
@@ -91,13 +108,11 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
       const pid = lib.peekZombie();
       if (pid <= 0) return;
       if (isNodeChild(pid)) break; // Node's to reap; it would stay at the head of the queue
-      if (lib.waitpid(pid, WAIT.WNOHANG) === pid) reaped++;
+      reapOne(pid);
     }
     // Slow path, while one of Node's own children is a zombie: find the others in /proc.
     for (const p of scanProcs()) {
-      if (p.ppid === process.pid && p.state === 'Z' && !isNodeChild(p.pid) && lib.waitpid(p.pid, WAIT.WNOHANG) === p.pid) {
-        reaped++;
-      }
+      if (p.ppid === process.pid && p.state === 'Z' && !isNodeChild(p.pid)) reapOne(p.pid);
     }
   };
   const reaper: Reaper = {
@@ -106,6 +121,9 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
     },
     reap: reapNow,
     childless: () => lib.peekZombie() === -1,
+    onReaped: (fn) => {
+      listener = fn;
+    },
   };
   // One pass per burst: SIGCHLDs arriving together (a thousand orphans exiting at once) are
   // answered by one reap, and a zombie that appears during a pass raises SIGCHLD again.

@@ -17,7 +17,8 @@ import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.j
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
-import { Tree, type ProcInfo } from './tree.js';
+import { readProc, Tree, tryKill, type ProcInfo } from './tree.js';
+import { launcherKind } from '../core/launchers.js';
 import { Ui } from './ui.js';
 
 // When to warm the stop path up (see #warmUp): after the start, when graceful is idle;
@@ -27,6 +28,9 @@ const WARM_UP_AFTER_MS = 20;
 // How often the rest of the tree is checked once the main process has exited: a /proc scan
 // costs well under a millisecond on a container's few processes; 20 ms keeps the exit prompt.
 const TREE_POLL_MS = 20;
+// How long an adopted app, seen as a zombie, may take to become reapable (its other threads
+// finish exiting first: milliseconds) before graceful stops waiting for its status.
+const APP_REAP_WAIT_MS = 1000;
 // How long graceful waits, once the tree is gone, for the last of the child's piped output
 // (--ready log:) to pass through: a process that graceful leaves alone may hold the pipe.
 const DRAIN_MS = 2000;
@@ -39,6 +43,22 @@ export interface Hooks {
   ready?(): void;
   /** The stop signal or the kill signal is about to be sent to the child. */
   beforeSignal?(reason: 'stop' | 'kill'): void;
+  /** graceful received a stop signal (SIGTERM, SIGINT), after the machine acted on it. */
+  stopRequested?(signal: string): void;
+}
+
+export interface SupervisorOptions {
+  /** Variables added to the child's environment (graceful check's private TMPDIR). */
+  env?: Record<string, string>;
+  /** Print a line per step off a terminal (graceful check prints its checklist instead). */
+  steps?: boolean;
+  /**
+   * List the child's tree just before each stop and kill signal, so that the report names
+   * exactly the processes alive at that moment (a list taken after the signal misses those
+   * that die of it at once). Costs one /proc scan before the signal, so it is on only when
+   * someone reads the lists: a report file, or graceful check. Default: with --report-file.
+   */
+  observe?: boolean;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -61,28 +81,32 @@ export class Supervisor {
   readonly #timers: Timers;
   // Only with --ready: an abort() makes a DOMException, with its stack, on every run.
   #probe: AbortController | null = null;
-  #atStopQueued = false;
   readonly #descendants = new Descendants();
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
   #reapedBefore = 0;
+  /** The app's start time (/proc), which tells it from a later process given its pid. */
+  #appStart = -1;
+  /** When the app was first seen a zombie that graceful is about to reap. */
+  #appZombieSince: number | null = null;
   /** After an internal error: the machine is not trusted any more, graceful is exiting. */
   #broken = false;
   /** The latest scan found the tree empty (at the main exit, or the end of draining). */
   #treeEmpty = false;
 
-  /**
-   * @param env variables added to the child's environment (graceful check's private TMPDIR)
-   * @param steps print a line per step off a terminal (graceful check prints its checklist instead)
-   */
+  readonly #env: Record<string, string>;
+  /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
+  readonly #observe: boolean;
+
   constructor(
     readonly options: RunOptions,
     private readonly hooks: Hooks = {},
-    private readonly env: Record<string, string> = {},
-    steps = true,
+    extra: SupervisorOptions = {},
   ) {
-    this.ui = new Ui({ ...options, steps }, this.clock.now);
+    this.#env = extra.env ?? {};
+    this.#observe = extra.observe ?? options.reportFile !== null;
+    this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -107,6 +131,11 @@ export class Supervisor {
     const reaping = startReaper({ subreaper: options.subreaper });
     this.#reaper = reaping.reaper;
     this.#reapedBefore = this.#reaper?.reaped ?? 0;
+    // An orphan graceful reaps may be the app behind a launcher: then its status is known.
+    this.#reaper?.onReaped((pid, code, signal) => {
+      const app = this.#state.facts.app;
+      if (app && app.pid === pid && app.exit === null) this.#appExited(code, signal, true);
+    });
     if (reaping.problem && process.pid === 1) {
       this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
     } else if (reaping.problem && options.verbose) {
@@ -115,7 +144,7 @@ export class Supervisor {
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
     installTrap((event) => this.dispatch(event), this.clock.now);
-    this.#spawn({ ...this.env, ...this.#openNotify() });
+    this.#spawn({ ...this.#env, ...this.#openNotify() });
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
     warm.unref();
     const status = await this.#finished;
@@ -135,16 +164,13 @@ export class Supervisor {
       const prev = this.#state;
       const next = step(prev, event, this.options.policy);
       this.#state = next.state;
+      // The tree as the stop finds it, before the stop signal can end any of it.
+      if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
+        this.#descendants.atStop(this.#tree, this.pid, this.#tree.members());
+      }
       this.ui.step(prev, event, this.#state, next.actions);
       for (const action of next.actions) this.#perform(action);
-      // When the stop signal went to the main process only, look at the tree too: after the
-      // signal, not before (a scan must not delay it), and not at once (nor compete with the
-      // child for the CPU as it starts its shutdown; see Tree.signalAll).
-      if (this.#state.facts.stop && this.#tree && !this.#atStopQueued) {
-        this.#atStopQueued = true;
-        const tree = this.#tree;
-        tree.whenScanned((members) => this.#descendants.atStop(tree, this.pid, members));
-      }
+      if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
     } catch (error) {
@@ -187,16 +213,18 @@ export class Supervisor {
     switch (action.type) {
       case 'send':
         if (action.reason === 'stop' || action.reason === 'kill') this.hooks.beforeSignal?.(action.reason);
-        if (action.target === 'main') this.#child?.signal(action.signal);
-        else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
-        else if (this.#tree) {
-          const tree = this.#tree;
-          const { reason } = action;
-          tree.signalAll(action.signal, (members) => {
-            if (reason === 'stop') this.#descendants.atStop(tree, this.pid, members);
-            if (reason === 'kill') this.#descendants.killed(tree, members, this.pid);
-          });
+        // The processes the kill signal is about to hit (after the stop signal, the tree may
+        // have changed: a listing made then is no longer the truth).
+        if (action.reason === 'kill' && this.#observe && this.#tree && action.target === 'tree') {
+          this.#descendants.killed(this.#tree, this.#tree.members(), this.pid);
         }
+        if (action.target === 'main') this.#child?.signal(action.signal);
+        else if (action.target === 'app') {
+          const app = this.#state.facts.app;
+          if (app && this.#isApp(app.pid)) tryKill(app.pid, action.signal);
+        }
+        else if (this.#tree && (action.reason === 'forward' || action.reason === 'suspend')) this.#tree.forward(action.signal);
+        else this.#tree?.signalAll(action.signal);
         return;
       case 'suspend-self':
         process.kill(process.pid, 'SIGSTOP');
@@ -215,7 +243,13 @@ export class Supervisor {
         return;
       case 'watch-tree':
         this.#watch ??= setInterval(() => {
-          if (this.#tree?.count()) return;
+          const left = this.#tree?.count() ?? 0;
+          // The app gone without graceful reaping it (its own parent did, or graceful is
+          // not a subreaper): its end is seen here, its status is not.
+          const app = this.#state.facts.app;
+          const appRuns = app !== null && app.exit === null && this.#appRuns(app.pid);
+          if (app && app.exit === null && !appRuns) this.#appExited(null, null, false);
+          if (left || appRuns) return;
           this.#treeEmpty = true;
           clearInterval(this.#watch!);
           this.dispatch({ type: 'tree-empty', at: now() });
@@ -225,6 +259,57 @@ export class Supervisor {
         this.#finish(action.status);
         return;
     }
+  }
+
+  /**
+   * When the main process is a launcher (npm start, sh -c: launchers.ts), finds the program
+   * it started: among the tree's members (a fresh scan unless given), the first one started
+   * that is no launcher itself, or the one `prefer` picks (graceful check: the one that
+   * listens). Tells the machine; returns its pid, or null.
+   */
+  findApp(members?: readonly ProcInfo[], prefer?: (pid: number) => boolean): number | null {
+    if (this.#state.facts.app) return this.#state.facts.app.pid;
+    const tree = this.#tree;
+    if (!tree || launcherKind(this.options.command) === null) return null;
+    const main = this.pid;
+    const candidates = (members ?? tree.members())
+      .filter((p) => p.pid !== main && launcherKind(tree.command(p.pid).split(' ')) === null)
+      .sort((a, b) => a.start - b.start || a.pid - b.pid);
+    const app = (prefer && candidates.find((p) => prefer(p.pid))) ?? candidates[0];
+    if (!app) return null;
+    this.#appStart = app.start;
+    this.dispatch({ type: 'app-found', at: this.clock.now(), pid: app.pid, command: tree.command(app.pid) });
+    return app.pid;
+  }
+
+  // The app ended: what is left of the tree then, and the event.
+  #appExited(code: number | null, signal: string | null, known: boolean): void {
+    const at = this.clock.now();
+    const tree = this.#tree;
+    const survivors = tree?.count() ?? 0;
+    if (tree) this.#descendants.atAppExit(tree, this.#state.facts.app!.pid);
+    this.dispatch({ type: 'app-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, known, survivors });
+  }
+
+  // Is `pid` still the app graceful found (alive, and not a stranger given its pid)?
+  #isApp(pid: number): boolean {
+    const info = readProc(pid);
+    return info !== null && info.state !== 'Z' && info.start === this.#appStart;
+  }
+
+  // Does the app still run, as far as graceful can tell its end? A zombie that graceful
+  // adopted counts as running until the reaper has its status: /proc shows a process
+  // exiting as a zombie (Z) before wait() can report it (its other threads are still
+  // exiting), and concluding "gone" then would lose the status the reaper is about to get.
+  #appRuns(pid: number): boolean {
+    if (this.#isApp(pid)) return true;
+    this.#reaper?.reap();
+    if (this.#state.facts.app?.exit) return false;
+    const info = readProc(pid);
+    const pending = this.#reaper !== null && info !== null && info.state === 'Z' && info.ppid === process.pid && info.start === this.#appStart;
+    // Not for ever: a status that never comes must not hold graceful's exit.
+    this.#appZombieSince ??= pending ? this.clock.now() : null;
+    return pending && this.clock.now() - this.#appZombieSince! < APP_REAP_WAIT_MS;
   }
 
   // --ready notify: the socket must exist before the child starts; its path goes in the
@@ -265,10 +350,18 @@ export class Supervisor {
           const at = now();
           this.#tree?.mainGone();
           const childless = this.#reaper ? () => this.#reaper!.childless() : undefined;
-          const survivors = options.policy.killMode === 'process' ? 0 : (this.#tree?.count(childless) ?? 0);
-          this.#treeEmpty = options.policy.killMode !== 'process' && survivors === 0;
-          if (this.#tree && survivors > 0) this.#descendants.atMainExit(this.#tree);
-          this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors });
+          // Counted in every kill mode: in mode process the machine leaves them alone, but the
+          // report and the warning at exit name them.
+          const survivors = this.#tree?.count(childless) ?? 0;
+          this.#treeEmpty = survivors === 0;
+          if (this.#tree && survivors > 0) {
+            this.#descendants.atMainExit(this.#tree);
+            // A launcher (npm start) that ended before the program it started, on a stop.
+            if (this.#state.facts.stop) this.findApp(this.#tree.lastMembers);
+          }
+          const app = this.#state.facts.app;
+          const appAlive = app !== null && app.exit === null && this.#appRuns(app.pid);
+          this.dispatch({ type: 'child-exited', at, code, signal, signo: signal ? signalNumber(signal) : null, survivors, appAlive });
         },
       },
       {
@@ -313,14 +406,20 @@ class Descendants {
   #leaked: ProcessEntry[] = [];
   #atMainExit: ProcessEntry[] = [];
 
-  // The first call of a stop counts: the scan that follows the stop signal (one of its own
-  // when the stop signal went to the main process only).
+  // The first call of a stop counts.
   atStop(tree: Tree, main: number | null, members: readonly ProcInfo[]): void {
     this.#atStop ??= entries(tree, members, main);
   }
 
   atMainExit(tree: Tree): void {
     this.#atMainExit = entries(tree, tree.lastMembers, null);
+  }
+
+  #atAppExit: ProcessEntry[] | null = null;
+
+  // What was left when the app behind a launcher exited (after the latest scan).
+  atAppExit(tree: Tree, app: number): void {
+    this.#atAppExit = entries(tree, tree.lastMembers, app);
   }
 
   killed(tree: Tree, members: readonly ProcInfo[], main: number | null): void {
@@ -332,10 +431,15 @@ class Descendants {
   }
 
   report(): ReportExtras['descendants'] {
-    return { atStop: this.#atStop, atMainExit: this.#atMainExit, killed: [...this.#killed.values()], leaked: this.#leaked };
+    return { atStop: this.#atStop, atMainExit: this.#atMainExit, atAppExit: this.#atAppExit, killed: [...this.#killed.values()], leaked: this.#leaked };
   }
 }
 
+// The members as the report names them. One whose command line could not be read was
+// exiting as the scan read it (its stat, then an empty cmdline): listed only if still alive.
 function entries(tree: Tree, members: readonly ProcInfo[], main: number | null): ProcessEntry[] {
-  return members.filter((p) => p.pid !== main).map((p) => ({ pid: p.pid, command: tree.command(p.pid) }));
+  return members
+    .filter((p) => p.pid !== main)
+    .map((p) => ({ pid: p.pid, command: tree.command(p.pid) }))
+    .filter((e) => e.command !== '' || readProc(e.pid)?.state.match(/^[^ZX]/));
 }

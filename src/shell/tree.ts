@@ -132,7 +132,7 @@ export class Tree {
     for (const p of members) {
       this.#known.set(p.pid, p.start);
       // Read now: by the time a report is written, the process may be gone.
-      this.#commands.set(p.pid, this.#commands.get(p.pid) ?? commandOf(p.pid));
+      this.#commands.set(p.pid, this.#commands.get(p.pid) || commandOf(p.pid));
     }
     this.#last = members;
     this.#scannedAt = monotonicMs();

@@ -12,6 +12,7 @@ const node = process.execPath;
 
 interface CheckResult {
   code: number | null;
+  stdout: string;
   stderr: string;
   report: any;
   failed: string[];
@@ -23,11 +24,11 @@ async function check(args: string[], command: string[]): Promise<CheckResult> {
   const run = start(['check', '--report-file', report, ...args, '--', ...command]);
   const { code } = await exitOf(run, 20_000);
   const r = readJson(report);
-  return { code, stderr: run.stderr.text, report: r, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
+  return { code, stdout: run.stdout.text, stderr: run.stderr.text, report: r, failed: r.checks.filter((c: any) => c.ok === false).map((c: any) => c.name) };
 }
 
 // The check line for `name` on stderr.
-const line = (stderr: string, name: string) => stderr.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a)\\s+${name}\\s`).test(l)) ?? '';
+const line = (stderr: string, name: string) => stderr.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a|not run)\\s+${name}\\s`).test(l)) ?? '';
 
 describe('graceful check', () => {
   it('the draining HTTP server passes every check, in-flight work and probe included', async () => {
@@ -49,14 +50,17 @@ describe('graceful check', () => {
       ['exited-in-time', true],
       ['exit-status', true],
       ['no-descendants-left', true],
+      ['connections-closed', true],
+      ['cleanup-order', true],
+      ['files-closed', true],
       ['temp-clean', true],
       ['port-released', true],
       ['shutdown-time', true],
     ]);
     expect(line(r.stderr, 'inflight')).toMatch(/ok\s+inflight\s+10\/10 in-flight requests completed with 2xx/);
-    expect(r.stderr).toMatch(/graceful: check passed: 10 checks/);
+    expect(r.stderr).toMatch(/graceful: check passed: 13 checks/);
     const xml = readFileSync(junitFile, 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(10);
+    expect(xml.match(/<testcase /g)).toHaveLength(13);
     expect(xml).toContain('failures="0"');
     expect(r.report.runs[0].report).toMatchObject({ schema: 'graceful.report/v1', verdict: 'clean' });
     const seen = r.report.runs[0].observations;
@@ -107,7 +111,7 @@ describe('graceful check', () => {
     const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-grandchild.js')]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['no-descendants-left']);
-    expect(line(r.stderr, 'no-descendants-left')).toMatch(/\d process\(es\) outlived the main process: sh -c .*: stop your child processes and wait for them/);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived \S*node \S*leaves-grandchild\.js|\d processes outlived \S*node .*leaves-grandchild\.js: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them/);
   });
 
   it('serving new requests while draining fails new-work-refused, and only that', async () => {
@@ -135,7 +139,8 @@ describe('graceful check', () => {
     const r = await check(['--after', '2s'], [node, fixture('exits-with.js'), '0', '100']);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['ready']);
-    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(9);
+    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(10);
+    expect(new Set(r.report.checks.slice(1).map((c: any) => c.status))).toEqual(new Set(['not run']));
   });
 
   it('--repeat 3 runs it three times and reports min/median/max shutdown times', async () => {
@@ -146,7 +151,7 @@ describe('graceful check', () => {
     expect(min).toBeGreaterThanOrEqual(100);
     expect(min).toBeLessThanOrEqual(median);
     expect(median).toBeLessThanOrEqual(max);
-    expect(r.stderr).toMatch(/check passed: 8 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
+    expect(r.stderr).toMatch(/check passed: 10 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
   });
 
   it.each([
@@ -158,5 +163,77 @@ describe('graceful check', () => {
     const run = start(['check', ...args, '--', 'true']);
     expect((await exitOf(run)).code).toBe(2);
     expect(run.stderr.text.trimEnd().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+});
+
+describe('an interrupted check (a CI timeout, a cancelled job)', () => {
+  it('SIGTERM while it waits for ready: the child is stopped, nothing passes, the reports say aborted', async () => {
+    const port = await freePort();
+    const dead = await freePort(); // nothing listens there: never ready
+    const dir = tempDir();
+    const [report, junitFile] = [join(dir, 'check.json'), join(dir, 'junit.xml')];
+    const run = start(['check', '--ready', `tcp:${dead}`, '--junit', junitFile, '--report-file', report, '--', node, fixture('http-server.js'), String(port)]);
+    await run.ready();
+    run.signal('SIGTERM');
+    const exit = await exitOf(run, 20_000);
+    expect(exit.code).toBe(143);
+    await run.stdout.waitFor(/signal SIGTERM/, 'the child to be asked to stop');
+    expect(run.stdout.text).toMatch(/drained/);
+    expect(line(run.stderr.text, 'ready')).toMatch(/^\s+not run\s+ready\s+not ready when the check was aborted by SIGTERM at \+\d/);
+    expect(run.stderr.text).not.toMatch(/^\s+ok\s/m);
+    expect(run.stderr.text).toMatch(/graceful: check aborted by SIGTERM at \+[\d.]+m?s, before its stop: no check was completed; exit status 143/);
+    const r = readJson(report);
+    expect(r).toMatchObject({ ok: false, aborted: { signal: 'SIGTERM' } });
+    expect(r.aborted.afterMs).toBeGreaterThan(0);
+    expect(r.checks.every((c: any) => c.ok !== true)).toBe(true);
+    expect(new Set(r.checks.map((c: any) => c.status))).toEqual(new Set(['not run']));
+    const xml = readFileSync(junitFile, 'utf8');
+    expect(xml).toMatch(/<testsuites [^>]*errors="1"/);
+    expect(xml).toMatch(/<error message="check aborted by SIGTERM at \+/);
+    expect(xml).not.toMatch(/<system-out>/); // no check passed
+  });
+
+  it('Ctrl+C (SIGINT) during --after: 130, and "ready" is not claimed', async () => {
+    const report = join(tempDir(), 'check.json');
+    const run = start(['check', '--after', '20s', '--report-file', report, '--', node, fixture('drains-for.js'), '100']);
+    await run.ready();
+    run.signal('SIGINT');
+    expect((await exitOf(run, 20_000)).code).toBe(130);
+    expect(run.stdout.count(/signal SIGINT/)).toBe(1);
+    expect(line(run.stderr.text, 'ready')).toMatch(/not run\s+ready\s+the check was aborted by SIGINT at \+[\d.]+m?s, before --after 20s/);
+    expect(readJson(report)).toMatchObject({ ok: false, aborted: { signal: 'SIGINT' } });
+  });
+
+  it('an abort during --repeat ends the repeats: no further run starts', async () => {
+    const report = join(tempDir(), 'check.json');
+    const run = start(['check', '--after', '20s', '--repeat', '3', '--report-file', report, '--', node, fixture('drains-for.js'), '50']);
+    await run.ready();
+    run.signal('SIGTERM');
+    expect((await exitOf(run, 20_000)).code).toBe(143);
+    expect(run.stdout.count(/ready \d+/)).toBe(1);
+    expect(readJson(report).runs).toHaveLength(1);
+  });
+});
+
+describe('check sees what the platform will do', () => {
+  it('by default the stop signal goes to the main process only, as docker stop sends it: a child left running fails', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('has-child.js')]);
+    const child = Number(/tree child (\d+)/.exec(r.stdout)![1]);
+    expect(r.failed).toEqual(['no-descendants-left']);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(new RegExp(`FAIL\\s+no-descendants-left\\s+sleep 1000 \\(pid ${child}\\) outlived \\S*node \\S*has-child\\.js: under docker stop or Kubernetes the kernel kills it mid-work when the main process exits; stop your child processes and wait for them before exiting`));
+    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to the main process only \(as docker stop and Kubernetes send it; --kill-mode mixed\)/);
+    expect(r.report.runs[0].report.policy.killMode).toBe('mixed');
+  });
+
+  it('the twin that stops its child and waits for it passes', async () => {
+    const r = await check(['--ready', 'log:^ready'], [node, fixture('has-child.js'), '--stop-child']);
+    expect(r.failed).toEqual([]);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(/ok\s+no-descendants-left\s+no process outlived the main process/);
+  });
+
+  it('--preset systemd: control-group semantics, said in the checklist', async () => {
+    const r = await check(['--ready', 'log:^ready', '--preset', 'systemd'], [node, fixture('has-child.js')]);
+    expect(r.failed).toEqual([]);
+    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to every process of its tree \(as systemd sends it to a control group; --kill-mode group\)/);
   });
 });

@@ -57,7 +57,7 @@ describe('stopping', () => {
     expect(r.stop.killSentAfterMs).toBeLessThanOrEqual(2100);
     expect(r.exit).toMatchObject({ code: null, signal: 'SIGKILL' });
     expect(r.verdict).toBe('escalated');
-    expect(run.stderr.text).toMatch(/grace period of 2s is over: sent SIGKILL/);
+    expect(run.stderr.text).toMatch(/grace period of 2s over: sent SIGKILL/);
     expect(run.stderr.text).toMatch(/had to be killed: .*SIGKILL sent at \+2\.\d+s .*exit status 137 \[escalated\]/);
   });
 

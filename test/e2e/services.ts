@@ -1,112 +1,94 @@
-// Real PostgreSQL and Redis for the examples' tests: one instance per test file, on a free
-// loopback port, in a private temporary directory, stopped by pid when the file is done.
-// Where a server is not installed, `missing` says so and the tests that need it are
-// skipped with that reason printed (.ci/run installs both).
+// Real Postgres and Redis servers for the tests that judge a program's own cleanup: each
+// started on a free loopback port in a private directory, and stopped by pid. .ci/run installs
+// them; where a binary is missing, the caller skips with the reason printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, Output } from './harness.js';
+import { freePort } from './harness.js';
 
 export interface Service {
-  pid: number;
-  port: number;
-  /** The client URL: postgres://... or redis://... */
   url: string;
-  /** Stops it by pid (fast shutdown) and removes its directory. */
+  port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
-// Debian's layout: /usr/lib/postgresql/<major>/bin. The newest one installed.
-function postgresBin(): string | null {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return null;
-  const majors = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-  const found = majors.map((v) => join(root, v, 'bin')).find((bin) => existsSync(join(bin, 'postgres')) && existsSync(join(bin, 'initdb')));
-  return found ?? null;
+// The first of `names` that exists, in the usual places.
+function find(names: string[]): string | null {
+  const dirs = ['/usr/bin', '/usr/sbin', '/usr/local/bin', ...pgDirs()];
+  for (const name of names) for (const dir of dirs) if (existsSync(join(dir, name))) return join(dir, name);
+  return null;
 }
 
-const PG_BIN = postgresBin();
-const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? null;
-
-/** Why each server cannot be started here, or null when it can. */
-export const missing = {
-  postgres: PG_BIN ? null : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres; apt-get install postgresql)',
-  redis: REDIS ? null : 'redis-server is not installed (apt-get install redis-server)',
-};
-
-// PostgreSQL refuses to run as root: as root, it runs as the postgres user (nobody if
-// there is none), through util-linux's setpriv, which execs it in the same process.
-function asUnprivileged(dir: string): string[] {
-  if (process.getuid?.() !== 0) return [];
-  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
-  const uid = id('-u');
-  const [u, g] = uid.status === 0 ? [uid.stdout.trim(), id('-g').stdout.trim()] : ['65534', '65534'];
-  chownSync(dir, Number(u), Number(g));
-  return ['setpriv', `--reuid=${u}`, `--regid=${g}`, '--clear-groups', '--'];
-}
-
-// Starts a server and waits for the line that says it is ready, under a ceiling.
-async function launch(argv: string[], ready: RegExp, what: string, ms = 30_000): Promise<ChildProcess> {
-  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = new Output();
-  proc.stdout!.setEncoding('utf8').on('data', (c: string) => out.push(c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => out.push(c));
-  const exited = new Promise<never>((_, reject) => proc.once('exit', (code, signal) => reject(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${out.text}`))));
+function pgDirs(): string[] {
   try {
-    await Promise.race([out.waitFor(ready, `${what} to be ready`, ms), exited]);
-  } catch (error) {
-    proc.kill('SIGKILL');
-    throw error;
+    return readdirSync('/usr/lib/postgresql').sort().reverse().map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    return [];
   }
-  return proc;
 }
 
-// Stops a server by pid with `signal`, waits for it to exit (SIGKILL after 10 s), removes `dir`.
+// Why these servers cannot run here, or null if they can.
+export function servicesMissing(): string | null {
+  const missing = [find(['redis-server']) ? null : 'redis-server', find(['initdb']) && find(['postgres']) ? null : 'postgres (initdb)'].filter(Boolean);
+  return missing.length ? `${missing.join(' and ')} not installed (.ci/run installs them: apt-get install redis-server postgresql)` : null;
+}
+
+// Resolves once something accepts connections on the port.
+async function listening(port: number, proc: ChildProcess, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode} before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ port, host: '127.0.0.1' });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within ${ms}ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function stopper(proc: ChildProcess, signal: NodeJS.Signals, dir: string): () => Promise<void> {
   return async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise((resolve) => proc.once('exit', resolve));
+      const exited = new Promise((r) => proc.once('exit', r));
       proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(t);
+      await exited;
     }
     rmSync(dir, { recursive: true, force: true });
   };
 }
 
-// A fresh PostgreSQL cluster: user "test", trusted on loopback, database "postgres".
-export async function startPostgres(): Promise<Service> {
-  if (!PG_BIN) throw new Error(missing.postgres!);
-  const dir = mkdtempSync(join(tmpdir(), 'graceful-pg-'));
-  const as = asUnprivileged(dir);
-  const data = join(dir, 'data');
-  const initdb = [...as, join(PG_BIN, 'initdb'), '-D', data, '-U', 'test', '--auth=trust', '--no-sync', '-E', 'UTF8'];
-  const init = spawnSync(initdb[0]!, initdb.slice(1), { encoding: 'utf8', timeout: 60_000 });
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${init.stderr || init.error?.message}`);
-  }
+export async function startRedis(): Promise<Service> {
   const port = await freePort();
-  // Durability off: a test database is thrown away, and fsync costs seconds on a shared disk.
-  const proc = await launch(
-    [...as, join(PG_BIN, 'postgres'), '-D', data, '-k', dir, '-h', '127.0.0.1', '-p', String(port), '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    /database system is ready to accept connections/,
-    'postgres',
-  );
-  return { pid: proc.pid!, port, url: `postgres://test@127.0.0.1:${port}/postgres`, stop: stopper(proc, 'SIGINT', dir) }; // SIGINT: fast shutdown
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-redis-'));
+  const proc = spawn(find(['redis-server'])!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await listening(port, proc, 'redis-server');
+  return { url: `redis://127.0.0.1:${port}`, port, pid: proc.pid!, stop: stopper(proc, 'SIGTERM', dir) };
 }
 
-// A Redis server with persistence off.
-export async function startRedis(): Promise<Service> {
-  if (!REDIS) throw new Error(missing.redis!);
-  const dir = mkdtempSync(join(tmpdir(), 'graceful-redis-'));
+// Postgres refuses to run as root: as root, it runs as nobody.
+function asServer(argv: string[]): string[] {
+  return process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv] : argv;
+}
+
+export async function startPostgres(): Promise<Service> {
   const port = await freePort();
-  const proc = await launch(
-    [REDIS, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
-    /Ready to accept connections/,
-    'redis-server',
-  );
-  return { pid: proc.pid!, port, url: `redis://127.0.0.1:${port}`, stop: stopper(proc, 'SIGTERM', dir) };
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const [file, ...args] = asServer([find(['initdb'])!, '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
+  const init = spawnSync(file!, args, { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const [pgFile, ...pgArgs] = asServer([find(['postgres'])!, '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off']);
+  const proc = spawn(pgFile!, pgArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr!.on('data', (d) => (log += d));
+  await listening(port, proc, 'postgres');
+  const service = { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, pid: proc.pid!, stop: stopper(proc, 'SIGINT', dir) };
+  return Object.assign(service, { log: () => log });
 }

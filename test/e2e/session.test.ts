@@ -79,7 +79,7 @@ describe('what graceful says', () => {
     expect(lines).toEqual([
       expect.stringMatching(/^graceful: SIGTERM received: stopping .*ignores-sigterm\.js \(pid \d+\); grace period 1s$/),
       expect.stringMatching(/^graceful: sent SIGTERM to .* and its process tree; SIGKILL in 1s$/),
-      expect.stringMatching(/^graceful: grace period of 1s is over: sent SIGKILL to .* and its process tree$/),
+      expect.stringMatching(/^graceful: grace period of 1s over: sent SIGKILL to .* and its process tree$/),
       expect.stringMatching(/^graceful: .* had to be killed: .* \[escalated\]$/),
     ]);
     expect(run.stderr.text).not.toContain('\x1b');

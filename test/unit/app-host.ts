@@ -31,10 +31,15 @@ export class FakeHost implements Host {
       onLost: (handler) => {
         host.#onLost = handler;
       },
+      close: () => {
+        host.closed = host.t;
+      },
     };
     return host;
   }
 
+  /** When the lifecycle ended the channel. */
+  closed: number | null = null;
   #lost = false;
   #onLost: (missed: Phase[]) => void = () => undefined;
 

@@ -65,6 +65,7 @@ describe('ordering', () => {
       { phase: 'done', afterMs: 156, ok: true, exitCode: 0, at: 156 },
     ]);
     expect(host.exits).toEqual([{ code: 0, at: 156 }]);
+    expect(host.closed).toBe(156); // the channel is ended by the program, not left to its exit
   });
 
   it('follows the order of the use() calls, whichever opened first', async () => {

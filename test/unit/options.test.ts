@@ -20,6 +20,7 @@ describe('resolution order', () => {
       stopDelayMs: 0,
       success: { codes: [], signals: [] },
       readyTimeoutMs: null,
+      followApp: false,
     });
     expect(o.ready).toBe(null);
     expect(o.warnings).toEqual([]);

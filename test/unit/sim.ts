@@ -14,6 +14,7 @@ export const basePolicy: Policy = {
   stopDelayMs: 0,
   success: { codes: [], signals: [] },
   readyTimeoutMs: null,
+  followApp: false,
 };
 
 type Input = Event extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;
