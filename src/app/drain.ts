@@ -71,8 +71,9 @@ export function toSource(name: string, target: Servable): Source {
   if (isServer(t.server) && typeof t.close === 'function' && typeof t.addHook === 'function') return fastifySource(name, t);
   if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t);
   if (isServer(t)) {
-    if (typeof t.closeIdleConnections === 'function') return httpSource(name, t);
+    // http2 first: a secure http2 server has closeIdleConnections() too (for allowHTTP1).
     if (/^Http2(Secure)?Server$/.test(t.constructor?.name ?? '')) return http2Source(name, t);
+    if (typeof t.closeIdleConnections === 'function') return httpSource(name, t);
     return netSource(name, t);
   }
   if (typeof t.stop === 'function') return genericSource(name, t);
@@ -200,8 +201,9 @@ function fastifySource(name: string, app: FastifyLike): Source {
 }
 
 // http2 servers: each session is closed (GOAWAY: no new streams, those open finish), the
-// listener too; at the deadline the sessions are destroyed. HTTP/1 requests of a server
-// with allowHTTP1 are told Connection: close; their sockets are destroyed at the deadline.
+// listener too; at the deadline the sessions are destroyed. The HTTP/1 connections of a
+// secure server with allowHTTP1 are handled as an HTTP/1 server's are: Connection: close
+// on the responses in flight, and closeIdleConnections() (a secure http2 server has it).
 function http2Source(name: string, server: NetServerLike): Source {
   const sessions = new Set<{ close(): void; destroy(): void; closed: boolean }>();
   const sockets = new Set<Socket>();
@@ -223,7 +225,8 @@ function http2Source(name: string, server: NetServerLike): Source {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const http1 = new Requests(server, () => undefined);
+  const endIdle = () => (server as Partial<HttpServer>).closeIdleConnections?.();
+  const http1 = new Requests(server, endIdle);
   let closed: Promise<void> = Promise.resolve();
   return {
     name,
@@ -233,6 +236,7 @@ function http2Source(name: string, server: NetServerLike): Source {
       inflightAtStop = streams.size + http1.inflightAtStop;
       closed = closeServer(server);
       for (const session of sessions) session.close();
+      endIdle();
     },
     drained: () => closed,
     async cut() {
