@@ -111,7 +111,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     // Seen from inside the program by graceful check's own trace: the listener, the requests, then postgres, then redis.
     const order = r.checks.find((c) => c.name === 'cleanup-order')!;
     expect(order.ok).toBe(true);
-    expect(order.detail).toMatch(/^listener closed \+\d+ms, 10 in-flight request\(s\) done \+[\d.]+s, (postgres \S+ closed \+[\d.]+s, ){10}redis \S+ closed \+[\d.]+s;/);
+    expect(order.detail).toMatch(/^listener closed \+[\d.]+m?s, 10 in-flight request\(s\) done \+[\d.]+m?s, (postgres \S+ closed \+[\d.]+m?s, ){10}redis \S+ closed \+[\d.]+m?s;/);
   });
 
   // How many of the example's queries are running in PostgreSQL now (pg_sleep).
