@@ -9,10 +9,13 @@
 //    start and the stop paths run. bin/graceful.js hands it to V8, which then skips parsing
 //    and compiling them: about 14 ms of a 52 ms `graceful run -- true` (README, Performance).
 //    A cache V8 rejects (another Node version, other V8 flags) only costs that time back.
+// 3. The library, `graceful/app` (src/app/): built apart by scripts/build-app.js into
+//    dist/app/, ESM and CommonJS with types. Nothing of it is in dist/cli.cjs.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
+import { buildApp } from './build-app.js';
 
 const root = new URL('..', import.meta.url);
 const dist = new URL('dist/', root);
@@ -82,3 +85,5 @@ if (!existsSync(cache)) {
   const why = training.error?.message ?? `exit status ${training.status ?? training.signal}`;
   console.warn(`build: no code cache made (training run: ${why}); graceful works, and starts about 14 ms slower`);
 }
+
+await buildApp(root);

@@ -1,0 +1,338 @@
+// Sources of work and how each stops taking it, drains it, and cuts what is left at the
+// drain deadline: Node's http/https servers (Express's too), http2, net and tls servers,
+// Fastify, ws's WebSocketServer, and the generic hook for anything else (job workers).
+// Recognised by their shape, not by instanceof: no module is loaded for it, and a server
+// from another copy of Node's modules (a bundler, a test runner) is recognised all the same.
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * The generic hook: anything that takes work (a job worker, a queue consumer, a WebSocket
+ * server) says how to stop taking it, when what it took is finished, and how to abandon it.
+ */
+export interface Drainable {
+  /** Stop taking new work: close the listener, stop polling the queue, tell clients to go. */
+  stop(): unknown;
+  /** Resolves when the work in flight is finished. Without it, the drain is over when stop() resolves. */
+  drained?(): Promise<unknown>;
+  /** At the drain deadline: abandon what is left (destroy connections, abort jobs). */
+  cut?(): unknown;
+  /** How much work is in flight now, for the report. */
+  inflight?(): number;
+}
+
+/** What serve() accepts. */
+export type Servable = HttpServer | NetServerLike | FastifyLike | WebSocketServerLike | Drainable;
+
+/** A net.Server, tls.Server, https.Server or http2 server. */
+export interface NetServerLike {
+  close(callback?: (error?: Error) => void): unknown;
+  address(): unknown;
+  listen(...args: never[]): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A Fastify instance: close() stops it and runs its onClose hooks. */
+export interface FastifyLike {
+  server: NetServerLike;
+  close(): PromiseLike<unknown>;
+  addHook(...args: never[]): unknown;
+}
+
+/** ws's WebSocketServer (with clientTracking, its default). */
+export interface WebSocketServerLike {
+  clients: Set<{ close(code?: number, reason?: string): void; terminate(): void; once(event: 'close', listener: () => void): unknown }>;
+  handleUpgrade(...args: never[]): unknown;
+  close(callback?: (error?: Error) => void): void;
+}
+
+/** One source of work as the lifecycle drives it. */
+export interface Source {
+  readonly name: string;
+  /** Stops taking work; resolves when it no longer accepts any. */
+  stop(): Promise<void>;
+  /** Resolves when the work in flight is over. Called after stop(). */
+  drained(): Promise<void>;
+  /** Abandons what is left. */
+  cut(): Promise<void>;
+  counts(): { inflight: number; completed: number; cut: number };
+}
+
+// The close code ws sends when the server goes away (RFC 6455, 7.4.1).
+const GOING_AWAY = 1001;
+
+// Makes a Source of what serve() was given, or says what it should have been.
+export function toSource(name: string, target: Servable): Source {
+  const t = target as any;
+  if (t === null || (typeof t !== 'object' && typeof t !== 'function')) throw new TypeError(usage(name, `got ${t === null ? 'null' : typeof t}`));
+  if (typeof t === 'function' && typeof t.listen === 'function' && typeof t.close !== 'function') {
+    throw new TypeError(usage(name, 'got an Express-style app: pass the server that app.listen() returns'));
+  }
+  if (isServer(t.server) && typeof t.close === 'function' && typeof t.addHook === 'function') return fastifySource(name, t);
+  if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t);
+  if (isServer(t)) {
+    // http2 first: a secure http2 server has closeIdleConnections() too (for allowHTTP1).
+    if (/^Http2(Secure)?Server$/.test(t.constructor?.name ?? '')) return http2Source(name, t);
+    if (typeof t.closeIdleConnections === 'function') return httpSource(name, t);
+    return netSource(name, t);
+  }
+  if (typeof t.stop === 'function') return genericSource(name, t);
+  if (t.clients === undefined && typeof t.handleUpgrade === 'function') {
+    throw new TypeError(usage(name, 'got a WebSocketServer with clientTracking off: turn it on, or pass { stop, drained, cut }'));
+  }
+  throw new TypeError(usage(name, 'got an object with no stop() method'));
+}
+
+function usage(name: string, why: string): string {
+  return `serve(${JSON.stringify(name)}): expected an http, https, http2, net or tls server, a Fastify instance, a ws WebSocketServer, or { stop, drained?, cut?, inflight? }; ${why}`;
+}
+
+function isServer(x: any): boolean {
+  return x !== null && typeof x === 'object' && typeof x.listen === 'function' && typeof x.close === 'function' && typeof x.address === 'function' && typeof x.on === 'function';
+}
+
+// server.close(), as a promise that also settles when the server was not listening.
+function closeServer(server: NetServerLike): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      server.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/**
+ * Requests of an HTTP/1 server: counted, and told `Connection: close` once the drain has
+ * begun, so that a kept-alive connection ends with its response instead of holding the
+ * server open until keepAliveTimeout (Node's server.close() only ends idle connections).
+ */
+class Requests {
+  readonly active = new Set<ServerResponse>();
+  draining = false;
+  completed = 0;
+  inflightAtStop = 0;
+
+  constructor(server: NetServerLike, afterResponse: () => void) {
+    // Prepended: the header must be set before the application's handler writes its own.
+    (server as HttpServer).prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.httpVersionMajor >= 2) return; // http2's compatibility API: sessions are closed instead
+      this.active.add(res);
+      if (this.draining) closeAfter(res);
+      res.once('close', () => {
+        this.active.delete(res);
+        if (!this.draining) return;
+        if (res.writableFinished) this.completed++;
+        afterResponse();
+      });
+    });
+  }
+
+  startDrain(): void {
+    this.draining = true;
+    this.inflightAtStop = this.active.size;
+    for (const res of this.active) closeAfter(res);
+  }
+}
+
+// Asks Node to end the connection after this response, when its headers are not out yet.
+function closeAfter(res: ServerResponse): void {
+  if (res.headersSent) return;
+  try {
+    res.setHeader('Connection', 'close');
+  } catch {
+    // the headers went out meanwhile: the connection is ended once idle instead
+  }
+}
+
+// http.Server and https.Server (Express's app.listen() returns one): server.close() stops
+// listening and ends idle connections (Node 19+); responses in flight get Connection:
+// close; a connection whose response went out with keep-alive is ended as soon as it is
+// idle; at the deadline closeAllConnections() cuts the rest.
+function httpSource(name: string, server: HttpServer): Source {
+  const requests = new Requests(server, () => server.closeIdleConnections());
+  let closed: Promise<void> = Promise.resolve();
+  let cut = 0;
+  return {
+    name,
+    async stop() {
+      requests.startDrain();
+      closed = closeServer(server);
+      server.closeIdleConnections();
+    },
+    drained: () => closed,
+    async cut() {
+      cut = requests.active.size;
+      server.closeAllConnections();
+    },
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+  };
+}
+
+// Fastify: fastify.close() stops listening, answers 503 to requests that come on kept-alive
+// connections meanwhile, waits for those in flight and runs the onClose hooks of its
+// plugins. Its server's idle connections are ended as for a Node server, so that a
+// connection kept alive after its response does not hold close() for keepAliveTimeout.
+function fastifySource(name: string, app: FastifyLike): Source {
+  const server = app.server as HttpServer;
+  const endIdle = () => server.closeIdleConnections?.();
+  const requests = new Requests(server, endIdle);
+  let closed: Promise<void> = Promise.resolve();
+  let [cut, done] = [0, false];
+  return {
+    name,
+    async stop() {
+      requests.startDrain();
+      closed = Promise.resolve(app.close()).then(() => undefined);
+      endIdle();
+      // close() stops listening after its preClose hooks, and says nothing when: wait for
+      // the listener to be gone, for close() itself, or for the cut.
+      void closed.then(() => (done = true), () => (done = true));
+      while (server.listening && !done) await new Promise((r) => setTimeout(r, 1));
+    },
+    drained: () => closed,
+    async cut() {
+      done = true;
+      cut = requests.active.size;
+      server.closeAllConnections?.();
+    },
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+  };
+}
+
+// http2 servers: each session is closed (GOAWAY: no new streams, those open finish), the
+// listener too; at the deadline the sessions are destroyed. The HTTP/1 connections of a
+// secure server with allowHTTP1 are handled as an HTTP/1 server's are: Connection: close
+// on the responses in flight, and closeIdleConnections() (a secure http2 server has it).
+function http2Source(name: string, server: NetServerLike): Source {
+  const sessions = new Set<{ close(): void; destroy(): void; closed: boolean }>();
+  const sockets = new Set<Socket>();
+  const streams = new Set<unknown>();
+  let [draining, inflightAtStop, completed, cut] = [false, 0, 0, 0];
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    if (draining) session.close();
+  });
+  server.on('stream', (stream) => {
+    streams.add(stream);
+    stream.once('close', () => {
+      streams.delete(stream);
+      if (draining && stream.rstCode === 0) completed++;
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const endIdle = () => (server as Partial<HttpServer>).closeIdleConnections?.();
+  const http1 = new Requests(server, endIdle);
+  let closed: Promise<void> = Promise.resolve();
+  return {
+    name,
+    async stop() {
+      draining = true;
+      http1.startDrain();
+      inflightAtStop = streams.size + http1.inflightAtStop;
+      closed = closeServer(server);
+      for (const session of sessions) session.close();
+      endIdle();
+    },
+    drained: () => closed,
+    async cut() {
+      cut = streams.size + http1.active.size;
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+    counts: () => ({ inflight: inflightAtStop, completed: completed + http1.completed, cut }),
+  };
+}
+
+// net and tls servers: the listener is closed; a connection is work in flight until it
+// ends (the protocol is the program's, so idleness cannot be told); at the deadline the
+// connections left are destroyed.
+function netSource(name: string, server: NetServerLike): Source {
+  const sockets = new Set<Socket>();
+  let [inflightAtStop, cut] = [0, 0];
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  let closed: Promise<void> = Promise.resolve();
+  return {
+    name,
+    async stop() {
+      inflightAtStop = sockets.size;
+      closed = closeServer(server);
+    },
+    drained: () => closed,
+    async cut() {
+      cut = sockets.size;
+      for (const socket of sockets) socket.destroy();
+    },
+    // No connection comes after the stop, and each one then either ended or was cut. (A
+    // socket's 'close' comes a turn after the server's: it cannot be counted there.)
+    counts: () => ({ inflight: inflightAtStop, completed: inflightAtStop - cut, cut }),
+  };
+}
+
+// ws's WebSocketServer: it stops taking upgrades, every client is sent a close frame (1001,
+// going away) and the drain waits for the closing handshakes; at the deadline the clients
+// left are terminated. The HTTP server it is attached to is served separately.
+function webSocketSource(name: string, wss: WebSocketServerLike): Source {
+  let [inflightAtStop, completed, cut, cutting] = [0, 0, 0, false];
+  let drained: Promise<void> = Promise.resolve();
+  return {
+    name,
+    async stop() {
+      const clients = [...wss.clients];
+      inflightAtStop = clients.length;
+      drained = Promise.all(
+        clients.map((c) => new Promise<void>((resolve) => c.once('close', () => {
+          if (!cutting) completed++;
+          resolve();
+        }))),
+      ).then(() => undefined);
+      // ws 8: close() stops accepting and leaves the clients to the caller.
+      wss.close();
+      for (const client of clients) client.close(GOING_AWAY, 'server shutting down');
+    },
+    drained: () => drained,
+    async cut() {
+      cutting = true;
+      cut = wss.clients.size;
+      for (const client of wss.clients) client.terminate();
+    },
+    counts: () => ({ inflight: inflightAtStop, completed, cut }),
+  };
+}
+
+// The generic hook. Counts come from inflight(), when given.
+function genericSource(name: string, work: Drainable): Source {
+  let stopping: Promise<void> = Promise.resolve();
+  let [inflightAtStop, cut] = [0, 0];
+  const now = () => {
+    try {
+      return work.inflight ? work.inflight() : 0;
+    } catch {
+      return 0; // a count is for the report: it must not stop the shutdown
+    }
+  };
+  return {
+    name,
+    async stop() {
+      inflightAtStop = now();
+      stopping = Promise.resolve(work.stop()).then(() => undefined);
+      await stopping;
+    },
+    async drained() {
+      await stopping;
+      if (work.drained) await work.drained();
+    },
+    async cut() {
+      cut = now();
+      await work.cut?.();
+    },
+    counts: () => ({ inflight: inflightAtStop, completed: Math.max(0, inflightAtStop - cut), cut }),
+  };
+}

@@ -1,0 +1,264 @@
+// The examples (examples/) on real PostgreSQL and Redis, each under `graceful run` with work
+// in flight at the stop, and each through `graceful check`. PostgreSQL and Redis are started
+// for this file on loopback (services.ts) and stopped by pid after it.
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitOf, freePort, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
+import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
+
+useHarness();
+
+const node = process.execPath;
+const example = (name: string) => join(ROOT, 'examples', name);
+// No types are installed for these two: required, they are `any`.
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+const pgLib = require('pg');
+
+// Redis and PostgreSQL come together (.ci/run installs both); without them, the examples
+// that need them are skipped, saying why.
+const missing = servicesMissing();
+if (missing) console.warn(`skipping the examples that need PostgreSQL and Redis: ${missing}`);
+
+let pg: Service | null = null;
+let redis: Service | null = null;
+beforeAll(async () => {
+  if (!missing) [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+}, 90_000);
+afterAll(async () => {
+  await Promise.all([pg?.stop(), redis?.stop()]);
+});
+
+function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number | null; body: string; error: string | null }> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? null, body, error: null }));
+      })
+      .on('error', (e: NodeJS.ErrnoException) => resolve({ status: null, body: '', error: e.code ?? e.message }));
+  });
+}
+
+// graceful run -- node examples/<name>, waiting for its "listening"/"ready" line.
+async function run(name: string, env: Record<string, string>, ready = /listening on \S+ \(pid (\d+)\)/): Promise<Run> {
+  const r = start(['run', '--', node, example(name)], { env });
+  await r.stdout.waitFor(ready, `${name} to be ready`, 20_000);
+  return r;
+}
+
+// graceful check on an example: its exit status, failed checks and checklist.
+async function check(args: string[], name: string, env: Record<string, string>) {
+  const report = join(tempDir(), 'check.json');
+  const r = start(['check', '--report-file', report, ...args, '--', node, example(name)], { env });
+  const { code } = await exitOf(r, 60_000);
+  const checks = readJson(report).checks as { name: string; ok: boolean | null; detail: string }[];
+  return { code, failed: checks.filter((c) => c.ok === false).map((c) => `${c.name}: ${c.detail}`), checks, stderr: r.stderr.text };
+}
+
+const phasesOf = (stderr: string, label: string) =>
+  stderr.split('\n').filter((l) => l.startsWith(`${label}: `)).map((l) => l.slice(label.length + 2));
+
+describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
+  const env = async () => ({ DATABASE_URL: pg!.url, REDIS_URL: redis!.url, PORT: String(await freePort()) });
+
+  it('finishes the queries in flight, then closes PostgreSQL, then Redis; exits 0', async () => {
+    const e = await env();
+    const port = Number(e.PORT);
+    const app = await run('express-pg-redis.js', e);
+    const client = createClient({ url: redis!.url });
+    await client.connect();
+    await client.del('slow');
+    const agent = new http.Agent({ keepAlive: true });
+    const slow = Array.from({ length: 5 }, () => get(port, '/slow?ms=800', agent));
+    await until(async () => (await pgBusy()) >= 5, 'five queries running in PostgreSQL');
+    app.signal('SIGTERM');
+    await app.stderr.waitFor(/express-pg-redis\.js: SIGTERM received/, 'the app to begin its stop');
+    const during = await get(port, '/readyz');
+    const replies = await Promise.all(slow);
+    const exit = await exitOf(app);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(exit.code).toBe(0);
+    // Every request wrote to Redis after its query: Redis was still open when they finished.
+    expect(await client.get('slow')).toBe('5');
+    await client.close();
+    // Not ready: 503, or refused once the listener is closed (reset if the connection raced its close).
+    expect(String(during.status ?? during.error)).toMatch(/^(503|ECONNREFUSED|ECONNRESET)$/);
+    const phases = phasesOf(app.stderr.text, 'express-pg-redis.js');
+    expect(phases.filter((l) => /^(not accepting|drained|closed|shutdown done)/.test(l)).map((l) => l.replace(/[\d.]+m?s\b/g, 'T'))).toEqual([
+      'not accepting new work (http) at +T; 5 in flight',
+      'drained 5 in T',
+      'closed postgres in T',
+      'closed redis in T',
+      'shutdown done in T: everything closed; exit status 0',
+    ]);
+    expect(app.stderr.text).toMatch(/graceful: \S+ \S+express-pg-redis\.js \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+[\d.]+m?s; exit status 0 \[clean\]/);
+    agent.destroy();
+  });
+
+  it('passes graceful check with queries in flight and new requests probed', async () => {
+    const e = await env();
+    const base = `http://127.0.0.1:${e.PORT}`;
+    const r = await check(['--ready', `${base}/readyz`, '--inflight', `${base}/slow?ms=1000`, '--probe', `${base}/visits`], 'express-pg-redis.js', e);
+    expect(r.failed).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.checks.find((c) => c.name === 'inflight')?.detail).toBe('10/10 in-flight requests completed with 2xx');
+    // Seen from inside the program by graceful check's own trace: the listener, the requests, then postgres, then redis.
+    const order = r.checks.find((c) => c.name === 'cleanup-order')!;
+    expect(order.ok).toBe(true);
+    expect(order.detail).toMatch(/^listener closed \+[\d.]+m?s, 10 in-flight request\(s\) done \+[\d.]+m?s, (postgres \S+ closed \+[\d.]+m?s, ){10}redis \S+ closed \+[\d.]+m?s;/);
+  });
+
+  // How many of the example's queries are running in PostgreSQL now (pg_sleep).
+  async function pgBusy(): Promise<number> {
+    const pool = new pgLib.Pool({ connectionString: pg!.url, max: 1 });
+    try {
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'");
+      return rows[0].n as number;
+    } finally {
+      await pool.end();
+    }
+  }
+});
+
+describe.skipIf(missing !== null)("the README's ten lines", () => {
+  it('run as written (on a free port), open redis then postgres, and close them in reverse', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The library: graceful/app'));
+    const code = /```js\n([^]*?)```/.exec(section)![1]!;
+    expect(code.trim().split('\n')).toHaveLength(10);
+    const port = await freePort();
+    const pgUrl = new URL(pg!.url);
+    const app = start(['run', '--', node, '--input-type=module', '-e', code.replace('listen(3000', `listen(${port}`)], {
+      env: { REDIS_URL: redis!.url, PGHOST: pgUrl.hostname, PGPORT: pgUrl.port, PGUSER: pgUrl.username, PGDATABASE: pgUrl.pathname.slice(1) },
+    });
+    await app.stderr.waitFor(/^node: ready \S+ after start$/m, 'the snippet to be ready', 20_000);
+    expect((await get(port, '/readyz')).status).toBe(200);
+    app.signal('SIGTERM');
+    expect((await exitOf(app)).code).toBe(0);
+    expect(phasesOf(app.stderr.text, 'node').filter((l) => /^(opened|closed)/.test(l)).map((l) => l.replace(/ in \S+$/, ''))).toEqual([
+      'opened redis',
+      'opened postgres',
+      'closed postgres',
+      'closed redis',
+    ]);
+  });
+});
+
+describe('examples/fastify.js', () => {
+  it('drains kept-alive requests, logs each of them before the log closes, and exits at once', async () => {
+    const port = await freePort();
+    const accessLog = join(tempDir(), 'access.log');
+    const app = await run('fastify.js', { PORT: String(port), ACCESS_LOG: accessLog });
+    const agent = new http.Agent({ keepAlive: true });
+    expect((await get(port, '/readyz', agent)).status).toBe(200);
+    const slow = Array.from({ length: 3 }, () => get(port, '/slow?ms=600', agent));
+    await app.stdout.waitFor(/("url":"\/slow\?ms=600"[^]*){3}/, "three requests in Fastify's log");
+    const stopAt = app.signal('SIGTERM');
+    const replies = await Promise.all(slow);
+    const exit = await exitOf(app);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(exit.code).toBe(0);
+    // Fastify's keepAliveTimeout is 72 s; the exit follows the responses.
+    expect(exit.at - stopAt).toBeLessThan(3_000);
+    const logged = readFileSync(accessLog, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).join(' '));
+    expect(logged).toEqual(['GET /readyz 200', 'GET /slow?ms=600 200', 'GET /slow?ms=600 200', 'GET /slow?ms=600 200']);
+    // The phases, through Fastify's logger: JSON lines with the phase as data.
+    const phases = app.stdout.text.split('\n').filter((l) => l.includes('"shutdown"')).map((l) => JSON.parse(l).shutdown);
+    expect(phases.map((p: { phase: string }) => p.phase)).toEqual(['opened', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'done']);
+    expect(phases[4]).toMatchObject({ completed: 3, cut: 0 });
+    expect(phases[6]).toMatchObject({ name: 'access log', outcome: 'closed' });
+    agent.destroy();
+  });
+
+  it('passes graceful check', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const r = await check(['--ready', `${base}/readyz`, '--inflight', `${base}/slow?ms=800`, '--probe', `${base}/readyz`], 'fastify.js', { PORT: String(port) });
+    expect(r.failed).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe.skipIf(missing !== null)('examples/worker.js', () => {
+  it('stops taking jobs, finishes those it has, loses none, then closes Redis', async () => {
+    const client = createClient({ url: redis!.url });
+    await client.connect();
+    await client.del(['jobs', 'jobs:processing', 'jobs:done']);
+    await client.rPush('jobs', Array.from({ length: 8 }, (_, i) => JSON.stringify({ id: i + 1, ms: 500 })));
+    const worker = await run('worker.js', { REDIS_URL: redis!.url }, /worker ready \(pid \d+\)/);
+    await worker.stdout.waitFor(/job 2 started/, 'two jobs running');
+    worker.signal('SIGTERM');
+    const exit = await exitOf(worker);
+    expect(exit.code).toBe(0);
+    const started = [...worker.stdout.text.matchAll(/job (\d+) started/g)].map((m) => m[1]!).sort();
+    const done = [...worker.stdout.text.matchAll(/job (\d+) done/g)].map((m) => m[1]!).sort();
+    expect(done).toEqual(started);
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(await client.hGetAll('jobs:done')).sort()).toEqual(started);
+    expect(await client.lLen('jobs:processing')).toBe(0);
+    expect(await client.lLen('jobs')).toBe(8 - started.length);
+    await client.close();
+    const phases = phasesOf(worker.stderr.text, 'worker.js');
+    expect(phases.find((l) => l.startsWith('drained'))).toBe(`drained ${started.length} in ${/drained \d+ in (\S+)/.exec(worker.stderr.text)?.[1]}`);
+    expect(phases.slice(-3).map((l) => l.replace(/[\d.]+m?s\b/g, 'T'))).toEqual(['closing redis (timeout T)', 'closed redis in T', 'shutdown done in T: everything closed; exit status 0']);
+  });
+
+  // graceful check's cleanup-order fails this worker today: a program that never listened
+  // is judged as if its listener were closed by the kernel at exit, so closing Redis before
+  // exiting counts as "before the work was done" (src/core/judge.ts, the `early` list). Every
+  // other check passes; the whole check is expected to pass once that is fixed.
+  it('passes graceful check, but for cleanup-order (a program with no listener: see above)', async () => {
+    const r = await check(['--ready', 'log:worker ready'], 'worker.js', { REDIS_URL: redis!.url });
+    expect(r.failed.filter((f) => !f.startsWith('cleanup-order:'))).toEqual([]);
+    expect(r.checks.find((c) => c.name === 'connections-closed')).toMatchObject({ ok: true });
+  });
+
+  it.fails('passes graceful check entirely (fails until cleanup-order knows programs with no listener)', async () => {
+    const r = await check(['--ready', 'log:worker ready'], 'worker.js', { REDIS_URL: redis!.url });
+    expect(r.failed).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('examples/websocket.js', () => {
+  it('sends every client a close frame (1001), waits for them, and exits 0', async () => {
+    const port = await freePort();
+    const app = await run('websocket.js', { PORT: String(port) });
+    const clients = await Promise.all(
+      Array.from({ length: 3 }, () => new Promise<{ closed: Promise<[number, string]> }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+        const closed = new Promise<[number, string]>((done) => ws.on('close', (code: number, reason: Buffer) => done([code, String(reason)])));
+        ws.on('message', (m: Buffer) => String(m) === 'welcome' && resolve({ closed }));
+        ws.on('error', reject);
+      })),
+    );
+    app.signal('SIGTERM');
+    expect(await Promise.all(clients.map((c) => c.closed))).toEqual(Array(3).fill([1001, 'server shutting down']));
+    expect((await exitOf(app)).code).toBe(0);
+    const phases = phasesOf(app.stderr.text, 'websocket.js');
+    expect(phases.find((l) => l.startsWith('not accepting'))).toMatch(/^not accepting new work \(websocket, http\) at \+\S+; 3 in flight$/);
+    expect(phases.find((l) => l.startsWith('drained'))).toMatch(/^drained 3 in \S+$/);
+  });
+
+  it('passes graceful check', async () => {
+    const port = await freePort();
+    const r = await check(['--ready', `tcp:${port}`], 'websocket.js', { PORT: String(port) });
+    expect(r.failed).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+});
+
+// Polls `ok` every 20 ms until it holds, under a ceiling.
+async function until(ok: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await ok())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
