@@ -171,7 +171,8 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     ? order.dependencies.filter((d) => {
         const released = d.releasedAt;
         if (released === null) return false;
-        return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || released < (order.listenerClosedAt ?? obs.trace!.exit?.at ?? -Infinity);
+        const beforeListener = order.listening && released < (order.listenerClosedAt ?? obs.trace!.exit?.at ?? -Infinity);
+        return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || beforeListener;
       })
     : [];
   const stopHint = gracefulStopHint(obs.judged, signal);
@@ -304,14 +305,23 @@ function judgeResources(
   const deps = order.dependencies;
   if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
     add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
-  } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null)) {
+  } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null) && (order.listening || order.inflight > 0)) {
     const when = trace.exit ? `its exit at ${at(trace.exit.at)}` : 'its death';
     add('cleanup-order', null, `nothing was released in any order: the listener, the requests in flight and the connections all ended with ${when} (see inflight and connections-closed)`);
   } else {
+    // The reverse-order rule is about resources, not sockets: a pool's connections (one
+    // service, one address) are one resource, opened with its first and let go with its last.
+    const groups = new Map<string, { name: string; opened: number; released: number | null }>();
+    for (const d of deps) {
+      const name = describeConnection(d.connection);
+      const g = groups.get(name);
+      if (!g) groups.set(name, { name, opened: d.connection.openedAt, released: d.releasedAt });
+      else g.released = g.released === null || d.releasedAt === null ? null : Math.max(g.released, d.releasedAt);
+    }
     const steps: [string, number | null][] = [
-      ['listener closed', order.listenerClosedAt],
+      ...(order.listening ? [['listener closed', order.listenerClosedAt] as [string, number | null]] : []),
       ...(order.inflight > 0 ? [[`${order.inflight} in-flight request(s) done`, order.inflightDoneAt] as [string, number | null]] : []),
-      ...deps.map((d) => [`${describeConnection(d.connection)} closed`, d.releasedAt] as [string, number | null]),
+      ...[...groups.values()].map((g) => [`${g.name} closed`, g.released] as [string, number | null]),
     ];
     // A step the program never took happened at its exit, by the kernel (or never, if it died).
     const exitAt = trace.exit?.at ?? null;
@@ -320,13 +330,14 @@ function judgeResources(
       .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
       .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what.replace(/ (closed|done)$/, '')} ${what.endsWith('done') ? 'cut' : 'closed by the kernel'} at exit ${at(when)}` : `${what}: never`))
       .join(', ');
-    const opened = deps.length > 1 ? `; opened: ${list(deps.map((d) => d.connection))}` : '';
-    const released = deps.every((d) => d.releasedAt !== null);
-    const reversed = released && deps.every((d, i) => i === 0 || d.releasedAt! <= deps[i - 1]!.releasedAt!);
+    const resources = [...groups.values()].sort((a, b) => a.opened - b.opened);
+    const opened = resources.length > 1 ? `; opened: ${resources.map((r) => r.name).join(', ')}` : '';
+    const released = resources.every((r) => r.released !== null);
+    const reversed = released && resources.every((r, i) => i === 0 || r.released! <= resources[i - 1]!.released!);
     if (early.length > 0) {
       add('cleanup-order', false, `${list(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
     } else {
-      const note = deps.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
+      const note = resources.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
       add('cleanup-order', true, `${observed}${opened}${note}`);
     }
   }

@@ -153,6 +153,8 @@ export function describeConnection(c: Connection): string {
 
 /** When each step of the shutdown happened, from the trace, relative to nothing (absolute times). */
 export interface ShutdownOrder {
+  /** Was a listener open at `from`? (A worker that never listened has no listener to close first.) */
+  listening: boolean;
   /** The first listener closed at or after `from` (null: none was, before exit). */
   listenerClosedAt: number | null;
   /** Requests in flight at `from`, and when the last of them ended (null: one never did). */
@@ -169,6 +171,7 @@ export function shutdownOrder(trace: ProcessTrace, from: number): ShutdownOrder 
   const inflight = trace.requests.filter((q) => q.startedAt < from && (q.endedAt === null || q.endedAt >= from));
   const ends = inflight.map((q) => q.endedAt);
   return {
+    listening: trace.listeners.some((l) => l.openedAt < from && (l.closedAt === null || l.closedAt >= from)),
     listenerClosedAt: closes.length > 0 ? Math.min(...closes) : null,
     inflight: inflight.length,
     inflightDoneAt: ends.length === 0 ? null : ends.includes(null) ? null : Math.max(...(ends as number[])),

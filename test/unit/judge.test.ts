@@ -1,0 +1,105 @@
+// The judge's resource checks on traces written by hand: exact times, each rule alone.
+import { describe, expect, it } from 'vitest';
+import { judge, type Observations } from '../../src/core/judge.js';
+import { parseTrace } from '../../src/core/trace.js';
+import { human } from '../../src/report/human.js';
+import { Sim } from './sim.js';
+
+// A run stopped by graceful check at t=1000 that exited 0 at `exitAt`.
+function stopped(exitAt: number) {
+  const sim = Sim.started({});
+  sim.now = 1000;
+  sim.feed({ type: 'stop', trigger: 'check' });
+  sim.now = exitAt;
+  sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
+  return sim;
+}
+
+function obs(lines: object[]): Observations {
+  const trace = parseTrace([{ e: 'start', pid: 100, argv: [] }, ...lines].map((l) => JSON.stringify(l)).join('\n'));
+  return {
+    main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null,
+    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
+  };
+}
+
+const check = (sim: Sim, o: Observations, name: string) => judge(sim.state.facts, sim.policy, o, human).find((c) => c.name === name)!;
+
+describe('cleanup-order', () => {
+  it('a worker that never listened: closing its queue then exiting is in order', () => {
+    const sim = stopped(1300);
+    const o = obs([
+      { e: 'connect', id: 1, peer: '127.0.0.1:6379', via: 'ioredis', t: 10 },
+      { e: 'release', id: 1, how: 'goodbye', t: 1200 },
+      { e: 'exit', code: 0, open: [], files: [], t: 1290 },
+    ]);
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'ok', detail: 'redis 127.0.0.1:6379 closed +200ms' });
+  });
+
+  it("a pool's connections are one resource: released together after the drain, in reverse order of opening", () => {
+    const sim = stopped(1500);
+    const o = obs([
+      { e: 'connect', id: 1, peer: '127.0.0.1:6379', via: '@redis/client', t: 10 },
+      { e: 'connect', id: 2, peer: '127.0.0.1:5432', via: 'pg', t: 20 },
+      { e: 'connect', id: 3, peer: '127.0.0.1:5432', via: 'pg', t: 30 },
+      { e: 'listen', id: 1, addr: '127.0.0.1:3000', t: 40 },
+      { e: 'req', id: 1, t: 900 },
+      { e: 'unlisten', id: 1, t: 1001 },
+      { e: 'res', id: 1, status: 200, t: 1400 },
+      // The pool's sockets end in no particular order; the pool as a whole ends before Redis.
+      { e: 'release', id: 3, how: 'goodbye', t: 1401 },
+      { e: 'release', id: 2, how: 'goodbye', t: 1402 },
+      { e: 'release', id: 1, how: 'goodbye', t: 1403 },
+      { e: 'exit', code: 0, open: [], files: [], t: 1404 },
+    ]);
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({
+      status: 'ok',
+      detail: 'listener closed +1ms, 1 in-flight request(s) done +400ms, postgres 127.0.0.1:5432 closed +402ms, redis 127.0.0.1:6379 closed +403ms; opened: redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (reverse order of opening)',
+    });
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'ok', detail: 'all 3 outbound connection(s) closed by the program: redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x2)' });
+  });
+
+  it('a dependency released while a request is in flight fails, named, with the observed order', () => {
+    const sim = stopped(1500);
+    const o = obs([
+      { e: 'connect', id: 1, peer: '127.0.0.1:6379', via: 'redis', t: 10 },
+      { e: 'listen', id: 1, addr: '127.0.0.1:3000', t: 40 },
+      { e: 'req', id: 1, t: 900 },
+      { e: 'unlisten', id: 1, t: 1001 },
+      { e: 'release', id: 1, how: 'end', t: 1002 },
+      { e: 'res', id: 1, status: 500, t: 1400 },
+      { e: 'exit', code: 0, open: [], files: [], t: 1404 },
+    ]);
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({
+      status: 'fail',
+      detail: 'redis 127.0.0.1:6379 closed before the work that needed it was done (observed: listener closed +1ms, redis 127.0.0.1:6379 closed +2ms, 1 in-flight request(s) done +400ms): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening',
+    });
+  });
+
+  it('everything cut by the exit is not an order: n/a, with where to look', () => {
+    const sim = stopped(1010);
+    const o = obs([
+      { e: 'connect', id: 1, peer: '127.0.0.1:5432', via: 'pg', t: 10 },
+      { e: 'listen', id: 1, addr: '127.0.0.1:3000', t: 40 },
+      { e: 'req', id: 1, t: 900 },
+      { e: 'exit', code: 0, open: [1], files: [], t: 1005 },
+    ]);
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'n/a', detail: 'nothing was released in any order: the listener, the requests in flight and the connections all ended with its exit at +5ms (see inflight and connections-closed)' });
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'fail' });
+    expect(check(sim, o, 'connections-closed').detail).toMatch(/^a connection was still open when it exited, closed by the kernel, not by the program: postgres 127\.0\.0\.1:5432: /);
+  });
+});
+
+describe('files-closed and a program that is not Node', () => {
+  it('names a file left open for writing', () => {
+    const o = obs([{ e: 'exit', code: 0, open: [], files: [{ fd: 21, path: '/var/log/app.log' }], t: 1100 }]);
+    expect(check(stopped(1100), o, 'files-closed').detail).toMatch(/^open for writing when it exited: \/var\/log\/app\.log: /);
+  });
+
+  it('no trace: the three checks are not run, with the reason once', () => {
+    const o = { ...obs([]), trace: null, traceMissing: 'sleep (pid 7) is not a Node program' };
+    const sim = stopped(1100);
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'sleep (pid 7) is not a Node program' });
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'no trace of the program (see connections-closed)' });
+  });
+});
