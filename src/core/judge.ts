@@ -2,6 +2,7 @@
 // machine's facts and what graceful check observed. Each check passes, fails with a
 // sentence that says what to fix, or does not apply (ok: null).
 import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
+import { leavesRest } from './machine.js';
 import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
 import type { Facts, Policy } from './types.js';
@@ -244,7 +245,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     const after = obs.leaked.length > 0 ? 'were still alive after the check' : `outlived ${obs.main}`;
     // What happens to them on the platform the check reproduces (policy.killMode).
     const fate =
-      obs.leaked.length > 0 || policy.killMode === 'process'
+      obs.leaked.length > 0 || leavesRest(policy)
         ? 'nothing stops them after it'
         : policy.killMode === 'mixed'
           ? 'under docker stop or Kubernetes the kernel kills them mid-work when the main process exits'

@@ -2,7 +2,7 @@
 // when each signal is sent and to whom; the shell (shell/supervisor.ts) only carries the
 // actions out. No I/O and no clock here: every event carries its own time.
 import { exitStatus } from './timeline.js';
-import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, Target } from './types.js';
+import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
 
 // The first state of a run: the spawn of `command` was asked for at `at`.
 export function initialState(command: readonly string[], at: number): State {
@@ -31,9 +31,15 @@ export function stopTarget(policy: Policy): Target {
   return policy.killMode === 'group' ? 'tree' : 'main';
 }
 
+// systemd's KillMode=process: graceful signals the main process only, and leaves the rest of
+// its tree alone, even once the main process is gone. The one place that decides it.
+export function leavesRest(policy: Policy): boolean {
+  return policy.killMode === 'process';
+}
+
 // Where the kill signal goes (only KillMode=process spares the rest of the tree).
 export function killTarget(policy: Policy): Target {
-  return policy.killMode === 'process' ? 'main' : 'tree';
+  return leavesRest(policy) ? 'main' : 'tree';
 }
 
 // Forwarded signals follow the stop signal: a terminal sends SIGWINCH or SIGHUP to a whole
@@ -187,7 +193,7 @@ function extendTimeout(state: State, until: number): Step {
   return same(state);
 }
 
-function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy, delivered: boolean): Step {
+function onStopRequest(state: State, signal: StopSignal, at: number, policy: Policy, delivered: boolean): Step {
   const { phase } = state;
   switch (phase.kind) {
     case 'starting':
@@ -232,7 +238,7 @@ function isForce(state: State, signal: SignalName, at: number, policy: Policy): 
 }
 
 // The facts of a stop requested at `at`, before any step of it was taken.
-function newStop(trigger: string, at: number, policy: Policy, delivered = false): StopFacts {
+function newStop(trigger: StopTrigger, at: number, policy: Policy, delivered = false): StopFacts {
   return {
     trigger,
     requestedAt: at,
@@ -251,7 +257,7 @@ function newStop(trigger: string, at: number, policy: Policy, delivered = false)
 }
 
 // Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
-function beginStop(state: State, trigger: SignalName, at: number, policy: Policy, delivered = false): Step {
+function beginStop(state: State, trigger: StopTrigger, at: number, policy: Policy, delivered = false): Step {
   const stop = newStop(trigger, at, policy, delivered);
   const actions: Action[] = [{ type: 'cancel', timer: 'ready-timeout' }];
   if (stop.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: stop.deadline });
@@ -363,7 +369,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
     return { state: after, actions };
   }
 
-  if (event.survivors === 0 || policy.killMode === 'process') {
+  if (event.survivors === 0 || leavesRest(policy)) {
     return finish(next, [...actions, { type: 'cancel', timer: 'deadline' }, { type: 'cancel', timer: 'ready-timeout' }], policy);
   }
 
@@ -405,7 +411,7 @@ function onAppExit(state: State, event: Extract<Event, { type: 'app-exited' }>, 
   const next = withFacts(state, { app: { ...app, exit } });
   const following = policy.followApp && state.facts.exit !== null && state.phase.kind === 'draining' && !state.phase.killed;
   if (!following || policy.killMode === 'group') return same(next);
-  if (event.survivors === 0 || policy.killMode === 'process') {
+  if (event.survivors === 0 || leavesRest(policy)) {
     return finish(next, [{ type: 'cancel', timer: 'deadline' }], policy);
   }
   return {

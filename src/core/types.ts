@@ -70,14 +70,37 @@ export interface PreStopRun {
   cancelled: boolean;
 }
 
+/** The signals that ask graceful to stop the child (the 'stop' rows of signals.ts). */
+export type StopSignal =
+  /** docker stop, kubectl, systemd, kill(1). */
+  | 'SIGTERM'
+  /** Ctrl+C. */
+  | 'SIGINT'
+  /** A closed terminal, with --interactive (otherwise SIGHUP is passed on). */
+  | 'SIGHUP';
+
+/** graceful's own reasons to stop the child. */
+export type OwnStop =
+  /** graceful check stops it once it is ready and loaded. */
+  | 'check'
+  /** It was not ready within --ready-timeout. */
+  | 'ready-timeout'
+  /** Its tree went over --max-memory. */
+  | 'memory-limit';
+
+/** What asked for a stop. */
+export type StopTrigger =
+  | StopSignal
+  | OwnStop
+  /** The child said it is stopping on its own (sd_notify STOPPING=1): its grace period starts. */
+  | 'child-stopping'
+  /** The main process ended on its own and left part of its tree: the rest is stopped. */
+  | 'child-exit';
+
 /** What happened during a stop: first causes are recorded once and never rewritten. */
 export interface StopFacts {
-  /**
-   * What asked for the stop: a signal name; 'child-exit' when the main process ended on its
-   * own and left a tree behind; 'ready-timeout' when it was not ready in time; 'check' for
-   * graceful check; 'child-stopping' when the child said it was stopping (sd_notify).
-   */
-  trigger: string;
+  /** What asked for the stop. */
+  trigger: StopTrigger;
   requestedAt: number;
   /** When the kill signal is due; null with --no-kill. */
   deadline: number | null;
@@ -145,7 +168,7 @@ export interface Facts {
 /** Where the run is. Each phase answers every event (see machine.ts). */
 export type Phase =
   /** The spawn was asked for; its outcome is not known yet. `pendingStop` holds a stop that arrived meanwhile. */
-  | { kind: 'starting'; pendingStop: { signal: SignalName; at: number; delivered: boolean } | null }
+  | { kind: 'starting'; pendingStop: { signal: StopSignal | OwnStop; at: number; delivered: boolean } | null }
   /** The child runs; no stop requested. */
   | { kind: 'running' }
   /** A stop was requested and the --pre-stop hook runs. */
@@ -177,9 +200,9 @@ export type Event =
    * graceful received a stop signal (SIGTERM, SIGINT; SIGHUP with --interactive).
    * `delivered`: it was sent to graceful's whole process group, so the child has it too.
    */
-  | { type: 'stop-requested'; at: number; signal: SignalName; delivered?: boolean }
-  /** graceful itself decided to stop the child (graceful check). */
-  | { type: 'stop'; at: number; trigger: string }
+  | { type: 'stop-requested'; at: number; signal: StopSignal; delivered?: boolean }
+  /** graceful itself decided to stop the child. */
+  | { type: 'stop'; at: number; trigger: OwnStop }
   /** The child is ready, by the --ready probe. */
   | { type: 'ready'; at: number }
   /** The child said it began to shut down on its own (sd_notify STOPPING=1). */

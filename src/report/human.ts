@@ -1,9 +1,10 @@
 // What people read on stderr: step lines off a terminal, one live countdown line on a
 // terminal, and one summary sentence at exit. Everything is rendered from the machine's
 // facts and the timeline, the same ones the JSON report is built from.
+import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
-import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
+import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -223,7 +224,7 @@ function preStopPhrase(p: NonNullable<NonNullable<Facts['stop']>['preStop']>): s
 }
 
 // Why a stop began: a signal graceful received, or a reason of its own.
-function triggerPhrase(trigger: string, policy: Policy): string {
+function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
   switch (trigger) {
     case 'ready-timeout':
       return `not ready within ${human(policy.readyTimeoutMs ?? 0)} (--ready-timeout)`;
@@ -233,7 +234,11 @@ function triggerPhrase(trigger: string, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
-    default:
+    case 'child-exit':
+      return 'the main process exited';
+    case 'SIGTERM':
+    case 'SIGINT':
+    case 'SIGHUP':
       return `${trigger} received`;
   }
 }
@@ -271,7 +276,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       break;
     }
     case 'child-exited':
-      if (event.survivors > 0 && policy.killMode !== 'process') {
+      if (event.survivors > 0 && !leavesRest(policy)) {
         lines.push(`${subject(f)} ${exitPhrase(f.exit!)}; ${event.survivors} process(es) of its tree remain`);
       }
       break;

@@ -1,7 +1,5 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
-// line, versioned, written atomically so a reader never sees half a file.
-import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
 import type { ResourceStats } from '../shell/monitor.js';
 import type { Facts } from '../core/types.js';
@@ -222,33 +220,4 @@ export function buildReport(
     verdict: tl.verdict,
     error: facts.spawnError?.message ?? null,
   };
-}
-
-// O_EXCL, not the name, is what makes the temp file safe; the name only has to be unlikely
-// to clash (node:crypto would cost start-up time for nothing).
-function uniqueSuffix(): string {
-  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
-}
-
-// Writes `data` to `path` atomically: a fresh temp file beside it (O_EXCL: never follows a
-// symlink planted at that name; mode 0600: reports can name commands and paths), fsync,
-// then rename over the target.
-export function writeFileAtomic(path: string, data: string, unique = uniqueSuffix()): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
-  const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (error) {
-    unlinkSync(tmp);
-    throw error;
-  }
 }

@@ -3,7 +3,7 @@
 // `graceful check` both drive it, so there is one shutdown path. start() reads as the
 // lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
-import type { Action, Event, State } from '../core/types.js';
+import type { Action, Event, OwnStop, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
@@ -171,7 +171,7 @@ export class Supervisor {
   }
 
   /** Asks the child to stop, for a reason of graceful's own ('check'). */
-  stop(trigger: string): void {
+  stop(trigger: OwnStop): void {
     this.dispatch({ type: 'stop', at: this.clock.now(), trigger });
   }
 
