@@ -55,6 +55,11 @@ export interface SupervisorOptions {
   /** Print a line per step off a terminal (graceful check prints its checklist instead). */
   steps?: boolean;
   /**
+   * Install graceful's signal handlers and route them to this program (default). False when
+   * a coordinator supervises several programs and routes each signal itself (dispatch()).
+   */
+  trap?: boolean;
+  /**
    * List the child's tree just before each stop and kill signal, so that the report names
    * exactly the processes alive at that moment (a list taken after the signal misses those
    * that die of it at once). Costs one /proc scan before the signal, so it is on only when
@@ -106,6 +111,9 @@ export class Supervisor {
   #treeEmpty = false;
 
   readonly #env: Record<string, string>;
+  readonly #trap: boolean;
+  /** Stops listening to the reaper (at clean-up). */
+  #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
 
@@ -115,6 +123,7 @@ export class Supervisor {
     extra: SupervisorOptions = {},
   ) {
     this.#env = extra.env ?? {};
+    this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
@@ -142,10 +151,10 @@ export class Supervisor {
     this.#reaper = reaping.reaper;
     this.#reapedBefore = this.#reaper?.reaped ?? 0;
     // An orphan graceful reaps may be the app behind a launcher: then its status is known.
-    this.#reaper?.onReaped((pid, code, signal) => {
+    this.#unwatch = this.#reaper?.watch((pid, code, signal) => {
       const app = this.#state.facts.app;
       if (app && app.pid === pid && app.exit === null) this.#appExited(code, signal, true);
-    });
+    }) ?? null;
     if (reaping.problem && process.pid === 1) {
       this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
     } else if (reaping.problem && options.verbose) {
@@ -156,10 +165,13 @@ export class Supervisor {
     this.#job = job;
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
-    installTrap((event) => this.dispatch(event), this.clock.now, {
-      interactive: options.interactive,
-      delivered: (signal) => job !== null && reachesJob(signal, job),
-    });
+    // (Unless a coordinator above routes the signals: several programs under one graceful.)
+    if (this.#trap) {
+      installTrap((event) => this.dispatch(event), this.clock.now, {
+        interactive: options.interactive,
+        delivered: (signal) => job !== null && reachesJob(signal, job),
+      });
+    }
     this.#spawn({ ...this.#env, ...this.#openNotify() });
     // In terminal mode the child may be stopped by job control; graceful follows it.
     if (job) process.on('SIGCHLD', this.#onChildChange);
@@ -425,6 +437,9 @@ export class Supervisor {
     await this.#child?.drained(DRAIN_MS);
     this.#notify?.close();
     this.#reaper?.reap();
+    this.#unwatch?.();
+    // Per run, not per process: a restart adds its own (a listener left here would pile up).
+    process.off('SIGCHLD', this.#onChildChange);
     // A tree found empty at the end needs no scan again: nothing of it can come back.
     if (this.#tree && !this.#treeEmpty) this.#descendants.leaked(this.#tree);
     this.ui.close();
