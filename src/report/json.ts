@@ -1,12 +1,21 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
 // line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
-import type { ResourceStats } from '../shell/monitor.js';
 import type { Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
 import { describeReady } from '../readiness.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
+
+/** Peak RSS and CPU time of the tree, as the monitor measured them (--max-memory, --stats). */
+export interface ResourceStats {
+  /** The largest RSS of the whole tree at one sample, bytes. */
+  peakRssBytes: number;
+  /** CPU time (user + system) of the tree's processes, as last seen, ms. */
+  cpuMs: number;
+  samples: number;
+  intervalMs: number;
+}
 
 /** A process, as the report names it. */
 export interface ProcessEntry {
