@@ -12,7 +12,7 @@ import { signalNumber } from '../signals.js';
 import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
-import { drained } from './output.js';
+import { drained, prepareOutput } from './output.js';
 import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
@@ -177,6 +177,9 @@ export class Supervisor {
     this.#spawn({ ...this.#env, ...this.#openNotify(), ...this.#openStatus() });
     // In terminal mode the child may be stopped by job control; graceful follows it.
     if (job) process.on('SIGCHLD', this.#onChildChange);
+    // While the child execs: what the first line written will need (output.ts), so that
+    // neither a stop nor the exit waits for it.
+    if (!options.quiet || options.ready?.kind === 'log') setImmediate(prepareOutput);
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
     warm.unref();
     const status = await this.#finished;
@@ -200,8 +203,12 @@ export class Supervisor {
       if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
         this.#descendants.atStop(this.#tree, this.pid, this.#tree.members());
       }
-      this.ui.step(prev, event, this.#state, next.actions);
+      // The actions first, the words after: on a stop, kill() is the first thing graceful
+      // does once the signal is read. A line written first made the child wait for its
+      // formatting and for the write (the first one also started libuv's thread pool:
+      // four threads created before the kill; bench/analysis.md).
       for (const action of next.actions) this.#perform(action);
+      this.ui.step(prev, event, this.#state, next.actions);
       if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
