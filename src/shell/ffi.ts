@@ -37,6 +37,8 @@ export interface Libc {
   /** One datagram from `fd`, or null when there is none waiting. */
   receive(fd: number): Buffer | null;
   close(fd: number): void;
+  /** kill(2): 0, or -1 (ESRCH, EPERM) without the exception process.kill throws. */
+  kill(pid: number, signo: number): number;
 }
 
 export const WAIT = { WNOHANG };
@@ -57,6 +59,7 @@ export function libc(): Libc | string {
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const recv = self.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
     const close = self.func('int close(int fd)');
+    const kill = self.func('int kill(int pid, int sig)');
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
@@ -94,11 +97,18 @@ export function libc(): Libc | string {
         return n >= 0 ? Buffer.from(datagram.subarray(0, n)) : null;
       },
       close: (fd) => void close(fd),
+      kill: (pid, signo) => kill(pid, signo),
     };
     return loaded;
   } catch (error) {
     return (loaded = `koffi could not be loaded (${(error as Error).message.split('\n')[0]})`);
   }
+}
+
+// The calls if something loaded them already (the reaper does at start on Linux), else
+// null: for callers that would rather do without than pay koffi's load.
+export function loadedLibc(): Libc | null {
+  return typeof loaded === 'string' ? null : loaded;
 }
 
 // koffi's native module, from its platform package when it is where koffi 3 puts it
