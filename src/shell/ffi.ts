@@ -21,6 +21,12 @@ const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SUN_PATH_MAX = 108;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+// O_ASYNC (FASYNC) is 020000 on every architecture Node runs on under Linux but alpha,
+// sparc and parisc, which Node does not support.
+const O_ASYNC = 0o20000;
 
 export interface Libc {
   prctl(option: number, a2: number): number;
@@ -34,6 +40,11 @@ export interface Libc {
   peekZombie(): number;
   /** A non-blocking AF_UNIX datagram socket bound to `path`: its fd, or -1. */
   bindDatagram(path: string): number;
+  /**
+   * Has the kernel send graceful SIGIO whenever `fd` has input (fcntl F_SETOWN, O_ASYNC):
+   * false if it refused.
+   */
+  signalOnInput(fd: number): boolean;
   /** One datagram from `fd`, or null when there is none waiting. */
   receive(fd: number): Buffer | null;
   close(fd: number): void;
@@ -60,6 +71,7 @@ export function libc(): Libc | string {
     const recv = self.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
     const close = self.func('int close(int fd)');
     const kill = self.func('int kill(int pid, int sig)');
+    const fcntl = self.func('int fcntl(int fd, int cmd, ...)');
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
@@ -91,6 +103,11 @@ export function libc(): Libc | string {
           return -1;
         }
         return fd;
+      },
+      signalOnInput: (fd) => {
+        if (fcntl(fd, F_SETOWN, 'int', process.pid) !== 0) return false;
+        const flags = fcntl(fd, F_GETFL);
+        return flags >= 0 && fcntl(fd, F_SETFL, 'int', flags | O_ASYNC) === 0;
       },
       receive: (fd) => {
         const n = Number(recv(fd, datagram, datagram.length, 0));
