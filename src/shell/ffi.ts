@@ -4,7 +4,6 @@
 // through koffi's own platform probe). Linux only; elsewhere, and wherever koffi cannot
 // load, the caller gets the reason to say once, in one line.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 
 const PR_GET_CHILD_SUBREAPER = 37;
@@ -131,15 +130,18 @@ export function loadedLibc(): Libc | null {
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
 function loadKoffi(): any {
-  const require = createRequire(import.meta.url);
+  // The bundle's own require (bin/graceful.js hands it in); node:module's createRequire
+  // only where there is none (the tests run this file as an ES module): loading
+  // node:module costs the start-up Node's ES module loader with it.
+  const load = typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(import.meta.url);
   const dir = `${process.platform}_${process.arch}`;
   try {
-    const file = require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/${dir}/koffi.node`);
-    if (existsSync(file)) return require(file);
+    const file = load.resolve(`@koromix/koffi-${process.platform}-${process.arch}/${dir}/koffi.node`);
+    if (existsSync(file)) return load(file);
   } catch {
     // not there, or not loadable (musl): let koffi find the right one
   }
-  return require('koffi');
+  return load('koffi');
 }
 
 // Ends the process at once with `status`, skipping the runtime's exit path: libuv's exit
