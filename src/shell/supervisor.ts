@@ -7,7 +7,7 @@ import type { Action, Event, OwnStop, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
-import { summaryLine } from '../report/human.js';
+import { stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../signals.js';
 import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
@@ -233,18 +233,34 @@ export class Supervisor {
   // left cold is V8's inline caches: run the machine once on a throwaway state, while the
   // child runs and nothing waits on graceful. Not a /proc scan: it kept graceful busy for
   // 1-3 ms just when a fast child's first signal could arrive (the bench's p99).
+  // The same for the words: the step lines and the summary of both endings (a stop, and
+  // the child ending on its own) are compiled here rather than on the exit path, where
+  // the first summary of a run that ended on its own cost its compilation (the build's
+  // training run is a stop: the code cache holds only that ending).
   #warmUp(): void {
     if (this.#state.phase.kind !== 'running') return;
     const { policy } = this.options;
-    let s = initialState(this.options.command, 0);
-    const events: Event[] = [
-      { type: 'started', at: 1, pid: 2 },
-      { type: 'stop-requested', at: 2, signal: 'SIGTERM' },
-      { type: 'stop-requested', at: 500, signal: 'SIGINT' },
-      { type: 'child-exited', at: 501, code: null, signal: 'SIGKILL', signo: 9, survivors: 0 },
+    const endings: Event[][] = [
+      [
+        { type: 'started', at: 1, pid: 2 },
+        { type: 'stop-requested', at: 2, signal: 'SIGTERM' },
+        { type: 'stop-requested', at: 500, signal: 'SIGINT' },
+        { type: 'child-exited', at: 501, code: null, signal: 'SIGKILL', signo: 9, survivors: 0 },
+      ],
+      [
+        { type: 'started', at: 1, pid: 2 },
+        { type: 'child-exited', at: 501, code: 0, signal: null, signo: null, survivors: 0 },
+      ],
     ];
-    for (const event of events) s = step(s, event, policy).state;
-    summaryLine(s.facts, policy, 0);
+    for (const events of endings) {
+      let s = initialState(this.options.command, 0);
+      for (const event of events) {
+        const next = step(s, event, policy);
+        stepLines(s, event, next.state, next.actions, policy, this.options.verbose);
+        s = next.state;
+      }
+      summaryLine(s.facts, policy, 0);
+    }
   }
 
   #perform(action: Action): void {
