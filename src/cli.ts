@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT, UsageError } from './errors.js';
 import { parseRunArgs, resolveCheckOptions, resolveLifecycle, resolveRunOptions, RUN_SPECS, type Inputs } from './options.js';
+import { quickExit } from './shell/ffi.js';
 import { drained, say } from './shell/output.js';
 
 // graceful run: supervise until the end; resolves with graceful's exit status.
@@ -66,6 +67,12 @@ main(process.argv).then(async (status) => {
     // A write still stuck on stderr would make process.exit() wait for it for ever.
     const { hardExit } = await import('./shell/ffi.js');
     hardExit(status);
+  }
+  // Every line is written and every file closed: unless something asked Node for work at
+  // exit (an 'exit' listener, such as the build's code cache or a library's clean-up; a
+  // profiler or coverage flag), end here (output.ts: drained; ffi.ts: quickExit).
+  if (process.listenerCount('exit') === 0 && process.execArgv.length === 0 && !process.env.NODE_OPTIONS && !process.env.NODE_V8_COVERAGE) {
+    quickExit(status);
   }
   process.exit(status);
 });
