@@ -16,6 +16,7 @@ const WNOWAIT = 0x0100_0000;
 const SIGINFO_SIZE = 128;
 const SI_PID_OFFSET = process.arch.endsWith('64') ? 16 : 12;
 const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
@@ -40,10 +41,12 @@ export interface Libc {
   /** A non-blocking AF_UNIX datagram socket bound to `path`: its fd, or -1. */
   bindDatagram(path: string): number;
   /**
-   * Has the kernel send graceful SIGIO whenever `fd` has input (fcntl F_SETOWN, O_ASYNC):
-   * false if it refused.
+   * Has the kernel send graceful SIGIO whenever `fd` has input (fcntl F_SETOWN, O_ASYNC), or
+   * stop: false if it refused.
    */
-  signalOnInput(fd: number): boolean;
+  signalOnInput(fd: number, on: boolean): boolean;
+  /** A non-blocking AF_UNIX stream socket listening at `path`: its fd, or -1. */
+  listenStream(path: string, backlog: number): number;
   /** One datagram from `fd`, or null when there is none waiting. */
   receive(fd: number): Buffer | null;
   close(fd: number): void;
@@ -74,9 +77,27 @@ export function libc(): Libc | string {
     const kill = self.func('int kill(int pid, int sig)');
     const exit = self.func('void _exit(int status)');
     const fcntl = self.func('int fcntl(int fd, int cmd, ...)');
+    const listen = self.func('int listen(int fd, int backlog)');
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
+    // A non-blocking AF_UNIX socket of `type` bound to `path`: its fd, or -1.
+    const bound = (type: number, path: string): number => {
+      const bytes = Buffer.from(path);
+      if (bytes.length >= SUN_PATH_MAX) return -1;
+      const fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return -1;
+      // struct sockaddr_un: sa_family_t (native-endian uint16), then the NUL-ended path.
+      const addr = Buffer.alloc(2 + bytes.length + 1);
+      if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+      else addr.writeUInt16BE(AF_UNIX, 0);
+      bytes.copy(addr, 2);
+      if (bind(fd, addr, addr.length) !== 0) {
+        close(fd);
+        return -1;
+      }
+      return fd;
+    };
     loaded = {
       prctl: (option, a2) => prctl(option, a2, 0, 0, 0),
       isSubreaper: () => {
@@ -90,26 +111,19 @@ export function libc(): Libc | string {
         if (waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return -1;
         return info.readInt32LE(SI_PID_OFFSET);
       },
-      bindDatagram: (path) => {
-        const bytes = Buffer.from(path);
-        if (bytes.length >= SUN_PATH_MAX) return -1;
-        const fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) return -1;
-        // struct sockaddr_un: sa_family_t (native-endian uint16), then the NUL-ended path.
-        const addr = Buffer.alloc(2 + bytes.length + 1);
-        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
-        else addr.writeUInt16BE(AF_UNIX, 0);
-        bytes.copy(addr, 2);
-        if (bind(fd, addr, addr.length) !== 0) {
+      bindDatagram: (path) => bound(SOCK_DGRAM, path),
+      signalOnInput: (fd, on) => {
+        if (on && fcntl(fd, F_SETOWN, 'int', process.pid) !== 0) return false;
+        const flags = fcntl(fd, F_GETFL);
+        return flags >= 0 && fcntl(fd, F_SETFL, 'int', on ? flags | O_ASYNC : flags & ~O_ASYNC) === 0;
+      },
+      listenStream: (path, backlog) => {
+        const fd = bound(SOCK_STREAM, path);
+        if (fd >= 0 && listen(fd, backlog) !== 0) {
           close(fd);
           return -1;
         }
         return fd;
-      },
-      signalOnInput: (fd) => {
-        if (fcntl(fd, F_SETOWN, 'int', process.pid) !== 0) return false;
-        const flags = fcntl(fd, F_GETFL);
-        return flags >= 0 && fcntl(fd, F_SETFL, 'int', flags | O_ASYNC) === 0;
       },
       receive: (fd) => {
         const n = Number(recv(fd, datagram, datagram.length, 0));

@@ -1,21 +1,12 @@
 // The receiving end of systemd's sd_notify protocol (--ready notify): a datagram socket in
 // a private directory, named to the child in NOTIFY_SOCKET. Node has no AF_UNIX datagram
-// sockets, so it is made through the FFI (ffi.ts).
-//
-// Read when the kernel says a datagram came (SIGIO, fcntl O_ASYNC), never on a timer: a
-// poll every 200 ms woke graceful 50 times in 10 s of idle supervision (bench: wakeups).
-// Why not libuv: it only watches descriptors it knows the type of, and an AF_UNIX
-// datagram socket is not one (new net.Socket({ fd }) throws ERR_INVALID_FD_TYPE), short of
-// Node's deprecated internal bindings. SIGIO is not a signal graceful traps or forwards
-// (signals.ts); its handler stays installed once a socket was opened.
+// sockets, so it is made through the FFI (ffi.ts), and read when the kernel says a datagram
+// came (sigio.ts), never on a timer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libc } from './ffi.js';
-
-// The sockets open now, each with its reader: a SIGIO says "some socket has input".
-const open = new Set<() => void>();
-let listening = false;
+import { onInput } from './sigio.js';
 
 export interface NotifyEvents {
   ready(): void;
@@ -57,16 +48,8 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
       }
     }
   };
-  // The handler before the request: SIGIO's default action ends the process.
-  if (!listening) {
-    listening = true;
-    process.on('SIGIO', () => {
-      for (const readOne of open) readOne();
-    });
-  }
-  open.add(read);
-  if (!lib.signalOnInput(fd)) {
-    open.delete(read);
+  const stop = onInput(fd, read);
+  if (!stop) {
     lib.close(fd);
     rmSync(dir, { recursive: true, force: true });
     return `--ready notify: cannot watch the socket ${path} (fcntl O_ASYNC refused)`;
@@ -74,7 +57,7 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
   return {
     path,
     close() {
-      open.delete(read);
+      stop();
       read();
       lib.close(fd);
       rmSync(dir, { recursive: true, force: true });
