@@ -4,26 +4,53 @@
 // pipe, a terminal paused with Ctrl+S) would freeze graceful, its timers and its signal
 // handling with it. Making the descriptor non-blocking instead is not an option: O_NONBLOCK
 // belongs to the open file description, which the child shares, and its writes would start
-// failing with EAGAIN.
-import { write } from 'node:fs';
+// failing with EAGAIN. A regular file or /dev/null never makes a writer wait for a reader:
+// those are written at once (no trip through the pool, and no pool at all if that is all
+// graceful writes to).
+import { fstatSync, write, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 // What graceful keeps of its own lines while stderr does not take them: far more than a
 // run writes, little enough not to matter if nobody ever reads them.
 const MAX_QUEUED = 1 << 20;
 
-// Writes to a file descriptor, in order, through the thread pool. Errors (EPIPE, EIO after
-// a hang-up) end the output silently: the child is still supervised, only words are lost.
+// Linux's memory devices (/dev/null, /dev/zero, /dev/full): character devices of major 1.
+const MEM_MAJOR = 1;
+
+// Does writing to `fd` never wait for a reader (a regular file, /dev/null)?
+function neverWaits(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() || (stat.isCharacterDevice() && Math.floor(stat.rdev / 256) % 4096 === MEM_MAJOR);
+  } catch {
+    return false;
+  }
+}
+
+// Writes to a file descriptor, in order: through the thread pool, or at once where that
+// cannot wait (neverWaits). Errors (EPIPE, EIO after a hang-up, ENOSPC) end the output
+// silently: the child is still supervised, only words are lost.
 class FdWriter extends Writable {
   /** Bytes written so far: progress, for drained(). */
   written = 0;
   readonly #idle: (() => void)[] = [];
+  readonly #direct: boolean;
 
   constructor(private readonly fd: number) {
     super({ highWaterMark: 64 * 1024, decodeStrings: true });
+    this.#direct = neverWaits(fd);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.#direct) {
+      try {
+        for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at);
+        this.written += chunk.length;
+      } catch (error) {
+        return done(error as Error);
+      }
+      return done();
+    }
     const rest = (buf: Buffer): void => {
       write(this.fd, buf, 0, buf.length, null, (error, written) => {
         if (error) {
@@ -92,12 +119,12 @@ export async function drained(ms: number): Promise<boolean> {
   }
 }
 
-// Makes stderr's writer and starts libuv's thread pool, which every write above goes
-// through, now rather than at the first line: the first line is a stop's, written just
-// after the kill, or a run's summary, just before graceful's exit. Measured at that point:
-// the Writable's first construction ~2.5 ms, the pool's four threads ~0.5 ms. An empty
-// write (write(2, "", 0): nothing reaches the reader) runs the whole write path once.
-// Called once graceful is idle after the spawn.
+// Makes stderr's writer and, if its writes go through libuv's thread pool, starts the pool
+// now rather than at the first line: the first line is a stop's, written just after the
+// kill, or a run's summary, just before graceful's exit. Measured at that point: the
+// Writable's first construction ~2.5 ms, the pool's four threads ~0.5 ms. An empty write
+// (write(2, "", 0): nothing reaches the reader) runs the whole write path once. Called once
+// graceful is idle after the spawn.
 export function prepareOutput(): void {
   if (streams.has(2)) return;
   fdStream(2).write(EMPTY);
