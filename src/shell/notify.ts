@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libc } from './ffi.js';
-import { onInput } from './sigio.js';
+import { onInput, removeSocket } from './sigio.js';
 
 export interface NotifyEvents {
   ready(): void;
@@ -60,7 +60,7 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
       stop();
       read();
       lib.close(fd);
-      rmSync(dir, { recursive: true, force: true });
+      removeSocket(path, dir);
     },
   };
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeDeadline, parsePhase, STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR, type Phase } from '../app/protocol.js';
 import { loadedLibc } from './ffi.js';
-import { onInput } from './sigio.js';
+import { onInput, removeSocket } from './sigio.js';
 
 // A line longer than this is dropped (the protocol allows readers to).
 const MAX_LINE = 64 * 1024;
@@ -101,7 +101,7 @@ export function openStatus(timeoutMs: number | null, phase: (pid: number | null,
         unwatch?.();
         lib!.close(fd);
       }
-      rmSync(dir, { recursive: true, force: true });
+      removeSocket(path, dir);
     },
   };
 }
