@@ -12,8 +12,9 @@ import { libc } from './ffi.js';
 const readers = new Set<() => void>();
 let handling = false;
 
-// Calls `read` whenever `fd` may have input, until the returned function is called (which
-// also stops the signals); null if the FFI or the kernel refused.
+// Calls `read` whenever `fd` may have input, until the returned function is called; null if
+// the FFI or the kernel refused. Closing `fd` stops its signals (ffi.ts: signalOnInput
+// stops them on a descriptor that stays open).
 export function onInput(fd: number, read: () => void): (() => void) | null {
   const lib = libc();
   if (typeof lib === 'string') return null;
@@ -29,10 +30,7 @@ export function onInput(fd: number, read: () => void): (() => void) | null {
     readers.delete(read);
     return null;
   }
-  return () => {
-    readers.delete(read);
-    lib.signalOnInput(fd, false);
-  };
+  return () => void readers.delete(read);
 }
 
 // Removes a socket made in a private directory (notify.ts, status.ts), and the directory: two

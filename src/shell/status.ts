@@ -74,6 +74,8 @@ export function openStatus(timeoutMs: number | null, phase: (pid: number | null,
     unwatch = onInput(fd, () => {
       unwatch?.();
       unwatch = null;
+      // libuv watches it from now on: no more signals.
+      lib!.signalOnInput(fd, false);
       server = serve();
       server.listen({ fd });
     });
