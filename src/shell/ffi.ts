@@ -27,6 +27,8 @@ const F_SETOWN = 8;
 // O_ASYNC (FASYNC) is 020000 on every architecture Node runs on under Linux but alpha,
 // sparc and parisc, which Node does not support.
 const O_ASYNC = 0o20000;
+const RWF_NOWAIT = 8;
+const EOPNOTSUPP = 95;
 
 export interface Libc {
   prctl(option: number, a2: number): number;
@@ -54,6 +56,12 @@ export interface Libc {
   kill(pid: number, signo: number): number;
   /** _exit(2): the process ends here. */
   exit(status: number): void;
+  /**
+   * Writes what fits now, never waiting for a reader (pwritev2 RWF_NOWAIT: per call, unlike
+   * O_NONBLOCK, which the child would share): the bytes written, or -errno (EAGAIN: full;
+   * EOPNOTSUPP: a terminal, a file, a kernel before 4.14).
+   */
+  writeNoWait(fd: number, data: Buffer): number;
 }
 
 export const WAIT = { WNOHANG };
@@ -65,7 +73,8 @@ export function libc(): Libc | string {
   if (loaded !== null) return loaded;
   if (process.platform !== 'linux') return (loaded = `not available on ${process.platform}`);
   try {
-    const self = loadKoffi().load(null);
+    const koffi = loadKoffi();
+    const self = koffi.load(null);
     const prctl = self.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
     const prctlOut = self.func('int prctl(int option, _Out_ int *value, unsigned long a3, unsigned long a4, unsigned long a5)');
     const waitpid = self.func('int waitpid(int pid, _Out_ int *status, int options)');
@@ -78,6 +87,12 @@ export function libc(): Libc | string {
     const exit = self.func('void _exit(int status)');
     const fcntl = self.func('int fcntl(int fd, int cmd, ...)');
     const listen = self.func('int listen(int fd, int backlog)');
+    // A libc without pwritev2 (before glibc 2.26) only loses the non-waiting writes.
+    let pwritev2: ((fd: number, iov: object, count: number, offset: number, flags: number) => number | bigint) | null = null;
+    try {
+      koffi.struct('graceful_iovec', { base: 'const void *', len: 'size_t' });
+      pwritev2 = self.func('long pwritev2(int fd, const graceful_iovec *iov, int iovcnt, long offset, int flags)');
+    } catch {}
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
@@ -132,6 +147,11 @@ export function libc(): Libc | string {
       close: (fd) => void close(fd),
       kill: (pid, signo) => kill(pid, signo),
       exit: (status) => exit(status),
+      writeNoWait: (fd, data) => {
+        if (!pwritev2) return -EOPNOTSUPP;
+        const n = Number(pwritev2(fd, { base: data, len: data.length }, 1, -1, RWF_NOWAIT));
+        return n >= 0 ? n : -koffi.errno();
+      },
     };
     return loaded;
   } catch (error) {

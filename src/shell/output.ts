@@ -1,14 +1,19 @@
-// graceful's own writes to stderr, and the relay of the child's output (--ready log:). All
-// go through the thread pool (fs.write), never a blocking write on the event loop: Node
-// writes to a pipe or a terminal synchronously, so a reader that stops reading (a full
-// pipe, a terminal paused with Ctrl+S) would freeze graceful, its timers and its signal
-// handling with it. Making the descriptor non-blocking instead is not an option: O_NONBLOCK
-// belongs to the open file description, which the child shares, and its writes would start
-// failing with EAGAIN. A regular file or /dev/null never makes a writer wait for a reader:
-// those are written at once (no trip through the pool, and no pool at all if that is all
-// graceful writes to).
+// graceful's own writes to stderr, and the relay of the child's output (--ready log:). Never
+// a write that waits on the event loop: Node writes to a pipe or a terminal synchronously,
+// so a reader that stops reading (a full pipe, a terminal paused with Ctrl+S) would freeze
+// graceful, its timers and its signal handling with it. Making the descriptor non-blocking
+// is not an option: O_NONBLOCK belongs to the open file description, which the child
+// shares, and its writes would start failing with EAGAIN. So, by what the descriptor is:
+// - a regular file or /dev/null never makes a writer wait: written at once;
+// - a pipe or a socket: written at once with RWF_NOWAIT (pwritev2, a flag of the call, not
+//   of the file), whatever fits; the rest, if the reader is behind, through the pool;
+// - a terminal (which refuses RWF_NOWAIT), or without the FFI: through libuv's thread pool
+//   (fs.write), where a write may wait without graceful waiting.
+// The pool costs four threads, a wake-up of one per line, and a second one back; the stop's
+// first line and a run's summary (just before the exit) used to pay for all of it.
 import { fstatSync, write, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { loadedLibc } from './ffi.js';
 
 // What graceful keeps of its own lines while stderr does not take them: far more than a
 // run writes, little enough not to matter if nobody ever reads them.
@@ -16,33 +21,37 @@ const MAX_QUEUED = 1 << 20;
 
 // Linux's memory devices (/dev/null, /dev/zero, /dev/full): character devices of major 1.
 const MEM_MAJOR = 1;
+const EAGAIN = 11;
 
-// Does writing to `fd` never wait for a reader (a regular file, /dev/null)?
-function neverWaits(fd: number): boolean {
+/** How a descriptor is written (see the top of this file). */
+type Way = 'direct' | 'no-wait' | 'pool';
+
+function wayOf(fd: number): Way {
   try {
     const stat = fstatSync(fd);
-    return stat.isFile() || (stat.isCharacterDevice() && Math.floor(stat.rdev / 256) % 4096 === MEM_MAJOR);
+    if (stat.isFile() || (stat.isCharacterDevice() && Math.floor(stat.rdev / 256) % 4096 === MEM_MAJOR)) return 'direct';
+    return stat.isFIFO() || stat.isSocket() ? 'no-wait' : 'pool';
   } catch {
-    return false;
+    return 'pool';
   }
 }
 
-// Writes to a file descriptor, in order: through the thread pool, or at once where that
-// cannot wait (neverWaits). Errors (EPIPE, EIO after a hang-up, ENOSPC) end the output
-// silently: the child is still supervised, only words are lost.
+// Writes to a file descriptor, in order, never waiting for a reader (the top of this file).
+// Errors (EPIPE, EIO after a hang-up, ENOSPC) end the output silently: the child is still
+// supervised, only words are lost.
 class FdWriter extends Writable {
   /** Bytes written so far: progress, for drained(). */
   written = 0;
   readonly #idle: (() => void)[] = [];
-  readonly #direct: boolean;
+  #way: Way;
 
   constructor(private readonly fd: number) {
     super({ highWaterMark: 64 * 1024, decodeStrings: true });
-    this.#direct = neverWaits(fd);
+    this.#way = wayOf(fd);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.#direct) {
+    if (this.#way === 'direct') {
       try {
         for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at);
         this.written += chunk.length;
@@ -50,6 +59,21 @@ class FdWriter extends Writable {
         return done(error as Error);
       }
       return done();
+    }
+    const lib = this.#way === 'no-wait' ? loadedLibc() : null;
+    if (lib) {
+      const n = lib.writeNoWait(this.fd, chunk);
+      if (n === chunk.length) {
+        this.written += n;
+        return done();
+      }
+      if (n > 0) {
+        this.written += n;
+        chunk = chunk.subarray(n);
+      } else if (n !== -EAGAIN) {
+        // Refused (an old kernel) or failed: the pool from now on, which also reports errors.
+        this.#way = 'pool';
+      }
     }
     const rest = (buf: Buffer): void => {
       write(this.fd, buf, 0, buf.length, null, (error, written) => {
@@ -119,12 +143,12 @@ export async function drained(ms: number): Promise<boolean> {
   }
 }
 
-// Makes stderr's writer and, if its writes go through libuv's thread pool, starts the pool
-// now rather than at the first line: the first line is a stop's, written just after the
-// kill, or a run's summary, just before graceful's exit. Measured at that point: the
-// Writable's first construction ~2.5 ms, the pool's four threads ~0.5 ms. An empty write
-// (write(2, "", 0): nothing reaches the reader) runs the whole write path once. Called once
-// graceful is idle after the spawn.
+// Makes stderr's writer and runs its write path once, with an empty write (nothing reaches
+// the reader), now rather than at the first line: the first line is a stop's, written just
+// after the kill, or a run's summary, just before graceful's exit. Measured at that point:
+// the Writable's first construction ~2.5 ms; the first RWF_NOWAIT write through the FFI
+// ~0.2-2 ms; for a terminal, the pool's four threads ~0.5 ms. Called once graceful is idle
+// after the spawn.
 export function prepareOutput(): void {
   if (streams.has(2)) return;
   fdStream(2).write(EMPTY);
