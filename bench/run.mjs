@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,...]
+// npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,...] [-- --cli PATH]
 //
-// graceful's costs, each measured in one run against its baselines: bare `node`, the "Node
-// floor" (floor.mjs, the least any Node wrapper can cost), and tini, dumb-init and
-// pm2-runtime when they are installed (nothing is installed by this script). Prints a table
-// and writes bench/results.md. --quick runs tiny counts, so that `npm test` keeps it working.
-// --only runs some figures (startup, memory, signal, exit, escalation, tree, orphans,
-// long-signals, long-restarts, tree-scale) and prints them without writing the results file.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// graceful measured from the outside, as its users get it: the default `graceful run`, its
+// stderr to /dev/null and to a pipe, against the "Node floor" (floor.cjs: the least a
+// CommonJS Node wrapper can cost) and tini and dumb-init when they are installed (nothing
+// is installed by this script; a missing one is reported, not measured).
+//
+// - The child is not Node: receiver.c, compiled with cc when there is one, else
+//   receiver.py, else receiver.mjs (the output says which). It stamps its events with
+//   CLOCK_MONOTONIC, the clock of process.hrtime.bigint() here.
+// - Signals are sent 100 ms to 1 s after the child is ready (random), when everything is
+//   idle, as in real life; a signal sent the moment the child is ready would meet
+//   graceful still busy with its start.
+// - Each figure runs in two rounds; within a round, trial by trial, every contender runs
+//   once, in a rotating order: a slow moment of this shared machine hits them alike.
+//   Medians and ratios to the floor are reported, and each round's ratio, to show how
+//   steady it is.
+//
+// Prints a table and writes bench/results.md (with analysis.md, kept by hand, appended).
+// --quick runs tiny counts, so that `npm test` keeps the bench working; --only runs some
+// figures (startup, memory, signal, exit, deadline, wakeups, tree, orphans, long-signals,
+// long-restarts, tree-scale) without writing the results file; --cli measures another
+// build of graceful (for before/after comparisons).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,65 +32,84 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const NODE = process.execPath;
-const CLI = join(ROOT, 'bin/graceful.js');
 const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
 const QUICK = args.includes('--quick');
-const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(HERE, 'results.md');
-const ONLY = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1].split(',')) : null;
+const OUT = option('--out') ?? join(HERE, 'results.md');
+const ONLY = option('--only') ? new Set(option('--only').split(',')) : null;
+const CLI = resolve(option('--cli') ?? join(ROOT, 'bin/graceful.js'));
 
 // This machine sets NODE_EXTRA_CA_CERTS: it adds ~50 ms to every Node start and would hide
 // the differences under measurement. Every command runs without it.
 const ENV = { ...process.env, NO_COLOR: '1' };
 delete ENV.NODE_EXTRA_CA_CERTS;
-const trialsOf = (contender, n) => Math.min(n, contender.trials ?? n);
+delete ENV.NODE_OPTIONS;
 
+const ROUNDS = 2;
 const COUNTS = QUICK
-  ? { warmup: 1, startup: 3, rss: 1, signal: 3, exit: 3, escalation: 2, tree: 1, treeSize: 20, orphans: 50, longSignals: 100, longRestarts: 10, scaleTrees: [5, 10] }
-  : { warmup: 5, startup: 40, rss: 5, signal: 60, exit: 60, escalation: 20, tree: 5, treeSize: 200, orphans: 1000, longSignals: 5000, longRestarts: 1500, scaleTrees: [10, 100, 1000] };
+  ? { warmup: 0, startup: 2, rss: 1, signal: 2, exit: 2, deadline: 1, deadlineMs: 100, wakeSettleS: 0.5, wakeWindowS: 0.5, tree: 1, treeSize: 20, orphans: 50, longSignals: 100, longRestarts: 10, scaleTrees: [5, 10] }
+  : { warmup: 5, startup: 50, rss: 10, signal: 50, exit: 50, deadline: 50, deadlineMs: 500, wakeSettleS: 15, wakeWindowS: 10, tree: 5, treeSize: 200, orphans: 1000, longSignals: 5000, longRestarts: 1500, scaleTrees: [10, 100, 1000] };
+// The quick run sends its signals sooner: it checks that the figures are measured, not what they are.
+const IDLE_MS = QUICK ? [20, 60] : [100, 1000];
 
-// ---------------------------------------------------------------- the contenders
+// ---------------------------------------------------------------- the receiver
+
+const WORK = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
+process.on('exit', () => rmSync(WORK, { recursive: true, force: true }));
 
 function which(name) {
-  for (const dir of [join(ROOT, 'node_modules/.bin'), ...(ENV.PATH ?? '').split(':')]) {
+  for (const dir of (ENV.PATH ?? '').split(':')) {
     const path = join(dir || '.', name);
     if (existsSync(path)) return path;
   }
   return null;
 }
 
+// The child the figures are measured with, and what it is.
+function receiver() {
+  const cc = which('cc') ?? which('gcc');
+  if (cc) {
+    const binary = join(WORK, 'receiver');
+    const built = spawnSync(cc, ['-O2', '-o', binary, join(HERE, 'receiver.c')], { encoding: 'utf8' });
+    if (built.status === 0) return { argv: [binary], kind: `C (receiver.c, built with ${cc})`, notify: true };
+    console.error(`bench: ${cc} could not build receiver.c (${built.stderr.trim().split('\n')[0]}); trying Python`);
+  }
+  const python = which('python3');
+  if (python) return { argv: [python, join(HERE, 'receiver.py')], kind: `Python (receiver.py, ${python}: no C compiler)`, notify: true };
+  return { argv: [NODE, join(HERE, 'receiver.mjs')], kind: 'Node (receiver.mjs: neither a C compiler nor Python here; each figure includes ~0.2 ms of the child\'s own runtime)', notify: false };
+}
+
+const RECEIVER = receiver();
+const child = (...rest) => [...RECEIVER.argv, ...rest];
+
+// ---------------------------------------------------------------- the contenders
+
 const tini = which('tini');
 const dumbInit = which('dumb-init');
-const pm2 = which('pm2-runtime');
-// pm2-runtime keeps its state in PM2_HOME: a private one, so that the bench never touches
-// a PM2 the user runs.
-const PM2_HOME = pm2 ? mkdtempSync(join(os.tmpdir(), 'graceful-bench-pm2-')) : null;
-if (PM2_HOME) ENV.PM2_HOME = PM2_HOME;
-process.on('exit', () => PM2_HOME && rmSync(PM2_HOME, { recursive: true, force: true }));
 
-/** Wrappers: how each one runs `command...`. */
+/**
+ * Wrappers: how each runs `command...`, and where its stderr goes ('ignore' is /dev/null;
+ * 'pipe' is read and thrown away by the bench, as a log collector would).
+ */
+const GRACEFUL = { name: 'graceful', argv: (cmd) => [NODE, CLI, 'run', '--', ...cmd], stderr: 'ignore', graceful: true };
+const GRACEFUL_PIPE = { ...GRACEFUL, name: 'graceful, stderr to a pipe', stderr: 'pipe' };
+const FLOOR = { name: 'Node floor', argv: (cmd) => [NODE, join(HERE, 'floor.cjs'), ...cmd], stderr: 'ignore' };
 const WRAPPERS = [
-  { name: 'graceful', argv: (cmd) => [NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--', ...cmd] },
-  { name: 'Node floor', argv: (cmd) => [NODE, join(HERE, 'floor.mjs'), ...cmd] },
-  tini && { name: 'tini', argv: (cmd) => [tini, '-s', '--', ...cmd] },
-  dumbInit && { name: 'dumb-init', argv: (cmd) => [dumbInit, ...cmd] },
-  // pm2-runtime runs a script, not a command line: node scripts as they are, anything else
-  // with --interpreter none. It lingers ~8 s after its app is gone (it retries), so it
-  // gets a few trials only.
-  pm2 && {
-    name: 'pm2-runtime',
-    trials: QUICK ? 1 : 3,
-    argv: (cmd) =>
-      cmd[0] === NODE
-        ? [pm2, 'start', cmd[1], '--no-autorestart', ...(cmd.length > 2 ? ['--', ...cmd.slice(2)] : [])]
-        : [pm2, 'start', cmd[0], '--interpreter', 'none', '--no-autorestart', ...(cmd.length > 1 ? ['--', ...cmd.slice(1)] : [])],
-  },
+  FLOOR,
+  GRACEFUL,
+  GRACEFUL_PIPE,
+  // -s: as a child subreaper, as graceful is (tini warns without it when not PID 1).
+  tini && { name: 'tini', argv: (cmd) => [tini, '-s', '--', ...cmd], stderr: 'ignore' },
+  dumbInit && { name: 'dumb-init', argv: (cmd) => [dumbInit, ...cmd], stderr: 'ignore' },
 ].filter(Boolean);
-const missing = [!tini && 'tini', !dumbInit && 'dumb-init', !pm2 && 'pm2-runtime'].filter(Boolean);
+const missing = [!tini && 'tini', !dumbInit && 'dumb-init'].filter(Boolean);
 
 // ---------------------------------------------------------------- helpers
 
 const ns = () => process.hrtime.bigint();
 const ms = (n) => Number(n) / 1e6;
+const sleep = (t) => new Promise((r) => setTimeout(r, t));
+const idle = () => IDLE_MS[0] + Math.floor(Math.random() * (IDLE_MS[1] - IDLE_MS[0]));
 
 function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -85,37 +120,32 @@ function quantile(values, q) {
 const median = (v) => quantile(v, 0.5);
 const p99 = (v) => quantile(v, 0.99);
 
-// Runs argv; resolves with the time from spawn to exit (ms) and its stdout.
-function timed(argv) {
-  return new Promise((resolvePromise, reject) => {
-    const t0 = ns();
-    const child = spawn(argv[0], argv.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.once('error', reject);
-    child.once('exit', (code) => resolvePromise({ ms: ms(ns() - t0), code, out }));
-  });
+function fmt(n, unit = 'ms') {
+  if (!Number.isFinite(n)) return 'n/a';
+  return `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ${unit}`;
 }
+const x = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a');
 
-// Starts argv with piped stdout; `line(re)` waits for a line of it.
-function started(argv, extraEnv = {}) {
-  const child = spawn(argv[0], argv.slice(1), { env: { ...ENV, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
+// Starts argv with stdout piped; `line(re)` waits for a line of it.
+function started(argv, { stderr = 'ignore', env = {} } = {}) {
+  const proc = spawn(argv[0], argv.slice(1), { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', stderr] });
+  proc.stderr?.resume();
   let out = '';
   const waiters = [];
-  child.stdout.setEncoding('utf8').on('data', (c) => {
+  proc.stdout.setEncoding('utf8').on('data', (c) => {
     out += c;
     for (const w of waiters.splice(0)) w();
   });
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, at: ns() })));
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal, at: ns() })));
   return {
-    child,
+    proc,
     exited,
     async line(re, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const m = out.match(re);
         if (m) return m;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} from ${argv.join(' ')}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} from ${argv.join(' ')}; saw ${JSON.stringify(out.slice(-200))}`);
         await new Promise((r) => {
           waiters.push(r);
           setTimeout(r, 100);
@@ -123,6 +153,17 @@ function started(argv, extraEnv = {}) {
       }
     },
   };
+}
+
+// Runs argv to its end; resolves with the time from spawn to exit (ms).
+function timed(argv, stderr = 'ignore') {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = ns();
+    const proc = spawn(argv[0], argv.slice(1), { env: ENV, stdio: ['ignore', 'ignore', stderr] });
+    proc.stderr?.resume();
+    proc.once('error', reject);
+    proc.once('exit', () => resolvePromise(ms(ns() - t0)));
+  });
 }
 
 function rssKb(pid) {
@@ -146,157 +187,232 @@ function procs() {
   return out;
 }
 
-function fmt(n, unit = 'ms') {
-  if (!Number.isFinite(n)) return 'n/a';
-  return `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ${unit}`;
+/**
+ * Runs `trial(contender)` for every contender, ROUNDS rounds of `n` trials, interleaved in
+ * a rotating order; returns each contender's values per round.
+ */
+async function interleaved(contenders, n, trial) {
+  const values = Object.fromEntries(contenders.map((c) => [c.name, Array.from({ length: ROUNDS }, () => [])]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < n; i++) {
+      const k = (round * n + i) % contenders.length;
+      for (const c of [...contenders.slice(k), ...contenders.slice(0, k)]) values[c.name][round].push(await trial(c));
+    }
+  }
+  return values;
 }
 
+const all = (rounds) => rounds.flat();
+
 const rows = [];
-/** graceful's and pm2-runtime's medians per figure, lower is better. */
-const versusPm2 = [];
-function comparePm2(figure, values) {
-  if (values['pm2-runtime'] !== undefined) versusPm2.push({ figure, graceful: values.graceful, pm2: values['pm2-runtime'] });
-}
 function row(figure, values, target = '', met = null) {
   rows.push({ figure, values, target, met });
   const cells = Object.entries(values).map(([k, v]) => `${k} ${v}`).join(' | ');
   console.error(`${met === null ? ' ' : met ? '✓' : '✗'} ${figure}: ${cells}${target ? `   (target: ${target})` : ''}`);
 }
 
+// Each graceful variant's median against the floor's, pooled and per round.
+function ratios(values, stat = median) {
+  const out = {};
+  for (const g of [GRACEFUL, GRACEFUL_PIPE]) {
+    const pooled = stat(all(values[g.name])) / stat(all(values[FLOOR.name]));
+    const perRound = values[g.name].map((v, r) => stat(v) / stat(values[FLOOR.name][r]));
+    out[g.name] = { pooled, perRound };
+  }
+  return out;
+}
+const ratioCells = (r) =>
+  Object.fromEntries(Object.entries(r).map(([name, { pooled, perRound }]) => [`${name} / floor`, `${x(pooled)} (rounds: ${perRound.map(x).join(', ')})`]));
+
 // ---------------------------------------------------------------- the figures
 
+// Start-up and exit of a wrapper around `true`.
 async function startup() {
   const contenders = [
     { name: 'true', argv: ['true'] },
     { name: 'node -e 0', argv: [NODE, '-e', '0'] },
-    ...WRAPPERS.map((w) => ({ name: w.name, argv: w.argv(['true']), trials: w.trials })),
+    ...WRAPPERS.map((w) => ({ name: w.name, argv: w.argv(['true']), stderr: w.stderr })),
   ];
-  const times = Object.fromEntries(contenders.map((c) => [c.name, []]));
-  for (let i = 0; i < COUNTS.warmup; i++) for (const c of contenders) if (!c.trials) await timed(c.argv);
-  // Interleaved, so that a slow moment of the machine hits every contender alike.
-  for (let i = 0; i < COUNTS.startup; i++) {
-    for (const c of contenders) if (i < trialsOf(c, COUNTS.startup)) times[c.name].push((await timed(c.argv)).ms);
-  }
-  const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  comparePm2('start-up', med);
-  const values = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, `${fmt(median(v))} (p99 ${fmt(p99(v))})`]));
-  const ratio = med.graceful / med['Node floor'];
-  values['graceful / floor'] = `${ratio.toFixed(2)}x`;
-  values['graceful / node -e 0'] = `${(med.graceful / med['node -e 0']).toFixed(2)}x`;
-  row('start-up + exit, `run -- true` (median)', values, '<= 1.25x the Node floor', ratio <= 1.25);
+  for (let i = 0; i < COUNTS.warmup; i++) for (const c of contenders) await timed(c.argv, c.stderr);
+  const values = await interleaved(contenders, COUNTS.startup, (c) => timed(c.argv, c.stderr));
+  const cells = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, `${fmt(median(all(v)))} (p99 ${fmt(p99(all(v)))})`]));
+  const r = ratios(values);
+  row(`start-up + exit, \`run -- true\` (median of ${ROUNDS} x ${COUNTS.startup})`, { ...cells, ...ratioCells(r) }, '<= 1.2x the Node floor', Object.values(r).every((v) => v.pooled <= 1.2));
 }
 
+// The wrapper's own RSS while it supervises an idle child.
 async function memory() {
-  const contenders = [
-    { name: 'bare node', argv: [NODE, join(HERE, 'stamp.mjs'), 'idle'], self: true },
-    ...WRAPPERS.map((w) => ({ name: w.name, argv: w.argv([NODE, join(HERE, 'stamp.mjs'), 'idle']), trials: w.trials })),
-  ];
-  const kb = Object.fromEntries(contenders.map((c) => [c.name, []]));
-  for (let i = 0; i < COUNTS.rss; i++) {
-    for (const c of contenders) {
-      if (i >= trialsOf(c, COUNTS.rss)) continue;
-      const run = started(c.argv);
-      await run.line(/^ready$/m);
-      // Let the wrapper settle after the spawn: its idle footprint is the figure.
-      await new Promise((r) => setTimeout(r, 300));
-      kb[c.name].push(rssKb(run.child.pid));
-      run.child.kill('SIGTERM');
-      await run.exited;
-    }
-  }
-  const med = Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, median(v) / 1024]));
-  comparePm2('RSS', med);
-  const values = Object.fromEntries(Object.entries(med).map(([k, v]) => [k, fmt(v, 'MB')]));
-  const ratio = med.graceful / med['Node floor'];
-  values['graceful / floor'] = `${ratio.toFixed(2)}x`;
-  row('own RSS, supervising an idle child (median)', values, '<= 1.2x the Node floor', ratio <= 1.2);
-}
-
-async function signalLatency() {
-  const lat = Object.fromEntries(WRAPPERS.map((w) => [w.name, []]));
-  for (let i = 0; i < COUNTS.signal; i++) {
-    for (const w of WRAPPERS) {
-      if (i >= trialsOf(w, COUNTS.signal)) continue;
-      const run = started(w.argv([NODE, join(HERE, 'stamp.mjs')]));
-      await run.line(/^ready$/m);
-      const t0 = ns();
-      process.kill(run.child.pid, 'SIGTERM');
-      const m = await run.line(/^term (\d+)$/m);
-      lat[w.name].push(ms(BigInt(m[1]) - t0));
-      await run.exited;
-    }
-  }
-  const values = {};
-  for (const [k, v] of Object.entries(lat)) values[k] = `p50 ${fmt(median(v))}, p99 ${fmt(p99(v))}`;
-  const ratio = median(lat.graceful) / median(lat['Node floor']);
-  values['graceful / floor (p50)'] = `${ratio.toFixed(2)}x`;
-  comparePm2('SIGTERM latency', Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, median(v)])));
-  row(`SIGTERM forwarding latency, to the child's handler (${COUNTS.signal} trials)`, values, 'p50 <= 1.2x the Node floor, p99 <= 2 ms', ratio <= 1.2 && p99(lat.graceful) <= 2);
-}
-
-async function exitLatency() {
-  const lat = Object.fromEntries(WRAPPERS.map((w) => [w.name, []]));
-  for (let i = 0; i < COUNTS.exit; i++) {
-    for (const w of WRAPPERS) {
-      if (i >= trialsOf(w, COUNTS.exit)) continue;
-      const run = started(w.argv([NODE, join(HERE, 'stamp.mjs'), 'exit']));
-      const m = await run.line(/^exiting (\d+)$/m);
-      const { at } = await run.exited;
-      lat[w.name].push(ms(at - BigInt(m[1])));
-    }
-  }
-  const values = {};
-  for (const [k, v] of Object.entries(lat)) values[k] = `p50 ${fmt(median(v))}, p99 ${fmt(p99(v))}`;
-  const ratio = median(lat.graceful) / median(lat['Node floor']);
-  values['graceful / floor (p50)'] = `${ratio.toFixed(2)}x`;
-  comparePm2('exit latency', Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, median(v)])));
-  row(`exit latency, child exit -> wrapper exit (${COUNTS.exit} trials)`, values, 'p50 <= 1.2x the Node floor', ratio <= 1.2);
-}
-
-async function escalation() {
-  const late = [];
-  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
-  for (let i = 0; i < COUNTS.escalation; i++) {
-    const report = join(dir, `r${i}.json`);
-    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '300ms', '--report-file', report, '--', NODE, join(HERE, 'stamp.mjs'), 'ignore']);
+  const kb = await interleaved(WRAPPERS, COUNTS.rss, async (w) => {
+    const run = started(w.argv(child('idle')), { stderr: w.stderr });
     await run.line(/^ready$/m);
-    process.kill(run.child.pid, 'SIGTERM');
+    // Idle supervision is the figure: past graceful's start-up work (its warm-up at 20 ms).
+    await sleep(QUICK ? 100 : 1000);
+    const rss = rssKb(run.proc.pid);
+    run.proc.kill('SIGTERM');
     await run.exited;
-    late.push(JSON.parse(readFileSync(report, 'utf8')).stop.killSentAfterMs - 300);
+    return rss / 1024;
+  });
+  const cells = Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, fmt(median(all(v)), 'MB')]));
+  const r = ratios(kb);
+  row(`own RSS, supervising an idle child (median of ${ROUNDS} x ${COUNTS.rss})`, { ...cells, ...ratioCells(r) }, '<= 1.1x the Node floor', Object.values(r).every((v) => v.pooled <= 1.1));
+}
+
+// SIGTERM to the wrapper -> the child's handler.
+async function signalLatency() {
+  const lat = await interleaved(WRAPPERS, COUNTS.signal, async (w) => {
+    const run = started(w.argv(child('term')), { stderr: w.stderr });
+    await run.line(/^ready$/m);
+    await sleep(idle());
+    const t0 = ns();
+    process.kill(run.proc.pid, 'SIGTERM');
+    const m = await run.line(/^term (\d+)$/m);
+    await run.exited;
+    return ms(BigInt(m[1]) - t0);
+  });
+  const cells = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, `p50 ${fmt(median(all(v)))}, p99 ${fmt(p99(all(v)))}`]));
+  const r = ratios(lat);
+  const p99s = [GRACEFUL, GRACEFUL_PIPE].map((g) => p99(all(lat[g.name])));
+  row(
+    `SIGTERM -> the child's handler, sent 100 ms-1 s after ready (${ROUNDS} x ${COUNTS.signal} trials)`,
+    { ...cells, ...ratioCells(r) },
+    'p50 <= 1.1x the Node floor, p99 <= 1.5 ms',
+    Object.values(r).every((v) => v.pooled <= 1.1) && p99s.every((v) => v <= 1.5),
+  );
+  return lat;
+}
+
+// The child exits on its own (100 ms-1 s after ready) -> the wrapper has exited.
+async function exitLatency() {
+  const lat = await interleaved(WRAPPERS, COUNTS.exit, async (w) => {
+    const run = started(w.argv(child('exit', String(idle()))), { stderr: w.stderr });
+    const m = await run.line(/^exiting (\d+)$/m);
+    const { at } = await run.exited;
+    return ms(at - BigInt(m[1]));
+  });
+  const cells = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, `p50 ${fmt(median(all(v)))}, p99 ${fmt(p99(all(v)))}`]));
+  const r = ratios(lat);
+  row(`exit latency, the child's exit -> the wrapper's exit (${ROUNDS} x ${COUNTS.exit} trials)`, { ...cells, ...ratioCells(r) }, 'p50 <= 1.2x the Node floor', Object.values(r).every((v) => v.pooled <= 1.2));
+}
+
+// A child that ignores SIGTERM: how long after the deadline is it dead, seen from outside?
+// It holds a FIFO open for writing; the kernel closes it as the child dies, and the bench
+// reads the end of the file. The deadline is counted from the bench's own SIGTERM.
+async function deadline() {
+  const timeout = COUNTS.deadlineMs;
+  let n = 0;
+  const late = await interleaved([GRACEFUL, GRACEFUL_PIPE], COUNTS.deadline, async (w) => {
+    const fifo = join(WORK, `fifo${n++}`);
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const argv = [NODE, CLI, 'run', '--timeout', `${timeout}ms`, '--', ...child('ignore', fifo)];
+    const run = started(argv, { stderr: w.stderr });
+    await run.line(/^ready$/m);
+    // Only now: a FIFO without a writer reads as ended at once.
+    const dead = new Promise((r) => {
+      const s = new Socket({ fd: reader, readable: true, writable: false });
+      s.on('data', () => {});
+      s.once('end', () => r(ns()));
+    });
+    await sleep(idle());
+    const t0 = ns();
+    process.kill(run.proc.pid, 'SIGTERM');
+    const at = await dead;
+    await run.exited;
+    rmSync(fifo, { force: true });
+    return ms(at - t0) - timeout;
+  });
+  const cells = Object.fromEntries(Object.entries(late).map(([k, v]) => [k, `median ${fmt(median(all(v)))}, worst ${fmt(Math.max(...all(v)))}`]));
+  const met = Object.values(late).every((v) => median(all(v)) <= 2 && Math.max(...all(v)) <= 5);
+  row(`the child dead after a ${timeout} ms deadline, seen from outside (${ROUNDS} x ${COUNTS.deadline} trials)`, cells, 'median <= 2 ms, worst <= 5 ms', met);
+}
+
+// Context switches of a thread so far: each is a wakeup (or a preemption) of it.
+function switches(pid, tid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(s)[1]) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(s)[1]);
+  } catch {
+    return NaN;
   }
-  rmSync(dir, { recursive: true, force: true });
-  const worst = Math.max(...late);
-  row(`escalation: kill signal after the deadline (${COUNTS.escalation} trials, graceful's clock)`, { median: fmt(median(late)), worst: fmt(worst) }, '<= 10 ms late, every trial', worst <= 10);
+}
+const threadSwitches = (pid) => Object.fromEntries(readdirSync(`/proc/${pid}/task`).map((tid) => [tid, switches(pid, tid)]));
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+// Idle supervision: graceful's main thread should sleep until something happens. Every
+// option that keeps graceful listening runs at once (they are idle: they do not disturb
+// each other); after the first COUNTS.wakeSettleS seconds, two windows of
+// COUNTS.wakeWindowS seconds are counted (two, to catch a timer of up to 20 s).
+async function wakeups() {
+  const variants = [
+    { name: 'no options', opts: [] },
+    RECEIVER.notify && { name: '--ready notify', opts: ['--ready', 'notify'] },
+    { name: '--health-port', opts: ['--health-port', String(await freePort())] },
+    { name: '--ready log:ready', opts: ['--ready', 'log:^ready$'] },
+    { name: '--ready tcp: (after ready)', opts: ['--ready', `tcp:127.0.0.1:${await freePort()}`], server: true },
+  ].filter(Boolean);
+  const counted = await Promise.all(
+    variants.map(async (v) => {
+      let server = null;
+      if (v.server) {
+        server = createServer((s) => s.destroy());
+        await new Promise((r) => server.listen(Number(v.opts[1].split(':').pop()), '127.0.0.1', r));
+      }
+      const run = started([NODE, CLI, 'run', ...v.opts, '--', ...child('idle')]);
+      await run.line(/^ready$/m);
+      await sleep(COUNTS.wakeSettleS * 1000);
+      const a = threadSwitches(run.proc.pid);
+      await sleep(COUNTS.wakeWindowS * 1000);
+      const b = threadSwitches(run.proc.pid);
+      await sleep(COUNTS.wakeWindowS * 1000);
+      const c = threadSwitches(run.proc.pid);
+      run.proc.kill('SIGTERM');
+      await run.exited;
+      server?.close();
+      const main = String(run.proc.pid);
+      const others = (from, to) => Object.keys(to).filter((t) => t !== main).reduce((s, t) => s + to[t] - (from[t] ?? 0), 0);
+      return { name: v.name, main: [b[main] - a[main], c[main] - b[main]], others: [others(a, b), others(b, c)] };
+    }),
+  );
+  const start = COUNTS.wakeSettleS;
+  const end = start + 2 * COUNTS.wakeWindowS;
+  const cells = Object.fromEntries(counted.map((v) => [v.name, `main thread ${v.main.join(' + ')}; other threads ${v.others.join(' + ')}`]));
+  const met = counted.every((v) => v.main.every((n) => n === 0));
+  row(`wakeups of graceful's main thread, idle, ${start}-${start + COUNTS.wakeWindowS} s + ${start + COUNTS.wakeWindowS}-${end} s after ready (context switches)`, cells, '0 on the main thread, in every window', met);
 }
 
 // Times, over `trials`, from graceful's kill signal to the last process of a tree of
 // `size` sleeps (that ignore SIGTERM) being gone.
 async function killTree(size, trials) {
   const gone = [];
-  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
   for (let i = 0; i < trials; i++) {
-    const report = join(dir, `r${i}.json`);
-    const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--timeout', '200ms', '--report-file', report, '--', NODE, join(HERE, 'tree.mjs'), String(size)]);
+    const report = join(WORK, `r${i}.json`);
+    const run = started([NODE, CLI, 'run', '-q', '--timeout', '200ms', '--report-file', report, '--', NODE, join(HERE, 'tree.mjs'), String(size)]);
     await run.line(/ready/, 120_000);
     const members = procs().filter((p) => p.sid !== 0);
-    const mainPid = procs().find((p) => p.ppid === run.child.pid)?.pid;
+    const mainPid = procs().find((p) => p.ppid === run.proc.pid)?.pid;
     const tree = members.filter((p) => p.sid === mainPid || p.pid === mainPid).map((p) => p.pid);
     const t0 = ns();
-    process.kill(run.child.pid, 'SIGTERM');
+    process.kill(run.proc.pid, 'SIGTERM');
     // Poll until every process of the tree is gone (or a zombie), 1 ms apart.
     const alive = new Set(tree);
     while (alive.size > 0) {
       for (const p of procs()) if (alive.has(p.pid) && p.state === 'Z') alive.delete(p.pid);
       const live = new Set(procs().map((p) => p.pid));
       for (const pid of [...alive]) if (!live.has(pid)) alive.delete(pid);
-      if (alive.size > 0) await new Promise((r) => setTimeout(r, 1));
+      if (alive.size > 0) await sleep(1);
     }
     const allGone = ms(ns() - t0);
     await run.exited;
     const r = JSON.parse(readFileSync(report, 'utf8'));
     gone.push(allGone - r.stop.killSentAfterMs);
   }
-  rmSync(dir, { recursive: true, force: true });
   return gone;
 }
 
@@ -312,9 +428,9 @@ async function orphans() {
     row('reaping orphans as PID 1', { skipped: 'unshare --pid needs root here' });
     return;
   }
-  const run = started(['unshare', '--pid', '--fork', '--mount-proc', NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--', NODE, join(ROOT, 'fixtures/orphans.js'), String(COUNTS.orphans), '1000']);
+  const run = started(['unshare', '--pid', '--fork', '--mount-proc', NODE, CLI, 'run', '-q', '--', NODE, join(ROOT, 'fixtures/orphans.js'), String(COUNTS.orphans), '1000']);
   await run.line(/ready/, 60_000);
-  const graceful = procs().find((p) => p.ppid === run.child.pid).pid;
+  const graceful = procs().find((p) => p.ppid === run.proc.pid).pid;
   const before = rssKb(graceful);
   await run.line(/orphans done/, 60_000);
   const t0 = ns();
@@ -323,7 +439,7 @@ async function orphans() {
   while (zombies > 0 && ms(ns() - t0) < 2000) {
     zombies = procs().filter((p) => p.ppid === graceful && p.state === 'Z').length;
     maxZombies = Math.max(maxZombies, zombies);
-    if (zombies > 0) await new Promise((r) => setTimeout(r, 1));
+    if (zombies > 0) await sleep(1);
   }
   const clear = ms(ns() - t0);
   const after = rssKb(graceful);
@@ -366,40 +482,36 @@ function growth(label, unit, n, [warm, a, b]) {
 // and which the child ignores by default.
 async function longSignals() {
   const n = COUNTS.longSignals;
-  const dir = mkdtempSync(join(os.tmpdir(), 'graceful-bench-'));
-  const report = join(dir, 'r.json');
-  const run = started([NODE, CLI, 'run', '-q', '--platform-timeout', '0', '--report-file', report, '--', NODE, join(HERE, 'stamp.mjs'), 'idle']);
+  const report = join(WORK, 'long-signals.json');
+  const run = started([NODE, CLI, 'run', '-q', '--report-file', report, '--', ...child('idle')]);
   await run.line(/^ready$/m);
-  const pid = run.child.pid;
+  const pid = run.proc.pid;
   const samples = [];
-  let sent = 0;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < n; i++) {
       process.kill(pid, 'SIGWINCH');
-      sent++;
       // One at a time (1 ms apart): signals of a kind that arrive together are merged by
       // the kernel, and the count would be of signals sent, not handled.
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     samples.push(usage(pid));
   }
   process.kill(pid, 'SIGTERM');
   await run.exited;
   const forwarded = JSON.parse(readFileSync(report, 'utf8')).forwarded.SIGWINCH ?? 0;
-  rmSync(dir, { recursive: true, force: true });
   growth(`long life: ${3 * n} signals sent (${forwarded} forwarded; the kernel merges the rest), in rounds of ${n}`, 'signal', n, samples);
 }
 
 // Many restarts: `true` under --restart always, restarted at once, for ever.
 async function longRestarts() {
   const n = COUNTS.longRestarts;
-  const child = spawn(NODE, [CLI, 'run', '--platform-timeout', '0', '--restart', 'always', '--restart-delay', '0ms', '--min-uptime', '0ms', '--', 'true'], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((r) => child.once('exit', r));
+  const proc = spawn(NODE, [CLI, 'run', '--restart', 'always', '--restart-delay', '0ms', '--min-uptime', '0ms', '--', 'true'], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => proc.once('exit', r));
   let restarts = 0;
   let waiter = null;
   let tail = '';
-  child.stderr.setEncoding('utf8').on('data', (c) => {
+  proc.stderr.setEncoding('utf8').on('data', (c) => {
     tail = (tail + c).slice(-200);
     const m = [...tail.matchAll(/\(restart (\d+)\)/g)].at(-1);
     if (m) restarts = Number(m[1]);
@@ -413,9 +525,9 @@ async function longRestarts() {
       waiter = { at, resolve };
       if (restarts >= waiter.at) resolve();
     });
-    samples.push(usage(child.pid));
+    samples.push(usage(proc.pid));
   }
-  child.kill('SIGTERM');
+  proc.kill('SIGTERM');
   await exited;
   growth(`long life: ${4 * n} restarts, a warm-up of ${2 * n} then rounds of ${n}`, 'restart', n, samples);
 }
@@ -438,18 +550,28 @@ function version(argv) {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] || 'n/a';
 }
 
+// The machine's load: what else was running while this was measured.
+function load() {
+  const [one, five] = os.loadavg();
+  const busy = spawnSync('ps', ['-eo', 'pcpu=,comm=', '--sort=-pcpu'], { encoding: 'utf8' }).stdout?.trim().split('\n').slice(0, 3).map((l) => l.trim().replace(/\s+/, '% ')) ?? [];
+  return `load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min); busiest: ${busy.join(', ') || 'n/a'}`;
+}
+
 async function main() {
-  if (!existsSync(join(ROOT, 'dist/cli.cjs'))) {
-    console.error('bench: graceful is not built: run npm install (or npm run build) first');
+  if (!existsSync(CLI) || !existsSync(join(dirname(CLI), '..', 'dist/cli.cjs'))) {
+    console.error(`bench: graceful is not built at ${CLI}: run npm install (or npm run build) first`);
     process.exit(2);
   }
-  console.error(`graceful bench${QUICK ? ' (quick: tiny counts, figures not meaningful)' : ''}; missing, not measured: ${missing.join(', ') || 'none'}`);
+  const loadBefore = load();
+  console.error(`graceful bench${QUICK ? ' (quick: tiny counts, figures not meaningful)' : ''}; child: ${RECEIVER.kind}; missing, not measured: ${missing.join(', ') || 'none'}`);
+  console.error(`machine: ${loadBefore}`);
   const figures = {
     startup,
     memory,
     signal: signalLatency,
     exit: exitLatency,
-    escalation,
+    deadline,
+    wakeups,
     tree: treeKill,
     orphans,
     // Scale: how the cost grows with the work.
@@ -463,12 +585,13 @@ async function main() {
     process.exit(2);
   }
   for (const [name, measure] of Object.entries(figures)) {
-    if (!ONLY || ONLY.has(name)) await measure();
-    if (name === 'orphans' && pm2 && versusPm2.length > 0) {
-      const worse = versusPm2.filter((c) => !(c.graceful < c.pm2)).map((c) => c.figure);
-      row('graceful against pm2-runtime (medians)', Object.fromEntries(versusPm2.map((c) => [c.figure, `${(c.pm2 / c.graceful).toFixed(1)}x better`])), 'better on every figure', worse.length === 0);
-    }
+    if (ONLY && !ONLY.has(name)) continue;
+    const t0 = ns();
+    await measure();
+    console.error(`  (${name}: ${fmt(ms(ns() - t0) / 1000, 's')})`);
   }
+  const loadAfter = load();
+  console.error(`machine: ${loadAfter}`);
   if (ONLY) return;
 
   const cpu = os.cpus();
@@ -477,15 +600,17 @@ async function main() {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
-    `- Node ${process.version}; graceful ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} (${version(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])})`,
-    `- tini: ${tini ? version([tini, '--version']) : 'not installed'}; dumb-init: ${dumbInit ? version([dumbInit, '--version']) : 'not installed'}; pm2-runtime: ${pm2 ? version([pm2, '--version']) : 'not installed'}`,
-    `- Counts: ${Object.entries(COUNTS).map(([k, v]) => `${k} ${v}`).join(', ')}; NODE_EXTRA_CA_CERTS unset for every command.`,
+    `- Load: before, ${loadBefore}; after, ${loadAfter}`,
+    `- Node ${process.version}; graceful ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} (${version(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])}), run as \`graceful run -- <child>\` (the defaults)`,
+    `- Child: ${RECEIVER.kind}`,
+    `- tini: ${tini ? version([tini, '--version']) : 'not installed'}; dumb-init: ${dumbInit ? version([dumbInit, '--version']) : 'not installed'}`,
+    `- Counts: ${ROUNDS} rounds of ${Object.entries(COUNTS).map(([k, v]) => `${k} ${v}`).join(', ')}; signals ${IDLE_MS[0]}-${IDLE_MS[1]} ms after ready; NODE_EXTRA_CA_CERTS unset for every command.`,
     '',
     '| Figure | Measured | Target | Met |',
     '|---|---|---|---|',
   ];
   const lines = rows.map((r) => `| ${r.figure} | ${Object.entries(r.values).map(([k, v]) => `${k}: ${v}`).join('<br>')} | ${r.target} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} |`);
-  // The measured explanations of the misses are kept by hand in analysis.md.
+  // The measured explanations are kept by hand in analysis.md.
   const analysis = readFileSync(join(HERE, 'analysis.md'), 'utf8');
   writeFileSync(OUT, `${[...header, ...lines].join('\n')}\n\n${analysis}`);
   console.error(`\nwritten to ${OUT}`);

@@ -5,7 +5,6 @@
 // file is CommonJS (bin/package.json): the ESM loader alone would cost ~3 ms at every start.
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
-const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const vm = require('node:vm');
 
@@ -19,14 +18,16 @@ try {
 }
 
 // The cache file is the build's id (16 bytes, also first in the bundle) then V8's data.
-const id = source.slice(11, 27);
+// A copy, not a slice: a slice would keep the whole source alive through it.
+const id = Buffer.from(source.slice(11, 27), 'latin1').toString('latin1');
 let cachedData;
 try {
   const data = readFileSync(`${file}.cache`);
   if (data.toString('latin1', 0, 16) === id) cachedData = data.subarray(16);
 } catch {}
 
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+// The file is the bundle already wrapped in the CommonJS module function (scripts/build.js).
+const script = new vm.Script(source, {
   filename: file,
   cachedData,
 });
@@ -39,4 +40,6 @@ if (process.env.GRACEFUL_WRITE_CODE_CACHE) {
   process.on('exit', () => writeFileSync(`${file}.cache`, Buffer.concat([Buffer.from(id, 'latin1'), script.createCachedData()])));
 }
 const mod = { exports: {} };
-script.runInThisContext()(mod.exports, createRequire(file), mod, file, join(__dirname, '..', 'dist'));
+// This file's own require resolves what the bundle loads (node: modules, koffi) as one in
+// dist/ would; node:module's createRequire would load Node's ES module loader with it.
+script.runInThisContext()(mod.exports, require, mod, file, join(__dirname, '..', 'dist'));

@@ -1,6 +1,7 @@
 // Builds dist/ (run by `npm install` through the prepare script, and before `npm test`):
 //
-// 1. esbuild bundles src/cli.ts into ONE CommonJS file, dist/cli.cjs. Module loading is most
+// 1. esbuild bundles src/cli.ts into ONE CommonJS file, dist/cli.cjs (wrapped as Node's loader
+//    would wrap it: bin/graceful.js runs it, not require()). Module loading is most
 //    of a Node CLI's start-up: one file means one read and no ESM loader. What a run does not
 //    need (execa for --pre-stop, pidusage, chalk off a terminal, the check command) is in the
 //    file but inside esbuild's lazy initialisers, so it is neither run nor compiled unless used.
@@ -31,7 +32,8 @@ const result = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  // NO_MINIFY=1 keeps names readable in a CPU or heap profile (bench/analysis.md was made so).
+  minify: !process.env.NO_MINIFY,
   legalComments: 'linked',
   define: {
     __VERSION__: JSON.stringify(version),
@@ -57,15 +59,18 @@ await build({
 });
 
 // The build's id, first in the file: the cache is used only with the bundle it was made from
-// (V8 itself checks only the source's length).
-const BUILD_TAG = /^\/\*graceful:[0-9a-f]{16}\*\//;
+// (V8 itself checks only the source's length). Then the bundle inside the function that
+// Node's CommonJS loader would wrap it in, written here once: bin/graceful.js compiles the
+// file as it is, and holds one copy of its 260 KB in memory instead of two (it used to add
+// the wrapper itself, a second string as large as the first).
+const BUILD_TAG = /^\/\*graceful:[0-9a-f]{16}\*\/\(function \(exports, require, module, __filename, __dirname\) \{/;
 for (const file of result.outputFiles) {
   if (!file.path.endsWith('.cjs')) {
     writeFileSync(file.path, file.contents);
     continue;
   }
   const id = createHash('sha256').update(file.contents).digest('hex').slice(0, 16);
-  const text = `/*graceful:${id}*/${file.text}`;
+  const text = `/*graceful:${id}*/(function (exports, require, module, __filename, __dirname) {${file.text}\n})`;
   if (!BUILD_TAG.test(text)) throw new Error('build tag does not match what bin/graceful.js reads');
   writeFileSync(file.path, text);
 }

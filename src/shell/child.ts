@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fdStream } from './output.js';
+import { tryKill } from './tree.js';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 
@@ -98,12 +99,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
     },
     signal(signal) {
       if (exited || proc.pid === undefined) return false;
-      try {
-        process.kill(proc.pid, signal);
-        return true;
-      } catch {
-        return false;
-      }
+      return tryKill(proc.pid, signal);
     },
   };
   proc.on('error', (error: NodeJS.ErrnoException) => {

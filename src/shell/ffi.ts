@@ -4,7 +4,6 @@
 // through koffi's own platform probe). Linux only; elsewhere, and wherever koffi cannot
 // load, the caller gets the reason to say once, in one line.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 
 const PR_GET_CHILD_SUBREAPER = 37;
@@ -17,10 +16,19 @@ const WNOWAIT = 0x0100_0000;
 const SIGINFO_SIZE = 128;
 const SI_PID_OFFSET = process.arch.endsWith('64') ? 16 : 12;
 const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SUN_PATH_MAX = 108;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+// O_ASYNC (FASYNC) is 020000 on every architecture Node runs on under Linux but alpha,
+// sparc and parisc, which Node does not support.
+const O_ASYNC = 0o20000;
+const RWF_NOWAIT = 8;
+const EOPNOTSUPP = 95;
 
 export interface Libc {
   prctl(option: number, a2: number): number;
@@ -34,9 +42,26 @@ export interface Libc {
   peekZombie(): number;
   /** A non-blocking AF_UNIX datagram socket bound to `path`: its fd, or -1. */
   bindDatagram(path: string): number;
+  /**
+   * Has the kernel send graceful SIGIO whenever `fd` has input (fcntl F_SETOWN, O_ASYNC), or
+   * stop: false if it refused.
+   */
+  signalOnInput(fd: number, on: boolean): boolean;
+  /** A non-blocking AF_UNIX stream socket listening at `path`: its fd, or -1. */
+  listenStream(path: string, backlog: number): number;
   /** One datagram from `fd`, or null when there is none waiting. */
   receive(fd: number): Buffer | null;
   close(fd: number): void;
+  /** kill(2): 0, or -1 (ESRCH, EPERM) without the exception process.kill throws. */
+  kill(pid: number, signo: number): number;
+  /** _exit(2): the process ends here. */
+  exit(status: number): void;
+  /**
+   * Writes what fits now, never waiting for a reader (pwritev2 RWF_NOWAIT: per call, unlike
+   * O_NONBLOCK, which the child would share): the bytes written, or -errno (EAGAIN: full;
+   * EOPNOTSUPP: a terminal, a file, a kernel before 4.14).
+   */
+  writeNoWait(fd: number, data: Buffer): number;
 }
 
 export const WAIT = { WNOHANG };
@@ -48,7 +73,8 @@ export function libc(): Libc | string {
   if (loaded !== null) return loaded;
   if (process.platform !== 'linux') return (loaded = `not available on ${process.platform}`);
   try {
-    const self = loadKoffi().load(null);
+    const koffi = loadKoffi();
+    const self = koffi.load(null);
     const prctl = self.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
     const prctlOut = self.func('int prctl(int option, _Out_ int *value, unsigned long a3, unsigned long a4, unsigned long a5)');
     const waitpid = self.func('int waitpid(int pid, _Out_ int *status, int options)');
@@ -57,9 +83,36 @@ export function libc(): Libc | string {
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const recv = self.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
     const close = self.func('int close(int fd)');
+    const kill = self.func('int kill(int pid, int sig)');
+    const exit = self.func('void _exit(int status)');
+    const fcntl = self.func('int fcntl(int fd, int cmd, ...)');
+    const listen = self.func('int listen(int fd, int backlog)');
+    // A libc without pwritev2 (before glibc 2.26) only loses the non-waiting writes.
+    let pwritev2: ((fd: number, iov: object, count: number, offset: number, flags: number) => number | bigint) | null = null;
+    try {
+      koffi.struct('graceful_iovec', { base: 'const void *', len: 'size_t' });
+      pwritev2 = self.func('long pwritev2(int fd, const graceful_iovec *iov, int iovcnt, long offset, int flags)');
+    } catch {}
     const info = Buffer.alloc(SIGINFO_SIZE);
     const status = [0];
     const datagram = Buffer.alloc(4096);
+    // A non-blocking AF_UNIX socket of `type` bound to `path`: its fd, or -1.
+    const bound = (type: number, path: string): number => {
+      const bytes = Buffer.from(path);
+      if (bytes.length >= SUN_PATH_MAX) return -1;
+      const fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return -1;
+      // struct sockaddr_un: sa_family_t (native-endian uint16), then the NUL-ended path.
+      const addr = Buffer.alloc(2 + bytes.length + 1);
+      if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+      else addr.writeUInt16BE(AF_UNIX, 0);
+      bytes.copy(addr, 2);
+      if (bind(fd, addr, addr.length) !== 0) {
+        close(fd);
+        return -1;
+      }
+      return fd;
+    };
     loaded = {
       prctl: (option, a2) => prctl(option, a2, 0, 0, 0),
       isSubreaper: () => {
@@ -73,17 +126,15 @@ export function libc(): Libc | string {
         if (waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return -1;
         return info.readInt32LE(SI_PID_OFFSET);
       },
-      bindDatagram: (path) => {
-        const bytes = Buffer.from(path);
-        if (bytes.length >= SUN_PATH_MAX) return -1;
-        const fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) return -1;
-        // struct sockaddr_un: sa_family_t (native-endian uint16), then the NUL-ended path.
-        const addr = Buffer.alloc(2 + bytes.length + 1);
-        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
-        else addr.writeUInt16BE(AF_UNIX, 0);
-        bytes.copy(addr, 2);
-        if (bind(fd, addr, addr.length) !== 0) {
+      bindDatagram: (path) => bound(SOCK_DGRAM, path),
+      signalOnInput: (fd, on) => {
+        if (on && fcntl(fd, F_SETOWN, 'int', process.pid) !== 0) return false;
+        const flags = fcntl(fd, F_GETFL);
+        return flags >= 0 && fcntl(fd, F_SETFL, 'int', on ? flags | O_ASYNC : flags & ~O_ASYNC) === 0;
+      },
+      listenStream: (path, backlog) => {
+        const fd = bound(SOCK_STREAM, path);
+        if (fd >= 0 && listen(fd, backlog) !== 0) {
           close(fd);
           return -1;
         }
@@ -94,6 +145,13 @@ export function libc(): Libc | string {
         return n >= 0 ? Buffer.from(datagram.subarray(0, n)) : null;
       },
       close: (fd) => void close(fd),
+      kill: (pid, signo) => kill(pid, signo),
+      exit: (status) => exit(status),
+      writeNoWait: (fd, data) => {
+        if (!pwritev2) return -EOPNOTSUPP;
+        const n = Number(pwritev2(fd, { base: data, len: data.length }, 1, -1, RWF_NOWAIT));
+        return n >= 0 ? n : -koffi.errno();
+      },
     };
     return loaded;
   } catch (error) {
@@ -101,18 +159,35 @@ export function libc(): Libc | string {
   }
 }
 
+// The calls if something loaded them already (the reaper does at start on Linux), else
+// null: for callers that would rather do without than pay koffi's load.
+export function loadedLibc(): Libc | null {
+  return typeof loaded === 'string' ? null : loaded;
+}
+
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
 function loadKoffi(): any {
-  const require = createRequire(import.meta.url);
+  // The bundle's own require (bin/graceful.js hands it in); node:module's createRequire
+  // only where there is none (the tests run this file as an ES module): loading
+  // node:module costs the start-up Node's ES module loader with it.
+  const load = typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(import.meta.url);
   const dir = `${process.platform}_${process.arch}`;
   try {
-    const file = require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/${dir}/koffi.node`);
-    if (existsSync(file)) return require(file);
+    const file = load.resolve(`@koromix/koffi-${process.platform}-${process.arch}/${dir}/koffi.node`);
+    if (existsSync(file)) return load(file);
   } catch {
     // not there, or not loadable (musl): let koffi find the right one
   }
-  return require('koffi');
+  return load('koffi');
+}
+
+// Ends the process with `status` now, if the FFI is loaded already (else returns): for an
+// exit with nothing left to do, where Node's own exit would only take time. That joins
+// libuv's thread pool (graceful's writes use it) and V8's worker threads first; the
+// CommonJS floor, which never starts the pool, pays only the second (bench: exit latency).
+export function quickExit(status: number): void {
+  loadedLibc()?.exit(status);
 }
 
 // Ends the process at once with `status`, skipping the runtime's exit path: libuv's exit

@@ -1,15 +1,12 @@
 // The receiving end of systemd's sd_notify protocol (--ready notify): a datagram socket in
 // a private directory, named to the child in NOTIFY_SOCKET. Node has no AF_UNIX datagram
-// sockets, so it is made through the FFI (ffi.ts) and read without blocking on a timer.
+// sockets, so it is made through the FFI (ffi.ts), and read when the kernel says a datagram
+// came (sigio.ts), never on a timer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libc } from './ffi.js';
-
-// How often the socket is read: often while waiting for READY=1 (it times "ready in X ms"),
-// then rarely (STOPPING=1 and EXTEND_TIMEOUT_USEC only move timeouts of seconds).
-const BEFORE_READY_MS = 10;
-const AFTER_READY_MS = 200;
+import { onInput, removeSocket } from './sigio.js';
 
 export interface NotifyEvents {
   ready(): void;
@@ -38,7 +35,6 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
     return `--ready notify: cannot create the socket ${path}`;
   }
   let ready = false;
-  let timer: NodeJS.Timeout;
   const read = () => {
     for (let datagram = lib.receive(fd); datagram !== null; datagram = lib.receive(fd)) {
       for (const line of datagram.toString('utf8').split('\n')) {
@@ -47,23 +43,24 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
         if (key === 'READY' && value === '1' && !ready) {
           ready = true;
           on.ready();
-          clearInterval(timer);
-          timer = setInterval(read, AFTER_READY_MS);
-          timer.unref();
         } else if (key === 'STOPPING' && value === '1') on.stopping();
         else if (key === 'EXTEND_TIMEOUT_USEC' && /^\d+$/.test(value)) on.extend(Number(value) / 1000);
       }
     }
   };
-  timer = setInterval(read, BEFORE_READY_MS);
-  timer.unref();
+  const stop = onInput(fd, read);
+  if (!stop) {
+    lib.close(fd);
+    rmSync(dir, { recursive: true, force: true });
+    return `--ready notify: cannot watch the socket ${path} (fcntl O_ASYNC refused)`;
+  }
   return {
     path,
     close() {
-      clearInterval(timer);
+      stop();
       read();
       lib.close(fd);
-      rmSync(dir, { recursive: true, force: true });
+      removeSocket(path, dir);
     },
   };
 }

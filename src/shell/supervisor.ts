@@ -7,12 +7,12 @@ import type { Action, Event, OwnStop, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
-import { summaryLine } from '../report/human.js';
+import { stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../signals.js';
 import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
-import { drained } from './output.js';
+import { drained, prepareOutput } from './output.js';
 import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
@@ -177,6 +177,9 @@ export class Supervisor {
     this.#spawn({ ...this.#env, ...this.#openNotify(), ...this.#openStatus() });
     // In terminal mode the child may be stopped by job control; graceful follows it.
     if (job) process.on('SIGCHLD', this.#onChildChange);
+    // While the child execs: what the first line written will need (output.ts), so that
+    // neither a stop nor the exit waits for it.
+    if (!options.quiet || options.ready?.kind === 'log') setImmediate(prepareOutput);
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
     warm.unref();
     const status = await this.#finished;
@@ -200,8 +203,12 @@ export class Supervisor {
       if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
         this.#descendants.atStop(this.#tree, this.pid, this.#tree.members());
       }
-      this.ui.step(prev, event, this.#state, next.actions);
+      // The actions first, the words after: on a stop, kill() is the first thing graceful
+      // does once the signal is read. A line written first made the child wait for its
+      // formatting and for the write (the first one also started libuv's thread pool:
+      // four threads created before the kill; bench/analysis.md).
       for (const action of next.actions) this.#perform(action);
+      this.ui.step(prev, event, this.#state, next.actions);
       if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
@@ -226,18 +233,34 @@ export class Supervisor {
   // left cold is V8's inline caches: run the machine once on a throwaway state, while the
   // child runs and nothing waits on graceful. Not a /proc scan: it kept graceful busy for
   // 1-3 ms just when a fast child's first signal could arrive (the bench's p99).
+  // The same for the words: the step lines and the summary of both endings (a stop, and
+  // the child ending on its own) are compiled here rather than on the exit path, where
+  // the first summary of a run that ended on its own cost its compilation (the build's
+  // training run is a stop: the code cache holds only that ending).
   #warmUp(): void {
     if (this.#state.phase.kind !== 'running') return;
     const { policy } = this.options;
-    let s = initialState(this.options.command, 0);
-    const events: Event[] = [
-      { type: 'started', at: 1, pid: 2 },
-      { type: 'stop-requested', at: 2, signal: 'SIGTERM' },
-      { type: 'stop-requested', at: 500, signal: 'SIGINT' },
-      { type: 'child-exited', at: 501, code: null, signal: 'SIGKILL', signo: 9, survivors: 0 },
+    const endings: Event[][] = [
+      [
+        { type: 'started', at: 1, pid: 2 },
+        { type: 'stop-requested', at: 2, signal: 'SIGTERM' },
+        { type: 'stop-requested', at: 500, signal: 'SIGINT' },
+        { type: 'child-exited', at: 501, code: null, signal: 'SIGKILL', signo: 9, survivors: 0 },
+      ],
+      [
+        { type: 'started', at: 1, pid: 2 },
+        { type: 'child-exited', at: 501, code: 0, signal: null, signo: null, survivors: 0 },
+      ],
     ];
-    for (const event of events) s = step(s, event, policy).state;
-    summaryLine(s.facts, policy, 0);
+    for (const events of endings) {
+      let s = initialState(this.options.command, 0);
+      for (const event of events) {
+        const next = step(s, event, policy);
+        stepLines(s, event, next.state, next.actions, policy, this.options.verbose);
+        s = next.state;
+      }
+      summaryLine(s.facts, policy, 0);
+    }
   }
 
   #perform(action: Action): void {

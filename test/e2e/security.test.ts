@@ -77,15 +77,15 @@ describe('listening', () => {
   });
 
   it.skipIf(!hasPython)('NOTIFY_SOCKET is in a directory only graceful’s user can enter', async () => {
+    // The handler before "ready": the test's SIGTERM follows "ready" at once.
     const program = [
-      'import os, socket, stat',
+      'import os, signal, socket, stat, sys',
+      'signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))',
       "path = os.environ['NOTIFY_SOCKET']",
       'st = os.stat(os.path.dirname(path))',
       "print('mode %o uid %d' % (stat.S_IMODE(st.st_mode), st.st_uid), flush=True)",
       "socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', path)",
       "print('ready %d' % os.getpid(), flush=True)",
-      'import signal, sys',
-      'signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))',
       'signal.pause()',
     ].join('\n');
     const run = start(['run', '--ready', 'notify', '--', 'python3', '-c', program]);

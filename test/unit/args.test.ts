@@ -1,0 +1,73 @@
+// graceful run's own command-line parser (options.ts, parseRunArgs) against commander's
+// reading of the same line (program.ts): whatever the fast parser takes, commander must
+// take too, with the same command and the same flags. Where they would differ, the fast
+// parser must give up (null) and leave the line to commander.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseRunArgs, RUN_SPECS, type Inputs } from '../../src/options.js';
+import { program } from '../../src/program.js';
+
+// Commander's reading: the run action's inputs, or the error it threw.
+async function commander(args: string[]): Promise<{ command: string[]; flags: Inputs['flags'] } | Error> {
+  let seen: Inputs | null = null;
+  const cli = program({
+    run: async (given) => void (seen = given),
+    check: async () => {},
+  });
+  try {
+    await cli.parseAsync(['node', 'graceful', 'run', ...args]);
+  } catch (error) {
+    return error as Error;
+  }
+  const given = seen as Inputs | null;
+  if (!given) return new Error('the run action did not run');
+  return { command: given.command, flags: given.flags };
+}
+
+const names = RUN_SPECS.flatMap((s) => s.flags.split(/[ ,]+/).filter((w) => w.startsWith('-')));
+// Words people type on this command line, and near misses of them.
+const word = fc.oneof(
+  fc.constantFrom(...names),
+  fc.constantFrom('--', '-', '-qv', '-t5s', '--quiet=1', '--no-kill=0', '--timeout=', '--timeout=5s', '--ready=log:x=y', '--bogus', '-x', '---timeout', '--no-quiet', '--Timeout'),
+  fc.constantFrom('5s', '1500ms', 'SIGTERM', 'node', 'app.js', 'sh', '-c', 'echo hi', '', ' ', 'log:^ready$', 'always', '=', '--x=y'),
+  fc.string({ maxLength: 6 }),
+);
+
+describe('parseRunArgs', () => {
+  it('reads what commander reads, or leaves the line to commander', async () => {
+    let taken = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(word, { maxLength: 8 }), async (args) => {
+        const fast = parseRunArgs(args);
+        if (fast === null) return;
+        taken++;
+        const slow = await commander(args);
+        expect(slow).not.toBeInstanceOf(Error);
+        expect(fast).toEqual(slow);
+      }),
+      { numRuns: 3000 },
+    );
+    // The property is not vacuous: most lines people type are taken.
+    expect(taken).toBeGreaterThan(300);
+  });
+
+  it('takes the usual lines', async () => {
+    for (const args of [
+      ['--', 'node', 'app.js'],
+      ['-t', '10s', '--kill-mode', 'mixed', '--', 'node', 'app.js', '--port', '3000'],
+      ['--timeout=10s', '-q', '--no-kill', 'sleep', '5'],
+      ['--ready', 'log:^ready$', '--restart', 'on-failure', '--', 'sh', '-c', 'exit 1'],
+      ['--pre-stop', '--drain', '--', 'x'],
+    ]) {
+      const fast = parseRunArgs(args);
+      expect(fast, args.join(' ')).not.toBeNull();
+      expect(fast).toEqual(await commander(args));
+    }
+  });
+
+  it('leaves help, unknown options, missing values and a missing command to commander', () => {
+    for (const args of [['--help'], ['-h'], ['--bogus', '--', 'x'], ['--timeout'], ['-q'], ['--'], [], ['-qv', '--', 'x'], ['--quiet=1', '--', 'x']]) {
+      expect(parseRunArgs(args), args.join(' ')).toBeNull();
+    }
+  });
+});
