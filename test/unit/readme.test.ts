@@ -8,7 +8,7 @@ import { CHECKS } from '../../src/core/judge.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
 import { PRESETS } from '../../src/presets.js';
 import { TRAPPED } from '../../src/signals.js';
-import { MATRIX } from '../e2e/bad-input-matrix.js';
+import { MATRIX } from './bad-input-matrix.js';
 import { ROOT } from '../e2e/harness.js';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
