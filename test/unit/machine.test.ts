@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
-import type { Policy } from '../../src/core/types.js';
-import { basePolicy, Sim } from './sim.js';
+import type { Action, Event, Phase, Policy } from '../../src/core/types.js';
+import { basePolicy, Sim, type Input } from './sim.js';
 
 const exitCode = (code: number) => ({ type: 'child-exited' as const, code, signal: null, signo: null, survivors: 0 });
 const died = (signal: string, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
@@ -419,70 +419,244 @@ describe('exit status', () => {
   });
 });
 
+// Every event in every phase, as a table: the phase each lands in and what the machine asks
+// the shell to do. Each phase is reached at 0 (a stop requested at 0: deadline 30000) and
+// fed the event at 1000, past the echo window. A cell reads "<phase after>: <actions>";
+// SAME is "stays, does nothing". A new phase does not compile without its column (PHASES),
+// a new type of event fails the completeness test until it has its row.
 describe('every event in every phase', () => {
-  // Drives the machine into each phase, then feeds it every kind of event: none may throw,
-  // and a finished run never sends anything again.
-  const phases: Record<string, () => Sim> = {
+  const SAME = 'same';
+  const died0 = (survivors = 0) => ({ type: 'child-exited' as const, code: 0, signal: null, signo: null, survivors });
+  // `terminal`: the child shares graceful's terminal and process group (issue 11).
+  const start = (policy: Partial<Policy>, terminal: boolean) => {
+    const sim = new Sim({ ...basePolicy, ...policy });
+    sim.feed({ type: 'started', pid: 100, terminal });
+    return sim;
+  };
+  const stopped = (policy: Partial<Policy>, terminal: boolean) => {
+    const sim = start(policy, terminal);
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    return sim;
+  };
+  const PHASES: Record<Phase['kind'], (terminal: boolean) => Sim> = {
     starting: () => new Sim(),
-    running: () => Sim.started(),
-    'pre-stop': () => {
-      const s = Sim.started({ preStop: 'x' });
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
+    running: (t) => start({}, t),
+    'pre-stop': (t) => stopped({ preStop: 'hook' }, t),
+    delaying: (t) => stopped({ stopDelayMs: 5000 }, t),
+    signalled: (t) => stopped({}, t),
+    killed: (t) => {
+      const sim = stopped({}, t);
+      sim.now = 500;
+      sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+      return sim;
     },
-    delaying: () => {
-      const s = Sim.started({ stopDelayMs: 100 });
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
+    // The main process exited on its own at 0, one process of its tree left.
+    draining: (t) => {
+      const sim = start({}, t);
+      sim.feed(died0(1));
+      return sim;
     },
-    signalled: () => {
-      const s = Sim.started();
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
-    },
-    killed: () => {
-      const s = Sim.started();
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      s.feed({ type: 'stop-requested', signal: 'SIGINT' });
-      return s;
-    },
-    draining: () => {
-      const s = Sim.started();
-      s.feed({ ...exitCode(0), survivors: 1 });
-      return s;
-    },
-    done: () => {
-      const s = Sim.started();
-      s.feed(exitCode(0));
-      return s;
+    done: (t) => {
+      const sim = start({}, t);
+      sim.feed(died0());
+      return sim;
     },
   };
-  const events = [
-    { type: 'started', pid: 5 },
-    { type: 'spawn-failed', status: 127, message: 'x' },
-    { type: 'stop-requested', signal: 'SIGTERM' },
-    { type: 'stop-requested', signal: 'SIGINT' },
-    { type: 'forward', signal: 'SIGHUP' },
-    { type: 'forward', signal: 'SIGWINCH', delivered: true },
-    { type: 'stop-requested', signal: 'SIGINT', delivered: true },
-    { type: 'suspend', signal: 'SIGTSTP' },
-    { type: 'suspend', signal: 'SIGTSTP', delivered: true },
-    { type: 'child-stopped' },
-    { type: 'timer', timer: 'deadline' },
-    { type: 'timer', timer: 'stop-delay' },
-    { type: 'pre-stop-exited', code: 0, signal: null, error: null },
-    exitCode(0),
-    { ...exitCode(0), survivors: 2 },
-    { type: 'tree-empty' },
-  ] as const;
-  for (const [name, make] of Object.entries(phases)) {
-    it(`${name}: answers all ${events.length} events`, () => {
-      for (const event of events) {
-        const sim = make();
-        expect(sim.state.phase.kind).toBe(name);
-        expect(() => sim.feed(event as never)).not.toThrow();
-        if (name === 'done') expect(sim.sends().length).toBe(0);
-      }
+  const describeAction = (a: Action): string => {
+    switch (a.type) {
+      case 'send':
+        return `send ${a.signal} ${a.target}`;
+      case 'arm':
+        return `arm ${a.timer} ${a.at}`;
+      case 'cancel':
+        return `cancel ${a.timer}`;
+      case 'exit':
+        return `exit ${a.status}`;
+      default:
+        return a.type;
+    }
+  };
+  const outcome = (make: () => Sim, event: Input): string => {
+    const sim = make();
+    const before = JSON.stringify(sim.state.phase);
+    sim.now = 1000;
+    const actions = sim.feed(event);
+    const { phase } = sim.state;
+    if (JSON.stringify(phase) === before && actions.length === 0) return SAME;
+    const name = phase.kind === 'draining' && phase.killed ? 'draining killed' : phase.kind;
+    return [name, actions.map(describeAction).join(', ')].filter(Boolean).join(': ');
+  };
+
+  type Row = [event: Input, cells: Record<Phase['kind'], string>];
+  const row = (event: Input, cells: Partial<Record<Phase['kind'], string>>): Row => [
+    event,
+    { starting: SAME, running: SAME, 'pre-stop': SAME, delaying: SAME, signalled: SAME, killed: SAME, draining: SAME, done: SAME, ...cells },
+  ];
+  const KILL = 'killed: cancel deadline, cancel stop-delay, send SIGKILL tree';
+  const KILL_DRAINING = 'draining killed: cancel deadline, cancel stop-delay, send SIGKILL tree';
+  const KILL_DURING_HOOK = 'killed: cancel deadline, cancel stop-delay, cancel-pre-stop, send SIGKILL tree';
+  const EXITED = 'cancel stop-delay, cancel ready-timeout, cancel deadline, cancel ready-timeout, exit 0';
+
+  // In a session of its own (the usual case): graceful delivers every signal itself.
+  const SESSION: Record<string, Row> = {
+    started: row({ type: 'started', pid: 5 }, { starting: 'running' }),
+    'spawn-failed': row({ type: 'spawn-failed', status: 127, message: 'x: command not found' }, { starting: 'done: exit 127' }),
+    'stop-requested SIGTERM': row({ type: 'stop-requested', signal: 'SIGTERM' }, {
+      starting: 'starting', // held: the stop begins when the child has started
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+      // pre-stop, delaying: counted, nothing to pass on before the stop signal itself
+      signalled: 'signalled: send SIGTERM tree',
+      draining: 'draining: send SIGTERM tree',
+    }),
+    'stop-requested SIGINT': row({ type: 'stop-requested', signal: 'SIGINT' }, {
+      starting: 'starting',
+      running: 'signalled: send SIGINT tree, cancel ready-timeout, arm deadline 31000',
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    stop: row({ type: 'stop', trigger: 'check' }, {
+      starting: 'starting',
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+    }),
+    ready: row({ type: 'ready' }, { running: 'running: cancel ready-timeout' }),
+    // sd_notify STOPPING=1: nothing to send, the grace period runs from now.
+    'child-stopping': row({ type: 'child-stopping' }, { running: 'signalled: cancel ready-timeout, arm deadline 31000' }),
+    // sd_notify EXTEND_TIMEOUT_USEC=60s: the deadline moves while it can still matter.
+    'extend-timeout': row({ type: 'extend-timeout', ms: 60_000 }, {
+      'pre-stop': 'pre-stop: arm deadline 61000',
+      delaying: 'delaying: arm deadline 61000',
+      signalled: 'signalled: arm deadline 61000',
+      draining: 'draining: arm deadline 61000',
+    }),
+    forward: row({ type: 'forward', signal: 'SIGHUP' }, {
+      running: 'running: send SIGHUP tree',
+      'pre-stop': 'pre-stop: send SIGHUP tree',
+      delaying: 'delaying: send SIGHUP tree',
+      signalled: 'signalled: send SIGHUP tree',
+      killed: 'killed: send SIGHUP tree',
+      draining: 'draining: send SIGHUP tree',
+    }),
+    suspend: row({ type: 'suspend', signal: 'SIGTSTP' }, {
+      starting: 'starting: suspend-self',
+      running: 'running: send SIGSTOP tree, suspend-self',
+      'pre-stop': 'pre-stop: send SIGSTOP tree, suspend-self',
+      delaying: 'delaying: send SIGSTOP tree, suspend-self',
+      signalled: 'signalled: send SIGSTOP tree, suspend-self',
+      killed: 'killed: send SIGSTOP tree, suspend-self',
+      draining: 'draining: send SIGSTOP tree, suspend-self',
+      done: 'done: suspend-self',
+    }),
+    // Off a terminal, a stopped child does not stop graceful (someone's SIGSTOP, or graceful's own).
+    'child-stopped': row({ type: 'child-stopped' }, {}),
+    'timer deadline': row({ type: 'timer', timer: 'deadline' }, {
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    'timer stop-delay': row({ type: 'timer', timer: 'stop-delay' }, { delaying: 'signalled: send SIGTERM tree' }),
+    'timer ready-timeout': row({ type: 'timer', timer: 'ready-timeout' }, {
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+    }),
+    'pre-stop-exited': row({ type: 'pre-stop-exited', code: 0, signal: null, error: null }, { 'pre-stop': 'signalled: send SIGTERM tree' }),
+    'child-exited': row(died0(), {
+      running: `done: ${EXITED}`,
+      'pre-stop': 'done: cancel stop-delay, cancel ready-timeout, cancel-pre-stop, cancel deadline, cancel ready-timeout, exit 0',
+      delaying: `done: ${EXITED}`,
+      signalled: `done: ${EXITED}`,
+      killed: `done: ${EXITED}`,
+    }),
+    'child-exited, 2 left': row(died0(2), {
+      // On its own: the rest gets the whole sequence, from now.
+      running: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree, arm deadline 31000, send SIGTERM tree',
+      // Before the stop signal went out: the rest gets it now, within the deadline armed at 0.
+      'pre-stop': 'draining: cancel stop-delay, cancel ready-timeout, cancel-pre-stop, watch-tree, send SIGTERM tree',
+      delaying: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree, send SIGTERM tree',
+      signalled: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree',
+      // Already killed: again, for anything forked since.
+      killed: 'draining killed: cancel stop-delay, cancel ready-timeout, watch-tree, send SIGKILL tree',
+    }),
+    // Recorded in the facts (below), not a step of the stop.
+    'app-found': row({ type: 'app-found', pid: 200, command: 'node server.js' }, {}),
+    // No app was found: nothing to record.
+    'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
+    'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
+  };
+
+  // The events a terminal or a shell sends to graceful's whole process group, `delivered`:
+  // the child has them already, and only the tree outside the group is signalled.
+  const TERMINAL: Record<string, Row> = {
+    'Ctrl+C': row({ type: 'stop-requested', signal: 'SIGINT', delivered: true }, {
+      starting: 'starting',
+      running: 'signalled: send SIGINT outside-group, cancel ready-timeout, arm deadline 31000',
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    'a hang-up (--interactive)': row({ type: 'stop-requested', signal: 'SIGHUP', delivered: true }, {
+      starting: 'starting',
+      running: 'signalled: send SIGHUP outside-group, cancel ready-timeout, arm deadline 31000',
+      signalled: 'signalled: send SIGHUP outside-group',
+      draining: 'draining: send SIGHUP outside-group',
+    }),
+    'a resize': row({ type: 'forward', signal: 'SIGWINCH', delivered: true }, {}),
+    // SIGUSR1 sent to graceful alone is still graceful's to pass on.
+    'SIGUSR1 to graceful': row({ type: 'forward', signal: 'SIGUSR1' }, {
+      running: 'running: send SIGUSR1 tree',
+      'pre-stop': 'pre-stop: send SIGUSR1 tree',
+      delaying: 'delaying: send SIGUSR1 tree',
+      signalled: 'signalled: send SIGUSR1 tree',
+      killed: 'killed: send SIGUSR1 tree',
+      draining: 'draining: send SIGUSR1 tree',
+    }),
+    // Ctrl+Z: the child takes it or not; graceful follows when it has stopped.
+    'Ctrl+Z': row({ type: 'suspend', signal: 'SIGTSTP', delivered: true }, {}),
+    'child-stopped': row({ type: 'child-stopped' }, {
+      running: 'running: suspend-self',
+      'pre-stop': 'pre-stop: suspend-self',
+      delaying: 'delaying: suspend-self',
+      signalled: 'signalled: suspend-self',
+      killed: 'killed: suspend-self',
+    }),
+  };
+
+  it('SESSION has a row for every type of event', () => {
+    const types = new Set(Object.values(SESSION).map(([event]) => event.type));
+    // A Record over Event['type']: a new type of event does not compile until it is listed here.
+    const declared: Record<Event['type'], true> = {
+      started: true, 'spawn-failed': true, 'stop-requested': true, stop: true, ready: true, 'child-stopping': true,
+      'extend-timeout': true, forward: true, suspend: true, 'child-stopped': true, timer: true, 'pre-stop-exited': true,
+      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true,
+    };
+    expect([...types].sort()).toEqual(Object.keys(declared).sort());
+  });
+
+  for (const [mode, table, terminal] of [['in a session of its own', SESSION, false], ['in terminal mode', TERMINAL, true]] as const) {
+    describe(mode, () => {
+      it.each(Object.entries(table))('%s', (_, [event, cells]) => {
+        const seen = Object.fromEntries(Object.entries(PHASES).map(([phase, make]) => [phase, outcome(() => make(terminal), event)]));
+        expect(seen).toEqual(cells);
+      });
     });
   }
+
+  it('every phase is reached as its column says', () => {
+    for (const terminal of [false, true]) {
+      for (const [kind, make] of Object.entries(PHASES)) expect(make(terminal).state.phase.kind).toBe(kind);
+    }
+  });
+
+  it('app-found records the program behind a launcher, once, in every phase but done', () => {
+    for (const [kind, make] of Object.entries(PHASES)) {
+      const sim = make(false);
+      sim.now = 1000;
+      sim.feed({ type: 'app-found', pid: 200, command: 'node server.js' });
+      sim.feed({ type: 'app-found', pid: 300, command: 'node other.js' });
+      const expected = kind === 'done' ? null : { pid: 200, command: 'node server.js', foundAt: 1000, exit: null, signalSentAt: null };
+      expect(sim.state.facts.app, kind).toEqual(expected);
+    }
+  });
 });
