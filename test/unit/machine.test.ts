@@ -419,6 +419,118 @@ describe('exit status', () => {
   });
 });
 
+// --ready and sd_notify (READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC), on the fake clock.
+describe('readiness and what the child says (sd_notify)', () => {
+  const ready = (policy: Partial<Policy> = {}) => {
+    const sim = new Sim({ ...basePolicy, readyTimeoutMs: 5000, ...policy });
+    sim.now = 100;
+    sim.feed({ type: 'started', pid: 100 });
+    return sim;
+  };
+
+  it('ready in time: the ready timeout is cancelled, the time is recorded, nothing is sent', () => {
+    const sim = ready();
+    expect(sim.armed.get('ready-timeout')).toBe(5100);
+    sim.now = 1300;
+    expect(sim.feed({ type: 'ready' })).toEqual([{ type: 'cancel', timer: 'ready-timeout' }]);
+    sim.now = 1900;
+    expect(sim.feed({ type: 'ready' })).toEqual([]); // a second READY=1 changes nothing
+    sim.advanceTo(60_000);
+    expect(sim.sends()).toEqual([]);
+    sim.feed(exitCode(0));
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'exited', readyMs: 1200, uptimeMs: 59_900 });
+  });
+
+  it('not ready in time: stopped at the ready deadline with the whole sequence, exit 124, not-ready', () => {
+    const sim = ready({ timeoutMs: 2000 });
+    sim.advanceTo(5100);
+    expect(sim.sends()).toEqual(['5100 SIGTERM tree']);
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'ready-timeout', requestedAt: 5100, deadline: 7100 });
+    sim.now = 5400;
+    expect(sim.feed({ type: 'ready' })).toEqual([]); // too late to count
+    sim.feed(exitCode(0));
+    expect(sim.status).toBe(124);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'not-ready', readyMs: null, shutdownMs: 300 });
+  });
+
+  it('EXTEND_TIMEOUT_USEC while starting moves the ready deadline later, never earlier', () => {
+    const sim = ready();
+    sim.now = 1000;
+    expect(sim.feed({ type: 'extend-timeout', ms: 10_000 })).toEqual([{ type: 'arm', timer: 'ready-timeout', at: 11_000 }]);
+    sim.now = 2000;
+    expect(sim.feed({ type: 'extend-timeout', ms: 1000 })).toEqual([]); // until 3000: earlier than 11000
+    sim.advanceTo(10_999);
+    expect(sim.sends()).toEqual([]);
+    sim.advanceTo(11_000);
+    expect(sim.sends()).toEqual(['11000 SIGTERM tree']);
+    // Once ready, there is no start to extend.
+    const up = ready();
+    up.now = 500;
+    up.feed({ type: 'ready' });
+    expect(up.feed({ type: 'extend-timeout', ms: 10_000 })).toEqual([]);
+  });
+
+  it('EXTEND_TIMEOUT_USEC while stopping moves the kill later; the grace period reported is the one that applied', () => {
+    const sim = Sim.started({ timeoutMs: 1000 });
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 800;
+    expect(sim.feed({ type: 'extend-timeout', ms: 2000 })).toEqual([{ type: 'arm', timer: 'deadline', at: 2800 }]);
+    sim.now = 900;
+    expect(sim.feed({ type: 'extend-timeout', ms: 100 })).toEqual([]); // until 1000: earlier
+    sim.advanceTo(2799);
+    expect(sim.sends()).toEqual(['0 SIGTERM tree']);
+    sim.advanceTo(2800);
+    expect(sim.sends()).toEqual(['0 SIGTERM tree', '2800 SIGKILL tree']);
+    // Killed: there is no timeout left to extend.
+    expect(sim.feed({ type: 'extend-timeout', ms: 60_000 })).toEqual([]);
+    sim.now = 2810;
+    sim.feed(died('SIGKILL', 9));
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', graceMs: 2800, killSentAfterMs: 2800 });
+  });
+
+  it('STOPPING=1: nothing is sent, the grace period runs from then, the kill comes at its end', () => {
+    const sim = Sim.started({ timeoutMs: 3000 });
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    expect(sim.state.phase.kind).toBe('signalled');
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'child-stopping', requestedAt: 2000, deadline: 5000, signal: null });
+    sim.advanceTo(4999);
+    expect(sim.sends()).toEqual([]);
+    sim.advanceTo(5000);
+    expect(sim.sends()).toEqual(['5000 SIGKILL tree']);
+    sim.now = 5001;
+    sim.feed(died('SIGKILL', 9));
+    expect(sim.status).toBe(137);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', requested: true, signalSentAfterMs: null, killSentAfterMs: 3000 });
+  });
+
+  it('STOPPING=1 then its exit in time: clean, status 0, no signal ever sent', () => {
+    const sim = Sim.started();
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    sim.now = 2450;
+    sim.feed(exitCode(0));
+    expect(sim.status).toBe(0);
+    expect(sim.sends()).toEqual([]);
+    expect(sim.armed.size).toBe(0);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'clean', shutdownMs: 450 });
+  });
+
+  it('STOPPING=1, then a stop request: SIGTERM is counted and not sent (the child is stopping already); Ctrl+C still forces the kill', () => {
+    const sim = Sim.started();
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    sim.now = 2500;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(sim.sends()).toEqual([]);
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'child-stopping', repeats: 1 });
+    sim.now = 2600;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['2600 SIGKILL tree']);
+    expect(sim.state.facts.stop).toMatchObject({ forced: true, killReason: 'second-signal' });
+  });
+});
+
 // Every event in every phase, as a table: the phase each lands in and what the machine asks
 // the shell to do. Each phase is reached at 0 (a stop requested at 0: deadline 30000) and
 // fed the event at 1000, past the echo window. A cell reads "<phase after>: <actions>";
