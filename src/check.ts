@@ -15,9 +15,10 @@ import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from './readiness.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from './report/checks.js';
 import { statusForSignal } from './signals.js';
+import { EXIT } from './core/exit.js';
 import { describeCommand, human } from './report/human.js';
-import { buildReport, writeFileAtomic } from './report/json.js';
-import { checkReportPath, writeReport } from './run.js';
+import { checkOutputPath, writeJson, writeOutput } from './report/files.js';
+import { buildReport } from './report/json.js';
 import { disposition, stillListening, tcpSockets } from './shell/inspect.js';
 import { say } from './shell/output.js';
 import { Supervisor } from './shell/supervisor.js';
@@ -31,7 +32,6 @@ const PROBE_EVERY_MS = 50;
 // How long a single request may take before it counts as failed.
 const REQUEST_TIMEOUT_MS = 120_000;
 
-export const EXIT_CHECK_FAILED = 1;
 
 // Runs the check --repeat times; resolves with graceful's exit status.
 export async function check(options: CheckOptions): Promise<number> {
@@ -47,18 +47,12 @@ export async function check(options: CheckOptions): Promise<number> {
   const ok = runs.every(runPassed);
   const aborted = abortedRun(runs)?.observations.aborted ?? null;
   // Interrupted: 128 + the signal's number, as a shell reports a command ended by a signal.
-  const status = aborted ? statusForSignal(aborted.signal) : ok ? 0 : EXIT_CHECK_FAILED;
+  const status = aborted ? statusForSignal(aborted.signal) : ok ? 0 : EXIT.checkFailed;
   const line = `graceful: ${verdictLine(runs)}${aborted ? `; exit status ${status}` : ''}`;
   say(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
   const command = options.run.command;
-  if (options.run.reportFile) writeReport(options.run.reportFile, checkReport(command, runs), ui);
-  if (options.junit) {
-    try {
-      writeFileAtomic(options.junit, junit(command, runs));
-    } catch (error) {
-      ui.error(`--junit ${options.junit}: could not be written: ${(error as Error).message}`);
-    }
-  }
+  if (options.run.reportFile) writeJson('--report-file', options.run.reportFile, checkReport(command, runs), ui);
+  if (options.junit) writeOutput('--junit', options.junit, junit(command, runs), ui);
   return status;
 }
 
@@ -119,7 +113,8 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
   const { ui } = supervisor;
   if (round === 1) {
     for (const warning of runOptions.warnings) ui.warn(warning);
-    checkReportPath(runOptions.reportFile, ui);
+    checkOutputPath('--report-file', runOptions.reportFile, ui);
+    checkOutputPath('--junit', options.junit, ui);
   }
 
   // Just before the stop: the in-flight work, the child's signal disposition, its sockets.

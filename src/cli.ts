@@ -3,6 +3,8 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, UsageError } from './errors.js';
+import { exitHelp } from './core/exit.js';
+import { CHECKS } from './core/judge.js';
 import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { drained, fdStream, say } from './shell/output.js';
 import { TRAPPED, type Disposition } from './signals.js';
@@ -21,8 +23,8 @@ ${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${DOES[s.disposition]}${s.interactiv
 On a terminal, the child shares graceful's process group and terminal: what the terminal
 sends (Ctrl+C, Ctrl+Z, a resize) reaches it directly, once.
 
-Exit status: the child's code; 128+n if it died of signal n; 0 for --success-exit-status;
-126 not executable; 127 not found; 2 usage error.
+Exit status:
+${exitHelp('run')}
 
 Examples:
   graceful run -- node app.js
@@ -30,8 +32,10 @@ Examples:
   graceful run --preset kubernetes --stop-delay 5s --report-file /tmp/stop.json -- ./server`;
 
 const CHECK_EPILOG = `
-Checks: ready, handles-signal, inflight, new-work-refused, exited-in-time, exit-status,
-no-descendants-left, temp-clean, port-released, shutdown-time.
+Checks: ${CHECKS.join(', ')}.
+
+Exit status:
+${exitHelp('check')}
 
 Examples:
   graceful check --ready tcp:3000 --inflight http://127.0.0.1:3000/slow -- node server.js

@@ -1,17 +1,10 @@
 // Error classes -> exit status + one line of text. The one top-level catch in cli.ts maps
 // them; nothing else prints an error or chooses an exit status for graceful's own failures.
 
-/** Exit statuses graceful itself uses (the child's own statuses pass through as-is). */
-export const EXIT = {
-  /** Bad flag, bad value, missing command: the user can fix the command line. */
-  usage: 2,
-  /** The command exists but cannot be executed (permissions, a directory, bad format). */
-  notExecutable: 126,
-  /** The command was not found. */
-  notFound: 127,
-  /** A bug in graceful (EX_SOFTWARE from sysexits.h). */
-  internal: 70,
-} as const;
+import { EXIT } from './core/exit.js';
+
+// The table of exit statuses lives in core/exit.ts.
+export { EXIT };
 
 /** A command line graceful cannot accept; `what` names the option or argument. */
 export class UsageError extends Error {

@@ -21,7 +21,17 @@ export const DEFAULTS = {
   // systemd's TimeoutStartSec is 90 s, PM2's listen_timeout 3 s: a minute fits a server that
   // warms a cache without leaving a hung start unnoticed for long. 0 waits forever.
   readyTimeoutMs: 60_000,
+  stopDelayMs: 0,
+  monitorIntervalMs: 1000,
+  healthHost: '127.0.0.1',
+  /** graceful check: --after, --inflight-count, --repeat. */
+  afterMs: 1000,
+  inflightCount: 10,
+  repeat: 1,
 };
+
+// A default as --help shows it, from the value the code uses: the two cannot disagree.
+const d = (ms: number) => formatDuration(ms);
 
 /** One option of `graceful run`: its flag, its environment variable and its help. */
 export interface OptionSpec {
@@ -39,18 +49,18 @@ export interface OptionSpec {
 // The options of `graceful run`, in --help order. cli.ts declares them to commander from
 // this table and the README documents the same list.
 export const RUN_OPTIONS: readonly OptionSpec[] = [
-  { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: '30s (preset: its platform\'s deadline less 500ms)', description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
+  { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: `${d(DEFAULTS.timeoutMs)} (preset: its platform's deadline less ${d(PLATFORM_RESERVE_MS)})`, description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
   { key: 'stopSignal', flags: '-s, --stop-signal <signal>', env: 'GRACEFUL_STOP_SIGNAL', default: 'the signal received', description: 'signal that asks the child to stop' },
-  { key: 'killSignal', flags: '--kill-signal <signal>', env: 'GRACEFUL_KILL_SIGNAL', default: 'SIGKILL', description: 'signal sent when the grace period runs out or on a second Ctrl+C' },
+  { key: 'killSignal', flags: '--kill-signal <signal>', env: 'GRACEFUL_KILL_SIGNAL', default: DEFAULTS.killSignal, description: 'signal sent when the grace period runs out or on a second Ctrl+C' },
   { key: 'kill', flags: '--no-kill', env: 'GRACEFUL_NO_KILL', default: 'off', boolean: true, description: 'never send the kill signal: wait for the child however long it takes' },
-  { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: 'group', description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
+  { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: DEFAULTS.killMode, description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
-  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: '0', description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
+  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: d(DEFAULTS.stopDelayMs), description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
-  { key: 'ready', flags: '--ready <probe>', env: 'GRACEFUL_READY', default: 'none', description: 'how to know the child is ready: tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH (2xx), log:REGEX (a line of its output), ipc (process.send("ready")), notify (sd_notify READY=1)' },
-  { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: '60s', description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
+  { key: 'ready', flags: '--ready <probe>', env: 'GRACEFUL_READY', default: 'none', description: 'how to know the child is ready: tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH (2xx), log:REGEX (a line of its output), ipc (process.send("ready")), notify (sd_notify READY=1), app (graceful/app\'s life.ready())' },
+  { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: d(DEFAULTS.readyTimeoutMs), description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
   { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
@@ -127,22 +137,22 @@ export const RESTART_DEFAULTS: RestartPolicy = {
   windowMs: 10_000, // systemd StartLimitIntervalSec=10s
 };
 
-const NO_LIFECYCLE: Lifecycle = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: 1000, stats: false, health: null };
+const NO_LIFECYCLE: Lifecycle = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null };
 
 /** The options of graceful run only: what happens across the child's life. */
 export const LIFECYCLE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'restart', flags: '--restart <when>', env: 'GRACEFUL_RESTART', default: 'no', description: 'restart the child when it ends: no, on-failure (failure status, signal, memory limit) or always; a stop request (SIGTERM, SIGINT) is always final' },
-  { key: 'restartDelay', flags: '--restart-delay <duration>', env: 'GRACEFUL_RESTART_DELAY', default: '100ms', description: 'pause before a restart' },
+  { key: 'restart', flags: '--restart <when>', env: 'GRACEFUL_RESTART', default: RESTART_DEFAULTS.mode, description: 'restart the child when it ends: no, on-failure (failure status, signal, memory limit) or always; a stop request (SIGTERM, SIGINT) is always final' },
+  { key: 'restartDelay', flags: '--restart-delay <duration>', env: 'GRACEFUL_RESTART_DELAY', default: d(RESTART_DEFAULTS.delayMs), description: 'pause before a restart' },
   { key: 'backoff', flags: '--backoff', env: 'GRACEFUL_BACKOFF', default: 'off', boolean: true, description: 'double the restart delay for each unstable run in a row, up to --restart-delay-max' },
-  { key: 'restartDelayMax', flags: '--restart-delay-max <duration>', env: 'GRACEFUL_RESTART_DELAY_MAX', default: '30s', description: 'the longest restart delay with --backoff' },
-  { key: 'minUptime', flags: '--min-uptime <duration>', env: 'GRACEFUL_MIN_UPTIME', default: '1s', description: 'a run shorter than this is an unstable start' },
-  { key: 'maxRestarts', flags: '--max-restarts <n>', env: 'GRACEFUL_MAX_RESTARTS', default: '5', description: 'give up after more unstable runs than this within --restart-window, exiting with the last status' },
-  { key: 'restartWindow', flags: '--restart-window <duration>', env: 'GRACEFUL_RESTART_WINDOW', default: '10s', description: 'the window of --max-restarts' },
+  { key: 'restartDelayMax', flags: '--restart-delay-max <duration>', env: 'GRACEFUL_RESTART_DELAY_MAX', default: d(RESTART_DEFAULTS.delayMaxMs), description: 'the longest restart delay with --backoff' },
+  { key: 'minUptime', flags: '--min-uptime <duration>', env: 'GRACEFUL_MIN_UPTIME', default: d(RESTART_DEFAULTS.minUptimeMs), description: 'a run shorter than this is an unstable start' },
+  { key: 'maxRestarts', flags: '--max-restarts <n>', env: 'GRACEFUL_MAX_RESTARTS', default: String(RESTART_DEFAULTS.maxRestarts), description: 'give up after more unstable runs than this within --restart-window, exiting with the last status' },
+  { key: 'restartWindow', flags: '--restart-window <duration>', env: 'GRACEFUL_RESTART_WINDOW', default: d(RESTART_DEFAULTS.windowMs), description: 'the window of --max-restarts' },
   { key: 'maxMemory', flags: '--max-memory <size>', env: 'GRACEFUL_MAX_MEMORY', default: 'none', description: 'over this RSS (512M, 1G, bytes) for the whole tree: stop gracefully, then restart with --restart, else exit 125' },
-  { key: 'monitorInterval', flags: '--monitor-interval <duration>', env: 'GRACEFUL_MONITOR_INTERVAL', default: '1s', description: 'how often --max-memory and --stats sample the tree' },
+  { key: 'monitorInterval', flags: '--monitor-interval <duration>', env: 'GRACEFUL_MONITOR_INTERVAL', default: d(DEFAULTS.monitorIntervalMs), description: 'how often --max-memory and --stats sample the tree' },
   { key: 'stats', flags: '--stats', env: 'GRACEFUL_STATS', default: 'off', boolean: true, description: "report the tree's peak RSS and CPU time" },
   { key: 'healthPort', flags: '--health-port <port>', env: 'GRACEFUL_HEALTH_PORT', default: 'none', description: 'serve GET /healthz (200 while the child runs) and /readyz (200 once ready, 503 from the stop request on)' },
-  { key: 'healthHost', flags: '--health-host <host>', env: 'GRACEFUL_HEALTH_HOST', default: '127.0.0.1', description: 'address of the health endpoint' },
+  { key: 'healthHost', flags: '--health-host <host>', env: 'GRACEFUL_HEALTH_HOST', default: DEFAULTS.healthHost, description: 'address of the health endpoint' },
 ];
 
 // Adds graceful run's lifecycle options to `run`.
@@ -163,7 +173,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
     maxRestarts,
     windowMs: duration('restartWindow', RESTART_DEFAULTS.windowMs),
   };
-  const monitorIntervalMs = duration('monitorInterval', 1000);
+  const monitorIntervalMs = duration('monitorInterval', DEFAULTS.monitorIntervalMs);
   if (monitorIntervalMs < 10) throw new UsageError(text('monitorInterval')!.from, 'expected at least 10ms between samples');
   return {
     ...run,
@@ -172,7 +182,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
       maxMemory: memRaw ? parseSize(memRaw.value, memRaw.from) : null,
       monitorIntervalMs,
       stats: bool('stats') ?? false,
-      health: portRaw ? { host: text('healthHost')?.value || '127.0.0.1', port: parsePort(portRaw.value, portRaw.from) } : null,
+      health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
     },
   };
 }
@@ -244,7 +254,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       ? (p?.deliveryMode ?? DEFAULTS.checkKillMode)
       : (p?.killMode ?? DEFAULTS.killMode);
   const delayRaw = text('stopDelay');
-  const stopDelayMs = delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : 0;
+  const stopDelayMs = delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : DEFAULTS.stopDelayMs;
   const preStopRaw = text('preStop');
   const preStop = preStopRaw && preStopRaw.value.trim() !== '' ? preStopRaw.value : null;
   const successRaw = text('successExitStatus');
@@ -291,6 +301,7 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
       followApp: verb === 'check',
+      readyOnAppPhase: ready?.kind === 'app',
     },
     ready,
     secretFromEnv: { preStop: preStopRaw?.from.startsWith('GRACEFUL_') ? preStopRaw.from : null },
@@ -356,14 +367,14 @@ function longFlag(spec: OptionSpec): string {
 
 /** The options graceful check adds to those of run. */
 export const CHECK_OPTIONS: readonly OptionSpec[] = [
-  { key: 'after', flags: '--after <duration>', env: 'GRACEFUL_AFTER', default: '1s', description: 'without --ready: stop the child this long after it started' },
+  { key: 'after', flags: '--after <duration>', env: 'GRACEFUL_AFTER', default: d(DEFAULTS.afterMs), description: 'without --ready: stop the child this long after it started' },
   { key: 'inflight', flags: '--inflight <url>', env: 'GRACEFUL_INFLIGHT', default: 'none', description: 'just before the stop signal, open --inflight-count concurrent requests to this (slow) endpoint; each must complete with 2xx' },
-  { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: '10', description: 'how many in-flight requests' },
+  { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: String(DEFAULTS.inflightCount), description: 'how many in-flight requests' },
   { key: 'probe', flags: '--probe <url>', env: 'GRACEFUL_PROBE', default: 'none', description: 'after the stop signal, try new requests here while the in-flight ones finish: each must be refused (connection refused or 503)' },
   { key: 'allowRemote', flags: '--allow-remote', env: 'GRACEFUL_ALLOW_REMOTE', default: 'off', boolean: true, description: 'accept --inflight and --probe URLs that are not on this machine (loopback)' },
   { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
   { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
-  { key: 'repeat', flags: '--repeat <n>', env: 'GRACEFUL_REPEAT', default: '1', description: 'run the whole check n times; fail if any run fails' },
+  { key: 'repeat', flags: '--repeat <n>', env: 'GRACEFUL_REPEAT', default: String(DEFAULTS.repeat), description: 'run the whole check n times; fail if any run fails' },
 ];
 
 export interface CheckOptions {
@@ -387,15 +398,15 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   };
   // Every value is checked, whether or not the option it goes with was given.
   const inflightUrl = url('inflight');
-  const inflightCount = count('inflightCount', 10, 1, 1000);
+  const inflightCount = count('inflightCount', DEFAULTS.inflightCount, 1, 1000);
   return {
     run,
-    afterMs: duration('after') ?? 1000,
+    afterMs: duration('after') ?? DEFAULTS.afterMs,
     inflight: inflightUrl && { url: inflightUrl, count: inflightCount },
     probe: url('probe'),
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
-    repeat: count('repeat', 1, 1, 1000),
+    repeat: count('repeat', DEFAULTS.repeat, 1, 1000),
   };
 }
 

@@ -2,16 +2,15 @@
 // policy says (core/restart.ts); then say what happened, on stderr and in the JSON report.
 // Every stop, whatever its trigger (a signal, --max-memory), goes through the supervisor's
 // one shutdown sequence.
-import { accessSync, constants } from 'node:fs';
 import type { Server } from 'node:http';
-import { dirname } from 'node:path';
 import { decide, isUnstable, retain, type RunRecord } from './core/restart.js';
 import type { Facts, State } from './core/types.js';
 import { EXIT } from './errors.js';
 import type { RunOptions } from './options.js';
 import { formatDuration, formatSize } from './parse.js';
 import { describeCommand, human, humanSize, interactiveHint, summaryLine } from './report/human.js';
-import { buildReport, summarizeRun, writeFileAtomic } from './report/json.js';
+import { checkOutputPath, writeJson } from './report/files.js';
+import { buildReport, summarizeRun } from './report/json.js';
 import type { Health } from './shell/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from './shell/monitor.js';
 import { Supervisor, type Outcome } from './shell/supervisor.js';
@@ -67,7 +66,7 @@ export async function run(options: RunOptions): Promise<number> {
     const { ui } = supervisor;
     if (round === 1) {
       for (const warning of options.warnings) ui.warn(warning);
-      checkReportPath(options.reportFile, ui);
+      checkOutputPath('--report-file', options.reportFile, ui);
     }
     const outcome = await supervisor.start();
     runsDone = round;
@@ -136,7 +135,7 @@ export async function run(options: RunOptions): Promise<number> {
     }
     if (options.reportFile !== null) {
       const restart = life.why && { mode: lifecycle.restart.mode, restarts: life.restarts, ...life.why };
-      writeReport(options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted: runsDone - life.runs.length, stats: life.stats, restart }), ui);
+      writeJson('--report-file', options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted: runsDone - life.runs.length, stats: life.stats, restart }), ui);
     }
     return status;
   }
@@ -175,23 +174,4 @@ function healthOf(supervisor: Supervisor | null, waiting: boolean, runsDone: num
     // waiting, the last one is not yet.
     restarts: Math.max(0, waiting ? runsDone - 1 : runsDone),
   };
-}
-
-// Writes a JSON report, or says in one line why it could not.
-export function writeReport(path: string, data: unknown, ui: Ui): void {
-  try {
-    writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
-  } catch (error) {
-    ui.error(`--report-file ${path}: the report could not be written: ${(error as Error).message}`);
-  }
-}
-
-// Says at start, not only at the end, that the report cannot be written: the run goes on.
-export function checkReportPath(path: string | null, ui: Ui): void {
-  if (path === null) return;
-  try {
-    accessSync(dirname(path), constants.W_OK);
-  } catch (error) {
-    ui.error(`--report-file ${path}: its directory is not writable (${(error as NodeJS.ErrnoException).code}); the run goes on without a report`);
-  }
 }

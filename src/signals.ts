@@ -1,6 +1,7 @@
 // The one table of signals: names <-> numbers, and what graceful does with each one it
 // receives. Code, --help, the README's signal table and the tests all read it.
 import { constants } from 'node:os';
+import { signalStatus } from './core/exit.js';
 import { quote, UsageError } from './errors.js';
 
 /** What graceful does when it receives a signal. */
@@ -87,7 +88,7 @@ function maxSignal(): number {
 
 // What graceful exits with when the child died of a signal: 128 + n, as shells and tini do.
 export function statusForSignal(name: string): number {
-  return 128 + (signalNumber(name) ?? 0);
+  return signalStatus(signalNumber(name) ?? 0);
 }
 
 // Signals that a process cannot catch, block or ignore.

@@ -2,7 +2,7 @@
 // when each signal is sent and to whom; the shell (shell/supervisor.ts) only carries the
 // actions out. No I/O and no clock here: every event carries its own time.
 import { exitStatus } from './timeline.js';
-import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, Target } from './types.js';
+import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
 
 // The first state of a run: the spawn of `command` was asked for at `at`.
 export function initialState(command: readonly string[], at: number): State {
@@ -21,6 +21,7 @@ export function initialState(command: readonly string[], at: number): State {
       readyDeadline: null,
       forwarded: {},
       app: null,
+      phases: [],
       terminal: false,
     },
   };
@@ -31,9 +32,15 @@ export function stopTarget(policy: Policy): Target {
   return policy.killMode === 'group' ? 'tree' : 'main';
 }
 
+// systemd's KillMode=process: graceful signals the main process only, and leaves the rest of
+// its tree alone, even once the main process is gone. The one place that decides it.
+export function leavesRest(policy: Policy): boolean {
+  return policy.killMode === 'process';
+}
+
 // Where the kill signal goes (only KillMode=process spares the rest of the tree).
 export function killTarget(policy: Policy): Target {
-  return policy.killMode === 'process' ? 'main' : 'tree';
+  return leavesRest(policy) ? 'main' : 'tree';
 }
 
 // Forwarded signals follow the stop signal: a terminal sends SIGWINCH or SIGHUP to a whole
@@ -95,6 +102,9 @@ export function step(state: State, event: Event, policy: Policy): Step {
 
     case 'extend-timeout':
       return extendTimeout(state, event.at + event.ms);
+
+    case 'app-phase':
+      return onAppPhase(state, event, policy);
 
     case 'forward':
     case 'suspend': {
@@ -173,6 +183,22 @@ export function step(state: State, event: Event, policy: Policy): Step {
   }
 }
 
+// How many status-channel lines a run keeps: a life has a dozen, plus two per resource; a
+// program that writes more must not grow graceful.
+export const MAX_PHASES = 500;
+
+// A phase reported by a program using graceful/app. Recorded; `ready` is readiness with
+// --ready app; a stop the program decides itself (`stopping` by shutdown()) starts the grace
+// period, as sd_notify's STOPPING=1 does.
+function onAppPhase(state: State, event: Extract<Event, { type: 'app-phase' }>, policy: Policy): Step {
+  if (state.phase.kind === 'done') return same(state);
+  const { phases } = state.facts;
+  const recorded = phases.length < MAX_PHASES ? withFacts(state, { phases: [...phases, { at: event.at, pid: event.pid, phase: event.phase }] }) : state;
+  if (event.phase.phase === 'ready' && policy.readyOnAppPhase) return step(recorded, { type: 'ready', at: event.at }, policy);
+  if (event.phase.phase === 'stopping' && event.phase.trigger === 'shutdown') return step(recorded, { type: 'child-stopping', at: event.at }, policy);
+  return same(recorded);
+}
+
 // EXTEND_TIMEOUT_USEC: the timeout of the current phase runs at least until `until`.
 function extendTimeout(state: State, until: number): Step {
   const { phase, facts } = state;
@@ -187,7 +213,7 @@ function extendTimeout(state: State, until: number): Step {
   return same(state);
 }
 
-function onStopRequest(state: State, signal: SignalName, at: number, policy: Policy, delivered: boolean): Step {
+function onStopRequest(state: State, signal: StopSignal, at: number, policy: Policy, delivered: boolean): Step {
   const { phase } = state;
   switch (phase.kind) {
     case 'starting':
@@ -232,7 +258,7 @@ function isForce(state: State, signal: SignalName, at: number, policy: Policy): 
 }
 
 // The facts of a stop requested at `at`, before any step of it was taken.
-function newStop(trigger: string, at: number, policy: Policy, delivered = false): StopFacts {
+function newStop(trigger: StopTrigger, at: number, policy: Policy, delivered = false): StopFacts {
   return {
     trigger,
     requestedAt: at,
@@ -251,7 +277,7 @@ function newStop(trigger: string, at: number, policy: Policy, delivered = false)
 }
 
 // Starts the shutdown sequence: pre-stop, stop delay, stop signal, countdown.
-function beginStop(state: State, trigger: SignalName, at: number, policy: Policy, delivered = false): Step {
+function beginStop(state: State, trigger: StopTrigger, at: number, policy: Policy, delivered = false): Step {
   const stop = newStop(trigger, at, policy, delivered);
   const actions: Action[] = [{ type: 'cancel', timer: 'ready-timeout' }];
   if (stop.deadline !== null) actions.push({ type: 'arm', timer: 'deadline', at: stop.deadline });
@@ -289,6 +315,9 @@ function sendStop(state: State, at: number, policy: Policy): Step {
   const already = stop.delivered && signal === stop.trigger;
   const target = already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
   const actions: Action[] = target ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
+  // A program that speaks graceful/app's protocol is told its deadline first (the message is
+  // then in its socket before the signal is: docs/app-protocol.md); others pay nothing.
+  if (stop.deadline !== null && state.facts.phases.length > 0) actions.unshift({ type: 'tell-deadline', at: stop.deadline });
   // systemd follows the stop signal with SIGCONT so a stopped (SIGSTOP, Ctrl+Z) process
   // wakes up to handle it; pointless after an uncatchable signal.
   const sigcont = target !== null && policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';
@@ -363,7 +392,7 @@ function onChildExit(state: State, event: Extract<Event, { type: 'child-exited' 
     return { state: after, actions };
   }
 
-  if (event.survivors === 0 || policy.killMode === 'process') {
+  if (event.survivors === 0 || leavesRest(policy)) {
     return finish(next, [...actions, { type: 'cancel', timer: 'deadline' }, { type: 'cancel', timer: 'ready-timeout' }], policy);
   }
 
@@ -405,7 +434,7 @@ function onAppExit(state: State, event: Extract<Event, { type: 'app-exited' }>, 
   const next = withFacts(state, { app: { ...app, exit } });
   const following = policy.followApp && state.facts.exit !== null && state.phase.kind === 'draining' && !state.phase.killed;
   if (!following || policy.killMode === 'group') return same(next);
-  if (event.survivors === 0 || policy.killMode === 'process') {
+  if (event.survivors === 0 || leavesRest(policy)) {
     return finish(next, [{ type: 'cancel', timer: 'deadline' }], policy);
   }
   return {

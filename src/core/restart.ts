@@ -2,6 +2,7 @@
 // stop for good. systemd's Restart=, RestartSec=, StartLimitBurst= / StartLimitIntervalSec=
 // and PM2's min_uptime, max_restarts, exp_backoff_restart_delay, in one function of the
 // history and the time.
+import type { StopTrigger } from './types.js';
 
 export type RestartMode = 'no' | 'on-failure' | 'always';
 
@@ -26,7 +27,7 @@ export interface RunRecord {
   /** graceful's exit status had this been the last run. */
   status: number;
   /** What stopped it: a signal graceful received, 'memory-limit', ..., or null if it ended on its own. */
-  trigger: string | null;
+  trigger: StopTrigger | null;
 }
 
 export type Decision =
@@ -40,7 +41,7 @@ export type Decision =
   | { kind: 'stop'; reason: 'requested' | 'no-restart' | 'succeeded' | 'start-limit'; unstableRuns: number };
 
 // Stop requests from outside are final: a restart would undo what was asked.
-const FINAL_TRIGGERS = new Set(['SIGTERM', 'SIGINT', 'check']);
+const FINAL_TRIGGERS: ReadonlySet<StopTrigger> = new Set<StopTrigger>(['SIGTERM', 'SIGINT', 'SIGHUP', 'check']);
 
 export function isUnstable(run: RunRecord, policy: RestartPolicy): boolean {
   return run.endedAt - run.startedAt < policy.minUptimeMs;

@@ -1,5 +1,6 @@
 // PURE: facts with monotonic times -> the durations and the verdict both reports show, so
 // the summary line and the JSON report can never disagree.
+import { EXIT, signalStatus } from './exit.js';
 import type { ChildExit, Facts, Policy, StopFacts } from './types.js';
 
 /** How a run ended, in one word. */
@@ -86,22 +87,16 @@ export function succeeded(facts: Facts, policy: Policy): boolean {
   return exit.code === 0 || policy.success.codes.includes(exit.code ?? 0);
 }
 
-// Exit status when the child was not ready in time, as timeout(1) exits when its command
-// timed out: the child's own status would say nothing of the failed start.
-export const EXIT_NOT_READY = 124;
-// Exit status when graceful stopped the child for going over --max-memory (and did not
-// restart it): a failure whatever status the child stopped with.
-export const EXIT_OVER_MEMORY = 125;
-
 // What graceful exits with: 0 for anything the policy counts as success, else the child's
 // code, or 128 + n for death by signal n; 126/127 when the child could not be started.
 export function exitStatus(facts: Facts, policy: Policy): number {
   if (facts.spawnError) return facts.spawnError.status;
-  if (facts.stop?.trigger === 'ready-timeout') return EXIT_NOT_READY;
-  if (facts.stop?.trigger === 'memory-limit') return EXIT_OVER_MEMORY;
+  // The child's own status would say nothing of a failed start or a memory limit.
+  if (facts.stop?.trigger === 'ready-timeout') return EXIT.notReady;
+  if (facts.stop?.trigger === 'memory-limit') return EXIT.overMemory;
   const exit = workExit(facts);
   if (!exit || succeeded(facts, policy)) return 0;
-  return exit.signal !== null ? 128 + (exit.signo ?? 0) : (exit.code ?? 0);
+  return exit.signal !== null ? signalStatus(exit.signo ?? 0) : (exit.code ?? 0);
 }
 
 // Derives durations and the verdict from the facts of a finished run.

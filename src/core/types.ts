@@ -1,3 +1,5 @@
+import type { Phase as AppPhase } from '../app/protocol.js';
+
 // PURE: the vocabulary of the shutdown machine. No I/O, no clock: every event carries `at`,
 // a monotonic time in milliseconds supplied by the shell.
 
@@ -41,6 +43,8 @@ export interface Policy {
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
   readyTimeoutMs: number | null;
+  /** --ready app: the program's own ready phase (graceful/app's life.ready()) makes it ready. */
+  readyOnAppPhase?: boolean;
   /**
    * graceful check: when a launcher (npm start, sh -c) exits before the program it started,
    * that program is stopped and watched as the main process would be (sent the stop signal if
@@ -70,14 +74,37 @@ export interface PreStopRun {
   cancelled: boolean;
 }
 
+/** The signals that ask graceful to stop the child (the 'stop' rows of signals.ts). */
+export type StopSignal =
+  /** docker stop, kubectl, systemd, kill(1). */
+  | 'SIGTERM'
+  /** Ctrl+C. */
+  | 'SIGINT'
+  /** A closed terminal, with --interactive (otherwise SIGHUP is passed on). */
+  | 'SIGHUP';
+
+/** graceful's own reasons to stop the child. */
+export type OwnStop =
+  /** graceful check stops it once it is ready and loaded. */
+  | 'check'
+  /** It was not ready within --ready-timeout. */
+  | 'ready-timeout'
+  /** Its tree went over --max-memory. */
+  | 'memory-limit';
+
+/** What asked for a stop. */
+export type StopTrigger =
+  | StopSignal
+  | OwnStop
+  /** The child said it is stopping on its own (sd_notify STOPPING=1): its grace period starts. */
+  | 'child-stopping'
+  /** The main process ended on its own and left part of its tree: the rest is stopped. */
+  | 'child-exit';
+
 /** What happened during a stop: first causes are recorded once and never rewritten. */
 export interface StopFacts {
-  /**
-   * What asked for the stop: a signal name; 'child-exit' when the main process ended on its
-   * own and left a tree behind; 'ready-timeout' when it was not ready in time; 'check' for
-   * graceful check; 'child-stopping' when the child said it was stopping (sd_notify).
-   */
-  trigger: string;
+  /** What asked for the stop. */
+  trigger: StopTrigger;
   requestedAt: number;
   /** When the kill signal is due; null with --no-kill. */
   deadline: number | null;
@@ -115,6 +142,15 @@ export interface AppFacts {
   signalSentAt: number | null;
 }
 
+/** One line of the status channel: when it arrived, from which process, and what it said. */
+export interface PhaseRecord {
+  at: number;
+  pid: number | null;
+  phase: AppPhase;
+}
+
+export type { AppPhase };
+
 /** Everything the reports need, gathered as the run goes. */
 export interface Facts {
   command: readonly string[];
@@ -136,6 +172,12 @@ export interface Facts {
   /** The program behind a launcher main process, once graceful found it (see AppFacts). */
   app: AppFacts | null;
   /**
+   * What a program using graceful/app said of its life on graceful's status channel
+   * (docs/app-protocol.md), each line stamped with graceful's clock on arrival; the first
+   * MAX_PHASES kept.
+   */
+  phases: PhaseRecord[];
+  /**
    * Terminal mode: the child shares graceful's terminal and process group, so the terminal's
    * signals (Ctrl+C, a resize, Ctrl+Z) reach it directly, and job control stops both.
    */
@@ -145,7 +187,7 @@ export interface Facts {
 /** Where the run is. Each phase answers every event (see machine.ts). */
 export type Phase =
   /** The spawn was asked for; its outcome is not known yet. `pendingStop` holds a stop that arrived meanwhile. */
-  | { kind: 'starting'; pendingStop: { signal: SignalName; at: number; delivered: boolean } | null }
+  | { kind: 'starting'; pendingStop: { signal: StopSignal | OwnStop; at: number; delivered: boolean } | null }
   /** The child runs; no stop requested. */
   | { kind: 'running' }
   /** A stop was requested and the --pre-stop hook runs. */
@@ -177,13 +219,15 @@ export type Event =
    * graceful received a stop signal (SIGTERM, SIGINT; SIGHUP with --interactive).
    * `delivered`: it was sent to graceful's whole process group, so the child has it too.
    */
-  | { type: 'stop-requested'; at: number; signal: SignalName; delivered?: boolean }
-  /** graceful itself decided to stop the child (graceful check). */
-  | { type: 'stop'; at: number; trigger: string }
+  | { type: 'stop-requested'; at: number; signal: StopSignal; delivered?: boolean }
+  /** graceful itself decided to stop the child. */
+  | { type: 'stop'; at: number; trigger: OwnStop }
   /** The child is ready, by the --ready probe. */
   | { type: 'ready'; at: number }
   /** The child said it began to shut down on its own (sd_notify STOPPING=1). */
   | { type: 'child-stopping'; at: number }
+  /** A program using graceful/app reported a phase on the status channel (`pid`: from its hello). */
+  | { type: 'app-phase'; at: number; pid: number | null; phase: AppPhase }
   /** The child asked for more time for the current phase (sd_notify EXTEND_TIMEOUT_USEC). */
   | { type: 'extend-timeout'; at: number; ms: number }
   /** graceful received a signal it passes on (`delivered`: as stop-requested). */
@@ -220,6 +264,8 @@ export type Action =
   | { type: 'run-pre-stop'; command: string }
   | { type: 'cancel-pre-stop' }
   | { type: 'arm'; timer: TimerName; at: number }
+  /** Tell the program on the status channel when the kill signal comes (just before the stop signal). */
+  | { type: 'tell-deadline'; at: number }
   | { type: 'cancel'; timer: TimerName }
   /** Poll the child's tree until it is empty, then deliver 'tree-empty'. */
   | { type: 'watch-tree' }

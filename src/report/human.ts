@@ -1,9 +1,11 @@
 // What people read on stderr: step lines off a terminal, one live countdown line on a
 // terminal, and one summary sentence at exit. Everything is rendered from the machine's
 // facts and the timeline, the same ones the JSON report is built from.
+import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
+import { describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
-import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, Target } from '../core/types.js';
+import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -173,9 +175,45 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   const launcher = behind
     ? `; its launcher ${subject(facts)} ${exitPhrase(exit!)} at +${human(tl.mainExitAfterMs!)} without waiting for it: ${launcherHint(launcherKind(facts.command) ?? 'package-manager')}${behind.exit ? '' : `; ${appSubject(behind)} is still running`}`
     : '';
+  const own = tl.requested ? ownShutdown(facts) : null;
   const color = verdictPaint(tl.verdict, paint);
   const who = behind?.exit ? appSubject(behind) : subject(facts);
-  return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+  return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${own ? `; its own shutdown: ${own}` : ''}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+}
+
+// Where a program using graceful/app is in its shutdown, for the live line: "draining 3
+// in flight", "closing postgres"; null when it has not said.
+function programStep(facts: Facts): string | null {
+  for (let i = facts.phases.length - 1; i >= 0; i--) {
+    const p = facts.phases[i]!.phase;
+    switch (p.phase) {
+      case 'not-accepting':
+        return `draining ${p.inflight} in flight`;
+      case 'drained':
+        return `drained ${p.completed}${p.cut ? `, cut ${p.cut}` : ''}`;
+      case 'closing':
+        return `closing ${p.name}`;
+      case 'closed':
+        return `closed ${p.name}`;
+      case 'stopping':
+        return p.delayMs > 0 ? 'still serving (its delay)' : 'stopping';
+      case 'done':
+        return 'exiting';
+      default:
+        continue;
+    }
+  }
+  return null;
+}
+
+// What a program using graceful/app said of its own shutdown, from its phases: "drained 5 in
+// 722ms, closed postgres in 4ms, closed redis in 1ms" (null when it said nothing of it).
+export function ownShutdown(facts: Facts): string | null {
+  const words = facts.phases
+    .map((r) => r.phase)
+    .filter((p) => p.phase === 'drained' || p.phase === 'closed' || p.phase === 'forced' || (p.phase === 'done' && !p.ok))
+    .map(describePhase);
+  return words.length > 0 ? words.join(', ') : null;
 }
 
 // Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
@@ -223,7 +261,7 @@ function preStopPhrase(p: NonNullable<NonNullable<Facts['stop']>['preStop']>): s
 }
 
 // Why a stop began: a signal graceful received, or a reason of its own.
-function triggerPhrase(trigger: string, policy: Policy): string {
+function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
   switch (trigger) {
     case 'ready-timeout':
       return `not ready within ${human(policy.readyTimeoutMs ?? 0)} (--ready-timeout)`;
@@ -233,7 +271,11 @@ function triggerPhrase(trigger: string, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
-    default:
+    case 'child-exit':
+      return 'the main process exited';
+    case 'SIGTERM':
+    case 'SIGINT':
+    case 'SIGHUP':
       return `${trigger} received`;
   }
 }
@@ -271,7 +313,7 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
       break;
     }
     case 'child-exited':
-      if (event.survivors > 0 && policy.killMode !== 'process') {
+      if (event.survivors > 0 && !leavesRest(policy)) {
         lines.push(`${subject(f)} ${exitPhrase(f.exit!)}; ${event.survivors} process(es) of its tree remain`);
       }
       break;
@@ -285,11 +327,20 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'child-stopped':
       if (verbose && f.terminal) lines.push(`${subject(f)} was stopped (job control): graceful stops with it`);
       break;
+    case 'app-phase': {
+      // The program's own shutdown, step by step; its start (hello, opened, ready) and the
+      // start of each close with --verbose only.
+      const quiet = event.phase.phase === 'hello' || event.phase.phase === 'opened' || event.phase.phase === 'ready' || event.phase.phase === 'closing';
+      if (!quiet || verbose) lines.push(`${event.pid !== null && event.pid !== f.pid ? `pid ${event.pid}` : subject(f)}: ${describePhase(event.phase)}`);
+      break;
+    }
     case 'spawn-failed':
     case 'timer':
     case 'stop':
     case 'child-stopping':
     case 'extend-timeout':
+    case 'app-found':
+    case 'app-exited':
       break;
   }
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
@@ -348,8 +399,11 @@ export function statusLine(state: State, policy: Policy, now: number): { command
       return line(`running pre-stop${left}${force}`);
     case 'delaying':
       return line(`serving until the stop signal (--stop-delay)${left}${force}`);
-    case 'signalled':
-      return line(`${stop.signal} sent${left}${force}`);
+    case 'signalled': {
+      // A program using graceful/app says where its shutdown is: that is the line.
+      const at = programStep(facts);
+      return line(`${at ?? `${stop.signal} sent`}${left}${force}`);
+    }
     case 'killed':
       return line(`${stop.killSignal} sent, waiting for it to exit`);
     case 'draining':

@@ -1,14 +1,21 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
-// line, versioned, written atomically so a reader never sees half a file.
-import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
-import type { ResourceStats } from '../shell/monitor.js';
-import type { Facts } from '../core/types.js';
+import type { AppPhase, Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
 import { describeReady } from '../readiness.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
+
+/** Peak RSS and CPU time of the tree, as the monitor measured them (--max-memory, --stats). */
+export interface ResourceStats {
+  /** The largest RSS of the whole tree at one sample, bytes. */
+  peakRssBytes: number;
+  /** CPU time (user + system) of the tree's processes, as last seen, ms. */
+  cpuMs: number;
+  samples: number;
+  intervalMs: number;
+}
 
 /** A process, as the report names it. */
 export interface ProcessEntry {
@@ -135,6 +142,12 @@ export interface Report {
     /** Did it outlive its launcher? Then the verdict and exit status are its own. */
     outlivedLauncher: boolean;
   };
+  /**
+   * What a program using graceful/app reported on the status channel, in order: each phase
+   * (docs/app-protocol.md) with the pid that said it and when it arrived, after the spawn and
+   * after the stop request (null before one).
+   */
+  phases: ({ pid: number | null; afterStartMs: number; afterStopMs: number | null } & AppPhase)[];
   descendants: ReportExtras['descendants'];
   reaper: ReportExtras['reaper'];
   stats: ResourceStats | null;
@@ -212,6 +225,12 @@ export function buildReport(
       signalSentAfterMs: tl.appSignalSentAfterMs,
       outlivedLauncher: appOutlived(facts),
     },
+    phases: facts.phases.map((r) => ({
+      pid: r.pid,
+      afterStartMs: Math.round(r.at - (facts.startedAt ?? facts.spawnAt)),
+      afterStopMs: stop && r.at >= stop.requestedAt ? Math.round(r.at - stop.requestedAt) : null,
+      ...r.phase,
+    })),
     descendants: extras.descendants,
     reaper: extras.reaper,
     stats: extras.stats ?? null,
@@ -222,33 +241,4 @@ export function buildReport(
     verdict: tl.verdict,
     error: facts.spawnError?.message ?? null,
   };
-}
-
-// O_EXCL, not the name, is what makes the temp file safe; the name only has to be unlikely
-// to clash (node:crypto would cost start-up time for nothing).
-function uniqueSuffix(): string {
-  return `${process.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
-}
-
-// Writes `data` to `path` atomically: a fresh temp file beside it (O_EXCL: never follows a
-// symlink planted at that name; mode 0600: reports can name commands and paths), fsync,
-// then rename over the target.
-export function writeFileAtomic(path: string, data: string, unique = uniqueSuffix()): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${unique}.tmp`);
-  const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (error) {
-    unlinkSync(tmp);
-    throw error;
-  }
 }

@@ -1,16 +1,11 @@
 // The resource monitor (--max-memory, --stats): samples the RSS and CPU time of the child's
 // whole tree with pidusage every --monitor-interval. pidusage is loaded only when one of
 // those options is given: without them the monitor costs nothing.
+import type { ResourceStats } from '../report/json.js';
 import type { Tree } from './tree.js';
 
-export interface ResourceStats {
-  /** The largest RSS of the whole tree at one sample, bytes. */
-  peakRssBytes: number;
-  /** CPU time (user + system) of the tree's processes, as last seen, ms. */
-  cpuMs: number;
-  samples: number;
-  intervalMs: number;
-}
+export type { ResourceStats };
+
 
 export interface Monitor {
   /** Stops sampling; the figures so far. */

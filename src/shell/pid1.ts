@@ -18,8 +18,12 @@ export interface Reaper {
   reap(): void;
   /** Does graceful have no child process at all (waitid says ECHILD)? */
   childless(): boolean;
-  /** Calls `listener` with each orphan graceful reaps and how it ended (one listener: the current run's). */
-  onReaped(listener: ((pid: number, code: number | null, signal: string | null) => void) | null): void;
+  /**
+   * Calls `listener` with each orphan graceful reaps and how it ended, until the returned
+   * function is called. Every supervised program listens for its own (several at once
+   * under a reload or a stack).
+   */
+  watch(listener: (pid: number, code: number | null, signal: string | null) => void): () => void;
 }
 
 export interface ReaperOptions {
@@ -86,17 +90,17 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
 
   let reaped = 0;
   let scheduled = false;
-  let listener: ((pid: number, code: number | null, signal: string | null) => void) | null = null;
+  const listeners = new Set<(pid: number, code: number | null, signal: string | null) => void>();
   // Reaps `pid` if it is a zombie now; tells the listener how it ended.
   const reapOne = (pid: number): boolean => {
     if (lib.waitpid(pid, WAIT.WNOHANG) !== pid) return false;
     reaped++;
-    if (listener) {
+    if (listeners.size > 0) {
       const s = lib.lastStatus();
       // The wait status: WIFEXITED when the low 7 bits are 0 (the code in bits 8-15), else
       // the number of the signal that ended it.
-      if ((s & 0x7f) === 0) listener(pid, (s >> 8) & 0xff, null);
-      else listener(pid, null, signalName(s & 0x7f) ?? `signal ${s & 0x7f}`);
+      const [code, signal] = (s & 0x7f) === 0 ? [(s >> 8) & 0xff, null] : [null, signalName(s & 0x7f) ?? `signal ${s & 0x7f}`];
+      for (const listener of listeners) listener(pid, code, signal);
     }
     return true;
   };
@@ -121,8 +125,9 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
     },
     reap: reapNow,
     childless: () => lib.peekZombie() === -1,
-    onReaped: (fn) => {
-      listener = fn;
+    watch: (fn) => {
+      listeners.add(fn);
+      return () => void listeners.delete(fn);
     },
   };
   // One pass per burst: SIGCHLDs arriving together (a thousand orphans exiting at once) are

@@ -3,7 +3,7 @@
 // `graceful check` both drive it, so there is one shutdown path. start() reads as the
 // lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
-import type { Action, Event, State } from '../core/types.js';
+import type { Action, Event, OwnStop, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
@@ -16,6 +16,7 @@ import { drained } from './output.js';
 import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
+import { openStatus, type StatusChannel } from './status.js';
 import { installTrap } from './trap.js';
 import { disposition } from './inspect.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './terminal.js';
@@ -55,6 +56,11 @@ export interface SupervisorOptions {
   /** Print a line per step off a terminal (graceful check prints its checklist instead). */
   steps?: boolean;
   /**
+   * Install graceful's signal handlers and route them to this program (default). False when
+   * a coordinator supervises several programs and routes each signal itself (dispatch()).
+   */
+  trap?: boolean;
+  /**
    * List the child's tree just before each stop and kill signal, so that the report names
    * exactly the processes alive at that moment (a list taken after the signal misses those
    * that die of it at once). Costs one /proc scan before the signal, so it is on only when
@@ -84,6 +90,7 @@ export class Supervisor {
   #preStop: PreStop | null = null;
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
+  #status: StatusChannel | null = null;
   #reaper: Reaper | null = null;
   /** Terminal mode: where graceful stands in its terminal; null when the child has its own session. */
   #job: TerminalJob | null = null;
@@ -106,6 +113,9 @@ export class Supervisor {
   #treeEmpty = false;
 
   readonly #env: Record<string, string>;
+  readonly #trap: boolean;
+  /** Stops listening to the reaper (at clean-up). */
+  #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
 
@@ -115,6 +125,7 @@ export class Supervisor {
     extra: SupervisorOptions = {},
   ) {
     this.#env = extra.env ?? {};
+    this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
@@ -142,10 +153,10 @@ export class Supervisor {
     this.#reaper = reaping.reaper;
     this.#reapedBefore = this.#reaper?.reaped ?? 0;
     // An orphan graceful reaps may be the app behind a launcher: then its status is known.
-    this.#reaper?.onReaped((pid, code, signal) => {
+    this.#unwatch = this.#reaper?.watch((pid, code, signal) => {
       const app = this.#state.facts.app;
       if (app && app.pid === pid && app.exit === null) this.#appExited(code, signal, true);
-    });
+    }) ?? null;
     if (reaping.problem && process.pid === 1) {
       this.ui.warn(`as PID 1, graceful cannot reap orphaned processes here: ${reaping.problem}; they will stay zombies`);
     } else if (reaping.problem && options.verbose) {
@@ -156,11 +167,14 @@ export class Supervisor {
     this.#job = job;
     // Handlers first: a signal that arrives between the spawn and the handlers would
     // otherwise kill graceful and orphan the child.
-    installTrap((event) => this.dispatch(event), this.clock.now, {
-      interactive: options.interactive,
-      delivered: (signal) => job !== null && reachesJob(signal, job),
-    });
-    this.#spawn({ ...this.#env, ...this.#openNotify() });
+    // (Unless a coordinator above routes the signals: several programs under one graceful.)
+    if (this.#trap) {
+      installTrap((event) => this.dispatch(event), this.clock.now, {
+        interactive: options.interactive,
+        delivered: (signal) => job !== null && reachesJob(signal, job),
+      });
+    }
+    this.#spawn({ ...this.#env, ...this.#openNotify(), ...this.#openStatus() });
     // In terminal mode the child may be stopped by job control; graceful follows it.
     if (job) process.on('SIGCHLD', this.#onChildChange);
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
@@ -171,7 +185,7 @@ export class Supervisor {
   }
 
   /** Asks the child to stop, for a reason of graceful's own ('check'). */
-  stop(trigger: string): void {
+  stop(trigger: OwnStop): void {
     this.dispatch({ type: 'stop', at: this.clock.now(), trigger });
   }
 
@@ -254,6 +268,9 @@ export class Supervisor {
         return;
       case 'cancel-pre-stop':
         this.#preStop?.cancel();
+        return;
+      case 'tell-deadline':
+        this.#status?.tellDeadline(action.at - now());
         return;
       case 'arm':
         this.#timers.arm(action.timer, action.at, () => this.dispatch({ type: 'timer', at: now(), timer: action.timer }));
@@ -348,6 +365,15 @@ export class Supervisor {
     if (this.pid !== null && this.#child && !this.#child.exited) this.#caughtInterrupt = disposition(this.pid, 'SIGINT') === 'caught';
   }
 
+  // The status channel of graceful/app (docs/app-protocol.md): its path and graceful's
+  // grace period go in the child's environment.
+  #openStatus(): Record<string, string> {
+    const { policy } = this.options;
+    const now = this.clock.now;
+    this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }));
+    return this.#status?.env ?? {};
+  }
+
   // --ready notify: the socket must exist before the child starts; its path goes in the
   // child's environment.
   #openNotify(): Record<string, string> {
@@ -424,7 +450,11 @@ export class Supervisor {
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
     this.#notify?.close();
+    this.#status?.close();
     this.#reaper?.reap();
+    this.#unwatch?.();
+    // Per run, not per process: a restart adds its own (a listener left here would pile up).
+    process.off('SIGCHLD', this.#onChildChange);
     // A tree found empty at the end needs no scan again: nothing of it can come back.
     if (this.#tree && !this.#treeEmpty) this.#descendants.leaked(this.#tree);
     this.ui.close();

@@ -2,7 +2,7 @@
 // signals.ts) and turns each arrival into a machine event. Handlers stay installed until
 // graceful exits: a signal arriving while the report is written must not kill graceful
 // with its default action and replace the child's exit status.
-import type { Event } from '../core/types.js';
+import type { Event, StopSignal } from '../core/types.js';
 import { TRAPPED } from '../signals.js';
 
 type SignalEvent = Extract<Event, { type: 'stop-requested' | 'forward' | 'suspend' }>;
@@ -31,8 +31,11 @@ export function installTrap(deliver: (event: SignalEvent) => void, now: () => nu
   for (const { name, disposition, interactive } of TRAPPED) {
     process.on(name as NodeJS.Signals, () => {
       const d = mode.interactive && interactive ? interactive : disposition;
-      const type = d === 'stop' ? 'stop-requested' : d;
-      target?.({ type, at: now(), signal: name, delivered: mode.delivered(name) });
+      const at = now();
+      const delivered = mode.delivered(name);
+      // The table's 'stop' rows are the StopSignal names.
+      if (d === 'stop') target?.({ type: 'stop-requested', at, signal: name as StopSignal, delivered });
+      else target?.({ type: d, at, signal: name, delivered });
     });
   }
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/report/json.js';
+import { writeFileAtomic } from '../../src/report/files.js';
 import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness } from './harness.js';
 
 useHarness();

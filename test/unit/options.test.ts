@@ -1,6 +1,7 @@
 // Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
 import { describe, expect, it } from 'vitest';
-import { resolveRunOptions, RUN_OPTIONS } from '../../src/options.js';
+import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/options.js';
+import { parseDuration } from '../../src/parse.js';
 import { detectPlatform, PRESETS, PLATFORM_RESERVE_MS } from '../../src/presets.js';
 
 const resolve = (flags: Record<string, string | boolean> = {}, env: Record<string, string> = {}, extra: { pid?: number; exists?: (p: string) => boolean } = {}) =>
@@ -21,6 +22,7 @@ describe('resolution order', () => {
       success: { codes: [], signals: [] },
       readyTimeoutMs: null,
       followApp: false,
+      readyOnAppPhase: false,
     });
     expect(o.ready).toBe(null);
     expect(o.warnings).toEqual([]);
@@ -100,5 +102,32 @@ describe('presets and platforms', () => {
     // Not the entrypoint: docker stop does not signal graceful.
     expect(detectPlatform({}, docker, 77)).toBe(null);
     expect(detectPlatform({}, none, 1)).toBe(null);
+  });
+});
+
+describe('--help states the defaults the code uses', () => {
+  // Resolved with nothing given, each option's value is the one its help text names.
+  const inputs = { command: ['x'], flags: {}, env: {}, exists: () => false, pid: 1000 };
+  const run = resolveLifecycle(resolveRunOptions(inputs), inputs);
+  const check = resolveCheckOptions(inputs);
+  const help = (key: string) => [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS, ...CHECK_OPTIONS].find((s) => s.key === key)!.default.split(' ')[0]!;
+  const ms = (key: string) => parseDuration(help(key), key);
+  it.each([
+    ['timeout', () => run.policy.timeoutMs, ms],
+    ['stopDelay', () => run.policy.stopDelayMs, ms],
+    ['readyTimeout', () => resolveRunOptions({ ...inputs, flags: { ready: 'tcp:1' } }).policy.readyTimeoutMs, ms],
+    ['killSignal', () => run.policy.killSignal, help],
+    ['killMode', () => run.policy.killMode, help],
+    ['restart', () => run.lifecycle.restart.mode, help],
+    ['restartDelay', () => run.lifecycle.restart.delayMs, ms],
+    ['restartDelayMax', () => run.lifecycle.restart.delayMaxMs, ms],
+    ['minUptime', () => run.lifecycle.restart.minUptimeMs, ms],
+    ['maxRestarts', () => run.lifecycle.restart.maxRestarts, (k: string) => Number(help(k))],
+    ['restartWindow', () => run.lifecycle.restart.windowMs, ms],
+    ['monitorInterval', () => run.lifecycle.monitorIntervalMs, ms],
+    ['after', () => check.afterMs, ms],
+    ['repeat', () => check.repeat, (k: string) => Number(help(k))],
+  ] as const)('%s', (key, value, read) => {
+    expect(value()).toBe((read as (k: string) => unknown)(key));
   });
 });

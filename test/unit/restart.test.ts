@@ -6,7 +6,7 @@ import { RESTART_DEFAULTS } from '../../src/options.js';
 
 const policy = (over: Partial<RestartPolicy> = {}): RestartPolicy => ({ ...RESTART_DEFAULTS, mode: 'always', ...over });
 // A run from `start` lasting `ms`, ended with `status`.
-const run = (start: number, ms: number, status = 1, trigger: string | null = null): RunRecord => ({ startedAt: start, endedAt: start + ms, status, trigger });
+const run = (start: number, ms: number, status = 1, trigger: RunRecord['trigger'] = null): RunRecord => ({ startedAt: start, endedAt: start + ms, status, trigger });
 
 describe('decide', () => {
   it('no --restart: never', () => {
@@ -23,7 +23,7 @@ describe('decide', () => {
   });
 
   it('a stop request is final, whatever the mode', () => {
-    for (const trigger of ['SIGTERM', 'SIGINT']) {
+    for (const trigger of ['SIGTERM', 'SIGINT', 'SIGHUP', 'check'] as const) {
       expect(decide(policy(), [run(0, 5000, 143, trigger)], 5000)).toMatchObject({ kind: 'stop', reason: 'requested' });
     }
   });

@@ -1,0 +1,55 @@
+// PURE: the one table of exit statuses. Every status graceful chooses itself is here, with
+// when it is used; the code, --help and the README's table read it, and a test keeps the
+// README's table in step. (The child's own statuses pass through as they are.)
+
+/** Exit statuses graceful itself uses. */
+export const EXIT = {
+  /** graceful check: a check failed. */
+  checkFailed: 1,
+  /** Bad flag, bad value, missing command: the user can fix the command line. */
+  usage: 2,
+  /** A bug in graceful (EX_SOFTWARE from sysexits.h), or graceful not built. */
+  internal: 70,
+  /** Not ready within --ready-timeout, as timeout(1) exits when its command timed out. */
+  notReady: 124,
+  /** Stopped for going over --max-memory (and not restarted): a failure whatever the child said. */
+  overMemory: 125,
+  /** The command exists but cannot be executed (permissions, a directory, bad format). */
+  notExecutable: 126,
+  /** The command was not found. */
+  notFound: 127,
+} as const;
+
+// What a process that ended by signal n exits with, as shells and tini report it.
+export function signalStatus(signo: number): number {
+  return 128 + signo;
+}
+
+/** One row of the table: the status (or its rule), the command it applies to, and when. */
+export interface ExitRow {
+  status: string;
+  command: 'run' | 'check' | 'both';
+  when: string;
+}
+
+export const EXIT_TABLE: readonly ExitRow[] = [
+  { status: 'n', command: 'run', when: 'the child exited with code n (0 if n is in --success-exit-status)' },
+  { status: '128+n', command: 'run', when: 'the child died of signal n, e.g. 143 for SIGTERM, 137 for SIGKILL (0 if the signal is in --success-exit-status)' },
+  { status: 'the program\'s', command: 'run', when: 'behind a launcher (npm start, sh -c) that exited first: the status of the program it started, when graceful reaped it' },
+  { status: String(EXIT.notReady), command: 'run', when: 'not ready within --ready-timeout' },
+  { status: String(EXIT.overMemory), command: 'run', when: 'stopped for going over --max-memory (and not restarted)' },
+  { status: '0', command: 'check', when: 'every check passed' },
+  { status: String(EXIT.checkFailed), command: 'check', when: 'a check failed' },
+  { status: '128+n', command: 'check', when: 'graceful check itself was interrupted by signal n (130 Ctrl+C, 143 SIGTERM): verdict aborted' },
+  { status: String(EXIT.notExecutable), command: 'both', when: 'the command is not executable' },
+  { status: String(EXIT.notFound), command: 'both', when: 'the command was not found' },
+  { status: String(EXIT.usage), command: 'both', when: 'usage error: a bad option or value, no command' },
+  { status: String(EXIT.internal), command: 'both', when: 'internal error in graceful (a bug: please report it)' },
+];
+
+// The exit statuses of `command`, for --help.
+export function exitHelp(command: 'run' | 'check'): string {
+  const rows = EXIT_TABLE.filter((r) => r.command === command || r.command === 'both');
+  const width = Math.max(...rows.map((r) => r.status.length));
+  return rows.map((r) => `  ${r.status.padEnd(width)}  ${r.when}`).join('\n');
+}
