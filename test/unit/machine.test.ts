@@ -504,6 +504,18 @@ describe('readiness and what the child says (sd_notify)', () => {
     expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', requested: true, signalSentAfterMs: null, killSentAfterMs: 3000 });
   });
 
+  it('--ready app: the program\'s ready phase is its readiness; without it, the phase is only recorded', () => {
+    const ready = { type: 'app-phase' as const, pid: 100, phase: { phase: 'ready' as const, uptimeMs: 700 } };
+    const app = Sim.started({ readyTimeoutMs: 5000, readyOnAppPhase: true });
+    app.now = 800;
+    expect(app.feed(ready)).toEqual([{ type: 'cancel', timer: 'ready-timeout' }]);
+    expect(app.state.facts).toMatchObject({ readyAt: 800, phases: [{ at: 800, pid: 100, phase: { phase: 'ready', uptimeMs: 700 } }] });
+    const tcp = Sim.started({ readyTimeoutMs: 5000 });
+    tcp.now = 800;
+    expect(tcp.feed(ready)).toEqual([]);
+    expect(tcp.state.facts).toMatchObject({ readyAt: null, phases: [{ at: 800, pid: 100 }] });
+  });
+
   it('STOPPING=1 then its exit in time: clean, status 0, no signal ever sent', () => {
     const sim = Sim.started();
     sim.now = 2000;
@@ -695,6 +707,13 @@ describe('every event in every phase', () => {
     // No app was found: nothing to record.
     'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
     'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
+    // graceful/app on the status channel: a phase is recorded (below), not a step of the stop...
+    'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
+    // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.
+    'app-phase stopping (its own)': row(
+      { type: 'app-phase', pid: 100, phase: { phase: 'stopping', trigger: 'shutdown', reason: null, budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 20_000 } },
+      { running: 'signalled: cancel ready-timeout, arm deadline 31000' },
+    ),
   };
 
   // The events a terminal or a shell sends to graceful's whole process group, `delivered`:
@@ -741,7 +760,7 @@ describe('every event in every phase', () => {
     const declared: Record<Event['type'], true> = {
       started: true, 'spawn-failed': true, 'stop-requested': true, stop: true, ready: true, 'child-stopping': true,
       'extend-timeout': true, forward: true, suspend: true, 'child-stopped': true, timer: true, 'pre-stop-exited': true,
-      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true,
+      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true, 'app-phase': true,
     };
     expect([...types].sort()).toEqual(Object.keys(declared).sort());
   });
