@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EXIT_TABLE } from '../../src/core/exit.js';
 import { CHECKS } from '../../src/core/judge.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
 import { PRESETS } from '../../src/presets.js';
@@ -143,6 +144,14 @@ describe('README', () => {
     expect(quick).toContain('./bin/graceful.js run -- node fixtures/http-server.js');
     expect(quick).not.toMatch(/^npx graceful/m);
     expect(quick).toContain('npm test');
+  });
+
+  it('states every exit status graceful chooses (core/exit.ts)', () => {
+    const statuses = section(readme, 'Exit status and verdicts');
+    for (const row of EXIT_TABLE) {
+      const status = row.status.replace('128+n', '128 + n');
+      if (/\d/.test(status)) expect(statuses, `${row.status}: ${row.when}`).toMatch(new RegExp(`(^|[^\\d])${status.replace(/[+]/g, '\\+')}([^\\d]|$)`, 'm'));
+    }
   });
 
   it('names the main options by their flags as the code spells them', () => {
