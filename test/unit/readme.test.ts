@@ -36,11 +36,15 @@ describe('docs/options.md', () => {
     ['graceful run', RUN_OPTIONS],
     ['graceful run: restarts, memory limit, stats, health endpoint', LIFECYCLE_OPTIONS],
     ['graceful check', CHECK_OPTIONS],
-  ] as const)('%s: every option has a row with its variable', (_, specs) => {
+  ] as const)('%s: every option has a row with its variable and the default the code uses', (_, specs) => {
     for (const spec of specs) {
       const row = rows(options).find((r) => r.startsWith(`| \`${spec.flags}\` |`));
       expect(row, `a row for ${spec.flags}`).toBeDefined();
-      expect(row).toContain(`| \`${spec.env}\` |`);
+      const [, env, byDefault] = row!.split(' | ');
+      expect(env).toBe(`\`${spec.env}\``);
+      // The default as --help renders it from the code's DEFAULTS, up to its gloss; a flag
+      // that takes no value is off unless given, whatever the behaviour it turns off.
+      if (!spec.boolean) expect(byDefault!.replace(/`/g, ''), spec.flags).toMatch(new RegExp(`^${spec.default.split(' (')[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`));
     }
   });
 });
