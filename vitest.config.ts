@@ -1,14 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects. `npm test` runs both; `npm run test:unit` is the edit loop (about a second),
+// `npm run test:e2e` the rest.
+//   unit: pure code on a fake clock (the machine, the renderers, the parsers, the docs'
+//     checks). No process is started, so the files share one worker thread.
+//   e2e: the built CLI on real process trees, and the shell's modules on real processes
+//     (the reaper, the tree scan).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // End-to-end tests start real process trees; separate processes keep one test file's
-    // signals and leftovers away from another's.
-    pool: 'forks',
-    // Ceilings for the slowest legitimate waits (a 2 s grace period on a loaded 2-core
-    // machine); a test that hits one has failed, and says what it was waiting for.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Nothing here starts a process, installs a signal handler or changes the
+          // process's state: one thread, no per-file isolation, no fork per file.
+          pool: 'threads',
+          isolate: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // End-to-end tests start real process trees; separate processes keep one test file's
+          // signals and leftovers away from another's.
+          pool: 'forks',
+          // Ceilings for the slowest legitimate waits (a 2 s grace period on a loaded 2-core
+          // machine); a test that hits one has failed, and says what it was waiting for.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+    ],
   },
 });

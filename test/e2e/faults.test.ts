@@ -30,9 +30,9 @@ describe('signal storms', () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--report-file', report, '--', node, fixture('drains-for.js'), '600']);
     await run.ready();
-    const first = run.signal('SIGINT');
+    run.signal('SIGINT');
     await run.stdout.waitFor(/signal SIGINT/, 'the child to get SIGINT');
-    await pastEchoWindow(first);
+    await pastEchoWindow(run.stderr, /SIGINT received: stopping/, 'graceful to take the SIGINT');
     run.signal('SIGTERM');
     await run.stdout.waitFor(/signal SIGTERM/, 'the child to get SIGTERM as well');
     expect((await exitOf(run)).code).toBe(0);
@@ -65,9 +65,9 @@ describe('stops at awkward moments', () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--pre-stop', 'echo hook-started >&2; sleep 30', '--report-file', report, '--', node, fixture('ignores-sigterm.js')]);
     await run.ready();
-    const first = run.signal('SIGTERM');
+    run.signal('SIGTERM');
     await run.stderr.waitFor(/hook-started/, 'the pre-stop hook to run');
-    await pastEchoWindow(first);
+    await pastEchoWindow(run.stderr, /SIGTERM received: stopping/, 'graceful to take the first SIGTERM');
     run.signal('SIGTERM');
     await run.stderr.waitFor(/SIGTERM received again: already stopping/, 'the repeat to be noted');
     expect(run.proc.exitCode).toBe(null);

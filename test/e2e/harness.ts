@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect } from 'vitest';
+import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'bin/graceful.js');
@@ -153,11 +154,24 @@ export async function exitOf(run: Run, ms = 15_000): Promise<Exit> {
   }
 }
 
-// A second Ctrl+C counts as a new keypress only after graceful's echo window (200 ms,
-// core/machine.ts): this is part of the behaviour under test, not synchronisation.
-export async function pastEchoWindow(firstAt: number): Promise<void> {
-  const wait = firstAt + 250 - performance.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+// CLOCK_MONOTONIC in milliseconds: graceful's own clock (shell/clock.ts), the same in every
+// process of the machine, so a time read here compares with one graceful read.
+export const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+// A second Ctrl+C is a new keypress only ECHO_WINDOW_MS after graceful received the first
+// (core/machine.ts); this is part of the behaviour under test, not synchronisation. Waits
+// for `marker`, a line graceful prints once it has handled the first signal (its step line,
+// or the countdown on a terminal). graceful stamped the request with its monotonic clock
+// before printing it, so it received the signal no later than the moment the line is seen
+// here; the window is then waited out from that moment on the same clock, and never less (a
+// Node timer may fire a millisecond early). No margin: however late the line comes, the next
+// signal reaches graceful at least ECHO_WINDOW_MS after its first.
+export async function pastEchoWindow(out: Output, marker: RegExp, what: string): Promise<void> {
+  await out.waitFor(marker, what);
+  const until = monotonicMs() + ECHO_WINDOW_MS;
+  for (let left = ECHO_WINDOW_MS; left > 0; left = until - monotonicMs()) {
+    await new Promise((r) => setTimeout(r, Math.ceil(left)));
+  }
 }
 
 // A TCP port nothing listens on now. Chosen at random below Linux's ephemeral range

@@ -110,10 +110,10 @@ describe('stopping', () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--report-file', report, '--', node, fixture('ignores-sigterm.js')]);
     await run.ready();
-    const firstAt = run.signal('SIGINT');
+    run.signal('SIGINT');
     run.signal('SIGINT'); // the same keypress forwarded again by a wrapper (npm, yarn)
     await run.stdout.waitFor(/signal SIGINT/, 'the first SIGINT to reach the child');
-    await pastEchoWindow(firstAt);
+    await pastEchoWindow(run.stderr, /SIGINT received: stopping/, 'graceful to take the first SIGINT');
     expect(run.proc.exitCode).toBe(null);
     const forcedAt = run.signal('SIGINT');
     const exit = await exitOf(run);
@@ -127,9 +127,9 @@ describe('stopping', () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--report-file', report, '--', node, fixture('drains-for.js'), '800']);
     await run.ready();
-    const firstAt = run.signal('SIGTERM');
+    run.signal('SIGTERM');
     await run.stdout.waitFor(/signal SIGTERM/, 'the first SIGTERM');
-    await pastEchoWindow(firstAt);
+    await pastEchoWindow(run.stderr, /SIGTERM received: stopping/, 'graceful to take the first SIGTERM');
     run.signal('SIGTERM');
     await run.stdout.waitFor(/signal SIGTERM[\s\S]*signal SIGTERM/, 'the second SIGTERM');
     expect((await exitOf(run)).code).toBe(0);

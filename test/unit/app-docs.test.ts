@@ -1,5 +1,5 @@
-// The library's documentation names every phase the code sends: the README's table (all but
-// the channel's own hello) and the protocol's.
+// The library's documentation names every phase the code sends: the reference's table (all
+// but the channel's own hello) and the protocol's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -20,8 +20,8 @@ it('PHASES lists every phase of the protocol', () => {
   expect(new Set(PHASES).size).toBe(PHASES.length);
 });
 
-it("the README's library section has a row for every phase", () => {
-  const table = rows(section(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'The library: graceful/app'));
+it('docs/app.md has a row for every phase', () => {
+  const table = rows(section(readFileSync(join(ROOT, 'docs/app.md'), 'utf8'), 'The phases'));
   for (const phase of PHASES.filter((p) => p !== 'hello')) {
     expect(table.some((row) => row.startsWith(`| \`${phase}\``) || row.includes(`, \`${phase}\` |`)), phase).toBe(true);
   }

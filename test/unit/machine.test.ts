@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
-import type { Policy } from '../../src/core/types.js';
-import { basePolicy, Sim } from './sim.js';
+import type { Action, Event, Phase, Policy } from '../../src/core/types.js';
+import { basePolicy, Sim, type Input } from './sim.js';
 
 const exitCode = (code: number) => ({ type: 'child-exited' as const, code, signal: null, signo: null, survivors: 0 });
 const died = (signal: string, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
@@ -419,70 +419,375 @@ describe('exit status', () => {
   });
 });
 
+// --ready and sd_notify (READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC), on the fake clock.
+describe('readiness and what the child says (sd_notify)', () => {
+  const ready = (policy: Partial<Policy> = {}) => {
+    const sim = new Sim({ ...basePolicy, readyTimeoutMs: 5000, ...policy });
+    sim.now = 100;
+    sim.feed({ type: 'started', pid: 100 });
+    return sim;
+  };
+
+  it('ready in time: the ready timeout is cancelled, the time is recorded, nothing is sent', () => {
+    const sim = ready();
+    expect(sim.armed.get('ready-timeout')).toBe(5100);
+    sim.now = 1300;
+    expect(sim.feed({ type: 'ready' })).toEqual([{ type: 'cancel', timer: 'ready-timeout' }]);
+    sim.now = 1900;
+    expect(sim.feed({ type: 'ready' })).toEqual([]); // a second READY=1 changes nothing
+    sim.advanceTo(60_000);
+    expect(sim.sends()).toEqual([]);
+    sim.feed(exitCode(0));
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'exited', readyMs: 1200, uptimeMs: 59_900 });
+  });
+
+  it('not ready in time: stopped at the ready deadline with the whole sequence, exit 124, not-ready', () => {
+    const sim = ready({ timeoutMs: 2000 });
+    sim.advanceTo(5100);
+    expect(sim.sends()).toEqual(['5100 SIGTERM tree']);
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'ready-timeout', requestedAt: 5100, deadline: 7100 });
+    sim.now = 5400;
+    expect(sim.feed({ type: 'ready' })).toEqual([]); // too late to count
+    sim.feed(exitCode(0));
+    expect(sim.status).toBe(124);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'not-ready', readyMs: null, shutdownMs: 300 });
+  });
+
+  it('EXTEND_TIMEOUT_USEC while starting moves the ready deadline later, never earlier', () => {
+    const sim = ready();
+    sim.now = 1000;
+    expect(sim.feed({ type: 'extend-timeout', ms: 10_000 })).toEqual([{ type: 'arm', timer: 'ready-timeout', at: 11_000 }]);
+    sim.now = 2000;
+    expect(sim.feed({ type: 'extend-timeout', ms: 1000 })).toEqual([]); // until 3000: earlier than 11000
+    sim.advanceTo(10_999);
+    expect(sim.sends()).toEqual([]);
+    sim.advanceTo(11_000);
+    expect(sim.sends()).toEqual(['11000 SIGTERM tree']);
+    // Once ready, there is no start to extend.
+    const up = ready();
+    up.now = 500;
+    up.feed({ type: 'ready' });
+    expect(up.feed({ type: 'extend-timeout', ms: 10_000 })).toEqual([]);
+  });
+
+  it('EXTEND_TIMEOUT_USEC while stopping moves the kill later; the grace period reported is the one that applied', () => {
+    const sim = Sim.started({ timeoutMs: 1000 });
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 800;
+    expect(sim.feed({ type: 'extend-timeout', ms: 2000 })).toEqual([{ type: 'arm', timer: 'deadline', at: 2800 }]);
+    sim.now = 900;
+    expect(sim.feed({ type: 'extend-timeout', ms: 100 })).toEqual([]); // until 1000: earlier
+    sim.advanceTo(2799);
+    expect(sim.sends()).toEqual(['0 SIGTERM tree']);
+    sim.advanceTo(2800);
+    expect(sim.sends()).toEqual(['0 SIGTERM tree', '2800 SIGKILL tree']);
+    // Killed: there is no timeout left to extend.
+    expect(sim.feed({ type: 'extend-timeout', ms: 60_000 })).toEqual([]);
+    sim.now = 2810;
+    sim.feed(died('SIGKILL', 9));
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', graceMs: 2800, killSentAfterMs: 2800 });
+  });
+
+  it('STOPPING=1: nothing is sent, the grace period runs from then, the kill comes at its end', () => {
+    const sim = Sim.started({ timeoutMs: 3000 });
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    expect(sim.state.phase.kind).toBe('signalled');
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'child-stopping', requestedAt: 2000, deadline: 5000, signal: null });
+    sim.advanceTo(4999);
+    expect(sim.sends()).toEqual([]);
+    sim.advanceTo(5000);
+    expect(sim.sends()).toEqual(['5000 SIGKILL tree']);
+    sim.now = 5001;
+    sim.feed(died('SIGKILL', 9));
+    expect(sim.status).toBe(137);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', requested: true, signalSentAfterMs: null, killSentAfterMs: 3000 });
+  });
+
+  it('--ready app: the program\'s ready phase is its readiness; without it, the phase is only recorded', () => {
+    const ready = { type: 'app-phase' as const, pid: 100, phase: { phase: 'ready' as const, uptimeMs: 700 } };
+    const app = Sim.started({ readyTimeoutMs: 5000, readyOnAppPhase: true });
+    app.now = 800;
+    expect(app.feed(ready)).toEqual([{ type: 'cancel', timer: 'ready-timeout' }]);
+    expect(app.state.facts).toMatchObject({ readyAt: 800, phases: [{ at: 800, pid: 100, phase: { phase: 'ready', uptimeMs: 700 } }] });
+    const tcp = Sim.started({ readyTimeoutMs: 5000 });
+    tcp.now = 800;
+    expect(tcp.feed(ready)).toEqual([]);
+    expect(tcp.state.facts).toMatchObject({ readyAt: null, phases: [{ at: 800, pid: 100 }] });
+  });
+
+  it('STOPPING=1 then its exit in time: clean, status 0, no signal ever sent', () => {
+    const sim = Sim.started();
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    sim.now = 2450;
+    sim.feed(exitCode(0));
+    expect(sim.status).toBe(0);
+    expect(sim.sends()).toEqual([]);
+    expect(sim.armed.size).toBe(0);
+    expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'clean', shutdownMs: 450 });
+  });
+
+  it('STOPPING=1, then a stop request: SIGTERM is counted and not sent (the child is stopping already); Ctrl+C still forces the kill', () => {
+    const sim = Sim.started();
+    sim.now = 2000;
+    sim.feed({ type: 'child-stopping' });
+    sim.now = 2500;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(sim.sends()).toEqual([]);
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'child-stopping', repeats: 1 });
+    sim.now = 2600;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['2600 SIGKILL tree']);
+    expect(sim.state.facts.stop).toMatchObject({ forced: true, killReason: 'second-signal' });
+  });
+});
+
+// Every event in every phase, as a table: the phase each lands in and what the machine asks
+// the shell to do. Each phase is reached at 0 (a stop requested at 0: deadline 30000) and
+// fed the event at 1000, past the echo window. A cell reads "<phase after>: <actions>";
+// SAME is "stays, does nothing". A new phase does not compile without its column (PHASES),
+// a new type of event fails the completeness test until it has its row.
 describe('every event in every phase', () => {
-  // Drives the machine into each phase, then feeds it every kind of event: none may throw,
-  // and a finished run never sends anything again.
-  const phases: Record<string, () => Sim> = {
+  const SAME = 'same';
+  const died0 = (survivors = 0) => ({ type: 'child-exited' as const, code: 0, signal: null, signo: null, survivors });
+  // `terminal`: the child shares graceful's terminal and process group (issue 11).
+  const start = (policy: Partial<Policy>, terminal: boolean) => {
+    const sim = new Sim({ ...basePolicy, ...policy });
+    sim.feed({ type: 'started', pid: 100, terminal });
+    return sim;
+  };
+  const stopped = (policy: Partial<Policy>, terminal: boolean) => {
+    const sim = start(policy, terminal);
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    return sim;
+  };
+  const PHASES: Record<Phase['kind'], (terminal: boolean) => Sim> = {
     starting: () => new Sim(),
-    running: () => Sim.started(),
-    'pre-stop': () => {
-      const s = Sim.started({ preStop: 'x' });
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
+    running: (t) => start({}, t),
+    'pre-stop': (t) => stopped({ preStop: 'hook' }, t),
+    delaying: (t) => stopped({ stopDelayMs: 5000 }, t),
+    signalled: (t) => stopped({}, t),
+    killed: (t) => {
+      const sim = stopped({}, t);
+      sim.now = 500;
+      sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+      return sim;
     },
-    delaying: () => {
-      const s = Sim.started({ stopDelayMs: 100 });
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
+    // The main process exited on its own at 0, one process of its tree left.
+    draining: (t) => {
+      const sim = start({}, t);
+      sim.feed(died0(1));
+      return sim;
     },
-    signalled: () => {
-      const s = Sim.started();
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      return s;
-    },
-    killed: () => {
-      const s = Sim.started();
-      s.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      s.feed({ type: 'stop-requested', signal: 'SIGINT' });
-      return s;
-    },
-    draining: () => {
-      const s = Sim.started();
-      s.feed({ ...exitCode(0), survivors: 1 });
-      return s;
-    },
-    done: () => {
-      const s = Sim.started();
-      s.feed(exitCode(0));
-      return s;
+    done: (t) => {
+      const sim = start({}, t);
+      sim.feed(died0());
+      return sim;
     },
   };
-  const events = [
-    { type: 'started', pid: 5 },
-    { type: 'spawn-failed', status: 127, message: 'x' },
-    { type: 'stop-requested', signal: 'SIGTERM' },
-    { type: 'stop-requested', signal: 'SIGINT' },
-    { type: 'forward', signal: 'SIGHUP' },
-    { type: 'forward', signal: 'SIGWINCH', delivered: true },
-    { type: 'stop-requested', signal: 'SIGINT', delivered: true },
-    { type: 'suspend', signal: 'SIGTSTP' },
-    { type: 'suspend', signal: 'SIGTSTP', delivered: true },
-    { type: 'child-stopped' },
-    { type: 'timer', timer: 'deadline' },
-    { type: 'timer', timer: 'stop-delay' },
-    { type: 'pre-stop-exited', code: 0, signal: null, error: null },
-    exitCode(0),
-    { ...exitCode(0), survivors: 2 },
-    { type: 'tree-empty' },
-  ] as const;
-  for (const [name, make] of Object.entries(phases)) {
-    it(`${name}: answers all ${events.length} events`, () => {
-      for (const event of events) {
-        const sim = make();
-        expect(sim.state.phase.kind).toBe(name);
-        expect(() => sim.feed(event as never)).not.toThrow();
-        if (name === 'done') expect(sim.sends().length).toBe(0);
-      }
+  const describeAction = (a: Action): string => {
+    switch (a.type) {
+      case 'send':
+        return `send ${a.signal} ${a.target}`;
+      case 'arm':
+        return `arm ${a.timer} ${a.at}`;
+      case 'cancel':
+        return `cancel ${a.timer}`;
+      case 'exit':
+        return `exit ${a.status}`;
+      default:
+        return a.type;
+    }
+  };
+  const outcome = (make: () => Sim, event: Input): string => {
+    const sim = make();
+    const before = JSON.stringify(sim.state.phase);
+    sim.now = 1000;
+    const actions = sim.feed(event);
+    const { phase } = sim.state;
+    if (JSON.stringify(phase) === before && actions.length === 0) return SAME;
+    const name = phase.kind === 'draining' && phase.killed ? 'draining killed' : phase.kind;
+    return [name, actions.map(describeAction).join(', ')].filter(Boolean).join(': ');
+  };
+
+  type Row = [event: Input, cells: Record<Phase['kind'], string>];
+  const row = (event: Input, cells: Partial<Record<Phase['kind'], string>>): Row => [
+    event,
+    { starting: SAME, running: SAME, 'pre-stop': SAME, delaying: SAME, signalled: SAME, killed: SAME, draining: SAME, done: SAME, ...cells },
+  ];
+  const KILL = 'killed: cancel deadline, cancel stop-delay, send SIGKILL tree';
+  const KILL_DRAINING = 'draining killed: cancel deadline, cancel stop-delay, send SIGKILL tree';
+  const KILL_DURING_HOOK = 'killed: cancel deadline, cancel stop-delay, cancel-pre-stop, send SIGKILL tree';
+  const EXITED = 'cancel stop-delay, cancel ready-timeout, cancel deadline, cancel ready-timeout, exit 0';
+
+  // In a session of its own (the usual case): graceful delivers every signal itself.
+  const SESSION: Record<string, Row> = {
+    started: row({ type: 'started', pid: 5 }, { starting: 'running' }),
+    'spawn-failed': row({ type: 'spawn-failed', status: 127, message: 'x: command not found' }, { starting: 'done: exit 127' }),
+    'stop-requested SIGTERM': row({ type: 'stop-requested', signal: 'SIGTERM' }, {
+      starting: 'starting', // held: the stop begins when the child has started
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+      // pre-stop, delaying: counted, nothing to pass on before the stop signal itself
+      signalled: 'signalled: send SIGTERM tree',
+      draining: 'draining: send SIGTERM tree',
+    }),
+    'stop-requested SIGINT': row({ type: 'stop-requested', signal: 'SIGINT' }, {
+      starting: 'starting',
+      running: 'signalled: send SIGINT tree, cancel ready-timeout, arm deadline 31000',
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    stop: row({ type: 'stop', trigger: 'check' }, {
+      starting: 'starting',
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+    }),
+    ready: row({ type: 'ready' }, { running: 'running: cancel ready-timeout' }),
+    // sd_notify STOPPING=1: nothing to send, the grace period runs from now.
+    'child-stopping': row({ type: 'child-stopping' }, { running: 'signalled: cancel ready-timeout, arm deadline 31000' }),
+    // sd_notify EXTEND_TIMEOUT_USEC=60s: the deadline moves while it can still matter.
+    'extend-timeout': row({ type: 'extend-timeout', ms: 60_000 }, {
+      'pre-stop': 'pre-stop: arm deadline 61000',
+      delaying: 'delaying: arm deadline 61000',
+      signalled: 'signalled: arm deadline 61000',
+      draining: 'draining: arm deadline 61000',
+    }),
+    forward: row({ type: 'forward', signal: 'SIGHUP' }, {
+      running: 'running: send SIGHUP tree',
+      'pre-stop': 'pre-stop: send SIGHUP tree',
+      delaying: 'delaying: send SIGHUP tree',
+      signalled: 'signalled: send SIGHUP tree',
+      killed: 'killed: send SIGHUP tree',
+      draining: 'draining: send SIGHUP tree',
+    }),
+    suspend: row({ type: 'suspend', signal: 'SIGTSTP' }, {
+      starting: 'starting: suspend-self',
+      running: 'running: send SIGSTOP tree, suspend-self',
+      'pre-stop': 'pre-stop: send SIGSTOP tree, suspend-self',
+      delaying: 'delaying: send SIGSTOP tree, suspend-self',
+      signalled: 'signalled: send SIGSTOP tree, suspend-self',
+      killed: 'killed: send SIGSTOP tree, suspend-self',
+      draining: 'draining: send SIGSTOP tree, suspend-self',
+      done: 'done: suspend-self',
+    }),
+    // Off a terminal, a stopped child does not stop graceful (someone's SIGSTOP, or graceful's own).
+    'child-stopped': row({ type: 'child-stopped' }, {}),
+    'timer deadline': row({ type: 'timer', timer: 'deadline' }, {
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    'timer stop-delay': row({ type: 'timer', timer: 'stop-delay' }, { delaying: 'signalled: send SIGTERM tree' }),
+    'timer ready-timeout': row({ type: 'timer', timer: 'ready-timeout' }, {
+      running: 'signalled: send SIGTERM tree, cancel ready-timeout, arm deadline 31000',
+    }),
+    'pre-stop-exited': row({ type: 'pre-stop-exited', code: 0, signal: null, error: null }, { 'pre-stop': 'signalled: send SIGTERM tree' }),
+    'child-exited': row(died0(), {
+      running: `done: ${EXITED}`,
+      'pre-stop': 'done: cancel stop-delay, cancel ready-timeout, cancel-pre-stop, cancel deadline, cancel ready-timeout, exit 0',
+      delaying: `done: ${EXITED}`,
+      signalled: `done: ${EXITED}`,
+      killed: `done: ${EXITED}`,
+    }),
+    'child-exited, 2 left': row(died0(2), {
+      // On its own: the rest gets the whole sequence, from now.
+      running: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree, arm deadline 31000, send SIGTERM tree',
+      // Before the stop signal went out: the rest gets it now, within the deadline armed at 0.
+      'pre-stop': 'draining: cancel stop-delay, cancel ready-timeout, cancel-pre-stop, watch-tree, send SIGTERM tree',
+      delaying: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree, send SIGTERM tree',
+      signalled: 'draining: cancel stop-delay, cancel ready-timeout, watch-tree',
+      // Already killed: again, for anything forked since.
+      killed: 'draining killed: cancel stop-delay, cancel ready-timeout, watch-tree, send SIGKILL tree',
+    }),
+    // Recorded in the facts (below), not a step of the stop.
+    'app-found': row({ type: 'app-found', pid: 200, command: 'node server.js' }, {}),
+    // No app was found: nothing to record.
+    'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
+    'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
+    // graceful/app on the status channel: a phase is recorded (below), not a step of the stop...
+    'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
+    // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.
+    'app-phase stopping (its own)': row(
+      { type: 'app-phase', pid: 100, phase: { phase: 'stopping', trigger: 'shutdown', reason: null, budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 20_000 } },
+      { running: 'signalled: cancel ready-timeout, arm deadline 31000' },
+    ),
+  };
+
+  // The events a terminal or a shell sends to graceful's whole process group, `delivered`:
+  // the child has them already, and only the tree outside the group is signalled.
+  const TERMINAL: Record<string, Row> = {
+    'Ctrl+C': row({ type: 'stop-requested', signal: 'SIGINT', delivered: true }, {
+      starting: 'starting',
+      running: 'signalled: send SIGINT outside-group, cancel ready-timeout, arm deadline 31000',
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
+    'a hang-up (--interactive)': row({ type: 'stop-requested', signal: 'SIGHUP', delivered: true }, {
+      starting: 'starting',
+      running: 'signalled: send SIGHUP outside-group, cancel ready-timeout, arm deadline 31000',
+      signalled: 'signalled: send SIGHUP outside-group',
+      draining: 'draining: send SIGHUP outside-group',
+    }),
+    'a resize': row({ type: 'forward', signal: 'SIGWINCH', delivered: true }, {}),
+    // SIGUSR1 sent to graceful alone is still graceful's to pass on.
+    'SIGUSR1 to graceful': row({ type: 'forward', signal: 'SIGUSR1' }, {
+      running: 'running: send SIGUSR1 tree',
+      'pre-stop': 'pre-stop: send SIGUSR1 tree',
+      delaying: 'delaying: send SIGUSR1 tree',
+      signalled: 'signalled: send SIGUSR1 tree',
+      killed: 'killed: send SIGUSR1 tree',
+      draining: 'draining: send SIGUSR1 tree',
+    }),
+    // Ctrl+Z: the child takes it or not; graceful follows when it has stopped.
+    'Ctrl+Z': row({ type: 'suspend', signal: 'SIGTSTP', delivered: true }, {}),
+    'child-stopped': row({ type: 'child-stopped' }, {
+      running: 'running: suspend-self',
+      'pre-stop': 'pre-stop: suspend-self',
+      delaying: 'delaying: suspend-self',
+      signalled: 'signalled: suspend-self',
+      killed: 'killed: suspend-self',
+    }),
+  };
+
+  it('SESSION has a row for every type of event', () => {
+    const types = new Set(Object.values(SESSION).map(([event]) => event.type));
+    // A Record over Event['type']: a new type of event does not compile until it is listed here.
+    const declared: Record<Event['type'], true> = {
+      started: true, 'spawn-failed': true, 'stop-requested': true, stop: true, ready: true, 'child-stopping': true,
+      'extend-timeout': true, forward: true, suspend: true, 'child-stopped': true, timer: true, 'pre-stop-exited': true,
+      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true, 'app-phase': true,
+    };
+    expect([...types].sort()).toEqual(Object.keys(declared).sort());
+  });
+
+  for (const [mode, table, terminal] of [['in a session of its own', SESSION, false], ['in terminal mode', TERMINAL, true]] as const) {
+    describe(mode, () => {
+      it.each(Object.entries(table))('%s', (_, [event, cells]) => {
+        const seen = Object.fromEntries(Object.entries(PHASES).map(([phase, make]) => [phase, outcome(() => make(terminal), event)]));
+        expect(seen).toEqual(cells);
+      });
     });
   }
+
+  it('every phase is reached as its column says', () => {
+    for (const terminal of [false, true]) {
+      for (const [kind, make] of Object.entries(PHASES)) expect(make(terminal).state.phase.kind).toBe(kind);
+    }
+  });
+
+  it('app-found records the program behind a launcher, once, in every phase but done', () => {
+    for (const [kind, make] of Object.entries(PHASES)) {
+      const sim = make(false);
+      sim.now = 1000;
+      sim.feed({ type: 'app-found', pid: 200, command: 'node server.js' });
+      sim.feed({ type: 'app-found', pid: 300, command: 'node other.js' });
+      const expected = kind === 'done' ? null : { pid: 200, command: 'node server.js', foundAt: 1000, exit: null, signalSentAt: null };
+      expect(sim.state.facts.app, kind).toEqual(expected);
+    }
+  });
 });

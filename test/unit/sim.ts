@@ -17,7 +17,8 @@ export const basePolicy: Policy = {
   followApp: false,
 };
 
-type Input = Event extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;
+/** An event as fed to Sim: its time is the fake clock's. */
+export type Input = Event extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;
 
 export class Sim {
   now = 0;

@@ -7,7 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { nodeChildCount, startReaper } from '../../src/shell/pid1.js';
-import { zombiesOf } from '../e2e/harness.js';
+import { zombiesOf } from './harness.js';
 
 const onLinux = process.platform === 'linux';
 if (!onLinux) console.warn('skipping the reaper tests: child subreapers are Linux only');
