@@ -7,6 +7,7 @@ import { exitHelp } from './core/exit.js';
 import { CHECKS } from './core/judge.js';
 import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { drained, fdStream, say } from './shell/output.js';
+import { RELOAD_COMMAND_OPTIONS, resolveReloadCommand } from './listening.js';
 import { TRAPPED, type Disposition } from './signals.js';
 
 declare const __VERSION__: string;
@@ -85,7 +86,24 @@ function program(): Command {
     const { check } = await import('./check.js');
     process.exitCode = await check(options);
   });
+  reloadCommand(cli);
   return cli;
+}
+
+// graceful reload: no command to run, a control socket to reach.
+function reloadCommand(cli: Command): void {
+  const sub = cli
+    .command('reload')
+    .description('ask a running graceful (run with --listen or --control) for a zero-downtime reload; its exit status says switched, rolled back or failed')
+    .exitOverride()
+    .configureOutput(OUTPUT)
+    .addHelpText('after', `\nExit status:\n${exitHelp('reload')}\n\nExamples:\n  graceful reload                  # the only graceful running with reloads on\n  ExecReload=graceful reload       # systemd: $MAINPID names it\n  graceful reload --control /run/app/graceful.sock`);
+  for (const spec of RELOAD_COMMAND_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+  sub.action(async (_opts: unknown, cmd: Command) => {
+    const options = resolveReloadCommand(cmd.opts(), process.env);
+    const { reloadClient } = await import('./reload-client.js');
+    process.exitCode = await reloadClient(options);
+  });
 }
 
 // A subcommand taking a command to run, with `specs` as its options.
@@ -101,14 +119,16 @@ function command(cli: Command, name: string, description: string, specs: readonl
     .configureOutput(OUTPUT)
     .addHelpText('after', epilog);
   for (const spec of specs) {
-    sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+    const option = new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`);
+    if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    sub.addOption(option);
   }
   return sub;
 }
 
 // The values given on the command line (not commander's defaults), with the environment.
 function inputs(command: string[], cmd: Command, specs: readonly OptionSpec[]) {
-  const flags: Record<string, string | boolean | undefined> = {};
+  const flags: Record<string, string | boolean | string[] | undefined> = {};
   for (const spec of specs) {
     if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
   }

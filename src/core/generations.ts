@@ -127,6 +127,8 @@ export interface GenState {
   restarts: number;
   /** What graceful would exit with now: the status of the last generation that served, or failed with none serving. */
   status: number;
+  /** The generation `status` is from (null: none ended yet). */
+  statusFrom: number | null;
   nextGeneration: number;
   nextReload: number;
 }
@@ -185,6 +187,7 @@ export function initialGenerations(): GenState {
     gaveUp: null,
     restarts: 0,
     status: 0,
+    statusFrom: null,
     nextGeneration: 1,
     nextReload: 1,
   };
@@ -338,7 +341,7 @@ function onExit(state: GenState, event: Extract<GenEvent, { type: 'exited' }>, p
       // Only a retired generation can still end while nothing else runs.
       return { state: trim(next), actions };
     case 'stopping': {
-      if (phase.main === g.n) next = { ...next, status: event.status };
+      if (phase.main === g.n) next = { ...next, status: event.status, statusFrom: g.n };
       return finishIfEmpty({ state: trim(next), actions });
     }
     case 'running': {
@@ -356,7 +359,7 @@ function onExit(state: GenState, event: Extract<GenEvent, { type: 'exited' }>, p
       }
       if (g.role === 'serving' && next.generations.some((o) => o.role === 'starting')) {
         // It ended while its successor starts: the successor takes over when ready.
-        return { state: trim({ ...next, status: event.status }), actions };
+        return { state: trim({ ...next, status: event.status, statusFrom: g.n }), actions };
       }
       // The generation that served (or the first one, or a restart, before it was ready)
       // ended with nothing to take over: as graceful run without --listen, the restart policy.
@@ -377,7 +380,7 @@ function afterEnd(state: GenState, g: Generation, exit: GenerationExit, actions:
   };
   const history = [...state.history, record];
   const decision = decide(policy.restart, history, exit.at);
-  let next: GenState = { ...state, history: retain(history, policy.restart, exit.at), status: exit.status };
+  let next: GenState = { ...state, history: retain(history, policy.restart, exit.at), status: exit.status, statusFrom: g.n };
   if (decision.kind === 'restart') {
     const until = exit.at + decision.delayMs;
     next = { ...next, phase: { kind: 'waiting', until } };

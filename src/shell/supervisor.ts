@@ -66,6 +66,8 @@ export interface SupervisorOptions {
    * someone reads the lists: a report file, or graceful check. Default: with --report-file.
    */
   observe?: boolean;
+  /** Held listening sockets for the child, fd 3 onwards, and whether to set LISTEN_PID (--listen; see child.ts). */
+  sockets?: { fds: readonly number[]; listenPid: boolean } | null;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -116,6 +118,7 @@ export class Supervisor {
   #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
+  readonly #sockets: SupervisorOptions['sockets'];
 
   constructor(
     readonly options: RunOptions,
@@ -125,6 +128,7 @@ export class Supervisor {
     this.#env = extra.env ?? {};
     this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
+    this.#sockets = extra.sockets ?? null;
     this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
@@ -419,6 +423,7 @@ export class Supervisor {
         // signal rather than leave it running unsupervised.
         pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
         terminal: this.#job !== null,
+        sockets: this.#sockets,
       },
     );
     const { proc } = this.#child;
