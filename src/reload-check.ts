@@ -13,8 +13,10 @@ import { Coordinator } from './reload.js';
 import { human, describeCommand } from './report/human.js';
 import { writeJson, checkOutputPath } from './report/files.js';
 import { say } from './shell/output.js';
-import { inflightRequest, startStream, type InflightOutcome, type StreamStats } from './shell/stream.js';
+import { inflightRequest, type InflightOutcome, type StreamStats, type StreamTarget } from './shell/stream.js';
 import { statusForSignal } from './signals.js';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // The clients of the stream: a few of each kind keep a 2-core CI machine busy without
 // starving the program under test.
@@ -67,11 +69,11 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
   const target = coordinator.sockets?.sockets.find((s) => s.target !== null)?.target ?? null;
   const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
   if (!ended && target) {
-    const stream = startStream(target, '/', { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS }, clock.now);
+    const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
     const settle = async () => {
-      const from = stream.stats().requests;
+      const from = stream.answered();
       const until = clock.now() + SETTLE_CEILING_MS;
-      while (stream.stats().requests - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
+      while (stream.answered() - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
     };
     await settle();
     for (let i = 1; i <= options.reload && !aborted(); i++) {
@@ -141,6 +143,34 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
     writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks: verdicts, stream: stats, inflight: inflightResults, run: report }, ui);
   }
   return exitStatus;
+}
+
+// The stream in a worker thread (dist/stream-worker.cjs): graceful's own work at each reload
+// (a fork, /proc scans) must not count as the program's pause.
+function streamWorker(target: StreamTarget, counts: { keepAlive: number; fresh: number }): { answered(): number; stop(): Promise<StreamStats> } {
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
+  const worker = new Worker(join(distDir(), 'stream-worker.cjs'), { workerData: { target, path: '/', counts } });
+  let answered = 0;
+  let finished!: (stats: StreamStats) => void;
+  const done = new Promise<StreamStats>((resolve) => (finished = resolve));
+  worker.on('message', (m: { type: 'progress'; answered: number } | { type: 'done'; stats: StreamStats }) => {
+    if (m.type === 'progress') answered = m.answered;
+    else finished(m.stats);
+  });
+  worker.on('error', (error: Error) => finished({ requests: 0, keepAlive: 0, fresh: 0, failed: 1, failures: [{ at: 0, kind: 'new-connection', error: `the stream failed: ${error.message}` }], retried: 0, longestPauseMs: 0, longestPauseAt: null, slowestMs: 0 }));
+  return {
+    answered: () => answered,
+    stop() {
+      worker.postMessage('stop');
+      return done;
+    },
+  };
+}
+
+// dist/, where the bundle and the worker are (import.meta.url is the bundle's __filename).
+function distDir(): string {
+  const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
+  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', 'dist');
 }
 
 // Which reload (by number) was under way, from its request to its old generation drained, at `at`.
