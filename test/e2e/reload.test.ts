@@ -288,6 +288,23 @@ describe('a Node HTTP server on the held socket', () => {
   });
 });
 
+describe('the docs\' examples: Express and Fastify on fd 3', () => {
+  it.each(['listen-express.cjs', 'listen-fastify.mjs'])('%s serves, reloads, and drains', { timeout: 60_000 }, async (file) => {
+    const port = await freePort();
+    const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture(file)]);
+    await run.stderr.waitFor(/ready in \d+ms/, 'the app ready');
+    const [pid1] = (await get({ port })).split(' ');
+    const r = await reload(run);
+    expect(r.code, r.text).toBe(0);
+    const [pid2, gen] = (await get({ port })).trim().split(' ');
+    expect([gen, pid2 !== pid1]).toEqual(['2', true]);
+    await waitGone([Number(pid1)]);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stderr.text).toMatch(/generation 1: .* stopped cleanly/);
+  });
+});
+
 describe.skipIf(!hasPython)('a Python http.server on the inherited socket (sd_listen_fds rules: LISTEN_PID is its own pid)', () => {
   it('reloaded 10 times by SIGHUP under a request stream: no request fails', { timeout: 180_000 }, async () => {
     const port = await freePort();
