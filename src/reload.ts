@@ -290,7 +290,7 @@ export class Coordinator {
       {
         trap: false,
         steps: this.verb === 'run',
-        env: { ...held.env, GRACEFUL_GENERATION: String(n) },
+        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
         observe: this.verb === 'check' || options.reportFile !== null,
       },
@@ -337,14 +337,15 @@ export class Coordinator {
     const state = this.#state;
     if (this.verb === 'check' && !this.options.verbose) return;
     for (const a of actions) {
-      if (a.type === 'start' && event.type === 'reload' || (a.type === 'start' && state.current !== null && prev.current !== state.current)) {
-        const r = state.reloads.find((x) => x.n === state.current)!;
+      const r = a.type === 'start' ? state.reloads.find((x) => x.generation === a.generation) : null;
+      if (r) {
         const old = r.replaces !== null ? state.generations.find((g) => g.n === r.replaces) : null;
-        ui.info(`reload ${r.n} (${r.via}): starting generation ${a.generation}${old ? ` beside generation ${old.n} (pid ${old.pid}), which serves until it is ready` : ''}`);
+        const merged = r.merged > 0 ? ` and ${r.merged} merged request(s)` : '';
+        ui.info(`reload ${r.n} (${r.via}${merged}): starting generation ${r.generation}${old ? ` beside generation ${old.n} (pid ${old.pid}), which serves until it is ready` : ''}`);
       }
       if (a.type === 'answer') {
-        const r = state.reloads.find((x) => x.n === a.reload);
-        if (r) ui.info(this.#line(r));
+        const answered = state.reloads.find((x) => x.n === a.reload);
+        if (answered) ui.info(this.#line(answered));
       }
     }
     if (event.type === 'reload' && state.queued && state.queued !== prev.queued) {

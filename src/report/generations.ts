@@ -21,7 +21,7 @@ function who(g: Generation | null, n: number | null): string {
 }
 
 // How a generation ended before it was ready, in a few words.
-function endedUnready(state: GenState, reload: Reload, facts: Facts | null, readyTimeoutMs: number | null): string {
+function endedUnready(reload: Reload, facts: Facts | null, readyTimeoutMs: number | null): string {
   const reason = reload.reason!;
   if (reason.kind === 'stopping') return 'graceful is stopping';
   if (reason.trigger === 'ready-timeout') return `was not ready within ${human(readyTimeoutMs ?? 0)} (--ready-timeout)`;
@@ -29,7 +29,6 @@ function endedUnready(state: GenState, reload: Reload, facts: Facts | null, read
   const exit = facts?.exit;
   if (exit?.signal) return `died of ${exit.signal} before it was ready`;
   if (exit) return `exited with code ${exit.code} before it was ready`;
-  void state;
   return `ended with status ${reason.status} before it was ready`;
 }
 
@@ -47,10 +46,10 @@ export function reloadLine(state: GenState, reload: Reload, facts: (n: number) =
       return `${head}: switched${after} to ${who(gen, reload.generation)}${ready}${rest} [switched]`;
     }
     case 'rolled-back':
-      return `${head}: rolled back: ${who(gen, reload.generation)} ${endedUnready(state, reload, gen && facts(gen.n), readyTimeoutMs)}; ${who(old, reload.replaces)} keeps serving [rolled-back]`;
+      return `${head}: rolled back: ${who(gen, reload.generation)} ${endedUnready(reload, gen && facts(gen.n), readyTimeoutMs)}; ${who(old, reload.replaces)} keeps serving [rolled-back]`;
     case 'failed':
       if (reload.reason?.kind === 'stopping') return `${head}: failed: graceful is stopping${reload.generation !== null ? `; ${who(gen, reload.generation)} is stopped too` : ''} [failed]`;
-      return `${head}: failed: ${who(gen, reload.generation)} ${endedUnready(state, reload, gen && facts(gen.n), readyTimeoutMs)}, and no generation serves [failed]`;
+      return `${head}: failed: ${who(gen, reload.generation)} ${endedUnready(reload, gen && facts(gen.n), readyTimeoutMs)}, and no generation serves [failed]`;
     default:
       return `${head}: under way`;
   }

@@ -270,6 +270,25 @@ describe('a Node HTTP server on the held socket', () => {
     expect(r.reload.generations).toHaveLength(3);
   });
 
+  it('--ready log: and a per-generation http probe ({generation}) each wait for the new generation', { timeout: 60_000 }, async () => {
+    for (const ready of ['log:^ready \\d+ generation', 'http://127.0.0.1:PORT/ready?generation={generation}']) {
+      const port = await freePort();
+      const report = join(tempDir(), 'r.json');
+      const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', ready.replace('PORT', String(port)), '--report-file', report, '--', node, fixture('listen-http.js')]);
+      await run.stderr.waitFor(/ready in \d+ms/, `generation 1 ready (${ready})`);
+      const r = await reload(run);
+      expect(r.code, r.text).toBe(0);
+      const second = Number(run.stdout.text.match(/ready (\d+) generation 2/)![1]);
+      expect(await get({ port })).toBe(`${second} 2\n`);
+      run.signal('SIGTERM');
+      expect((await exitOf(run)).code).toBe(0);
+      const generations = readJson(report).reload.generations;
+      // Ready is never before the program said so: the old generation did not answer for it.
+      expect(generations.map((g: any) => g.readyAfterMs > 0)).toEqual([true, true]);
+      expect(run.stdout.text.indexOf(`ready ${second} generation 2`)).toBeGreaterThan(-1);
+    }
+  });
+
   it('a crash restart (--restart) reuses the held socket: requests made while nothing runs wait in the backlog', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--restart', 'on-failure', '--restart-delay', '500ms', '--', node, fixture('listen-http.js')]);
