@@ -12,9 +12,11 @@ export type ReadySpec =
   /** The child calls process.send('ready') (PM2's wait_ready). */
   | { kind: 'ipc' }
   /** The child sends READY=1 to $NOTIFY_SOCKET (systemd's sd_notify). */
-  | { kind: 'notify' };
+  | { kind: 'notify' }
+  /** A program using graceful/app calls life.ready() (its ready phase on the status channel). */
+  | { kind: 'app' };
 
-const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, ipc or notify';
+const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, ipc, notify or app';
 
 // Parses a --ready value.
 export function parseReady(input: string, what: string): ReadySpec {
@@ -24,6 +26,7 @@ export function parseReady(input: string, what: string): ReadySpec {
   };
   if (text === 'ipc') return { kind: 'ipc' };
   if (text === 'notify') return { kind: 'notify' };
+  if (text === 'app') return { kind: 'app' };
   if (text.startsWith('log:')) {
     const source = text.slice(4);
     if (source === '') fail('an empty pattern matches anything');
@@ -67,6 +70,7 @@ export function describeReady(spec: ReadySpec): string {
       return `log:${spec.pattern.source}`;
     case 'ipc':
     case 'notify':
+    case 'app':
       return spec.kind;
   }
 }
