@@ -252,21 +252,25 @@ describe('a Node HTTP server on the held socket', () => {
   it('merges reload requests made during a reload into one more', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const behaviour = behaviourFile('ok');
+    const go = join(tempDir(), 'go');
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--report-file', report, '--', node, fixture('listen-http.js')], { env: { BEHAVIOUR: behaviour.path } });
     await run.ready();
-    behaviour.set('slow:1500');
+    // Generation 2 is ready only when the test says so: two more requests come meanwhile.
+    behaviour.set(`until:${go}`);
     const firstClient = start(['reload', '--pid', String(run.pid)]);
     await run.stdout.waitFor(/starting \d+ generation 2/, 'generation 2 to start');
     const more = [start(['reload', '--pid', String(run.pid)]), start(['reload', '--pid', String(run.pid)])];
     await run.stderr.waitFor(/2 request\(s\) merged/, 'both requests merged');
     behaviour.set('ok');
+    writeFileSync(go, '');
     for (const c of [firstClient, ...more]) expect((await exitOf(c, 20_000)).code, c.stderr.text).toBe(0);
-    expect(more.map((c) => c.stderr.text.match(/reload (\d+) /)?.[1])).toEqual(['2', '2']);
+    expect(firstClient.stderr.text).toMatch(/reload 1 \(control\): switched/);
+    for (const c of more) expect(c.stderr.text).toMatch(/reload 2 \(control, 1 more request\(s\) merged into it\): switched .* to generation 3/);
     run.signal('SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
     const r = readJson(report);
-    expect(r.reload.reloads.map((x: any) => [x.reload, x.merged, x.outcome])).toEqual([[1, 0, 'switched'], [2, 1, 'switched']]);
+    expect(r.reload.reloads.map((x: any) => [x.reload, x.merged, x.outcome, x.generation])).toEqual([[1, 0, 'switched', 2], [2, 1, 'switched', 3]]);
     expect(r.reload.generations).toHaveLength(3);
   });
 
