@@ -27,7 +27,7 @@ it('documents the options and every exit status of graceful reload', () => {
 });
 
 it('has the examples the issue asks for', () => {
-  for (const text of ['server.listen({ fd: 3 }', 'app.listen({ fd: 3 }', 'app.server.listen({ fd: 3 }', 'uvicorn app:app --fd 3', 'gunicorn --bind fd://3', 'net.FileListener(os.NewFile(3', 'ExecReload=/usr/local/bin/graceful reload', 'kill -HUP $MAINPID', '## Kubernetes']) {
+  for (const text of ['server.listen({ fd: 3 }', 'app.listen({ fd: 3 }', 'app.server.listen({ fd: 3 }', 'uvicorn app:app --fd 3', '-- gunicorn app:app', 'net.FileListener(os.NewFile(3', 'ExecReload=/usr/local/bin/graceful reload', 'kill -HUP $MAINPID', '## Kubernetes']) {
     expect(doc).toContain(text);
   }
 });
