@@ -16,11 +16,11 @@ const CLIENTS = { keepAlive: 3, fresh: 3 };
 export async function reloadFigures({ row, fmt, quick, env, root }) {
   const cli = join(root, 'bin/graceful.js');
   const server = [process.execPath, join(root, 'fixtures/listen-http.js')];
-  const reloads = quick ? 2 : 10;
+  const reloads = quick ? 1 : 10;
 
   // A fresh generation's first request: ready, then one GET on a new connection.
   const firsts = [];
-  for (let i = 0; i < (quick ? 2 : 7); i++) {
+  for (let i = 0; i < (quick ? 1 : 7); i++) {
     const g = await graceful(cli, server, env);
     const t0 = process.hrtime.bigint();
     await new Promise((resolve) => http.get({ host: '127.0.0.1', port: g.port, agent: false }, (res) => res.resume().on('end', resolve)).on('error', resolve));

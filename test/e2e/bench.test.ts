@@ -9,7 +9,7 @@ import { ROOT, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
-it('npm run bench -- --quick measures every figure and writes the table', () => {
+it('npm run bench -- --quick measures every figure and writes the table', { timeout: 120_000 }, () => {
   const out = join(tempDir(), 'results.md');
   const run = spawnSync(process.execPath, [join(ROOT, 'bench/run.mjs'), '--quick', '--out', out], { encoding: 'utf8', timeout: 120_000 });
   expect(run.status, run.stderr).toBe(0);
