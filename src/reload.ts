@@ -30,6 +30,7 @@ import { buildReport, summarizeRun, type ReportExtras, type ResourceStats } from
 import { systemClock, Timers } from './shell/clock.js';
 import { defaultControlPath, privateDir, serveControl, type ControlClient, type ControlServer } from './shell/control.js';
 import type { Health } from './shell/health.js';
+import { environValue } from './shell/inspect.js';
 import { holdSockets, type HeldSockets } from './shell/listen.js';
 import { startMonitor, type Monitor } from './shell/monitor.js';
 import { Supervisor, type Outcome } from './shell/supervisor.js';
@@ -293,6 +294,13 @@ export class Coordinator {
         env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
         observe: this.verb === 'check' || options.reportFile !== null,
+        // An orphan that left its generation's session (a daemon) is told apart by the
+        // environment it inherited; one that cleared it is claimed by every generation (the
+        // safe side: stopped with each).
+        adopts: (pid) => {
+          const g = environValue(pid, 'GRACEFUL_GENERATION');
+          return g === null || g === String(n);
+        },
       },
     );
     this.#supervisors.set(n, supervisor);

@@ -397,6 +397,30 @@ describe.skipIf(!hasPython)('a Python http.server on the inherited socket (sd_li
   });
 });
 
+describe('trees', () => {
+  it("each generation's orphans are its own: retiring the old one leaves the new one's daemon alone", { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const report = join(dir, 'r.json');
+    // A worker without a socket (--control alone): each generation starts a daemon that
+    // leaves its session, so that only graceful (a subreaper) knows where it came from.
+    const run = start(['run', '--control', join(dir, 'control.sock'), '--ready', 'log:^ready', '--report-file', report, '--', node, fixture('daemonizes.js')]);
+    const d1 = Number((await run.stdout.waitFor(/tree daemon (\d+)/, 'the first daemon'))[1]);
+    await run.stderr.waitFor(/ready in/, 'generation 1 ready');
+    const client = start(['reload', '--control', join(dir, 'control.sock')]);
+    expect((await exitOf(client, 30_000)).code, client.stderr.text).toBe(0);
+    const d2 = Number((await run.stdout.waitFor(/tree daemon (\d+)/, 'the second daemon', 10_000, run.stdout.text.indexOf(`tree daemon ${d1}`) + 1))[1]);
+    await run.stderr.waitFor(/generation 1: .* stopped cleanly/, 'generation 1 gone');
+    await waitGone([d1]);
+    expect(alive(d2), "the new generation's daemon").toBe(true);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    await waitGone([d2]);
+    const r = readJson(report);
+    // The report of the last generation names its own daemon, never the other one.
+    expect(r.descendants.atStop.map((p: any) => p.pid)).toEqual([d2]);
+  });
+});
+
 describe('the sockets', () => {
   it('a Unix socket: served through it, and its file and the control socket are gone when graceful exits', async () => {
     const dir = tempDir();
