@@ -76,6 +76,7 @@ export function describeListen(spec: ListenSpec, port?: number): string {
   return `tcp://${host}:${port ?? spec.port}`;
 }
 
+// The 4 bytes of a dotted IPv4 address, or null.
 export function ipv4Bytes(host: string): number[] | null {
   const parts = host.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;

@@ -175,6 +175,7 @@ export interface GenStep {
 // that reloads every hour for a year must not grow with every reload.
 export const KEPT = 100;
 
+// Before the first generation: nothing started, nothing asked.
 export function initialGenerations(): GenState {
   return {
     phase: { kind: 'running' },
@@ -198,6 +199,7 @@ export function isLive(g: Generation): boolean {
   return g.role !== 'exited';
 }
 
+// The generation that serves now, if one does.
 export function serving(state: GenState): Generation | null {
   return state.generations.find((g) => g.role === 'serving') ?? null;
 }
@@ -476,10 +478,12 @@ function trim(state: GenState): GenState {
   return generations === state.generations && reloads === state.reloads ? state : { ...state, generations, reloads, omitted };
 }
 
+// Generation n, while the state lists it.
 export function find(state: GenState, n: number): Generation | null {
   return state.generations.find((g) => g.n === n) ?? null;
 }
 
+// Reload n, while the state lists it.
 export function findReload(state: GenState, n: number): Reload | null {
   return state.reloads.find((r) => r.n === n) ?? null;
 }

@@ -106,6 +106,7 @@ export function summarizeGeneration(g: Generation, f: GenerationFacts | null, op
   };
 }
 
+// A reload's entry in the JSON report, with the sentence graceful printed for it.
 export function summarizeReload(state: GenState, r: Reload, wall: (at: number) => number, facts: (n: number) => Facts | null, readyTimeoutMs: number | null): ReloadSummary {
   return {
     reload: r.n,

@@ -18,6 +18,7 @@ export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'graceful') : join(tmpdir(), `graceful-${uid}`);
 }
 
+// The control socket of the graceful with pid `pid`, when it was given no --control.
 export function defaultControlPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
   return join(controlDir(env), `${pid}.sock`);
 }
