@@ -461,6 +461,12 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   const reload = count('reload', 0, 0, 10_000);
   const held = run.reload?.listen.length ?? 0;
   if (reload > 0 && held === 0) throw new UsageError(text('reload')!.from, 'needs --listen: the socket graceful holds, where the requests go', 'graceful check --help');
+  // The reload check judges the stream, the reloads and the drains: these belong to the
+  // shutdown check, and would be silently ignored.
+  for (const key of ['probe', 'maxShutdown', 'junit', 'repeat', 'after'] as const) {
+    const given = text(key);
+    if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it', 'graceful check --help');
+  }
   if (reload === 0 && run.reload) {
     throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is', 'graceful check --help');
   }
