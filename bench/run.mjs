@@ -578,6 +578,7 @@ async function main() {
     'long-signals': longSignals,
     'long-restarts': longRestarts,
     'tree-scale': treeScale,
+    reload: async () => (await import('./reload.mjs')).reloadFigures({ row, fmt, quick: QUICK, env: ENV, root: ROOT }),
   };
   const unknown = [...(ONLY ?? [])].filter((name) => !(name in figures));
   if (unknown.length > 0) {

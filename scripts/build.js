@@ -58,6 +58,17 @@ await build({
   logLevel: 'warning',
 });
 
+// The request stream of graceful check --reload, run in a worker thread (src/shell/stream-worker.ts).
+await build({
+  entryPoints: [new URL('src/shell/stream-worker.ts', root).pathname],
+  bundle: true,
+  outfile: new URL('stream-worker.cjs', dist).pathname,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
 // The build's id, first in the file: the cache is used only with the bundle it was made from
 // (V8 itself checks only the source's length). Then the bundle inside the function that
 // Node's CommonJS loader would wrap it in, written here once: bin/graceful.js compiles the

@@ -35,6 +35,8 @@ const REQUEST_TIMEOUT_MS = 120_000;
 
 // Runs the check --repeat times; resolves with graceful's exit status.
 export async function check(options: CheckOptions): Promise<number> {
+  // --reload N: the reload check (a stream of requests through N reloads), loaded only then.
+  if (options.reload > 0) return (await import('./reload-check.js')).checkReloads(options);
   const runs: CheckRun[] = [];
   let lastUi: Supervisor['ui'] | null = null;
   for (let i = 1; i <= options.repeat; i++) {

@@ -22,6 +22,14 @@ async function checkCommand(given: Inputs): Promise<number> {
   return check(options);
 }
 
+// graceful reload: ask a running graceful, through its control socket.
+async function reloadCommand(flags: Record<string, unknown>): Promise<number> {
+  const { resolveReloadCommand } = await import('./listening.js');
+  const options = resolveReloadCommand(flags, process.env);
+  const { reloadClient } = await import('./reload-client.js');
+  return reloadClient(options);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length <= 2) {
     say('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
@@ -37,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       .program({
         run: async (given) => void (status = await runCommand(given)),
         check: async (given) => void (status = await checkCommand(given)),
+        reload: async (flags) => void (status = await reloadCommand(flags)),
       })
       .parseAsync(argv);
     return status;

@@ -7,6 +7,8 @@ import { formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } f
 import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
 import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
+import { describeListen, GENERATION, inheritedSockets, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listening.js';
+import { launcherKind } from './core/launchers.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
 
@@ -44,6 +46,8 @@ export interface OptionSpec {
   default: string;
   /** A boolean flag (no value); the environment variable then takes 1/0, true/false. */
   boolean?: true;
+  /** May be given several times (each value kept); the environment variable takes a space-separated list. */
+  repeatable?: true;
 }
 
 // The options of `graceful run`, in --help order. cli.ts declares them to commander from
@@ -63,6 +67,10 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: d(DEFAULTS.readyTimeoutMs), description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
+  { key: 'listen', flags: '--listen <address>', env: 'GRACEFUL_LISTEN', default: 'none', repeatable: true, description: 'hold a listening socket for the program, [name=]tcp://HOST:PORT or [name=]unix:/PATH (repeatable): bound once, passed to every generation as fd 3 onwards with LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID; turns on zero-downtime reloads (docs/reload.md)' },
+  { key: 'listenPid', flags: '--listen-pid <mode>', env: 'GRACEFUL_LISTEN_PID', default: 'child', description: "child: LISTEN_PID is the program's own pid (it is started through sh -c 'exec', which keeps the pid); none: LISTEN_PID is not set" },
+  { key: 'control', flags: '--control <path>', env: 'GRACEFUL_CONTROL', default: 'with reloads on: $XDG_RUNTIME_DIR/graceful/<pid>.sock, else /tmp/graceful-<uid>/<pid>.sock', description: 'the Unix socket (mode 0600) through which `graceful reload` asks this graceful for a reload and hears the outcome; turns reloads on without --listen' },
+  { key: 'reloadSignal', flags: '--reload-signal <signal>', env: 'GRACEFUL_RELOAD_SIGNAL', default: 'SIGHUP with reloads on, else none', description: 'the signal that starts a reload; none passes it on to the program, as without reloads' },
   { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
@@ -112,12 +120,14 @@ export interface RunOptions {
   verbose: boolean;
   /** Problems worth a line at start that do not stop the run. */
   warnings: string[];
+  /** Zero-downtime reloads (--listen, --control, --reload-signal, sockets from systemd), or null. */
+  reload: ReloadOptions | null;
 }
 
 export interface Inputs {
   command: string[];
-  /** Values given on the command line, by OptionSpec.key (absent when not given). */
-  flags: Record<string, string | boolean | undefined>;
+  /** Values given on the command line, by OptionSpec.key (absent when not given); a list for a repeatable option. */
+  flags: Record<string, string | boolean | string[] | undefined>;
   env: NodeJS.ProcessEnv;
   /** Tests a path, for platform detection. */
   exists: (path: string) => boolean;
@@ -177,11 +187,11 @@ export function parseRunArgs(args: readonly string[], specs: readonly OptionSpec
     if (spec.boolean) {
       if (eq !== -1) return null;
       flags[spec.key] = !spec.flags.includes('--no-');
-    } else if (eq !== -1) {
-      flags[spec.key] = arg.slice(eq + 1);
     } else {
-      if (i + 1 >= args.length) return null;
-      flags[spec.key] = args[++i]!;
+      if (eq === -1 && i + 1 >= args.length) return null;
+      const value = eq !== -1 ? arg.slice(eq + 1) : args[++i]!;
+      const previous = flags[spec.key];
+      flags[spec.key] = spec.repeatable ? [...(Array.isArray(previous) ? previous : []), value] : value;
     }
   }
   return null;
@@ -227,7 +237,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
 function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
-  const raw = (key: string): { value: string | boolean; from: string } | null => {
+  const raw = (key: string): { value: string | boolean | string[]; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
     if (flag !== undefined) return { value: flag, from: longFlag(spec) };
@@ -247,7 +257,7 @@ function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful r
     const r = raw(key);
     if (r === null) return null;
     if (typeof r.value === 'boolean') return r.value;
-    const v = parseBoolean(r.value, r.from);
+    const v = parseBoolean(String(r.value), r.from);
     return specs.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
   };
   const duration = (key: string): number | null => {
@@ -261,7 +271,18 @@ function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful r
     if (!(n >= min && n <= max)) throw new UsageError(r.from, `expected a whole number from ${min} to ${max}, got ${quote(r.value)}`, help);
     return n;
   };
-  return { text, bool, duration, count };
+  // A repeatable option: each value given on the command line, else the variable's
+  // space-separated words.
+  const list = (key: string): { values: string[]; from: string } | null => {
+    const r = raw(key);
+    if (r === null) return null;
+    if (Array.isArray(r.value)) return { values: r.value, from: r.from };
+    // One value given on the command line is one value, empty or not; a variable holds a
+    // space-separated list.
+    if (r.from.startsWith('-')) return { values: [String(r.value)], from: r.from };
+    return { values: String(r.value).split(/\s+/).filter(Boolean), from: r.from };
+  };
+  return { text, bool, duration, count, list };
 }
 
 export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
@@ -300,7 +321,8 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
     : parseSuccessStatuses((p?.successExitStatus ?? []).join(','), '--preset');
   const kill = bool('kill') ?? true;
   const readyRaw = text('ready');
-  const ready = readyRaw && readyRaw.value.trim() !== '' ? parseReady(readyRaw.value, readyRaw.from) : null;
+  // {generation} (reloads: a per-generation probe address) is generation 1's when checked here.
+  const ready = readyRaw && readyRaw.value.trim() !== '' ? parseReady(readyFor(readyRaw.value, 1), readyRaw.from) : null;
   const readyTimeoutRaw = text('readyTimeout');
   const readyTimeoutMs = readyTimeoutRaw ? parseDuration(readyTimeoutRaw.value, readyTimeoutRaw.from) : DEFAULTS.readyTimeoutMs;
   const sigcont = bool('sigcont') ?? p?.sigcont ?? DEFAULTS.sigcont;
@@ -352,7 +374,44 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
     warnings,
+    reload: resolveReload(inputs, readyRaw?.value ?? '', ready, warnings),
   };
+}
+
+// --listen, --listen-pid, --control, --reload-signal and systemd's sockets: the reload
+// machinery, or null when none of them asks for it.
+function resolveReload(inputs: Inputs, readyText: string, ready: ReadySpec | null, warnings: string[]): ReloadOptions | null {
+  const { text, list } = reader(RUN_OPTIONS, inputs);
+  const listenRaw = list('listen');
+  const listen = (listenRaw?.values ?? []).map((value) => parseListen(value, listenRaw!.from));
+  const pidRaw = text('listenPid');
+  const listenPid = pidRaw ? parseChoice(pidRaw.value, ['child', 'none'] as const, pidRaw.from) === 'child' : true;
+  const controlRaw = text('control');
+  if (controlRaw && !controlRaw.value.startsWith('/')) throw new UsageError(controlRaw.from, `expected the absolute path of a Unix socket, got ${quote(controlRaw.value)}`);
+  const signalRaw = text('reloadSignal');
+  const signal = signalRaw ? parseReloadSignal(signalRaw.value, signalRaw.from) : undefined;
+  const inherited = inheritedSockets(inputs.env, inputs.pid);
+  for (const [i, spec] of listen.entries()) {
+    // Port 0 twice is two sockets, each on a port of its own.
+    const first = listen.findIndex((o) => describeListen(o) === describeListen(spec));
+    if (first !== i && !(spec.kind === 'tcp' && spec.port === 0)) {
+      throw new UsageError(listenRaw!.from, `${describeListen(spec)} is given twice; give each address once`);
+    }
+  }
+  const on = listen.length > 0 || controlRaw !== null || inherited !== null || (signal !== undefined && signal !== null);
+  if (!on) return null;
+  const shared = probesSharedSocket(readyText, ready, listen);
+  if (shared) {
+    throw new UsageError(
+      text('ready')!.from,
+      `${describeListen(shared)} is the socket --listen holds: whichever generation accepts would answer, the old one too; probe a per-generation address with {generation} in it, or use notify, ipc or log:`,
+    );
+  }
+  if (listenPid && listen.length + (inherited?.count ?? 0) > 0 && launcherKind(inputs.command) !== null) {
+    warnings.push(`LISTEN_PID will be ${inputs.command[0]}'s pid, not the program's it starts: libraries that check it (sd_listen_fds, go-systemd) will ignore the sockets; run the program directly (or with exec), or give --listen-pid none for programs that do not check it`);
+  }
+  const readyTemplate = ready && readyText.includes(GENERATION) ? readyText : null;
+  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? 'SIGHUP' : signal, inherited, readyTemplate };
 }
 
 function resolvePlatform(
@@ -412,6 +471,7 @@ export const CHECK_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
   { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
   { key: 'repeat', flags: '--repeat <n>', env: 'GRACEFUL_REPEAT', default: String(DEFAULTS.repeat), description: 'run the whole check n times; fail if any run fails' },
+  { key: 'reload', flags: '--reload <n>', env: 'GRACEFUL_RELOAD', default: '0 (no reloads)', description: 'with --listen: send a steady stream of requests (keep-alive and new connections) to the first held socket through n zero-downtime reloads; fail on any refused, reset or failed request, and report the longest pause (docs/reload.md)' },
 ];
 export const CHECK_SPECS: readonly OptionSpec[] = [...CHECK_RUN_OPTIONS, ...CHECK_OPTIONS];
 
@@ -423,6 +483,8 @@ export interface CheckOptions {
   maxShutdownMs: number | null;
   junit: string | null;
   repeat: number;
+  /** --reload: reloads to make under a stream of requests (0: the shutdown check instead). */
+  reload: number;
 }
 
 // Resolves the options of graceful check: run's, and its own.
@@ -437,6 +499,18 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   // Every value is checked, whether or not the option it goes with was given.
   const inflightUrl = url('inflight');
   const inflightCount = count('inflightCount', DEFAULTS.inflightCount, 1, 1000);
+  const reload = count('reload', 0, 0, 10_000);
+  const held = run.reload?.listen.length ?? 0;
+  if (reload > 0 && held === 0) throw new UsageError(text('reload')!.from, 'needs --listen: the socket graceful holds, where the requests go', 'graceful check --help');
+  // The reload check judges the stream, the reloads and the drains: these belong to the
+  // shutdown check, and would be silently ignored.
+  for (const key of ['probe', 'maxShutdown', 'junit', 'repeat', 'after'] as const) {
+    const given = text(key);
+    if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it', 'graceful check --help');
+  }
+  if (reload === 0 && run.reload) {
+    throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is', 'graceful check --help');
+  }
   return {
     run,
     afterMs: duration('after') ?? DEFAULTS.afterMs,
@@ -445,6 +519,7 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
     repeat: count('repeat', DEFAULTS.repeat, 1, 1000),
+    reload,
   };
 }
 

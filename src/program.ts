@@ -8,6 +8,7 @@ import { exitHelp } from './core/exit.js';
 import { CHECKS } from './core/judge.js';
 import type { Inputs, OptionSpec } from './options.js';
 import { CHECK_SPECS, RUN_SPECS } from './options.js';
+import { RELOAD_COMMAND_OPTIONS } from './listening.js';
 import { fdStream } from './shell/output.js';
 import { TRAPPED, type Disposition } from './signals.js';
 
@@ -61,6 +62,7 @@ const OUTPUT = {
 export interface Actions {
   run(inputs: Inputs): Promise<void>;
   check(inputs: Inputs): Promise<void>;
+  reload(flags: Record<string, unknown>): Promise<void>;
 }
 
 // The program: `run` and `check`, each with its options and help.
@@ -83,7 +85,20 @@ export function program(actions: Actions): Command {
     CHECK_SPECS,
     CHECK_EPILOG,
   ).action((command: string[], _opts: unknown, cmd: Command) => actions.check(inputs(command, cmd, CHECK_SPECS)));
+  reloadCommand(cli, actions);
   return cli;
+}
+
+// graceful reload: no command to run, a control socket to reach.
+function reloadCommand(cli: Command, actions: Actions): void {
+  const sub = cli
+    .command('reload')
+    .description('ask a running graceful (run with --listen or --control) for a zero-downtime reload; its exit status says switched, rolled back or failed')
+    .exitOverride()
+    .configureOutput(OUTPUT)
+    .addHelpText('after', `\nExit status:\n${exitHelp('reload')}\n\nExamples:\n  graceful reload                  # the only graceful running with reloads on\n  ExecReload=graceful reload       # systemd: $MAINPID names it\n  graceful reload --control /run/app/graceful.sock`);
+  for (const spec of RELOAD_COMMAND_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+  sub.action((_opts: unknown, cmd: Command) => actions.reload(cmd.opts()));
 }
 
 // A subcommand taking a command to run, with `specs` as its options.
@@ -99,14 +114,16 @@ function command(cli: Command, name: string, description: string, specs: readonl
     .configureOutput(OUTPUT)
     .addHelpText('after', epilog);
   for (const spec of specs) {
-    sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+    const option = new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`);
+    if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    sub.addOption(option);
   }
   return sub;
 }
 
 // The values given on the command line (not commander's defaults), with the environment.
 function inputs(command: string[], cmd: Command, specs: readonly OptionSpec[]): Inputs {
-  const flags: Record<string, string | boolean | undefined> = {};
+  const flags: Inputs['flags'] = {};
   for (const spec of specs) {
     if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
   }

@@ -30,6 +30,8 @@ interface RunFacts {
 
 // Supervises the command (and its restarts); resolves with graceful's exit status.
 export async function run(options: RunOptions): Promise<number> {
+  // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
+  if (options.reload) return (await import('./reload.js')).runGenerations(options);
   const { lifecycle } = options;
   let history: RunRecord[] = [];
   // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times: V8 loads the

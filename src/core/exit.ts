@@ -18,6 +18,10 @@ export const EXIT = {
   notExecutable: 126,
   /** The command was not found. */
   notFound: 127,
+  /** graceful reload: the new generation failed to start or to become ready; the old one still serves. */
+  rolledBack: 1,
+  /** graceful reload: nothing was switched: no running graceful found, or it stopped (or had nothing serving) during the reload (EX_UNAVAILABLE). */
+  reloadFailed: 69,
 } as const;
 
 // What a process that ended by signal n exits with, as shells and tini report it.
@@ -28,7 +32,7 @@ export function signalStatus(signo: number): number {
 /** One row of the table: the status (or its rule), the command it applies to, and when. */
 export interface ExitRow {
   status: string;
-  command: 'run' | 'check' | 'both';
+  command: 'run' | 'check' | 'both' | 'reload';
   when: string;
 }
 
@@ -45,11 +49,15 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: String(EXIT.notFound), command: 'both', when: 'the command was not found' },
   { status: String(EXIT.usage), command: 'both', when: 'usage error: a bad option or value, no command' },
   { status: String(EXIT.internal), command: 'both', when: 'internal error in graceful (a bug: please report it)' },
+  { status: '0', command: 'reload', when: 'switched: the new generation is ready and serves; the old one was asked to stop and drains' },
+  { status: String(EXIT.rolledBack), command: 'reload', when: 'rolled back: the new generation failed to start or to become ready and was stopped; the old one still serves' },
+  { status: String(EXIT.reloadFailed), command: 'reload', when: 'failed: no running graceful with reloads on was found, or it was stopping (or had no generation serving) and switched nothing' },
+  { status: String(EXIT.usage), command: 'reload', when: 'usage error: a bad option or value' },
 ];
 
 // The exit statuses of `command`, for --help.
-export function exitHelp(command: 'run' | 'check'): string {
-  const rows = EXIT_TABLE.filter((r) => r.command === command || r.command === 'both');
+export function exitHelp(command: 'run' | 'check' | 'reload'): string {
+  const rows = EXIT_TABLE.filter((r) => r.command === command || (r.command === 'both' && command !== 'reload'));
   const width = Math.max(...rows.map((r) => r.status.length));
   return rows.map((r) => `  ${r.status.padEnd(width)}  ${r.when}`).join('\n');
 }

@@ -90,7 +90,9 @@ export type OwnStop =
   /** It was not ready within --ready-timeout. */
   | 'ready-timeout'
   /** Its tree went over --max-memory. */
-  | 'memory-limit';
+  | 'memory-limit'
+  /** A reload replaced it: a newer generation is ready and serves (core/generations.ts). */
+  | 'reload';
 
 /** What asked for a stop. */
 export type StopTrigger =

@@ -271,6 +271,8 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
+    case 'reload':
+      return 'replaced by a new generation (reload)';
     case 'child-exit':
       return 'the main process exited';
     case 'SIGTERM':

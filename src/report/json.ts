@@ -4,6 +4,7 @@ import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timelin
 import type { AppPhase, Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
 import { describeReady } from '../readiness.js';
+import type { GenerationSummary, ReloadSummary } from './generations.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
 
@@ -47,6 +48,18 @@ export interface ReportExtras {
   runsOmitted?: number;
   /** Why graceful stopped restarting, with --restart. */
   restart?: { mode: string; restarts: number; gaveUp: boolean; why: string } | null;
+  /** With reloads on (--listen, --control): the held sockets, each generation and each reload. */
+  reload?: ReloadReport | null;
+}
+
+/** The reloads of a run (docs/reload.md); the report's top-level fields describe the generation graceful exited with. */
+export interface ReloadReport {
+  sockets: { name: string; address: string }[];
+  /** Oldest first; the last 100 that ended, and those alive at the end. */
+  generations: GenerationSummary[];
+  reloads: ReloadSummary[];
+  /** Generations and reloads not listed (a long-lived graceful). */
+  omitted: { generations: number; reloads: number };
 }
 
 /** One run of the child, in the report's `runs`. */
@@ -154,6 +167,7 @@ export interface Report {
   runs: RunSummary[];
   runsOmitted: number;
   restart: NonNullable<ReportExtras['restart']> | null;
+  reload: ReloadReport | null;
   exitStatus: number;
   verdict: Verdict;
   error: string | null;
@@ -237,6 +251,7 @@ export function buildReport(
     runs: extras.runs ?? [summarizeRun(facts, policy, wall)],
     runsOmitted: extras.runsOmitted ?? 0,
     restart: extras.restart ?? null,
+    reload: extras.reload ?? null,
     exitStatus: status,
     verdict: tl.verdict,
     error: facts.spawnError?.message ?? null,

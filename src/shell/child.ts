@@ -44,7 +44,18 @@ export interface SpawnOptions {
   pdeathsig: { helper: string; signal: string } | null;
   /** Terminal mode: the child joins graceful's process group and keeps its terminal. */
   terminal: boolean;
+  /**
+   * Held listening sockets (--listen), passed as fd 3 onwards; `listenPid`: set LISTEN_PID
+   * to the child's own pid, which is known only once it runs (see SET_LISTEN_PID).
+   */
+  sockets?: { fds: readonly number[]; listenPid: boolean } | null;
 }
+
+// LISTEN_PID must name the process that reads it (sd_listen_fds() and go-systemd ignore the
+// sockets otherwise), and its pid is only known once it is forked: sh sets the variable to
+// its own pid, then execs the command, which keeps that pid. setpriv (--pdeathsig) execs
+// too, so the pid is still the one graceful spawned and supervises. Measured: +1 ms a spawn.
+const SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 
 // Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
 export function spawnChild(command: readonly string[], on: ChildEvents, options: SpawnOptions): Child {
@@ -59,6 +70,15 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
     let [file, args] = [command[0]!, command.slice(1)];
     const raw = rawCommand(command);
     if (raw) [file, args] = ['perl', ['-e', EXEC_HEX, ...raw.map((b) => b.toString('hex'))]];
+    if (options.sockets?.listenPid) {
+      // sh would report a missing command in its own words: looked up first, as below.
+      const problem = raw ? null : findProblem(file);
+      if (problem) {
+        queueMicrotask(() => on.failed(...problem));
+        return notStarted;
+      }
+      [file, args] = ['/bin/sh', ['-c', SET_LISTEN_PID, file, ...args]];
+    }
     if (options.pdeathsig) {
       // The helper would report a missing command in its own words and exit 127: look it
       // up first, the way it will (execvp), to say it in graceful's.
@@ -70,8 +90,16 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
       args = ['--pdeathsig', options.pdeathsig.signal, '--', file, ...args];
       file = options.pdeathsig.helper;
     }
+    // The held sockets at 3 onwards (LISTEN_FDS counts from 3); the IPC channel after them.
+    const fds = options.sockets?.fds ?? [];
     const stdio: StdioOptions =
-      options.stdio === 'pipe-output' ? ['inherit', 'pipe', 'pipe'] : options.stdio === 'ipc' ? ['inherit', 'inherit', 'inherit', 'ipc'] : 'inherit';
+      options.stdio === 'pipe-output'
+        ? ['inherit', 'pipe', 'pipe', ...fds]
+        : options.stdio === 'ipc'
+          ? ['inherit', 'inherit', 'inherit', ...fds, 'ipc']
+          : fds.length > 0
+            ? ['inherit', 'inherit', 'inherit', ...fds]
+            : 'inherit';
     const env = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
     proc = spawn(file, args, { stdio, env, detached: !options.terminal });
   } catch (error) {

@@ -165,6 +165,80 @@ export function loadedLibc(): Libc | null {
   return typeof loaded === 'string' ? null : loaded;
 }
 
+/** The socket calls behind --listen (shell/listen.ts). Each returns its result, or -errno. */
+export interface SocketCalls {
+  /** A blocking, close-on-exec stream socket bound to `addr` (a struct sockaddr) and listening: its fd, or -errno. */
+  listen(family: number, addr: Buffer, backlog: number, reuseAddr: boolean): number;
+  /** The port a bound TCP socket got (port 0 asks the kernel for one). */
+  localPort(fd: number): number;
+  /** Marks an fd close-on-exec (sockets graceful was given: passed on only where meant). */
+  cloexec(fd: number): boolean;
+  /** Is `fd` a listening stream socket? */
+  isListening(fd: number): boolean;
+  close(fd: number): void;
+}
+
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SO_ACCEPTCONN = 30;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+
+let socketCalls: SocketCalls | string | null = null;
+
+// The socket calls, or why they are not available here. Sockets made this way are held by
+// no JS server object: Node's own listening socket accepts (and so steals) connections as
+// soon as it listens, even paused, while these are only ever accepted by the program.
+export function sockets(): SocketCalls | string {
+  if (socketCalls !== null) return socketCalls;
+  if (process.platform !== 'linux') return (socketCalls = `not available on ${process.platform}`);
+  try {
+    const koffi = loadKoffi();
+    const self = koffi.load(null);
+    const socket = self.func('int socket(int domain, int type, int protocol)');
+    const setsockopt = self.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)');
+    const getsockopt = self.func('int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)');
+    const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
+    const listen = self.func('int listen(int fd, int backlog)');
+    const getsockname = self.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
+    const fcntl = self.func('int fcntl(int fd, int cmd, int arg)');
+    const close = self.func('int close(int fd)');
+    const fail = (fd: number) => {
+      const errno = koffi.errno() as number;
+      if (fd >= 0) close(fd);
+      return -errno;
+    };
+    socketCalls = {
+      listen: (family, addr, backlog, reuseAddr) => {
+        const fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return fail(-1);
+        const one = Buffer.alloc(4);
+        one.writeInt32LE(1);
+        // A restarted graceful binds again at once, past connections in TIME_WAIT.
+        if (reuseAddr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, 4) !== 0) return fail(fd);
+        if (bind(fd, addr, addr.length) !== 0) return fail(fd);
+        if (listen(fd, backlog) !== 0) return fail(fd);
+        return fd;
+      },
+      localPort: (fd) => {
+        const addr = Buffer.alloc(128);
+        const len = [addr.length];
+        // sin_port and sin6_port both sit at offset 2, in network byte order.
+        return getsockname(fd, addr, len) === 0 ? addr.readUInt16BE(2) : -1;
+      },
+      cloexec: (fd) => fcntl(fd, F_SETFD, FD_CLOEXEC) === 0,
+      isListening: (fd) => {
+        const value = [0];
+        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, value, [4]) === 0 && value[0] === 1;
+      },
+      close: (fd) => void close(fd),
+    };
+    return socketCalls;
+  } catch (error) {
+    return (socketCalls = `koffi could not be loaded (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
 function loadKoffi(): any {

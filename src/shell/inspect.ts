@@ -95,3 +95,15 @@ function tcpTable(): TcpRow[] | null {
   }
   return any ? rows : null;
 }
+
+// The value of variable `name` in the environment process `pid` started with (/proc), or
+// null when it has none or it cannot be read (gone, another user's).
+export function environValue(pid: number, name: string): string | null {
+  try {
+    const prefix = `${name}=`;
+    const entry = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((e) => e.startsWith(prefix));
+    return entry === undefined ? null : entry.slice(prefix.length);
+  } catch {
+    return null;
+  }
+}

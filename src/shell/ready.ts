@@ -49,7 +49,10 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
     case 'http': {
       const { request: httpRequest } = process.getBuiltinModule('node:http');
       return retry(ctx.signal, (next) => {
-        const req = httpRequest(spec.url, { method: 'GET', timeout: 2000 }, (res) => {
+        // A connection per try (no agent): Node's global agent keeps connections alive, and a
+        // probe of a held socket's per-generation path would then keep asking the generation
+        // that accepted its first connection (the old one), never the new one.
+        const req = httpRequest(spec.url, { method: 'GET', timeout: 2000, agent: false }, (res) => {
           res.resume();
           const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
           if (ok) once();

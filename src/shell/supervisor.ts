@@ -67,6 +67,13 @@ export interface SupervisorOptions {
    * someone reads the lists: a report file, or graceful check. Default: with --report-file.
    */
   observe?: boolean;
+  /** Held listening sockets for the child, fd 3 onwards, and whether to set LISTEN_PID (--listen; see child.ts). */
+  sockets?: { fds: readonly number[]; listenPid: boolean } | null;
+  /**
+   * Of the orphans graceful adopts (as a subreaper), which are this program's: with several
+   * programs under one graceful (a reload's generations), each tree claims its own. Default: all.
+   */
+  adopts?: (pid: number) => boolean;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -118,6 +125,8 @@ export class Supervisor {
   #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
+  readonly #sockets: SupervisorOptions['sockets'];
+  readonly #adopts: SupervisorOptions['adopts'];
 
   constructor(
     readonly options: RunOptions,
@@ -127,6 +136,8 @@ export class Supervisor {
     this.#env = extra.env ?? {};
     this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
+    this.#sockets = extra.sockets ?? null;
+    this.#adopts = extra.adopts;
     this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
@@ -421,7 +432,8 @@ export class Supervisor {
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
     // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
-    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) : null;
+    const adopts = this.#adopts;
+    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) && (adopts?.(pid) ?? true) : null;
     this.#child = spawnChild(
       options.command,
       {
@@ -456,6 +468,7 @@ export class Supervisor {
         // signal rather than leave it running unsupervised.
         pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
         terminal: this.#job !== null,
+        sockets: this.#sockets,
       },
     );
     const { proc } = this.#child;

@@ -84,6 +84,8 @@ export interface StartOptions {
   via?: string[];
   /** Keep stdout in run.stdout (default); false leaves it to the test, for huge outputs. */
   collectStdout?: boolean;
+  /** Descriptors of the test's to pass as fd 3 onwards (a listening socket, as systemd passes one). */
+  fds?: number[];
 }
 
 // Starts `graceful <args>` (node bin/graceful.js) with piped stdio.
@@ -100,7 +102,7 @@ export function start(args: string[], options: StartOptions = {}): Run {
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const [file, ...rest] = options.via ?? [process.execPath, CLI, ...args];
-  const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe', ...(options.fds ?? [])] });
   const stdout = new Output();
   const stderr = new Output();
   if (options.collectStdout !== false) proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));

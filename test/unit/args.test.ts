@@ -13,6 +13,7 @@ async function commander(args: string[]): Promise<{ command: string[]; flags: In
   const cli = program({
     run: async (given) => void (seen = given),
     check: async () => {},
+    reload: async () => {},
   });
   try {
     await cli.parseAsync(['node', 'graceful', 'run', ...args]);

@@ -5,7 +5,7 @@
 import { UsageError } from '../../src/errors.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from '../../src/options.js';
 
-type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free';
+type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal';
 
 // What each option takes, by its key.
 const KIND: Record<string, Kind> = {
@@ -14,8 +14,9 @@ const KIND: Record<string, Kind> = {
   monitorInterval: 'duration', after: 'duration', maxShutdown: 'duration',
   stopSignal: 'signal', killSignal: 'signal',
   maxMemory: 'size', healthPort: 'port',
-  maxRestarts: 'count', inflightCount: 'count', repeat: 'count',
-  killMode: 'choice', preset: 'choice', restart: 'choice',
+  maxRestarts: 'count', inflightCount: 'count', repeat: 'count', reload: 'count',
+  killMode: 'choice', preset: 'choice', restart: 'choice', listenPid: 'choice',
+  listen: 'listen', control: 'socket', reloadSignal: 'reloadSignal',
   inflight: 'url', probe: 'url',
   successExitStatus: 'statuses', ready: 'ready',
   kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', interactive: 'boolean', quiet: 'boolean', verbose: 'boolean',
@@ -41,6 +42,10 @@ const BAD: Record<Kind, string[]> = {
   // A file to write: any name will do, but no name at all.
   path: [''],
   free: [],
+  listen: ['tcp://example.com:80', 'tcp://127.0.0.1:70000', 'tcp://[::g]:80', 'http://127.0.0.1:80', 'unix:relative.sock', 'we b=tcp://127.0.0.1:1', ''],
+  // A Unix socket's path: absolute.
+  socket: ['relative.sock', ''],
+  reloadSignal: ['SIGTERM', 'SIGFOO', 'SIGCONT', ''],
 };
 
 export interface Case {

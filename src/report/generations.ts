@@ -1,0 +1,124 @@
+// What people and machines read about a reloadable program: one sentence per reload (the
+// same one graceful prints, `graceful reload` prints and the JSON report carries), and each
+// generation's and reload's entry in the JSON report. Rendered from the coordinator's
+// state (core/generations.ts) and each generation's machine facts.
+import type { GenState, Generation, Reload } from '../core/generations.js';
+import type { Facts } from '../core/types.js';
+import type { RunOptions } from '../options.js';
+import { human } from './human.js';
+import { buildReport, summarizeRun, type Report, type RunSummary } from './json.js';
+
+/** A generation's facts, with its clock's way to wall-clock time, once its supervisor is done (or as it stands). */
+export interface GenerationFacts {
+  facts: Facts;
+  wall: (at: number) => number;
+  status: number | null;
+}
+
+function who(g: Generation | null, n: number | null): string {
+  if (n === null) return 'no generation';
+  return g?.pid != null ? `generation ${n} (pid ${g.pid})` : `generation ${n}`;
+}
+
+// How a generation ended before it was ready, in a few words.
+function endedUnready(reload: Reload, facts: Facts | null, readyTimeoutMs: number | null): string {
+  const reason = reload.reason!;
+  if (reason.kind === 'stopping') return 'graceful is stopping';
+  if (reason.trigger === 'ready-timeout') return `was not ready within ${human(readyTimeoutMs ?? 0)} (--ready-timeout)`;
+  if (facts?.spawnError) return `could not be started (${facts.spawnError.message})`;
+  const exit = facts?.exit;
+  if (exit?.signal) return `died of ${exit.signal} before it was ready`;
+  if (exit) return `exited with code ${exit.code} before it was ready`;
+  return `ended with status ${reason.status} before it was ready`;
+}
+
+// The sentence for a reload whose outcome is known.
+export function reloadLine(state: GenState, reload: Reload, facts: (n: number) => Facts | null, readyTimeoutMs: number | null): string {
+  const gen = reload.generation !== null ? (state.generations.find((g) => g.n === reload.generation) ?? null) : null;
+  const old = reload.replaces !== null ? (state.generations.find((g) => g.n === reload.replaces) ?? null) : null;
+  const merged = reload.merged > 0 ? `, ${reload.merged} more request(s) merged into it` : '';
+  const head = `reload ${reload.n} (${reload.via}${merged})`;
+  switch (reload.outcome) {
+    case 'switched': {
+      const ready = gen?.readyAt != null && gen.startedAt !== null ? `, ready in ${human(gen.readyAt - gen.startedAt)}` : '';
+      const after = reload.endedAt !== null ? ` ${human(reload.endedAt - reload.requestedAt)} after the request` : '';
+      const rest = old === null ? '' : old.exit && old.exit.at <= (reload.endedAt ?? 0) ? `; ${who(old, old.n)} had ended already` : `; ${who(old, old.n)} drains`;
+      return `${head}: switched${after} to ${who(gen, reload.generation)}${ready}${rest} [switched]`;
+    }
+    case 'rolled-back':
+      return `${head}: rolled back: ${who(gen, reload.generation)} ${endedUnready(reload, gen && facts(gen.n), readyTimeoutMs)}; ${who(old, reload.replaces)} keeps serving [rolled-back]`;
+    case 'failed':
+      if (reload.reason?.kind === 'stopping') return `${head}: failed: graceful is stopping${reload.generation !== null ? `; ${who(gen, reload.generation)} is stopped too` : ''} [failed]`;
+      return `${head}: failed: ${who(gen, reload.generation)} ${endedUnready(reload, gen && facts(gen.n), readyTimeoutMs)}, and no generation serves [failed]`;
+    default:
+      return `${head}: under way`;
+  }
+}
+
+/** A generation in the JSON report: its run, when it was ready and retired, its stop sequence. */
+export interface GenerationSummary extends RunSummary {
+  generation: number;
+  cause: Generation['cause'];
+  role: Generation['role'];
+  readyAt: string | null;
+  /** From its start to ready. */
+  readyAfterMs: number | null;
+  /** When a newer generation replaced it. */
+  retiredAt: string | null;
+  stop: Report['stop'];
+}
+
+/** A reload in the JSON report. */
+export interface ReloadSummary {
+  reload: number;
+  requestedAt: string;
+  via: string;
+  merged: number;
+  generation: number | null;
+  replaces: number | null;
+  /** From the request to the new generation ready. */
+  newReadyAfterMs: number | null;
+  /** From the switch to the replaced generation gone. */
+  oldDrainedAfterMs: number | null;
+  outcome: Reload['outcome'];
+  reason: string | null;
+  /** The sentence graceful printed. */
+  summary: string;
+}
+
+// A generation's entry, from its facts (null: it has not started yet).
+export function summarizeGeneration(g: Generation, f: GenerationFacts | null, options: RunOptions): GenerationSummary {
+  const iso = (wall: (at: number) => number, at: number | null) => (at === null ? null : new Date(wall(at)).toISOString());
+  const wall = f?.wall ?? ((at: number) => at);
+  const run: RunSummary = f
+    ? summarizeRun(f.facts, options.policy, f.wall)
+    : { pid: g.pid, startedAt: new Date(wall(g.spawnAt)).toISOString(), endedAt: null, uptimeMs: null, exit: null, trigger: null, exitStatus: 0, verdict: 'not-started' };
+  const stop = f ? buildReport(f.facts, options, f.status ?? 0, f.wall, { descendants: { atStop: null, atMainExit: [], atAppExit: null, killed: [], leaked: [] }, reaper: null }).stop : null;
+  return {
+    generation: g.n,
+    cause: g.cause,
+    role: g.role,
+    ...run,
+    readyAt: iso(wall, g.readyAt),
+    readyAfterMs: g.readyAt !== null && g.startedAt !== null ? Math.round(g.readyAt - g.startedAt) : null,
+    retiredAt: iso(wall, g.retiredAt),
+    stop,
+  };
+}
+
+// A reload's entry in the JSON report, with the sentence graceful printed for it.
+export function summarizeReload(state: GenState, r: Reload, wall: (at: number) => number, facts: (n: number) => Facts | null, readyTimeoutMs: number | null): ReloadSummary {
+  return {
+    reload: r.n,
+    requestedAt: new Date(wall(r.requestedAt)).toISOString(),
+    via: r.via,
+    merged: r.merged,
+    generation: r.generation,
+    replaces: r.replaces,
+    newReadyAfterMs: r.readyAt !== null ? Math.round(r.readyAt - r.requestedAt) : null,
+    oldDrainedAfterMs: r.drainedAt !== null && r.endedAt !== null ? Math.max(0, Math.round(r.drainedAt - r.endedAt)) : null,
+    outcome: r.outcome,
+    reason: r.reason === null ? null : r.reason.kind === 'stopping' ? 'graceful was stopping' : r.reason.trigger === 'ready-timeout' ? 'not ready in time' : `ended before it was ready (status ${r.reason.status})`,
+    summary: reloadLine(state, r, facts, readyTimeoutMs),
+  };
+}

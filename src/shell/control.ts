@@ -1,0 +1,145 @@
+// The control socket: how `graceful reload` reaches a running graceful and hears what its
+// reload did (a signal cannot carry an answer back). A Unix stream socket, mode 0600 in a
+// directory only its user can enter; one line in ("reload"), JSON lines out, the last one
+// the outcome. Its default path is per user and per pid, so that `graceful reload` finds
+// the graceful systemd names in $MAINPID, or the only one running.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// A request line longer than this is not graceful reload talking.
+const MAX_REQUEST = 1024;
+
+// The directory of the default control sockets: $XDG_RUNTIME_DIR/graceful (systemd's
+// per-user runtime directory), else one per user in the temporary directory.
+export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
+  const uid = process.getuid?.() ?? 0;
+  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'graceful') : join(tmpdir(), `graceful-${uid}`);
+}
+
+// The control socket of the graceful with pid `pid`, when it was given no --control.
+export function defaultControlPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
+  return join(controlDir(env), `${pid}.sock`);
+}
+
+// Makes the directory, or says why it cannot be trusted: in a shared /tmp another user
+// could have made it first, to receive the reload requests or answer them falsely.
+export function privateDir(dir: string): string | null {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    const uid = process.getuid?.() ?? st.uid;
+    if (!st.isDirectory()) return `${dir} is not a directory`;
+    if (st.uid !== uid) return `${dir} belongs to another user`;
+    if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    return null;
+  } catch (error) {
+    return `cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+}
+
+/** A client waiting for an answer. */
+export interface ControlClient {
+  /** Sends one JSON line. */
+  send(message: object): void;
+  /** Sends the last JSON line and closes. */
+  end(message: object): void;
+}
+
+export interface ControlServer {
+  readonly path: string;
+  close(): void;
+}
+
+// Listens at `path` (made 0600); calls `reload` for each "reload" request. Resolves with
+// the server, or the reason it could not listen.
+export async function serveControl(path: string, reload: (client: ControlClient) => void): Promise<ControlServer | string> {
+  const { createServer, connect } = process.getBuiltinModule('node:net');
+  const onConnection = (socket: Socket) => {
+    let line = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      line += chunk;
+      const nl = line.indexOf('\n');
+      if (nl === -1 && line.length < MAX_REQUEST) return;
+      socket.removeAllListeners('data');
+      const request = line.slice(0, nl === -1 ? MAX_REQUEST : nl).trim();
+      const client: ControlClient = {
+        send: (m) => void (socket.writable && socket.write(`${JSON.stringify(m)}\n`)),
+        end: (m) => void (socket.writable && socket.end(`${JSON.stringify(m)}\n`)),
+      };
+      if (request === 'reload') reload(client);
+      else client.end({ error: `unknown request ${JSON.stringify(request.slice(0, 40))}; graceful understands "reload"` });
+    });
+  };
+  const listen = (): Promise<Server | NodeJS.ErrnoException> =>
+    new Promise((resolve) => {
+      const server = createServer(onConnection);
+      server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+      // The socket file is made by bind() inside listen(), with the umask: 0600 from birth,
+      // no moment when another user could connect.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(path, () => resolve(server));
+      } finally {
+        process.umask(umask);
+      }
+    });
+  let server = await listen();
+  if (!('close' in server) && server.code === 'EADDRINUSE') {
+    // A socket left by a graceful that was killed (nobody answers): replaced. A live one is
+    // another graceful's.
+    const live = await new Promise<boolean>((resolve) => {
+      const probe = connect(path);
+      probe.once('connect', () => (probe.destroy(), resolve(true)));
+      probe.once('error', () => resolve(false));
+    });
+    if (live) return `another graceful listens at ${path}; give this one its own --control path`;
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone meanwhile
+    }
+    server = await listen();
+  }
+  if (!('close' in server)) return `cannot listen at ${path} (${server.code ?? server.message})`;
+  const listening = server;
+  // The socket must not keep graceful alive once its program is gone.
+  listening.unref();
+  return {
+    path,
+    close() {
+      listening.close();
+      try {
+        if (lstatSync(path).isSocket()) unlinkSync(path);
+      } catch {
+        // gone already
+      }
+    },
+  };
+}
+
+// The default control sockets in `dir` whose graceful is still running: their pids.
+export function runningGracefuls(dir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => /^(\d+)\.sock$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    })
+    .sort((a, b) => a - b);
+}
