@@ -234,6 +234,8 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
+    case 'stack':
+      return 'stop asked by graceful up';
     case 'child-exit':
       return 'the main process exited';
     case 'SIGTERM':

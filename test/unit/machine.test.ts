@@ -419,6 +419,41 @@ describe('exit status', () => {
   });
 });
 
+describe('force (graceful up: a second Ctrl+C to the stack)', () => {
+  it('running: the stop signal, then the kill signal at once, recorded as a second Ctrl+C', () => {
+    const sim = Sim.started({ timeoutMs: 10_000 });
+    sim.now = 50;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['50 SIGINT tree', '50 SIGKILL tree']);
+    expect(sim.state.phase.kind).toBe('killed');
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'SIGINT', forced: true, killReason: 'second-signal', killSentAt: 50 });
+  });
+
+  it('stopping: the kill signal now, whenever the stop began (the stack judges the echo)', () => {
+    const sim = Sim.started({ timeoutMs: 10_000 });
+    sim.now = 10;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    sim.now = 20;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['10 SIGINT tree', '20 SIGKILL tree']);
+    expect(sim.state.facts.stop).toMatchObject({ forced: true, killReason: 'second-signal' });
+  });
+
+  it('--no-kill: never a kill, only the stop request', () => {
+    const sim = Sim.started({ kill: false });
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['0 SIGINT tree']);
+  });
+
+  it('already killed or done: nothing more', () => {
+    const sim = Sim.started();
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    const before = sim.sends().length;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends().length).toBe(before);
+  });
+});
+
 describe('every event in every phase', () => {
   // Drives the machine into each phase, then feeds it every kind of event: none may throw,
   // and a finished run never sends anything again.
@@ -474,6 +509,7 @@ describe('every event in every phase', () => {
     exitCode(0),
     { ...exitCode(0), survivors: 2 },
     { type: 'tree-empty' },
+    { type: 'force', signal: 'SIGINT' },
   ] as const;
   for (const [name, make] of Object.entries(phases)) {
     it(`${name}: answers all ${events.length} events`, () => {
