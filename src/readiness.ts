@@ -12,9 +12,11 @@ export type ReadySpec =
   /** The child calls process.send('ready') (PM2's wait_ready). */
   | { kind: 'ipc' }
   /** The child sends READY=1 to $NOTIFY_SOCKET (systemd's sd_notify). */
-  | { kind: 'notify' };
+  | { kind: 'notify' }
+  /** A command (sh -c) exits 0: pg_isready, redis-cli ping, a health script. */
+  | { kind: 'exec'; command: string };
 
-const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, ipc or notify';
+const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc or notify';
 
 // Parses a --ready value.
 export function parseReady(input: string, what: string): ReadySpec {
@@ -32,6 +34,11 @@ export function parseReady(input: string, what: string): ReadySpec {
     } catch (error) {
       return fail(`not a regular expression (${(error as Error).message})`);
     }
+  }
+  if (text.startsWith('exec:')) {
+    const command = text.slice(5).trim();
+    if (command === '') fail('an empty command');
+    return { kind: 'exec', command };
   }
   if (text.startsWith('tcp:')) {
     const rest = text.slice(4);
@@ -65,6 +72,8 @@ export function describeReady(spec: ReadySpec): string {
       return withoutCredentials(spec.url);
     case 'log':
       return `log:${spec.pattern.source}`;
+    case 'exec':
+      return `exec:${spec.command}`;
     case 'ipc':
     case 'notify':
       return spec.kind;
