@@ -3,7 +3,8 @@
 // `graceful check` both drive it, so there is one shutdown path. start() reads as the
 // lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
-import type { Action, Event, OwnStop, State } from '../core/types.js';
+import type { Writable } from 'node:stream';
+import type { Action, Event, OwnStop, Policy, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
@@ -66,6 +67,19 @@ export interface SupervisorOptions {
    * someone reads the lists: a report file, or graceful check. Default: with --report-file.
    */
   observe?: boolean;
+  /** graceful up: the child's output passes through these (see SpawnOptions.relay). */
+  relay?: { stdout: Writable; stderr: Writable };
+  /** The child's working directory (and its exec ready probe's). */
+  cwd?: string;
+  /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
+  ui?: Ui;
+  /**
+   * Count orphans graceful adopts (as PID 1 or a subreaper) as part of this child's tree
+   * (default). False when several programs run under one graceful: an orphan that left its
+   * session cannot be told to be one program's rather than another's (graceful up stops
+   * such orphans itself, after the last program).
+   */
+  adopt?: boolean;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -116,6 +130,9 @@ export class Supervisor {
   #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
+  readonly #extra: SupervisorOptions;
+  /** The policy the machine decides with: the options', unless capGrace() shortened the grace period. */
+  #policy: Policy;
 
   constructor(
     readonly options: RunOptions,
@@ -125,7 +142,9 @@ export class Supervisor {
     this.#env = extra.env ?? {};
     this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
-    this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
+    this.#extra = extra;
+    this.#policy = options.policy;
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -182,6 +201,14 @@ export class Supervisor {
     return this.#cleanUp(status);
   }
 
+  /**
+   * Caps the grace period of the stop to come at `ms` (graceful up: what is left of the
+   * stack's deadline). The machine then arms its deadline that much after the request.
+   */
+  capGrace(ms: number): void {
+    if (ms < this.options.policy.timeoutMs) this.#policy = { ...this.options.policy, timeoutMs: Math.max(0, ms) };
+  }
+
   /** Asks the child to stop, for a reason of graceful's own ('check'). */
   stop(trigger: OwnStop): void {
     this.dispatch({ type: 'stop', at: this.clock.now(), trigger });
@@ -192,7 +219,7 @@ export class Supervisor {
     if (this.#broken) return;
     try {
       const prev = this.#state;
-      const next = step(prev, event, this.options.policy);
+      const next = step(prev, event, this.#policy);
       this.#state = next.state;
       // The tree as the stop finds it, before the stop signal can end any of it.
       if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
@@ -384,7 +411,7 @@ export class Supervisor {
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
     // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
-    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) : null;
+    const adopted = this.#reaper && this.#extra.adopt !== false ? (pid: number) => !isNodeChild(pid) : null;
     this.#child = spawnChild(
       options.command,
       {
@@ -419,11 +446,13 @@ export class Supervisor {
         // signal rather than leave it running unsupervised.
         pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
         terminal: this.#job !== null,
+        relay: this.#extra.relay,
+        cwd: this.#extra.cwd,
       },
     );
     const { proc } = this.#child;
     if (options.ready && proc && this.pid !== null) {
-      probeReady(options.ready, { proc, signal: this.#probe!.signal }, () => this.dispatch({ type: 'ready', at: now() }));
+      probeReady(options.ready, { proc, signal: this.#probe!.signal, env: this.#env, cwd: this.#extra.cwd }, () => this.dispatch({ type: 'ready', at: now() }));
     }
   }
 
