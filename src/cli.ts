@@ -8,6 +8,7 @@ import { CHECKS } from './core/judge.js';
 import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from './options.js';
 import { drained, fdStream, say } from './shell/output.js';
 import { TRAPPED, type Disposition } from './signals.js';
+import { addUpCommand, resolveUpOptions, stackCheckArgs } from './up-command.js';
 
 declare const __VERSION__: string;
 
@@ -85,6 +86,12 @@ function program(): Command {
     const { check } = await import('./check.js');
     process.exitCode = await check(options);
   });
+  addUpCommand(cli, OUTPUT, async (given, check) => {
+    const options = resolveUpOptions(given, check);
+    // Loaded only for `up`: the stack, its file's parser (js-yaml).
+    const { up } = await import('./up.js');
+    process.exitCode = await up(options);
+  });
   return cli;
 }
 
@@ -127,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    await program().parseAsync(argv);
+    await program().parseAsync(stackCheckArgs(argv) ?? argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -189,7 +189,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
 
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
-function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
+export function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
   const raw = (key: string): { value: string | boolean; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
