@@ -111,9 +111,22 @@ export async function up(options: UpOptions): Promise<number> {
         for (const action of result.actions) perform(action, next.at);
         maybeCheck(next.at);
       }
+    } catch (error) {
+      broken(error);
     } finally {
       stepping = false;
     }
+  }
+
+  // A bug in graceful: the stack's order is not trusted any more. Each program is asked to
+  // stop through its own supervisor (which still kills it at its deadline), then graceful
+  // exits with the internal error's status.
+  function broken(error: unknown): void {
+    display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`);
+    if (process.env.GRACEFUL_DEBUG) display.error(null, String((error as Error)?.stack));
+    const live = [...programs.values()].filter((p) => p.supervisor && !p.supervisor.state.facts.exit);
+    void Promise.all(live.map((p) => (p.supervisor!.stop('stack'), new Promise((r) => setTimeout(r, p.entry.run.policy.timeoutMs + 1000))))).then(() => finish(EXIT.internal));
+    state = { ...state, phase: { kind: 'done', status: EXIT.internal } };
   }
 
   function perform(action: StackAction, at: number): void {
@@ -222,7 +235,7 @@ export async function up(options: UpOptions): Promise<number> {
         void bounced;
       }
     }
-    if (prev.phase.kind === 'up' && next.phase.kind !== 'up') {
+    if (prev.phase.kind === 'up' && next.phase.kind === 'stopping') {
       stopBegan = event.at;
       const cause = next.cause!;
       const plan = stopPlan(next);
@@ -355,7 +368,8 @@ export async function up(options: UpOptions): Promise<number> {
     display.info(null, ok ? `check passed: ${checks.filter((c) => c.ok).length} checks, ${names.length} processes` : `check failed: ${failed.length > 0 ? failed.join(', ') : `the stack did not come up (${state.cause ? causeLine(state.cause, stopBegan ?? 0) : 'no cause'})`}`);
     status = ok ? 0 : EXIT.checkFailed;
   } else if (!options.quiet) {
-    display.info(null, `stack ${state.cause?.kind === 'signal' || state.cause?.kind === 'check' ? 'stopped' : 'ended'}${took}: ${stopped.length > 0 ? `${stopped.join(', ')} in that order` : 'nothing was running'}; exit status ${status}`);
+    const what = state.cause === null ? 'every process ended on its own' : stopped.length > 0 ? `${stopped.join(', ')} in that order` : 'nothing was running';
+    display.info(null, `stack ${state.cause?.kind === 'signal' || state.cause?.kind === 'check' ? 'stopped' : 'ended'}${took}: ${what}; exit status ${status}`);
   }
   if (options.reportFile !== null) {
     const report = buildStackReport({

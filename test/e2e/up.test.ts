@@ -1,0 +1,285 @@
+// graceful up on real process trees: a three-level stack (a Redis-like TCP server, a
+// database-like server that needs it, an HTTP server that needs both and whose requests use
+// both), started in order, stopped in reverse with no request failing; a process that
+// ignores SIGTERM; a cycle; a dependency never ready; --exit-with; the prefixes; the check.
+import { request } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitOf, fixture, freePort, leftovers, readJson, start, tempDir, useHarness, type Run } from './harness.js';
+
+useHarness();
+
+const node = process.execPath;
+
+// Writes `yaml` to a fresh directory's graceful.yml; returns its path.
+function stackFile(yaml: string, name = 'graceful.yml'): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+// GET http://127.0.0.1:port/path: its status and body (status 0: no answer at all).
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => resolve({ status: 0, body: e.message }));
+    });
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+    req.end();
+  });
+}
+
+// The three levels, each slow to become ready (--delay), so that a start out of order fails:
+// db and api exit 1 when what they need is not there yet.
+async function threeLevels(extra: { api?: string; db?: string; kv?: string; kvCommand?: (argv: string[]) => string } = {}) {
+  const [kv, db, api] = [await freePort(), await freePort(), await freePort()];
+  const kvArgv = [node, fixture('kv-server.js'), String(kv), '--delay', '300'];
+  const yaml = `
+processes:
+  kv:
+    command: ${extra.kvCommand ? extra.kvCommand(kvArgv) : JSON.stringify(kvArgv)}
+    ready: tcp:${kv}
+    timeout: 5s
+${extra.kv ?? ''}
+  db:
+    command: [${node}, ${fixture('db-server.js')}, "${db}", "${kv}", --delay, "300"]
+    depends_on: [kv]
+    ready: tcp:${db}
+    timeout: 5s
+${extra.db ?? ''}
+  api:
+    command: [${node}, ${fixture('api-server.js')}, "${api}", "${db}", "${kv}"]
+    depends_on:
+      db: ready
+      kv: ready
+    ready: http://127.0.0.1:${api}/work
+    timeout: 5s
+${extra.api ?? ''}`;
+  return { ports: { kv, db, api }, file: stackFile(yaml) };
+}
+
+const afterMs = (list: { name: string; afterMs: number }[], name: string) => list.find((e) => e.name === name)!.afterMs;
+
+describe('a three-level stack: kv <- db <- api', () => {
+  it('starts in order, each only after the one before is ready; stops in reverse, and no request in flight fails', async () => {
+    const { ports, file } = await threeLevels();
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--report-file', report]);
+    await run.stderr.waitFor(/api: .* ready in \d+/, 'the api to be ready', 20_000);
+    // Requests that use both db and kv after 800 ms, in flight when the stop begins.
+    const inflight = Array.from({ length: 8 }, () => get(ports.api, '/work?ms=800'));
+    await run.stdout.waitFor(/api \| request 8\n/, 'the 8 requests to be in flight');
+    run.signal('SIGTERM');
+    const answers = await Promise.all(inflight);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(answers.every((a) => /^ok row \d+ hits \d+\n$/.test(a.body))).toBe(true);
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(0);
+
+    const r = readJson(report);
+    expect(r.schema).toBe('graceful.stack-report/v1');
+    // Started in order, each after the one it needs was ready.
+    expect(r.order.started.map((e: { name: string }) => e.name)).toEqual(['kv', 'db', 'api']);
+    expect(afterMs(r.order.started, 'db')).toBeGreaterThanOrEqual(afterMs(r.order.ready, 'kv'));
+    expect(afterMs(r.order.started, 'api')).toBeGreaterThanOrEqual(afterMs(r.order.ready, 'db'));
+    // Stopped in reverse: each asked only once the one above was gone.
+    expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['api', 'db', 'kv']);
+    expect(r.order.ended.map((e: { name: string }) => e.name)).toEqual(['api', 'db', 'kv']);
+    expect(afterMs(r.order.stopRequested, 'db')).toBeGreaterThanOrEqual(afterMs(r.order.ended, 'api'));
+    expect(afterMs(r.order.stopRequested, 'kv')).toBeGreaterThanOrEqual(afterMs(r.order.ended, 'db'));
+    // The api drained its requests (800 ms of work from before the stop) before db was asked.
+    expect(r.processes.api.report.exit.shutdownMs).toBeGreaterThan(300);
+    for (const name of ['kv', 'db', 'api']) expect(r.processes[name].report.verdict).toBe('clean');
+    expect(r.stop.cause).toEqual({ kind: 'signal', signal: 'SIGTERM' });
+    // One timeline per process, one summary line per process, one for the stack.
+    expect(run.stderr.text).toMatch(/graceful: api: node .*api-server\.js .* stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+\d+ms; exit status 0 \[clean\]/);
+    expect(run.stderr.text).toMatch(/graceful: SIGTERM received: stopping the stack in reverse order: api; then db; then kv\n/);
+    expect(run.stderr.text).toMatch(/graceful: stack stopped in [\d.]+m?s: api, db, kv in that order; exit status 0\n/);
+    // Each program's own lines, in that order, with its name in front.
+    const signals = [...run.stdout.text.matchAll(/^(\w+) +\| signal SIGTERM$/gm)].map((m) => m[1]);
+    expect(signals).toEqual(['api', 'db', 'kv']);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a process that ignores SIGTERM is killed at its deadline; the rest still stop in order after it', async () => {
+    const { file } = await threeLevels();
+    // A fourth process on top of api that ignores SIGTERM, with a 1 s grace period.
+    writeFileSync(file, `${readFileSync(file, 'utf8')}
+  stuck:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    depends_on: { api: ready }
+    timeout: 1s
+`);
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--report-file', report]);
+    await run.stdout.waitFor(/stuck +\| ready \d+/, 'the stuck process to run', 20_000);
+    run.signal('SIGTERM');
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(137);
+    const r = readJson(report);
+    const stuck = r.processes.stuck.report;
+    expect(stuck.verdict).toBe('escalated');
+    expect(stuck.stop.graceMs).toBe(1000);
+    expect(stuck.stop.killSentAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(stuck.stop.killSentAfterMs).toBeLessThan(1500);
+    expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['stuck', 'api', 'db', 'kv']);
+    expect(afterMs(r.order.stopRequested, 'api')).toBeGreaterThanOrEqual(afterMs(r.order.ended, 'stuck'));
+    for (const name of ['kv', 'db', 'api']) expect(r.processes[name].report.verdict).toBe('clean');
+    expect(run.stderr.text).toMatch(/stuck: \S*node .*ignores-sigterm\.js \(pid \d+\) had to be killed: SIGTERM received, SIGTERM sent at \+0ms, SIGKILL sent at \+1\.\d+s \(grace period of 1s over\)/);
+  });
+
+  it('a dependency that never becomes ready aborts the start: what started stops in reverse order, what waited never starts', async () => {
+    const [kv, never] = [await freePort(), await freePort()];
+    const file = stackFile(`
+processes:
+  kv:
+    command: [${node}, ${fixture('kv-server.js')}, "${kv}"]
+    ready: tcp:${kv}
+  side:
+    command: [${node}, ${fixture('drains-for.js')}, "100"]
+    depends_on: [kv]
+  db:
+    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    depends_on: [kv]
+    ready: tcp:${never}
+    ready_timeout: 1s
+  api:
+    command: [${node}, ${fixture('http-server.js')}, "0"]
+    depends_on: [db]
+`);
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--report-file', report]);
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(124);
+    expect(run.stderr.text).toMatch(/graceful: db: .* was not ready in time: not ready within 1s \(--ready-timeout\)/);
+    expect(run.stderr.text).toMatch(/graceful: db was not ready within 1s \(ready_timeout\): the start is aborted: stopping the stack in reverse order: side; then kv/);
+    const r = readJson(report);
+    expect(r.processes.api.report).toBeNull();
+    expect(r.order.started.map((e: { name: string }) => e.name).sort()).toEqual(['db', 'kv', 'side']);
+    expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['side', 'kv']);
+    expect(run.stdout.text).not.toMatch(/^api/m);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('--exit-with returns the test runner\'s status, after the stack stopped in order', async () => {
+    for (const status of [0, 3]) {
+      const { ports, file } = await threeLevels();
+      writeFileSync(file, `${readFileSync(file, 'utf8')}
+  tests:
+    command: [${node}, -e, "fetch('http://127.0.0.1:${ports.api}/work').then(async (r) => { console.log('got', r.status, (await r.text()).trim()); process.exit(${status}); })"]
+    depends_on: { api: ready }
+`);
+      const report = join(tempDir(), 'stack.json');
+      const run = start(['up', '-f', file, '--exit-with', 'tests', '--report-file', report]);
+      const exit = await exitOf(run, 30_000);
+      expect(exit.code).toBe(status);
+      expect(run.stdout.text).toMatch(/^tests +\| got 200 ok row \d+ hits \d+$/m);
+      const r = readJson(report);
+      expect(r.stop.cause).toMatchObject({ kind: 'ended', name: 'tests', why: 'exit-with', status });
+      expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['api', 'db', 'kv']);
+      expect(run.stderr.text).toContain(`tests ended (exit status ${status}), and --exit-with tests passes it on: stopping the stack in reverse order: api; then db; then kv`);
+    }
+  });
+});
+
+describe('rejected before anything starts (exit 2, one line)', () => {
+  it.each([
+    ['a cycle', 'a:\n    command: sleep 60\n    depends_on: [c]\n  b:\n    command: sleep 60\n    depends_on: [a]\n  c:\n    command: sleep 60\n    depends_on: [b]', /^graceful: .*graceful\.yml: a dependency cycle: a -> c -> b -> a; one of them must not wait for the other; see graceful up --help\n$/],
+    ['an unknown name', 'a:\n    command: sleep 60\n    depends_on: [nope]', /^graceful: .*graceful\.yml: a depends on "nope", which is not a process of the file \(a\); see graceful up --help\n$/],
+    ['a bad value of a run option', 'a:\n    command: sleep 60\n    timeout: 10x', /^graceful: .*graceful\.yml: a\.timeout: expected a duration like 30s, 1500ms, 2m or 1m30s, got "10x"; see graceful up --help\n$/],
+    ['an unknown key', 'a:\n    command: sleep 60\n    image: redis', /^graceful: .*graceful\.yml: a\.image: not a key of a process; see docs\/up\.md/],
+    ['ready condition without a probe', 'a:\n    command: sleep 60\n  b:\n    command: sleep 60\n    depends_on: { a: ready }', /^graceful: .*: b\.depends_on\.a: condition ready, but a has no ready probe/],
+    ['bad YAML', 'a:\n    command: [sleep, 60\n  b: 1', /^graceful: .*graceful\.yml:\d+:\d+: not valid YAML: /],
+  ])('%s', async (_name, body, message) => {
+    const file = stackFile(`processes:\n  ${body}\n`);
+    const run = start(['up', '-f', file]);
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(2);
+    expect(run.stderr.text).toMatch(message);
+    expect(run.stderr.text.split('\n').length).toBe(2);
+    expect(run.stdout.text).toBe('');
+  });
+
+  it('an unknown --exit-with, an unknown name to start, a missing file', async () => {
+    const file = stackFile('processes:\n  a: sleep 60\n');
+    for (const [args, message] of [
+      [['--exit-with', 'tests'], /--exit-with: "tests" is not a process of .*graceful\.yml \(a\)/],
+      [['b'], /graceful up: "b" is not a process of .*graceful\.yml \(a\)/],
+    ] as const) {
+      const run = start(['up', '-f', file, ...args]);
+      expect((await exitOf(run)).code).toBe(2);
+      expect(run.stderr.text).toMatch(message);
+    }
+    const missing = start(['up', '-f', join(tempDir(), 'nope.yml')]);
+    expect((await exitOf(missing)).code).toBe(2);
+    expect(missing.stderr.text).toMatch(/^graceful: --file .*nope\.yml: no such file; see graceful up --help\n$/);
+  });
+});
+
+describe('output', () => {
+  it('each line with its name in front, aligned; stdout and stderr kept apart; every byte passes', async () => {
+    const file = stackFile(`
+processes:
+  printer:
+    command: [${node}, -e, "for (let i = 0; i < 20000; i++) console.log('line ' + i); console.error('to stderr'); process.stdout.write('no newline at the end')"]
+    on_exit: continue
+  b:
+    command: [${node}, -e, "console.log('from b'); setTimeout(() => {}, 200)"]
+    on_exit: continue
+`);
+    const run = start(['up', '-q', '-f', file]);
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(0);
+    const out = run.stdout.text.split('\n');
+    const printer = out.filter((l) => l.startsWith('printer | ')).map((l) => l.slice('printer | '.length));
+    expect(printer.slice(0, 20_000)).toEqual(Array.from({ length: 20_000 }, (_, i) => `line ${i}`));
+    expect(printer[20_000]).toBe('no newline at the end');
+    expect(out).toContain('b       | from b');
+    expect(run.stdout.text).not.toContain('to stderr');
+    expect(run.stderr.text).toContain('printer ! to stderr\n');
+  });
+});
+
+describe('graceful check for a stack', () => {
+  it('passes a stack that stops in order and in time', async () => {
+    const { file } = await threeLevels();
+    const run = start(['check', '-f', file]);
+    const exit = await exitOf(run, 30_000);
+    expect(run.stderr.text).toMatch(/ok +stopped-in-order +each process was asked to stop once its dependents were gone: api, then db, then kv/);
+    expect(run.stderr.text).toMatch(/check passed: 4 checks, 3 processes/);
+    expect(exit.code).toBe(0);
+  });
+
+  it('fails a stack whose dependency is gone while a process that uses it still runs (a pre-stop hook that stops it)', async () => {
+    const pidFile = join(tempDir(), 'kv.pid');
+    // kv writes its pid where api's hook finds it; the hook stops kv before api stops.
+    const { file } = await threeLevels({
+      kvCommand: (argv) => JSON.stringify(`echo $$ > ${pidFile}; exec ${argv.join(' ')}`),
+      api: `    pre_stop: kill $(cat ${pidFile}); sleep 0.3`,
+    });
+    const run = start(['check', '-f', file]);
+    const exit = await exitOf(run, 30_000);
+    expect(run.stderr.text).toMatch(/FAIL +not-gone-before-dependents +kv was gone \d+ms before (db|api), which depends on it \(it ended on its own\)/);
+    expect(exit.code).toBe(1);
+  });
+
+  it('fails a stack with a process that has to be killed', async () => {
+    const { file } = await threeLevels({ api: '' });
+    writeFileSync(file, `${readFileSync(file, 'utf8')}
+  stuck:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    depends_on: [api]
+    timeout: 500ms
+`);
+    const run = start(['up', '--check', '-f', file]);
+    const exit = await exitOf(run, 30_000);
+    expect(run.stderr.text).toMatch(/FAIL +stopped-in-time +stuck had to be killed after its 500ms grace period/);
+    expect(exit.code).toBe(1);
+  });
+});
+
+export type { Run };
