@@ -6,7 +6,8 @@ import { request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, freePort, leftovers, readJson, start, tempDir, useHarness, type Run } from './harness.js';
+import { performance } from 'node:perf_hooks';
+import { CLI, exitOf, fixture, freePort, leftovers, pastEchoWindow, readJson, start, tempDir, useHarness, type Run } from './harness.js';
 
 useHarness();
 
@@ -282,4 +283,41 @@ describe('graceful check for a stack', () => {
   });
 });
 
-export type { Run };
+
+describe('on a terminal', () => {
+  // graceful up under a 24x100 pseudo-terminal (script), keys typed as bytes: Ctrl+C is 0x03.
+  function onTerminal(args: string[]): Run {
+    const command = ['stty rows 24 cols 100;', 'exec', node, CLI, ...args].map((a, i) => (i < 2 ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+    return start([], { via: ['script', '-qfec', command, '/dev/null'], env: { NO_COLOR: undefined, TERM: 'xterm' } });
+  }
+
+  it('Ctrl+C twice: the first stops in order with a live area per process, the second kills what is left', async () => {
+    const file = stackFile(`
+processes:
+  base:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+  top:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    depends_on: [base]
+`);
+    const run = onTerminal(['up', '-f', file]);
+    await run.stdout.waitFor(/top .*ready \d+/, 'top to run', 20_000);
+    const firstAt = performance.now();
+    run.proc.stdin!.write('\x03');
+    await run.stdout.waitFor(/top .*signal SIGINT/, 'top to get SIGINT');
+    // The live area: the stack's header and a row per process.
+    await run.stdout.waitFor(/stopping the stack \(SIGINT received\): .*Ctrl\+C again to force/, 'the live header');
+    await run.stdout.waitFor(/top +SIGINT sent, \d+s left/, "top's countdown row");
+    await run.stdout.waitFor(/base +running; stops after top/, "base's row");
+    await pastEchoWindow(firstAt);
+    run.proc.stdin!.write('\x03');
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(137);
+    expect(run.stdout.text).toMatch(/SIGINT received again: killing what is left at once: base, top/);
+    expect(run.stdout.text).toMatch(/top: \S*node .*ignores-sigterm\.js \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+[\d.]+m?s \(second Ctrl\+C\)/);
+    expect(run.stdout.text).toMatch(/base: \S*node .*ignores-sigterm\.js \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+0ms \(second Ctrl\+C\)/);
+    // Colour on a terminal, and the scroll region given back.
+    expect(run.stdout.text).toContain('\x1b[r');
+    expect(leftovers()).toEqual([]);
+  });
+});
