@@ -51,17 +51,12 @@ interface Program {
 export async function up(options: UpOptions): Promise<number> {
   const stack = loadStack(options);
   const display = new StackUi(options);
-  for (const warning of stack.warnings) display.warn(null, warning);
-  for (const e of stack.entries) for (const w of e.run.warnings) display.warn(null, w);
-  checkOutputPath('--report-file', options.reportFile, { error: (t) => display.error(null, t) });
-
   const clock = systemClock();
   const names = stack.entries.map((e) => e.name);
-  const colors = await display.colors();
   const out = new Lines(fdStream(1));
   const err = new Lines(fdStream(2));
-  const outPrefix = prefixes(names, colors.out).out;
-  const errPrefix = prefixes(names, colors.err).err;
+  let outPrefix: Record<string, string> = {};
+  let errPrefix: Record<string, string> = {};
   const programs = new Map<string, Program>(stack.entries.map((entry) => [entry.name, { entry, supervisor: null, ui: null, runs: [], stopAt: null }]));
   const policy: StackPolicy = { processes: stack.processes, exitWith: options.exitWith, deadlineMs: options.check ? null : options.deadlineMs };
   const width = Math.max(...names.map((n) => n.length));
@@ -69,6 +64,9 @@ export async function up(options: UpOptions): Promise<number> {
   const startedAt = clock.now();
   const order = { started: [] as { name: string; at: number }[], ready: [] as { name: string; at: number }[], stopRequested: [] as { name: string; at: number }[], ended: [] as { name: string; at: number; status: number }[] };
   let state: StackState = initialStack(policy);
+  // Events raised while one is handled wait their turn (see feed()).
+  const queue: StackEvent[] = [];
+  let stepping = false;
   let stopBegan: number | null = null;
   let stopEnded: number | null = null;
   let checkArmed = false;
@@ -93,11 +91,15 @@ export async function up(options: UpOptions): Promise<number> {
     clock.now,
     { interactive: false, delivered: () => false },
   );
+  for (const warning of stack.warnings) display.warn(null, warning);
+  for (const e of stack.entries) for (const w of e.run.warnings) display.warn(null, w);
+  checkOutputPath('--report-file', options.reportFile, { error: (t) => display.error(null, t) });
+  const colors = await display.colors();
+  outPrefix = prefixes(names, colors.out).out;
+  errPrefix = prefixes(names, colors.err).err;
 
   // ---- the stack's steps. Events raised while one is handled (a spawn reports at once)
   // wait their turn: each step sees the state the previous one left.
-  const queue: StackEvent[] = [];
-  let stepping = false;
   function feed(event: StackEvent): void {
     queue.push(event);
     if (stepping) return;
@@ -338,17 +340,20 @@ export async function up(options: UpOptions): Promise<number> {
   }
 
   // ---- the lifecycle.
-  display.info(null, `${stack.file}: ${names.length} process${names.length > 1 ? 'es' : ''}, started in order: ${levels(stack.graph).map((l) => l.join(', ')).join('; then ')}`);
-  const first = startStack(policy, clock.now());
-  narrate(state, { type: 'timer', at: clock.now(), name: '' }, first.state, first.actions);
-  state = first.state;
-  stepping = true;
-  try {
-    for (const action of first.actions) perform(action, clock.now());
-  } finally {
-    stepping = false;
+  // A stop that came before anything started (the signals are trapped first) ends it here.
+  if (state.phase.kind !== 'done') {
+    display.info(null, `${stack.file}: ${names.length} process${names.length > 1 ? 'es' : ''}, started in order: ${levels(stack.graph).map((l) => l.join(', ')).join('; then ')}`);
+    const first = startStack(policy, clock.now());
+    narrate(state, { type: 'timer', at: clock.now(), name: '' }, first.state, first.actions);
+    state = first.state;
+    stepping = true;
+    try {
+      for (const action of first.actions) perform(action, clock.now());
+    } finally {
+      stepping = false;
+    }
+    if (queue.length > 0) feed(queue.shift()!);
   }
-  if (queue.length > 0) feed(queue.shift()!);
   let status = await finished;
   for (const t of timers.values()) clearTimeout(t);
 

@@ -7,11 +7,32 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { CLI, exitOf, fixture, freePort, leftovers, pastEchoWindow, readJson, start, tempDir, useHarness, type Run } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { CLI, exitOf, fixture, freePort, leftovers, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
 const node = process.execPath;
+
+// Can this machine make PID namespaces (root)? Else the PID 1 test is skipped, saying why.
+const unshareProbe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { encoding: 'utf8' });
+const canUnshare = unshareProbe.status === 0;
+if (!canUnshare) console.warn(`skipping the graceful up PID 1 test: unshare --pid --fork --mount-proc failed here (${(unshareProbe.stderr || unshareProbe.error?.message || '').trim()}); it needs root`);
+
+// The one child of `pid` (graceful, under unshare), as the host sees it.
+function hostChild(pid: number): number {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(name);
+    } catch {
+      // gone
+    }
+  }
+  throw new Error(`no child of ${pid} found`);
+}
 
 // Writes `yaml` to a fresh directory's graceful.yml; returns its path.
 function stackFile(yaml: string, name = 'graceful.yml'): string {
@@ -184,6 +205,109 @@ processes:
       expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['api', 'db', 'kv']);
       expect(run.stderr.text).toContain(`tests ended (exit status ${status}), and --exit-with tests passes it on: stopping the stack in reverse order: api; then db; then kv`);
     }
+  });
+});
+
+describe('the whole stop\'s deadline', () => {
+  it('--timeout caps each grace period by what is left of it: the last ones get none; a warning at load says so', async () => {
+    const file = stackFile(`
+processes:
+  base:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    timeout: 10s
+  top:
+    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    depends_on: [base]
+    timeout: 10s
+`);
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--timeout', '1s', '--report-file', report]);
+    await run.stderr.waitFor(/warning: the grace periods along top -> base \(top 10s \+ base 10s\) add up to 20s, more than the 1s the whole stop has \(--timeout 1s\)/, 'the warning at load');
+    await run.stdout.waitFor(/top +\| ready \d+/, 'top to run', 20_000);
+    run.signal('SIGTERM');
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(137);
+    const r = readJson(report);
+    expect(r.processes.top.report.stop.graceMs).toBe(1000);
+    expect(r.processes.base.report.stop.graceMs).toBeLessThan(200);
+    expect(r.processes.base.report.verdict).toBe('escalated');
+    expect(r.stop.deadlineMs).toBe(1000);
+    expect(r.stop.durationMs).toBeGreaterThanOrEqual(1000);
+    expect(r.stop.durationMs).toBeLessThan(1800);
+    expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['top', 'base']);
+  });
+
+  it('a preset gives the deadline: docker\'s 10s less graceful\'s reserve', async () => {
+    const file = stackFile('processes:\n  a:\n    command: sleep 60\n  b:\n    command: sleep 60\n    depends_on: [a]\n');
+    const run = start(['up', '-f', file, '--preset', 'docker']);
+    await run.stderr.waitFor(/warning: the grace periods along b -> a \(b 30s \+ a 30s\) add up to 1m, more than the 9\.5s the whole stop has \(docker's 10s \(--preset docker\) less 500ms\)/, 'the warning');
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(143);
+  });
+});
+
+describe('when one ends on its own', () => {
+  it('restart: a dependency that crashes is restarted; its dependent (restart: true) is stopped first and started again once it is ready', async () => {
+    const state = join(tempDir(), 'runs');
+    const db = `const fs = require('fs'); const f = process.argv[1]; let n = 0; try { n = +fs.readFileSync(f, 'utf8'); } catch {} fs.writeFileSync(f, String(n + 1)); console.log('ready', process.pid, 'run', n + 1); process.on('SIGTERM', () => process.exit(0)); if (n === 0) setTimeout(() => process.exit(1), 600); setInterval(() => {}, 1e9);`;
+    const file = stackFile(`
+processes:
+  db:
+    command: [${node}, -e, ${JSON.stringify(db)}, ${state}]
+    ready: log:^ready
+    restart: on-failure
+    restart_delay: 100ms
+  api:
+    command: [${node}, ${fixture('drains-for.js')}, "50"]
+    ready: log:^ready
+    depends_on:
+      db: { condition: ready, restart: true }
+  audit:
+    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    depends_on: [db]
+`);
+    const run = start(['up', '-f', file]);
+    await run.stdout.waitFor(/db +\| ready \d+ run 2/, 'db to run again', 20_000);
+    await run.stderr.waitFor(/api: starting again /, 'api to start again');
+    await run.stdout.waitFor(/api +\| ready \d+[\s\S]*api +\| ready \d+/, 'api to be ready again');
+    const text = run.stderr.text;
+    const at = (re: RegExp) => text.search(re);
+    expect(text).toMatch(/db: .* crashed: ready in \d+ms, exited with code 1 after/);
+    expect(text).toMatch(/db: restarting in 100ms \(restart 1\); api stops first and starts again after it/);
+    expect(text).toMatch(/api: .* stopped cleanly: ready in \d+ms, stop asked by graceful up, SIGTERM sent at \+0ms/);
+    // In that order: api stopped, then db started again, then api started again after db was ready.
+    expect(at(/api: .* stopped cleanly/)).toBeLessThan(at(/db: starting again/));
+    expect(at(/db: starting again/)).toBeLessThan(at(/api: starting again/));
+    // audit was left alone: started once.
+    expect(run.stdout.count(/^audit +\| ready/m)).toBe(1);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+  });
+});
+
+describe.skipIf(!canUnshare)('as PID 1', () => {
+  it('reaps the orphans of every process, and stops a daemon that left its session after the last process', async () => {
+    const file = stackFile(`
+processes:
+  orphans:
+    command: [${node}, ${fixture('orphans.js')}, "50", "300"]
+  daemon:
+    command: [${node}, ${fixture('daemonizes.js')}]
+    depends_on: [orphans]
+`);
+    const run = start([], { via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'up', '--platform-timeout', '0', '-f', file] });
+    await run.stdout.waitFor(/orphans +\| orphans done 1/, 'the orphans to be due to exit', 20_000);
+    await run.stdout.waitFor(/daemon +\| ready \d+/, 'the daemon to be started', 20_000);
+    const graceful = hostChild(run.pid);
+    const deadline = performance.now() + 2000;
+    while (zombiesOf(graceful) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(zombiesOf(graceful)).toBe(0);
+    process.kill(graceful, 'SIGTERM');
+    const exit = await exitOf(run);
+    expect(exit.code).toBe(0);
+    expect(run.stderr.text).toMatch(/warning: stopped after the stack: .*\(pid \d+\), left by its programs outside their sessions/);
+    expect(run.stdout.text).toMatch(/daemon signal SIGTERM/);
+    expect(leftovers()).toEqual([]);
   });
 });
 
