@@ -128,7 +128,9 @@ export function loadStack(options: UpOptions): Stack {
 function budgetWarnings(entries: StackEntry[], graph: Graph, options: UpOptions): string[] {
   if (options.deadlineMs === null) return [];
   const byName = new Map(entries.map((e) => [e.name, e]));
-  const { ms, chain } = longestChain(graph, (n) => {
+  // A task that must complete before its dependents start has ended before they stop.
+  const running: Graph = { names: graph.names, deps: (n) => byName.get(n)!.dependsOn.filter((d) => d.condition !== 'completed').map((d) => d.name) };
+  const { ms, chain } = longestChain(running, (n) => {
     const p = byName.get(n)!.run.policy;
     return p.kill ? p.timeoutMs : null;
   });
@@ -284,7 +286,11 @@ export function readCommand(where: string, value: unknown): string[] {
   }
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError(where, `expected a command line or a list of words, got ${quote(String(value))}`, UP_HELP);
   const line = value.trim();
-  return /^[\w@%+=:,./\s-]+$/.test(line) ? line.split(/\s+/) : ['sh', '-c', line];
+  if (/^[\w@%+=:,./\s-]+$/.test(line) && !/^\w+=/.test(line)) return line.split(/\s+/);
+  // One command with quotes or $VARs: the shell execs it, so that the program itself gets
+  // the signals and its exit status is its own (dash does not exec the last command of -c).
+  const single = !/[;&|<>()`{}\n\\]/.test(line) && !/^(\w+=|(if|for|while|until|case|exec|!)\s)/.test(line);
+  return ['sh', '-c', single ? `exec ${line}` : line];
 }
 
 // A value of one of graceful run's options: as the flag would take it.

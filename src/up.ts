@@ -6,7 +6,7 @@
 // stderr (each line of each program with its name: prefix.ts), the orphans nobody else can
 // claim, the report. up() reads as the lifecycle: load, trap, start, wait, stop, report.
 import type { Facts, StopSignal, StopTrigger } from './core/types.js';
-import { initialStack, levels, startStack, stepStack, type StackAction, type StackEvent, type StackPolicy, type StackState } from './core/stack.js';
+import { initialStack, levels, startStack, stepStack, type Graph, type StackAction, type StackEvent, type StackPolicy, type StackState } from './core/stack.js';
 import { judgeStack, type StackFact } from './core/stack-judge.js';
 import { timeline } from './core/timeline.js';
 import { EXIT } from './errors.js';
@@ -283,15 +283,13 @@ export async function up(options: UpOptions): Promise<number> {
     }
   }
 
-  // "api, worker; then db; then redis": the levels of what still runs, top first.
+  // "api, worker; then db; then redis": what still runs, grouped by when it can stop: first
+  // what nothing running depends on, then what only those depend on, and so on.
   function stopPlan(s: StackState): string {
-    const running = (n: string) => ['running', 'stopping'].includes(s.procs[n]!.state.kind);
-    return levels(stack.graph)
-      .reverse()
-      .map((level) => level.filter(running))
-      .filter((level) => level.length > 0)
-      .map((level) => level.join(', '))
-      .join('; then ');
+    const running = names.filter((n) => ['running', 'stopping'].includes(s.procs[n]!.state.kind));
+    const dependents = (n: string) => stack.entries.filter((e) => running.includes(e.name) && e.dependsOn.some((d) => d.name === n)).map((e) => e.name);
+    const below: Graph = { names: running, deps: dependents };
+    return levels(below).map((level) => level.join(', ')).join('; then ');
   }
 
   // The live area while the stack stops: a header, then one row per program.

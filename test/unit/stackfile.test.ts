@@ -131,10 +131,12 @@ processes:
   });
 
   it('a command line runs directly when it is plain words, through sh -c when it uses the shell', () => {
-    expect(readCommand('x', 'redis-server --port 6379 --save ""')).toEqual(['sh', '-c', 'redis-server --port 6379 --save ""']);
+    expect(readCommand('x', 'redis-server --port 6379 --save ""')).toEqual(['sh', '-c', 'exec redis-server --port 6379 --save ""']);
+    expect(readCommand('x', 'PORT=3000 node app.js')).toEqual(['sh', '-c', 'PORT=3000 node app.js']);
     expect(readCommand('x', 'redis-server --port 6379')).toEqual(['redis-server', '--port', '6379']);
     expect(readCommand('x', 'npm run migrate && node app.js')).toEqual(['sh', '-c', 'npm run migrate && node app.js']);
-    expect(readCommand('x', 'echo $HOME')).toEqual(['sh', '-c', 'echo $HOME']);
+    expect(readCommand('x', 'echo $HOME')).toEqual(['sh', '-c', 'exec echo $HOME']);
+    expect(readCommand('x', 'test -d data || initdb -D data')).toEqual(['sh', '-c', 'test -d data || initdb -D data']);
     expect(readCommand('x', ['node', 'app.js', 3000])).toEqual(['node', 'app.js', '3000']);
   });
 
