@@ -14,7 +14,7 @@ import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
 import { drained } from './output.js';
-import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
+import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { installTrap } from './trap.js';
@@ -74,12 +74,11 @@ export interface SupervisorOptions {
   /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
   ui?: Ui;
   /**
-   * Count orphans graceful adopts (as PID 1 or a subreaper) as part of this child's tree
-   * (default). False when several programs run under one graceful: an orphan that left its
-   * session cannot be told to be one program's rather than another's (graceful up stops
-   * such orphans itself, after the last program).
+   * Which orphans graceful adopts (as PID 1 or a subreaper) belong to this child's tree;
+   * absent: every one. Several programs under one graceful (graceful up) each claim their
+   * own; an orphan none claims is stopped by the coordinator after the last program.
    */
-  adopt?: boolean;
+  owns?: (pid: number) => boolean;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -411,7 +410,8 @@ export class Supervisor {
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
     // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
-    const adopted = this.#reaper && this.#extra.adopt !== false ? (pid: number) => !isNodeChild(pid) : null;
+    const owns = this.#extra.owns;
+    const adopted = this.#reaper ? (owns ? (pid: number) => !isNodeChild(pid) && owns(pid) : (pid: number) => !isNodeChild(pid)) : null;
     this.#child = spawnChild(
       options.command,
       {
@@ -424,7 +424,10 @@ export class Supervisor {
         exited: (code, signal) => {
           const at = now();
           this.#tree?.mainGone();
-          const childless = this.#reaper ? () => this.#reaper!.childless() : undefined;
+          // With other programs beside it (owns), graceful always has children: none of
+          // them an orphan of this tree is what tells that nothing of it is left outside
+          // its (empty) group, without a scan of every process.
+          const childless = this.#reaper ? (owns ? () => ownChildren()?.every((pid) => isNodeChild(pid) || !owns(pid)) ?? false : () => this.#reaper!.childless()) : undefined;
           // Counted in every kill mode: in mode process the machine leaves them alone, but the
           // report and the warning at exit name them.
           const survivors = this.#tree?.count(childless) ?? 0;

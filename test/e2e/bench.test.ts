@@ -14,7 +14,7 @@ it('npm run bench -- --quick measures every figure and writes the table', () => 
   const run = spawnSync(process.execPath, [join(ROOT, 'bench/run.mjs'), '--quick', '--out', out], { encoding: 'utf8', timeout: 120_000 });
   expect(run.status, run.stderr).toBe(0);
   const table = readFileSync(out, 'utf8');
-  for (const figure of ['start-up + exit', 'own RSS', 'SIGTERM forwarding latency', 'exit latency', 'escalation', 'tree kill', 'orphans as PID 1', 'signals sent', 'restarts, a warm-up', 'tree kill against tree size']) {
+  for (const figure of ['start-up + exit', 'own RSS', 'SIGTERM forwarding latency', 'exit latency', 'escalation', 'tree kill', 'orphans as PID 1', 'signals sent', 'restarts, a warm-up', 'tree kill against tree size', 'ordered stop: 10 processes in 3 levels']) {
     expect(table).toContain(figure);
   }
   expect(table).toMatch(/- Machine: .+, \d+ cores/);

@@ -286,7 +286,7 @@ processes:
 });
 
 describe.skipIf(!canUnshare)('as PID 1', () => {
-  it('reaps the orphans of every process, and stops a daemon that left its session after the last process', async () => {
+  it('reaps the orphans of every process; a daemon that left its session is stopped with its own process; one that cleared its environment, after the last', async () => {
     const file = stackFile(`
 processes:
   orphans:
@@ -294,10 +294,13 @@ processes:
   daemon:
     command: [${node}, ${fixture('daemonizes.js')}]
     depends_on: [orphans]
+  stranger:
+    command: env -i E2E_LEAK_TOKEN=$E2E_LEAK_TOKEN setsid -f sleep 300; exec ${node} ${fixture('drains-for.js')} 0
 `);
     const run = start([], { via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'up', '--platform-timeout', '0', '-f', file] });
     await run.stdout.waitFor(/orphans +\| orphans done 1/, 'the orphans to be due to exit', 20_000);
     await run.stdout.waitFor(/daemon +\| ready \d+/, 'the daemon to be started', 20_000);
+    await run.stdout.waitFor(/stranger +\| ready \d+/, 'the stranger to be started', 20_000);
     const graceful = hostChild(run.pid);
     const deadline = performance.now() + 2000;
     while (zombiesOf(graceful) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -305,8 +308,11 @@ processes:
     process.kill(graceful, 'SIGTERM');
     const exit = await exitOf(run);
     expect(exit.code).toBe(0);
-    expect(run.stderr.text).toMatch(/warning: stopped after the stack: .*\(pid \d+\), left by its programs outside their sessions/);
-    expect(run.stdout.text).toMatch(/daemon signal SIGTERM/);
+    // The daemon (it keeps its environment) got its stop signal with its own process...
+    expect(run.stdout.text).toMatch(/daemon +\| daemon signal SIGTERM/);
+    expect(run.stderr.text).not.toMatch(/stopped after the stack: .*daemon/);
+    // ... the process without it, once every process had stopped.
+    expect(run.stderr.text).toMatch(/warning: stopped after the stack: sleep 300 \(pid \d+\), left by its programs outside their sessions/);
     expect(leftovers()).toEqual([]);
   });
 });
