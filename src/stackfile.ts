@@ -41,7 +41,7 @@ export interface Stack {
 
 // Keys of a process that are graceful run's options: the file's name -> run's option key.
 // Compose's names for the same things come first.
-const OPTION_KEYS: Record<string, string> = {
+export const OPTION_KEYS: Record<string, string> = {
   stop_grace_period: 'timeout',
   timeout: 'timeout',
   stop_signal: 'stopSignal',
@@ -64,7 +64,7 @@ const OPTION_KEYS: Record<string, string> = {
   max_memory: 'maxMemory',
   monitor_interval: 'monitorInterval',
 };
-const OWN_KEYS = ['command', 'depends_on', 'environment', 'env', 'working_dir', 'cwd', 'on_exit'];
+export const OWN_KEYS = ['command', 'depends_on', 'environment', 'env', 'working_dir', 'cwd', 'on_exit'];
 const BOOLEAN_KEYS = new Set(['kill', 'sigcont', 'backoff']);
 // The value of a top-level `defaults` applies to every process that does not set it.
 const DEFAULTABLE = [...Object.keys(OPTION_KEYS), 'environment', 'env', 'working_dir', 'cwd', 'on_exit'];
