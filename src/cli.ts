@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      say(`graceful: ${commanderLine(error)}\n`);
+      say(`graceful: ${commanderLine(error).replace('graceful run --help', argv[2] === 'up' ? 'graceful up --help' : 'graceful run --help')}\n`);
       return EXIT.usage;
     }
     if (error instanceof UsageError) {

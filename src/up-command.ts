@@ -40,7 +40,11 @@ export function addUpCommand(cli: Command, output: OutputConfiguration, action: 
     .exitOverride()
     .configureOutput(output)
     .addHelpText('after', UP_EPILOG);
-  for (const spec of UP_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+  // Its options only when graceful is not running a program: `graceful run`'s start path
+  // does not build them (measured: ~1 ms for commander's first options, cold).
+  if (process.argv[2] !== 'run') {
+    for (const spec of UP_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
+  }
   sub.action(async (names: string[], _opts: unknown, cmd: Command) => {
     const flags: Record<string, string | boolean | undefined> = {};
     for (const spec of UP_OPTIONS) if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
