@@ -7,7 +7,7 @@ import { exitHelp } from './core/exit.js';
 import type { Inputs } from './options.js';
 import { resolveUpOptions, UP_OPTIONS } from './up-options.js';
 
-const UP_EPILOG = `
+const epilog = () => `
 The file (docs/up.md): processes: (or services:), each with command, depends_on (started,
 ready or completed), ready (tcp:PORT, http://..., log:REGEX, exec:COMMAND, ipc, notify), env,
 cwd, on_exit, and graceful run's options (stop_signal, stop_grace_period or timeout,
@@ -38,11 +38,11 @@ export function addUpCommand(cli: Command, output: OutputConfiguration, action: 
     .usage('[options] [name...]')
     .argument('[name...]', 'start only these processes, and those they depend on')
     .exitOverride()
-    .configureOutput(output)
-    .addHelpText('after', UP_EPILOG);
-  // Its options only when graceful is not running a program: `graceful run`'s start path
-  // does not build them (measured: ~1 ms for commander's first options, cold).
+    .configureOutput(output);
+  // Its options and help only when graceful is not running a program: `graceful run`'s
+  // start path does not build them (measured: ~1 ms for commander's first options, cold).
   if (process.argv[2] !== 'run') {
+    sub.addHelpText('after', epilog());
     for (const spec of UP_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
   }
   sub.action(async (names: string[], _opts: unknown, cmd: Command) => {
