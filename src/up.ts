@@ -35,6 +35,8 @@ import type { UpOptions } from './up-options.js';
 const ORPHAN_GRACE_MS = 2000;
 // How often they are looked for meanwhile.
 const ORPHAN_POLL_MS = 20;
+// How many runs of each program the report lists (the last ones), as graceful run.
+const REPORTED_RUNS = 100;
 // The variable that names, in each program's environment (and its descendants'), the
 // process of the stack it belongs to.
 const OWNER = 'GRACEFUL_UP_PROCESS';
@@ -61,7 +63,7 @@ export async function up(options: UpOptions): Promise<number> {
   let outPrefix: Record<string, string> = {};
   let errPrefix: Record<string, string> = {};
   const programs = new Map<string, Program>(stack.entries.map((entry) => [entry.name, { entry, supervisor: null, ui: null, runs: [], stopAt: null }]));
-  const policy: StackPolicy = { processes: stack.processes, exitWith: options.exitWith, deadlineMs: options.check ? null : options.deadlineMs };
+  const policy: StackPolicy = { processes: stack.processes, exitWith: options.exitWith, deadlineMs: options.deadlineMs };
   const width = Math.max(...names.map((n) => n.length));
   const timers = new Map<string, NodeJS.Timeout>();
   const startedAt = clock.now();
@@ -214,6 +216,8 @@ export async function up(options: UpOptions): Promise<number> {
       const { facts } = outcome.state;
       const endedAt = clock.now();
       p.runs.push({ facts, status: outcome.status, extras: { ...outcome.extras, stats }, wall: supervisor.clock.wall, stopAt: p.stopAt, endedAt });
+      // A program restarted for months must not grow the report with every run (as run).
+      if (p.runs.length > REPORTED_RUNS) p.runs.shift();
       order.ended.push({ name: entry.name, at: endedAt, status: outcome.status });
       // Its summary first, unless the stack is stopping: then the next process's stop goes
       // out first (the actions first, the words after: a level's wait is the stop's cost).
@@ -257,7 +261,7 @@ export async function up(options: UpOptions): Promise<number> {
       const cause = next.cause!;
       const plan = stopPlan(next);
       const why = causeLine(cause, event.at);
-      if (plan) display.info(null, `${why}: stopping the stack in reverse order: ${plan}${options.deadlineMs !== null && !options.check ? `; all within ${formatDuration(options.deadlineMs)} (${options.deadlineFrom})` : ''}`);
+      if (plan) display.info(null, `${why}: stopping the stack in reverse order: ${plan}${options.deadlineMs !== null ? `; all within ${formatDuration(options.deadlineMs)} (${options.deadlineFrom})` : ''}`);
       else display.info(null, why);
       if (next.phase.kind === 'stopping') display.live(() => liveRows());
     }
