@@ -13,10 +13,12 @@ export type ReadySpec =
   | { kind: 'ipc' }
   /** The child sends READY=1 to $NOTIFY_SOCKET (systemd's sd_notify). */
   | { kind: 'notify' }
+  /** A program using graceful/app calls life.ready() (its ready phase on the status channel). */
+  | { kind: 'app' }
   /** A command (sh -c) exits 0: pg_isready, redis-cli ping, a health script. */
   | { kind: 'exec'; command: string };
 
-const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc or notify';
+const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc, notify or app';
 
 // Parses a --ready value.
 export function parseReady(input: string, what: string): ReadySpec {
@@ -26,6 +28,7 @@ export function parseReady(input: string, what: string): ReadySpec {
   };
   if (text === 'ipc') return { kind: 'ipc' };
   if (text === 'notify') return { kind: 'notify' };
+  if (text === 'app') return { kind: 'app' };
   if (text.startsWith('log:')) {
     const source = text.slice(4);
     if (source === '') fail('an empty pattern matches anything');
@@ -76,6 +79,7 @@ export function describeReady(spec: ReadySpec): string {
       return `exec:${spec.command}`;
     case 'ipc':
     case 'notify':
+    case 'app':
       return spec.kind;
   }
 }

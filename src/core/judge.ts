@@ -5,7 +5,7 @@ import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
 import { leavesRest } from './machine.js';
 import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
-import type { Facts, Policy } from './types.js';
+import type { Facts, PhaseRecord, Policy } from './types.js';
 
 export interface InflightResult {
   /** HTTP status, if a response came. */
@@ -254,7 +254,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
   }
 
-  judgeResources(obs, order, early, at, add, notRun);
+  judgeResources(obs, order, early, orderFromPhases(facts.phases, fmt), at, add, notRun);
 
   if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
   else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
@@ -279,6 +279,7 @@ function judgeResources(
   obs: Observations,
   order: ShutdownOrder | null,
   early: ShutdownOrder['dependencies'],
+  byPhases: { ok: boolean; detail: string } | null,
   at: (t: number) => string,
   add: (name: CheckName, ok: boolean | null, detail: string) => void,
   notRun: (name: CheckName, detail: string) => void,
@@ -286,7 +287,9 @@ function judgeResources(
   const trace = obs.trace;
   if (!trace || !order) {
     notRun('connections-closed', obs.traceMissing ?? 'no trace of the program');
-    for (const name of ['cleanup-order', 'files-closed'] as const) notRun(name, 'no trace of the program (see connections-closed)');
+    if (byPhases) add('cleanup-order', byPhases.ok, byPhases.detail);
+    else notRun('cleanup-order', 'no trace of the program (see connections-closed)');
+    notRun('files-closed', 'no trace of the program (see connections-closed)');
     return;
   }
   // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
@@ -304,7 +307,9 @@ function judgeResources(
   else add('connections-closed', true, `all ${trace.connections.length} outbound connection(s) closed by the program: ${list(trace.connections)}`);
 
   const deps = order.dependencies;
-  if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
+  if (byPhases) {
+    add('cleanup-order', byPhases.ok, byPhases.detail);
+  } else if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
     add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
   } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null) && (order.listening || order.inflight > 0)) {
     const when = trace.exit ? `its exit at ${at(trace.exit.at)}` : 'its death';
@@ -349,6 +354,39 @@ function judgeResources(
     const files = trace.exit.files.map((f) => f.path).join(', ');
     add('files-closed', false, `open for writing when it exited: ${files}: close files (stream.end(), fs.close) and wait for it before exiting, or writes still buffered are lost`);
   }
+}
+
+// cleanup-order from the program's own phases, when it uses graceful/app and said them on the
+// status channel (exact by construction: each step says itself). Null for other programs.
+export function orderFromPhases(records: readonly PhaseRecord[], fmt: (ms: number) => string): { ok: boolean; detail: string } | null {
+  const phases = records.map((r) => r.phase);
+  if (!phases.some((p) => p.phase === 'stopping')) return null;
+  const opened = phases.flatMap((p) => (p.phase === 'opened' ? [p] : [])).sort((a, b) => a.order - b.order);
+  const drained = phases.findIndex((p) => p.phase === 'drained');
+  const closings = phases.flatMap((p, i) => (p.phase === 'closing' ? [{ name: p.name, i }] : []));
+  const closed = phases.flatMap((p) => (p.phase === 'closed' ? [p] : []));
+  const done = phases.find((p) => p.phase === 'done');
+  const forced = phases.find((p) => p.phase === 'forced');
+  const problems: string[] = [];
+  const early = closings.filter((c) => drained === -1 || c.i < drained);
+  if (early.length > 0) problems.push(`${early.map((c) => c.name).join(', ')} began closing before the drain was over`);
+  const expected = [...opened].reverse().map((o) => o.name);
+  const actual = closings.map((c) => c.name);
+  if (actual.length > 0 && actual.join('\0') !== expected.filter((n) => actual.includes(n)).join('\0')) {
+    problems.push(`closed ${actual.join(', ')}, not the reverse of opening (${opened.map((o) => o.name).join(', ')})`);
+  }
+  for (const c of closed) if (c.outcome !== 'closed') problems.push(c.outcome === 'failed' ? `${c.name} failed to close: ${c.error}` : `${c.name} did not close within ${fmt(c.ms)}`);
+  const drain = phases[drained];
+  if (drain?.phase === 'drained' && drain.cut > 0) problems.push(`${drain.cut} unit(s) of work cut at its drain deadline`);
+  if (forced) problems.push(`a second ${forced.signal} forced it out, skipping the rest`);
+  else if (done && !done.ok) problems.push('it said not everything closed');
+  const steps = [
+    ...(drain?.phase === 'drained' ? [`drained ${drain.completed} in ${fmt(drain.ms)}`] : []),
+    ...closed.map((c) => (c.outcome === 'closed' ? `closed ${c.name} in ${fmt(c.ms)}` : `${c.name} ${c.outcome}`)),
+  ];
+  const said = `from its own phases (graceful/app): ${steps.length > 0 ? steps.join(', then ') : 'no drain and no resource'}`;
+  if (problems.length > 0) return { ok: false, detail: `${problems.join('; ')} (${said}): drain first, then close resources in the reverse order of opening, each within its time` };
+  return { ok: true, detail: `${said}${opened.length > 1 ? `: the reverse of opening (${opened.map((o) => o.name).join(', ')})` : ''}` };
 }
 
 // "3 ECONNRESET, 1 HTTP 500"

@@ -21,6 +21,7 @@ export function initialState(command: readonly string[], at: number): State {
       readyDeadline: null,
       forwarded: {},
       app: null,
+      phases: [],
       terminal: false,
     },
   };
@@ -105,6 +106,9 @@ export function step(state: State, event: Event, policy: Policy): Step {
     case 'extend-timeout':
       return extendTimeout(state, event.at + event.ms);
 
+    case 'app-phase':
+      return onAppPhase(state, event, policy);
+
     case 'forward':
     case 'suspend': {
       // Terminal mode: the child got the signal with graceful's group, and nothing more is
@@ -180,6 +184,22 @@ export function step(state: State, event: Event, policy: Policy): Step {
     default:
       return never(event);
   }
+}
+
+// How many status-channel lines a run keeps: a life has a dozen, plus two per resource; a
+// program that writes more must not grow graceful.
+export const MAX_PHASES = 500;
+
+// A phase reported by a program using graceful/app. Recorded; `ready` is readiness with
+// --ready app; a stop the program decides itself (`stopping` by shutdown()) starts the grace
+// period, as sd_notify's STOPPING=1 does.
+function onAppPhase(state: State, event: Extract<Event, { type: 'app-phase' }>, policy: Policy): Step {
+  if (state.phase.kind === 'done') return same(state);
+  const { phases } = state.facts;
+  const recorded = phases.length < MAX_PHASES ? withFacts(state, { phases: [...phases, { at: event.at, pid: event.pid, phase: event.phase }] }) : state;
+  if (event.phase.phase === 'ready' && policy.readyOnAppPhase) return step(recorded, { type: 'ready', at: event.at }, policy);
+  if (event.phase.phase === 'stopping' && event.phase.trigger === 'shutdown') return step(recorded, { type: 'child-stopping', at: event.at }, policy);
+  return same(recorded);
 }
 
 // EXTEND_TIMEOUT_USEC: the timeout of the current phase runs at least until `until`.
@@ -325,6 +345,9 @@ function sendStop(state: State, at: number, policy: Policy): Step {
   const already = stop.delivered && signal === stop.trigger;
   const target = already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
   const actions: Action[] = target ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
+  // A program that speaks graceful/app's protocol is told its deadline first (the message is
+  // then in its socket before the signal is: docs/app-protocol.md); others pay nothing.
+  if (stop.deadline !== null && state.facts.phases.length > 0) actions.unshift({ type: 'tell-deadline', at: stop.deadline });
   // systemd follows the stop signal with SIGCONT so a stopped (SIGSTOP, Ctrl+Z) process
   // wakes up to handle it; pointless after an uncatchable signal.
   const sigcont = target !== null && policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';

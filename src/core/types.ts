@@ -1,3 +1,5 @@
+import type { Phase as AppPhase } from '../app/protocol.js';
+
 // PURE: the vocabulary of the shutdown machine. No I/O, no clock: every event carries `at`,
 // a monotonic time in milliseconds supplied by the shell.
 
@@ -41,6 +43,8 @@ export interface Policy {
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
   readyTimeoutMs: number | null;
+  /** --ready app: the program's own ready phase (graceful/app's life.ready()) makes it ready. */
+  readyOnAppPhase?: boolean;
   /**
    * graceful check: when a launcher (npm start, sh -c) exits before the program it started,
    * that program is stopped and watched as the main process would be (sent the stop signal if
@@ -140,6 +144,15 @@ export interface AppFacts {
   signalSentAt: number | null;
 }
 
+/** One line of the status channel: when it arrived, from which process, and what it said. */
+export interface PhaseRecord {
+  at: number;
+  pid: number | null;
+  phase: AppPhase;
+}
+
+export type { AppPhase };
+
 /** Everything the reports need, gathered as the run goes. */
 export interface Facts {
   command: readonly string[];
@@ -160,6 +173,12 @@ export interface Facts {
   forwarded: Record<SignalName, number>;
   /** The program behind a launcher main process, once graceful found it (see AppFacts). */
   app: AppFacts | null;
+  /**
+   * What a program using graceful/app said of its life on graceful's status channel
+   * (docs/app-protocol.md), each line stamped with graceful's clock on arrival; the first
+   * MAX_PHASES kept.
+   */
+  phases: PhaseRecord[];
   /**
    * Terminal mode: the child shares graceful's terminal and process group, so the terminal's
    * signals (Ctrl+C, a resize, Ctrl+Z) reach it directly, and job control stops both.
@@ -215,6 +234,8 @@ export type Event =
   | { type: 'ready'; at: number }
   /** The child said it began to shut down on its own (sd_notify STOPPING=1). */
   | { type: 'child-stopping'; at: number }
+  /** A program using graceful/app reported a phase on the status channel (`pid`: from its hello). */
+  | { type: 'app-phase'; at: number; pid: number | null; phase: AppPhase }
   /** The child asked for more time for the current phase (sd_notify EXTEND_TIMEOUT_USEC). */
   | { type: 'extend-timeout'; at: number; ms: number }
   /** graceful received a signal it passes on (`delivered`: as stop-requested). */
@@ -251,6 +272,8 @@ export type Action =
   | { type: 'run-pre-stop'; command: string }
   | { type: 'cancel-pre-stop' }
   | { type: 'arm'; timer: TimerName; at: number }
+  /** Tell the program on the status channel when the kill signal comes (just before the stop signal). */
+  | { type: 'tell-deadline'; at: number }
   | { type: 'cancel'; timer: TimerName }
   /** Poll the child's tree until it is empty, then deliver 'tree-empty'. */
   | { type: 'watch-tree' }

@@ -19,6 +19,9 @@ import net from 'node:net';
 type Record = { [key: string]: unknown };
 
 const dir = process.env.GRACEFUL_CHECK_TRACE;
+// graceful's own status channel (graceful/app): read now, since the library takes the
+// variable out of the environment when it starts. Not one of the program's connections.
+const statusSocket = process.env.GRACEFUL_STATUS_SOCKET;
 let fd = -1;
 try {
   if (dir) fd = openSync(`${dir}/${process.pid}.jsonl`, 'a');
@@ -57,7 +60,7 @@ function install(): void {
     const result = connect.apply(this, args);
     // After connect(): it resets the instance's write() to the prototype's.
     try {
-      if (this.__gracefulId === undefined) track(this, args);
+      if (this.__gracefulId === undefined && !(statusSocket && peerOf(args) === statusSocket)) track(this, args);
     } catch {
       // never in the way
     }

@@ -3,6 +3,7 @@
 // facts and the timeline, the same ones the JSON report is built from.
 import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
+import { describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
 import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
 
@@ -174,9 +175,45 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   const launcher = behind
     ? `; its launcher ${subject(facts)} ${exitPhrase(exit!)} at +${human(tl.mainExitAfterMs!)} without waiting for it: ${launcherHint(launcherKind(facts.command) ?? 'package-manager')}${behind.exit ? '' : `; ${appSubject(behind)} is still running`}`
     : '';
+  const own = tl.requested ? ownShutdown(facts) : null;
   const color = verdictPaint(tl.verdict, paint);
   const who = behind?.exit ? appSubject(behind) : subject(facts);
-  return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+  return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${own ? `; its own shutdown: ${own}` : ''}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+}
+
+// Where a program using graceful/app is in its shutdown, for the live line: "draining 3
+// in flight", "closing postgres"; null when it has not said.
+function programStep(facts: Facts): string | null {
+  for (let i = facts.phases.length - 1; i >= 0; i--) {
+    const p = facts.phases[i]!.phase;
+    switch (p.phase) {
+      case 'not-accepting':
+        return `draining ${p.inflight} in flight`;
+      case 'drained':
+        return `drained ${p.completed}${p.cut ? `, cut ${p.cut}` : ''}`;
+      case 'closing':
+        return `closing ${p.name}`;
+      case 'closed':
+        return `closed ${p.name}`;
+      case 'stopping':
+        return p.delayMs > 0 ? 'still serving (its delay)' : 'stopping';
+      case 'done':
+        return 'exiting';
+      default:
+        continue;
+    }
+  }
+  return null;
+}
+
+// What a program using graceful/app said of its own shutdown, from its phases: "drained 5 in
+// 722ms, closed postgres in 4ms, closed redis in 1ms" (null when it said nothing of it).
+export function ownShutdown(facts: Facts): string | null {
+  const words = facts.phases
+    .map((r) => r.phase)
+    .filter((p) => p.phase === 'drained' || p.phase === 'closed' || p.phase === 'forced' || (p.phase === 'done' && !p.ok))
+    .map(describePhase);
+  return words.length > 0 ? words.join(', ') : null;
 }
 
 // Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
@@ -292,11 +329,20 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
     case 'child-stopped':
       if (verbose && f.terminal) lines.push(`${subject(f)} was stopped (job control): graceful stops with it`);
       break;
+    case 'app-phase': {
+      // The program's own shutdown, step by step; its start (hello, opened, ready) and the
+      // start of each close with --verbose only.
+      const quiet = event.phase.phase === 'hello' || event.phase.phase === 'opened' || event.phase.phase === 'ready' || event.phase.phase === 'closing';
+      if (!quiet || verbose) lines.push(`${event.pid !== null && event.pid !== f.pid ? `pid ${event.pid}` : subject(f)}: ${describePhase(event.phase)}`);
+      break;
+    }
     case 'spawn-failed':
     case 'timer':
     case 'stop':
     case 'child-stopping':
     case 'extend-timeout':
+    case 'app-found':
+    case 'app-exited':
       break;
   }
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
@@ -355,8 +401,11 @@ export function statusLine(state: State, policy: Policy, now: number): { command
       return line(`running pre-stop${left}${force}`);
     case 'delaying':
       return line(`serving until the stop signal (--stop-delay)${left}${force}`);
-    case 'signalled':
-      return line(`${stop.signal} sent${left}${force}`);
+    case 'signalled': {
+      // A program using graceful/app says where its shutdown is: that is the line.
+      const at = programStep(facts);
+      return line(`${at ?? `${stop.signal} sent`}${left}${force}`);
+    }
     case 'killed':
       return line(`${stop.killSignal} sent, waiting for it to exit`);
     case 'draining':

@@ -1,7 +1,7 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
 // line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
-import type { Facts } from '../core/types.js';
+import type { AppPhase, Facts } from '../core/types.js';
 import type { RunOptions } from '../options.js';
 import { describeReady } from '../readiness.js';
 
@@ -142,6 +142,12 @@ export interface Report {
     /** Did it outlive its launcher? Then the verdict and exit status are its own. */
     outlivedLauncher: boolean;
   };
+  /**
+   * What a program using graceful/app reported on the status channel, in order: each phase
+   * (docs/app-protocol.md) with the pid that said it and when it arrived, after the spawn and
+   * after the stop request (null before one).
+   */
+  phases: ({ pid: number | null; afterStartMs: number; afterStopMs: number | null } & AppPhase)[];
   descendants: ReportExtras['descendants'];
   reaper: ReportExtras['reaper'];
   stats: ResourceStats | null;
@@ -219,6 +225,12 @@ export function buildReport(
       signalSentAfterMs: tl.appSignalSentAfterMs,
       outlivedLauncher: appOutlived(facts),
     },
+    phases: facts.phases.map((r) => ({
+      pid: r.pid,
+      afterStartMs: Math.round(r.at - (facts.startedAt ?? facts.spawnAt)),
+      afterStopMs: stop && r.at >= stop.requestedAt ? Math.round(r.at - stop.requestedAt) : null,
+      ...r.phase,
+    })),
     descendants: extras.descendants,
     reaper: extras.reaper,
     stats: extras.stats ?? null,

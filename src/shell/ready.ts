@@ -113,7 +113,8 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
       );
     }
     case 'notify':
-      // Handled by the supervisor, which owns the socket (it must exist before the spawn).
+    case 'app':
+      // Handled by the supervisor, which owns the sockets (they must exist before the spawn).
       return;
   }
 }

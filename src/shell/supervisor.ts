@@ -17,6 +17,7 @@ import { drained } from './output.js';
 import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
+import { openStatus, type StatusChannel } from './status.js';
 import { installTrap } from './trap.js';
 import { disposition } from './inspect.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './terminal.js';
@@ -102,6 +103,7 @@ export class Supervisor {
   #preStop: PreStop | null = null;
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
+  #status: StatusChannel | null = null;
   #reaper: Reaper | null = null;
   /** Terminal mode: where graceful stands in its terminal; null when the child has its own session. */
   #job: TerminalJob | null = null;
@@ -190,7 +192,7 @@ export class Supervisor {
         delivered: (signal) => job !== null && reachesJob(signal, job),
       });
     }
-    this.#spawn({ ...this.#env, ...this.#openNotify() });
+    this.#spawn({ ...this.#env, ...this.#openNotify(), ...this.#openStatus() });
     // In terminal mode the child may be stopped by job control; graceful follows it.
     if (job) process.on('SIGCHLD', this.#onChildChange);
     const warm = setTimeout(() => this.#warmUp(), WARM_UP_AFTER_MS);
@@ -293,6 +295,9 @@ export class Supervisor {
       case 'cancel-pre-stop':
         this.#preStop?.cancel();
         return;
+      case 'tell-deadline':
+        this.#status?.tellDeadline(action.at - now());
+        return;
       case 'arm':
         this.#timers.arm(action.timer, action.at, () => this.dispatch({ type: 'timer', at: now(), timer: action.timer }));
         return;
@@ -386,6 +391,15 @@ export class Supervisor {
     if (this.pid !== null && this.#child && !this.#child.exited) this.#caughtInterrupt = disposition(this.pid, 'SIGINT') === 'caught';
   }
 
+  // The status channel of graceful/app (docs/app-protocol.md): its path and graceful's
+  // grace period go in the child's environment.
+  #openStatus(): Record<string, string> {
+    const { policy } = this.options;
+    const now = this.clock.now;
+    this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }));
+    return this.#status?.env ?? {};
+  }
+
   // --ready notify: the socket must exist before the child starts; its path goes in the
   // child's environment.
   #openNotify(): Record<string, string> {
@@ -468,6 +482,7 @@ export class Supervisor {
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
     this.#notify?.close();
+    this.#status?.close();
     this.#reaper?.reap();
     this.#unwatch?.();
     // Per run, not per process: a restart adds its own (a listener left here would pile up).

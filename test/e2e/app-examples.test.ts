@@ -47,7 +47,8 @@ function get(port: number, path: string, agent: http.Agent | false = false): Pro
 
 // graceful run -- node examples/<name>, waiting for its "listening"/"ready" line.
 async function run(name: string, env: Record<string, string>, ready = /listening on \S+ \(pid (\d+)\)/): Promise<Run> {
-  const r = start(['run', '--', node, example(name)], { env });
+  // --verbose: graceful shows every phase the program reports, its start included.
+  const r = start(['run', '--verbose', '--', node, example(name)], { env });
   await r.stdout.waitFor(ready, `${name} to be ready`, 20_000);
   return r;
 }
@@ -61,8 +62,14 @@ async function check(args: string[], name: string, env: Record<string, string>) 
   return { code, failed: checks.filter((c) => c.ok === false).map((c) => `${c.name}: ${c.detail}`), checks, stderr: r.stderr.text };
 }
 
+// The program's phases, as graceful shows them when the program reports them on its status
+// channel: "graceful: node examples/x.js (pid 42): drained 5 in 722ms".
 const phasesOf = (stderr: string, label: string) =>
-  stderr.split('\n').filter((l) => l.startsWith(`${label}: `)).map((l) => l.slice(label.length + 2));
+  stderr
+    .split('\n')
+    .map((l) => /^graceful: (.*?) \(pid \d+\): (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && m[1]!.includes(label))
+    .map((m) => m[2]!);
 
 describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
   const env = async () => ({ DATABASE_URL: pg!.url, REDIS_URL: redis!.url, PORT: String(await freePort()) });
@@ -78,7 +85,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     const slow = Array.from({ length: 5 }, () => get(port, '/slow?ms=800', agent));
     await until(async () => (await pgBusy()) >= 5, 'five queries running in PostgreSQL');
     app.signal('SIGTERM');
-    await app.stderr.waitFor(/express-pg-redis\.js: SIGTERM received/, 'the app to begin its stop');
+    await app.stderr.waitFor(/express-pg-redis\.js \(pid \d+\): SIGTERM received/, 'the app to begin its stop');
     const during = await get(port, '/readyz');
     const replies = await Promise.all(slow);
     const exit = await exitOf(app);
@@ -97,7 +104,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
       'closed redis in T',
       'shutdown done in T: everything closed; exit status 0',
     ]);
-    expect(app.stderr.text).toMatch(/graceful: \S+ \S+express-pg-redis\.js \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+[\d.]+m?s; exit status 0 \[clean\]/);
+    expect(app.stderr.text).toMatch(/graceful: \S+ \S+express-pg-redis\.js \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+[\d.]+m?s; its own shutdown: drained 5 in [\d.]+m?s, closed postgres in [\d.]+m?s, closed redis in [\d.]+m?s; exit status 0 \[clean\]/);
     agent.destroy();
   });
 
@@ -108,11 +115,13 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     expect(r.failed).toEqual([]);
     expect(r.code).toBe(0);
     expect(r.checks.find((c) => c.name === 'inflight')?.detail).toBe('10/10 in-flight requests completed with 2xx');
-    // Seen from inside the program by graceful check's own trace: the listener, the requests, then postgres, then redis.
+    // Said by the program itself on graceful's status channel: the drain (the 10, and a probe that came on a
+    // kept-alive connection meanwhile, if one did), then postgres, then redis.
     const order = r.checks.find((c) => c.name === 'cleanup-order')!;
     expect(order.ok).toBe(true);
-    // The pool's connections are one resource: one step, the last of them.
-    expect(order.detail).toMatch(/^listener closed \+[\d.]+m?s, 10 in-flight request\(s\) done \+[\d.]+m?s, postgres \S+ closed \+[\d.]+m?s, redis \S+ closed \+[\d.]+m?s; opened: redis \S+, postgres \S+ \(reverse order of opening\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful\/app\): drained \d+ in [\d.]+m?s, then closed postgres in [\d.]+m?s, then closed redis in [\d.]+m?s: the reverse of opening \(redis, postgres\)$/);
+    // And seen by graceful check's trace: every connection closed by the program.
+    expect(r.checks.find((c) => c.name === 'connections-closed')).toMatchObject({ ok: true });
   });
 
   // How many of the example's queries are running in PostgreSQL now (pg_sleep).
@@ -135,10 +144,10 @@ describe.skipIf(missing !== null)("the README's ten lines", () => {
     expect(code.trim().split('\n')).toHaveLength(10);
     const port = await freePort();
     const pgUrl = new URL(pg!.url);
-    const app = start(['run', '--', node, '--input-type=module', '-e', code.replace('listen(3000', `listen(${port}`)], {
+    const app = start(['run', '--verbose', '--', node, '--input-type=module', '-e', code.replace('listen(3000', `listen(${port}`)], {
       env: { REDIS_URL: redis!.url, PGHOST: pgUrl.hostname, PGPORT: pgUrl.port, PGUSER: pgUrl.username, PGDATABASE: pgUrl.pathname.slice(1) },
     });
-    await app.stderr.waitFor(/^node: ready \S+ after start$/m, 'the snippet to be ready', 20_000);
+    await app.stderr.waitFor(/\(pid \d+\): ready \S+ after start$/m, 'the snippet to be ready', 20_000);
     expect((await get(port, '/readyz')).status).toBe(200);
     app.signal('SIGTERM');
     expect((await exitOf(app)).code).toBe(0);

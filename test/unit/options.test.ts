@@ -22,6 +22,7 @@ describe('resolution order', () => {
       success: { codes: [], signals: [] },
       readyTimeoutMs: null,
       followApp: false,
+      readyOnAppPhase: false,
     });
     expect(o.ready).toBe(null);
     expect(o.warnings).toEqual([]);

@@ -161,7 +161,7 @@ describe('each mistake is one line, naming the file, the process and the key', (
     ['processes:\n  a: { command: sleep 1, depends_on: [b] }\n  b: { command: sleep 1, depends_on: [a] }', 'DIR/X: a dependency cycle: a -> b -> a; one of them must not wait for the other; see graceful up --help'],
     ['processes:\n  a: { command: sleep 1, kill_mode: some }', 'DIR/X: a.kill_mode: expected one of group, mixed, process, got "some"; see graceful up --help'],
     ['processes:\n  a: { command: sleep 1, stop_signal: SIGNOPE }', 'DIR/X: a.stop_signal: expected a signal name like SIGTERM, TERM or a number like 15, got "SIGNOPE"; see graceful up --help'],
-    ['processes:\n  a: { command: sleep 1, ready: "carrier-pigeon" }', 'DIR/X: a.ready: unknown kind; expected tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc or notify, got "carrier-pigeon"; see graceful up --help'],
+    ['processes:\n  a: { command: sleep 1, ready: "carrier-pigeon" }', 'DIR/X: a.ready: unknown kind; expected tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc, notify or app, got "carrier-pigeon"; see graceful up --help'],
     ['processes:\n  a: { command: sleep 1, stop_grace_period: 10s, timeout: 5s }', 'DIR/X: a.timeout: sets what stop_grace_period already sets; keep one; see graceful up --help'],
     ['processes:\n  a: { command: sleep 1, kill: "no" }', 'DIR/X: a.kill: expected true or false, got "no"; see graceful up --help'],
     ['processes:\n  a: { command: sleep 1, depends_on: { b: healthyish } }\n  b: sleep 1', 'DIR/X: a.depends_on.b: unknown condition "healthyish"; expected started, ready or completed (compose\'s service_started, service_healthy, service_completed_successfully also do); see graceful up --help'],
@@ -172,7 +172,7 @@ describe('each mistake is one line, naming the file, the process and the key', (
     ['volumes:\n  x: 1\nprocesses:\n  a: sleep 1', 'DIR/X: volumes: not a key of a stack file; the top level has processes: (or services:), defaults: and x- extension fields; see graceful up --help'],
     ['processes: {}', 'DIR/X: no processes; expected processes: (or services:), each a name with its command; see graceful up --help'],
     ['- a\n- b', 'DIR/X: expected a map with processes: (or services:), each a name with its command; see graceful up --help'],
-  ])('%s', (text, line) => {
+  ])('%#: %s', (text, line) => {
     const got = problem(text);
     expect(got.replace(/p\d+\.yml/, 'X')).toBe(line);
     expect(got).not.toContain('\n');

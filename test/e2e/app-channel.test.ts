@@ -1,0 +1,64 @@
+// graceful's side of graceful/app's status channel (docs/app-protocol.md): the program's
+// phases reach graceful's step lines, countdown, summary, JSON report and check, and graceful
+// tells the program its deadline before the stop signal.
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitOf, fixture, readJson, start, tempDir, useHarness } from './harness.js';
+
+useHarness();
+
+const node = process.execPath;
+const port = (text: string) => Number(/ready \d+ port (\d+)/.exec(text)![1]);
+function slow(url: string): Promise<number | string> {
+  return new Promise((resolve) => get(url, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!)))).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message)));
+}
+
+describe('the status channel of graceful/app', () => {
+  it('run: the phases are shown, reported and summed up; the program plans from graceful\'s deadline', async () => {
+    const report = join(tempDir(), 'r.json');
+    const run = start(['run', '--timeout', '20s', '--ready', 'app', '--report-file', report, '--', node, fixture('app-http.js')]);
+    await run.ready();
+    const inflight = slow(`http://127.0.0.1:${port(run.stdout.text)}/slow?ms=600`);
+    await run.stdout.waitFor(/got \/slow/, 'the request to reach the program');
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    expect(await inflight).toBe(200);
+    const r = readJson(report);
+    expect(r.ready).toMatchObject({ probe: 'app' });
+    expect(r.ready.afterMs).toBeGreaterThan(0);
+    expect(r.phases.map((p: any) => p.phase)).toEqual(['hello', 'opened', 'opened', 'ready', 'stopping', 'not-accepting', 'drained', 'closing', 'closed', 'closing', 'closed', 'done']);
+    const stopping = r.phases.find((p: any) => p.phase === 'stopping');
+    // Planned from the deadline message graceful sent just before SIGTERM: 20 s less what had passed.
+    expect(stopping).toMatchObject({ trigger: 'SIGTERM', budgetFrom: 'graceful' });
+    expect(stopping.budgetMs).toBeGreaterThan(19_000);
+    expect(stopping.budgetMs).toBeLessThanOrEqual(20_000);
+    expect(r.phases.find((p: any) => p.phase === 'not-accepting')).toMatchObject({ inflight: 1 });
+    expect(r.phases.find((p: any) => p.phase === 'drained')).toMatchObject({ completed: 1, cut: 0 });
+    expect(r.phases.filter((p: any) => p.phase === 'closed').map((p: any) => p.name)).toEqual(['cache', 'db']);
+    expect(r.phases.every((p: any) => p.afterStopMs === null || p.afterStopMs >= 0)).toBe(true);
+    expect(run.stderr.text).toMatch(/: not accepting new work \(http\) at \+\d+ms; 1 in flight/);
+    expect(run.stderr.text).toMatch(/stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+\d+ms, exited with code 0 at \+\d+ms; its own shutdown: drained 1 in \d+ms, closed cache in \d+ms, closed db in \d+ms; exit status 0 \[clean\]/);
+  });
+
+  it('check: cleanup-order is read from the program\'s own phases', async () => {
+    const report = join(tempDir(), 'c.json');
+    const run = start(['check', '--ready', 'app', '--report-file', report, '--', node, fixture('app-http.js')]);
+    expect((await exitOf(run, 20_000)).code).toBe(0);
+    const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
+    expect(order).toMatchObject({ ok: true });
+    expect(order.detail).toMatch(/^from its own phases \(graceful\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
+    // graceful's own channel is not one of the program's connections.
+    expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
+  });
+
+  it('check: a resource that does not close in its time fails cleanup-order, named', async () => {
+    const report = join(tempDir(), 'c.json');
+    // Each close takes 3 s against the library's 5 s per resource, within a total of 4 s: the second is cut short.
+    const run = start(['check', '--ready', 'app', '--timeout', '4s', '--report-file', report, '--', node, fixture('app-http.js'), '--close-ms', '3000']);
+    await exitOf(run, 20_000);
+    const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
+    expect(order).toMatchObject({ ok: false });
+    expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
+  });
+});
