@@ -389,7 +389,9 @@ export async function up(options: UpOptions): Promise<number> {
     for (const line of checklist(checks as unknown as Check[], display.paint)) display.info(null, line.trimStart());
     const ok = checks.every((c) => c.ok !== false) && state.cause?.kind === 'check';
     const failed = checks.filter((c) => c.ok === false).map((c) => c.name);
-    display.info(null, ok ? `check passed: ${checks.filter((c) => c.ok).length} checks, ${names.length} processes` : `check failed: ${failed.length > 0 ? failed.join(', ') : `the stack did not come up (${state.cause ? causeLine(state.cause, stopBegan ?? 0) : 'no cause'})`}`);
+    const cameUp = state.cause?.kind === 'check';
+    const why = cameUp ? '' : `the stack did not come up (${state.cause ? causeLine(state.cause, stopBegan ?? 0) : 'no cause'})`;
+    display.info(null, ok ? `check passed: ${checks.filter((c) => c.ok).length} checks, ${names.length} processes` : `check failed: ${[why, ...failed].filter(Boolean).join('; ')}`);
     status = ok ? 0 : EXIT.checkFailed;
   } else if (!options.quiet) {
     const what = state.cause === null ? 'every process ended on its own' : stopped.length > 0 ? `${stopped.join(', ')} in that order` : 'nothing was running';

@@ -351,6 +351,33 @@ describe('rejected before anything starts (exit 2, one line)', () => {
   });
 });
 
+describe('signals', () => {
+  it('a signal graceful passes on (SIGHUP, SIGUSR1) reaches every process, once', async () => {
+    const file = stackFile(`
+processes:
+  a:
+    command: [${node}, ${fixture('catch-signals.js')}]
+  b:
+    command: [${node}, ${fixture('catch-signals.js')}]
+    depends_on: [a]
+`);
+    const run = start(['up', '-f', file]);
+    // Both with their handlers installed (b waits only for a's start, not its readiness).
+    await run.stdout.waitFor(/^a +\| ready \d+$/m, 'a to run', 20_000);
+    await run.stdout.waitFor(/^b +\| ready \d+$/m, 'b to run', 20_000);
+    run.signal('SIGHUP');
+    await run.stdout.waitFor(/^a +\| signal SIGHUP$/m, 'a to get SIGHUP');
+    await run.stdout.waitFor(/^b +\| signal SIGHUP$/m, 'b to get SIGHUP');
+    run.signal('SIGUSR1');
+    await run.stdout.waitFor(/^a +\| signal SIGUSR1$/m, 'a to get SIGUSR1');
+    await run.stdout.waitFor(/^b +\| signal SIGUSR1$/m, 'b to get SIGUSR1');
+    expect(run.stdout.count(/^\w +\| signal SIGHUP$/m)).toBe(2);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.count(/^\w +\| signal SIGHUP$/m)).toBe(2);
+  });
+});
+
 describe('output', () => {
   it('each line with its name in front, aligned; stdout and stderr kept apart; every byte passes', async () => {
     const file = stackFile(`
@@ -395,6 +422,21 @@ describe('graceful check for a stack', () => {
     const run = start(['check', '-f', file]);
     const exit = await exitOf(run, 30_000);
     expect(run.stderr.text).toMatch(/FAIL +not-gone-before-dependents +kv was gone \d+ms before (db|api), which depends on it \(it ended on its own\)/);
+    expect(exit.code).toBe(1);
+  });
+
+  it('fails a stack that does not come up, saying why', async () => {
+    const file = stackFile(`
+processes:
+  a:
+    command: [${node}, ${fixture('exits-with.js')}, "3"]
+  b:
+    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    depends_on: { a: started }
+`);
+    const run = start(['check', '-f', file]);
+    const exit = await exitOf(run, 30_000);
+    expect(run.stderr.text).toMatch(/check failed: the stack did not come up \(a exited with code 3 after \d+m?s \(on_exit: stop-on-failure\)\); not-gone-before-dependents\n/);
     expect(exit.code).toBe(1);
   });
 
