@@ -5,7 +5,7 @@
 // once, routed to the stack), the terminal (one display: stack-ui.ts), graceful's stdout and
 // stderr (each line of each program with its name: prefix.ts), the orphans nobody else can
 // claim, the report. up() reads as the lifecycle: load, trap, start, wait, stop, report.
-import type { Facts, StopSignal, StopTrigger } from './core/types.js';
+import type { Facts, StopTrigger } from './core/types.js';
 import { initialStack, levels, startStack, stepStack, type Graph, type StackAction, type StackEvent, type StackPolicy, type StackState } from './core/stack.js';
 import { judgeStack, type StackFact } from './core/stack-judge.js';
 import { timeline } from './core/timeline.js';
@@ -50,6 +50,8 @@ interface Program {
   runs: ProcessRun[];
   /** When the stack asked it to stop (its last run), on the stack's clock. */
   stopAt: number | null;
+  /** Resolves once its current run is over (its supervisor done). */
+  done: Promise<void>;
 }
 
 // Runs the stack to its end; resolves with graceful's exit status.
@@ -62,7 +64,7 @@ export async function up(options: UpOptions): Promise<number> {
   const err = new Lines(fdStream(2));
   let outPrefix: Record<string, string> = {};
   let errPrefix: Record<string, string> = {};
-  const programs = new Map<string, Program>(stack.entries.map((entry) => [entry.name, { entry, supervisor: null, ui: null, runs: [], stopAt: null }]));
+  const programs = new Map<string, Program>(stack.entries.map((entry) => [entry.name, { entry, supervisor: null, ui: null, runs: [], stopAt: null, done: Promise.resolve() }]));
   const policy: StackPolicy = { processes: stack.processes, exitWith: options.exitWith, deadlineMs: options.deadlineMs };
   const width = Math.max(...names.map((n) => n.length));
   const timers = new Map<string, NodeJS.Timeout>();
@@ -117,7 +119,7 @@ export async function up(options: UpOptions): Promise<number> {
         // The actions first, the words after: a stop signal does not wait for a line.
         for (const action of result.actions) perform(action, next.at);
         narrate(prev, next, state, result.actions);
-        maybeCheck(next.at);
+        maybeCheck();
       }
     } catch (error) {
       broken(error);
@@ -130,17 +132,18 @@ export async function up(options: UpOptions): Promise<number> {
   // stop through its own supervisor (which still kills it at its deadline), then graceful
   // exits with the internal error's status.
   function broken(error: unknown): void {
+    if (state.phase.kind === 'done' && state.phase.status === EXIT.internal) return;
     display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`);
     if (process.env.GRACEFUL_DEBUG) display.error(null, String((error as Error)?.stack));
     const live = [...programs.values()].filter((p) => p.supervisor && !p.supervisor.state.facts.exit);
-    void Promise.all(live.map((p) => (p.supervisor!.stop('stack'), new Promise((r) => setTimeout(r, p.entry.run.policy.timeoutMs + 1000))))).then(() => finish(EXIT.internal));
+    void Promise.all(live.map((p) => (p.supervisor!.stop('stack'), p.done))).then(() => finish(EXIT.internal));
     state = { ...state, phase: { kind: 'done', status: EXIT.internal } };
   }
 
   function perform(action: StackAction, at: number): void {
     switch (action.type) {
       case 'start':
-        return launch(programs.get(action.name)!, at);
+        return launch(programs.get(action.name)!);
       case 'stop': {
         const p = programs.get(action.name)!;
         p.stopAt = at;
@@ -171,7 +174,7 @@ export async function up(options: UpOptions): Promise<number> {
 
   // One program's run: a supervisor of its own (run's whole stop sequence), its output
   // through the stack's prefixes, its lines through the stack's display.
-  function launch(p: Program, at: number): void {
+  function launch(p: Program): void {
     const { entry } = p;
     const { lifecycle } = entry.run;
     const ui = new ProcessUi(display, entry.name, { quiet: options.quiet, verbose: options.verbose, policy: entry.run.policy }, clock.now, () => display.update());
@@ -210,8 +213,7 @@ export async function up(options: UpOptions): Promise<number> {
     p.supervisor = supervisor;
     p.ui = ui;
     p.stopAt = null;
-    void at;
-    supervisor.start().then((outcome) => {
+    p.done = supervisor.start().then((outcome) => {
       const stats = (monitor as Monitor | null)?.stop() ?? null;
       const { facts } = outcome.state;
       const endedAt = clock.now();
@@ -232,7 +234,7 @@ export async function up(options: UpOptions): Promise<number> {
       const trigger: StopTrigger | null = facts.stop?.trigger === 'child-exit' ? null : (facts.stop?.trigger ?? null);
       feed({ type: 'ended', at: endedAt, name: entry.name, status: outcome.status, success: outcome.status === 0, trigger, startedAt: facts.startedAt });
       if (stopping) say();
-    });
+    }).catch(broken);
   }
 
   // The stack's own lines: what it starts, why it stops, in which order.
@@ -249,11 +251,9 @@ export async function up(options: UpOptions): Promise<number> {
       const before = prev.procs[event.name]!.state;
       const now = next.procs[event.name]!.state;
       if (before.kind !== 'restarting' && now.kind === 'restarting') {
-        const bounced = actions.filter((a) => a.type === 'stop').map((a) => a.name);
         const waits = Object.entries(next.procs).filter(([, q]) => q.bounce).map(([n]) => n);
         const dependents = waits.length > 0 ? `; ${waits.join(', ')} ${waits.length > 1 ? 'stop' : 'stops'} first and ${waits.length > 1 ? 'start' : 'starts'} again after it` : '';
         display.info(event.name, `restarting in ${human(now.due - event.at)} (restart ${next.procs[event.name]!.starts})${dependents}`);
-        void bounced;
       }
     }
     if (prev.cause === null && next.cause !== null) {
@@ -341,7 +341,7 @@ export async function up(options: UpOptions): Promise<number> {
   }
 
   // graceful check: once every program is up (ready where it has a probe), stop the stack.
-  function maybeCheck(at: number): void {
+  function maybeCheck(): void {
     if (!options.check || checkArmed || state.phase.kind !== 'up') return;
     const up = stack.entries.every((e) => {
       const st = state.procs[e.name]!.state;
@@ -353,7 +353,6 @@ export async function up(options: UpOptions): Promise<number> {
     // Without a probe, "up" is only "spawned": give such programs a moment, as check's --after.
     const settle = stack.entries.some((e) => e.run.ready === null) ? DEFAULTS.afterMs : 0;
     setTimeout(() => feed({ type: 'check', at: clock.now() }), settle);
-    void at;
   }
 
   // ---- the lifecycle.
@@ -462,4 +461,3 @@ function commandOf(pid: number): string {
   }
 }
 
-export type { StopSignal };
