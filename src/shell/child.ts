@@ -167,7 +167,11 @@ const notStarted: Child = { pid: null, proc: null, exited: true, signal: () => f
 // up's name prefixes) is ended with it, and done once it has passed its last line on.
 function passOn(from: Readable | null, to: Writable, end: boolean): Promise<void> {
   if (!from) return Promise.resolve();
-  from.pipe(to, { end });
+  // { end: false } always, and the end passed on by hand: pipe() with end compares its
+  // destination with process.stdout, and that getter makes Node open fd 1 as a stream,
+  // which sets O_NONBLOCK on graceful's stdout (and on everything that shares it).
+  from.pipe(to, { end: false });
+  if (end) from.once('end', () => to.end());
   to.on('error', () => {
     from.unpipe(to);
     from.resume();

@@ -11,6 +11,11 @@ import { Writable } from 'node:stream';
 // What graceful keeps of its own lines while stderr does not take them: far more than a
 // run writes, little enough not to matter if nobody ever reads them.
 const MAX_QUEUED = 1 << 20;
+// graceful never makes its stdout or stderr non-blocking, but whoever shares them may (a
+// Node parent such as npm opens its own stdout as a stream, which sets O_NONBLOCK on the
+// shared pipe): a full pipe then answers EAGAIN instead of waiting. The write is tried again
+// this much later, rather than the output given up for broken.
+const EAGAIN_RETRY_MS = 5;
 
 // Writes to a file descriptor, in order, through the thread pool. Errors (EPIPE, EIO after
 // a hang-up) end the output silently: the child is still supervised, only words are lost.
@@ -25,6 +30,7 @@ class FdWriter extends Writable {
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     const rest = (buf: Buffer): void => {
       write(this.fd, buf, 0, buf.length, null, (error, written) => {
+        if (error?.code === 'EAGAIN') return void setTimeout(() => rest(buf), EAGAIN_RETRY_MS);
         if (error) return done(error);
         this.written += written;
         if (written < buf.length) return rest(buf.subarray(written));

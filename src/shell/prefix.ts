@@ -109,7 +109,14 @@ export class PrefixedStream extends Writable {
     // A closed stdout (EPIPE): the bytes go nowhere, and the child must not block on them.
     if (parts.length === 0 || dest.destroyed) return done();
     if (dest.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) return done();
-    dest.once('drain', () => done());
+    // Until it takes more, or breaks (EPIPE: closed): the child must not wait for ever.
+    const go = () => {
+      dest.off('drain', go);
+      dest.off('close', go);
+      done();
+    };
+    dest.once('drain', go);
+    dest.once('close', go);
   }
 
   #armFlush(): void {

@@ -2,6 +2,7 @@
 // database-like server that needs it, an HTTP server that needs both and whose requests use
 // both), started in order, stopped in reverse with no request failing; a process that
 // ignores SIGTERM; a cycle; a dependency never ready; --exit-with; the prefixes; the check.
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -400,6 +401,67 @@ processes:
     expect(run.stdout.text).not.toContain('to stderr');
     expect(run.stderr.text).toContain('printer ! to stderr\n');
   });
+});
+
+describe('output, in bulk', () => {
+  it('64 MB without a newline, to a reader that pauses, on a stdout someone made non-blocking: every byte arrives, in order, after the name; graceful stays small', async () => {
+    const BYTES = 64 * 1024 * 1024;
+    const file = stackFile(`
+processes:
+  big:
+    command: [${node}, ${fixture('prints-a-lot.js')}, "${BYTES}"]
+`);
+    // O_NONBLOCK on the pipe graceful writes to, as a Node parent (npm) sets it on a stdout
+    // it shares: a full pipe then answers EAGAIN, which must not lose a byte.
+    const nonblock = 'import fcntl, os; fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)';
+    const run = start([], { via: ['sh', '-c', `python3 -c '${nonblock}' && exec "$0" "$@"`, node, CLI, 'up', '-q', '-f', file], collectStdout: false });
+    // A reader that stops for a moment, twice: the pipe fills.
+    run.proc.stdout!.pause();
+    setTimeout(() => run.proc.stdout!.resume(), 300);
+    setTimeout(() => run.proc.stdout!.pause(), 600);
+    setTimeout(() => run.proc.stdout!.resume(), 900);
+    const hash = createHash('sha256');
+    let received = 0;
+    let head = Buffer.alloc(0);
+    let last = -1;
+    run.proc.stdout!.on('data', (chunk: Buffer) => {
+      // The name goes in front once (one line, held and passed on in pieces); the rest is the
+      // child's, then the newline the last line gets.
+      if (head.length < 6) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 6) return;
+        chunk = head;
+      }
+      if (received === 0) {
+        expect(chunk.subarray(0, 6).toString()).toBe('big | ');
+        chunk = chunk.subarray(6);
+      }
+      if (chunk.length === 0) return;
+      last = chunk[chunk.length - 1]!;
+      hash.update(chunk);
+      received += chunk.length;
+    });
+    let peakKb = 0;
+    const sampler = setInterval(() => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${run.pid}/status`, 'utf8'))![1]));
+      } catch {
+        // gone
+      }
+    }, 25);
+    const exit = await exitOf(run, 60_000);
+    clearInterval(sampler);
+    expect(exit.code).toBe(0);
+    expect(received).toBe(BYTES + 1);
+    expect(last).toBe(0x0a);
+    const expected = createHash('sha256');
+    const block = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = 97 + (i % 26);
+    for (let done = 0; done < BYTES; done += block.length) expected.update(block);
+    expected.update('\n');
+    expect(hash.digest('hex')).toBe(expected.digest('hex'));
+    expect(peakKb).toBeLessThan(120 * 1024);
+  }, 60_000);
 });
 
 describe('graceful check for a stack', () => {
