@@ -574,6 +574,7 @@ async function main() {
     wakeups,
     tree: treeKill,
     orphans,
+    up: () => import('./up.mjs').then((m) => m.stackStop({ quick: QUICK, row, fmt, median, env: ENV })),
     // Scale: how the cost grows with the work.
     'long-signals': longSignals,
     'long-restarts': longRestarts,

@@ -30,6 +30,14 @@ async function reloadCommand(flags: Record<string, unknown>): Promise<number> {
   return reloadClient(options);
 }
 
+// graceful up: a stack from a file; its code (the stack, the file's parser) loaded only then.
+async function upCommand(given: Inputs, check: boolean): Promise<number> {
+  const { resolveUpOptions } = await import('./up-options.js');
+  const options = resolveUpOptions(given, check);
+  const { up } = await import('./up.js');
+  return up(options);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length <= 2) {
     say('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
@@ -46,14 +54,15 @@ async function main(argv: string[]): Promise<number> {
         run: async (given) => void (status = await runCommand(given)),
         check: async (given) => void (status = await checkCommand(given)),
         reload: async (flags) => void (status = await reloadCommand(flags)),
+        up: async (given, check) => void (status = await upCommand(given, check)),
       })
-      .parseAsync(argv);
+      .parseAsync(commander.stackCheckArgs(argv) ?? argv);
     return status;
   } catch (error) {
     const usage = commander?.commanderExit(error);
     if (usage) {
       if (usage.status === 0) return 0;
-      say(`graceful: ${usage.line}\n`);
+      say(`graceful: ${argv[2] === 'up' ? usage.line.replace('graceful run --help', 'graceful up --help') : usage.line}\n`);
       return EXIT.usage;
     }
     if (error instanceof UsageError) {

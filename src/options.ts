@@ -63,7 +63,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
-  { key: 'ready', flags: '--ready <probe>', env: 'GRACEFUL_READY', default: 'none', description: 'how to know the child is ready: tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH (2xx), log:REGEX (a line of its output), ipc (process.send("ready")), notify (sd_notify READY=1), app (graceful/app\'s life.ready())' },
+  { key: 'ready', flags: '--ready <probe>', env: 'GRACEFUL_READY', default: 'none', description: 'how to know the child is ready: tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH (2xx), log:REGEX (a line of its output), exec:COMMAND (exits 0, run through sh), ipc (process.send("ready")), notify (sd_notify READY=1), app (graceful/app\'s life.ready())' },
   { key: 'readyTimeout', flags: '--ready-timeout <duration>', env: 'GRACEFUL_READY_TIMEOUT', default: d(DEFAULTS.readyTimeoutMs), description: 'with --ready: stop the child and exit 124 if it is not ready this long after it started' },
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
@@ -236,7 +236,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
 
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
-function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
+export function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
   const raw = (key: string): { value: string | boolean | string[]; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];

@@ -9,6 +9,7 @@ import { CHECKS } from './core/judge.js';
 import type { Inputs, OptionSpec } from './options.js';
 import { CHECK_SPECS, RUN_SPECS } from './options.js';
 import { RELOAD_COMMAND_OPTIONS } from './listening.js';
+import { addUpCommand } from './up-command.js';
 import { fdStream } from './shell/output.js';
 import { TRAPPED, type Disposition } from './signals.js';
 
@@ -63,6 +64,7 @@ export interface Actions {
   run(inputs: Inputs): Promise<void>;
   check(inputs: Inputs): Promise<void>;
   reload(flags: Record<string, unknown>): Promise<void>;
+  up(inputs: Inputs, check: boolean): Promise<void>;
 }
 
 // The program: `run` and `check`, each with its options and help.
@@ -86,6 +88,7 @@ export function program(actions: Actions): Command {
     CHECK_EPILOG,
   ).action((command: string[], _opts: unknown, cmd: Command) => actions.check(inputs(command, cmd, CHECK_SPECS)));
   reloadCommand(cli, actions);
+  addUpCommand(cli, OUTPUT, (given, check) => actions.up(given, check));
   return cli;
 }
 
@@ -139,3 +142,5 @@ export function commanderExit(error: unknown): { status: 0 } | { status: 'usage'
   const text = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
   return { status: 'usage', line: `${text}; see graceful run --help` };
 }
+
+export { stackCheckArgs } from './up-command.js';

@@ -14,9 +14,11 @@ export type ReadySpec =
   /** The child sends READY=1 to $NOTIFY_SOCKET (systemd's sd_notify). */
   | { kind: 'notify' }
   /** A program using graceful/app calls life.ready() (its ready phase on the status channel). */
-  | { kind: 'app' };
+  | { kind: 'app' }
+  /** A command (sh -c) exits 0: pg_isready, redis-cli ping, a health script. */
+  | { kind: 'exec'; command: string };
 
-const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, ipc, notify or app';
+const FORMS = 'tcp:PORT, tcp:HOST:PORT, http://HOST:PORT/PATH, log:REGEX, exec:COMMAND, ipc, notify or app';
 
 // Parses a --ready value.
 export function parseReady(input: string, what: string): ReadySpec {
@@ -35,6 +37,11 @@ export function parseReady(input: string, what: string): ReadySpec {
     } catch (error) {
       return fail(`not a regular expression (${(error as Error).message})`);
     }
+  }
+  if (text.startsWith('exec:')) {
+    const command = text.slice(5).trim();
+    if (command === '') fail('an empty command');
+    return { kind: 'exec', command };
   }
   if (text.startsWith('tcp:')) {
     const rest = text.slice(4);
@@ -68,6 +75,8 @@ export function describeReady(spec: ReadySpec): string {
       return withoutCredentials(spec.url);
     case 'log':
       return `log:${spec.pattern.source}`;
+    case 'exec':
+      return `exec:${spec.command}`;
     case 'ipc':
     case 'notify':
     case 'app':

@@ -297,7 +297,7 @@ export class Coordinator {
         // An orphan that left its generation's session (a daemon) is told apart by the
         // environment it inherited; one that cleared it is claimed by every generation (the
         // safe side: stopped with each).
-        adopts: (pid) => {
+        owns: (pid) => {
           const g = environValue(pid, 'GRACEFUL_GENERATION');
           return g === null || g === String(n);
         },

@@ -85,6 +85,9 @@ export function step(state: State, event: Event, policy: Policy): Step {
       if (phase.kind === 'starting') return { state: { ...state, phase: { ...phase, pendingStop: phase.pendingStop ?? { signal: event.trigger, at: event.at, delivered: false } } }, actions: [] };
       return same(state);
 
+    case 'force':
+      return onForce(state, event.signal, event.at, policy);
+
     case 'ready':
       if (state.facts.readyAt !== null || state.facts.stop !== null || phase.kind !== 'running') return same(state);
       return { state: withFacts(state, { readyAt: event.at }), actions: [{ type: 'cancel', timer: 'ready-timeout' }] };
@@ -235,6 +238,33 @@ function onStopRequest(state: State, signal: StopSignal, at: number, policy: Pol
       return repeatStop(state, 'tree', signal, policy, delivered);
     case 'killed':
       return repeatStop(state, null, signal, policy, delivered);
+    case 'done':
+      return same(state);
+    default:
+      return never(phase);
+  }
+}
+
+// The kill now, asked from above (graceful up: a second Ctrl+C to the stack). The echo
+// window is the coordinator's to judge: each program began its stop at its own time.
+function onForce(state: State, signal: StopSignal, at: number, policy: Policy): Step {
+  const { phase } = state;
+  if (!policy.kill) return onStopRequest(state, signal, at, policy, false);
+  switch (phase.kind) {
+    case 'starting':
+      return onStopRequest(state, signal, at, policy, false);
+    case 'running': {
+      const begun = beginStop(state, signal, at, policy);
+      const killed = escalate(begun.state, at, true, policy);
+      return { state: killed.state, actions: [...begun.actions, ...killed.actions] };
+    }
+    case 'pre-stop':
+    case 'delaying':
+    case 'signalled':
+      return escalate(state, at, true, policy);
+    case 'draining':
+      return phase.killed ? same(state) : escalate(state, at, true, policy);
+    case 'killed':
     case 'done':
       return same(state);
     default:

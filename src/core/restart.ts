@@ -40,8 +40,9 @@ export type Decision =
    */
   | { kind: 'stop'; reason: 'requested' | 'no-restart' | 'succeeded' | 'start-limit'; unstableRuns: number };
 
-// Stop requests from outside are final: a restart would undo what was asked.
-const FINAL_TRIGGERS: ReadonlySet<StopTrigger> = new Set<StopTrigger>(['SIGTERM', 'SIGINT', 'SIGHUP', 'check']);
+// Stop requests from outside are final: a restart would undo what was asked. (graceful up's
+// own stops are its coordinator's to follow up: core/stack.ts.)
+const FINAL_TRIGGERS: ReadonlySet<StopTrigger> = new Set<StopTrigger>(['SIGTERM', 'SIGINT', 'SIGHUP', 'check', 'stack']);
 
 export function isUnstable(run: RunRecord, policy: RestartPolicy): boolean {
   return run.endedAt - run.startedAt < policy.minUptimeMs;

@@ -92,7 +92,9 @@ export type OwnStop =
   /** Its tree went over --max-memory. */
   | 'memory-limit'
   /** A reload replaced it: a newer generation is ready and serves (core/generations.ts). */
-  | 'reload';
+  | 'reload'
+  /** graceful up stops it with the rest of the stack, or before a process it depends on restarts. */
+  | 'stack';
 
 /** What asked for a stop. */
 export type StopTrigger =
@@ -224,6 +226,12 @@ export type Event =
   | { type: 'stop-requested'; at: number; signal: StopSignal; delivered?: boolean }
   /** graceful itself decided to stop the child. */
   | { type: 'stop'; at: number; trigger: OwnStop }
+  /**
+   * A coordinator above (graceful up) asks for the kill signal now: a second Ctrl+C reached
+   * the stack. A child not yet stopping is sent its stop signal first (`signal` is the stop
+   * request), then the kill signal, as a second Ctrl+C would.
+   */
+  | { type: 'force'; at: number; signal: StopSignal }
   /** The child is ready, by the --ready probe. */
   | { type: 'ready'; at: number }
   /** The child said it began to shut down on its own (sd_notify STOPPING=1). */

@@ -273,6 +273,8 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
       return 'over --max-memory';
     case 'reload':
       return 'replaced by a new generation (reload)';
+    case 'stack':
+      return 'stop asked by graceful up';
     case 'child-exit':
       return 'the main process exited';
     case 'SIGTERM':

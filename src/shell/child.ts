@@ -3,7 +3,7 @@
 // mode (terminal.ts) in graceful's own process group, on graceful's terminal.
 // node:child_process rather than execa: execa costs start-up time on every run (see README).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fdStream } from './output.js';
 import { tryKill } from './tree.js';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
@@ -49,6 +49,14 @@ export interface SpawnOptions {
    * to the child's own pid, which is known only once it runs (see SET_LISTEN_PID).
    */
   sockets?: { fds: readonly number[]; listenPid: boolean } | null;
+  /**
+   * graceful up: the child's stdout and stderr pass through these (its name in front of each
+   * line) instead of going straight to graceful's; its stdin is /dev/null (several programs
+   * cannot share one). Absent: as `stdio` says.
+   */
+  relay?: { stdout: Writable; stderr: Writable };
+  /** Its working directory; graceful's own when absent. */
+  cwd?: string;
 }
 
 // LISTEN_PID must name the process that reads it (sd_listen_fds() and go-systemd ignore the
@@ -82,7 +90,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
     if (options.pdeathsig) {
       // The helper would report a missing command in its own words and exit 127: look it
       // up first, the way it will (execvp), to say it in graceful's.
-      const problem = raw ? null : findProblem(file);
+      const problem = raw ? null : findProblem(file, options.cwd);
       if (problem) {
         queueMicrotask(() => on.failed(...problem));
         return notStarted;
@@ -91,9 +99,11 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
       file = options.pdeathsig.helper;
     }
     // The held sockets at 3 onwards (LISTEN_FDS counts from 3); the IPC channel after them.
+    // graceful up relays the output (its name in front of each line) and gives no stdin.
     const fds = options.sockets?.fds ?? [];
-    const stdio: StdioOptions =
-      options.stdio === 'pipe-output'
+    const stdio: StdioOptions = options.relay
+      ? ['ignore', 'pipe', 'pipe', ...fds, ...(options.stdio === 'ipc' ? ['ipc' as const] : [])]
+      : options.stdio === 'pipe-output'
         ? ['inherit', 'pipe', 'pipe', ...fds]
         : options.stdio === 'ipc'
           ? ['inherit', 'inherit', 'inherit', ...fds, 'ipc']
@@ -101,14 +111,17 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
             ? ['inherit', 'inherit', 'inherit', ...fds]
             : 'inherit';
     const env = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
-    proc = spawn(file, args, { stdio, env, detached: !options.terminal });
+    proc = spawn(file, args, { stdio, env, detached: !options.terminal, cwd: options.cwd });
   } catch (error) {
     // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
     const e = error as NodeJS.ErrnoException;
     queueMicrotask(() => on.failed(EXIT.notExecutable, `${command[0]}: cannot be executed: ${e.code ?? e.message}`));
     return notStarted;
   }
-  const piped = [passOn(proc.stdout, 1), passOn(proc.stderr, 2)];
+  const { relay } = options;
+  const piped = relay
+    ? [passOn(proc.stdout, relay.stdout, true), passOn(proc.stderr, relay.stderr, true)]
+    : [passOn(proc.stdout, fdStream(1), false), passOn(proc.stderr, fdStream(2), false)];
   let exited = false;
   const child: Child = {
     proc,
@@ -175,25 +188,32 @@ const notStarted: Child = { pid: null, proc: null, exited: true, signal: () => f
 // Passes the child's piped output on to graceful's own stream, byte for byte, with
 // backpressure (a slow reader slows the child, never graceful's memory). Resolves when the
 // child's side has ended. If graceful's side breaks (EPIPE), the rest is drained unread, so
-// that the child never blocks on a full pipe.
-function passOn(from: Readable | null, fd: 1 | 2): Promise<void> {
+// that the child never blocks on a full pipe. A relay of this child's own (`end`: graceful
+// up's name prefixes) is ended with it, and done once it has passed its last line on.
+function passOn(from: Readable | null, to: Writable, end: boolean): Promise<void> {
   if (!from) return Promise.resolve();
-  const to = fdStream(fd);
+  // { end: false } always, and the end passed on by hand: pipe() with end compares its
+  // destination with process.stdout, and that getter makes Node open fd 1 as a stream,
+  // which sets O_NONBLOCK on graceful's stdout (and on everything that shares it).
   from.pipe(to, { end: false });
+  if (end) from.once('end', () => to.end());
   to.on('error', () => {
     from.unpipe(to);
     from.resume();
   });
   return new Promise((resolve) => {
-    from.once('end', resolve);
+    if (end) to.once('finish', resolve);
+    else from.once('end', resolve);
     from.once('error', () => resolve());
+    to.once('error', () => resolve());
   });
 }
 
-// Why execvp(file) would fail, as a spawn failure, or null if it would find a program.
-function findProblem(file: string): [126 | 127, string] | null {
+// Why execvp(file) would fail, as a spawn failure, or null if it would find a program. A
+// relative path is the child's: from `cwd` when it has its own.
+function findProblem(file: string, cwd?: string): [126 | 127, string] | null {
   const candidates = file.includes('/')
-    ? [file]
+    ? [cwd && !file.startsWith('/') ? `${cwd}/${file}` : file]
     : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').map((dir) => `${dir || '.'}/${file}`);
   let denied: NodeJS.ErrnoException | null = null;
   for (const path of candidates) {

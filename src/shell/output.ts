@@ -18,6 +18,11 @@ import { loadedLibc } from './ffi.js';
 // What graceful keeps of its own lines while stderr does not take them: far more than a
 // run writes, little enough not to matter if nobody ever reads them.
 const MAX_QUEUED = 1 << 20;
+// graceful never makes its stdout or stderr non-blocking, but whoever shares them may (a
+// Node parent such as npm opens its own stdout as a stream, which sets O_NONBLOCK on the
+// shared pipe): a full pipe then answers EAGAIN instead of waiting. The write is tried again
+// this much later, rather than the output given up for broken.
+const EAGAIN_RETRY_MS = 5;
 
 // Linux's memory devices (/dev/null, /dev/zero, /dev/full): character devices of major 1.
 const MEM_MAJOR = 1;
@@ -77,6 +82,7 @@ class FdWriter extends Writable {
     }
     const rest = (buf: Buffer): void => {
       write(this.fd, buf, 0, buf.length, null, (error, written) => {
+        if (error?.code === 'EAGAIN') return void setTimeout(() => rest(buf), EAGAIN_RETRY_MS);
         if (error) {
           this.#wake();
           return done(error);

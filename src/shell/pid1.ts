@@ -4,10 +4,10 @@
 // double-forked daemon at shutdown. prctl() and waitpid() on a pid Node did not spawn go
 // through the FFI in ffi.ts; without it, graceful says so once and does without.
 import { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { libc, WAIT } from './ffi.js';
 import { signalName } from '../signals.js';
-import { scanProcs } from './tree.js';
+import { readProc, scanProcs } from './tree.js';
 
 const PR_SET_CHILD_SUBREAPER = 36;
 
@@ -114,7 +114,13 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
       if (isNodeChild(pid)) break; // Node's to reap; it would stay at the head of the queue
       reapOne(pid);
     }
-    // Slow path, while one of Node's own children is a zombie: find the others in /proc.
+    // Slow path, while one of Node's own children is a zombie: find the others among
+    // graceful's children (a few reads; a scan of every process where that list is missing).
+    const children = ownChildren();
+    if (children) {
+      for (const pid of children) if (!isNodeChild(pid) && readProc(pid)?.state === 'Z') reapOne(pid);
+      return;
+    }
     for (const p of scanProcs()) {
       if (p.ppid === process.pid && p.state === 'Z' && !isNodeChild(p.pid)) reapOne(p.pid);
     }
@@ -148,4 +154,30 @@ export function pdeathsigHelper(): string | null {
   if (process.platform !== 'linux') return null;
   for (const path of ['/usr/bin/setpriv', '/bin/setpriv']) if (existsSync(path)) return path;
   return null;
+}
+
+// graceful's own child processes (those it spawned, and the orphans it adopted as PID 1 or
+// a subreaper), from /proc/self/task/*/children: a few small reads, where a /proc scan reads
+// every process of the machine. null where that file is not there (an old kernel, no /proc).
+export function ownChildren(): number[] | null {
+  try {
+    const out: number[] = [];
+    for (const task of readdirSync('/proc/self/task')) {
+      for (const pid of readFileSync(`/proc/self/task/${task}/children`, 'latin1').split(' ')) if (pid !== '') out.push(Number(pid));
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+// Whether the process's environment holds `entry` (NAME=value): how graceful up tells whose
+// orphan an adopted process is (each program's processes inherit its GRACEFUL_UP_PROCESS).
+// False when it cannot be read (gone, or another user's).
+export function environHas(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry);
+  } catch {
+    return false;
+  }
 }

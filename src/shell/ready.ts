@@ -7,6 +7,13 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ReadySpec } from '../readiness.js';
 
+// How often an exec probe runs again: a process per try (pg_isready takes ~10 ms), so
+// less often than a connect; "ready in X ms" stays within a tenth of a second of the truth.
+const EXEC_RETRY_MS = 100;
+// A probe command that hangs (a DNS lookup, a server that accepts and never answers) is
+// killed after this long and counts as "not ready yet".
+const EXEC_TIMEOUT_MS = 5000;
+
 // How often tcp and http are tried again: a server that is not listening refuses at once,
 // so 25 ms between tries keeps "ready in X ms" within 25 ms of the truth at little cost.
 const RETRY_MS = 25;
@@ -18,6 +25,9 @@ export interface ProbeContext {
   /** The child process, for ipc and piped output. */
   proc: ChildProcess;
   signal: AbortSignal;
+  /** exec: variables added to graceful's environment, and the directory, as the child's. */
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 // Starts the probe for `spec`; calls `ready` at most once. node:http and node:net are
@@ -79,6 +89,32 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
       ctx.signal.addEventListener('abort', () => ctx.proc.off('message', onMessage), { once: true });
       return;
     }
+    case 'exec': {
+      const { spawn } = process.getBuiltinModule('node:child_process');
+      const env = ctx.env && Object.keys(ctx.env).length > 0 ? { ...process.env, ...ctx.env } : process.env;
+      return retry(
+        ctx.signal,
+        (next) => {
+          // In a session of its own: a Ctrl+C meant for graceful does not reach it, and the
+          // timeout kills it whole.
+          const probe = spawn('sh', ['-c', spec.command], { stdio: 'ignore', env, cwd: ctx.cwd, detached: true });
+          const timer = setTimeout(() => tryKillGroup(probe.pid), EXEC_TIMEOUT_MS);
+          const stop = () => tryKillGroup(probe.pid);
+          ctx.signal.addEventListener('abort', stop, { once: true });
+          probe.once('error', () => {
+            clearTimeout(timer);
+            next();
+          });
+          probe.once('exit', (code) => {
+            clearTimeout(timer);
+            ctx.signal.removeEventListener('abort', stop);
+            if (code === 0) once();
+            else next();
+          });
+        },
+        EXEC_RETRY_MS,
+      );
+    }
     case 'notify':
     case 'app':
       // Handled by the supervisor, which owns the sockets (they must exist before the spawn).
@@ -86,15 +122,25 @@ export function probeReady(spec: ReadySpec, ctx: ProbeContext, ready: () => void
   }
 }
 
-// Calls `attempt(next)` until it stops calling `next`, RETRY_MS apart, until aborted.
-function retry(signal: AbortSignal, attempt: (next: () => void) => void): void {
+// Calls `attempt(next)` until it stops calling `next`, `ms` apart, until aborted.
+function retry(signal: AbortSignal, attempt: (next: () => void) => void, ms = RETRY_MS): void {
   const next = () => {
     if (signal.aborted) return;
     setTimeout(() => {
       if (!signal.aborted) attempt(next);
-    }, RETRY_MS);
+    }, ms);
   };
   attempt(next);
+}
+
+// SIGKILL to a probe's process group (it leads its own), if it still runs.
+function tryKillGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
 }
 
 // Matches each line of `stream` against `pattern` until the first match. The bytes reach

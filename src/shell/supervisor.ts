@@ -3,7 +3,8 @@
 // `graceful check` both drive it, so there is one shutdown path. start() reads as the
 // lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
-import type { Action, Event, OwnStop, State } from '../core/types.js';
+import type { Writable } from 'node:stream';
+import type { Action, Event, OwnStop, Policy, State } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import type { RunOptions } from '../options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
@@ -13,7 +14,7 @@ import { spawnChild, type Child, type ChildStdio } from './child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './notify.js';
 import { drained, prepareOutput } from './output.js';
-import { isNodeChild, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
+import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
 import { runPreStop, type PreStop } from './prestop.js';
 import { probeReady } from './ready.js';
 import { openStatus, type StatusChannel } from './status.js';
@@ -69,11 +70,19 @@ export interface SupervisorOptions {
   observe?: boolean;
   /** Held listening sockets for the child, fd 3 onwards, and whether to set LISTEN_PID (--listen; see child.ts). */
   sockets?: { fds: readonly number[]; listenPid: boolean } | null;
+  /** graceful up: the child's output passes through these (see SpawnOptions.relay). */
+  relay?: { stdout: Writable; stderr: Writable };
+  /** The child's working directory (and its exec ready probe's). */
+  cwd?: string;
+  /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
+  ui?: Ui;
   /**
-   * Of the orphans graceful adopts (as a subreaper), which are this program's: with several
-   * programs under one graceful (a reload's generations), each tree claims its own. Default: all.
+   * Which orphans graceful adopts (as PID 1 or a subreaper) belong to this child's tree;
+   * absent: every one. Several programs under one graceful (graceful up, a reload's
+   * generations) each claim their
+   * own; an orphan none claims is stopped by the coordinator after the last program.
    */
-  adopts?: (pid: number) => boolean;
+  owns?: (pid: number) => boolean;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -125,8 +134,9 @@ export class Supervisor {
   #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
   readonly #observe: boolean;
-  readonly #sockets: SupervisorOptions['sockets'];
-  readonly #adopts: SupervisorOptions['adopts'];
+  readonly #extra: SupervisorOptions;
+  /** The policy the machine decides with: the options', unless capGrace() shortened the grace period. */
+  #policy: Policy;
 
   constructor(
     readonly options: RunOptions,
@@ -136,9 +146,9 @@ export class Supervisor {
     this.#env = extra.env ?? {};
     this.#trap = extra.trap ?? true;
     this.#observe = extra.observe ?? options.reportFile !== null;
-    this.#sockets = extra.sockets ?? null;
-    this.#adopts = extra.adopts;
-    this.ui = new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
+    this.#extra = extra;
+    this.#policy = options.policy;
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -198,6 +208,14 @@ export class Supervisor {
     return this.#cleanUp(status);
   }
 
+  /**
+   * Caps the grace period of the stop to come at `ms` (graceful up: what is left of the
+   * stack's deadline). The machine then arms its deadline that much after the request.
+   */
+  capGrace(ms: number): void {
+    if (ms < this.options.policy.timeoutMs) this.#policy = { ...this.options.policy, timeoutMs: Math.max(0, ms) };
+  }
+
   /** Asks the child to stop, for a reason of graceful's own ('check'). */
   stop(trigger: OwnStop): void {
     this.dispatch({ type: 'stop', at: this.clock.now(), trigger });
@@ -208,7 +226,7 @@ export class Supervisor {
     if (this.#broken) return;
     try {
       const prev = this.#state;
-      const next = step(prev, event, this.options.policy);
+      const next = step(prev, event, this.#policy);
       this.#state = next.state;
       // The tree as the stop finds it, before the stop signal can end any of it.
       if (this.#observe && !prev.facts.stop && next.state.facts.stop && this.#tree) {
@@ -432,8 +450,8 @@ export class Supervisor {
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
     // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
-    const adopts = this.#adopts;
-    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) && (adopts?.(pid) ?? true) : null;
+    const owns = this.#extra.owns;
+    const adopted = this.#reaper ? (owns ? (pid: number) => !isNodeChild(pid) && owns(pid) : (pid: number) => !isNodeChild(pid)) : null;
     this.#child = spawnChild(
       options.command,
       {
@@ -446,7 +464,10 @@ export class Supervisor {
         exited: (code, signal) => {
           const at = now();
           this.#tree?.mainGone();
-          const childless = this.#reaper ? () => this.#reaper!.childless() : undefined;
+          // With other programs beside it (owns), graceful always has children: none of
+          // them an orphan of this tree is what tells that nothing of it is left outside
+          // its (empty) group, without a scan of every process.
+          const childless = this.#reaper ? (owns ? () => ownChildren()?.every((pid) => isNodeChild(pid) || !owns(pid)) ?? false : () => this.#reaper!.childless()) : undefined;
           // Counted in every kill mode: in mode process the machine leaves them alone, but the
           // report and the warning at exit name them.
           const survivors = this.#tree?.count(childless) ?? 0;
@@ -468,12 +489,14 @@ export class Supervisor {
         // signal rather than leave it running unsupervised.
         pdeathsig: helper ? { helper, signal: options.policy.stopSignal ?? 'SIGTERM' } : null,
         terminal: this.#job !== null,
-        sockets: this.#sockets,
+        sockets: this.#extra.sockets ?? null,
+        relay: this.#extra.relay,
+        cwd: this.#extra.cwd,
       },
     );
     const { proc } = this.#child;
     if (options.ready && proc && this.pid !== null) {
-      probeReady(options.ready, { proc, signal: this.#probe!.signal }, () => this.dispatch({ type: 'ready', at: now() }));
+      probeReady(options.ready, { proc, signal: this.#probe!.signal, env: this.#env, cwd: this.#extra.cwd }, () => this.dispatch({ type: 'ready', at: now() }));
     }
   }
 

@@ -43,6 +43,16 @@ describe('--ready', () => {
     expect(run.stdout.text).toMatch(/^ready \d+\nsignal SIGTERM\ndrained\n$/);
   });
 
+  it('exec:COMMAND: ready once the command exits 0, not before', async () => {
+    // The probe succeeds only once the child has made the file: it fails until then.
+    const dir = tempDir();
+    const flag = join(dir, 'up');
+    const program = `process.on('SIGTERM', () => process.exit(0)); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(flag)}, ''), 300); setInterval(() => {}, 1e9);`;
+    const { r } = await readyThenStop(`exec:test -e ${flag}`, [node, '-e', program]);
+    expect(r.ready.probe).toBe(`exec:test -e ${flag}`);
+    expect(r.ready.afterMs).toBeGreaterThanOrEqual(300);
+  });
+
   it("ipc: process.send('ready')", async () => {
     const program = "process.on('SIGTERM', () => process.exit(0)); setTimeout(() => process.send('ready'), 50); setInterval(() => {}, 1e9);";
     const { r } = await readyThenStop('ipc', [node, '-e', program]);

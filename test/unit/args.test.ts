@@ -14,6 +14,7 @@ async function commander(args: string[]): Promise<{ command: string[]; flags: In
     run: async (given) => void (seen = given),
     check: async () => {},
     reload: async () => {},
+    up: async () => {},
   });
   try {
     await cli.parseAsync(['node', 'graceful', 'run', ...args]);

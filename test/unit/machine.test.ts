@@ -548,6 +548,41 @@ describe('readiness and what the child says (sd_notify)', () => {
 // fed the event at 1000, past the echo window. A cell reads "<phase after>: <actions>";
 // SAME is "stays, does nothing". A new phase does not compile without its column (PHASES),
 // a new type of event fails the completeness test until it has its row.
+describe('force (graceful up: a second Ctrl+C to the stack)', () => {
+  it('running: the stop signal, then the kill signal at once, recorded as a second Ctrl+C', () => {
+    const sim = Sim.started({ timeoutMs: 10_000 });
+    sim.now = 50;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['50 SIGINT tree', '50 SIGKILL tree']);
+    expect(sim.state.phase.kind).toBe('killed');
+    expect(sim.state.facts.stop).toMatchObject({ trigger: 'SIGINT', forced: true, killReason: 'second-signal', killSentAt: 50 });
+  });
+
+  it('stopping: the kill signal now, whenever the stop began (the stack judges the echo)', () => {
+    const sim = Sim.started({ timeoutMs: 10_000 });
+    sim.now = 10;
+    sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+    sim.now = 20;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['10 SIGINT tree', '20 SIGKILL tree']);
+    expect(sim.state.facts.stop).toMatchObject({ forced: true, killReason: 'second-signal' });
+  });
+
+  it('--no-kill: never a kill, only the stop request', () => {
+    const sim = Sim.started({ kill: false });
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends()).toEqual(['0 SIGINT tree']);
+  });
+
+  it('already killed or done: nothing more', () => {
+    const sim = Sim.started();
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    const before = sim.sends().length;
+    sim.feed({ type: 'force', signal: 'SIGINT' });
+    expect(sim.sends().length).toBe(before);
+  });
+});
+
 describe('every event in every phase', () => {
   const SAME = 'same';
   const died0 = (survivors = 0) => ({ type: 'child-exited' as const, code: 0, signal: null, signo: null, survivors });
@@ -710,6 +745,15 @@ describe('every event in every phase', () => {
     // graceful/app on the status channel: a phase is recorded (below), not a step of the stop...
     'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
     // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.
+    // graceful up: a second Ctrl+C to the stack kills each program at once, whatever its phase.
+    force: row({ type: 'force', signal: 'SIGINT' }, {
+      starting: 'starting', // held, as a stop request is: the child is killed once it has started
+      running: `killed: send SIGINT tree, cancel ready-timeout, arm deadline 31000, ${KILL.slice('killed: '.length)}`,
+      'pre-stop': KILL_DURING_HOOK,
+      delaying: KILL,
+      signalled: KILL,
+      draining: KILL_DRAINING,
+    }),
     'app-phase stopping (its own)': row(
       { type: 'app-phase', pid: 100, phase: { phase: 'stopping', trigger: 'shutdown', reason: null, budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 20_000 } },
       { running: 'signalled: cancel ready-timeout, arm deadline 31000' },
@@ -760,7 +804,7 @@ describe('every event in every phase', () => {
     const declared: Record<Event['type'], true> = {
       started: true, 'spawn-failed': true, 'stop-requested': true, stop: true, ready: true, 'child-stopping': true,
       'extend-timeout': true, forward: true, suspend: true, 'child-stopped': true, timer: true, 'pre-stop-exited': true,
-      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true, 'app-phase': true,
+      'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true, 'app-phase': true, force: true,
     };
     expect([...types].sort()).toEqual(Object.keys(declared).sort());
   });
