@@ -355,6 +355,7 @@ async function wakeups() {
     RECEIVER.notify && { name: '--ready notify', opts: ['--ready', 'notify'] },
     { name: '--health-port', opts: ['--health-port', String(await freePort())] },
     { name: '--ready log:ready', opts: ['--ready', 'log:^ready$'] },
+    { name: '--listen (reloads on: the held socket, the control socket)', opts: ['--listen', 'tcp://127.0.0.1:0'] },
     { name: '--ready tcp: (after ready)', opts: ['--ready', `tcp:127.0.0.1:${await freePort()}`], server: true },
   ].filter(Boolean);
   const counted = await Promise.all(
