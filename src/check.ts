@@ -3,10 +3,10 @@
 // grade the shutdown against the checklist of a graceful shutdown. Exit 0 if every check
 // passes, 1 if any fails.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflightRequest } from './shell/stream.js';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from './core/judge.js';
 import { appOutlived } from './core/timeline.js';
 import type { Facts, State } from './core/types.js';
@@ -126,7 +126,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
     if (options.inflight) {
       const sent: Promise<void>[] = [];
       for (let i = 0; i < options.inflight.count; i++) {
-        const { result, written } = send(options.inflight.url, REQUEST_TIMEOUT_MS);
+        const { result, written } = inflightRequest(options.inflight.url, REQUEST_TIMEOUT_MS);
         inflight.push(result);
         sent.push(written);
       }
@@ -230,27 +230,6 @@ function established(pids: number[]): number | null {
   return sockets && sockets.filter((s) => s.state === 'established').length;
 }
 
-// One GET: `written` resolves once the request is on the wire; `result` when it ends.
-function send(url: URL, timeoutMs: number): { result: Promise<InflightResult>; written: Promise<void> } {
-  let wrote!: () => void;
-  const written = new Promise<void>((resolve) => (wrote = resolve));
-  const result = new Promise<InflightResult>((resolve) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res: IncomingMessage) => {
-      res.resume();
-      res.once('end', () => resolve({ status: res.statusCode ?? null, error: null }));
-      res.once('error', (e: NodeJS.ErrnoException) => resolve({ status: null, error: e.code ?? e.message }));
-    });
-    req.once('finish', wrote);
-    req.once('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.once('error', (e: NodeJS.ErrnoException) => {
-      wrote();
-      resolve({ status: null, error: e.code ?? e.message });
-    });
-    req.end();
-  });
-  return { result, written };
-}
-
 // After the stop signal: new requests, PROBE_EVERY_MS apart, until the in-flight ones
 // are done (or, without them, for a second) or the child has exited.
 async function probeNewWork(
@@ -271,7 +250,7 @@ async function probeNewWork(
   const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
   while (!done && workRunning(supervisor.state) && supervisor.clock.now() < limit) {
     const afterMs = Math.round(supervisor.clock.now() - signalAt());
-    const { result } = send(url, 1000);
+    const { result } = inflightRequest(url, 1000);
     const r = await result;
     // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
     const outcome: ProbeAttempt['outcome'] =
