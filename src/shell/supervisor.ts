@@ -388,7 +388,7 @@ export class Supervisor {
     if (this.pid !== null && this.#child && !this.#child.exited) this.#caughtInterrupt = disposition(this.pid, 'SIGINT') === 'caught';
   }
 
-  // The status channel of graceful/app (docs/app-protocol.md): its path and graceful's
+  // The status channel of graceful-supervisor/app (docs/app-protocol.md): its path and graceful's
   // grace period go in the child's environment.
   #openStatus(): Record<string, string> {
     const { policy } = this.options;

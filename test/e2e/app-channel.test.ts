@@ -1,4 +1,4 @@
-// graceful's side of graceful/app's status channel (docs/app-protocol.md): the program's
+// graceful's side of graceful-supervisor/app's status channel (docs/app-protocol.md): the program's
 // phases reach graceful's step lines, countdown, summary, JSON report and check, and graceful
 // tells the program its deadline before the stop signal.
 import { get } from 'node:http';
@@ -14,7 +14,7 @@ function slow(url: string): Promise<number | string> {
   return new Promise((resolve) => get(url, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!)))).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message)));
 }
 
-describe('the status channel of graceful/app', () => {
+describe('the status channel of graceful-supervisor/app', () => {
   it('run: the phases are shown, reported and summed up; the program plans from graceful\'s deadline', async () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--timeout', '20s', '--ready', 'app', '--report-file', report, '--', node, fixture('app-http.js')]);

@@ -139,7 +139,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
 describe.skipIf(missing !== null)("the README's ten lines", () => {
   it('run as written (on a free port), open redis then postgres, and close them in reverse', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The library: graceful/app'));
+    const section = readme.slice(readme.indexOf('## The library: graceful-supervisor/app'));
     const code = /```js\n([^]*?)```/.exec(section)![1]!;
     expect(code.trim().split('\n')).toHaveLength(10);
     const port = await freePort();

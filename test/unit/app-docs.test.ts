@@ -21,7 +21,7 @@ it('PHASES lists every phase of the protocol', () => {
 });
 
 it("the README's library section has a row for every phase", () => {
-  const table = rows(section(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'The library: graceful/app'));
+  const table = rows(section(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'The library: graceful-supervisor/app'));
   for (const phase of PHASES.filter((p) => p !== 'hello')) {
     expect(table.some((row) => row.startsWith(`| \`${phase}\``) || row.includes(`, \`${phase}\` |`)), phase).toBe(true);
   }
