@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, ROOT, start, tempDir, useHarness } from './harness.js';
+import { exitOf, ROOT, start, useHarness } from './harness.js';
 
 useHarness();
 

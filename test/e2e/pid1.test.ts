@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
+import { exitOf, GRACEFUL, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -22,7 +22,7 @@ if (!canUnshare) {
 // machine has /.dockerenv, and docker's 10s deadline is not what these tests are about.
 function asPid1(args: string[]): Run {
   return start([], {
-    via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'run', '--platform-timeout', '0', ...args],
+    via: ['unshare', '--pid', '--fork', '--mount-proc', ...GRACEFUL, 'run', '--platform-timeout', '0', ...args],
   });
 }
 
