@@ -47,7 +47,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect((await exitOf(run, 20_000)).code).toBe(0);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: true });
-    expect(order.detail).toMatch(/^from its own phases \(graceful\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
     // graceful's own channel is not one of the program's connections.
     expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
   });
@@ -59,6 +59,6 @@ describe('the status channel of graceful-supervisor/app', () => {
     await exitOf(run, 20_000);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: false });
-    expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
+    expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful-supervisor\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
   });
 });
