@@ -10,6 +10,8 @@ export const EXIT = {
   usage: 2,
   /** A bug in graceful (EX_SOFTWARE from sysexits.h), or graceful not built. */
   internal: 70,
+  /** The standalone executable could not load its native part (EX_OSERR; scripts/sea-main.cjs, docs/binary.md). */
+  nativeUnavailable: 71,
   /** Not ready within --ready-timeout, as timeout(1) exits when its command timed out. */
   notReady: 124,
   /** Stopped for going over --max-memory (and not restarted): a failure whatever the child said. */
@@ -45,6 +47,7 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: String(EXIT.notFound), command: 'both', when: 'the command was not found' },
   { status: String(EXIT.usage), command: 'both', when: 'usage error: a bad option or value, no command' },
   { status: String(EXIT.internal), command: 'both', when: 'internal error in graceful (a bug: please report it)' },
+  { status: String(EXIT.nativeUnavailable), command: 'both', when: 'the standalone executable cannot load its native part (a noexec or read-only temporary directory: GRACEFUL_TMPDIR, docs/binary.md)' },
 ];
 
 // The exit statuses of `command`, for --help.

@@ -103,6 +103,8 @@ export function start(args: string[], options: StartOptions = {}): Run {
     NO_COLOR: '1',
     KUBERNETES_SERVICE_HOST: undefined,
     INVOCATION_ID: undefined,
+    // The harness's own setting, not the program's.
+    GRACEFUL_BIN: undefined,
     [TOKEN_VAR]: token,
     ...options.env,
   };
