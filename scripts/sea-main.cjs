@@ -35,7 +35,8 @@ let native;
 function loadNative() {
   if (native) return native;
   const dir = process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp';
-  const bytes = new Uint8Array(sea.getAsset('koffi.node'));
+  // getRawAsset: the bytes where they lie in the executable, not a copy (1.2 MB less memory).
+  const bytes = new Uint8Array(sea.getRawAsset('koffi.node'));
   const mod = { exports: {} };
   let firstError = null;
   // 1. Nameless: nothing to clean up, nothing another process can swap in.
@@ -90,7 +91,7 @@ if (command === 'run' || command === 'check') loadNative();
 
 const source = sea.getAsset('cli.cjs', 'utf8');
 // As bin/graceful.js: the cache is the build's id (16 bytes, also first in the bundle) then V8's data.
-const cache = Buffer.from(sea.getAsset('cli.cjs.cache'));
+const cache = Buffer.from(sea.getRawAsset('cli.cjs.cache'));
 const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
 // The bundle finds graceful check's preload in the directory of its own file, dist/: for
 // check, the preload goes into a private directory of that name, removed at exit.
