@@ -46,6 +46,22 @@ describe('NODE_OPTIONS', () => {
     expect(JSON.parse(empty.stdout.text)).toMatchObject({ NODE_OPTIONS: '', stash: null });
   });
 
+  it("graceful check: the child gets the app's NODE_OPTIONS first, then check's preload; graceful loads neither", async () => {
+    const dir = tempDir();
+    const log = join(dir, 'loaded-in');
+    writeFileSync(join(dir, 'marker.cjs'), `require('node:fs').appendFileSync(${JSON.stringify(log)}, process.pid + '\\n');\n`);
+    writeFileSync(log, '');
+    const run = start([], {
+      cwd: dir,
+      env: { NODE_OPTIONS: '--require ./marker.cjs' },
+      via: [EXECUTABLE, 'check', '--after', '200ms', '--timeout', '5s', '--', node, '-e', `${SHOW_ENV}; process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)`],
+    });
+    expect((await exitOf(run)).code).toBe(0);
+    const child = JSON.parse(run.stdout.text);
+    expect(child.NODE_OPTIONS).toMatch(/^--require \.\/marker\.cjs --require "[^"]*check-preload\.cjs"$/);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([String(child.pid)]);
+  });
+
   it("the app's --inspect does not take the port in graceful: the child gets it", async () => {
     // Both would be listening on the same port if graceful took it too: the child would fail.
     const run = start([], {
