@@ -75,6 +75,15 @@ function loadNative() {
   }
 }
 
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
 // The bundle's require: koffi is the embedded native module, the rest is Node's own.
 function bundleRequire(id) {
   if (id === 'koffi') return loadNative();
@@ -94,11 +103,22 @@ const source = sea.getAsset('cli.cjs', 'utf8');
 const cache = Buffer.from(sea.getRawAsset('cli.cjs.cache'));
 const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
 // The bundle finds graceful check's preload in the directory of its own file, dist/: for
-// check, the preload goes into a private directory of that name, removed at exit.
+// check, the preload goes into a private directory of that name, removed at exit. One left
+// by a graceful that could not remove it (SIGKILLed) is removed by the next check, once the
+// pid in its name is gone.
 let file = join(__dirname, 'cli.cjs');
 if (command === 'check') {
+  const base = process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp';
   try {
-    const tmp = fs.mkdtempSync(join(process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp', 'graceful-check-'));
+    for (const name of fs.readdirSync(base)) {
+      const m = /^graceful-check-(\d+)-/.exec(name);
+      if (m && !alive(Number(m[1]))) fs.rmSync(join(base, name), { recursive: true, force: true });
+    }
+  } catch {
+    // not ours to clean
+  }
+  try {
+    const tmp = fs.mkdtempSync(join(base, `graceful-check-${process.pid}-`));
     fs.mkdirSync(join(tmp, 'dist'));
     fs.writeFileSync(join(tmp, 'dist', 'check-preload.cjs'), sea.getAsset('check-preload.cjs', 'utf8'));
     file = join(tmp, 'dist', 'cli.cjs');

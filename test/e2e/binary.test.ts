@@ -171,6 +171,19 @@ describe.skipIf(why !== null)("the standalone executable's native part", () => {
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
   });
 
+  it("graceful check writes its preload for Node programs into GRACEFUL_TMPDIR, and leaves nothing there, an older check's leftover included", async () => {
+    const dir = tempDir();
+    const dead = spawnSync('true').pid!; // a pid nobody has now
+    mkdirSync(join(dir, `graceful-check-${dead}-x`, 'dist'), { recursive: true });
+    const run = start(['check', '--after', '200ms', '--timeout', '5s', '--', process.execPath, '-e', "process.stdout.write(process.env.NODE_OPTIONS); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"], {
+      env: { GRACEFUL_TMPDIR: dir, NODE_OPTIONS: undefined },
+    });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text).toMatch(new RegExp(`^--require "${dir}/graceful-check-${run.pid}-\\w+/dist/check-preload\\.cjs"$`));
+    expect(run.stderr.text).toMatch(/ok\s+connections-closed/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('in a noexec directory: one line naming the fix, exit status 71, no child started', async () => {
     const dir = tempDir();
     const marker = join(dir, 'started');
