@@ -93,6 +93,14 @@ bundleRequire.resolve = (id) => {
   throw Object.assign(new Error(`Cannot find module '${id}' (standalone executable)`), { code: 'MODULE_NOT_FOUND' });
 };
 
+// NODE_OPTIONS is the app's; this runtime did not read it (scripts/build-binary.js). Handed
+// to the bundle as bin/graceful.js's sh line hands it: aside, for the child (src/cli.ts).
+if (process.env.NODE_OPTIONS === undefined) delete process.env.GRACEFUL_CHILD_NODE_OPTIONS;
+else {
+  process.env.GRACEFUL_CHILD_NODE_OPTIONS = process.env.NODE_OPTIONS;
+  delete process.env.NODE_OPTIONS;
+}
+
 // graceful run and check need the native part at start (the reaper, PID 1): load it before
 // anything is started, so that a failure stops graceful before there is a child to leave.
 const command = process.argv[2];
