@@ -19,9 +19,10 @@
 //
 // Prints a table and writes bench/results.md (with analysis.md, kept by hand, appended).
 // --quick runs tiny counts, so that `npm test` keeps the bench working; --only runs some
-// figures (startup, memory, signal, exit, deadline, wakeups, tree, orphans, long-signals,
+// figures (startup, launch, memory, signal, exit, deadline, wakeups, tree, orphans, long-signals,
 // long-restarts, tree-scale) without writing the results file; --cli measures another
-// build of graceful (for before/after comparisons).
+// build of graceful (for before/after comparisons); --binary PATH the standalone executable
+// measured by launch (default: dist/graceful-linux-<arch>, when built).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
@@ -156,10 +157,10 @@ function started(argv, { stderr = 'ignore', env = {} } = {}) {
 }
 
 // Runs argv to its end; resolves with the time from spawn to exit (ms).
-function timed(argv, stderr = 'ignore') {
+function timed(argv, stderr = 'ignore', env = ENV) {
   return new Promise((resolvePromise, reject) => {
     const t0 = ns();
-    const proc = spawn(argv[0], argv.slice(1), { env: ENV, stdio: ['ignore', 'ignore', stderr] });
+    const proc = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', stderr] });
     proc.stderr?.resume();
     proc.once('error', reject);
     proc.once('exit', () => resolvePromise(ms(ns() - t0)));
@@ -238,6 +239,39 @@ async function startup() {
   const cells = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, `${fmt(median(all(v)))} (p99 ${fmt(p99(all(v)))})`]));
   const r = ratios(values);
   row(`start-up + exit, \`run -- true\` (median of ${ROUNDS} x ${COUNTS.startup})`, { ...cells, ...ratioCells(r) }, '<= 1.2x the Node floor', Object.values(r).every((v) => v.pooled <= 1.2));
+}
+
+// Start-up as users start graceful (issue 17): the installed command, whose first line is sh
+// (it moves NODE_OPTIONS aside, then execs node), and the standalone executable (--binary
+// PATH, else dist/graceful-linux-<arch> if built), each with NODE_OPTIONS unset and set to a
+// V8 flag an app would set; beside `node bin/graceful.js` (the row above) under the same
+// NODE_OPTIONS, which is what graceful paid before: the app's flags applied to graceful.
+async function launch() {
+  const appOptions = { ...ENV, NODE_OPTIONS: '--max-old-space-size=4096' };
+  const binary = option('--binary') ?? join(ROOT, `dist/graceful-linux-${process.arch}`);
+  const contenders = [
+    { name: 'node bin/graceful.js', argv: [NODE, CLI, 'run', '--', 'true'], env: ENV },
+    { name: 'node bin/graceful.js, NODE_OPTIONS set', argv: [NODE, CLI, 'run', '--', 'true'], env: appOptions },
+    { name: 'bin/graceful.js (sh, node)', argv: [CLI, 'run', '--', 'true'], env: ENV },
+    { name: 'bin/graceful.js (sh, node), NODE_OPTIONS set', argv: [CLI, 'run', '--', 'true'], env: appOptions },
+    ...(existsSync(binary)
+      ? [
+          { name: 'binary', argv: [binary, 'run', '--', 'true'], env: ENV },
+          { name: 'binary, NODE_OPTIONS set', argv: [binary, 'run', '--', 'true'], env: appOptions },
+        ]
+      : []),
+  ];
+  for (let i = 0; i < COUNTS.warmup; i++) for (const c of contenders) await timed(c.argv, 'ignore', c.env);
+  const values = await interleaved(contenders, COUNTS.startup, (c) => timed(c.argv, 'ignore', c.env));
+  const cells = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, `${fmt(median(all(v)))} (p99 ${fmt(p99(all(v)))})`]));
+  const base = median(all(values['node bin/graceful.js']));
+  const sh = median(all(values['bin/graceful.js (sh, node)']));
+  row(
+    `start-up + exit as installed, \`run -- true\`, NODE_OPTIONS=--max-old-space-size=4096 or unset (median of ${ROUNDS} x ${COUNTS.startup})${existsSync(binary) ? '' : '; no binary built'}`,
+    cells,
+    'the sh line within 1.05x of node bin/graceful.js',
+    sh <= base * 1.05,
+  );
 }
 
 // The wrapper's own RSS while it supervises an idle child.
@@ -568,6 +602,7 @@ async function main() {
   console.error(`machine: ${loadBefore}`);
   const figures = {
     startup,
+    launch,
     memory,
     signal: signalLatency,
     exit: exitLatency,

@@ -1,4 +1,13 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; [ -z "${NODE_OPTIONS+set}" ] && unset GRACEFUL_CHILD_NODE_OPTIONS || { export GRACEFUL_CHILD_NODE_OPTIONS="$NODE_OPTIONS"; unset NODE_OPTIONS; }; exec node "$0" "$@"
+// The two lines above are sh, and a string and a comment to JavaScript. NODE_OPTIONS is the
+// app's (a tracer's --require, --inspect, --max-old-space-size, flags this Node rejects):
+// Node would apply it to graceful itself before any of graceful's code runs. So sh starts
+// node without it, the value kept in GRACEFUL_CHILD_NODE_OPTIONS, and graceful gives it back
+// to the child as it was (src/cli.ts). One exec either way, as `#!/usr/bin/env node` was:
+// the same pid (PID 1 stays PID 1), and no cost when NODE_OPTIONS is unset (README,
+// Performance). `node bin/graceful.js` skips these lines: graceful then runs under
+// NODE_OPTIONS itself, and the child still gets it unchanged.
 // Starts the bundled CLI, dist/cli.cjs (built by `npm install` through the prepare script),
 // with V8's code cache made at build time, dist/cli.cjs.cache: V8 then skips parsing and
 // compiling what the start and stop paths run (scripts/build.js says how it is made). This

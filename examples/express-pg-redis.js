@@ -1,4 +1,4 @@
-// Express with PostgreSQL (pg) and Redis (node-redis), shut down by graceful/app.
+// Express with PostgreSQL (pg) and Redis (node-redis), shut down by graceful-supervisor/app.
 // Acquired in this order: Redis, then PostgreSQL, then the HTTP server; on SIGTERM or
 // SIGINT, readiness fails, the server stops accepting and finishes its requests (each
 // may hold a database connection), then PostgreSQL closes, then Redis.
@@ -11,7 +11,7 @@
 import express from 'express';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { lifecycle } from 'graceful/app';
+import { lifecycle } from 'graceful-supervisor/app';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';

@@ -1,4 +1,4 @@
-// Fastify, shut down by graceful/app: fastify.close() stops it (and runs its plugins'
+// Fastify, shut down by graceful-supervisor/app: fastify.close() stops it (and runs its plugins'
 // onClose hooks); the library adds the signals, readiness, the deadline, and ends kept-alive
 // connections as their responses finish (Fastify's keepAliveTimeout is 72 s). The
 // shutdown's phases go to Fastify's logger, with the rest of its log (JSON on stdout).
@@ -11,7 +11,7 @@
 // GET /slow?ms=  answers after ms: work in flight to drain
 import { createWriteStream } from 'node:fs';
 import Fastify from 'fastify';
-import { lifecycle } from 'graceful/app';
+import { lifecycle } from 'graceful-supervisor/app';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';

@@ -1,4 +1,4 @@
-// A WebSocket server (ws) on an HTTP server, shut down by graceful/app: on SIGTERM or
+// A WebSocket server (ws) on an HTTP server, shut down by graceful-supervisor/app: on SIGTERM or
 // SIGINT it stops taking connections, sends every client a close frame (1001, going
 // away) so that it can reconnect elsewhere, waits for the closing handshakes, and
 // terminates whoever has not answered at the drain deadline.
@@ -8,7 +8,7 @@
 // Each client gets "tick <n>" every second and an echo of what it sends.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
-import { lifecycle } from 'graceful/app';
+import { lifecycle } from 'graceful-supervisor/app';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';

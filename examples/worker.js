@@ -1,4 +1,4 @@
-// A job worker on a Redis list, shut down by graceful/app with the generic hook: on SIGTERM
+// A job worker on a Redis list, shut down by graceful-supervisor/app with the generic hook: on SIGTERM
 // or SIGINT it stops taking jobs, finishes the ones it has, then closes Redis.
 // Jobs are moved atomically from "jobs" to "jobs:processing" while they run (LMOVE), so a
 // job cut short by a kill is still in Redis, never lost; each done job is recorded in the
@@ -7,7 +7,7 @@
 //   REDIS_URL=redis://... graceful run -- node examples/worker.js
 //   redis-cli RPUSH jobs '{"id":1,"ms":500}'
 import { createClient } from 'redis';
-import { lifecycle } from 'graceful/app';
+import { lifecycle } from 'graceful-supervisor/app';
 
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 2);
 const POLL_MS = 50; // how soon an idle worker sees a new job

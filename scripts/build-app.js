@@ -1,4 +1,4 @@
-// Builds the library, `graceful/app` (src/app/), beside the CLI and apart from it: the CLI's
+// Builds the library, `graceful-supervisor/app` (src/app/), beside the CLI and apart from it: the CLI's
 // bundle never contains it (test/e2e/app-build.test.ts checks both ways), so it costs the
 // CLI's start-up nothing.
 //

@@ -10,7 +10,7 @@
 //    start and the stop paths run. bin/graceful.js hands it to V8, which then skips parsing
 //    and compiling them: about 14 ms of a 52 ms `graceful run -- true` (README, Performance).
 //    A cache V8 rejects (another Node version, other V8 flags) only costs that time back.
-// 3. The library, `graceful/app` (src/app/): built apart by scripts/build-app.js into
+// 3. The library, `graceful-supervisor/app` (src/app/): built apart by scripts/build-app.js into
 //    dist/app/, ESM and CommonJS with types. Nothing of it is in dist/cli.cjs.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';

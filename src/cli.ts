@@ -8,6 +8,16 @@ import { parseRunArgs, resolveCheckOptions, resolveLifecycle, resolveRunOptions,
 import { quickExit } from './shell/ffi.js';
 import { drained, say } from './shell/output.js';
 
+// The app's NODE_OPTIONS, kept aside by bin/graceful.js's sh line so that graceful started
+// without it, goes back into the environment every child inherits (the child, --pre-stop
+// hooks, graceful check's programs), exactly as it was given. graceful's own stays as it is.
+const ownNodeOptions = process.env.NODE_OPTIONS;
+const childNodeOptions = process.env.GRACEFUL_CHILD_NODE_OPTIONS;
+if (childNodeOptions !== undefined) {
+  process.env.NODE_OPTIONS = childNodeOptions;
+  delete process.env.GRACEFUL_CHILD_NODE_OPTIONS;
+}
+
 // graceful run: supervise until the end; resolves with graceful's exit status.
 async function runCommand(given: Inputs): Promise<number> {
   const options = resolveLifecycle(resolveRunOptions(given), given);
@@ -89,7 +99,7 @@ main(process.argv).then(async (status) => {
   // Every line is written and every file closed: unless something asked Node for work at
   // exit (an 'exit' listener, such as the build's code cache or a library's clean-up; a
   // profiler or coverage flag), end here (output.ts: drained; ffi.ts: quickExit).
-  if (process.listenerCount('exit') === 0 && process.execArgv.length === 0 && !process.env.NODE_OPTIONS && !process.env.NODE_V8_COVERAGE) {
+  if (process.listenerCount('exit') === 0 && process.execArgv.length === 0 && !ownNodeOptions && !process.env.NODE_V8_COVERAGE) {
     quickExit(status);
   }
   process.exit(status);

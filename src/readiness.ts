@@ -13,7 +13,7 @@ export type ReadySpec =
   | { kind: 'ipc' }
   /** The child sends READY=1 to $NOTIFY_SOCKET (systemd's sd_notify). */
   | { kind: 'notify' }
-  /** A program using graceful/app calls life.ready() (its ready phase on the status channel). */
+  /** A program using graceful-supervisor/app calls life.ready() (its ready phase on the status channel). */
   | { kind: 'app' }
   /** A command (sh -c) exits 0: pg_isready, redis-cli ping, a health script. */
   | { kind: 'exec'; command: string };

@@ -10,6 +10,8 @@ export const EXIT = {
   usage: 2,
   /** A bug in graceful (EX_SOFTWARE from sysexits.h), or graceful not built. */
   internal: 70,
+  /** The standalone executable could not load its native part (EX_OSERR; scripts/sea-main.cjs, docs/binary.md). */
+  nativeUnavailable: 71,
   /** Not ready within --ready-timeout, as timeout(1) exits when its command timed out. */
   notReady: 124,
   /** Stopped for going over --max-memory (and not restarted): a failure whatever the child said. */
@@ -53,6 +55,7 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: String(EXIT.rolledBack), command: 'reload', when: 'rolled back: the new generation failed to start or to become ready and was stopped; the old one still serves' },
   { status: String(EXIT.reloadFailed), command: 'reload', when: 'failed: no running graceful with reloads on was found, or it was stopping (or had no generation serving) and switched nothing' },
   { status: String(EXIT.usage), command: 'reload', when: 'usage error: a bad option or value' },
+  { status: String(EXIT.nativeUnavailable), command: 'both', when: 'the standalone executable cannot load its native part (a noexec or read-only temporary directory: GRACEFUL_TMPDIR, docs/binary.md)' },
 ];
 
 // The exit statuses of `command`, for --help.

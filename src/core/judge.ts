@@ -356,7 +356,7 @@ function judgeResources(
   }
 }
 
-// cleanup-order from the program's own phases, when it uses graceful/app and said them on the
+// cleanup-order from the program's own phases, when it uses graceful-supervisor/app and said them on the
 // status channel (exact by construction: each step says itself). Null for other programs.
 export function orderFromPhases(records: readonly PhaseRecord[], fmt: (ms: number) => string): { ok: boolean; detail: string } | null {
   const phases = records.map((r) => r.phase);
@@ -384,7 +384,7 @@ export function orderFromPhases(records: readonly PhaseRecord[], fmt: (ms: numbe
     ...(drain?.phase === 'drained' ? [`drained ${drain.completed} in ${fmt(drain.ms)}`] : []),
     ...closed.map((c) => (c.outcome === 'closed' ? `closed ${c.name} in ${fmt(c.ms)}` : `${c.name} ${c.outcome}`)),
   ];
-  const said = `from its own phases (graceful/app): ${steps.length > 0 ? steps.join(', then ') : 'no drain and no resource'}`;
+  const said = `from its own phases (graceful-supervisor/app): ${steps.length > 0 ? steps.join(', then ') : 'no drain and no resource'}`;
   if (problems.length > 0) return { ok: false, detail: `${problems.join('; ')} (${said}): drain first, then close resources in the reverse order of opening, each within its time` };
   return { ok: true, detail: `${said}${opened.length > 1 ? `: the reverse of opening (${opened.map((o) => o.name).join(', ')})` : ''}` };
 }

@@ -190,7 +190,7 @@ export function step(state: State, event: Event, policy: Policy): Step {
 // program that writes more must not grow graceful.
 export const MAX_PHASES = 500;
 
-// A phase reported by a program using graceful/app. Recorded; `ready` is readiness with
+// A phase reported by a program using graceful-supervisor/app. Recorded; `ready` is readiness with
 // --ready app; a stop the program decides itself (`stopping` by shutdown()) starts the grace
 // period, as sd_notify's STOPPING=1 does.
 function onAppPhase(state: State, event: Extract<Event, { type: 'app-phase' }>, policy: Policy): Step {
@@ -345,7 +345,7 @@ function sendStop(state: State, at: number, policy: Policy): Step {
   const already = stop.delivered && signal === stop.trigger;
   const target = already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
   const actions: Action[] = target ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
-  // A program that speaks graceful/app's protocol is told its deadline first (the message is
+  // A program that speaks graceful-supervisor/app's protocol is told its deadline first (the message is
   // then in its socket before the signal is: docs/app-protocol.md); others pay nothing.
   if (stop.deadline !== null && state.facts.phases.length > 0) actions.unshift({ type: 'tell-deadline', at: stop.deadline });
   // systemd follows the stop signal with SIGCONT so a stopped (SIGSTOP, Ctrl+Z) process

@@ -43,7 +43,7 @@ export interface Policy {
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
   readyTimeoutMs: number | null;
-  /** --ready app: the program's own ready phase (graceful/app's life.ready()) makes it ready. */
+  /** --ready app: the program's own ready phase (graceful-supervisor/app's life.ready()) makes it ready. */
   readyOnAppPhase?: boolean;
   /**
    * graceful check: when a launcher (npm start, sh -c) exits before the program it started,
@@ -176,7 +176,7 @@ export interface Facts {
   /** The program behind a launcher main process, once graceful found it (see AppFacts). */
   app: AppFacts | null;
   /**
-   * What a program using graceful/app said of its life on graceful's status channel
+   * What a program using graceful-supervisor/app said of its life on graceful's status channel
    * (docs/app-protocol.md), each line stamped with graceful's clock on arrival; the first
    * MAX_PHASES kept.
    */
@@ -236,7 +236,7 @@ export type Event =
   | { type: 'ready'; at: number }
   /** The child said it began to shut down on its own (sd_notify STOPPING=1). */
   | { type: 'child-stopping'; at: number }
-  /** A program using graceful/app reported a phase on the status channel (`pid`: from its hello). */
+  /** A program using graceful-supervisor/app reported a phase on the status channel (`pid`: from its hello). */
   | { type: 'app-phase'; at: number; pid: number | null; phase: AppPhase }
   /** The child asked for more time for the current phase (sd_notify EXTEND_TIMEOUT_USEC). */
   | { type: 'extend-timeout'; at: number; ms: number }

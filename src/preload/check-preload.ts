@@ -19,7 +19,7 @@ import net from 'node:net';
 type Record = { [key: string]: unknown };
 
 const dir = process.env.GRACEFUL_CHECK_TRACE;
-// graceful's own status channel (graceful/app): read now, since the library takes the
+// graceful's own status channel (graceful-supervisor/app): read now, since the library takes the
 // variable out of the environment when it starts. Not one of the program's connections.
 const statusSocket = process.env.GRACEFUL_STATUS_SOCKET;
 let fd = -1;

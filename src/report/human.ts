@@ -181,7 +181,7 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${own ? `; its own shutdown: ${own}` : ''}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
 }
 
-// Where a program using graceful/app is in its shutdown, for the live line: "draining 3
+// Where a program using graceful-supervisor/app is in its shutdown, for the live line: "draining 3
 // in flight", "closing postgres"; null when it has not said.
 function programStep(facts: Facts): string | null {
   for (let i = facts.phases.length - 1; i >= 0; i--) {
@@ -206,7 +206,7 @@ function programStep(facts: Facts): string | null {
   return null;
 }
 
-// What a program using graceful/app said of its own shutdown, from its phases: "drained 5 in
+// What a program using graceful-supervisor/app said of its own shutdown, from its phases: "drained 5 in
 // 722ms, closed postgres in 4ms, closed redis in 1ms" (null when it said nothing of it).
 export function ownShutdown(facts: Facts): string | null {
   const words = facts.phases
@@ -404,7 +404,7 @@ export function statusLine(state: State, policy: Policy, now: number): { command
     case 'delaying':
       return line(`serving until the stop signal (--stop-delay)${left}${force}`);
     case 'signalled': {
-      // A program using graceful/app says where its shutdown is: that is the line.
+      // A program using graceful-supervisor/app says where its shutdown is: that is the line.
       const at = programStep(facts);
       return line(`${at ?? `${stop.signal} sent`}${left}${force}`);
     }

@@ -156,7 +156,7 @@ export interface Report {
     outlivedLauncher: boolean;
   };
   /**
-   * What a program using graceful/app reported on the status channel, in order: each phase
+   * What a program using graceful-supervisor/app reported on the status channel, in order: each phase
    * (docs/app-protocol.md) with the pid that said it and when it arrived, after the spawn and
    * after the stop request (null before one).
    */

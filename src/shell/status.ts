@@ -1,6 +1,6 @@
 // graceful's end of the status channel (docs/app-protocol.md): a Unix stream socket in a
 // private directory, named to the child in GRACEFUL_STATUS_SOCKET, where a program using
-// graceful/app reports each phase of its life, one JSON line each, and where graceful tells
+// graceful-supervisor/app reports each phase of its life, one JSON line each, and where graceful tells
 // it its deadline just before the stop signal. A program that does not use the library never
 // connects, and costs graceful one listening socket, made through the FFI when the reaper has
 // loaded it: a net.Server is only made for the first connection (sigio.ts says when). Made at

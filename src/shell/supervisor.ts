@@ -183,6 +183,12 @@ export class Supervisor {
     } else if (reaping.problem && options.verbose) {
       this.ui.info(`no child subreaper: ${reaping.problem}; a double-forked daemon can escape the stop`);
     }
+    // Said once, not at every restart's spawn: what running without setpriv loses (README, PID 1).
+    if (options.verbose && process.platform === 'linux' && pdeathsigHelper() === null) {
+      this.ui.info(
+        'no util-linux setpriv (/usr/bin/setpriv, /bin/setpriv): the child gets no parent-death signal, so if graceful is SIGKILLed or crashes, the child keeps running unsupervised (as PID 1, the kernel still ends the whole namespace); install util-linux to have it',
+      );
+    }
     // Terminal mode or a session of its own, decided once, before the spawn (terminal.ts).
     const job = options.terminal ? terminalJob() : null;
     this.#job = job;
@@ -417,7 +423,7 @@ export class Supervisor {
     if (this.pid !== null && this.#child && !this.#child.exited) this.#caughtInterrupt = disposition(this.pid, 'SIGINT') === 'caught';
   }
 
-  // The status channel of graceful/app (docs/app-protocol.md): its path and graceful's
+  // The status channel of graceful-supervisor/app (docs/app-protocol.md): its path and graceful's
   // grace period go in the child's environment.
   #openStatus(): Record<string, string> {
     const { policy } = this.options;

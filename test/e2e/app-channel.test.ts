@@ -1,4 +1,4 @@
-// graceful's side of graceful/app's status channel (docs/app-protocol.md): the program's
+// graceful's side of graceful-supervisor/app's status channel (docs/app-protocol.md): the program's
 // phases reach graceful's step lines, countdown, summary, JSON report and check, and graceful
 // tells the program its deadline before the stop signal.
 import { get } from 'node:http';
@@ -14,7 +14,7 @@ function slow(url: string): Promise<number | string> {
   return new Promise((resolve) => get(url, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!)))).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message)));
 }
 
-describe('the status channel of graceful/app', () => {
+describe('the status channel of graceful-supervisor/app', () => {
   it('run: the phases are shown, reported and summed up; the program plans from graceful\'s deadline', async () => {
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--timeout', '20s', '--ready', 'app', '--report-file', report, '--', node, fixture('app-http.js')]);
@@ -47,7 +47,7 @@ describe('the status channel of graceful/app', () => {
     expect((await exitOf(run, 20_000)).code).toBe(0);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: true });
-    expect(order.detail).toMatch(/^from its own phases \(graceful\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
     // graceful's own channel is not one of the program's connections.
     expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
   });
@@ -59,6 +59,6 @@ describe('the status channel of graceful/app', () => {
     await exitOf(run, 20_000);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: false });
-    expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
+    expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful-supervisor\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
   });
 });

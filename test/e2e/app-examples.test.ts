@@ -119,7 +119,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     // kept-alive connection meanwhile, if one did), then postgres, then redis.
     const order = r.checks.find((c) => c.name === 'cleanup-order')!;
     expect(order.ok).toBe(true);
-    expect(order.detail).toMatch(/^from its own phases \(graceful\/app\): drained \d+ in [\d.]+m?s, then closed postgres in [\d.]+m?s, then closed redis in [\d.]+m?s: the reverse of opening \(redis, postgres\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained \d+ in [\d.]+m?s, then closed postgres in [\d.]+m?s, then closed redis in [\d.]+m?s: the reverse of opening \(redis, postgres\)$/);
     // And seen by graceful check's trace: every connection closed by the program.
     expect(r.checks.find((c) => c.name === 'connections-closed')).toMatchObject({ ok: true });
   });
@@ -139,7 +139,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
 describe.skipIf(missing !== null)("the README's ten lines", () => {
   it('run as written (on a free port), open redis then postgres, and close them in reverse', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## The library: graceful/app'));
+    const section = readme.slice(readme.indexOf('## The library: graceful-supervisor/app'));
     const code = /```js\n([^]*?)```/.exec(section)![1]!;
     expect(code.trim().split('\n')).toHaveLength(10);
     const port = await freePort();

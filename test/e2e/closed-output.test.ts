@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, tempDir, useHarness } from './harness.js';
+import { GRACEFUL, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
@@ -21,7 +21,7 @@ function brokenPipe(): number {
 }
 
 function graceful(args: string[], stdout: number) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(GRACEFUL[0]!, [...GRACEFUL.slice(1), ...args], { stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
   return { status: r.status, stderr: r.stderr };
 }
 

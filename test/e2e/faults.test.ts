@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI, exitOf, fixture, pastEchoWindow, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { alive, exitOf, GRACEFUL, fixture, pastEchoWindow, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 
 useHarness();
 
@@ -109,8 +109,8 @@ describe('a broken stderr', () => {
     // The child fills the shared stderr pipe and blocks writing more; graceful must still
     // run its timers, kill it at the deadline, and exit.
     const proc = spawn(
-      node,
-      [CLI, 'run', '--verbose', '--timeout', '1s', '--report-file', report, '--', 'sh', '-c', "trap '' TERM; echo ready $$; yes 'filling the pipe' >&2"],
+      GRACEFUL[0]!,
+      [...GRACEFUL.slice(1), 'run', '--verbose', '--timeout', '1s', '--report-file', report, '--', 'sh', '-c', "trap '' TERM; echo ready $$; yes 'filling the pipe' >&2"],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
     );
     proc.stderr!.pause(); // never read: the pipe fills up

@@ -18,6 +18,15 @@ import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'bin/graceful.js');
+/**
+ * GRACEFUL_BIN=/path/to/dist/graceful-linux-x64 runs the suite against the standalone
+ * executable (npm run build:binary) instead of the npm install's bin/graceful.js.
+ */
+export const BINARY = process.env.GRACEFUL_BIN ? resolve(process.env.GRACEFUL_BIN) : null;
+/** The command that starts graceful, as argv: node bin/graceful.js, or the binary. */
+export const GRACEFUL: readonly string[] = BINARY ? [BINARY] : [process.execPath, CLI];
+/** graceful as an executable file, the way a user starts it (bin/graceful.js's own first lines run). */
+export const EXECUTABLE = BINARY ?? CLI;
 export const fixture = (name: string) => join(ROOT, 'fixtures', name);
 
 const TOKEN_VAR = 'E2E_LEAK_TOKEN';
@@ -88,7 +97,7 @@ export interface StartOptions {
   fds?: number[];
 }
 
-// Starts `graceful <args>` (node bin/graceful.js) with piped stdio.
+// Starts `graceful <args>` (node bin/graceful.js, or GRACEFUL_BIN) with piped stdio.
 export function start(args: string[], options: StartOptions = {}): Run {
   if (!token) throw new Error('start() outside a test: call useHarness() in the file');
   const env: Record<string, string | undefined> = {
@@ -97,11 +106,13 @@ export function start(args: string[], options: StartOptions = {}): Run {
     NO_COLOR: '1',
     KUBERNETES_SERVICE_HOST: undefined,
     INVOCATION_ID: undefined,
+    // The harness's own setting, not the program's.
+    GRACEFUL_BIN: undefined,
     [TOKEN_VAR]: token,
     ...options.env,
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const [file, ...rest] = options.via ?? [process.execPath, CLI, ...args];
+  const [file, ...rest] = options.via ?? [...GRACEFUL, ...args];
   const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe', ...(options.fds ?? [])] });
   const stdout = new Output();
   const stderr = new Output();

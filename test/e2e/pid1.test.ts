@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
+import { CLI, exitOf, GRACEFUL, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -26,7 +26,9 @@ if (!canUnshare) {
 // machine has /.dockerenv, and docker's 10s deadline is not what these tests are about.
 function asPid1(args: string[], nodeFlags: string[] = []): Run {
   return start([], {
-    via: ['unshare', '--pid', '--fork', '--mount-proc', node, ...nodeFlags, CLI, 'run', '--platform-timeout', '0', ...args],
+    // Node's own flags (the heap test's) need the npm build; everything else runs the
+    // graceful under test (GRACEFUL_BIN: the standalone executable).
+    via: ['unshare', '--pid', '--fork', '--mount-proc', ...(nodeFlags.length > 0 ? [node, ...nodeFlags, CLI] : GRACEFUL), 'run', '--platform-timeout', '0', ...args],
   });
 }
 

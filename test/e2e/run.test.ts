@@ -2,7 +2,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI as CLI_PATH, exitOf, fixture, pastEchoWindow, readJson, start, tempDir, treePids, useHarness, waitGone } from './harness.js';
+import { alive, exitOf, GRACEFUL, fixture, pastEchoWindow, readJson, start, tempDir, treePids, useHarness, waitGone } from './harness.js';
 
 useHarness();
 
@@ -392,8 +392,8 @@ describe('input', () => {
 describe('arguments that are not valid UTF-8', () => {
   it('reach the child byte for byte', async () => {
     // Node cannot spawn with such bytes itself: a shell builds them and execs graceful.
-    const script = `exec "$0" ${JSON.stringify(CLI_PATH)} run -q -- sh -c 'printf %s "$1" | od -An -tx1' sh "$(printf 'a\\377b\\n$HOME')"`;
-    const run = start([], { via: ['sh', '-c', script, process.execPath] });
+    const script = `exec "$0" ${GRACEFUL.slice(1).map((a) => JSON.stringify(a)).join(' ')} run -q -- sh -c 'printf %s "$1" | od -An -tx1' sh "$(printf 'a\\377b\\n$HOME')"`;
+    const run = start([], { via: ['sh', '-c', script, GRACEFUL[0]!] });
     expect((await exitOf(run)).code).toBe(0);
     expect(run.stdout.text.trim().split(/\s+/)).toEqual(['61', 'ff', '62', '0a', '24', '48', '4f', '4d', '45']);
   });

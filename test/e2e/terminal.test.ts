@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, fixture, leftovers, pastEchoWindow, readJson, ROOT, start, tempDir, useHarness, waitGone, type Run } from './harness.js';
+import { exitOf, GRACEFUL, fixture, leftovers, pastEchoWindow, readJson, ROOT, start, tempDir, useHarness, waitGone, type Run } from './harness.js';
 
 useHarness();
 
@@ -22,17 +22,17 @@ const node = process.execPath;
 
 // graceful under a 24x100 pseudo-terminal; `exec` so that graceful leads the foreground group.
 function onTerminal(args: string[], env: Record<string, string | undefined> = {}) {
-  const command = ['stty rows 24 cols 100;', 'exec', node, CLI, ...args].map((a, i) => (i < 2 ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const command = ['stty rows 24 cols 100;', 'exec', ...GRACEFUL, ...args].map((a, i) => (i < 2 ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   return start([], { via: ['script', '-qfec', command, '/dev/null'], env: { NO_COLOR: undefined, TERM: 'xterm', ...env } });
 }
 
-// An interactive bash on a 24x100 pseudo-terminal, where "$GN" "$GC" runs graceful. Commands are
+// An interactive bash on a 24x100 pseudo-terminal, where "$GN" "$GC" runs graceful ("$GNODE" is node). Commands are
 // typed with type(); what the screen shows is in run.stdout (typed text echoed included:
 // the patterns waited for are chosen not to match a command's own echo).
 function inShell(env: Record<string, string | undefined> = {}) {
   return start([], {
     via: ['script', '-qfec', 'stty rows 24 cols 100; exec bash --norc --noprofile -i', '/dev/null'],
-    env: { NO_COLOR: undefined, TERM: 'xterm', HISTFILE: '/dev/null', GN: node, GC: CLI, ...env },
+    env: { NO_COLOR: undefined, TERM: 'xterm', HISTFILE: '/dev/null', GNODE: node, GN: GRACEFUL.length === 2 ? GRACEFUL[0] : 'env', GC: GRACEFUL.at(-1), ...env },
   });
 }
 
@@ -210,7 +210,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
 
   it('Ctrl+Z in a shell stops the child and graceful; fg resumes both, each getting one SIGCONT', async () => {
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run -- "$GN" ${fixture('catch-signals.js')}\r`);
+    type(shell, `"$GN" "$GC" run -- "$GNODE" ${fixture('catch-signals.js')}\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     type(shell, CTRL_Z);
@@ -279,7 +279,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
   it('a closed terminal under a shell: the shell hangs the job up, the child gets SIGHUP and dies of it', async () => {
     const report = join(tempDir(), 'report.json');
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GN" ${fixture('drains-for.js')} 0\r`);
+    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GNODE" ${fixture('drains-for.js')} 0\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     shell.signal('SIGKILL');

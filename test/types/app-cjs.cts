@@ -1,6 +1,6 @@
-// Type-checked by `npm run typecheck`, never run: a CommonJS program requiring graceful/app
+// Type-checked by `npm run typecheck`, never run: a CommonJS program requiring graceful-supervisor/app
 // gets the published types (dist/app/cjs).
-import { lifecycle } from 'graceful/app';
+import { lifecycle } from 'graceful-supervisor/app';
 import http = require('node:http');
 
 const life = lifecycle({ signals: ['SIGTERM'], timeoutMs: 10_000 });

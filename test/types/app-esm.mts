@@ -1,11 +1,11 @@
-// Type-checked by `npm run typecheck`, never run: a program importing graceful/app as ESM
+// Type-checked by `npm run typecheck`, never run: a program importing graceful-supervisor/app as ESM
 // gets the published types (dist/app/esm), and the servers it serves fit serve().
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import Fastify from 'fastify';
-import { lifecycle, type Phase, type ShutdownReport } from 'graceful/app';
+import { lifecycle, type Phase, type ShutdownReport } from 'graceful-supervisor/app';
 
 export const life = lifecycle({ delayMs: 0, logger: (line: string, phase: Phase) => void [line, phase] });
 export const pool: { end(): Promise<void> } = await life.use('db', async () => ({ end: async () => {} }), (p) => p.end(), { timeoutMs: 2_000 });

@@ -1,0 +1,144 @@
+// The standalone executable's entry point (scripts/build-binary.js makes it the main script of
+// a Node single executable application). It does what bin/graceful.js does for the npm
+// install, from the executable's own assets instead of files:
+//
+// - the bundle (cli.cjs) compiled with its V8 code cache (cli.cjs.cache), both made by the
+//   ordinary build;
+// - koffi's native module (koffi.node), which Node can only load from a file: written to an
+//   O_TMPFILE file (no name, gone with its last descriptor) and loaded through
+//   /proc/self/fd/N; where that cannot be done (no O_TMPFILE on that file system, no /proc),
+//   to a file created exclusively (O_EXCL, mode 0700) and removed as soon as it is loaded.
+//   The directory: GRACEFUL_TMPDIR, else TMPDIR, else /tmp. It must allow exec (a `noexec`
+//   /tmp refuses the mapping): if it cannot be done, one line names the fix and graceful
+//   exits 71 (EX_OSERR) before starting anything (docs/binary.md).
+//
+// Only node: modules can be required in here (Node's rule for a single executable's main).
+'use strict';
+const sea = require('node:sea');
+const fs = require('node:fs');
+const vm = require('node:vm');
+const { join } = require('node:path');
+
+// EXIT.nativeUnavailable in src/core/exit.ts (this file cannot import it).
+const EXIT_NATIVE = 71;
+// Linux's O_TMPFILE (with O_DIRECTORY, as the kernel wants it); Node does not export it.
+const O_TMPFILE = 0o20200000;
+
+function nativeError(dir, why) {
+  process.stderr.write(
+    `graceful: cannot load its native part from ${dir} (${why}): give it a writable directory that allows exec, GRACEFUL_TMPDIR=/path or docker run --tmpfs /tmp:exec (docs/binary.md)\n`,
+  );
+  process.exit(EXIT_NATIVE);
+}
+
+let native;
+function loadNative() {
+  if (native) return native;
+  const dir = process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp';
+  // getRawAsset: the bytes where they lie in the executable, not a copy (1.2 MB less memory).
+  const bytes = new Uint8Array(sea.getRawAsset('koffi.node'));
+  const mod = { exports: {} };
+  let firstError = null;
+  // 1. Nameless: nothing to clean up, nothing another process can swap in.
+  try {
+    const fd = fs.openSync(dir, fs.constants.O_RDWR | O_TMPFILE, 0o700);
+    try {
+      fs.writeSync(fd, bytes);
+      process.dlopen(mod, `/proc/self/fd/${fd}`);
+      if (process.env.GRACEFUL_DEBUG) process.stderr.write(`graceful: native part loaded from an O_TMPFILE file in ${dir}\n`);
+      return (native = mod.exports);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    firstError = error;
+  }
+  // 2. A name of its own, made exclusively, removed once loaded (or not).
+  const file = join(dir, `.graceful-koffi-${process.pid}-${Math.random().toString(36).slice(2)}.node`);
+  try {
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o700);
+    try {
+      fs.writeSync(fd, bytes);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      process.dlopen(mod, file);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    if (process.env.GRACEFUL_DEBUG) process.stderr.write(`graceful: native part loaded from ${file}, removed (O_TMPFILE: ${firstError && firstError.code})\n`);
+    return (native = mod.exports);
+  } catch (error) {
+    const why = String(error && error.message ? error.message : error).split('\n')[0];
+    nativeError(dir, /failed to map segment|operation not permitted/i.test(why) ? `${why}: mounted noexec?` : why || String(firstError));
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+// The bundle's require: koffi is the embedded native module, the rest is Node's own.
+function bundleRequire(id) {
+  if (id === 'koffi') return loadNative();
+  return require(id);
+}
+bundleRequire.resolve = (id) => {
+  throw Object.assign(new Error(`Cannot find module '${id}' (standalone executable)`), { code: 'MODULE_NOT_FOUND' });
+};
+
+// NODE_OPTIONS is the app's; this runtime did not read it (scripts/build-binary.js). Handed
+// to the bundle as bin/graceful.js's sh line hands it: aside, for the child (src/cli.ts).
+if (process.env.NODE_OPTIONS === undefined) delete process.env.GRACEFUL_CHILD_NODE_OPTIONS;
+else {
+  process.env.GRACEFUL_CHILD_NODE_OPTIONS = process.env.NODE_OPTIONS;
+  delete process.env.NODE_OPTIONS;
+}
+
+// graceful run and check need the native part at start (the reaper, PID 1): load it before
+// anything is started, so that a failure stops graceful before there is a child to leave.
+const command = process.argv[2];
+if (command === 'run' || command === 'check') loadNative();
+
+const source = sea.getAsset('cli.cjs', 'utf8');
+// As bin/graceful.js: the cache is the build's id (16 bytes, also first in the bundle) then V8's data.
+const cache = Buffer.from(sea.getRawAsset('cli.cjs.cache'));
+const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
+// The bundle finds graceful check's preload in the directory of its own file, dist/: for
+// check, the preload goes into a private directory of that name, removed at exit. One left
+// by a graceful that could not remove it (SIGKILLed) is removed by the next check, once the
+// pid in its name is gone.
+let file = join(__dirname, 'cli.cjs');
+if (command === 'check') {
+  const base = process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp';
+  try {
+    for (const name of fs.readdirSync(base)) {
+      const m = /^graceful-check-(\d+)-/.exec(name);
+      if (m && !alive(Number(m[1]))) fs.rmSync(join(base, name), { recursive: true, force: true });
+    }
+  } catch {
+    // not ours to clean
+  }
+  try {
+    const tmp = fs.mkdtempSync(join(base, `graceful-check-${process.pid}-`));
+    fs.mkdirSync(join(tmp, 'dist'));
+    fs.writeFileSync(join(tmp, 'dist', 'check-preload.cjs'), sea.getAsset('check-preload.cjs', 'utf8'));
+    file = join(tmp, 'dist', 'cli.cjs');
+    process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+  } catch {
+    // Without it, check says why its Node-only checks are not run.
+  }
+}
+const script = new vm.Script(source, { filename: file, cachedData });
+if (process.env.GRACEFUL_DEBUG) {
+  const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+  process.stderr.write(`graceful: code cache ${state}\n`);
+}
+const mod = { exports: {} };
+script.runInThisContext()(mod.exports, bundleRequire, mod, file, require('node:path').dirname(file));

@@ -1,0 +1,76 @@
+// The package as a user gets it (issue 17): `npm pack` of this checkout, installed into an
+// empty project, then run as `npx -p graceful-supervisor graceful ...` and imported as
+// graceful-supervisor/app. Offline: npm takes the dependencies from its cache, which the
+// checkout's own `npm ci` filled (--prefer-offline: the registry only for what is missing).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exitOf, ROOT, start, useHarness } from './harness.js';
+
+useHarness();
+
+const NAME = 'graceful-supervisor';
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+let project = '';
+let tarball = '';
+
+describe(`the packed tarball of ${NAME}`, () => {
+  beforeAll(() => {
+    // Not tempDir(): it is emptied after each test, and the install is shared by the file.
+    const dir = execFileSync('mktemp', ['-d', '/tmp/graceful-package-XXXXXX'], { encoding: 'utf8' }).trim();
+    // --ignore-scripts: the prepare script would rebuild dist/ under the other test files'
+    // feet; `npm test` built it already.
+    const name = npm(['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], ROOT).trim().split('\n').pop()!;
+    tarball = join(dir, name);
+    project = join(dir, 'project');
+    execFileSync('mkdir', [project]);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty', private: true, type: 'module' }));
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+    return () => execFileSync('rm', ['-rf', dir]);
+  }, 180_000);
+
+  it('is named graceful-supervisor and publishable, and installs the command graceful', () => {
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules', NAME, 'package.json'), 'utf8'));
+    expect(pkg.name).toBe(NAME);
+    expect(pkg.private).toBeUndefined();
+    expect(pkg.bin).toEqual({ graceful: 'bin/graceful.js' });
+    // No standalone executable in the package (dist/graceful-linux-*: 90 MB).
+    expect(npm(['ls', '--parseable', NAME], project)).toContain(NAME);
+    const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
+    expect(files).toContain('package/dist/cli.cjs');
+    expect(files).toContain('package/CHANGELOG.md');
+    expect(files.filter((f) => /graceful-linux|sea/.test(f))).toEqual([]);
+  });
+
+  it('npm publish --dry-run is clean: no warning but the missing login of this machine', () => {
+    const r = spawnSync('npm', ['publish', '--dry-run', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => /warn|error/i.test(l) && !/requires you to be logged in/.test(l));
+    expect(warnings).toEqual([]);
+    expect(r.stdout + r.stderr).toMatch(/\+ graceful-supervisor@/);
+  });
+
+  it('runs: npx -p graceful-supervisor graceful run -- node -e 0', async () => {
+    const run = start([], { cwd: project, via: ['npx', '--offline', '-p', NAME, 'graceful', 'run', '--', process.execPath, '-e', 'process.exit(0)'] });
+    expect((await exitOf(run, 30_000)).code).toBe(0);
+    expect(run.stderr.text).toMatch(/exit status 0 \[exited\]/);
+    expect(run.stdout.text).toBe('');
+  });
+
+  it("passes the child's exit status through, and the bin itself runs (node_modules/.bin/graceful)", async () => {
+    const run = start([], { cwd: project, via: [join(project, 'node_modules/.bin/graceful'), 'run', '--', 'sh', '-c', 'exit 3'] });
+    expect((await exitOf(run)).code).toBe(3);
+    expect(run.stdout.text).toBe('');
+  });
+
+  it('the library imports as graceful-supervisor/app, from ESM and from CommonJS', async () => {
+    const esm = start([], { cwd: project, via: [process.execPath, '--input-type=module', '-e', `import { lifecycle } from '${NAME}/app'; console.log(typeof lifecycle)`] });
+    const cjs = start([], { cwd: project, via: [process.execPath, '-e', `console.log(typeof require('${NAME}/app').lifecycle)`] });
+    expect((await exitOf(esm)).code).toBe(0);
+    expect((await exitOf(cjs)).code).toBe(0);
+    expect([esm.stdout.text, cjs.stdout.text]).toEqual(['function\n', 'function\n']);
+  });
+});
