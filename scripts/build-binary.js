@@ -29,7 +29,7 @@ const out = `${dist}graceful-linux-${arch}`;
 const require = createRequire(import.meta.url);
 
 if (process.platform !== 'linux') throw new Error(`build:binary: Linux only (this is ${process.platform})`);
-for (const f of ['cli.cjs', 'cli.cjs.cache', 'check-preload.cjs']) {
+for (const f of ['cli.cjs', 'cli.cjs.cache', 'check-preload.cjs', 'stream-worker.cjs']) {
   if (!existsSync(`${dist}${f}`)) throw new Error(`build:binary: dist/${f} is missing: run npm run build first`);
 }
 const koffiNode = require.resolve(`@koromix/koffi-linux-${arch}/linux_${arch}/koffi.node`);
@@ -47,6 +47,7 @@ const config = {
     'cli.cjs': `${dist}cli.cjs`,
     'cli.cjs.cache': `${dist}cli.cjs.cache`,
     'check-preload.cjs': `${dist}check-preload.cjs`,
+    'stream-worker.cjs': `${dist}stream-worker.cjs`,
     'koffi.node': koffiNode,
   },
 };

@@ -101,17 +101,17 @@ else {
   delete process.env.NODE_OPTIONS;
 }
 
-// graceful run and check need the native part at start (the reaper, PID 1): load it before
+// graceful run, check and up need the native part at start (the reaper, PID 1): load it before
 // anything is started, so that a failure stops graceful before there is a child to leave.
 const command = process.argv[2];
-if (command === 'run' || command === 'check') loadNative();
+if (command === 'run' || command === 'check' || command === 'up') loadNative();
 
 const source = sea.getAsset('cli.cjs', 'utf8');
 // As bin/graceful.js: the cache is the build's id (16 bytes, also first in the bundle) then V8's data.
 const cache = Buffer.from(sea.getRawAsset('cli.cjs.cache'));
 const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
-// The bundle finds graceful check's preload in the directory of its own file, dist/: for
-// check, the preload goes into a private directory of that name, removed at exit. One left
+// The bundle finds graceful check's preload (and check --reload its stream worker) in the
+// directory of its own file, dist/: for check, they go into a private directory of that name, removed at exit. One left
 // by a graceful that could not remove it (SIGKILLed) is removed by the next check, once the
 // pid in its name is gone.
 let file = join(__dirname, 'cli.cjs');
@@ -129,6 +129,8 @@ if (command === 'check') {
     const tmp = fs.mkdtempSync(join(base, `graceful-check-${process.pid}-`));
     fs.mkdirSync(join(tmp, 'dist'));
     fs.writeFileSync(join(tmp, 'dist', 'check-preload.cjs'), sea.getAsset('check-preload.cjs', 'utf8'));
+    // check --reload runs its request stream in a worker thread, from a file of its own.
+    fs.writeFileSync(join(tmp, 'dist', 'stream-worker.cjs'), sea.getAsset('stream-worker.cjs', 'utf8'));
     file = join(tmp, 'dist', 'cli.cjs');
     process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
   } catch {

@@ -742,7 +742,7 @@ describe('every event in every phase', () => {
     // No app was found: nothing to record.
     'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
     'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
-    // graceful/app on the status channel: a phase is recorded (below), not a step of the stop...
+    // graceful-supervisor/app on the status channel: a phase is recorded (below), not a step of the stop...
     'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
     // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.
     // graceful up: a second Ctrl+C to the stack kills each program at once, whatever its phase.
