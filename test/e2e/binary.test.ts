@@ -123,8 +123,11 @@ describe.skipIf(why !== null)('the standalone executable in a root with nothing 
 
   it('as PID 1: SIGTERM is forwarded to the child, which exits on it', async () => {
     const root = minimalRoot();
-    // The read runs in the background so that the trap runs as soon as TERM arrives.
-    const run = asPid1(root, ['--', '/bin/sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready $$; read x < /stop & wait $!']);
+    // The read runs in the background so that the trap runs as soon as TERM arrives. It is
+    // forked before the trap is set: a child forked with the trap in place can lose a SIGTERM
+    // that comes before it resets its handlers (seen in .ci/run: sh exited 7, the read kept
+    // waiting). --timeout 3s: were one left, the failure comes in 3 s, not at the ceiling.
+    const run = asPid1(root, ['--timeout', '3s', '--', '/bin/sh', '-c', 'read x < /stop & trap "echo got TERM; exit 7" TERM; echo ready $$; wait $!']);
     await run.stdout.waitFor(/ready \d+/, 'the child to be ready');
     process.kill(await hostPid(run), 'SIGTERM');
     expect((await exitOf(run)).code).toBe(7);
