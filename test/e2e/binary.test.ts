@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BINARY, exitOf, start, tempDir, useHarness, waitGone, zombiesOf, type Run } from './harness.js';
+import { BINARY, childrenOf, exitOf, start, tempDir, useHarness, waitGone, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -87,21 +87,6 @@ async function hostPid(run: Run): Promise<number> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('graceful did not start under unshare');
-}
-
-function childrenOf(pid: number): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
-      out.push({ pid: Number(name), cmd: readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').trim() });
-    } catch {
-      // gone
-    }
-  }
-  return out;
 }
 
 describe.skipIf(why !== null)('the standalone executable in a root with nothing but it, its libraries and sh', () => {

@@ -204,20 +204,33 @@ export async function freePort(): Promise<number> {
   }
 }
 
-// How many zombie children `pid` has: orphans nobody reaped.
-export function zombiesOf(pid: number): number {
-  let n = 0;
+// The children of `pid`, from /proc: pid, state (Z: a zombie nobody reaped) and command line.
+export function childrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
+  const out: { pid: number; state: string; cmd: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === pid) n++;
+      if (Number(f[1]) !== pid) continue;
+      out.push({ pid: Number(name), state: f[0]!, cmd: readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').trim() });
     } catch {
       // gone
     }
   }
-  return n;
+  return out;
+}
+
+// The one child of `pid` (graceful under unshare, as the host sees it).
+export function onlyChild(pid: number): number {
+  const child = childrenOf(pid)[0];
+  if (!child) throw new Error(`no child of ${pid} found`);
+  return child.pid;
+}
+
+// How many zombie children `pid` has: orphans nobody reaped.
+export function zombiesOf(pid: number): number {
+  return childrenOf(pid).filter((c) => c.state === 'Z').length;
 }
 
 /** Is the process alive (a zombie counts as gone)? */

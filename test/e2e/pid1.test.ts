@@ -3,10 +3,9 @@
 // any signal PID 1 has no handler for.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, GRACEFUL, fixture, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
+import { childrenOf, CLI, exitOf, GRACEFUL, fixture, onlyChild, readJson, start, tempDir, treePids, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -30,36 +29,6 @@ function asPid1(args: string[], nodeFlags: string[] = []): Run {
     // graceful under test (GRACEFUL_BIN: the standalone executable).
     via: ['unshare', '--pid', '--fork', '--mount-proc', ...(nodeFlags.length > 0 ? [node, ...nodeFlags, CLI] : GRACEFUL), 'run', '--platform-timeout', '0', ...args],
   });
-}
-
-// graceful's pid as the host sees it: the one child of unshare.
-function hostPid(run: Run): number {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === run.pid) return Number(name);
-    } catch {
-      // gone
-    }
-  }
-  throw new Error(`no child of unshare (pid ${run.pid}) found`);
-}
-
-
-// How many children `pid` has, zombies included.
-function childrenOf(pid: number): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) n++;
-    } catch {
-      // gone
-    }
-  }
-  return n;
 }
 
 // graceful's inspector (started with --inspect), through the DevTools protocol: live() is
@@ -107,7 +76,7 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     const report = join(tempDir(), 'r.json');
     const run = asPid1(['--report-file', report, '--', node, fixture('orphans.js'), '100', '300']);
     await run.ready();
-    const graceful = hostPid(run);
+    const graceful = onlyChild(run.pid);
     await run.stdout.waitFor(/orphans done 1/, 'the orphans to be due to exit');
     await until(() => zombiesOf(graceful) === 0, 'no zombie under graceful', 1000);
     process.kill(graceful, 'SIGTERM');
@@ -130,13 +99,13 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     const report = join(tempDir(), 'r.json');
     const run = asPid1(['--report-file', report, '--', node, fixture('orphans-on-usr1.js'), '200'], ['--no-opt', '--no-maglev', '--no-sparkplug', '--inspect=127.0.0.1:0']);
     await run.ready();
-    const graceful = hostPid(run);
+    const graceful = onlyChild(run.pid);
     const heap = await inspect(run);
     const round = async (k: number) => {
       process.kill(graceful, 'SIGUSR1');
       await run.stdout.waitFor(new RegExp(`orphans made ${k}\\n`), `round ${k} of orphans to be made`);
       // Every orphan reaped: graceful's one child is the fixture again.
-      await until(() => childrenOf(graceful) === 1 && zombiesOf(graceful) === 0, `no orphan left under graceful after round ${k}`, 10_000);
+      await until(() => childrenOf(graceful).length === 1 && zombiesOf(graceful) === 0, `no orphan left under graceful after round ${k}`, 10_000);
     };
     let grown: number;
     try {
@@ -159,7 +128,7 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     for (const stop of ['SIGTERM', 'SIGINT'] as const) {
       const run = asPid1(['--', node, fixture('catch-signals.js')]);
       await run.ready();
-      const graceful = hostPid(run);
+      const graceful = onlyChild(run.pid);
       process.kill(graceful, 'SIGHUP');
       await run.stdout.waitFor(/signal SIGHUP/, 'SIGHUP to reach the child');
       process.kill(graceful, 'SIGUSR1');
@@ -183,7 +152,7 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     const run = asPid1(['--report-file', report, '--', node, fixture('daemonizes.js')]);
     await run.ready();
     const { daemon } = treePids(run.stdout); // its pid inside the namespace
-    process.kill(hostPid(run), 'SIGTERM');
+    process.kill(onlyChild(run.pid), 'SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
     expect(run.stdout.text).toContain('daemon signal SIGTERM');
     const r = readJson(report);
@@ -196,7 +165,7 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     const run = asPid1(['--timeout', '1s', '--report-file', report, '--', node, fixture('daemonizes.js'), '--daemon-ignores-term']);
     await run.ready();
     const { daemon } = treePids(run.stdout);
-    process.kill(hostPid(run), 'SIGTERM');
+    process.kill(onlyChild(run.pid), 'SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
     const r = readJson(report);
     expect(r.verdict).toBe('escalated');

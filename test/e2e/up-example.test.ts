@@ -5,10 +5,10 @@
 // use both PostgreSQL and Redis: they must all succeed, since the api drains before either
 // stops. The clients run inside the namespace's network (nsenter).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, exitOf, leftovers, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
+import { CLI, exitOf, leftovers, onlyChild, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
 import { servicesMissing } from './services.js';
 
 useHarness();
@@ -27,20 +27,6 @@ const pgBin = (() => {
     return null;
   }
 })();
-
-// The one child of `pid` (the shell unshare runs, then graceful once it execs), as the host sees it.
-function childOf(pid: number): number | null {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(name);
-    } catch {
-      // gone
-    }
-  }
-  return null;
-}
 
 // Runs `script` with node inside the network namespace of `pid`; resolves with its output.
 function inside(pid: number, script: string): { lines: string[]; wait: (re: RegExp) => Promise<void>; done: Promise<string> } {
@@ -83,7 +69,7 @@ describe.skipIf(why !== null)('examples/stack.yml: Node API + worker + Redis + P
     });
     await run.stderr.waitFor(/api: node express-pg-redis\.js \(pid \d+\) ready in/, 'the api to be ready', 60_000);
     await run.stdout.waitFor(/worker +\| worker ready/, 'the worker to be ready', 20_000);
-    const graceful = childOf(run.pid)!;
+    const graceful = onlyChild(run.pid);
 
     // Six requests that each hold a database connection 1.5 s, then use Redis; the stop
     // begins once PostgreSQL shows all six sleeping.

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { CLI, exitOf, fixture, freePort, leftovers, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
+import { CLI, exitOf, fixture, freePort, leftovers, onlyChild, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -20,20 +19,6 @@ const node = process.execPath;
 const unshareProbe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { encoding: 'utf8' });
 const canUnshare = unshareProbe.status === 0;
 if (!canUnshare) console.warn(`skipping the graceful up PID 1 test: unshare --pid --fork --mount-proc failed here (${(unshareProbe.stderr || unshareProbe.error?.message || '').trim()}); it needs root`);
-
-// The one child of `pid` (graceful, under unshare), as the host sees it.
-function hostChild(pid: number): number {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(name);
-    } catch {
-      // gone
-    }
-  }
-  throw new Error(`no child of ${pid} found`);
-}
 
 // Writes `yaml` to a fresh directory's graceful.yml; returns its path.
 function stackFile(yaml: string, name = 'graceful.yml'): string {
@@ -302,7 +287,7 @@ processes:
     await run.stdout.waitFor(/orphans +\| orphans done 1/, 'the orphans to be due to exit', 20_000);
     await run.stdout.waitFor(/daemon +\| ready \d+/, 'the daemon to be started', 20_000);
     await run.stdout.waitFor(/stranger +\| ready \d+/, 'the stranger to be started', 20_000);
-    const graceful = hostChild(run.pid);
+    const graceful = onlyChild(run.pid);
     const deadline = performance.now() + 2000;
     while (zombiesOf(graceful) > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(zombiesOf(graceful)).toBe(0);
