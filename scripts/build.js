@@ -46,28 +46,24 @@ const result = await build({
   logLevel: 'warning',
 });
 
-// The preload graceful check gives Node programs (src/preload/check-preload.ts): a file of its
-// own, loaded by the checked program, never by graceful.
-await build({
-  entryPoints: [new URL('src/preload/check-preload.ts', root).pathname],
-  bundle: true,
-  outfile: new URL('check-preload.cjs', dist).pathname,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node18',
-  logLevel: 'warning',
-});
-
-// The request stream of graceful check --reload, run in a worker thread (src/shell/stream-worker.ts).
-await build({
-  entryPoints: [new URL('src/shell/stream-worker.ts', root).pathname],
-  bundle: true,
-  outfile: new URL('stream-worker.cjs', dist).pathname,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  logLevel: 'warning',
-});
+// Two more files of their own, each a CommonJS bundle: the preload graceful check gives Node
+// programs (src/preload/check-preload.ts: loaded by the checked program, never by graceful;
+// node18, the oldest Node it may meet), and the request stream of graceful check --reload,
+// run in a worker thread (src/shell/stream-worker.ts).
+for (const [entry, outfile, target] of [
+  ['src/preload/check-preload.ts', 'check-preload.cjs', 'node18'],
+  ['src/shell/stream-worker.ts', 'stream-worker.cjs', 'node20'],
+]) {
+  await build({
+    entryPoints: [new URL(entry, root).pathname],
+    bundle: true,
+    outfile: new URL(outfile, dist).pathname,
+    format: 'cjs',
+    platform: 'node',
+    target,
+    logLevel: 'warning',
+  });
+}
 
 // The build's id, first in the file: the cache is used only with the bundle it was made from
 // (V8 itself checks only the source's length). Then the bundle inside the function that
