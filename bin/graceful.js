@@ -4,7 +4,7 @@
 // app's (a tracer's --require, --inspect, --max-old-space-size, flags this Node rejects):
 // Node would apply it to graceful itself before any of graceful's code runs. So sh starts
 // node without it, the value kept in GRACEFUL_CHILD_NODE_OPTIONS, and graceful gives it back
-// to the child as it was (src/cli.ts). One exec either way, as `#!/usr/bin/env node` was:
+// to the child as it was (src/main.ts). One exec either way, as `#!/usr/bin/env node` was:
 // the same pid (PID 1 stays PID 1), and no cost when NODE_OPTIONS is unset (README,
 // Performance). `node bin/graceful.js` skips these lines: graceful then runs under
 // NODE_OPTIONS itself, and the child still gets it unchanged.

@@ -1,6 +1,6 @@
 // Builds dist/ (run by `npm install` through the prepare script, and before `npm test`):
 //
-// 1. esbuild bundles src/cli.ts into ONE CommonJS file, dist/cli.cjs (wrapped as Node's loader
+// 1. esbuild bundles src/main.ts into ONE CommonJS file, dist/cli.cjs (wrapped as Node's loader
 //    would wrap it: bin/graceful.js runs it, not require()). Module loading is most
 //    of a Node CLI's start-up: one file means one read and no ESM loader. What a run does not
 //    need (execa for --pre-stop, pidusage, chalk off a terminal, the check command) is in the
@@ -25,7 +25,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 
 const result = await build({
-  entryPoints: [new URL('src/cli.ts', root).pathname],
+  entryPoints: [new URL('src/main.ts', root).pathname],
   bundle: true,
   write: false,
   outfile: 'dist/cli.cjs',
@@ -47,12 +47,12 @@ const result = await build({
 });
 
 // Two more files of their own, each a CommonJS bundle: the preload graceful check gives Node
-// programs (src/preload/check-preload.ts: loaded by the checked program, never by graceful;
+// programs (src/commands/check/preload.ts: loaded by the checked program, never by graceful;
 // node18, the oldest Node it may meet), and the request stream of graceful check --reload,
-// run in a worker thread (src/shell/stream-worker.ts).
+// run in a worker thread (src/commands/check/stream-worker.ts).
 for (const [entry, outfile, target] of [
-  ['src/preload/check-preload.ts', 'check-preload.cjs', 'node18'],
-  ['src/shell/stream-worker.ts', 'stream-worker.cjs', 'node20'],
+  ['src/commands/check/preload.ts', 'check-preload.cjs', 'node18'],
+  ['src/commands/check/stream-worker.ts', 'stream-worker.cjs', 'node20'],
 ]) {
   await build({
     entryPoints: [new URL(entry, root).pathname],

@@ -94,7 +94,7 @@ bundleRequire.resolve = (id) => {
 };
 
 // NODE_OPTIONS is the app's; this runtime did not read it (scripts/build-binary.js). Handed
-// to the bundle as bin/graceful.js's sh line hands it: aside, for the child (src/cli.ts).
+// to the bundle as bin/graceful.js's sh line hands it: aside, for the child (src/main.ts).
 if (process.env.NODE_OPTIONS === undefined) delete process.env.GRACEFUL_CHILD_NODE_OPTIONS;
 else {
   process.env.GRACEFUL_CHILD_NODE_OPTIONS = process.env.NODE_OPTIONS;

@@ -6,7 +6,7 @@
 // generations do relative to each other: when one starts, when one is retired, what a stop
 // of graceful means for each, when a crash restarts (restart.ts), what a reload's outcome
 // is. step(state, event) -> { state, actions }, every event answered in every phase; the
-// coordinator's shell (src/reload.ts) turns the actions into supervisor calls.
+// coordinator's shell (src/commands/run/generations.ts) turns the actions into supervisor calls.
 import { ECHO_WINDOW_MS } from './machine.js';
 import { decide, retain, type Decision, type RestartPolicy, type RunRecord } from './restart.js';
 import type { OwnStop, StopSignal, StopTrigger } from './types.js';

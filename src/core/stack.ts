@@ -1,7 +1,7 @@
 // PURE: the order of a stack (graceful up). One machine and one supervisor per program
 // stop each program; this layer above them decides when each one starts and when each one
 // is asked to stop, relative to the others: step(state, event) -> { state, actions }, no
-// I/O, no clock (every event carries `at`). The shell (src/up.ts) turns the actions into
+// I/O, no clock (every event carries `at`). The shell (src/commands/up/up.ts) turns the actions into
 // supervisor calls and reports what the supervisors saw as events.
 //
 // The rules:

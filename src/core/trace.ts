@@ -1,4 +1,4 @@
-// PURE: what graceful check's preload (src/preload/check-preload.ts) recorded inside a Node
+// PURE: what graceful check's preload (src/commands/check/preload.ts) recorded inside a Node
 // program, parsed into its shutdown: listeners, requests served, outbound connections and
 // who closed each one, files open at exit. Times are on the system's monotonic clock, the
 // one graceful's own facts use, so both can be compared.

@@ -4,7 +4,7 @@
 // state (core/generations.ts) and each generation's machine facts.
 import type { GenState, Generation, Reload } from '../core/generations.js';
 import type { Facts } from '../core/types.js';
-import type { RunOptions } from '../options.js';
+import type { RunOptions } from '../config/options.js';
 import { human } from './human.js';
 import { buildReport, summarizeRun, type Report, type RunSummary } from './json.js';
 

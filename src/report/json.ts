@@ -2,8 +2,8 @@
 // line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
 import type { AppPhase, Facts } from '../core/types.js';
-import type { RunOptions } from '../options.js';
-import { describeReady } from '../readiness.js';
+import type { RunOptions } from '../config/options.js';
+import { describeReady } from '../config/readiness.js';
 import type { GenerationSummary, ReloadSummary } from './generations.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';

@@ -4,7 +4,7 @@
 // end each process, in milliseconds from the stack's start.
 import type { StackCause, Dependency } from '../core/stack.js';
 import type { Facts } from '../core/types.js';
-import type { RunOptions } from '../options.js';
+import type { RunOptions } from '../config/options.js';
 import { buildReport, summarizeRun, type Report, type ReportExtras } from './json.js';
 
 export const STACK_REPORT_SCHEMA = 'graceful.stack-report/v1';

@@ -5,25 +5,25 @@
 import { initialState, step } from '../core/machine.js';
 import type { Writable } from 'node:stream';
 import type { Action, Event, OwnStop, Policy, State } from '../core/types.js';
-import { EXIT } from '../errors.js';
-import type { RunOptions } from '../options.js';
+import { EXIT } from '../config/errors.js';
+import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
 import { stepLines, summaryLine } from '../report/human.js';
-import { signalNumber } from '../signals.js';
-import { spawnChild, type Child, type ChildStdio } from './child.js';
+import { signalNumber } from '../config/signals.js';
+import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
-import { listenNotify, type NotifySocket } from './notify.js';
-import { drained, prepareOutput } from './output.js';
-import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './pid1.js';
-import { runPreStop, type PreStop } from './prestop.js';
-import { probeReady } from './ready.js';
-import { openStatus, type StatusChannel } from './status.js';
+import { listenNotify, type NotifySocket } from './sockets/notify.js';
+import { drained, prepareOutput } from './ui/output.js';
+import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
+import { runPreStop, type PreStop } from './process/prestop.js';
+import { probeReady } from './probes/ready.js';
+import { openStatus, type StatusChannel } from './sockets/status.js';
 import { installTrap } from './trap.js';
-import { disposition } from './inspect.js';
-import { isStopped, reachesJob, terminalJob, type TerminalJob } from './terminal.js';
-import { readProc, Tree, tryKill, type ProcInfo } from './tree.js';
+import { disposition } from './process/inspect.js';
+import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
+import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
-import { Ui } from './ui.js';
+import { Ui } from './ui/display.js';
 
 // When to warm the stop path up (see #warmUp): after the start, when graceful is idle;
 // a command that is over by then never pays for it.
@@ -257,7 +257,7 @@ export class Supervisor {
       this.#tree?.flush();
       this.#broken = true;
       void drained(1000).then(async (flushed) => {
-        if (!flushed) (await import('./ffi.js')).hardExit(EXIT.internal);
+        if (!flushed) (await import('./process/ffi.js')).hardExit(EXIT.internal);
         process.exit(EXIT.internal);
       });
     }

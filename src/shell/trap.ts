@@ -3,7 +3,7 @@
 // graceful exits: a signal arriving while the report is written must not kill graceful
 // with its default action and replace the child's exit status.
 import type { Event, StopSignal } from '../core/types.js';
-import { TRAPPED } from '../signals.js';
+import { TRAPPED } from '../config/signals.js';
 
 type SignalEvent = Extract<Event, { type: 'stop-requested' | 'forward' | 'suspend' }>;
 

@@ -20,7 +20,7 @@ function node(args: string[]): { status: number | null; stdout: string; stderr: 
 describe('the library build', () => {
   it('is not in the CLI bundle: no file of src/app but its pure protocol and phase words is an input of dist/cli.cjs', async () => {
     const result = await build({
-      entryPoints: [join(ROOT, 'src/cli.ts')],
+      entryPoints: [join(ROOT, 'src/main.ts')],
       bundle: true,
       write: false,
       metafile: true,
@@ -32,7 +32,7 @@ describe('the library build', () => {
       logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs).map((f) => relative(ROOT, join(process.cwd(), f)));
-    expect(inputs.some((f) => f.startsWith('src/cli.ts'))).toBe(true);
+    expect(inputs.some((f) => f.startsWith('src/main.ts'))).toBe(true);
     // The protocol's definitions and the words of each phase (both pure) may be shared with
     // the CLI; the library itself never.
     expect(inputs.filter((f) => f.startsWith('src/app/') && f !== 'src/app/protocol.ts' && f !== 'src/app/log.ts')).toEqual([]);

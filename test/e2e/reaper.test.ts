@@ -6,7 +6,7 @@
 // This test file makes its own worker a child subreaper.
 import { execFile, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { nodeChildCount, startReaper } from '../../src/shell/pid1.js';
+import { nodeChildCount, startReaper } from '../../src/shell/process/pid1.js';
 import { zombiesOf } from './harness.js';
 
 const onLinux = process.platform === 'linux';

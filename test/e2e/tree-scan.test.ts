@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FOLLOW_UP_MS, Tree } from '../../src/shell/tree.js';
+import { FOLLOW_UP_MS, Tree } from '../../src/shell/process/tree.js';
 
 // sh (own session) -> sleep in the group, and a sleep that moved to a session of its own.
 const SCRIPT = 'sleep 1000 & echo "grouped $!"; setsid sleep 1000 & echo "escaped $!"; wait';

@@ -4,8 +4,8 @@
 // parser must give up (null) and leave the line to commander.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRunArgs, RUN_SPECS, type Inputs } from '../../src/options.js';
-import { program } from '../../src/program.js';
+import { parseRunArgs, RUN_SPECS, type Inputs } from '../../src/config/options.js';
+import { program } from '../../src/cli/program.js';
 
 // Commander's reading: the run action's inputs, or the error it threw.
 async function commander(args: string[]): Promise<{ command: string[]; flags: Inputs['flags'] } | Error> {

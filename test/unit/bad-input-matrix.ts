@@ -2,8 +2,8 @@
 // values, from the command line and from its GRACEFUL_* variable. Run in-process against
 // options.ts (test/unit/bad-input.test.ts), a few of them through the real CLI
 // (test/e2e/bad-input.test.ts), and counted in the docs (test/unit/readme.test.ts).
-import { UsageError } from '../../src/errors.js';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from '../../src/options.js';
+import { UsageError } from '../../src/config/errors.js';
+import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from '../../src/config/options.js';
 
 type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal';
 
@@ -113,7 +113,7 @@ export const MATRIX: Case[] = [
 ];
 
 // What graceful answers a parsed case with, in-process: options.ts resolves it as the CLI's
-// run and check actions do, and a UsageError becomes what cli.ts's one top-level catch
+// run and check actions do, and a UsageError becomes what main.ts's one top-level catch
 // prints and exits with. null: the values were accepted. The real CLI gives the same line
 // (test/e2e/bad-input.test.ts compares them).
 export function answer(parsed: NonNullable<Case['parsed']>, env: Record<string, string>): { status: number; line: string } | null {

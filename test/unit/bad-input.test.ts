@@ -4,7 +4,7 @@
 // through the real CLI in test/e2e/bad-input.test.ts, which also checks that the CLI prints
 // exactly these lines.
 import { describe, expect, it } from 'vitest';
-import { EXIT } from '../../src/errors.js';
+import { EXIT } from '../../src/config/errors.js';
 import { answer, MATRIX } from './bad-input-matrix.js';
 
 describe('the bad input matrix, resolved in-process', () => {

@@ -2,7 +2,7 @@
 // the program's or the script's name (issue 11: "/usr/bin/node /tmp/x/p/fixtures/ignores-sigt...").
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../src/core/types.js';
-import { resolveRunOptions } from '../../src/options.js';
+import { resolveRunOptions } from '../../src/config/options.js';
 import { describeCommand, statusLine, stepLines, summaryLine } from '../../src/report/human.js';
 import { buildReport } from '../../src/report/json.js';
 import { basePolicy, Sim, type Input } from './sim.js';

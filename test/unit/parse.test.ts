@@ -1,9 +1,9 @@
 // The value parsers: what each accepts, and the one-line error for what it does not.
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { parseSuccessStatuses } from '../../src/options.js';
-import { formatDuration, MAX_DURATION_MS, parseBoolean, parseDuration } from '../../src/parse.js';
-import { parseSignal, statusForSignal, TRAPPED } from '../../src/signals.js';
+import { UsageError } from '../../src/config/errors.js';
+import { parseSuccessStatuses } from '../../src/config/options.js';
+import { formatDuration, MAX_DURATION_MS, parseBoolean, parseDuration } from '../../src/config/parse.js';
+import { parseSignal, statusForSignal, TRAPPED } from '../../src/config/signals.js';
 
 describe('durations', () => {
   it.each([

@@ -3,10 +3,10 @@
 import fc from 'fast-check';
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { formatDuration, formatSize, MAX_DURATION_MS, parseDuration, parseSize } from '../../src/parse.js';
-import { parseReady } from '../../src/readiness.js';
-import { parseSignal } from '../../src/signals.js';
+import { UsageError } from '../../src/config/errors.js';
+import { formatDuration, formatSize, MAX_DURATION_MS, parseDuration, parseSize } from '../../src/config/parse.js';
+import { parseReady } from '../../src/config/readiness.js';
+import { parseSignal } from '../../src/config/signals.js';
 
 const RUNS = 2000;
 

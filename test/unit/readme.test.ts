@@ -7,9 +7,9 @@ import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_TABLE } from '../../src/core/exit.js';
 import { CHECKS } from '../../src/core/judge.js';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/options.js';
-import { PRESETS } from '../../src/presets.js';
-import { TRAPPED } from '../../src/signals.js';
+import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/config/options.js';
+import { PRESETS } from '../../src/config/presets.js';
+import { TRAPPED } from '../../src/config/signals.js';
 import { MATRIX } from './bad-input-matrix.js';
 import { ROOT } from '../e2e/harness.js';
 

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { Lines, prefixes } from '../../src/shell/prefix.js';
-import { loadStack, readCommand } from '../../src/stackfile.js';
-import type { UpOptions } from '../../src/up-options.js';
+import { UsageError } from '../../src/config/errors.js';
+import { Lines, prefixes } from '../../src/commands/up/prefix.js';
+import { loadStack, readCommand } from '../../src/commands/up/stackfile.js';
+import type { UpOptions } from '../../src/commands/up/options.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'graceful-stackfile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

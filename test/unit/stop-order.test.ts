@@ -28,7 +28,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-vi.mock('../../src/shell/output.js', () => ({
+vi.mock('../../src/shell/ui/output.js', () => ({
   say: (text: string) => void log.push(`output ${text.trim()}`),
   prepareOutput: () => void log.push('prepare output'),
   drained: async () => true,
@@ -45,7 +45,7 @@ vi.mock('../../src/shell/trap.js', () => ({
 
 // A child that starts at once and exits when the test says.
 let exitChild: ((code: number | null, signal: string | null) => void) | null = null;
-vi.mock('../../src/shell/child.js', () => ({
+vi.mock('../../src/shell/process/child.js', () => ({
   spawnChild: (_command: string[], on: { spawned(pid: number): void; exited(code: number | null, signal: string | null): void }) => {
     exitChild = on.exited;
     queueMicrotask(() => on.spawned(PID));
@@ -61,14 +61,14 @@ vi.mock('../../src/shell/child.js', () => ({
 
 // A subreaper (the default on Linux), or none (--no-subreaper, or no FFI).
 let subreaper = true;
-vi.mock('../../src/shell/pid1.js', () => ({
+vi.mock('../../src/shell/process/pid1.js', () => ({
   startReaper: () =>
     subreaper ? { reaper: { reaped: 0, reap: () => {}, childless: () => true, watch: () => () => {} }, problem: null } : { reaper: null, problem: null },
   pdeathsigHelper: () => null,
   isNodeChild: () => false,
 }));
 
-const { resolveRunOptions } = await import('../../src/options.js');
+const { resolveRunOptions } = await import('../../src/config/options.js');
 const { Supervisor } = await import('../../src/shell/supervisor.js');
 
 function options(flags: Record<string, string | boolean>) {

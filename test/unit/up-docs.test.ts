@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STACK_CHECKS } from '../../src/core/stack-judge.js';
-import { OPTION_KEYS, OWN_KEYS } from '../../src/stackfile.js';
-import { UP_OPTIONS } from '../../src/up-options.js';
+import { OPTION_KEYS, OWN_KEYS } from '../../src/commands/up/stackfile.js';
+import { UP_OPTIONS } from '../../src/commands/up/options.js';
 import { ROOT } from '../e2e/harness.js';
 
 const doc = readFileSync(join(ROOT, 'docs/up.md'), 'utf8');

@@ -1,0 +1,460 @@
+// graceful run with reloads on (--listen, --control, --reload-signal, sockets from systemd):
+// the program runs as generations, each with its own machine and Supervisor({ trap: false }),
+// under one pure coordinator (core/generations.ts). This shell owns what is process-wide:
+// the held sockets (shell/listen.ts), the signals (one trap, routed to the coordinator or
+// to each live generation), the control socket of `graceful reload` (shell/control.ts),
+// the health endpoint, and the report. Every stop of a generation, a reload's included,
+// goes through that generation's own supervisor: one shutdown path.
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import {
+  initialGenerations,
+  serving,
+  stepGenerations,
+  type GenAction,
+  type GenerationsPolicy,
+  type GenEvent,
+  type GenState,
+  type Reload,
+} from '../../core/generations.js';
+import type { Event, Facts, OwnStop, StopSignal } from '../../core/types.js';
+import { EXIT } from '../../config/errors.js';
+import { readyFor } from '../../config/listen.js';
+import type { RunOptions } from '../../config/options.js';
+import { formatDuration } from '../../config/parse.js';
+import { parseReady } from '../../config/readiness.js';
+import { reloadLine, summarizeGeneration, summarizeReload, type GenerationFacts } from '../../report/generations.js';
+import { human, humanSize, summaryLine } from '../../report/human.js';
+import { checkOutputPath, writeJson } from '../../report/files.js';
+import { buildReport, summarizeRun, type ReportExtras, type ResourceStats } from '../../report/json.js';
+import { systemClock, Timers } from '../../shell/clock.js';
+import { defaultControlPath, privateDir, serveControl, type ControlClient, type ControlServer } from '../../shell/sockets/control.js';
+import type { Health } from '../../shell/probes/health.js';
+import { environValue } from '../../shell/process/inspect.js';
+import { holdSockets, type HeldSockets } from '../../shell/sockets/listen.js';
+import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
+import { Supervisor, type Outcome } from '../../shell/supervisor.js';
+import { installTrap } from '../../shell/trap.js';
+import { Ui } from '../../shell/ui/display.js';
+
+// Without --ready, how long a new generation must have run to count as ready: einhorn's and
+// Server::Starter's 1 s. Long enough for a crash at start to show; a real probe is better
+// (the warning says so).
+export const UNPROBED_READY_MS = 1000;
+
+/** What graceful check --reload watches. */
+export interface CoordinatorHooks {
+  started?(generation: number, pid: number): void;
+  ready?(generation: number): void;
+  /** A generation's supervisor is done. */
+  exited?(generation: number, outcome: Outcome): void;
+}
+
+/** A waiting `graceful reload`, or a caller of reload() in this process. */
+type Waiter = ControlClient | ((reload: Reload) => void);
+
+// Runs the program's generations to the end; resolves with graceful's exit status.
+export async function runGenerations(options: RunOptions): Promise<number> {
+  return new Coordinator(options).run();
+}
+
+export class Coordinator {
+  readonly clock = systemClock();
+  readonly ui: Ui;
+  readonly #policy: GenerationsPolicy;
+  readonly #timers: Timers;
+  #state: GenState = initialGenerations();
+  readonly #supervisors = new Map<number, Supervisor>();
+  /** Each generation's facts once its supervisor is done (bounded as the state's list is). */
+  readonly #ended = new Map<number, GenerationFacts & { outcome: Outcome }>();
+  readonly #waiters = new Map<number, Waiter>();
+  #nextWaiter = 1;
+  #stats: ResourceStats | null = null;
+  #held: HeldSockets | null = null;
+  #listenPid: boolean;
+  #control: ControlServer | null = null;
+  #health: Server | null = null;
+  /** Events that arrive while one is being stepped (a supervisor's hook fires inside a start). */
+  readonly #queue: GenEvent[] = [];
+  #busy = false;
+  /** The signal that stopped graceful, if one did. */
+  #stoppedBy: string | null = null;
+  #finish!: (status: number) => void;
+  readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
+
+  constructor(
+    readonly options: RunOptions,
+    private readonly hooks: CoordinatorHooks = {},
+    private readonly verb: 'run' | 'check' = 'run',
+  ) {
+    this.ui = new Ui({ quiet: options.quiet, verbose: options.verbose, policy: options.policy, steps: verb === 'run' }, this.clock.now);
+    this.#policy = { restart: options.lifecycle.restart, settleMs: options.ready ? null : UNPROBED_READY_MS };
+    this.#timers = new Timers(this.clock);
+    this.#listenPid = options.reload!.listenPid;
+  }
+
+  get state(): GenState {
+    return this.#state;
+  }
+
+  /** The held sockets, once run() holds them. */
+  get sockets(): HeldSockets | null {
+    return this.#held;
+  }
+
+  // Start, trap, serve the control socket, wait, report: the lifecycle of a reloadable run.
+  async run(): Promise<number> {
+    const { options, ui } = this;
+    const reload = options.reload!;
+    if (this.verb === 'run') {
+      for (const warning of options.warnings) ui.warn(warning);
+      checkOutputPath('--report-file', options.reportFile, ui);
+    }
+    const held = await holdSockets(reload);
+    if (typeof held === 'string') {
+      ui.error(held);
+      return EXIT.usage;
+    }
+    this.#held = held;
+    for (const s of held.sockets) {
+      // The port the kernel chose is news; a given address is said with --verbose only.
+      if (options.verbose || s.portChosen) ui.info(`holding ${s.address} (name ${s.name}) for the program: fd ${3 + held.sockets.indexOf(s)} in each generation`);
+    }
+    if (this.#listenPid && held.fds.length > 0 && !existsSync('/bin/sh')) {
+      ui.warn('no /bin/sh here to set LISTEN_PID to the program\'s pid: it is left out (as --listen-pid none)');
+      this.#listenPid = false;
+    }
+    if (!options.ready && this.verb === 'run') {
+      ui.warn(`no --ready: a new generation counts as ready once it has run ${human(UNPROBED_READY_MS)}; give --ready (notify, ipc, log:, or a probe with {generation}) so that a reload waits for the real thing`);
+    }
+
+    const path = reload.control ?? defaultControlPath(process.pid);
+    const dirProblem = reload.control ? null : privateDir(path.slice(0, path.lastIndexOf('/')));
+    const control = dirProblem ?? (await serveControl(path, (client) => this.#request('control', client)));
+    if (typeof control === 'string') ui.warn(`no control socket (${control}): graceful reload cannot reach this graceful; ${reload.signal ?? 'a signal'} still reloads`);
+    else this.#control = control;
+
+    if (options.lifecycle.health) {
+      const { serveHealth } = await import('../../shell/probes/health.js');
+      const served = await serveHealth(options.lifecycle.health.host, options.lifecycle.health.port, () => this.#healthNow());
+      if (typeof served === 'string') {
+        ui.error(`${served}; choose another port`);
+        this.#close();
+        return EXIT.usage;
+      }
+      this.#health = served;
+    }
+
+    // One trap for the whole program: each signal to the coordinator or to the generations.
+    installTrap((event) => this.#onSignal(event), this.clock.now, { interactive: options.interactive, delivered: () => false });
+    this.#dispatch({ type: 'begin', at: this.clock.now() });
+    const status = await this.#finished;
+    return this.#finishRun(status);
+  }
+
+  /** Asks for a reload from inside graceful (graceful check --reload); resolves with its outcome. */
+  reload(via: string): Promise<Reload> {
+    return new Promise((resolve) => this.#request(via, resolve));
+  }
+
+  /** Stops every generation, for a reason of graceful's own ('check'). */
+  stop(trigger: OwnStop): void {
+    this.#dispatch({ type: 'stop', at: this.clock.now(), trigger });
+  }
+
+  /** The signal that stopped graceful (SIGTERM, SIGINT), if one did. */
+  get stoppedBy(): string | null {
+    return this.#stoppedBy;
+  }
+
+  /** The supervisor of a live generation. */
+  supervisor(n: number): Supervisor | null {
+    return this.#supervisors.get(n) ?? null;
+  }
+
+  #request(via: string, waiter: Waiter): void {
+    const id = this.#nextWaiter++;
+    this.#waiters.set(id, waiter);
+    this.#dispatch({ type: 'reload', at: this.clock.now(), via, client: id });
+  }
+
+  #onSignal(event: Extract<Event, { type: 'stop-requested' | 'forward' | 'suspend' }>): void {
+    const reloadSignal = this.options.reload!.signal;
+    if (event.type === 'stop-requested') {
+      this.#stoppedBy ??= event.signal;
+      return this.#dispatch({ type: 'stop', at: event.at, trigger: event.signal });
+    }
+    if (event.type === 'forward' && event.signal === reloadSignal) return this.#request(event.signal, () => {});
+    const live = [...this.#supervisors.values()];
+    // Job control (Ctrl+Z) suspends graceful once, after every generation got SIGSTOP.
+    live.forEach((s, i) => s.dispatch(event.type === 'suspend' && i < live.length - 1 ? { type: 'forward', at: event.at, signal: 'SIGSTOP' } : event));
+  }
+
+  // Steps the coordinator, one event at a time: an event raised while one is handled (a
+  // generation's hook fires inside its start) waits for it.
+  #dispatch(event: GenEvent): void {
+    this.#queue.push(event);
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) this.#step(next);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #step(event: GenEvent): void {
+    const prev = this.#state;
+    const { state, actions } = stepGenerations(prev, event, this.#policy);
+    this.#state = state;
+    // What is sent comes first; the lines that tell it follow.
+    for (const action of actions) this.#perform(action);
+    this.#narrate(prev, event, actions);
+  }
+
+  #perform(action: GenAction): void {
+    const now = this.clock.now;
+    switch (action.type) {
+      case 'start':
+        this.#startGeneration(action.generation);
+        return;
+      case 'retire':
+        this.#supervisors.get(action.generation)?.stop('reload');
+        return;
+      case 'stop': {
+        const s = this.#supervisors.get(action.generation);
+        if (!s) return;
+        if (action.trigger === 'SIGTERM' || action.trigger === 'SIGINT' || action.trigger === 'SIGHUP') s.dispatch({ type: 'stop-requested', at: now(), signal: action.trigger as StopSignal });
+        else s.stop(action.trigger);
+        return;
+      }
+      case 'answer': {
+        const reload = this.#state.reloads.find((r) => r.n === action.reload);
+        if (!reload) return;
+        for (const id of action.clients) {
+          const waiter = this.#waiters.get(id);
+          this.#waiters.delete(id);
+          if (typeof waiter === 'function') waiter(reload);
+          else waiter?.end(this.#answer(reload));
+        }
+        return;
+      }
+      case 'arm': {
+        const key = action.timer === 'settle' ? `settle ${action.generation}` : action.timer;
+        const event: GenEvent = action.timer === 'settle' ? { type: 'timer', at: 0, timer: 'settle', generation: action.generation } : { type: 'timer', at: 0, timer: 'restart' };
+        this.#timers.arm(key, action.at, () => this.#dispatch({ ...event, at: now() }));
+        return;
+      }
+      case 'cancel':
+        this.#timers.cancel(action.timer === 'settle' ? `settle ${action.generation}` : action.timer);
+        return;
+      case 'release':
+        // No generation will be started any more: once the live ones close their copies,
+        // the socket is closed, and new connections are refused rather than queued for
+        // nobody (a load balancer then moves on at once).
+        this.#held?.release();
+        return;
+      case 'exit':
+        this.#finish(action.status);
+        return;
+    }
+  }
+
+  #startGeneration(n: number): void {
+    const { options } = this;
+    const { lifecycle } = options;
+    const held = this.#held!;
+    // --ready with {generation}: this generation's own probe address.
+    const template = options.reload!.readyTemplate;
+    const ready = template ? parseReady(readyFor(template, n), '--ready') : options.ready;
+    let monitor: Monitor | null = null;
+    const supervisor: Supervisor = new Supervisor(
+      // Each generation in a session of its own: two programs cannot both be the terminal's
+      // foreground job, and graceful routes every signal itself.
+      { ...options, ready, terminal: false },
+      {
+        started: (pid) => {
+          if (lifecycle.maxMemory !== null || lifecycle.stats) {
+            monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
+              supervisor.ui.info(`generation ${n} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${humanSize(lifecycle.maxMemory!)}`);
+              supervisor.stop('memory-limit');
+            });
+          }
+          this.#dispatch({ type: 'started', at: this.clock.now(), generation: n, pid });
+          this.hooks.started?.(n, pid);
+        },
+        ready: () => {
+          this.#dispatch({ type: 'ready', at: this.clock.now(), generation: n });
+          this.hooks.ready?.(n);
+        },
+      },
+      {
+        trap: false,
+        steps: this.verb === 'run',
+        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
+        sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
+        observe: this.verb === 'check' || options.reportFile !== null,
+        // An orphan that left its generation's session (a daemon) is told apart by the
+        // environment it inherited; one that cleared it is claimed by every generation (the
+        // safe side: stopped with each).
+        owns: (pid) => {
+          const g = environValue(pid, 'GRACEFUL_GENERATION');
+          return g === null || g === String(n);
+        },
+      },
+    );
+    this.#supervisors.set(n, supervisor);
+    supervisor.start().then(
+      (outcome) => {
+        const stats = (monitor as Monitor | null)?.stop() ?? null;
+        if (stats) this.#stats = stats;
+        this.#supervisors.delete(n);
+        this.#ended.set(n, { facts: outcome.state.facts, wall: supervisor.clock.wall, status: outcome.status, outcome });
+        this.hooks.exited?.(n, outcome);
+        this.#dispatch({ type: 'exited', at: this.clock.now(), generation: n, status: outcome.status, trigger: outcome.state.facts.stop?.trigger ?? null });
+        // Bounded as the state's list of generations is.
+        for (const key of this.#ended.keys()) if (!this.#state.generations.some((g) => g.n === key)) this.#ended.delete(key);
+      },
+      (error: Error) => {
+        this.ui.error(`internal error in generation ${n}: ${error.message}`);
+        this.#supervisors.delete(n);
+        this.#dispatch({ type: 'exited', at: this.clock.now(), generation: n, status: EXIT.internal, trigger: null });
+      },
+    );
+  }
+
+
+  // A generation's facts: as its supervisor ended, or as its machine stands now.
+  factsOf(n: number): Facts | null {
+    return this.#ended.get(n)?.facts ?? this.#supervisors.get(n)?.state.facts ?? null;
+  }
+
+  #line(reload: Reload): string {
+    return reloadLine(this.#state, reload, (n) => this.factsOf(n), this.options.policy.readyTimeoutMs);
+  }
+
+  #answer(reload: Reload): object {
+    const g = reload.generation !== null ? this.#state.generations.find((x) => x.n === reload.generation) : null;
+    return { reload: reload.n, outcome: reload.outcome, generation: reload.generation, pid: g?.pid ?? null, replaces: reload.replaces, line: this.#line(reload) };
+  }
+
+  // The lines that tell what the coordinator just did (off a terminal and on one alike:
+  // a reload is news either way).
+  #narrate(prev: GenState, event: GenEvent, actions: readonly GenAction[]): void {
+    const { ui } = this;
+    const state = this.#state;
+    if (this.verb === 'check' && !this.options.verbose) return;
+    for (const a of actions) {
+      const r = a.type === 'start' ? state.reloads.find((x) => x.generation === a.generation) : null;
+      if (r) {
+        const old = r.replaces !== null ? state.generations.find((g) => g.n === r.replaces) : null;
+        const merged = r.merged > 0 ? ` and ${r.merged} merged request(s)` : '';
+        ui.info(`reload ${r.n} (${r.via}${merged}): starting generation ${r.generation}${old ? ` beside generation ${old.n} (pid ${old.pid}), which serves until it is ready` : ''}`);
+      }
+      if (a.type === 'answer') {
+        const answered = state.reloads.find((x) => x.n === a.reload);
+        if (answered) ui.info(this.#line(answered));
+      }
+    }
+    if (event.type === 'reload' && state.queued && state.queued !== prev.queued) {
+      const starting = state.generations.find((g) => g.role === 'starting');
+      ui.info(`reload requested (${event.via}) while generation ${starting?.n} starts: taken once it is ready or gone (${state.queued.count} request(s) merged)`);
+    }
+    if (event.type === 'exited') {
+      const ended = this.#ended.get(event.generation);
+      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status ?? 0, ui.paint)}`);
+      else if (ended?.facts.spawnError) ui.error(`generation ${event.generation}: ${ended.facts.spawnError.message}`);
+      if (state.phase.kind === 'waiting' && prev.phase.kind !== 'waiting') {
+        ui.info(`restarting in ${human(state.phase.until - event.at)} (restart ${state.restarts + 1}); the sockets stay open, connections wait in their backlog`);
+      }
+      if (state.gaveUp?.reason === 'start-limit' && !prev.gaveUp) {
+        const { restart } = this.options.lifecycle;
+        ui.warn(`giving up: ${state.gaveUp.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`);
+      }
+    }
+  }
+
+  #healthNow(): Health {
+    const g = serving(this.#state);
+    const s = g ? this.#supervisors.get(g.n) : null;
+    const facts = s?.state.facts;
+    const running = facts != null && facts.pid !== null && facts.exit === null;
+    const stopping = this.#state.phase.kind === 'stopping' || this.#state.phase.kind === 'done';
+    return {
+      state: this.#state.phase.kind === 'waiting' ? 'waiting-to-restart' : stopping ? 'stopping' : g ? `serving generation ${g.n}` : 'starting',
+      running,
+      ready: running && !stopping && facts!.stop === null,
+      pid: running ? facts!.pid : null,
+      uptimeMs: running && facts!.startedAt !== null ? Math.round(this.clock.now() - facts!.startedAt) : null,
+      restarts: this.#state.restarts,
+    };
+  }
+
+  #close(): void {
+    this.#timers.cancelAll();
+    this.#held?.release();
+    this.#control?.close();
+    this.#health?.close();
+  }
+
+  // The last lines and the report; graceful's exit status.
+  #finishRun(status: number): number {
+    this.#close();
+    const { options, ui } = this;
+    const state = this.#state;
+    const reloads = state.reloads.filter((r) => r.outcome !== null);
+    const count = (o: string) => reloads.filter((r) => r.outcome === o).length;
+    const omitted = state.omitted.reloads;
+    if (!options.quiet && this.verb === 'run') {
+      ui.info(`${state.nextGeneration - 1} generation(s), ${state.nextReload - 1} reload(s): ${count('switched')} switched, ${count('rolled-back')} rolled back, ${count('failed')} failed${omitted ? ` (of the last ${reloads.length})` : ''}; exit status ${status}`);
+    }
+    const leaked = [...this.#ended.values()].flatMap((e) => e.outcome.extras.descendants.leaked);
+    if (leaked.length > 0) ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+    if (options.reportFile !== null && this.verb === 'run') {
+      const report = this.lastReport(status);
+      if (report) writeJson('--report-file', options.reportFile, report, ui);
+    }
+    return status;
+  }
+
+  /** The JSON report once every generation ended: the top level describes the generation graceful exits with; `reload` lists them all. */
+  lastReport(status: number) {
+    const main = this.#ended.get(this.#state.statusFrom ?? -1) ?? [...this.#ended.values()].at(-1);
+    return main ? this.#report(status, main) : null;
+  }
+
+  #report(status: number, main: GenerationFacts & { outcome: Outcome }) {
+    const { options } = this;
+    const state = this.#state;
+    const facts = (n: number) => this.factsOf(n);
+    const generations = state.generations.map((g) => {
+      const f = this.#ended.get(g.n) ?? (this.#supervisors.get(g.n) ? { facts: this.#supervisors.get(g.n)!.state.facts, wall: this.clock.wall, status: null } : null);
+      return summarizeGeneration(g, f, options);
+    });
+    const { restart } = options.lifecycle;
+    const gaveUp = state.gaveUp;
+    const why = !gaveUp
+      ? `${state.phase.kind === 'done' ? 'a stop request' : ''}`
+      : gaveUp.reason === 'start-limit'
+        ? `${gaveUp.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`
+        : { requested: 'a stop request', 'no-restart': 'no --restart', succeeded: 'it ended with success (--restart on-failure)' }[gaveUp.reason];
+    const extras: ReportExtras = {
+      ...main.outcome.extras,
+      stats: this.#stats,
+      runs: state.generations.flatMap((g) => {
+        const e = this.#ended.get(g.n);
+        return e ? [summarizeRun(e.facts, options.policy, e.wall)] : [];
+      }),
+      runsOmitted: state.omitted.generations,
+      restart: restart.mode === 'no' ? null : { mode: restart.mode, restarts: state.restarts, gaveUp: gaveUp?.reason === 'start-limit', why },
+      reload: {
+        sockets: (this.#held?.sockets ?? []).map((s) => ({ name: s.name, address: s.address })),
+        generations,
+        reloads: state.reloads.map((r) => summarizeReload(state, r, this.clock.wall, facts, options.policy.readyTimeoutMs)),
+        omitted: state.omitted,
+      },
+    };
+    return buildReport(main.facts, options, status, main.wall, extras);
+  }
+}
+

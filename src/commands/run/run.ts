@@ -1,0 +1,179 @@
+// graceful run: supervise the child to the end; with --restart, start it again as the
+// policy says (core/restart.ts); then say what happened, on stderr and in the JSON report.
+// Every stop, whatever its trigger (a signal, --max-memory), goes through the supervisor's
+// one shutdown sequence.
+import type { Server } from 'node:http';
+import { decide, isUnstable, retain, type RunRecord } from '../../core/restart.js';
+import type { Facts, State } from '../../core/types.js';
+import { EXIT } from '../../config/errors.js';
+import type { RunOptions } from '../../config/options.js';
+import { formatDuration, formatSize } from '../../config/parse.js';
+import { describeCommand, human, humanSize, interactiveHint, summaryLine } from '../../report/human.js';
+import { checkOutputPath, writeJson } from '../../report/files.js';
+import { buildReport, summarizeRun } from '../../report/json.js';
+import type { Health } from '../../shell/probes/health.js';
+import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
+import { Supervisor, type Outcome } from '../../shell/supervisor.js';
+import { say } from '../../shell/ui/output.js';
+import { installTrap } from '../../shell/trap.js';
+import type { Ui } from '../../shell/ui/display.js';
+
+// How many runs the report lists (the last ones); a PID 1 that restarts its child for
+// months must not grow with every restart.
+const REPORTED_RUNS = 100;
+
+/** A run's facts, with its clock's way to wall-clock time. */
+interface RunFacts {
+  facts: Facts;
+  wall: (at: number) => number;
+}
+
+// Supervises the command (and its restarts); resolves with graceful's exit status.
+export async function run(options: RunOptions): Promise<number> {
+  // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
+  if (options.reload) return (await import('./generations.js')).runGenerations(options);
+  const { lifecycle } = options;
+  let history: RunRecord[] = [];
+  // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times: V8 loads the
+  // time zone for that, ~0.2 ms) only when a report is written, not on every run's exit path.
+  const runs: RunFacts[] = [];
+  let current: Supervisor | null = null;
+  let waiting = false;
+  let runsDone = 0;
+
+  let health: Server | null = null;
+  if (lifecycle.health) {
+    // node:http costs start-up time: loaded only for --health-port.
+    const { serveHealth } = await import('../../shell/probes/health.js');
+    const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runsDone, options));
+    if (typeof served === 'string') {
+      say(`graceful: ${served}; choose another port\n`);
+      return EXIT.usage;
+    }
+    health = served;
+  }
+
+  for (let round = 1; ; round++) {
+    let monitor: Monitor | null = null;
+    const supervisor: Supervisor = new Supervisor(options, {
+      started: (pid) => {
+        if (lifecycle.maxMemory === null && !lifecycle.stats) return;
+        monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
+          supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`);
+          supervisor.stop('memory-limit');
+        });
+      },
+    });
+    current = supervisor;
+    const { ui } = supervisor;
+    if (round === 1) {
+      for (const warning of options.warnings) ui.warn(warning);
+      checkOutputPath('--report-file', options.reportFile, ui);
+    }
+    const outcome = await supervisor.start();
+    runsDone = round;
+    const stats = (monitor as Monitor | null)?.stop() ?? null;
+    const { facts } = outcome.state;
+    const wall = supervisor.clock.wall;
+    runs.push({ facts, wall });
+    if (runs.length > REPORTED_RUNS) runs.shift();
+    if (facts.spawnError) return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: null });
+
+    const record: RunRecord = {
+      startedAt: facts.startedAt ?? facts.spawnAt,
+      endedAt: facts.exit?.at ?? supervisor.clock.now(),
+      status: outcome.status,
+      trigger: facts.stop?.trigger === 'child-exit' ? null : (facts.stop?.trigger ?? null),
+    };
+    history.push(record);
+    const decision = decide(lifecycle.restart, history, supervisor.clock.now());
+    history = retain(history, lifecycle.restart, supervisor.clock.now());
+    const { restart } = lifecycle;
+    if (decision.kind === 'stop') {
+      const gaveUp = decision.reason === 'start-limit';
+      const why = gaveUp
+        ? `${decision.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`
+        : { requested: `${record.trigger} is a stop request`, 'no-restart': 'no --restart', succeeded: 'it ended with success (--restart on-failure)' }[decision.reason as 'requested'];
+      if (gaveUp) ui.warn(`giving up: ${why}`);
+      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: restart.mode === 'no' ? null : { gaveUp, why } });
+    }
+
+    const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
+    const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
+    const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
+    ui.info(`${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(decision.delayMs)} (restart ${round})`);
+    waiting = true;
+    const stopped = await restartDelay(decision.delayMs, supervisor.clock.now, options.interactive);
+    waiting = false;
+    if (stopped) {
+      // A stop request during the delay is final: no new child; graceful exits at once.
+      ui.info(`${stopped} received while waiting to restart: not restarting`);
+      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: { gaveUp: false, why: `${stopped} during the restart delay` } }, true);
+    }
+  }
+
+  // Prints the last run's summary, writes the report, returns the last run's status.
+  function finish(
+    outcome: Outcome,
+    ui: Ui,
+    wall: (at: number) => number,
+    life: { runs: readonly RunFacts[]; stats: ResourceStats | null; restarts: number; why: { gaveUp: boolean; why: string } | null },
+    summarized = false,
+  ): number {
+    health?.close();
+    const { state, status, extras } = outcome;
+    const { facts } = state;
+    if (facts.spawnError) ui.error(facts.spawnError.message);
+    else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
+    if (outcome.caughtInterrupt) ui.info(interactiveHint(facts));
+    if (life.stats && (lifecycle.stats || options.verbose)) {
+      ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
+    }
+    // In every kill mode: with --kill-mode process they were left alone on purpose, but a
+    // process nobody supervises any more must never go unmentioned.
+    const leaked = extras.descendants.leaked;
+    if (leaked.length > 0) {
+      ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+    }
+    if (options.reportFile !== null) {
+      const restart = life.why && { mode: lifecycle.restart.mode, restarts: life.restarts, ...life.why };
+      writeJson('--report-file', options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted: runsDone - life.runs.length, stats: life.stats, restart }), ui);
+    }
+    return status;
+  }
+}
+
+// Waits out a restart delay; resolves with the stop signal if one arrives meanwhile.
+function restartDelay(ms: number, now: () => number, interactive: boolean): Promise<string | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    installTrap(
+      (event) => {
+        if (event.type !== 'stop-requested') return; // nothing to forward to: no child now
+        clearTimeout(timer);
+        resolve(event.signal);
+      },
+      now,
+      { interactive, delivered: () => false },
+    );
+  });
+}
+
+// What the health endpoint says, from the current run's machine.
+function healthOf(supervisor: Supervisor | null, waiting: boolean, runsDone: number, options: RunOptions): Health {
+  const state: State | null = supervisor?.state ?? null;
+  const phase = state?.phase.kind ?? 'starting';
+  const facts = state?.facts;
+  const running = !waiting && facts?.pid != null && facts.exit === null;
+  const ready = running && facts!.stop === null && (options.ready === null || facts!.readyAt !== null);
+  return {
+    state: waiting ? 'waiting-to-restart' : phase,
+    running,
+    ready,
+    pid: running ? facts!.pid : null,
+    uptimeMs: running && facts!.startedAt !== null ? Math.round(supervisor!.clock.now() - facts!.startedAt) : null,
+    // Runs done so far: while one runs, each of them was followed by a restart; while
+    // waiting, the last one is not yet.
+    restarts: Math.max(0, waiting ? runsDone - 1 : runsDone),
+  };
+}

@@ -1,0 +1,84 @@
+// graceful up's own options (the command line and GRACEFUL_* variables): which file, the
+// whole stop's deadline, --exit-with, --check. What each process does is in the file
+// (stackfile.ts). Loaded with commander (cli/program.ts): a table, no work.
+import { quote, UsageError } from '../../config/errors.js';
+import { reader, type Inputs, type OptionSpec } from '../../config/options.js';
+import { formatDuration, parseChoice, parseDuration } from '../../config/parse.js';
+import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform } from '../../config/presets.js';
+
+export const UP_HELP = 'graceful up --help';
+
+/** The files graceful up looks for, in this order, when -f is not given. */
+export const DEFAULT_FILES = ['graceful.yml', 'graceful.yaml', 'graceful.json', 'Procfile'] as const;
+
+export const UP_OPTIONS: readonly OptionSpec[] = [
+  { key: 'file', flags: '-f, --file <path>', env: 'GRACEFUL_FILE', default: DEFAULT_FILES.join(', then '), description: 'the stack: a YAML (or JSON) file of processes, or a Procfile' },
+  { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_UP_TIMEOUT', default: `none (a preset or a detected platform: its deadline less ${formatDuration(PLATFORM_RESERVE_MS)})`, description: "deadline of the whole stop: each process's grace period is cut to what is left of it" },
+  { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `the platform that stops the stack (${PRESET_NAMES.join(', ')}): its deadline bounds the whole stop` },
+  { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns it off' },
+  { key: 'exitWith', flags: '--exit-with <name>', env: 'GRACEFUL_EXIT_WITH', default: 'none', description: 'when this process ends, stop the stack and exit with its status (CI: start the stack, run the tests, stop it)' },
+  { key: 'check', flags: '--check', env: 'GRACEFUL_UP_CHECK', default: 'off', boolean: true, description: 'start the stack, stop it once it is up, and check that each process stopped in order and in time (exit 0 if so, 1 if not); same as graceful check -f FILE' },
+  { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the stack: one timeline per process, the order of starts and stops' },
+  { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper (as PID 1, graceful reaps orphans regardless)' },
+  { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
+  { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: each step of each process' },
+];
+
+export interface UpOptions {
+  /** The stack file, as given or found; null: none found (stackfile.ts says so). */
+  file: string | null;
+  /** Where the file name came from, for messages. */
+  fileFrom: string;
+  /** The processes named on the command line (with what they depend on); empty: all. */
+  names: string[];
+  /** The whole stop's deadline, or null. */
+  deadlineMs: number | null;
+  /** How graceful knows that deadline, for messages. */
+  deadlineFrom: string | null;
+  platform: Platform | null;
+  exitWith: string | null;
+  check: boolean;
+  reportFile: string | null;
+  subreaper: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+// Resolves graceful up's options: flag, else GRACEFUL_* variable, else preset, else default.
+export function resolveUpOptions(inputs: Inputs, check = false): UpOptions {
+  const { text, bool, duration } = reader(UP_OPTIONS, inputs, UP_HELP);
+  const fileRaw = text('file');
+  if (fileRaw?.value === '') throw new UsageError(fileRaw.from, `expected the path of a stack file, got ${quote('')}`, UP_HELP);
+  const file = fileRaw?.value ?? DEFAULT_FILES.find((f) => inputs.exists(f)) ?? null;
+  const presetRaw = text('preset');
+  const preset = presetRaw ? PRESETS[parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from)] : null;
+  let platform: Platform | null = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(inputs.env, inputs.exists, inputs.pid);
+  const platformRaw = text('platformTimeout');
+  if (platformRaw) {
+    const budgetMs = parseDuration(platformRaw.value, platformRaw.from);
+    platform = budgetMs === 0 ? null : { name: platform?.name ?? null, budgetMs, evidence: platformRaw.from };
+  }
+  const timeoutRaw = text('timeout');
+  const timeout = duration('timeout');
+  let deadlineMs: number | null = null;
+  let deadlineFrom: string | null = null;
+  if (timeout !== null) [deadlineMs, deadlineFrom] = [timeout, `${timeoutRaw!.from} ${formatDuration(timeout)}`];
+  else if (platform) [deadlineMs, deadlineFrom] = [Math.max(0, platform.budgetMs - PLATFORM_RESERVE_MS), `${platform.name ?? 'the platform'}'s ${formatDuration(platform.budgetMs)} (${platform.evidence}) less ${formatDuration(PLATFORM_RESERVE_MS)}`];
+  const exitWith = text('exitWith')?.value || null;
+  const reportRaw = text('reportFile');
+  if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`, UP_HELP);
+  return {
+    file,
+    fileFrom: fileRaw?.from ?? '-f',
+    names: inputs.command,
+    deadlineMs,
+    deadlineFrom,
+    platform,
+    exitWith,
+    check: check || (bool('check') ?? false),
+    reportFile: reportRaw?.value ?? null,
+    subreaper: bool('subreaper') ?? true,
+    quiet: bool('quiet') ?? false,
+    verbose: bool('verbose') ?? false,
+  };
+}

@@ -1,0 +1,66 @@
+// The receiving end of systemd's sd_notify protocol (--ready notify): a datagram socket in
+// a private directory, named to the child in NOTIFY_SOCKET. Node has no AF_UNIX datagram
+// sockets, so it is made through the FFI (ffi.ts), and read when the kernel says a datagram
+// came (sigio.ts), never on a timer.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { libc } from '../process/ffi.js';
+import { onInput, removeSocket } from './sigio.js';
+
+export interface NotifyEvents {
+  ready(): void;
+  /** STOPPING=1: the child began to shut down on its own. */
+  stopping(): void;
+  /** EXTEND_TIMEOUT_USEC=n: the current timeout (start or stop) runs at least n us from now. */
+  extend(ms: number): void;
+}
+
+export interface NotifySocket {
+  /** For NOTIFY_SOCKET. */
+  readonly path: string;
+  close(): void;
+}
+
+// Opens the socket, or says why it cannot.
+export function listenNotify(on: NotifyEvents): NotifySocket | string {
+  const lib = libc();
+  if (typeof lib === 'string') return `--ready notify is ${lib}`;
+  // mkdtemp makes the directory 0700: no other user can send to the socket or swap it.
+  const dir = mkdtempSync(join(tmpdir(), 'graceful-notify-'));
+  const path = join(dir, 'notify');
+  const fd = lib.bindDatagram(path);
+  if (fd < 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return `--ready notify: cannot create the socket ${path}`;
+  }
+  let ready = false;
+  const read = () => {
+    for (let datagram = lib.receive(fd); datagram !== null; datagram = lib.receive(fd)) {
+      for (const line of datagram.toString('utf8').split('\n')) {
+        const eq = line.indexOf('=');
+        const [key, value] = [line.slice(0, eq), line.slice(eq + 1)];
+        if (key === 'READY' && value === '1' && !ready) {
+          ready = true;
+          on.ready();
+        } else if (key === 'STOPPING' && value === '1') on.stopping();
+        else if (key === 'EXTEND_TIMEOUT_USEC' && /^\d+$/.test(value)) on.extend(Number(value) / 1000);
+      }
+    }
+  };
+  const stop = onInput(fd, read);
+  if (!stop) {
+    lib.close(fd);
+    rmSync(dir, { recursive: true, force: true });
+    return `--ready notify: cannot watch the socket ${path} (fcntl O_ASYNC refused)`;
+  }
+  return {
+    path,
+    close() {
+      stop();
+      read();
+      lib.close(fd);
+      removeSocket(path, dir);
+    },
+  };
+}
