@@ -3,6 +3,7 @@
 import { quote, UsageError } from './errors.js';
 import { parsePort, type ReadySpec } from './readiness.js';
 import { TRAPPED } from './signals.js';
+import type { SignalName } from '../core/types.js';
 
 /** A socket graceful binds, listens on and holds for every generation of the program. */
 export type ListenSpec =
@@ -19,7 +20,7 @@ export interface ReloadOptions {
   /** --control: the control socket's path; null: the default path for graceful's pid (shell/control.ts). */
   control: string | null;
   /** The signal that asks for a reload; null: none (every signal is passed on as before). */
-  signal: string | null;
+  signal: SignalName | null;
   /** Sockets graceful itself was given by systemd (LISTEN_FDS for graceful's pid), passed on first. */
   inherited: { count: number; names: string[] } | null;
   /** The --ready text when it holds {generation}: each generation gets its own probe address. */
@@ -111,11 +112,12 @@ export function ipv6Bytes(host: string): number[] | null {
 const RELOAD_SIGNALS = TRAPPED.filter((s) => s.disposition === 'forward' && s.name !== 'SIGCONT').map((s) => s.name);
 
 // Parses --reload-signal: one of RELOAD_SIGNALS, or none.
-export function parseReloadSignal(input: string, what: string): string | null {
+export function parseReloadSignal(input: string, what: string): SignalName | null {
   const raw = input.trim().toUpperCase();
   if (raw === 'NONE') return null;
   const name = raw.startsWith('SIG') ? raw : `SIG${raw}`;
-  if (RELOAD_SIGNALS.includes(name)) return name;
+  const found = RELOAD_SIGNALS.find((s) => s === name);
+  if (found) return found;
   throw new UsageError(what, `expected none or one of ${RELOAD_SIGNALS.join(', ')} (signals graceful passes on), got ${quote(input)}`);
 }
 

@@ -1,6 +1,6 @@
 // Command line + GRACEFUL_* environment + --preset -> typed, validated options. The one
 // place where user input is checked: everything after this trusts its values.
-import type { KillMode, Policy } from '../core/types.js';
+import type { KillMode, Policy, SignalName } from '../core/types.js';
 import { quote, UsageError } from './errors.js';
 import type { RestartPolicy } from '../core/restart.js';
 import { formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from './parse.js';
@@ -15,7 +15,7 @@ export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies reado
 /** Built-in defaults, used when neither a flag, an environment variable nor a preset sets a value. */
 export const DEFAULTS = {
   timeoutMs: 30_000,
-  killSignal: 'SIGKILL',
+  killSignal: 'SIGKILL' as SignalName,
   killMode: 'group' as KillMode,
   /** graceful check: as docker stop and the kubelet deliver a stop (PID 1 only). */
   checkKillMode: 'mixed' as KillMode,
@@ -444,7 +444,7 @@ function checkBudget(platform: Platform, timeoutMs: number, kill: boolean): stri
 // Parses "143,SIGTERM" (commas or spaces) into exit codes and signal names.
 export function parseSuccessStatuses(input: string, what: string): Policy['success'] {
   const codes: number[] = [];
-  const signals: string[] = [];
+  const signals: SignalName[] = [];
   for (const item of input.split(/[\s,]+/).filter(Boolean)) {
     if (/^\d+$/.test(item)) {
       const code = Number(item);

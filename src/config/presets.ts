@@ -1,6 +1,6 @@
 // The stop semantics of the systems graceful runs under or stands in for, one table, each
 // value with where it comes from. --help, the README's presets table and the tests read it.
-import type { KillMode } from '../core/types.js';
+import type { KillMode, SignalName } from '../core/types.js';
 
 export const PRESET_NAMES = ['systemd', 'pm2', 'docker', 'kubernetes', 'supervisord'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -17,8 +17,8 @@ export interface Preset {
   budgetMs: number;
   /** Grace period: the budget less PLATFORM_RESERVE_MS. */
   timeoutMs: number;
-  stopSignal: string;
-  killSignal: string;
+  stopSignal: SignalName;
+  killSignal: SignalName;
   killMode: KillMode;
   /**
    * How the platform itself delivers its stop to a program run without graceful: what

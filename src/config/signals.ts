@@ -2,6 +2,7 @@
 // receives. Code, --help, the README's signal table and the tests all read it.
 import { constants } from 'node:os';
 import { signalStatus } from '../core/exit.js';
+import type { SignalName, StopSignal } from '../core/types.js';
 import { quote, UsageError } from './errors.js';
 
 /** What graceful does when it receives a signal. */
@@ -13,8 +14,16 @@ export type Disposition =
   /** Terminal job control (Ctrl+Z): the child is sent SIGSTOP, then graceful stops itself. */
   | 'suspend';
 
-export interface TrappedSignal {
-  name: string;
+/** A row of the table: a signal that starts the stop, with or without --interactive, is a StopSignal (typed). */
+export type TrappedSignal = TrappedRow &
+  (
+    | { name: StopSignal; disposition: 'stop'; interactive?: Disposition }
+    | { name: StopSignal; disposition: Disposition; interactive: 'stop' }
+    | { name: SignalName; disposition: Exclude<Disposition, 'stop'>; interactive?: Exclude<Disposition, 'stop'> }
+  );
+
+interface TrappedRow {
+  name: SignalName;
   disposition: Disposition;
   /** What --interactive makes of it, where that differs: Ctrl+C is the child's, a hang-up stops it. */
   interactive?: Disposition;
@@ -52,24 +61,32 @@ export const TRAPPED: readonly TrappedSignal[] = (
   ] satisfies TrappedSignal[]
 ).filter((s) => s.name in constants.signals);
 
-const BY_NUMBER = new Map<number, string>();
-for (const [name, num] of Object.entries(constants.signals)) {
+const BY_NUMBER = new Map<number, SignalName>();
+for (const [name, num] of Object.entries(constants.signals) as [SignalName, number][]) {
   // Aliases (SIGIOT = SIGABRT, SIGPOLL = SIGIO): keep the first, canonical name.
   if (!BY_NUMBER.has(num)) BY_NUMBER.set(num, name);
 }
 
-// The signal's name for its number on this platform, or null.
-export function signalName(num: number): string | null {
-  return BY_NUMBER.get(num) ?? null;
+// Linux's real-time signals: 32 and 33 are glibc's own, SIGRTMIN is 34, SIGRTMAX 64.
+const RTMIN = 34;
+const RTMAX = 64;
+
+// The signal's name for its number on this platform (a real-time one as SIGRTMIN+n), or null.
+export function signalName(num: number): SignalName | null {
+  const known = BY_NUMBER.get(num);
+  if (known) return known;
+  return Number.isInteger(num) && num >= RTMIN && num <= RTMAX ? `SIGRTMIN+${num - RTMIN}` : null;
 }
 
 // The signal's number on this platform, or null for an unknown name.
-export function signalNumber(name: string): number | null {
+export function signalNumber(name: SignalName): number | null {
+  const rt = /^SIGRTMIN\+(\d+)$/.exec(name);
+  if (rt) return signalName(RTMIN + Number(rt[1])) === name ? RTMIN + Number(rt[1]) : null;
   return (constants.signals as Record<string, number>)[name] ?? null;
 }
 
 // Parses SIGTERM, TERM, term or 15 into the canonical name; throws a UsageError naming `what`.
-export function parseSignal(input: string, what: string): string {
+export function parseSignal(input: string, what: string): SignalName {
   const raw = input.trim();
   if (/^\d+$/.test(raw)) {
     const name = BY_NUMBER.get(Number(raw));
@@ -78,7 +95,7 @@ export function parseSignal(input: string, what: string): string {
   }
   const upper = raw.toUpperCase();
   const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  if (signalNumber(name) !== null) return name;
+  if (isSignalName(name)) return name;
   throw new UsageError(what, `expected a signal name like SIGTERM, TERM or a number like 15, got ${quote(input)}`);
 }
 
@@ -86,10 +103,16 @@ function maxSignal(): number {
   return Math.max(...BY_NUMBER.keys());
 }
 
-// What graceful exits with when the child died of a signal: 128 + n, as shells and tini do.
-export function statusForSignal(name: string): number {
+// Whether this platform knows a signal by that name.
+export function isSignalName(name: string): name is SignalName {
+  return name in constants.signals;
+}
+
+// What graceful exits with when the child (or graceful check itself) died of a signal:
+// core/exit.ts's rule, 128 + n, for the signal's number on this platform.
+export function statusForSignal(name: SignalName): number {
   return signalStatus(signalNumber(name) ?? 0);
 }
 
 // Signals that a process cannot catch, block or ignore.
-export const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+export const UNCATCHABLE: ReadonlySet<SignalName> = new Set<SignalName>(['SIGKILL', 'SIGSTOP']);

@@ -5,7 +5,7 @@ import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
 import { leavesRest } from './machine.js';
 import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
-import type { Facts, PhaseRecord, Policy } from './types.js';
+import type { Facts, PhaseRecord, Policy, SignalName } from './types.js';
 
 export interface InflightResult {
   /** HTTP status, if a response came. */
@@ -35,7 +35,7 @@ export interface Observations {
    * time after the spawn: the check was interrupted, and whatever it had not done by then is
    * not run. Null when the check ran to its end.
    */
-  aborted: { signal: string; afterMs: number; /** ISO time, for the report. */ at: string } | null;
+  aborted: { signal: SignalName; afterMs: number; /** ISO time, for the report. */ at: string } | null;
   /** What the child did with the stop signal just before it was sent; null if unreadable. */
   disposition: 'caught' | 'ignored' | 'default' | null;
   inflight: { url: string; results: InflightResult[] } | null;

@@ -3,6 +3,7 @@
 // command). On a stop they often do not wait for it: npm, yarn and pnpm pass SIGTERM to the
 // shell, which dies of it without passing it on, then exit at once; the program is left
 // running, unsignalled (measured with npm 11, yarn 1.22 and pnpm 9 here). PURE: names only.
+import type { SignalName } from './types.js';
 
 /** What kind of launcher a command is: a package manager's script runner, or a shell. */
 export type LauncherKind = 'package-manager' | 'shell';
@@ -45,7 +46,7 @@ const GRACEFUL_STOP: Record<string, string> = {
 };
 
 // What to say when `command` is such a program stopped with another signal than its own.
-export function gracefulStopHint(command: string, signal: string): string | null {
+export function gracefulStopHint(command: string, signal: SignalName): string | null {
   const name = command.split(' ')[0]!.replace(/.*\//, '').replace(/:$/, '');
   const wanted = GRACEFUL_STOP[name];
   if (!wanted || wanted === signal) return null;

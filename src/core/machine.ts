@@ -3,6 +3,7 @@
 // actions out. No I/O and no clock here: every event carries its own time.
 import { exitStatus } from './timeline.js';
 import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
+import { isStopSignal } from './types.js';
 
 // The first state of a run: the spawn of `command` was asked for at `at`.
 export function initialState(command: readonly string[], at: number): State {
@@ -335,7 +336,7 @@ function afterPreStop(state: State, at: number, policy: Policy): Step {
 // (a hang-up, with --interactive: a shell ignores SIGTERM, and dies of SIGHUP).
 function chosenStopSignal(stop: StopFacts, policy: Policy): SignalName {
   if (policy.stopSignal !== null) return policy.stopSignal;
-  return stop.trigger === 'SIGINT' || stop.trigger === 'SIGTERM' || stop.trigger === 'SIGHUP' ? stop.trigger : 'SIGTERM';
+  return isStopSignal(stop.trigger) ? stop.trigger : 'SIGTERM';
 }
 
 function sendStop(state: State, at: number, policy: Policy): Step {

@@ -3,6 +3,7 @@
 // and PM2's min_uptime, max_restarts, exp_backoff_restart_delay, in one function of the
 // history and the time.
 import type { StopTrigger } from './types.js';
+import { STOP_SIGNALS } from './types.js';
 
 export type RestartMode = 'no' | 'on-failure' | 'always';
 
@@ -42,7 +43,7 @@ export type Decision =
 
 // Stop requests from outside are final: a restart would undo what was asked. (graceful up's
 // own stops are its coordinator's to follow up: core/stack.ts.)
-const FINAL_TRIGGERS: ReadonlySet<StopTrigger> = new Set<StopTrigger>(['SIGTERM', 'SIGINT', 'SIGHUP', 'check', 'stack']);
+const FINAL_TRIGGERS: ReadonlySet<StopTrigger> = new Set<StopTrigger>([...STOP_SIGNALS, 'check', 'stack']);
 
 export function isUnstable(run: RunRecord, policy: RestartPolicy): boolean {
   return run.endedAt - run.startedAt < policy.minUptimeMs;

@@ -3,7 +3,18 @@ import type { Phase as AppPhase } from '../app/protocol.js';
 // PURE: the vocabulary of the shutdown machine. No I/O, no clock: every event carries `at`,
 // a monotonic time in milliseconds supplied by the shell.
 
-export type SignalName = string;
+/**
+ * A signal, by the name Linux gives it (the names Node's os.constants.signals has there).
+ * config/signals.ts turns what the user typed into one of these, and numbers into names.
+ */
+export type SignalName =
+  | 'SIGHUP' | 'SIGINT' | 'SIGQUIT' | 'SIGILL' | 'SIGTRAP' | 'SIGABRT' | 'SIGIOT' | 'SIGBUS'
+  | 'SIGFPE' | 'SIGKILL' | 'SIGUSR1' | 'SIGSEGV' | 'SIGUSR2' | 'SIGPIPE' | 'SIGALRM' | 'SIGTERM'
+  | 'SIGCHLD' | 'SIGSTKFLT' | 'SIGCONT' | 'SIGSTOP' | 'SIGTSTP' | 'SIGTTIN' | 'SIGTTOU' | 'SIGURG'
+  | 'SIGXCPU' | 'SIGXFSZ' | 'SIGVTALRM' | 'SIGPROF' | 'SIGWINCH' | 'SIGIO' | 'SIGPOLL' | 'SIGPWR'
+  | 'SIGSYS'
+  /** A real-time signal (34 to 64 on Linux), named as kill -l and strace name it. */
+  | `SIGRTMIN+${number}`;
 
 /** systemd's KillMode, with systemd's meaning. */
 export type KillMode =
@@ -74,14 +85,18 @@ export interface PreStopRun {
   cancelled: boolean;
 }
 
-/** The signals that ask graceful to stop the child (the 'stop' rows of signals.ts). */
-export type StopSignal =
-  /** docker stop, kubectl, systemd, kill(1). */
-  | 'SIGTERM'
-  /** Ctrl+C. */
-  | 'SIGINT'
-  /** A closed terminal, with --interactive (otherwise SIGHUP is passed on). */
-  | 'SIGHUP';
+/**
+ * The signals that ask graceful to stop the child: SIGTERM (docker stop, kubectl, systemd,
+ * kill(1)), SIGINT (Ctrl+C) and SIGHUP (a closed terminal, with --interactive; otherwise it
+ * is passed on). The 'stop' rows of config/signals.ts's table can only name these (typed).
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+// Whether a stop's trigger is one of the stop signals (else graceful's own reason).
+export function isStopSignal(trigger: string | null): trigger is StopSignal {
+  return (STOP_SIGNALS as readonly (string | null)[]).includes(trigger);
+}
 
 /** graceful's own reasons to stop the child. */
 export type OwnStop =
@@ -172,7 +187,7 @@ export interface Facts {
   /** When --ready-timeout runs out, while waiting for ready. */
   readyDeadline: number | null;
   /** Signals passed on to the child, by name, with counts. */
-  forwarded: Record<SignalName, number>;
+  forwarded: Partial<Record<SignalName, number>>;
   /** The program behind a launcher main process, once graceful found it (see AppFacts). */
   app: AppFacts | null;
   /**

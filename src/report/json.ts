@@ -1,7 +1,7 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
 // line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
-import type { AppPhase, Facts } from '../core/types.js';
+import type { AppPhase, Facts, SignalName } from '../core/types.js';
 import type { RunOptions } from '../config/options.js';
 import { describeReady } from '../config/readiness.js';
 import type { GenerationSummary, ReloadSummary } from './generations.js';
@@ -142,7 +142,7 @@ export interface Report {
     shutdownMs: number | null;
     uptimeMs: number | null;
   };
-  forwarded: Record<string, number>;
+  forwarded: Partial<Record<SignalName, number>>;
   /** The program behind a launcher main process (npm start -> node server.js), when graceful found one. */
   app: null | {
     pid: number;

@@ -4,7 +4,7 @@
 // lifecycle: take up PID 1 duties, trap signals, spawn, probe readiness, wait, clean up.
 import { initialState, step } from '../core/machine.js';
 import type { Writable } from 'node:stream';
-import type { Action, Event, OwnStop, Policy, State } from '../core/types.js';
+import type { Action, Event, OwnStop, Policy, SignalName, State, StopSignal } from '../core/types.js';
 import { EXIT } from '../config/errors.js';
 import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
@@ -18,7 +18,7 @@ import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } f
 import { runPreStop, type PreStop } from './process/prestop.js';
 import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
-import { installTrap } from './trap.js';
+import type { Trap } from './trap.js';
 import { disposition } from './process/inspect.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
@@ -48,7 +48,7 @@ export interface Hooks {
   /** The stop signal or the kill signal is about to be sent to the child. */
   beforeSignal?(reason: 'stop' | 'kill'): void;
   /** graceful received a stop signal (SIGTERM, SIGINT), after the machine acted on it. */
-  stopRequested?(signal: string): void;
+  stopRequested?(signal: StopSignal): void;
 }
 
 export interface SupervisorOptions {
@@ -57,10 +57,10 @@ export interface SupervisorOptions {
   /** Print a line per step off a terminal (graceful check prints its checklist instead). */
   steps?: boolean;
   /**
-   * Install graceful's signal handlers and route them to this program (default). False when
-   * a coordinator supervises several programs and routes each signal itself (dispatch()).
+   * The process's signal handlers, to route to this program; null when a coordinator
+   * supervises several programs and routes each signal itself (dispatch()).
    */
-  trap?: boolean;
+  trap: Trap | null;
   /**
    * List the child's tree just before each stop and kill signal, so that the report names
    * exactly the processes alive at that moment (a list taken after the signal misses those
@@ -129,7 +129,7 @@ export class Supervisor {
   #treeEmpty = false;
 
   readonly #env: Record<string, string>;
-  readonly #trap: boolean;
+  readonly #trap: Trap | null;
   /** Stops listening to the reaper (at clean-up). */
   #unwatch: (() => void) | null = null;
   /** List the tree before each stop and kill signal, for a report (see SupervisorOptions.observe). */
@@ -140,11 +140,11 @@ export class Supervisor {
 
   constructor(
     readonly options: RunOptions,
-    private readonly hooks: Hooks = {},
-    extra: SupervisorOptions = {},
+    private readonly hooks: Hooks,
+    extra: SupervisorOptions,
   ) {
     this.#env = extra.env ?? {};
-    this.#trap = extra.trap ?? true;
+    this.#trap = extra.trap;
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.#extra = extra;
     this.#policy = options.policy;
@@ -196,7 +196,7 @@ export class Supervisor {
     // otherwise kill graceful and orphan the child.
     // (Unless a coordinator above routes the signals: several programs under one graceful.)
     if (this.#trap) {
-      installTrap((event) => this.dispatch(event), this.clock.now, {
+      this.#trap.route((event) => this.dispatch(event), {
         interactive: options.interactive,
         delivered: (signal) => job !== null && reachesJob(signal, job),
       });
@@ -378,7 +378,7 @@ export class Supervisor {
   }
 
   // The app ended: what is left of the tree then, and the event.
-  #appExited(code: number | null, signal: string | null, known: boolean): void {
+  #appExited(code: number | null, signal: SignalName | null, known: boolean): void {
     const at = this.clock.now();
     const tree = this.#tree;
     const survivors = tree?.count() ?? 0;

@@ -1,7 +1,7 @@
 // How a command is named in what people read: shortened to fit, never cut in the middle of
 // the program's or the script's name (issue 11: "/usr/bin/node /tmp/x/p/fixtures/ignores-sigt...").
 import { describe, expect, it } from 'vitest';
-import type { Event } from '../../src/core/types.js';
+import type { Event, SignalName } from '../../src/core/types.js';
 import { resolveRunOptions } from '../../src/config/options.js';
 import { describeCommand, statusLine, stepLines, summaryLine } from '../../src/report/human.js';
 import { buildReport } from '../../src/report/json.js';
@@ -35,7 +35,7 @@ describe('describeCommand', () => {
 
 // The summary line on a fake clock: every figure the user reads is pinned, so that a wrong
 // number in the renderer fails here.
-const died = (signal: string, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
+const died = (signal: SignalName, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
 
 describe('the summary line', () => {
   it('states the grace period that applied: EXTEND_TIMEOUT_USEC moves it, and the line says so', () => {

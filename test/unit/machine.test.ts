@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
-import type { Action, Event, Phase, Policy } from '../../src/core/types.js';
+import type { Action, Event, Phase, Policy, SignalName } from '../../src/core/types.js';
 import { basePolicy, Sim, type Input } from './sim.js';
 
 const exitCode = (code: number) => ({ type: 'child-exited' as const, code, signal: null, signo: null, survivors: 0 });
-const died = (signal: string, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
+const died = (signal: SignalName, signo: number, survivors = 0) => ({ type: 'child-exited' as const, code: null, signal, signo, survivors });
 
 describe('a stop request', () => {
   it('sends the received signal at once, arms the deadline from the request, exits with the child', () => {

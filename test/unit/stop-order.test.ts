@@ -40,7 +40,11 @@ vi.mock('../../src/shell/ui/output.js', () => ({
 // The trap: the test delivers the signal itself, as the handler would.
 let deliver: ((event: Extract<Event, { type: 'stop-requested' }>) => void) | null = null;
 vi.mock('../../src/shell/trap.js', () => ({
-  installTrap: (d: typeof deliver) => void (deliver = d),
+  Trap: class {
+    route(d: typeof deliver) {
+      deliver = d;
+    }
+  },
 }));
 
 // A child that starts at once and exits when the test says.
@@ -70,6 +74,7 @@ vi.mock('../../src/shell/process/pid1.js', () => ({
 
 const { resolveRunOptions } = await import('../../src/config/options.js');
 const { Supervisor } = await import('../../src/shell/supervisor.js');
+const { Trap } = await import('../../src/shell/trap.js');
 
 function options(flags: Record<string, string | boolean>) {
   return resolveRunOptions({ command: ['fake-child'], flags, env: {}, exists: () => false, pid: process.pid });
@@ -85,7 +90,7 @@ const until = async (what: string, ok: () => boolean) => {
 
 // Starts a supervisor on the fake child and waits until it is idle after the start.
 async function supervising(flags: Record<string, string | boolean>) {
-  const supervisor = new Supervisor(options(flags));
+  const supervisor = new Supervisor(options(flags), {}, { trap: new Trap(() => 0) });
   const done = supervisor.start();
   await until('the child to start', () => supervisor.pid === PID && log.includes('prepare output'));
   await new Promise((r) => setTimeout(r, 30)); // past the warm-up

@@ -22,6 +22,8 @@ import { buildReport } from '../../report/json.js';
 import { disposition, stillListening, tcpSockets } from '../../shell/process/inspect.js';
 import { say } from '../../shell/ui/output.js';
 import { Supervisor } from '../../shell/supervisor.js';
+import { systemClock } from '../../shell/clock.js';
+import { Trap } from '../../shell/trap.js';
 
 // Time for the in-flight requests, once written, to be read by the server before the stop
 // signal: a request still unread in the socket when the server closes would be lost
@@ -39,8 +41,9 @@ export async function check(options: CheckOptions): Promise<number> {
   if (options.reload > 0) return (await import('./reload-check.js')).checkReloads(options);
   const runs: CheckRun[] = [];
   let lastUi: Supervisor['ui'] | null = null;
+  const trap = new Trap(systemClock().now);
   for (let i = 1; i <= options.repeat; i++) {
-    const { run, ui } = await checkOnce(options, i);
+    const { run, ui } = await checkOnce(options, i, trap);
     runs.push(run);
     lastUi = ui;
     if (run.observations.aborted) break; // asked to stop: no further run
@@ -58,7 +61,7 @@ export async function check(options: CheckOptions): Promise<number> {
   return status;
 }
 
-async function checkOnce(options: CheckOptions, round: number): Promise<{ run: CheckRun; ui: Supervisor['ui'] }> {
+async function checkOnce(options: CheckOptions, round: number, trap: Trap): Promise<{ run: CheckRun; ui: Supervisor['ui'] }> {
   const { run: runOptions } = options;
   // A fresh private TMPDIR: whatever is left in it afterwards, the child left.
   const tmp = mkdtempSync(join(tmpdir(), 'graceful-check-'));
@@ -110,7 +113,7 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
         if (after) clearTimeout(after);
       },
     },
-    { env: { TMPDIR: tmp, ...preloadEnv(traces) }, steps: false, observe: true },
+    { trap, env: { TMPDIR: tmp, ...preloadEnv(traces) }, steps: false, observe: true },
   );
   const { ui } = supervisor;
   if (round === 1) {

@@ -1,5 +1,5 @@
 // graceful run with reloads on (--listen, --control, --reload-signal, sockets from systemd):
-// the program runs as generations, each with its own machine and Supervisor({ trap: false }),
+// the program runs as generations, each with its own machine and Supervisor({ trap: null }),
 // under one pure coordinator (core/generations.ts). This shell owns what is process-wide:
 // the held sockets (shell/listen.ts), the signals (one trap, routed to the coordinator or
 // to each live generation), the control socket of `graceful reload` (shell/control.ts),
@@ -18,6 +18,7 @@ import {
   type Reload,
 } from '../../core/generations.js';
 import type { Event, Facts, OwnStop, StopSignal } from '../../core/types.js';
+import { isStopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
 import { readyFor } from '../../config/listen.js';
 import type { RunOptions } from '../../config/options.js';
@@ -34,7 +35,7 @@ import { environValue } from '../../shell/process/inspect.js';
 import { holdSockets, type HeldSockets } from '../../shell/sockets/listen.js';
 import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
 import { Supervisor, type Outcome } from '../../shell/supervisor.js';
-import { installTrap } from '../../shell/trap.js';
+import { Trap } from '../../shell/trap.js';
 import { Ui } from '../../shell/ui/display.js';
 
 // Without --ready, how long a new generation must have run to count as ready: einhorn's and
@@ -78,7 +79,7 @@ export class Coordinator {
   readonly #queue: GenEvent[] = [];
   #busy = false;
   /** The signal that stopped graceful, if one did. */
-  #stoppedBy: string | null = null;
+  #stoppedBy: StopSignal | null = null;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -146,7 +147,7 @@ export class Coordinator {
     }
 
     // One trap for the whole program: each signal to the coordinator or to the generations.
-    installTrap((event) => this.#onSignal(event), this.clock.now, { interactive: options.interactive, delivered: () => false });
+    new Trap(this.clock.now).route((event) => this.#onSignal(event), { interactive: options.interactive, delivered: () => false });
     this.#dispatch({ type: 'begin', at: this.clock.now() });
     const status = await this.#finished;
     return this.#finishRun(status);
@@ -163,7 +164,7 @@ export class Coordinator {
   }
 
   /** The signal that stopped graceful (SIGTERM, SIGINT), if one did. */
-  get stoppedBy(): string | null {
+  get stoppedBy(): StopSignal | null {
     return this.#stoppedBy;
   }
 
@@ -224,7 +225,7 @@ export class Coordinator {
       case 'stop': {
         const s = this.#supervisors.get(action.generation);
         if (!s) return;
-        if (action.trigger === 'SIGTERM' || action.trigger === 'SIGINT' || action.trigger === 'SIGHUP') s.dispatch({ type: 'stop-requested', at: now(), signal: action.trigger as StopSignal });
+        if (isStopSignal(action.trigger)) s.dispatch({ type: 'stop-requested', at: now(), signal: action.trigger });
         else s.stop(action.trigger);
         return;
       }
@@ -289,7 +290,7 @@ export class Coordinator {
         },
       },
       {
-        trap: false,
+        trap: null,
         steps: this.verb === 'run',
         env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,

@@ -4,7 +4,7 @@
 // one shutdown sequence.
 import type { Server } from 'node:http';
 import { decide, isUnstable, retain, type RunRecord } from '../../core/restart.js';
-import type { Facts, State } from '../../core/types.js';
+import type { Facts, State, StopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
 import type { RunOptions } from '../../config/options.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
@@ -15,7 +15,8 @@ import type { Health } from '../../shell/probes/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
 import { Supervisor, type Outcome } from '../../shell/supervisor.js';
 import { say } from '../../shell/ui/output.js';
-import { installTrap } from '../../shell/trap.js';
+import { Trap } from '../../shell/trap.js';
+import { systemClock } from '../../shell/clock.js';
 import type { Ui } from '../../shell/ui/display.js';
 
 // How many runs the report lists (the last ones); a PID 1 that restarts its child for
@@ -33,6 +34,7 @@ export async function run(options: RunOptions): Promise<number> {
   // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
   if (options.reload) return (await import('./generations.js')).runGenerations(options);
   const { lifecycle } = options;
+  const trap = new Trap(systemClock().now);
   let history: RunRecord[] = [];
   // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times: V8 loads the
   // time zone for that, ~0.2 ms) only when a report is written, not on every run's exit path.
@@ -63,7 +65,7 @@ export async function run(options: RunOptions): Promise<number> {
           supervisor.stop('memory-limit');
         });
       },
-    });
+    }, { trap });
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
@@ -103,7 +105,7 @@ export async function run(options: RunOptions): Promise<number> {
     const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
     ui.info(`${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(decision.delayMs)} (restart ${round})`);
     waiting = true;
-    const stopped = await restartDelay(decision.delayMs, supervisor.clock.now, options.interactive);
+    const stopped = await restartDelay(decision.delayMs, trap, options.interactive);
     waiting = false;
     if (stopped) {
       // A stop request during the delay is final: no new child; graceful exits at once.
@@ -144,16 +146,15 @@ export async function run(options: RunOptions): Promise<number> {
 }
 
 // Waits out a restart delay; resolves with the stop signal if one arrives meanwhile.
-function restartDelay(ms: number, now: () => number, interactive: boolean): Promise<string | null> {
+function restartDelay(ms: number, trap: Trap, interactive: boolean): Promise<StopSignal | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), ms);
-    installTrap(
+    trap.route(
       (event) => {
         if (event.type !== 'stop-requested') return; // nothing to forward to: no child now
         clearTimeout(timer);
         resolve(event.signal);
       },
-      now,
       { interactive, delivered: () => false },
     );
   });

@@ -24,7 +24,7 @@ import { environHas, isNodeChild, ownChildren } from '../../shell/process/pid1.j
 import { Lines, prefixes } from './prefix.js';
 import { ProcessUi, StackUi } from './display.js';
 import { Supervisor } from '../../shell/supervisor.js';
-import { installTrap } from '../../shell/trap.js';
+import { Trap } from '../../shell/trap.js';
 import { readProc, scanProcs, tryKill } from '../../shell/process/tree.js';
 import { loadStack, type StackEntry } from './stackfile.js';
 import type { UpOptions } from './options.js';
@@ -81,7 +81,7 @@ export async function up(options: UpOptions): Promise<number> {
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
   // ---- the signals: trapped once, for the whole stack.
-  installTrap(
+  new Trap(clock.now).route(
     (event) => {
       if (event.type === 'stop-requested') return feed({ type: 'stop-requested', at: event.at, signal: event.signal });
       const live = [...programs.values()].filter((p) => p.supervisor !== null);
@@ -95,7 +95,6 @@ export async function up(options: UpOptions): Promise<number> {
       for (const p of live) p.supervisor!.dispatch({ type: 'forward', at: event.at, signal: 'SIGSTOP' });
       process.kill(process.pid, 'SIGSTOP');
     },
-    clock.now,
     { interactive: false, delivered: () => false },
   );
   for (const warning of stack.warnings) display.warn(null, warning);
@@ -197,7 +196,7 @@ export async function up(options: UpOptions): Promise<number> {
         },
       },
       {
-        trap: false,
+        trap: null,
         // Inherited by everything it starts: how an orphan it leaves is known to be its own.
         env: { ...entry.env, [OWNER]: entry.name },
         cwd: entry.cwd ?? undefined,

@@ -8,11 +8,12 @@ import { fdStream } from '../ui/output.js';
 import { tryKill } from './tree.js';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { EXIT } from '../../config/errors.js';
+import type { SignalName } from '../../core/types.js';
 
 export interface ChildEvents {
   spawned(pid: number): void;
   failed(status: 126 | 127, message: string): void;
-  exited(code: number | null, signal: string | null): void;
+  exited(code: number | null, signal: SignalName | null): void;
 }
 
 export interface Child {
@@ -24,7 +25,7 @@ export interface Child {
   /** True once Node has reaped it: its pid may belong to someone else from then on. */
   readonly exited: boolean;
   /** Signals the main process, never after it was reaped; false if it could not be. */
-  signal(signal: string): boolean;
+  signal(signal: SignalName): boolean;
 }
 
 /**
@@ -41,7 +42,7 @@ export interface SpawnOptions {
    * A program that sets the child's parent-death signal and then execs the command in the
    * same process (util-linux setpriv), with that signal; null to spawn the command itself.
    */
-  pdeathsig: { helper: string; signal: string } | null;
+  pdeathsig: { helper: string; signal: SignalName } | null;
   /** Terminal mode: the child joins graceful's process group and keeps its terminal. */
   terminal: boolean;
   /**
@@ -152,7 +153,7 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
   proc.on('exit', (code, signal) => {
     if (proc.pid === undefined) return; // a failed spawn, reported through 'error'
     exited = true;
-    on.exited(code, signal);
+    on.exited(code, signal as SignalName | null);
   });
   if (proc.pid !== undefined) on.spawned(proc.pid);
   return child;

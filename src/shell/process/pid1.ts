@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { libc, WAIT } from './ffi.js';
 import { signalName } from '../../config/signals.js';
 import { readProc, scanProcs } from './tree.js';
+import type { SignalName } from '../../core/types.js';
 
 const PR_SET_CHILD_SUBREAPER = 36;
 
@@ -23,7 +24,7 @@ export interface Reaper {
    * function is called. Every supervised program listens for its own (several at once
    * under a reload or a stack).
    */
-  watch(listener: (pid: number, code: number | null, signal: string | null) => void): () => void;
+  watch(listener: (pid: number, code: number | null, signal: SignalName | null) => void): () => void;
 }
 
 export interface ReaperOptions {
@@ -90,7 +91,7 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
 
   let reaped = 0;
   let scheduled = false;
-  const listeners = new Set<(pid: number, code: number | null, signal: string | null) => void>();
+  const listeners = new Set<(pid: number, code: number | null, signal: SignalName | null) => void>();
   // Reaps `pid` if it is a zombie now; tells the listener how it ended.
   const reapOne = (pid: number): boolean => {
     if (lib.waitpid(pid, WAIT.WNOHANG) !== pid) return false;
@@ -99,7 +100,7 @@ function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem
       const s = lib.lastStatus();
       // The wait status: WIFEXITED when the low 7 bits are 0 (the code in bits 8-15), else
       // the number of the signal that ended it.
-      const [code, signal] = (s & 0x7f) === 0 ? [(s >> 8) & 0xff, null] : [null, signalName(s & 0x7f) ?? `signal ${s & 0x7f}`];
+      const [code, signal] = (s & 0x7f) === 0 ? [(s >> 8) & 0xff, null] : [null, signalName(s & 0x7f)];
       for (const listener of listeners) listener(pid, code, signal);
     }
     return true;

@@ -3,10 +3,11 @@
 // hook needs a spawn, its exit and a group kill, and execa in the bundle cost every start
 // about 1 MB of RSS and 4% of start-up, used or not (docs/performance.md).
 import { spawn } from 'node:child_process';
+import type { SignalName } from '../../core/types.js';
 
 export interface PreStopResult {
   code: number | null;
-  signal: string | null;
+  signal: SignalName | null;
   error: string | null;
 }
 
@@ -42,7 +43,7 @@ export function runPreStop(command: string, childPid: number | null, done: (resu
     });
     pid = sub.pid;
     sub.once('error', (error) => end({ code: null, signal: null, error: error.message.split('\n')[0]! }));
-    sub.once('exit', (code, signal) => end({ code, signal, error: null }));
+    sub.once('exit', (code, signal) => end({ code, signal: signal as SignalName | null, error: null }));
   } catch (error) {
     queueMicrotask(() => end({ code: null, signal: null, error: (error as Error).message.split('\n')[0]! }));
   }

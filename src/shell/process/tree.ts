@@ -8,6 +8,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { signalNumber } from '../../config/signals.js';
 import { loadedLibc } from './ffi.js';
+import type { SignalName } from '../../core/types.js';
 
 /** One line of /proc/PID/stat, the fields graceful uses. */
 export interface ProcInfo {
@@ -86,7 +87,7 @@ export class Tree {
   #mainGone = false;
   #last: ProcInfo[] = [];
   #scannedAt = -Infinity;
-  #followUp: { sent: { signal: string | null; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
+  #followUp: { sent: { signal: SignalName | null; done: ((members: readonly ProcInfo[]) => void) | undefined }[]; timer: NodeJS.Timeout } | null = null;
   /** The process group that holds the tree and nothing else, signalled as one; null in terminal mode. */
   readonly #group: number | null;
 
@@ -163,7 +164,7 @@ export class Tree {
   // each checked by start time first (its pid may belong to a stranger by now). Without
   // /proc, the group only, as a terminal signals its foreground group. `outsideOnly`: to the
   // members outside graceful's group only (terminal mode: the terminal signalled the group).
-  forward(signal: string, outsideOnly = false): void {
+  forward(signal: SignalName, outsideOnly = false): void {
     if (!this.proc) {
       if (this.#group !== null) tryKill(-this.#group, signal);
       return;
@@ -191,7 +192,7 @@ export class Tree {
   // the /proc scan for the rest follows FOLLOW_UP_MS later: done at once, it kept the child,
   // just woken onto graceful's CPU, waiting behind it (the child's handler ran 2.5 ms late
   // now and then on 2 cores: bench/results.md). Signals sent meanwhile share that scan.
-  signalAll(signal: string, done?: (members: readonly ProcInfo[]) => void, outsideOnly = false): void {
+  signalAll(signal: SignalName, done?: (members: readonly ProcInfo[]) => void, outsideOnly = false): void {
     if (this.#group === null) {
       // Not done?.(this.#signalEach(...)): without `done`, that would not signal at all.
       const members = this.#signalEach(signal, outsideOnly);
@@ -228,7 +229,7 @@ export class Tree {
     this.#afterScan(null, done);
   }
 
-  #afterScan(signal: string | null, done: ((members: readonly ProcInfo[]) => void) | undefined): void {
+  #afterScan(signal: SignalName | null, done: ((members: readonly ProcInfo[]) => void) | undefined): void {
     this.#followUp ??= { sent: [], timer: setTimeout(() => this.flush(), FOLLOW_UP_MS) };
     this.#followUp.sent.push({ signal, done });
   }
@@ -246,7 +247,7 @@ export class Tree {
     }
   }
 
-  #signalOutside(members: readonly ProcInfo[], signal: string): void {
+  #signalOutside(members: readonly ProcInfo[], signal: SignalName): void {
     for (const p of members) {
       if (this.#outside(p, false)) tryKill(p.pid, signal);
     }
@@ -256,7 +257,7 @@ export class Tree {
   // the scan (it is the one waiting for the signal). A SIGKILL is repeated on what each new
   // scan finds (see MAX_KILL_ROUNDS); a killed process cannot fork any more. Returns every
   // member found.
-  #signalEach(signal: string, outsideOnly: boolean): ProcInfo[] {
+  #signalEach(signal: SignalName, outsideOnly: boolean): ProcInfo[] {
     const sent = new Set<number>();
     const found = new Map<number, ProcInfo>();
     const main = !outsideOnly && !this.#mainGone ? readProc(this.root) : null;
@@ -305,7 +306,7 @@ export function commandOf(pid: number): string {
 // Through the FFI when it is loaded: kill(2) and nothing else. process.kill makes a getpid()
 // first, and a failure costs an exception; the first one, ESRCH from the probe of an empty
 // group as the child exits, cost 1.7 ms (Node builds its table of error names then).
-export function tryKill(pid: number, signal: string | number): boolean {
+export function tryKill(pid: number, signal: SignalName | number): boolean {
   const lib = loadedLibc();
   const signo = typeof signal === 'number' ? signal : signalNumber(signal);
   if (lib && signo !== null) return lib.kill(pid, signo) === 0;

@@ -15,6 +15,7 @@ import { fstatSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { TRAPPED } from '../../config/signals.js';
 import { readProc } from '../process/tree.js';
+import type { SignalName } from '../../core/types.js';
 
 /** Where graceful stands in its terminal, in terminal mode. */
 export interface TerminalJob {
@@ -55,7 +56,7 @@ const JOB_SIGNALS = new Set(TRAPPED.filter((s) => s.job).map((s) => s.name));
 // leads its session, it passes that one on. A signal sent with kill(1) to graceful alone
 // looks the same as one sent to its group: in terminal mode, send SIGTERM or SIGUSR1 to
 // graceful, or signal the child itself.
-export function reachesJob(signal: string, job: TerminalJob): boolean {
+export function reachesJob(signal: SignalName, job: TerminalJob): boolean {
   if (!JOB_SIGNALS.has(signal)) return false;
   return !(signal === 'SIGHUP' && job.sessionLeader);
 }
