@@ -3,7 +3,7 @@
 // version, `check`, every usage error. The one top-level catch turns every failure into
 // one line on stderr and an exit status.
 import { existsSync } from 'node:fs';
-import { EXIT, UsageError } from './config/errors.js';
+import { EXIT, helpHint, UsageError } from './config/errors.js';
 import { parseRunArgs, resolveCheckOptions, resolveLifecycle, resolveRunOptions, RUN_SPECS, type Inputs } from './config/options.js';
 import { quickExit } from './shell/process/ffi.js';
 import { drained, say } from './shell/ui/output.js';
@@ -54,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   let commander: typeof import('./cli/program.js') | null = null;
+  // The command line as routed (graceful check -f is graceful up --check), for the help hint.
+  let routed = argv;
   try {
     const plain = argv[2] === 'run' ? parseRunArgs(argv.slice(3), RUN_SPECS) : null;
     if (plain) return await runCommand({ ...plain, env: process.env, exists: existsSync, pid: process.pid });
@@ -66,17 +68,17 @@ async function main(argv: string[]): Promise<number> {
         reload: async (flags) => void (status = await reloadCommand(flags)),
         up: async (given, check) => void (status = await upCommand(given, check)),
       })
-      .parseAsync(commander.stackCheckArgs(argv) ?? argv);
+      .parseAsync((routed = commander.stackCheckArgs(argv) ?? argv));
     return status;
   } catch (error) {
     const usage = commander?.commanderExit(error);
     if (usage) {
       if (usage.status === 0) return 0;
-      say(`graceful: ${argv[2] === 'up' ? usage.line.replace('graceful run --help', 'graceful up --help') : usage.line}\n`);
+      say(`graceful: ${usage.line}; see ${helpHint(routed.slice(2))}\n`);
       return EXIT.usage;
     }
     if (error instanceof UsageError) {
-      say(`graceful: ${error.line()}\n`);
+      say(`graceful: ${error.line(helpHint(routed.slice(2)))}\n`);
       return error.status;
     }
     const e = error as Error;

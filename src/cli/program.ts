@@ -140,7 +140,7 @@ export function commanderExit(error: unknown): { status: 0 } | { status: 'usage'
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return { status: 0 };
   // Commander's messages, made one line in graceful's format.
   const text = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-  return { status: 'usage', line: `${text}; see graceful run --help` };
+  return { status: 'usage', line: text };
 }
 
 export { stackCheckArgs } from './up-command.js';

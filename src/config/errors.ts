@@ -6,19 +6,32 @@ import { EXIT } from '../core/exit.js';
 // The table of exit statuses lives in core/exit.ts.
 export { EXIT };
 
-/** A command line graceful cannot accept; `what` names the option or argument. */
+/**
+ * A command line graceful cannot accept; `what` names the option or argument. The help it
+ * points to is the command's that was run, added by main.ts's catch (helpHint).
+ */
 export class UsageError extends Error {
   readonly status = EXIT.usage;
   constructor(
     readonly what: string,
     readonly problem: string,
-    readonly help = 'graceful run --help',
   ) {
     super(`${what}: ${problem}`);
   }
-  line(): string {
-    return `${this.message}; see ${this.help}`;
+  // The one line graceful prints, pointing to `hint` (helpHint).
+  line(hint: string): string {
+    return `${this.message}; see ${hint}`;
   }
+}
+
+const COMMANDS = ['run', 'check', 'reload', 'up'] as const;
+
+// Where a usage error sends the user: the help of the command that was run (graceful check
+// -f, a stack check, is graceful up's: `args` is the command line as routed), else the
+// program's.
+export function helpHint(args: readonly string[]): string {
+  const command = COMMANDS.find((c) => c === args[0]);
+  return command ? `graceful ${command} --help` : 'graceful --help';
 }
 
 // A value as it goes into a one-line message: quoted, with newlines and control

@@ -170,8 +170,8 @@ export function resolveReloadCommand(flags: Record<string, unknown>, env: NodeJS
     return v !== undefined && v !== '' ? { text: v, from: spec.env } : null;
   };
   const control = value('control');
-  if (control && !control.text.startsWith('/')) throw new UsageError(control.from, `expected the absolute path of a Unix socket, got ${quote(control.text)}`, 'graceful reload --help');
+  if (control && !control.text.startsWith('/')) throw new UsageError(control.from, `expected the absolute path of a Unix socket, got ${quote(control.text)}`);
   const pid = value('pid');
-  if (pid && !/^[1-9]\d{0,9}$/.test(pid.text.trim())) throw new UsageError(pid.from, `expected a process id like 4242, got ${quote(pid.text)}`, 'graceful reload --help');
+  if (pid && !/^[1-9]\d{0,9}$/.test(pid.text.trim())) throw new UsageError(pid.from, `expected a process id like 4242, got ${quote(pid.text)}`);
   return { control: control?.text ?? null, pid: pid ? Number(pid.text) : null };
 }

@@ -236,7 +236,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
 
 // Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
 // each value with the name of where it came from, for error messages.
-export function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'graceful run --help') {
+export function reader(specs: readonly OptionSpec[], inputs: Inputs) {
   const raw = (key: string): { value: string | boolean | string[]; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
@@ -268,7 +268,7 @@ export function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'gra
     const r = text(key);
     if (!r) return fallback;
     const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
-    if (!(n >= min && n <= max)) throw new UsageError(r.from, `expected a whole number from ${min} to ${max}, got ${quote(r.value)}`, help);
+    if (!(n >= min && n <= max)) throw new UsageError(r.from, `expected a whole number from ${min} to ${max}, got ${quote(r.value)}`);
     return n;
   };
   // A repeatable option: each value given on the command line, else the variable's
@@ -288,7 +288,7 @@ export function reader(specs: readonly OptionSpec[], inputs: Inputs, help = 'gra
 export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
   const { command } = inputs;
   if (command.length === 0 || command[0] === '') {
-    throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`, `graceful ${verb} --help`);
+    throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`);
   }
   const warnings: string[] = [];
   const { text, bool } = reader(RUN_OPTIONS, inputs);
@@ -490,7 +490,7 @@ export interface CheckOptions {
 // Resolves the options of graceful check: run's, and its own.
 export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   const run = resolveRunOptions(inputs, 'check');
-  const { text, bool, duration, count } = reader(CHECK_OPTIONS, inputs, 'graceful check --help');
+  const { text, bool, duration, count } = reader(CHECK_OPTIONS, inputs);
   const allowRemote = bool('allowRemote') ?? false;
   const url = (key: string) => {
     const r = text(key);
@@ -501,15 +501,15 @@ export function resolveCheckOptions(inputs: Inputs): CheckOptions {
   const inflightCount = count('inflightCount', DEFAULTS.inflightCount, 1, 1000);
   const reload = count('reload', 0, 0, 10_000);
   const held = run.reload?.listen.length ?? 0;
-  if (reload > 0 && held === 0) throw new UsageError(text('reload')!.from, 'needs --listen: the socket graceful holds, where the requests go', 'graceful check --help');
+  if (reload > 0 && held === 0) throw new UsageError(text('reload')!.from, 'needs --listen: the socket graceful holds, where the requests go');
   // The reload check judges the stream, the reloads and the drains: these belong to the
   // shutdown check, and would be silently ignored.
   for (const key of ['probe', 'maxShutdown', 'junit', 'repeat', 'after'] as const) {
     const given = text(key);
-    if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it', 'graceful check --help');
+    if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it');
   }
   if (reload === 0 && run.reload) {
-    throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is', 'graceful check --help');
+    throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is');
   }
   return {
     run,
@@ -530,13 +530,13 @@ function parseLocalUrl(input: string, what: string, allowRemote: boolean): URL {
   try {
     url = new URL(input);
   } catch {
-    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got ${quote(input)}`, 'graceful check --help');
+    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got ${quote(input)}`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got ${quote(input)}`, 'graceful check --help');
+  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got ${quote(input)}`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
   if (!loopback && !allowRemote) {
-    throw new UsageError(what, `${host} is not this machine (loopback); add --allow-remote to send requests there`, 'graceful check --help');
+    throw new UsageError(what, `${host} is not this machine (loopback); add --allow-remote to send requests there`);
   }
   return url;
 }

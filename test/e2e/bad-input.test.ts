@@ -42,6 +42,24 @@ describe('bad input through the CLI', () => {
   });
 });
 
+// Each command's usage error points to that command's help (issue 21: check and reload used
+// to say "see graceful run --help"); a stack check's (check -f) to graceful up's.
+describe('the help hint is the command\'s', () => {
+  it.each([
+    [['run', '--bogus', '--', 'true'], 'graceful run --help'],
+    [['check', '--bogus', '--', 'true'], 'graceful check --help'],
+    [['check', '--timeout', '10x', '--', 'true'], 'graceful check --help'],
+    [['reload', '--bogus'], 'graceful reload --help'],
+    [['up', '--bogus'], 'graceful up --help'],
+    [['check', '-f', '/nonexistent/stack.yml'], 'graceful up --help'],
+    [['--bogus'], 'graceful --help'],
+  ])('%j says see %s', async (args, hint) => {
+    const run = start(args);
+    expect((await exitOf(run)).code).toBe(2);
+    expect(run.stderr.text).toMatch(new RegExp(`^graceful: [^\n]*; see ${hint.replace(/[-]/g, '\\-')}\n$`));
+  });
+});
+
 describe('accepted with a warning', () => {
   it('--stop-signal KILL runs, and says the child gets no chance to shut down', async () => {
     const run = start(['run', '--stop-signal', 'KILL', '--', 'true']);

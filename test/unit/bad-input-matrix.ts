@@ -2,7 +2,7 @@
 // values, from the command line and from its GRACEFUL_* variable. Run in-process against
 // options.ts (test/unit/bad-input.test.ts), a few of them through the real CLI
 // (test/e2e/bad-input.test.ts), and counted in the docs (test/unit/readme.test.ts).
-import { UsageError } from '../../src/config/errors.js';
+import { helpHint, UsageError } from '../../src/config/errors.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from '../../src/config/options.js';
 
 type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal';
@@ -125,6 +125,6 @@ export function answer(parsed: NonNullable<Case['parsed']>, env: Record<string, 
     return null;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return { status: error.status, line: `graceful: ${error.line()}` };
+    return { status: error.status, line: `graceful: ${error.line(helpHint([parsed.verb]))}` };
   }
 }

@@ -30,8 +30,8 @@ describe('durations', () => {
       try {
         parseDuration(text, '--timeout');
       } catch (e) {
-        expect((e as UsageError).line()).toMatch(/^--timeout: .*; see graceful run --help$/);
-        expect((e as UsageError).line()).not.toContain('\n');
+        expect((e as UsageError).line('graceful run --help')).toMatch(/^--timeout: .*; see graceful run --help$/);
+        expect((e as UsageError).line('graceful run --help')).not.toContain('\n');
       }
     },
   );

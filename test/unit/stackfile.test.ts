@@ -41,7 +41,7 @@ function problem(text: string, over: Partial<UpOptions> = {}): string {
   try {
     load(text, `p${n++}.yml`, over);
   } catch (error) {
-    if (error instanceof UsageError) return error.line().replaceAll(dir, 'DIR');
+    if (error instanceof UsageError) return error.line('graceful up --help').replaceAll(dir, 'DIR');
     throw error;
   }
   throw new Error('expected a usage error');

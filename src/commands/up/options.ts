@@ -6,8 +6,6 @@ import { reader, type Inputs, type OptionSpec } from '../../config/options.js';
 import { formatDuration, parseChoice, parseDuration } from '../../config/parse.js';
 import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform } from '../../config/presets.js';
 
-export const UP_HELP = 'graceful up --help';
-
 /** The files graceful up looks for, in this order, when -f is not given. */
 export const DEFAULT_FILES = ['graceful.yml', 'graceful.yaml', 'graceful.json', 'Procfile'] as const;
 
@@ -46,9 +44,9 @@ export interface UpOptions {
 
 // Resolves graceful up's options: flag, else GRACEFUL_* variable, else preset, else default.
 export function resolveUpOptions(inputs: Inputs, check = false): UpOptions {
-  const { text, bool, duration } = reader(UP_OPTIONS, inputs, UP_HELP);
+  const { text, bool, duration } = reader(UP_OPTIONS, inputs);
   const fileRaw = text('file');
-  if (fileRaw?.value === '') throw new UsageError(fileRaw.from, `expected the path of a stack file, got ${quote('')}`, UP_HELP);
+  if (fileRaw?.value === '') throw new UsageError(fileRaw.from, `expected the path of a stack file, got ${quote('')}`);
   const file = fileRaw?.value ?? DEFAULT_FILES.find((f) => inputs.exists(f)) ?? null;
   const presetRaw = text('preset');
   const preset = presetRaw ? PRESETS[parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from)] : null;
@@ -66,7 +64,7 @@ export function resolveUpOptions(inputs: Inputs, check = false): UpOptions {
   else if (platform) [deadlineMs, deadlineFrom] = [Math.max(0, platform.budgetMs - PLATFORM_RESERVE_MS), `${platform.name ?? 'the platform'}'s ${formatDuration(platform.budgetMs)} (${platform.evidence}) less ${formatDuration(PLATFORM_RESERVE_MS)}`];
   const exitWith = text('exitWith')?.value || null;
   const reportRaw = text('reportFile');
-  if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`, UP_HELP);
+  if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`);
   return {
     file,
     fileFrom: fileRaw?.from ?? '-f',

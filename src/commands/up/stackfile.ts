@@ -15,7 +15,7 @@ import { graphProblem, longestChain, selectProcesses, type Condition, type Depen
 import { quote, UsageError } from '../../config/errors.js';
 import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions, type RunOptions } from '../../config/options.js';
 import { formatDuration } from '../../config/parse.js';
-import { UP_HELP, DEFAULT_FILES, type UpOptions } from './options.js';
+import { DEFAULT_FILES, type UpOptions } from './options.js';
 
 /** One process of the stack, ready to supervise. */
 export interface StackEntry {
@@ -79,14 +79,14 @@ type Raw = Record<string, unknown>;
 export function loadStack(options: UpOptions): Stack {
   const file = options.file;
   if (file === null) {
-    throw new UsageError('graceful up', `no stack file here (looked for ${DEFAULT_FILES.join(', ')}); write one (see docs/up.md) or name it with -f`, UP_HELP);
+    throw new UsageError('graceful up', `no stack file here (looked for ${DEFAULT_FILES.join(', ')}); write one (see docs/up.md) or name it with -f`);
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`${options.fileFrom} ${file}`, code === 'ENOENT' ? 'no such file' : `cannot be read (${code})`, UP_HELP);
+    throw new UsageError(`${options.fileFrom} ${file}`, code === 'ENOENT' ? 'no such file' : `cannot be read (${code})`);
   }
   const base = dirname(resolve(file));
   const raw = /^Procfile/.test(basename(file)) ? readProcfile(file, text) : readYaml(file, text);
@@ -94,19 +94,19 @@ export function loadStack(options: UpOptions): Stack {
   const byName = new Map(entries.map((e) => [e.name, e]));
   const graph: Graph = { names: entries.map((e) => e.name), deps: (n) => byName.get(n)!.dependsOn.map((d) => d.name) };
   const problem = graphProblem(graph);
-  if (problem) throw new UsageError(file, problem, UP_HELP);
+  if (problem) throw new UsageError(file, problem);
   for (const e of entries) {
     for (const d of e.dependsOn) {
       // Without a condition: ready if the dependency has a ready probe, else started.
       if (d.condition === DEFAULT_CONDITION) d.condition = byName.get(d.name)!.run.ready ? 'ready' : 'started';
       if (d.condition === 'ready' && byName.get(d.name)!.run.ready === null) {
-        throw new UsageError(`${file}: ${e.name}.depends_on.${d.name}`, `condition ready, but ${d.name} has no ready probe; give ${d.name} one (ready: tcp:PORT, exec:COMMAND, ...) or use condition started`, UP_HELP);
+        throw new UsageError(`${file}: ${e.name}.depends_on.${d.name}`, `condition ready, but ${d.name} has no ready probe; give ${d.name} one (ready: tcp:PORT, exec:COMMAND, ...) or use condition started`);
       }
     }
   }
   for (const name of [...options.names, ...(options.exitWith ? [options.exitWith] : [])]) {
     if (!byName.has(name)) {
-      throw new UsageError(name === options.exitWith ? '--exit-with' : 'graceful up', `${quote(name)} is not a process of ${file} (${graph.names.join(', ')})`, UP_HELP);
+      throw new UsageError(name === options.exitWith ? '--exit-with' : 'graceful up', `${quote(name)} is not a process of ${file} (${graph.names.join(', ')})`);
     }
   }
   // The processes named on the command line, and what they need; --exit-with's too.
@@ -162,29 +162,29 @@ function readYaml(file: string, text: string): RawProcess[] {
     if (error instanceof YAMLException) {
       const mark = (error as YAMLException & { mark?: { line: number; column: number } }).mark;
       const at = mark ? `${file}:${mark.line + 1}:${mark.column + 1}` : file;
-      throw new UsageError(at, `not valid YAML: ${(error as YAMLException & { reason?: string }).reason ?? error.message.split('\n')[0]}`, UP_HELP);
+      throw new UsageError(at, `not valid YAML: ${(error as YAMLException & { reason?: string }).reason ?? error.message.split('\n')[0]}`);
     }
     throw error;
   }
-  if (!isMap(doc)) throw new UsageError(file, 'expected a map with processes: (or services:), each a name with its command', UP_HELP);
+  if (!isMap(doc)) throw new UsageError(file, 'expected a map with processes: (or services:), each a name with its command');
   const top = Object.keys(doc);
   const listKey = top.includes('processes') ? 'processes' : top.includes('services') ? 'services' : null;
   for (const key of top) {
     if (key === 'processes' || key === 'services' || key === 'defaults' || key === 'version' || key === 'name' || key.startsWith('x-')) continue;
-    throw new UsageError(`${file}: ${key}`, `not a key of a stack file; the top level has processes: (or services:), defaults: and x- extension fields`, UP_HELP);
+    throw new UsageError(`${file}: ${key}`, `not a key of a stack file; the top level has processes: (or services:), defaults: and x- extension fields`);
   }
-  if (top.includes('processes') && top.includes('services')) throw new UsageError(file, 'both processes: and services:; use one of them', UP_HELP);
+  if (top.includes('processes') && top.includes('services')) throw new UsageError(file, 'both processes: and services:; use one of them');
   if (!listKey || !isMap(doc[listKey]) || Object.keys(doc[listKey] as Raw).length === 0) {
-    throw new UsageError(file, 'no processes; expected processes: (or services:), each a name with its command', UP_HELP);
+    throw new UsageError(file, 'no processes; expected processes: (or services:), each a name with its command');
   }
   const defaults = doc.defaults ?? {};
-  if (!isMap(defaults)) throw new UsageError(`${file}: defaults`, 'expected a map of options for every process', UP_HELP);
+  if (!isMap(defaults)) throw new UsageError(`${file}: defaults`, 'expected a map of options for every process');
   for (const key of Object.keys(defaults)) {
-    if (!DEFAULTABLE.includes(norm(key))) throw new UsageError(`${file}: defaults.${key}`, `not an option that applies to every process (${DEFAULTABLE.join(', ')})`, UP_HELP);
+    if (!DEFAULTABLE.includes(norm(key))) throw new UsageError(`${file}: defaults.${key}`, `not an option that applies to every process (${DEFAULTABLE.join(', ')})`);
   }
   return Object.entries(doc[listKey] as Raw).map(([name, value]) => {
     const where = `${file}: ${name}`;
-    if (!NAME.test(name)) throw new UsageError(where, 'a process name is letters, digits, and . _ - after the first character', UP_HELP);
+    if (!NAME.test(name)) throw new UsageError(where, 'a process name is letters, digits, and . _ - after the first character');
     // `redis: redis-server --port 6379`: a process that is only a command.
     const fields: Raw = typeof value === 'string' || Array.isArray(value) ? { command: value } : isMap(value) ? value : fail(where, 'expected a map (command:, depends_on:, ready:, ...) or a command');
     const own: Raw = {};
@@ -209,11 +209,11 @@ function readProcfile(file: string, text: string): RawProcess[] {
     if (/^\s*(#|$)/.test(line)) return;
     const m = /^([A-Za-z0-9_.-]+):\s*(.*)$/.exec(line);
     const where = `${file}:${i + 1}`;
-    if (!m || m[2]!.trim() === '') throw new UsageError(where, `expected "name: command", got ${quote(line)}`, UP_HELP);
-    if (out.some((p) => p.name === m[1])) throw new UsageError(where, `${m[1]} is named twice`, UP_HELP);
+    if (!m || m[2]!.trim() === '') throw new UsageError(where, `expected "name: command", got ${quote(line)}`);
+    if (out.some((p) => p.name === m[1])) throw new UsageError(where, `${m[1]} is named twice`);
     out.push({ name: m[1]!, where: `${file}: ${m[1]}`, fields: { command: m[2]!.trim() } });
   });
-  if (out.length === 0) throw new UsageError(file, 'no processes; a Procfile has one "name: command" per line', UP_HELP);
+  if (out.length === 0) throw new UsageError(file, 'no processes; a Procfile has one "name: command" per line');
   return out;
 }
 
@@ -222,7 +222,7 @@ function entry(base: string, raw: RawProcess): StackEntry {
   const { name, where, fields } = raw;
   for (const key of Object.keys(fields)) {
     if (!(key in OPTION_KEYS) && !OWN_KEYS.includes(key)) {
-      throw new UsageError(`${where}.${key}`, `not a key of a process; see docs/up.md for the keys (command, depends_on, ready, env, cwd, on_exit, and graceful run's options: ${Object.keys(OPTION_KEYS).join(', ')})`, UP_HELP);
+      throw new UsageError(`${where}.${key}`, `not a key of a process; see docs/up.md for the keys (command, depends_on, ready, env, cwd, on_exit, and graceful run's options: ${Object.keys(OPTION_KEYS).join(', ')})`);
     }
   }
   const command = readCommand(`${where}.command`, fields.command);
@@ -231,7 +231,7 @@ function entry(base: string, raw: RawProcess): StackEntry {
   for (const [key, optionKey] of Object.entries(OPTION_KEYS)) {
     const value = fields[key];
     if (value === undefined || value === null) continue;
-    if (flags[optionKey] !== undefined) throw new UsageError(`${where}.${key}`, `sets what ${fromKey[optionKey]} already sets; keep one`, UP_HELP);
+    if (flags[optionKey] !== undefined) throw new UsageError(`${where}.${key}`, `sets what ${fromKey[optionKey]} already sets; keep one`);
     flags[optionKey] = optionValue(`${where}.${key}`, key, value);
     fromKey[optionKey] = key;
   }
@@ -247,13 +247,13 @@ function entry(base: string, raw: RawProcess): StackEntry {
     // Named as the file names it: "graceful.yml: db.timeout", not "--timeout".
     const spec = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS].find((s) => s.flags.match(/--[\w-]+/)?.[0] === error.what);
     const key = spec ? (fromKey[spec.key] ?? spec.key) : error.what;
-    throw new UsageError(`${where}.${key}`, error.problem, UP_HELP);
+    throw new UsageError(`${where}.${key}`, error.problem);
   }
   const env = readEnv(`${where}.env`, fields.env ?? fields.environment);
   const cwdRaw = fields.cwd ?? fields.working_dir;
   let cwd: string | null = null;
   if (cwdRaw !== undefined && cwdRaw !== null) {
-    if (typeof cwdRaw !== 'string' || cwdRaw === '') throw new UsageError(`${where}.cwd`, `expected a directory, got ${quote(String(cwdRaw))}`, UP_HELP);
+    if (typeof cwdRaw !== 'string' || cwdRaw === '') throw new UsageError(`${where}.cwd`, `expected a directory, got ${quote(String(cwdRaw))}`);
     cwd = resolve(base, cwdRaw);
     let isDir = false;
     try {
@@ -261,7 +261,7 @@ function entry(base: string, raw: RawProcess): StackEntry {
     } catch {
       // missing
     }
-    if (!isDir) throw new UsageError(`${where}.cwd`, `${cwd} is not a directory`, UP_HELP);
+    if (!isDir) throw new UsageError(`${where}.cwd`, `${cwd} is not a directory`);
   }
   return {
     name,
@@ -276,15 +276,15 @@ function entry(base: string, raw: RawProcess): StackEntry {
 // A command: a list is the argv, run directly; a string is a shell line, run directly when
 // it is plain words, through sh -c when it uses the shell (quotes, $VAR, &&, |, >, ...).
 export function readCommand(where: string, value: unknown): string[] {
-  if (value === undefined || value === null) throw new UsageError(where, 'missing: the program to run, as a line (node app.js) or a list ([node, app.js])', UP_HELP);
+  if (value === undefined || value === null) throw new UsageError(where, 'missing: the program to run, as a line (node app.js) or a list ([node, app.js])');
   if (Array.isArray(value)) {
     if (value.length === 0 || value.some((w) => typeof w !== 'string' && typeof w !== 'number')) {
-      throw new UsageError(where, 'expected a list of words, like [node, app.js]', UP_HELP);
+      throw new UsageError(where, 'expected a list of words, like [node, app.js]');
     }
-    if (String(value[0]) === '') throw new UsageError(where, 'the program is an empty word', UP_HELP);
+    if (String(value[0]) === '') throw new UsageError(where, 'the program is an empty word');
     return value.map(String);
   }
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(where, `expected a command line or a list of words, got ${quote(String(value))}`, UP_HELP);
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(where, `expected a command line or a list of words, got ${quote(String(value))}`);
   const line = value.trim();
   if (/^[\w@%+=:,./\s-]+$/.test(line) && !/^\w+=/.test(line)) return line.split(/\s+/);
   // One command with quotes or $VARs: the shell execs it, so that the program itself gets
@@ -297,7 +297,7 @@ export function readCommand(where: string, value: unknown): string[] {
 function optionValue(where: string, key: string, value: unknown): string | boolean {
   if (BOOLEAN_KEYS.has(key)) {
     if (typeof value === 'boolean') return value;
-    throw new UsageError(where, `expected true or false, got ${quote(String(value))}`, UP_HELP);
+    throw new UsageError(where, `expected true or false, got ${quote(String(value))}`);
   }
   if (key === 'restart') {
     if (value === false) return 'no';
@@ -307,7 +307,7 @@ function optionValue(where: string, key: string, value: unknown): string | boole
   if (key === 'ready' && isMap(value)) {
     // ready: { exec: pg_isready }, { tcp: 5432 }, { http: http://... }, { log: ^ready }
     const entries = Object.entries(value);
-    if (entries.length !== 1) throw new UsageError(where, 'expected one probe, like exec: pg_isready or tcp: 5432', UP_HELP);
+    if (entries.length !== 1) throw new UsageError(where, 'expected one probe, like exec: pg_isready or tcp: 5432');
     const [kind, arg] = entries[0]!;
     if (kind === 'http') return String(arg);
     if ((kind === 'ipc' || kind === 'notify') && arg === true) return kind;
@@ -315,7 +315,7 @@ function optionValue(where: string, key: string, value: unknown): string | boole
   }
   if (key === 'success_exit_status' && Array.isArray(value)) return value.map(String).join(',');
   if (typeof value === 'string' || typeof value === 'number') return String(value);
-  throw new UsageError(where, `expected a value like the flag --${key.replace(/_/g, '-')} takes, got ${quote(JSON.stringify(value))}`, UP_HELP);
+  throw new UsageError(where, `expected a value like the flag --${key.replace(/_/g, '-')} takes, got ${quote(JSON.stringify(value))}`);
 }
 
 // env: a map (KEY: value) or a list (KEY=value), as compose takes; defaults' env merged under.
@@ -326,20 +326,20 @@ function readEnv(where: string, value: unknown): Record<string, string> {
   }
   const out: Record<string, string> = {};
   const set = (k: string, v: unknown) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UsageError(where, `${quote(k)} is not a variable name`, UP_HELP);
-    if (v !== null && typeof v === 'object') throw new UsageError(`${where}.${k}`, 'expected a string, a number or a boolean', UP_HELP);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UsageError(where, `${quote(k)} is not a variable name`);
+    if (v !== null && typeof v === 'object') throw new UsageError(`${where}.${k}`, 'expected a string, a number or a boolean');
     out[k] = v === null || v === undefined ? '' : String(v);
   };
   if (Array.isArray(value)) {
     for (const item of value) {
       const text = String(item);
       const eq = text.indexOf('=');
-      if (eq <= 0) throw new UsageError(where, `expected KEY=value, got ${quote(text)}`, UP_HELP);
+      if (eq <= 0) throw new UsageError(where, `expected KEY=value, got ${quote(text)}`);
       set(text.slice(0, eq), text.slice(eq + 1));
     }
     return out;
   }
-  if (!isMap(value)) throw new UsageError(where, 'expected a map (KEY: value) or a list (KEY=value)', UP_HELP);
+  if (!isMap(value)) throw new UsageError(where, 'expected a map (KEY: value) or a list (KEY=value)');
   for (const [k, v] of Object.entries(value)) set(k, v);
   return out;
 }
@@ -360,32 +360,32 @@ function readDeps(where: string, value: unknown): Dependency[] {
   if (value === undefined || value === null) return [];
   const at = `${where}.depends_on`;
   const parse = (name: string, spec: unknown): Dependency => {
-    if (typeof name !== 'string' || name === '') throw new UsageError(at, 'expected process names', UP_HELP);
+    if (typeof name !== 'string' || name === '') throw new UsageError(at, 'expected process names');
     let condition: unknown = spec;
     let restart: unknown = false;
     if (isMap(spec)) {
-      for (const key of Object.keys(spec)) if (key !== 'condition' && key !== 'restart' && key !== 'required') throw new UsageError(`${at}.${name}.${key}`, 'expected condition: and restart:', UP_HELP);
+      for (const key of Object.keys(spec)) if (key !== 'condition' && key !== 'restart' && key !== 'required') throw new UsageError(`${at}.${name}.${key}`, 'expected condition: and restart:');
       condition = spec.condition;
       restart = spec.restart ?? false;
     }
-    if (typeof restart !== 'boolean') throw new UsageError(`${at}.${name}.restart`, `expected true or false, got ${quote(String(restart))}`, UP_HELP);
+    if (typeof restart !== 'boolean') throw new UsageError(`${at}.${name}.restart`, `expected true or false, got ${quote(String(restart))}`);
     if (condition === undefined || condition === null || condition === true) return { name, condition: DEFAULT_CONDITION, restart };
     const key = String(condition).toLowerCase().replace(/-/g, '_').replace(/^(service|process)_/, '');
     const c = CONDITIONS[key];
-    if (!c) throw new UsageError(`${at}.${name}`, `unknown condition ${quote(String(condition))}; expected started, ready or completed (compose's service_started, service_healthy, service_completed_successfully also do)`, UP_HELP);
+    if (!c) throw new UsageError(`${at}.${name}`, `unknown condition ${quote(String(condition))}; expected started, ready or completed (compose's service_started, service_healthy, service_completed_successfully also do)`);
     return { name, condition: c, restart };
   };
   if (Array.isArray(value)) return value.map((n) => parse(String(n), null));
   if (typeof value === 'string') return [parse(value, null)];
   if (isMap(value)) return Object.entries(value).map(([n, spec]) => parse(n, spec));
-  throw new UsageError(at, 'expected a list of names or a map of name: condition', UP_HELP);
+  throw new UsageError(at, 'expected a list of names or a map of name: condition');
 }
 
 function readOnExit(where: string, value: unknown): OnExit {
   if (value === undefined || value === null) return 'stop-on-failure';
   const v = String(value).toLowerCase().replace(/_/g, '-');
   if (v === 'stop' || v === 'continue' || v === 'stop-on-failure') return v;
-  throw new UsageError(where, `expected stop (the stack stops when it ends), stop-on-failure (when it fails: the default) or continue, got ${quote(String(value))}`, UP_HELP);
+  throw new UsageError(where, `expected stop (the stack stops when it ends), stop-on-failure (when it fails: the default) or continue, got ${quote(String(value))}`);
 }
 
 
@@ -398,5 +398,5 @@ function isMap(value: unknown): value is Raw {
 }
 
 function fail(where: string, problem: string): never {
-  throw new UsageError(where, problem, UP_HELP);
+  throw new UsageError(where, problem);
 }
