@@ -1,10 +1,14 @@
-// The command line: `graceful run` read by options.ts's own parser when it takes it as it
-// is (the start path: commander is not loaded), else by commander (program.ts): help,
-// version, `check`, every usage error. The one top-level catch turns every failure into
+// The command line: `graceful run` read by config/args.ts's own parser when it takes it as it
+// is (the start path: commander is not loaded), else by commander (cli/program.ts): help,
+// version, the other commands, every usage error. The one top-level catch turns every failure into
 // one line on stderr and an exit status.
 import { existsSync } from 'node:fs';
 import { EXIT, helpHint, UsageError } from './config/errors.js';
-import { parseRunArgs, resolveCheckOptions, resolveLifecycle, resolveRunOptions, RUN_SPECS, type Inputs } from './config/options.js';
+import { parseRunArgs, type Inputs } from './config/args.js';
+import { resolveLifecycle, resolveRunOptions, RUN_SPECS, type LifecycleKey, type RunKey } from './config/options.js';
+import type { CheckKey } from './commands/check/options.js';
+import type { ReloadKey } from './commands/reload/options.js';
+import type { UpKey } from './commands/up/options.js';
 import { quickExit } from './shell/process/ffi.js';
 import { drained, say } from './shell/ui/output.js';
 
@@ -19,29 +23,30 @@ if (childNodeOptions !== undefined) {
 }
 
 // graceful run: supervise until the end; resolves with graceful's exit status.
-async function runCommand(given: Inputs): Promise<number> {
+async function runCommand(given: Inputs<RunKey | LifecycleKey>): Promise<number> {
   const options = resolveLifecycle(resolveRunOptions(given), given);
   // Loaded after the command line is known good: a usage error never pays for it.
   const { run } = await import('./commands/run/run.js');
   return run(options);
 }
 
-async function checkCommand(given: Inputs): Promise<number> {
+async function checkCommand(given: Inputs<CheckKey>): Promise<number> {
+  const { resolveCheckOptions } = await import('./commands/check/options.js');
   const options = resolveCheckOptions(given);
   const { check } = await import('./commands/check/check.js');
   return check(options);
 }
 
 // graceful reload: ask a running graceful, through its control socket.
-async function reloadCommand(flags: Record<string, unknown>): Promise<number> {
-  const { resolveReloadCommand } = await import('./config/listen.js');
-  const options = resolveReloadCommand(flags, process.env);
+async function reloadCommand(given: Inputs<ReloadKey>): Promise<number> {
+  const { resolveReloadCommand } = await import('./commands/reload/options.js');
+  const options = resolveReloadCommand(given);
   const { reloadClient } = await import('./commands/reload/client.js');
   return reloadClient(options);
 }
 
 // graceful up: a stack from a file; its code (the stack, the file's parser) loaded only then.
-async function upCommand(given: Inputs, check: boolean): Promise<number> {
+async function upCommand(given: Inputs<UpKey>, check: boolean): Promise<number> {
   const { resolveUpOptions } = await import('./commands/up/options.js');
   const options = resolveUpOptions(given, check);
   const { up } = await import('./commands/up/up.js');
@@ -65,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       .program({
         run: async (given) => void (status = await runCommand(given)),
         check: async (given) => void (status = await checkCommand(given)),
-        reload: async (flags) => void (status = await reloadCommand(flags)),
+        reload: async (given) => void (status = await reloadCommand(given)),
         up: async (given, check) => void (status = await upCommand(given, check)),
       })
       .parseAsync((routed = commander.stackCheckArgs(argv) ?? argv));

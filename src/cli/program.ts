@@ -1,17 +1,18 @@
-// commander's view of the command line: `run`, `check`, --help, --version and every usage
+// commander's view of the command line: the four commands, --help, --version and every usage
 // error, in commander's words made one line. main.ts loads it only when its own parser of
-// `graceful run` (options.ts, parseRunArgs) does not take the command line as it is:
+// `graceful run` (config/args.ts, parseRunArgs) does not take the command line as it is:
 // commander and the program it builds cost ~2 ms and ~350 KB of heap at every start.
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { Inputs, OptionSpec } from '../config/args.js';
+import { RUN_SPECS, type LifecycleKey, type RunKey } from '../config/options.js';
+import { TRAPPED, type Disposition } from '../config/signals.js';
 import { exitHelp } from '../core/exit.js';
 import { CHECKS } from '../core/judge.js';
-import type { Inputs, OptionSpec } from '../config/options.js';
-import { CHECK_SPECS, RUN_SPECS } from '../config/options.js';
-import { RELOAD_COMMAND_OPTIONS } from '../config/listen.js';
-import { addUpCommand } from './up-command.js';
+import { CHECK_SPECS, type CheckKey } from '../commands/check/options.js';
+import { RELOAD_COMMAND_OPTIONS, type ReloadKey } from '../commands/reload/options.js';
+import { UP_OPTIONS, type UpKey } from '../commands/up/options.js';
 import { fdStream } from '../shell/ui/output.js';
-import { TRAPPED, type Disposition } from '../config/signals.js';
 
 declare const __VERSION__: string;
 
@@ -21,7 +22,7 @@ const DOES: Record<Disposition, string> = {
   suspend: 'graceful stops with the child',
 };
 
-const EPILOG = `
+const RUN_EPILOG = () => `
 Signals:
 ${TRAPPED.map((s) => `  ${s.name.padEnd(9)} ${DOES[s.disposition]}${s.interactive ? `; with --interactive: ${s.interactive === 'forward' ? "the child's alone" : DOES[s.interactive]}` : ''}`).join('\n')}
 On a terminal, the child shares graceful's process group and terminal: what the terminal
@@ -35,7 +36,7 @@ Examples:
   graceful run --timeout 10s --pre-stop 'curl -fsS -X POST localhost:3000/drain' -- node app.js
   graceful run --preset kubernetes --stop-delay 5s --report-file /tmp/stop.json -- ./server`;
 
-const CHECK_EPILOG = `
+const CHECK_EPILOG = () => `
 Checks: ${CHECKS.join(', ')}.
 
 Exit status:
@@ -45,6 +46,35 @@ Examples:
   graceful check --ready tcp:3000 --inflight http://127.0.0.1:3000/slow -- node server.js
   graceful check --ready http://127.0.0.1:3000/health --probe http://127.0.0.1:3000/ \\
     --max-shutdown 5s --junit junit.xml --repeat 3 -- node server.js`;
+
+const RELOAD_EPILOG = () => `
+Exit status:
+${exitHelp('reload')}
+
+Examples:
+  graceful reload                  # the only graceful running with reloads on
+  ExecReload=graceful reload       # systemd: $MAINPID names it
+  graceful reload --control /run/app/graceful.sock`;
+
+const UP_EPILOG = () => `
+The file (docs/up.md): processes: (or services:), each with command, depends_on (started,
+ready or completed), ready (tcp:PORT, http://..., log:REGEX, exec:COMMAND, ipc, notify), env,
+cwd, on_exit, and graceful run's options (stop_signal, stop_grace_period or timeout,
+kill_signal, kill_mode, pre_stop, stop_delay, restart, max_memory, ...). Or a Procfile.
+
+Start: each process once its dependencies meet their condition; independent ones together.
+Stop (SIGTERM, Ctrl+C, --exit-with's process ending, a process failing): reverse order,
+independent branches together, each through its own stop sequence. Ctrl+C again kills.
+
+Exit status: --exit-with's process's status; else the status of the process that ended the
+stack; else 0 if each process stopped with success, or the first failure.
+${exitHelp('run').split('\n').filter((l) => /^\s+(2|70)\s/.test(l)).join('\n')}
+
+Examples:
+  graceful up
+  graceful up -f stack.yml api
+  graceful up --exit-with tests          # CI: start the stack, run the tests, stop it
+  graceful check -f stack.yml            # stops in order and in time?`;
 
 // --help and --version are the only text graceful writes to stdout. Through output.ts, like
 // everything else: a closed stdout (`graceful run --help | head -1`) or a full disk ends the
@@ -61,13 +91,27 @@ const OUTPUT = {
 
 /** What each command does with its inputs (the command line's flags, the environment). */
 export interface Actions {
-  run(inputs: Inputs): Promise<void>;
-  check(inputs: Inputs): Promise<void>;
-  reload(flags: Record<string, unknown>): Promise<void>;
-  up(inputs: Inputs, check: boolean): Promise<void>;
+  run(inputs: Inputs<RunKey | LifecycleKey>): Promise<void>;
+  check(inputs: Inputs<CheckKey>): Promise<void>;
+  reload(inputs: Inputs<ReloadKey>): Promise<void>;
+  up(inputs: Inputs<UpKey>, check: boolean): Promise<void>;
 }
 
-// The program: `run` and `check`, each with its options and help.
+/** A command as commander shows it: its words, its operands, its options and its help's end. */
+interface CommandDef<K extends string> {
+  name: string;
+  description: string;
+  usage: string;
+  /** Its operands ([name, help]), or none. */
+  operands: [string, string] | null;
+  /** Everything from the operands on belongs to the child, even what looks like our flags. */
+  passThrough: boolean;
+  specs: readonly OptionSpec<K>[];
+  epilog: () => string;
+  action: (inputs: Inputs<K>) => Promise<void>;
+}
+
+// The program: every command, each with its options and help.
 export function program(actions: Actions): Command {
   const cli = new Command('graceful')
     .description('Run a program and stop it gracefully: forward signals, count down a grace period, escalate, report.')
@@ -76,65 +120,67 @@ export function program(actions: Actions): Command {
     .exitOverride()
     .configureOutput(OUTPUT)
     .showSuggestionAfterError(true);
-
-  command(cli, 'run', 'run <command> and supervise it until it exits', RUN_SPECS, EPILOG).action(
-    (command: string[], _opts: unknown, cmd: Command) => actions.run(inputs(command, cmd, RUN_SPECS)),
-  );
-  command(
-    cli,
-    'check',
-    'run <command>, stop it, and check that it shut down gracefully (exit 0 if every check passed, 1 if not)',
-    CHECK_SPECS,
-    CHECK_EPILOG,
-  ).action((command: string[], _opts: unknown, cmd: Command) => actions.check(inputs(command, cmd, CHECK_SPECS)));
-  reloadCommand(cli, actions);
-  addUpCommand(cli, OUTPUT, (given, check) => actions.up(given, check));
+  const command = '[command...]';
+  const program = 'the program and its arguments, run directly (no shell)';
+  addCommand(cli, { name: 'run', description: 'run <command> and supervise it until it exits', usage: '[options] -- <command> [args...]', operands: [command, program], passThrough: true, specs: RUN_SPECS, epilog: RUN_EPILOG, action: actions.run });
+  addCommand(cli, {
+    name: 'check',
+    description: 'run <command>, stop it, and check that it shut down gracefully (exit 0 if every check passed, 1 if not)',
+    usage: '[options] -- <command> [args...]',
+    operands: [command, program],
+    passThrough: true,
+    specs: CHECK_SPECS,
+    epilog: CHECK_EPILOG,
+    action: actions.check,
+  });
+  addCommand(cli, {
+    name: 'reload',
+    description: 'ask a running graceful (run with --listen or --control) for a zero-downtime reload; its exit status says switched, rolled back or failed',
+    usage: '[options]',
+    operands: null,
+    passThrough: false,
+    specs: RELOAD_COMMAND_OPTIONS,
+    epilog: RELOAD_EPILOG,
+    action: actions.reload,
+  });
+  addCommand(cli, {
+    name: 'up',
+    description: 'start the processes of a stack file in dependency order, and stop them in reverse order',
+    usage: '[options] [name...]',
+    operands: ['[name...]', 'start only these processes, and those they depend on'],
+    passThrough: false,
+    specs: UP_OPTIONS,
+    epilog: UP_EPILOG,
+    action: (inputs) => actions.up(inputs, false),
+  });
   return cli;
 }
 
-// graceful reload: no command to run, a control socket to reach.
-function reloadCommand(cli: Command, actions: Actions): void {
-  const sub = cli
-    .command('reload')
-    .description('ask a running graceful (run with --listen or --control) for a zero-downtime reload; its exit status says switched, rolled back or failed')
-    .exitOverride()
-    .configureOutput(OUTPUT)
-    .addHelpText('after', `\nExit status:\n${exitHelp('reload')}\n\nExamples:\n  graceful reload                  # the only graceful running with reloads on\n  ExecReload=graceful reload       # systemd: $MAINPID names it\n  graceful reload --control /run/app/graceful.sock`);
-  for (const spec of RELOAD_COMMAND_OPTIONS) sub.addOption(new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`));
-  sub.action((_opts: unknown, cmd: Command) => actions.reload(cmd.opts()));
-}
-
-// A subcommand taking a command to run, with `specs` as its options.
-function command(cli: Command, name: string, description: string, specs: readonly OptionSpec[], epilog: string): Command {
-  const sub = cli
-    .command(name)
-    .description(description)
-    .usage('[options] -- <command> [args...]')
-    .argument('[command...]', 'the program and its arguments, run directly (no shell)')
-    // Everything from the command on belongs to the child, even what looks like our flags.
-    .passThroughOptions()
-    .exitOverride()
-    .configureOutput(OUTPUT)
-    .addHelpText('after', epilog);
-  for (const spec of specs) {
+// Adds one command: its options from its table (help text with the default and the
+// variable), and an action given the values from the command line (not commander's
+// defaults), with the environment.
+function addCommand<K extends string>(cli: Command, def: CommandDef<K>): void {
+  const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', def.epilog());
+  if (def.operands) sub.argument(def.operands[0], def.operands[1]);
+  if (def.passThrough) sub.passThroughOptions();
+  for (const spec of def.specs) {
     const option = new Option(spec.flags, `${spec.description} [default: ${spec.default}; env ${spec.env}]`);
     if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     sub.addOption(option);
   }
-  return sub;
-}
-
-// The values given on the command line (not commander's defaults), with the environment.
-function inputs(command: string[], cmd: Command, specs: readonly OptionSpec[]): Inputs {
-  const flags: Inputs['flags'] = {};
-  for (const spec of specs) {
-    if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
-  }
-  return { command, flags, env: process.env, exists: existsSync, pid: process.pid };
+  sub.action((...args: unknown[]) => {
+    const cmd = args.at(-1) as Command;
+    const operands = def.operands ? (args[0] as string[]) : [];
+    const flags: Inputs<K>['flags'] = {};
+    for (const spec of def.specs) {
+      if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
+    }
+    return def.action({ command: operands, flags, env: process.env, exists: existsSync, pid: process.pid });
+  });
 }
 
 // A commander error as graceful's exit: 0 for help and version (printed), else a usage
-// error's one line; null for an error that is not commander's.
+// error's one line (main.ts adds the help hint); null for an error that is not commander's.
 export function commanderExit(error: unknown): { status: 0 } | { status: 'usage'; line: string } | null {
   if (!(error instanceof CommanderError)) return null;
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return { status: 0 };
@@ -143,4 +189,13 @@ export function commanderExit(error: unknown): { status: 0 } | { status: 'usage'
   return { status: 'usage', line: text };
 }
 
-export { stackCheckArgs } from './up-command.js';
+// `graceful check -f FILE ...` (or --file): a stack check, the same as `graceful up --check
+// -f FILE ...`. Returns up's argv, or null when it is a check of one command.
+export function stackCheckArgs(argv: readonly string[]): string[] | null {
+  if (argv[2] !== 'check') return null;
+  const args = argv.slice(3);
+  const end = args.indexOf('--');
+  const own = end === -1 ? args : args.slice(0, end);
+  if (!own.some((a) => a === '-f' || a === '--file' || a.startsWith('--file='))) return null;
+  return [...argv.slice(0, 2), 'up', '--check', ...args];
+}

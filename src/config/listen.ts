@@ -149,29 +149,3 @@ export function inheritedSockets(env: NodeJS.ProcessEnv, pid: number): ReloadOpt
   const given = (env.LISTEN_FDNAMES ?? '').split(':');
   return { count, names: Array.from({ length: count }, (_, i) => (given[i] && NAME.test(given[i]!) ? given[i]! : UNNAMED)) };
 }
-
-/** The options of `graceful reload`. */
-export const RELOAD_COMMAND_OPTIONS = [
-  { key: 'control', flags: '--control <path>', env: 'GRACEFUL_CONTROL', default: 'the control socket of --pid, else of the only graceful running with reloads on', description: 'the control socket of the graceful to reload (its --control)' },
-  { key: 'pid', flags: '--pid <pid>', env: 'MAINPID', default: "$MAINPID (systemd sets it for ExecReload=)", description: "the graceful to reload, by its pid: its default control socket" },
-] as const;
-
-export interface ReloadCommand {
-  control: string | null;
-  pid: number | null;
-}
-
-// Resolves the options of `graceful reload`: flag, else variable.
-export function resolveReloadCommand(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ReloadCommand {
-  const value = (key: 'control' | 'pid'): { text: string; from: string } | null => {
-    const spec = RELOAD_COMMAND_OPTIONS.find((o) => o.key === key)!;
-    if (typeof flags[key] === 'string') return { text: flags[key] as string, from: spec.flags.split(' ')[0]! };
-    const v = env[spec.env];
-    return v !== undefined && v !== '' ? { text: v, from: spec.env } : null;
-  };
-  const control = value('control');
-  if (control && !control.text.startsWith('/')) throw new UsageError(control.from, `expected the absolute path of a Unix socket, got ${quote(control.text)}`);
-  const pid = value('pid');
-  if (pid && !/^[1-9]\d{0,9}$/.test(pid.text.trim())) throw new UsageError(pid.from, `expected a process id like 4242, got ${quote(pid.text)}`);
-  return { control: control?.text ?? null, pid: pid ? Number(pid.text) : null };
-}

@@ -3,8 +3,10 @@
 import type { KillMode, Policy, SignalName } from '../core/types.js';
 import { quote, UsageError } from './errors.js';
 import type { RestartPolicy } from '../core/restart.js';
-import { formatDuration, parseBoolean, parseChoice, parseDuration, parseSize } from './parse.js';
-import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform, type PresetName } from './presets.js';
+import { reader, type Inputs, type KeyOf, type OptionSpec } from './args.js';
+import { DEFAULTS, PLATFORM_RESERVE_MS, RELOAD_DEFAULTS, RESTART_DEFAULTS } from './defaults.js';
+import { formatDuration, parseChoice, parseDuration, parseSize } from './parse.js';
+import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform, type PresetName } from './presets.js';
 import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
 import { describeListen, GENERATION, inheritedSockets, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
@@ -12,47 +14,12 @@ import { launcherKind } from '../core/launchers.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
 
-/** Built-in defaults, used when neither a flag, an environment variable nor a preset sets a value. */
-export const DEFAULTS = {
-  timeoutMs: 30_000,
-  killSignal: 'SIGKILL' as SignalName,
-  killMode: 'group' as KillMode,
-  /** graceful check: as docker stop and the kubelet deliver a stop (PID 1 only). */
-  checkKillMode: 'mixed' as KillMode,
-  sigcont: true,
-  // systemd's TimeoutStartSec is 90 s, PM2's listen_timeout 3 s: a minute fits a server that
-  // warms a cache without leaving a hung start unnoticed for long. 0 waits forever.
-  readyTimeoutMs: 60_000,
-  stopDelayMs: 0,
-  monitorIntervalMs: 1000,
-  healthHost: '127.0.0.1',
-  /** graceful check: --after, --inflight-count, --repeat. */
-  afterMs: 1000,
-  inflightCount: 10,
-  repeat: 1,
-};
-
 // A default as --help shows it, from the value the code uses: the two cannot disagree.
 const d = (ms: number) => formatDuration(ms);
 
-/** One option of `graceful run`: its flag, its environment variable and its help. */
-export interface OptionSpec {
-  /** The attribute commander stores the value under. */
-  key: string;
-  flags: string;
-  env: string;
-  description: string;
-  /** The default, as shown in --help and the README. */
-  default: string;
-  /** A boolean flag (no value); the environment variable then takes 1/0, true/false. */
-  boolean?: true;
-  /** May be given several times (each value kept); the environment variable takes a space-separated list. */
-  repeatable?: true;
-}
-
 // The options of `graceful run`, in --help order. cli/program.ts declares them to commander from
 // this table and the README documents the same list.
-export const RUN_OPTIONS: readonly OptionSpec[] = [
+export const RUN_OPTIONS = [
   { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: `${d(DEFAULTS.timeoutMs)} (preset: its platform's deadline less ${d(PLATFORM_RESERVE_MS)})`, description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
   { key: 'stopSignal', flags: '-s, --stop-signal <signal>', env: 'GRACEFUL_STOP_SIGNAL', default: 'the signal received', description: 'signal that asks the child to stop' },
   { key: 'killSignal', flags: '--kill-signal <signal>', env: 'GRACEFUL_KILL_SIGNAL', default: DEFAULTS.killSignal, description: 'signal sent when the grace period runs out or on a second Ctrl+C' },
@@ -68,19 +35,16 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `stop semantics of ${PRESET_NAMES.join(', ')}; explicit flags still win` },
   { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns the fit check off' },
   { key: 'listen', flags: '--listen <address>', env: 'GRACEFUL_LISTEN', default: 'none', repeatable: true, description: 'hold a listening socket for the program, [name=]tcp://HOST:PORT or [name=]unix:/PATH (repeatable): bound once, passed to every generation as fd 3 onwards with LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID; turns on zero-downtime reloads (docs/reload.md)' },
-  { key: 'listenPid', flags: '--listen-pid <mode>', env: 'GRACEFUL_LISTEN_PID', default: 'child', description: "child: LISTEN_PID is the program's own pid (it is started through sh -c 'exec', which keeps the pid); none: LISTEN_PID is not set" },
+  { key: 'listenPid', flags: '--listen-pid <mode>', env: 'GRACEFUL_LISTEN_PID', default: RELOAD_DEFAULTS.listenPid, description: "child: LISTEN_PID is the program's own pid (it is started through sh -c 'exec', which keeps the pid); none: LISTEN_PID is not set" },
   { key: 'control', flags: '--control <path>', env: 'GRACEFUL_CONTROL', default: 'with reloads on: $XDG_RUNTIME_DIR/graceful/<pid>.sock, else /tmp/graceful-<uid>/<pid>.sock', description: 'the Unix socket (mode 0600) through which `graceful reload` asks this graceful for a reload and hears the outcome; turns reloads on without --listen' },
-  { key: 'reloadSignal', flags: '--reload-signal <signal>', env: 'GRACEFUL_RELOAD_SIGNAL', default: 'SIGHUP with reloads on, else none', description: 'the signal that starts a reload; none passes it on to the program, as without reloads' },
+  { key: 'reloadSignal', flags: '--reload-signal <signal>', env: 'GRACEFUL_RELOAD_SIGNAL', default: `${RELOAD_DEFAULTS.signal} with reloads on, else none`, description: 'the signal that starts a reload; none passes it on to the program, as without reloads' },
   { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
   { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: spawn, forwarded signals, tree scans' },
-];
+] as const satisfies readonly OptionSpec[];
+export type RunKey = KeyOf<typeof RUN_OPTIONS>;
 
-// graceful check takes run's options; --kill-mode has another default there (DEFAULTS.checkKillMode).
-export const CHECK_RUN_OPTIONS: readonly OptionSpec[] = RUN_OPTIONS.map((spec) =>
-  spec.key === 'killMode' ? { ...spec, default: `${DEFAULTS.checkKillMode}, as docker stop delivers a stop (a preset: as its platform does)` } : spec,
-);
 
 /** graceful run's lifecycle policies: restarts, the memory limit, stats, the health endpoint. */
 export interface Lifecycle {
@@ -124,33 +88,12 @@ export interface RunOptions {
   reload: ReloadOptions | null;
 }
 
-export interface Inputs {
-  command: string[];
-  /** Values given on the command line, by OptionSpec.key (absent when not given); a list for a repeatable option. */
-  flags: Record<string, string | boolean | string[] | undefined>;
-  env: NodeJS.ProcessEnv;
-  /** Tests a path, for platform detection. */
-  exists: (path: string) => boolean;
-  /** graceful's own pid (1 as a container's entrypoint). */
-  pid: number;
-}
 
-// Resolves every option: flag, else GRACEFUL_* variable, else preset, else default.
-// systemd's and PM2's defaults where they agree with what a developer would expect.
-export const RESTART_DEFAULTS: RestartPolicy = {
-  mode: 'no',
-  delayMs: 100, // systemd RestartSec=100ms
-  backoff: false,
-  delayMaxMs: 30_000,
-  minUptimeMs: 1000, // PM2 min_uptime
-  maxRestarts: 5, // systemd StartLimitBurst=5
-  windowMs: 10_000, // systemd StartLimitIntervalSec=10s
-};
 
 const NO_LIFECYCLE: Lifecycle = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null };
 
 /** The options of graceful run only: what happens across the child's life. */
-export const LIFECYCLE_OPTIONS: readonly OptionSpec[] = [
+export const LIFECYCLE_OPTIONS = [
   { key: 'restart', flags: '--restart <when>', env: 'GRACEFUL_RESTART', default: RESTART_DEFAULTS.mode, description: 'restart the child when it ends: no, on-failure (failure status, signal, memory limit) or always; a stop request (SIGTERM, SIGINT) is always final' },
   { key: 'restartDelay', flags: '--restart-delay <duration>', env: 'GRACEFUL_RESTART_DELAY', default: d(RESTART_DEFAULTS.delayMs), description: 'pause before a restart' },
   { key: 'backoff', flags: '--backoff', env: 'GRACEFUL_BACKOFF', default: 'off', boolean: true, description: 'double the restart delay for each unstable run in a row, up to --restart-delay-max' },
@@ -163,50 +106,18 @@ export const LIFECYCLE_OPTIONS: readonly OptionSpec[] = [
   { key: 'stats', flags: '--stats', env: 'GRACEFUL_STATS', default: 'off', boolean: true, description: "report the tree's peak RSS and CPU time" },
   { key: 'healthPort', flags: '--health-port <port>', env: 'GRACEFUL_HEALTH_PORT', default: 'none', description: 'serve GET /healthz (200 while the child runs) and /readyz (200 once ready, 503 from the stop request on)' },
   { key: 'healthHost', flags: '--health-host <host>', env: 'GRACEFUL_HEALTH_HOST', default: DEFAULTS.healthHost, description: 'address of the health endpoint' },
-];
+] as const satisfies readonly OptionSpec[];
+export type LifecycleKey = KeyOf<typeof LIFECYCLE_OPTIONS>;
 
 /** Every option of `graceful run`, and of `graceful check`. */
-export const RUN_SPECS: readonly OptionSpec[] = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS];
+export const RUN_SPECS: readonly OptionSpec<RunKey | LifecycleKey>[] = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS];
 
-// graceful run's command line (after `run`) as commander reads it, read without commander:
-// the options up to `--` or the first argument that is not one, then the command. Only
-// the plain forms are taken (--name value, --name=value, -x value, flags, --no-x); for
-// anything else (an unknown option, --help, a missing value, -abc, no command) it returns
-// null and commander reads the line, with its own errors. A test holds the two readings
-// equal. Why: commander costs ~2 ms and ~350 KB of heap at every start (bench/analysis.md).
-export function parseRunArgs(args: readonly string[], specs: readonly OptionSpec[] = RUN_SPECS): { command: string[]; flags: Inputs['flags'] } | null {
-  const flags: Inputs['flags'] = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') return args.length > i + 1 ? { command: args.slice(i + 1), flags } : null;
-    if (!arg.startsWith('-') || arg === '-') return { command: args.slice(i), flags };
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const spec = specs.find((s) => optionNames(s).includes(name));
-    if (!spec) return null;
-    if (spec.boolean) {
-      if (eq !== -1) return null;
-      flags[spec.key] = !spec.flags.includes('--no-');
-    } else {
-      if (eq === -1 && i + 1 >= args.length) return null;
-      const value = eq !== -1 ? arg.slice(eq + 1) : args[++i]!;
-      const previous = flags[spec.key];
-      flags[spec.key] = spec.repeatable ? [...(Array.isArray(previous) ? previous : []), value] : value;
-    }
-  }
-  return null;
-}
-
-// An option's names as typed: ['-t', '--timeout'].
-function optionNames(spec: OptionSpec): string[] {
-  return spec.flags.split(/[ ,]+/).filter((word) => word.startsWith('-'));
-}
 
 // Adds graceful run's lifecycle options to `run`.
-export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
+export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>): RunOptions {
   const read = reader(LIFECYCLE_OPTIONS, inputs);
   const { text, bool, count } = read;
-  const duration = (key: string, fallback: number) => read.duration(key) ?? fallback;
+  const duration = (key: LifecycleKey, fallback: number) => read.duration(key) ?? fallback;
   const modeRaw = text('restart');
   const maxRestarts = count('maxRestarts', RESTART_DEFAULTS.maxRestarts, 0, 100_000);
   const memRaw = text('maxMemory');
@@ -234,58 +145,8 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs): RunOptions {
   };
 }
 
-// Reads options of `specs` from the command line, else from their GRACEFUL_* variables,
-// each value with the name of where it came from, for error messages.
-export function reader(specs: readonly OptionSpec[], inputs: Inputs) {
-  const raw = (key: string): { value: string | boolean | string[]; from: string } | null => {
-    const spec = specs.find((o) => o.key === key)!;
-    const flag = inputs.flags[key];
-    if (flag !== undefined) return { value: flag, from: longFlag(spec) };
-    // An empty variable is an unset one (VAR= in a shell or an env file clears it); an
-    // empty flag value is a value, and must be valid.
-    const fromEnv = inputs.env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: spec.env };
-    return null;
-  };
-  const text = (key: string) => {
-    const r = raw(key);
-    return r === null ? null : { value: String(r.value), from: r.from };
-  };
-  // A boolean's variable means what its flag means: GRACEFUL_NO_KILL=1 is --no-kill, which
-  // commander stores as kill = false.
-  const bool = (key: string): boolean | null => {
-    const r = raw(key);
-    if (r === null) return null;
-    if (typeof r.value === 'boolean') return r.value;
-    const v = parseBoolean(String(r.value), r.from);
-    return specs.find((o) => o.key === key)!.flags.includes('--no-') ? !v : v;
-  };
-  const duration = (key: string): number | null => {
-    const r = text(key);
-    return r ? parseDuration(r.value, r.from) : null;
-  };
-  const count = (key: string, fallback: number, min: number, max: number): number => {
-    const r = text(key);
-    if (!r) return fallback;
-    const n = /^\d+$/.test(r.value.trim()) ? Number(r.value) : NaN;
-    if (!(n >= min && n <= max)) throw new UsageError(r.from, `expected a whole number from ${min} to ${max}, got ${quote(r.value)}`);
-    return n;
-  };
-  // A repeatable option: each value given on the command line, else the variable's
-  // space-separated words.
-  const list = (key: string): { values: string[]; from: string } | null => {
-    const r = raw(key);
-    if (r === null) return null;
-    if (Array.isArray(r.value)) return { values: r.value, from: r.from };
-    // One value given on the command line is one value, empty or not; a variable holds a
-    // space-separated list.
-    if (r.from.startsWith('-')) return { values: [String(r.value)], from: r.from };
-    return { values: String(r.value).split(/\s+/).filter(Boolean), from: r.from };
-  };
-  return { text, bool, duration, count, list };
-}
 
-export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
+export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' = 'run'): RunOptions {
   const { command } = inputs;
   if (command.length === 0 || command[0] === '') {
     throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`);
@@ -380,12 +241,12 @@ export function resolveRunOptions(inputs: Inputs, verb = 'run'): RunOptions {
 
 // --listen, --listen-pid, --control, --reload-signal and systemd's sockets: the reload
 // machinery, or null when none of them asks for it.
-function resolveReload(inputs: Inputs, readyText: string, ready: ReadySpec | null, warnings: string[]): ReloadOptions | null {
+function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySpec | null, warnings: string[]): ReloadOptions | null {
   const { text, list } = reader(RUN_OPTIONS, inputs);
   const listenRaw = list('listen');
   const listen = (listenRaw?.values ?? []).map((value) => parseListen(value, listenRaw!.from));
   const pidRaw = text('listenPid');
-  const listenPid = pidRaw ? parseChoice(pidRaw.value, ['child', 'none'] as const, pidRaw.from) === 'child' : true;
+  const listenPid = (pidRaw ? parseChoice(pidRaw.value, ['child', 'none'] as const, pidRaw.from) : RELOAD_DEFAULTS.listenPid) === 'child';
   const controlRaw = text('control');
   if (controlRaw && !controlRaw.value.startsWith('/')) throw new UsageError(controlRaw.from, `expected the absolute path of a Unix socket, got ${quote(controlRaw.value)}`);
   const signalRaw = text('reloadSignal');
@@ -411,20 +272,9 @@ function resolveReload(inputs: Inputs, readyText: string, ready: ReadySpec | nul
     warnings.push(`LISTEN_PID will be ${inputs.command[0]}'s pid, not the program's it starts: libraries that check it (sd_listen_fds, go-systemd) will ignore the sockets; run the program directly (or with exec), or give --listen-pid none for programs that do not check it`);
   }
   const readyTemplate = ready && readyText.includes(GENERATION) ? readyText : null;
-  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? 'SIGHUP' : signal, inherited, readyTemplate };
+  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? RELOAD_DEFAULTS.signal : signal, inherited, readyTemplate };
 }
 
-function resolvePlatform(
-  flag: { value: string; from: string } | null,
-  preset: (typeof PRESETS)[PresetName] | null,
-  inputs: Inputs,
-): Platform | null {
-  const detected = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(inputs.env, inputs.exists, inputs.pid);
-  if (!flag) return detected;
-  const budgetMs = parseDuration(flag.value, flag.from);
-  if (budgetMs === 0) return null;
-  return { name: detected?.name ?? null, budgetMs, evidence: flag.from };
-}
 
 // Budgets nest: the platform SIGKILLs graceful at its own deadline. If graceful's grace
 // period ends later, graceful dies before it can kill the child's tree or report anything.
@@ -457,86 +307,4 @@ export function parseSuccessStatuses(input: string, what: string): Policy['succe
   return { codes, signals };
 }
 
-function longFlag(spec: OptionSpec): string {
-  return spec.flags.match(/--[\w-]+/)![0];
-}
 
-/** The options graceful check adds to those of run. */
-export const CHECK_OPTIONS: readonly OptionSpec[] = [
-  { key: 'after', flags: '--after <duration>', env: 'GRACEFUL_AFTER', default: d(DEFAULTS.afterMs), description: 'without --ready: stop the child this long after it started' },
-  { key: 'inflight', flags: '--inflight <url>', env: 'GRACEFUL_INFLIGHT', default: 'none', description: 'just before the stop signal, open --inflight-count concurrent requests to this (slow) endpoint; each must complete with 2xx' },
-  { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: String(DEFAULTS.inflightCount), description: 'how many in-flight requests' },
-  { key: 'probe', flags: '--probe <url>', env: 'GRACEFUL_PROBE', default: 'none', description: 'after the stop signal, try new requests here while the in-flight ones finish: each must be refused (connection refused or 503)' },
-  { key: 'allowRemote', flags: '--allow-remote', env: 'GRACEFUL_ALLOW_REMOTE', default: 'off', boolean: true, description: 'accept --inflight and --probe URLs that are not on this machine (loopback)' },
-  { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
-  { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
-  { key: 'repeat', flags: '--repeat <n>', env: 'GRACEFUL_REPEAT', default: String(DEFAULTS.repeat), description: 'run the whole check n times; fail if any run fails' },
-  { key: 'reload', flags: '--reload <n>', env: 'GRACEFUL_RELOAD', default: '0 (no reloads)', description: 'with --listen: send a steady stream of requests (keep-alive and new connections) to the first held socket through n zero-downtime reloads; fail on any refused, reset or failed request, and report the longest pause (docs/reload.md)' },
-];
-export const CHECK_SPECS: readonly OptionSpec[] = [...CHECK_RUN_OPTIONS, ...CHECK_OPTIONS];
-
-export interface CheckOptions {
-  run: RunOptions;
-  afterMs: number;
-  inflight: { url: URL; count: number } | null;
-  probe: URL | null;
-  maxShutdownMs: number | null;
-  junit: string | null;
-  repeat: number;
-  /** --reload: reloads to make under a stream of requests (0: the shutdown check instead). */
-  reload: number;
-}
-
-// Resolves the options of graceful check: run's, and its own.
-export function resolveCheckOptions(inputs: Inputs): CheckOptions {
-  const run = resolveRunOptions(inputs, 'check');
-  const { text, bool, duration, count } = reader(CHECK_OPTIONS, inputs);
-  const allowRemote = bool('allowRemote') ?? false;
-  const url = (key: string) => {
-    const r = text(key);
-    return r && r.value !== '' ? parseLocalUrl(r.value, r.from, allowRemote) : null;
-  };
-  // Every value is checked, whether or not the option it goes with was given.
-  const inflightUrl = url('inflight');
-  const inflightCount = count('inflightCount', DEFAULTS.inflightCount, 1, 1000);
-  const reload = count('reload', 0, 0, 10_000);
-  const held = run.reload?.listen.length ?? 0;
-  if (reload > 0 && held === 0) throw new UsageError(text('reload')!.from, 'needs --listen: the socket graceful holds, where the requests go');
-  // The reload check judges the stream, the reloads and the drains: these belong to the
-  // shutdown check, and would be silently ignored.
-  for (const key of ['probe', 'maxShutdown', 'junit', 'repeat', 'after'] as const) {
-    const given = text(key);
-    if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it');
-  }
-  if (reload === 0 && run.reload) {
-    throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is');
-  }
-  return {
-    run,
-    afterMs: duration('after') ?? DEFAULTS.afterMs,
-    inflight: inflightUrl && { url: inflightUrl, count: inflightCount },
-    probe: url('probe'),
-    maxShutdownMs: duration('maxShutdown'),
-    junit: text('junit')?.value || null,
-    repeat: count('repeat', DEFAULTS.repeat, 1, 1000),
-    reload,
-  };
-}
-
-// Requests from graceful check go to the service under test, on this machine, unless the
-// user says otherwise: a typo must not send load to a production host.
-function parseLocalUrl(input: string, what: string, allowRemote: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new UsageError(what, `expected a URL like http://127.0.0.1:3000/slow, got ${quote(input)}`);
-  }
-  if (url.protocol !== 'http:') throw new UsageError(what, `only http:// URLs are supported, got ${quote(input)}`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  if (!loopback && !allowRemote) {
-    throw new UsageError(what, `${host} is not this machine (loopback); add --allow-remote to send requests there`);
-  }
-  return url;
-}

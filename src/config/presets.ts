@@ -1,15 +1,12 @@
 // The stop semantics of the systems graceful runs under or stands in for, one table, each
 // value with where it comes from. --help, the README's presets table and the tests read it.
 import type { KillMode, SignalName } from '../core/types.js';
+import { PLATFORM_RESERVE_MS } from './defaults.js';
+import { parseDuration } from './parse.js';
 
 export const PRESET_NAMES = ['systemd', 'pm2', 'docker', 'kubernetes', 'supervisord'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-// What graceful keeps for itself inside the platform's deadline: after its own kill signal
-// it still has to see the child die, reap it and write the report before the platform's
-// SIGKILL lands. Measured: kill -> exit -> report takes a few ms; 500 ms leaves room for a
-// loaded machine and a slow disk.
-export const PLATFORM_RESERVE_MS = 500;
 
 export interface Preset {
   name: PresetName;
@@ -158,4 +155,18 @@ export function detectPlatform(env: NodeJS.ProcessEnv, exists: (path: string) =>
   // CI job container, something else is PID 1 and docker stop is not what stops graceful.
   if (pid === 1 && exists('/.dockerenv')) return found('docker', 'PID 1 and /.dockerenv exists');
   return null;
+}
+
+// The platform whose deadline graceful must fit in: --platform-timeout (0: none), else the
+// preset's, else the one detected from the environment. One reading for run, check and up.
+export function resolvePlatform(
+  flag: { value: string; from: string } | null,
+  preset: Preset | null,
+  where: { env: NodeJS.ProcessEnv; exists: (path: string) => boolean; pid: number },
+): Platform | null {
+  const detected = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(where.env, where.exists, where.pid);
+  if (!flag) return detected;
+  const budgetMs = parseDuration(flag.value, flag.from);
+  if (budgetMs === 0) return null;
+  return { name: detected?.name ?? null, budgetMs, evidence: flag.from };
 }

@@ -56,7 +56,7 @@ const ROOMS: readonly Room[] = [
   {
     name: 'cli',
     files: ['src/cli/'],
-    imports: ['src/core/', 'src/config/', 'src/cli/', 'src/shell/ui/output.ts', 'src/commands/up/options.ts', 'src/commands/reload/options.ts'],
+    imports: ['src/core/', 'src/config/', 'src/cli/', 'src/shell/ui/output.ts', 'src/commands/check/options.ts', 'src/commands/reload/options.ts', 'src/commands/up/options.ts'],
     packages: ['commander', 'node:fs'],
   },
   {

@@ -4,7 +4,8 @@
 // parser must give up (null) and leave the line to commander.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRunArgs, RUN_SPECS, type Inputs } from '../../src/config/options.js';
+import { parseRunArgs, reader, type Inputs } from '../../src/config/args.js';
+import { RUN_OPTIONS, RUN_SPECS, type RunKey } from '../../src/config/options.js';
 import { program } from '../../src/cli/program.js';
 
 // Commander's reading: the run action's inputs, or the error it threw.
@@ -40,7 +41,7 @@ describe('parseRunArgs', () => {
     let taken = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(word, { maxLength: 8 }), async (args) => {
-        const fast = parseRunArgs(args);
+        const fast = parseRunArgs(args, RUN_SPECS);
         if (fast === null) return;
         taken++;
         const slow = await commander(args);
@@ -61,7 +62,7 @@ describe('parseRunArgs', () => {
       ['--ready', 'log:^ready$', '--restart', 'on-failure', '--', 'sh', '-c', 'exit 1'],
       ['--pre-stop', '--drain', '--', 'x'],
     ]) {
-      const fast = parseRunArgs(args);
+      const fast = parseRunArgs(args, RUN_SPECS);
       expect(fast, args.join(' ')).not.toBeNull();
       expect(fast).toEqual(await commander(args));
     }
@@ -69,7 +70,21 @@ describe('parseRunArgs', () => {
 
   it('leaves help, unknown options, missing values and a missing command to commander', () => {
     for (const args of [['--help'], ['-h'], ['--bogus', '--', 'x'], ['--timeout'], ['-q'], ['--'], [], ['-qv', '--', 'x'], ['--quiet=1', '--', 'x']]) {
-      expect(parseRunArgs(args), args.join(' ')).toBeNull();
+      expect(parseRunArgs(args, RUN_SPECS), args.join(' ')).toBeNull();
     }
+  });
+});
+
+// The compiler knows every key (issue 21: a typo `readyTimout` compiled, and surfaced only as
+// 228 failing tests). `npm run typecheck` (CI) fails if an expected error below goes away.
+describe('option keys are typed from their table', () => {
+  it('a key no option has does not compile', () => {
+    const read = reader(RUN_OPTIONS, { command: ['x'], flags: { readyTimeout: '5s' }, env: {}, exists: () => false, pid: 1 });
+    expect(read.text('readyTimeout')).toEqual({ value: '5s', from: '--ready-timeout' });
+    // @ts-expect-error: no option of graceful run is named readyTimout
+    expect(() => read.text('readyTimout')).toThrow();
+    // @ts-expect-error: a flag of check is not one of run's
+    const _flags: Inputs<RunKey>['flags'] = { inflightCount: '3' };
+    expect(_flags).toBeDefined();
   });
 });

@@ -3,7 +3,9 @@
 // options.ts (test/unit/bad-input.test.ts), a few of them through the real CLI
 // (test/e2e/bad-input.test.ts), and counted in the docs (test/unit/readme.test.ts).
 import { helpHint, UsageError } from '../../src/config/errors.js';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, type OptionSpec } from '../../src/config/options.js';
+import type { OptionSpec } from '../../src/config/args.js';
+import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions } from '../../src/config/options.js';
+import { CHECK_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
 
 type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal';
 

@@ -14,7 +14,7 @@ import {
   type GenEvent,
   type GenState,
 } from '../../src/core/generations.js';
-import { RESTART_DEFAULTS } from '../../src/config/options.js';
+import { RESTART_DEFAULTS } from '../../src/config/defaults.js';
 import type { StopTrigger } from '../../src/core/types.js';
 
 type Input = GenEvent extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;

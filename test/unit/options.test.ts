@@ -1,8 +1,10 @@
 // Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
 import { describe, expect, it } from 'vitest';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, resolveCheckOptions, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/config/options.js';
+import { LIFECYCLE_OPTIONS, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/config/options.js';
+import { CHECK_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
+import { PLATFORM_RESERVE_MS } from '../../src/config/defaults.js';
 import { parseDuration } from '../../src/config/parse.js';
-import { detectPlatform, PRESETS, PLATFORM_RESERVE_MS } from '../../src/config/presets.js';
+import { detectPlatform, PRESETS } from '../../src/config/presets.js';
 
 const resolve = (flags: Record<string, string | boolean> = {}, env: Record<string, string> = {}, extra: { pid?: number; exists?: (p: string) => boolean } = {}) =>
   resolveRunOptions({ command: ['app'], flags, env, exists: extra.exists ?? (() => false), pid: extra.pid ?? 4242 });

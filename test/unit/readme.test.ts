@@ -7,11 +7,13 @@ import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_TABLE } from '../../src/core/exit.js';
 import { CHECKS } from '../../src/core/judge.js';
-import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/config/options.js';
+import { LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/config/options.js';
+import { CHECK_OPTIONS } from '../../src/commands/check/options.js';
 import { PRESETS } from '../../src/config/presets.js';
 import { TRAPPED } from '../../src/config/signals.js';
 import { MATRIX } from './bad-input-matrix.js';
 import { ROOT } from '../e2e/harness.js';
+import type { OptionSpec } from '../../src/config/args.js';
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const readme = read('README.md');
@@ -36,7 +38,7 @@ describe('docs/options.md', () => {
     ['graceful run', RUN_OPTIONS],
     ['graceful run: restarts, memory limit, stats, health endpoint', LIFECYCLE_OPTIONS],
     ['graceful check', CHECK_OPTIONS],
-  ] as const)('%s: every option has a row with its variable and the default the code uses', (_, specs) => {
+  ] as const)('%s: every option has a row with its variable and the default the code uses', (_, specs: readonly OptionSpec[]) => {
     for (const spec of specs) {
       const row = rows(options).find((r) => r.startsWith(`| \`${spec.flags}\` |`));
       expect(row, `a row for ${spec.flags}`).toBeDefined();

@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { EXIT_TABLE } from '../../src/core/exit.js';
-import { RELOAD_COMMAND_OPTIONS } from '../../src/config/listen.js';
-import { CHECK_OPTIONS, RUN_OPTIONS } from '../../src/config/options.js';
+import { RELOAD_COMMAND_OPTIONS } from '../../src/commands/reload/options.js';
+import { RUN_OPTIONS } from '../../src/config/options.js';
+import { CHECK_OPTIONS } from '../../src/commands/check/options.js';
 import { ROOT } from '../e2e/harness.js';
 
 const doc = readFileSync(join(ROOT, 'docs/reload.md'), 'utf8');

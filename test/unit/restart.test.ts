@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, retain, STREAK_KEPT, type RestartPolicy, type RunRecord } from '../../src/core/restart.js';
-import { RESTART_DEFAULTS } from '../../src/config/options.js';
+import { RESTART_DEFAULTS } from '../../src/config/defaults.js';
 
 const policy = (over: Partial<RestartPolicy> = {}): RestartPolicy => ({ ...RESTART_DEFAULTS, mode: 'always', ...over });
 // A run from `start` lasting `ms`, ended with `status`.

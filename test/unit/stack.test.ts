@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { bounceSet, graphProblem, levels, longestChain, selectProcesses, startStack, stepStack, type Dependency, type StackAction, type StackEvent, type StackPolicy, type StackProcess, type StackState } from '../../src/core/stack.js';
 import type { RestartPolicy } from '../../src/core/restart.js';
-import { RESTART_DEFAULTS } from '../../src/config/options.js';
+import { RESTART_DEFAULTS } from '../../src/config/defaults.js';
 
 type Input = StackEvent extends infer E ? (E extends { at: number } ? Omit<E, 'at'> : never) : never;
 

@@ -11,7 +11,7 @@ import { judge, type InflightResult, type Observations, type ProbeAttempt } from
 import { appOutlived } from '../../core/timeline.js';
 import type { Facts, State } from '../../core/types.js';
 import { parseTrace } from '../../core/trace.js';
-import type { CheckOptions } from '../../config/options.js';
+import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from '../../config/readiness.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from '../../report/checks.js';
 import { statusForSignal } from '../../config/signals.js';

@@ -8,7 +8,7 @@
 import { timeline } from '../../core/timeline.js';
 import { EXIT } from '../../core/exit.js';
 import type { Reload } from '../../core/generations.js';
-import type { CheckOptions } from '../../config/options.js';
+import type { CheckOptions } from './options.js';
 import { Coordinator } from '../run/generations.js';
 import { human, describeCommand } from '../../report/human.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';

@@ -3,7 +3,7 @@
 // 0 switched, 1 rolled back, 69 failed (core/exit.ts).
 import { existsSync } from 'node:fs';
 import { EXIT } from '../../core/exit.js';
-import type { ReloadCommand } from '../../config/listen.js';
+import type { ReloadCommand } from './options.js';
 import { controlDir, defaultControlPath, runningGracefuls } from '../../shell/sockets/control.js';
 import { say } from '../../shell/ui/output.js';
 

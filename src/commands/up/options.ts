@@ -1,26 +1,32 @@
 // graceful up's own options (the command line and GRACEFUL_* variables): which file, the
 // whole stop's deadline, --exit-with, --check. What each process does is in the file
 // (stackfile.ts). Loaded with commander (cli/program.ts): a table, no work.
+import { reader, type Inputs, type KeyOf, type OptionSpec } from '../../config/args.js';
+import { PLATFORM_RESERVE_MS, UP_FILES } from '../../config/defaults.js';
 import { quote, UsageError } from '../../config/errors.js';
-import { reader, type Inputs, type OptionSpec } from '../../config/options.js';
-import { formatDuration, parseChoice, parseDuration } from '../../config/parse.js';
-import { detectPlatform, PLATFORM_RESERVE_MS, PRESET_NAMES, PRESETS, type Platform } from '../../config/presets.js';
+import { RUN_OPTIONS, type RunKey } from '../../config/options.js';
+import { formatDuration, parseChoice } from '../../config/parse.js';
+import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform } from '../../config/presets.js';
 
-/** The files graceful up looks for, in this order, when -f is not given. */
-export const DEFAULT_FILES = ['graceful.yml', 'graceful.yaml', 'graceful.json', 'Procfile'] as const;
+// A run option that means the same for the stack: its flags, variable and default, in up's words.
+function shared<K extends RunKey>(key: K, description?: string): OptionSpec<K> {
+  const spec = RUN_OPTIONS.find((o) => o.key === key)!;
+  return { ...spec, key, description: description ?? spec.description };
+}
 
-export const UP_OPTIONS: readonly OptionSpec[] = [
-  { key: 'file', flags: '-f, --file <path>', env: 'GRACEFUL_FILE', default: DEFAULT_FILES.join(', then '), description: 'the stack: a YAML (or JSON) file of processes, or a Procfile' },
+export const UP_OPTIONS = [
+  { key: 'file', flags: '-f, --file <path>', env: 'GRACEFUL_FILE', default: UP_FILES.join(', then '), description: 'the stack: a YAML (or JSON) file of processes, or a Procfile' },
   { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_UP_TIMEOUT', default: `none (a preset or a detected platform: its deadline less ${formatDuration(PLATFORM_RESERVE_MS)})`, description: "deadline of the whole stop: each process's grace period is cut to what is left of it" },
-  { key: 'preset', flags: '--preset <name>', env: 'GRACEFUL_PRESET', default: 'none', description: `the platform that stops the stack (${PRESET_NAMES.join(', ')}): its deadline bounds the whole stop` },
-  { key: 'platformTimeout', flags: '--platform-timeout <duration>', env: 'GRACEFUL_PLATFORM_TIMEOUT', default: 'from --preset or the environment', description: 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns it off' },
+  shared('preset', `the platform that stops the stack (${PRESET_NAMES.join(', ')}): its deadline bounds the whole stop`),
+  shared('platformTimeout', 'the deadline of the platform running graceful (terminationGracePeriodSeconds, docker stop -t); 0 turns it off'),
   { key: 'exitWith', flags: '--exit-with <name>', env: 'GRACEFUL_EXIT_WITH', default: 'none', description: 'when this process ends, stop the stack and exit with its status (CI: start the stack, run the tests, stop it)' },
   { key: 'check', flags: '--check', env: 'GRACEFUL_UP_CHECK', default: 'off', boolean: true, description: 'start the stack, stop it once it is up, and check that each process stopped in order and in time (exit 0 if so, 1 if not); same as graceful check -f FILE' },
-  { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the stack: one timeline per process, the order of starts and stops' },
-  { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper (as PID 1, graceful reaps orphans regardless)' },
-  { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
-  { key: 'verbose', flags: '-v, --verbose', env: 'GRACEFUL_VERBOSE', default: 'off', boolean: true, description: 'more detail: each step of each process' },
-];
+  shared('reportFile', 'write a JSON report of the stack: one timeline per process, the order of starts and stops'),
+  shared('subreaper', 'do not become a child subreaper (as PID 1, graceful reaps orphans regardless)'),
+  shared('quiet'),
+  shared('verbose', 'more detail: each step of each process'),
+] as const satisfies readonly OptionSpec[];
+export type UpKey = KeyOf<typeof UP_OPTIONS>;
 
 export interface UpOptions {
   /** The stack file, as given or found; null: none found (stackfile.ts says so). */
@@ -43,19 +49,14 @@ export interface UpOptions {
 }
 
 // Resolves graceful up's options: flag, else GRACEFUL_* variable, else preset, else default.
-export function resolveUpOptions(inputs: Inputs, check = false): UpOptions {
+export function resolveUpOptions(inputs: Inputs<UpKey>, check = false): UpOptions {
   const { text, bool, duration } = reader(UP_OPTIONS, inputs);
   const fileRaw = text('file');
   if (fileRaw?.value === '') throw new UsageError(fileRaw.from, `expected the path of a stack file, got ${quote('')}`);
-  const file = fileRaw?.value ?? DEFAULT_FILES.find((f) => inputs.exists(f)) ?? null;
+  const file = fileRaw?.value ?? UP_FILES.find((f) => inputs.exists(f)) ?? null;
   const presetRaw = text('preset');
   const preset = presetRaw ? PRESETS[parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from)] : null;
-  let platform: Platform | null = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(inputs.env, inputs.exists, inputs.pid);
-  const platformRaw = text('platformTimeout');
-  if (platformRaw) {
-    const budgetMs = parseDuration(platformRaw.value, platformRaw.from);
-    platform = budgetMs === 0 ? null : { name: platform?.name ?? null, budgetMs, evidence: platformRaw.from };
-  }
+  const platform = resolvePlatform(text('platformTimeout'), preset, inputs);
   const timeoutRaw = text('timeout');
   const timeout = duration('timeout');
   let deadlineMs: number | null = null;

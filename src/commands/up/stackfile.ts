@@ -15,7 +15,8 @@ import { graphProblem, longestChain, selectProcesses, type Condition, type Depen
 import { quote, UsageError } from '../../config/errors.js';
 import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions, type RunOptions } from '../../config/options.js';
 import { formatDuration } from '../../config/parse.js';
-import { DEFAULT_FILES, type UpOptions } from './options.js';
+import { UP_FILES } from '../../config/defaults.js';
+import type { UpOptions } from './options.js';
 
 /** One process of the stack, ready to supervise. */
 export interface StackEntry {
@@ -79,7 +80,7 @@ type Raw = Record<string, unknown>;
 export function loadStack(options: UpOptions): Stack {
   const file = options.file;
   if (file === null) {
-    throw new UsageError('graceful up', `no stack file here (looked for ${DEFAULT_FILES.join(', ')}); write one (see docs/up.md) or name it with -f`);
+    throw new UsageError('graceful up', `no stack file here (looked for ${UP_FILES.join(', ')}); write one (see docs/up.md) or name it with -f`);
   }
   let text: string;
   try {

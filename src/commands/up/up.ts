@@ -10,7 +10,7 @@ import { initialStack, levels, startStack, stepStack, type Graph, type StackActi
 import { judgeStack, type StackFact } from '../../core/stack-judge.js';
 import { timeline } from '../../core/timeline.js';
 import { EXIT } from '../../config/errors.js';
-import { DEFAULTS } from '../../config/options.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
 import type { Check } from '../../core/judge.js';
 import { checklist } from '../../report/checks.js';
