@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_TABLE } from '../../src/core/exit.js';
 import { CHECKS } from '../../src/core/judge.js';
 import { CHECK_OPTIONS, LIFECYCLE_OPTIONS, RUN_OPTIONS } from '../../src/config/options.js';
-import { PRESETS } from '../../src/config/presets.js';
 import { TRAPPED } from '../../src/config/signals.js';
 import { MATRIX } from './bad-input-matrix.js';
 import { ROOT } from '../e2e/harness.js';
@@ -57,15 +56,6 @@ it('docs/check.md explains every check and how to fix it', () => {
 it('docs/signals.md has every trapped signal in its table', () => {
   const table = rows(section(read('docs/signals.md'), 'Signals'));
   for (const s of TRAPPED) expect(table.some((row) => row.split(' | ')[0]!.includes(`\`${s.name}\``)), s.name).toBe(true);
-});
-
-it('docs/presets.md shows each preset with its values', () => {
-  const presets = read('docs/presets.md');
-  for (const p of Object.values(PRESETS)) {
-    const row = rows(presets).find((line) => line.startsWith(`| \`${p.name}\``));
-    expect(row, `row for ${p.name}`).toBeDefined();
-    expect(row).toContain(`| ${p.budgetMs / 1000}s | ${p.timeoutMs / 1000}s | ${p.stopSignal} | ${p.killSignal} | ${p.killMode} | ${p.sigcont ? 'yes' : 'no'} |`);
-  }
 });
 
 it('docs/failure-modes.md states the size of the bad input matrix and of the fault table truly', () => {
