@@ -99,7 +99,7 @@ describe('docs/signals.md', () => {
   });
 
   it('says of every other signal it names that graceful does not pass it on', () => {
-    const trapped = new Set(TRAPPED.map((s) => s.name));
+    const trapped = new Set<string>(TRAPPED.map((s) => s.name));
     for (const [names, what] of table) {
       if ((names!.match(/SIG[A-Z0-9]+/g) ?? []).some((n) => trapped.has(n))) continue;
       expect(what, names).toMatch(/not forwarded|ignored by graceful|cannot be caught|how graceful learns/);
