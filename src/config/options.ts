@@ -173,7 +173,8 @@ export const RUN_SPECS: readonly OptionSpec[] = [...RUN_OPTIONS, ...LIFECYCLE_OP
 // the plain forms are taken (--name value, --name=value, -x value, flags, --no-x); for
 // anything else (an unknown option, --help, a missing value, -abc, no command) it returns
 // null and commander reads the line, with its own errors. A test holds the two readings
-// equal. Why: commander costs ~2 ms and ~350 KB of heap at every start (bench/analysis.md).
+// equal. Why: commander's start-up time and heap at every start (bench/analysis.md,
+// "commander off the start path").
 export function parseRunArgs(args: readonly string[], specs: readonly OptionSpec[] = RUN_SPECS): { command: string[]; flags: Inputs['flags'] } | null {
   const flags: Inputs['flags'] = {};
   for (let i = 0; i < args.length; i++) {
