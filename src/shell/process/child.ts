@@ -63,7 +63,8 @@ export interface SpawnOptions {
 // LISTEN_PID must name the process that reads it (sd_listen_fds() and go-systemd ignore the
 // sockets otherwise), and its pid is only known once it is forked: sh sets the variable to
 // its own pid, then execs the command, which keeps that pid. setpriv (--pdeathsig) execs
-// too, so the pid is still the one graceful spawned and supervises. Measured: +1 ms a spawn.
+// too, so the pid is still the one graceful spawned and supervises. Its cost, only with
+// sockets to pass: bench/analysis.md, "Spawning the child".
 const SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 
 // Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
@@ -220,7 +221,7 @@ function findProblem(file: string, cwd?: string): [126 | 127, string] | null {
   for (const path of candidates) {
     try {
       // throwIfNoEntry: a missing PATH entry is the common case, and an exception per entry
-      // (with its stack) cost about 1 ms of start-up on a 12-entry PATH.
+      // (with its stack) costs start-up time (bench/analysis.md, "Spawning the child").
       const stat = statSync(path, { throwIfNoEntry: false });
       if (stat === undefined) continue;
       if (!stat.isFile()) {
