@@ -42,7 +42,7 @@ export interface OptionSpec {
   flags: string;
   env: string;
   description: string;
-  /** The default, as shown in --help and the README. */
+  /** The default, as --help shows it and npm run docs writes it into docs/options.md. */
   default: string;
   /** A boolean flag (no value); the environment variable then takes 1/0, true/false. */
   boolean?: true;
@@ -51,7 +51,7 @@ export interface OptionSpec {
 }
 
 // The options of `graceful run`, in --help order. cli/program.ts declares them to commander from
-// this table and the README documents the same list.
+// this table, and npm run docs writes docs/options.md's table from it.
 export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: `${d(DEFAULTS.timeoutMs)} (preset: its platform's deadline less ${d(PLATFORM_RESERVE_MS)})`, description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
   { key: 'stopSignal', flags: '-s, --stop-signal <signal>', env: 'GRACEFUL_STOP_SIGNAL', default: 'the signal received', description: 'signal that asks the child to stop' },
