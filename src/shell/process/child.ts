@@ -1,7 +1,8 @@
 // Spawns the main child: argv as given (no shell), stdio inherited (its bytes never pass
 // through graceful), in a new session so that signals reach graceful alone, or in terminal
 // mode (terminal.ts) in graceful's own process group, on graceful's terminal.
-// node:child_process rather than execa: execa costs start-up time on every run (see README).
+// node:child_process rather than execa: execa costs start-up time on every run
+// (bench/analysis.md, "The pre-stop hook without execa").
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fdStream } from '../ui/output.js';
