@@ -183,7 +183,7 @@ export class Supervisor {
     } else if (reaping.problem && options.verbose) {
       this.ui.info(`no child subreaper: ${reaping.problem}; a double-forked daemon can escape the stop`);
     }
-    // Said once, not at every restart's spawn: what running without setpriv loses (README, PID 1).
+    // Said once, not at every restart's spawn: what running without setpriv loses (docs/pid1.md).
     if (options.verbose && process.platform === 'linux' && pdeathsigHelper() === null) {
       this.ui.info(
         'no util-linux setpriv (/usr/bin/setpriv, /bin/setpriv): the child gets no parent-death signal, so if graceful is SIGKILLed or crashes, the child keeps running unsupervised (as PID 1, the kernel still ends the whole namespace); install util-linux to have it',
