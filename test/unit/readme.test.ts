@@ -220,6 +220,16 @@ it("docs/development.md's layout lists every file of src/, and nothing that is n
   expect([...listed].filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
 });
 
+it('every heading of bench/analysis.md that a comment in src/ points to exists', () => {
+  const files = (d: string): string[] =>
+    readdirSync(join(ROOT, d)).flatMap((f) => (statSync(join(ROOT, d, f)).isDirectory() ? files(`${d}/${f}`) : [`${d}/${f}`]));
+  const headings = new Set(read('bench/analysis.md').split('\n').filter((l) => l.startsWith('#')).map((l) => l.replace(/^#+ /, '')));
+  // A heading's name may go on over the comment's next line.
+  const pointers = files('src').flatMap((f) => [...read(f).matchAll(/bench\/analysis\.md,\s*(?:\/\/\s*)?"([^"]+)"/g)].map((m) => `${f}: ${m[1]!.replace(/\s*\/\/\s*/g, ' ')}`));
+  expect(pointers.length).toBeGreaterThan(0);
+  expect(pointers.filter((p) => !headings.has(p.slice(p.indexOf(': ') + 2)))).toEqual([]);
+});
+
 // GitHub's anchors for a file's headings: lower case, punctuation dropped, spaces to dashes,
 // a repeated heading numbered.
 function anchors(path: string): Set<string> {
