@@ -1,7 +1,8 @@
 // commander's view of the command line: the four commands, --help, --version and every usage
 // error, in commander's words made one line. main.ts loads it only when its own parser of
 // `graceful run` (config/args.ts, parseRunArgs) does not take the command line as it is:
-// commander and the program it builds cost ~2 ms and ~350 KB of heap at every start.
+// commander and the program it builds cost start-up time and heap at every start
+// (bench/analysis.md, "commander off the start path").
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Inputs, OptionSpec } from '../config/args.js';

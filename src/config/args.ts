@@ -12,7 +12,7 @@ export interface OptionSpec<K extends string = string> {
   flags: string;
   env: string;
   description: string;
-  /** The default, as shown in --help and the docs (rendered from config/defaults.ts). */
+  /** The default, as --help shows it and npm run docs writes it into docs/options.md (from config/defaults.ts). */
   default: string;
   /** A boolean flag (no value); the environment variable then takes 1/0, true/false. */
   boolean?: true;
@@ -45,7 +45,8 @@ export interface Inputs<K extends string = string> {
 // the plain forms are taken (--name value, --name=value, -x value, flags, --no-x); for
 // anything else (an unknown option, --help, a missing value, -abc, no command) it returns
 // null and commander reads the line, with its own errors. A test holds the two readings
-// equal. Why: commander costs ~2 ms and ~350 KB of heap at every start (bench/analysis.md).
+// equal. Why: commander's start-up time and heap at every start (bench/analysis.md,
+// "commander off the start path").
 export function parseRunArgs<K extends string>(args: readonly string[], specs: readonly OptionSpec<K>[]): { command: string[]; flags: Flags<K> } | null {
   const flags: Flags<K> = {};
   for (let i = 0; i < args.length; i++) {

@@ -18,7 +18,7 @@ export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies reado
 const d = (ms: number) => formatDuration(ms);
 
 // The options of `graceful run`, in --help order. cli/program.ts declares them to commander from
-// this table and the README documents the same list.
+// this table, and npm run docs writes docs/options.md's table from it.
 export const RUN_OPTIONS = [
   { key: 'timeout', flags: '-t, --timeout <duration>', env: 'GRACEFUL_TIMEOUT', default: `${d(DEFAULTS.timeoutMs)} (preset: its platform's deadline less ${d(PLATFORM_RESERVE_MS)})`, description: 'grace period from the stop request to the kill signal; pre-stop and stop delay count against it' },
   { key: 'stopSignal', flags: '-s, --stop-signal <signal>', env: 'GRACEFUL_STOP_SIGNAL', default: 'the signal received', description: 'signal that asks the child to stop' },

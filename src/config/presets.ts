@@ -1,5 +1,5 @@
 // The stop semantics of the systems graceful runs under or stands in for, one table, each
-// value with where it comes from. --help, the README's presets table and the tests read it.
+// value with where it comes from. --help, docs/presets.md's table (npm run docs) and the tests read it.
 import type { KillMode, SignalName } from '../core/types.js';
 import { PLATFORM_RESERVE_MS } from './defaults.js';
 import { parseDuration } from './parse.js';

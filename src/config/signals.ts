@@ -1,5 +1,5 @@
 // The one table of signals: names <-> numbers, and what graceful does with each one it
-// receives. Code, --help, the README's signal table and the tests all read it.
+// receives. Code, --help, docs/signals.md's table (held to it by a test) and the tests read it.
 import { constants } from 'node:os';
 import { signalStatus } from '../core/exit.js';
 import type { SignalName, StopSignal } from '../core/types.js';

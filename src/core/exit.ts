@@ -1,6 +1,6 @@
 // PURE: the one table of exit statuses. Every status graceful chooses itself is here, with
-// when it is used; the code, --help and the README's table read it, and a test keeps the
-// README's table in step. (The child's own statuses pass through as they are.)
+// when it is used; the code and --help read it, and npm run docs writes the docs' tables from
+// it (docs/exit-status.md). (The child's own statuses pass through as they are.)
 
 /** Exit statuses graceful itself uses. */
 export const EXIT = {

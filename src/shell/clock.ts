@@ -18,10 +18,9 @@ export function systemClock(): Clock {
 
 // How close to its time a timer stops trusting Node's timers and waits out the rest itself.
 // A Node timer fires up to ~1 ms late, more with the kernel's slack on epoll_wait's
-// millisecond timeout: measured, the kill signal went 1-3 ms after the deadline (bench,
-// deadline). The last PRECISE_MS are waited with Atomics.wait, a futex with a nanosecond
-// timeout, blocking the loop that long at most: signals and exits that arrive meanwhile
-// are handled right after.
+// millisecond timeout (bench/analysis.md, "The deadline's timer"). The last PRECISE_MS are
+// waited with Atomics.wait, a futex with a nanosecond timeout, blocking the loop that long
+// at most: signals and exits that arrive meanwhile are handled right after.
 const PRECISE_MS = 2;
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 

@@ -183,7 +183,7 @@ export class Supervisor {
     } else if (reaping.problem && options.verbose) {
       this.ui.info(`no child subreaper: ${reaping.problem}; a double-forked daemon can escape the stop`);
     }
-    // Said once, not at every restart's spawn: what running without setpriv loses (README, PID 1).
+    // Said once, not at every restart's spawn: what running without setpriv loses (docs/pid1.md).
     if (options.verbose && process.platform === 'linux' && pdeathsigHelper() === null) {
       this.ui.info(
         'no util-linux setpriv (/usr/bin/setpriv, /bin/setpriv): the child gets no parent-death signal, so if graceful is SIGKILLed or crashes, the child keeps running unsupervised (as PID 1, the kernel still ends the whole namespace); install util-linux to have it',
@@ -239,9 +239,8 @@ export class Supervisor {
         this.#descendants.atStop(this.#tree, this.pid, this.#tree.members());
       }
       // The actions first, the words after: on a stop, kill() is the first thing graceful
-      // does once the signal is read. A line written first made the child wait for its
-      // formatting and for the write (the first one also started libuv's thread pool:
-      // four threads created before the kill; bench/analysis.md).
+      // does once the signal is read, so the child never waits for a line's formatting and
+      // write (bench/analysis.md, "The stop path: the kill before the words").
       for (const action of next.actions) this.#perform(action);
       this.ui.step(prev, event, this.#state, next.actions);
       if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
@@ -263,15 +262,12 @@ export class Supervisor {
     }
   }
 
-  // The first stop used to pay for compiling the machine's stop path, ~1 ms between the
-  // signal and kill(). The code cache (bin/graceful.js) now holds that bytecode; what is
-  // left cold is V8's inline caches: run the machine once on a throwaway state, while the
-  // child runs and nothing waits on graceful. Not a /proc scan: it kept graceful busy for
-  // 1-3 ms just when a fast child's first signal could arrive (the bench's p99).
-  // The same for the words: the step lines and the summary of both endings (a stop, and
-  // the child ending on its own) are compiled here rather than on the exit path, where
-  // the first summary of a run that ended on its own cost its compilation (the build's
-  // training run is a stop: the code cache holds only that ending).
+  // What the code cache (bin/graceful.js) leaves cold on the stop path is V8's inline
+  // caches: run the machine once on a throwaway state, while the child runs and nothing
+  // waits on graceful, and compile the step lines and the summary of both endings (a stop,
+  // and the child ending on its own: the build's training run is a stop) off the exit path.
+  // No /proc scan here: it would keep graceful busy when a fast child's first signal may
+  // arrive. What each cost: bench/analysis.md, "The stop path: the kill before the words".
   #warmUp(): void {
     if (this.#state.phase.kind !== 'running') return;
     const { policy } = this.options;

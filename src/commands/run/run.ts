@@ -36,8 +36,9 @@ export async function run(options: RunOptions): Promise<number> {
   const { lifecycle } = options;
   const trap = new Trap(systemClock().now);
   let history: RunRecord[] = [];
-  // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times: V8 loads the
-  // time zone for that, ~0.2 ms) only when a report is written, not on every run's exit path.
+  // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times make V8 load
+  // the time zone) only when a report is written, not on every run's exit path
+  // (bench/analysis.md, "The report's times").
   const runs: RunFacts[] = [];
   let current: Supervisor | null = null;
   let waiting = false;

@@ -205,7 +205,7 @@ export async function up(options: UpOptions): Promise<number> {
         owns: (pid) => environHas(pid, `${OWNER}=${entry.name}`),
         // No listing of each tree before its stop signal (run does it for its report): a
         // /proc scan per process, made one after the other, would hold back the stop signal
-        // of the processes that stop together (measured: 6 ms each on a 2-core machine).
+        // of the processes that stop together (bench/analysis.md, "The process tree").
         observe: false,
       },
     );

@@ -1,7 +1,8 @@
 // Spawns the main child: argv as given (no shell), stdio inherited (its bytes never pass
 // through graceful), in a new session so that signals reach graceful alone, or in terminal
 // mode (terminal.ts) in graceful's own process group, on graceful's terminal.
-// node:child_process rather than execa: execa costs start-up time on every run (see README).
+// node:child_process rather than execa: execa costs start-up time on every run
+// (bench/analysis.md, "The pre-stop hook without execa").
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { fdStream } from '../ui/output.js';
@@ -63,7 +64,8 @@ export interface SpawnOptions {
 // LISTEN_PID must name the process that reads it (sd_listen_fds() and go-systemd ignore the
 // sockets otherwise), and its pid is only known once it is forked: sh sets the variable to
 // its own pid, then execs the command, which keeps that pid. setpriv (--pdeathsig) execs
-// too, so the pid is still the one graceful spawned and supervises. Measured: +1 ms a spawn.
+// too, so the pid is still the one graceful spawned and supervises. Its cost, only with
+// sockets to pass: bench/analysis.md, "Spawning the child".
 const SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 
 // Starts `command`; exactly one of `spawned`+`exited` or `failed` follows.
@@ -220,7 +222,7 @@ function findProblem(file: string, cwd?: string): [126 | 127, string] | null {
   for (const path of candidates) {
     try {
       // throwIfNoEntry: a missing PATH entry is the common case, and an exception per entry
-      // (with its stack) cost about 1 ms of start-up on a 12-entry PATH.
+      // (with its stack) costs start-up time (bench/analysis.md, "Spawning the child").
       const stat = statSync(path, { throwIfNoEntry: false });
       if (stat === undefined) continue;
       if (!stat.isFile()) {

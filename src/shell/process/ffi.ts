@@ -1,7 +1,7 @@
 // The libc calls Node does not expose, through koffi: an FFI whose npm packages ship
 // prebuilt binaries (no compiler at install time). Loaded on first use only, straight from
-// its native file when it is where koffi 3 puts it (measured: 2.5 ms, against 5.5 ms
-// through koffi's own platform probe). Linux only; elsewhere, and wherever koffi cannot
+// its native file when it is where koffi 3 puts it, faster than koffi's own platform probe
+// (bench/analysis.md, "Loading koffi"). Linux only; elsewhere, and wherever koffi cannot
 // load, the caller gets the reason to say once, in one line.
 import { existsSync } from 'node:fs';
 import { endianness } from 'node:os';

@@ -1,7 +1,7 @@
 // Runs the --pre-stop hook: the one place graceful runs a shell, on purpose (a Kubernetes
 // preStop or systemd ExecStop is a shell command line). node:child_process, not execa: the
 // hook needs a spawn, its exit and a group kill, and execa in the bundle cost every start
-// about 1 MB of RSS and 4% of start-up, used or not (docs/performance.md).
+// memory and start-up, used or not (bench/analysis.md, "The pre-stop hook without execa").
 import { spawn } from 'node:child_process';
 import type { SignalName } from '../../core/types.js';
 

@@ -2,9 +2,8 @@
 // finds every member, including those that left the process group; elsewhere the process
 // group, plus tree-kill for the descendants outside it.
 //
-// Why not tree-kill on Linux: it runs `ps` once per process of the tree. Measured here on a
-// 201-process tree until the last one was gone (3 runs): tree-kill 1.4-2.3 s; kill(-pgid)
-// 18-25 ms; kill(-pgid) then a /proc scan for the rest 40-58 ms.
+// Why not tree-kill on Linux: it runs `ps` once per process of the tree, seconds for a tree
+// that kill(-pgid) and a /proc scan end in milliseconds (bench/analysis.md, "The process tree").
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { signalNumber } from '../../config/signals.js';
 import { loadedLibc } from './ffi.js';
@@ -29,8 +28,8 @@ const STAT = Buffer.alloc(4096);
 const HAS_PROC = process.platform === 'linux' && readProc(process.pid) !== null;
 
 // How old a scan a forwarded signal may reuse. A terminal being resized sends SIGWINCH
-// dozens of times a second: a scan for each cost ~1 ms of CPU and ~85 KB of garbage
-// (bench/results.md, Scale), and grew the heap by 10 MB under a burst.
+// dozens of times a second, and a scan for each costs CPU and garbage (bench/analysis.md,
+// "The process tree").
 const FORWARD_SCAN_MAX_AGE_MS = 1000;
 
 // How long after a group signal the scan for the rest of the tree waits (see signalAll).
@@ -190,8 +189,8 @@ export class Tree {
   // first: the group signal may kill that parent and orphan the process out of sight. With
   // adoption, the group gets the signal at once (one syscall reaches most of the tree), and
   // the /proc scan for the rest follows FOLLOW_UP_MS later: done at once, it kept the child,
-  // just woken onto graceful's CPU, waiting behind it (the child's handler ran 2.5 ms late
-  // now and then on 2 cores: bench/results.md). Signals sent meanwhile share that scan.
+  // just woken onto graceful's CPU, waiting behind it (bench/analysis.md, "The process
+  // tree"). Signals sent meanwhile share that scan.
   signalAll(signal: SignalName, done?: (members: readonly ProcInfo[]) => void, outsideOnly = false): void {
     if (this.#group === null) {
       // Not done?.(this.#signalEach(...)): without `done`, that would not signal at all.
@@ -304,8 +303,8 @@ export function commandOf(pid: number): string {
 
 // process.kill that reports success instead of throwing (ESRCH: already gone; EPERM: not ours).
 // Through the FFI when it is loaded: kill(2) and nothing else. process.kill makes a getpid()
-// first, and a failure costs an exception; the first one, ESRCH from the probe of an empty
-// group as the child exits, cost 1.7 ms (Node builds its table of error names then).
+// first, and a failure costs an exception, the first one dearly: ESRCH from the probe of an
+// empty group as the child exits (bench/analysis.md, "The process tree").
 export function tryKill(pid: number, signal: SignalName | number): boolean {
   const lib = loadedLibc();
   const signo = typeof signal === 'number' ? signal : signalNumber(signal);

@@ -7,8 +7,8 @@
 //
 // Why through the FFI and not net.Server: a listening net.Server accepts every connection
 // it can as soon as it listens (libuv reads the socket in its event loop), even after
-// pause() or readStop(): measured, graceful itself took most connections meant for the
-// program. A socket made with socket()/bind()/listen() is only a file descriptor here.
+// pause() or readStop(), taking connections meant for the program (bench/analysis.md,
+// "Sockets"). A socket made with socket()/bind()/listen() is only a file descriptor here.
 // It is made blocking, as inetd and Server::Starter hand sockets out: an accept-only
 // program (Python's socket.accept(), a C loop) then waits for a connection rather than
 // failing with EAGAIN; an event-loop program (Node, Go, uvicorn) makes its copy

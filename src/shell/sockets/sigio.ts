@@ -1,11 +1,11 @@
 // Descriptors read only when the kernel says they have input: fcntl(F_SETOWN, O_ASYNC) has
 // it send graceful SIGIO, and the handler calls every registered reader. For what libuv
 // cannot watch or costs too much to watch before it is used: the sd_notify datagram socket
-// (no libuv handle for AF_UNIX datagrams; notify.ts polled it every 200 ms: 50 wakeups in
-// 10 s) and the status channel until a program connects (a net.Server costs ~0.4 MB and
-// Node's cluster module at every start: status.ts). SIGIO is not a signal graceful traps or
-// forwards (signals.ts); its handler stays installed once a reader was registered, as the
-// kernel may still send one that was raised before a descriptor closed.
+// (no libuv handle for AF_UNIX datagrams; polling it woke graceful when idle) and the status
+// channel until a program connects (status.ts); bench/analysis.md, "Sockets", has the
+// figures. SIGIO is not a signal graceful traps or forwards (signals.ts); its handler stays
+// installed once a reader was registered, as the kernel may still send one that was raised
+// before a descriptor closed.
 import { rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { libc } from '../process/ffi.js';
 
@@ -34,8 +34,8 @@ export function onInput(fd: number, read: () => void): (() => void) | null {
 }
 
 // Removes a socket made in a private directory (notify.ts, status.ts), and the directory: two
-// syscalls. rmSync's recursive removal, a walk with retries in JavaScript, took ~1 ms of
-// every exit path (the status channel is opened on every run).
+// syscalls, where rmSync's recursive walk in JavaScript slowed every exit path (the status
+// channel is opened on every run; bench/analysis.md, "Sockets").
 export function removeSocket(path: string, dir: string): void {
   try {
     unlinkSync(path);

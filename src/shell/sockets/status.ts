@@ -3,10 +3,9 @@
 // graceful-supervisor/app reports each phase of its life, one JSON line each, and where graceful tells
 // it its deadline just before the stop signal. A program that does not use the library never
 // connects, and costs graceful one listening socket, made through the FFI when the reaper has
-// loaded it: a net.Server is only made for the first connection (sigio.ts says when). Made at
-// every start, the server cost ~0.4 MB of memory (RSS 43.6 -> 43.95 MB, the CommonJS floor's
-// 39.7) and loaded Node's cluster module (net's listen() does). The socket wakes graceful only
-// when someone connects.
+// loaded it: a net.Server is only made for the first connection (sigio.ts says when), since
+// one made at every start costs memory and loads Node's cluster module (bench/analysis.md,
+// "Sockets"). The socket wakes graceful only when someone connects.
 import type { Server, Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -9,8 +9,8 @@
 //   of the file), whatever fits; the rest, if the reader is behind, through the pool;
 // - a terminal (which refuses RWF_NOWAIT), or without the FFI: through libuv's thread pool
 //   (fs.write), where a write may wait without graceful waiting.
-// The pool costs four threads, a wake-up of one per line, and a second one back; the stop's
-// first line and a run's summary (just before the exit) used to pay for all of it.
+// The pool costs four threads, a wake-up of one per line, and a second one back, on the stop
+// path and the exit path (bench/analysis.md, "Writing to stderr").
 import { fstatSync, write, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { loadedLibc } from '../process/ffi.js';
@@ -151,9 +151,8 @@ export async function drained(ms: number): Promise<boolean> {
 
 // Makes stderr's writer and runs its write path once, with an empty write (nothing reaches
 // the reader), now rather than at the first line: the first line is a stop's, written just
-// after the kill, or a run's summary, just before graceful's exit. Measured at that point:
-// the Writable's first construction ~2.5 ms; the first RWF_NOWAIT write through the FFI
-// ~0.2-2 ms; for a terminal, the pool's four threads ~0.5 ms. Called once graceful is idle
+// after the kill, or a run's summary, just before graceful's exit, where its first-time
+// costs would land (bench/analysis.md, "Writing to stderr"). Called once graceful is idle
 // after the spawn.
 export function prepareOutput(): void {
   if (streams.has(2)) return;

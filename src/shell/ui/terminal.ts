@@ -8,9 +8,9 @@
 // Why the same process group rather than tini's own group made the foreground one
 // (setpgid + tcsetpgrp): the terminal signals one group, and graceful must see Ctrl+C to
 // count down and to force the kill on a second one; in a background group it sees none of
-// it (measured in a pseudo-terminal: the countdown never starts, and a Ctrl+Z leaves the
-// shell without a prompt until graceful stops itself). In one group, the terminal's signals
-// reach graceful and the child at once; the machine then never sends a second copy.
+// it (what that looked like: bench/analysis.md, "The terminal: one process group"). In one
+// group, the terminal's signals reach graceful and the child at once; the machine then
+// never sends a second copy.
 import { fstatSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { TRAPPED } from '../../config/signals.js';
