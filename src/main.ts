@@ -2,7 +2,7 @@
 // is (the start path: commander is not loaded), else by commander (cli/program.ts): help,
 // version, the other commands, every usage error. The one top-level catch turns every failure into
 // one line on stderr and an exit status.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EXIT, helpHint, UsageError } from './config/errors.js';
 import { parseRunArgs, type Inputs } from './config/args.js';
 import { resolveLifecycle, resolveRunOptions, RUN_SPECS, type LifecycleKey, type RunKey } from './config/options.js';
@@ -53,6 +53,21 @@ async function upCommand(given: Inputs<UpKey>, check: boolean): Promise<number> 
   return up(options);
 }
 
+// What the command line gave, with what resolving it may consult of the system: the
+// environment, paths and files (platform detection), graceful's own pid.
+function withSystem<K extends string>(given: Pick<Inputs<K>, 'command' | 'flags'>): Inputs<K> {
+  return { ...given, env: process.env, exists: existsSync, read: readText, pid: process.pid };
+}
+
+// A file of the system as text, or null (platform detection reads /proc/self/mountinfo).
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length <= 2) {
     say('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
@@ -63,15 +78,15 @@ async function main(argv: string[]): Promise<number> {
   let routed = argv;
   try {
     const plain = argv[2] === 'run' ? parseRunArgs(argv.slice(3), RUN_SPECS) : null;
-    if (plain) return await runCommand({ ...plain, env: process.env, exists: existsSync, pid: process.pid });
+    if (plain) return await runCommand(withSystem(plain));
     commander = await import('./cli/program.js');
     let status = 0;
     await commander
       .program({
-        run: async (given) => void (status = await runCommand(given)),
-        check: async (given) => void (status = await checkCommand(given)),
-        reload: async (given) => void (status = await reloadCommand(given)),
-        up: async (given, check) => void (status = await upCommand(given, check)),
+        run: async (given) => void (status = await runCommand(withSystem(given))),
+        check: async (given) => void (status = await checkCommand(withSystem(given))),
+        reload: async (given) => void (status = await reloadCommand(withSystem(given))),
+        up: async (given, check) => void (status = await upCommand(withSystem(given), check)),
       })
       .parseAsync((routed = commander.stackCheckArgs(argv) ?? argv));
     return status;

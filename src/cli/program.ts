@@ -3,7 +3,6 @@
 // `graceful run` (config/args.ts, parseRunArgs) does not take the command line as it is:
 // commander and the program it builds cost start-up time and heap at every start
 // (bench/analysis.md, "commander off the start path").
-import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Inputs, OptionSpec } from '../config/args.js';
 import { RUN_SPECS, type LifecycleKey, type RunKey } from '../config/options.js';
@@ -90,12 +89,15 @@ const OUTPUT = {
   outputError: () => {},
 };
 
-/** What each command does with its inputs (the command line's flags, the environment). */
+/** What the command line gave a command: its operands and the flags given (not commander's defaults). */
+export type Given<K extends string> = Pick<Inputs<K>, 'command' | 'flags'>;
+
+/** What each command does with what it was given (main.ts adds the environment). */
 export interface Actions {
-  run(inputs: Inputs<RunKey | LifecycleKey>): Promise<void>;
-  check(inputs: Inputs<CheckKey>): Promise<void>;
-  reload(inputs: Inputs<ReloadKey>): Promise<void>;
-  up(inputs: Inputs<UpKey>, check: boolean): Promise<void>;
+  run(given: Given<RunKey | LifecycleKey>): Promise<void>;
+  check(given: Given<CheckKey>): Promise<void>;
+  reload(given: Given<ReloadKey>): Promise<void>;
+  up(given: Given<UpKey>, check: boolean): Promise<void>;
 }
 
 /** A command as commander shows it: its words, its operands, its options and its help's end. */
@@ -109,7 +111,7 @@ interface CommandDef<K extends string> {
   passThrough: boolean;
   specs: readonly OptionSpec<K>[];
   epilog: () => string;
-  action: (inputs: Inputs<K>) => Promise<void>;
+  action: (given: Given<K>) => Promise<void>;
 }
 
 // The program: every command, each with its options and help.
@@ -159,7 +161,7 @@ export function program(actions: Actions): Command {
 
 // Adds one command: its options from its table (help text with the default and the
 // variable), and an action given the values from the command line (not commander's
-// defaults), with the environment.
+// defaults).
 function addCommand<K extends string>(cli: Command, def: CommandDef<K>): void {
   const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', def.epilog());
   if (def.operands) sub.argument(def.operands[0], def.operands[1]);
@@ -176,7 +178,7 @@ function addCommand<K extends string>(cli: Command, def: CommandDef<K>): void {
     for (const spec of def.specs) {
       if (cmd.getOptionValueSource(spec.key) === 'cli') flags[spec.key] = cmd.getOptionValue(spec.key);
     }
-    return def.action({ command: operands, flags, env: process.env, exists: existsSync, pid: process.pid });
+    return def.action({ command: operands, flags });
   });
 }
 

@@ -36,6 +36,8 @@ export interface Inputs<K extends string = string> {
   env: NodeJS.ProcessEnv;
   /** Tests a path, for platform detection. */
   exists: (path: string) => boolean;
+  /** Reads a file of the system (/proc/self/mountinfo), for platform detection; null if unreadable. */
+  read?: (path: string) => string | null;
   /** graceful's own pid (1 as a container's entrypoint). */
   pid: number;
 }

@@ -221,6 +221,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
       followApp: verb === 'check',
+      platformSignalsTree: (p ?? (platform?.name ? PRESETS[platform.name] : null))?.signalsEveryProcess ?? false,
       readyOnAppPhase: ready?.kind === 'app',
     },
     ready,

@@ -4,7 +4,7 @@ import type { KillMode, SignalName } from '../core/types.js';
 import { PLATFORM_RESERVE_MS } from './defaults.js';
 import { parseDuration } from './parse.js';
 
-export const PRESET_NAMES = ['systemd', 'pm2', 'docker', 'kubernetes', 'supervisord'] as const;
+export const PRESET_NAMES = ['systemd', 'pm2', 'docker', 'podman', 'containerd', 'kubernetes', 'ecs', 'nomad', 'fly', 'cloudrun', 'heroku', 'supervisord'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 
@@ -26,12 +26,25 @@ export interface Preset {
   sigcont: boolean;
   /** Exit codes and signal names counted as success besides 0. */
   successExitStatus: readonly string[];
+  /**
+   * The platform sends its stop signal to every process itself (Heroku: every process of the
+   * dyno), so graceful must not send the child the same signal a second time.
+   */
+  signalsEveryProcess: boolean;
   /** Where each value comes from. */
-  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus', string>;
+  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus' | 'signalsEveryProcess', string>;
 }
 
-function preset(p: Omit<Preset, 'timeoutMs'>): Preset {
-  return { ...p, timeoutMs: p.budgetMs - PLATFORM_RESERVE_MS };
+// What most platforms do not do: signal every process themselves.
+const SIGNALS_MAIN_ONLY = 'the platform signals one process; graceful passes the stop on';
+
+function preset(p: Omit<Preset, 'timeoutMs' | 'signalsEveryProcess' | 'sources'> & { signalsEveryProcess?: boolean; sources: Omit<Preset['sources'], 'signalsEveryProcess'> & { signalsEveryProcess?: string } }): Preset {
+  return {
+    ...p,
+    timeoutMs: p.budgetMs - PLATFORM_RESERVE_MS,
+    signalsEveryProcess: p.signalsEveryProcess ?? false,
+    sources: { ...p.sources, signalsEveryProcess: p.sources.signalsEveryProcess ?? SIGNALS_MAIN_ONLY },
+  };
 }
 
 export const PRESETS: Record<PresetName, Preset> = {
@@ -92,6 +105,44 @@ export const PRESETS: Record<PresetName, Preset> = {
       successExitStatus: 'only exit code 0 is success (restart policy on-failure)',
     },
   }),
+  podman: preset({
+    name: 'podman',
+    budgetMs: 10_000,
+    stopSignal: 'SIGTERM',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: 'podman stop waits 10 s (podman-stop(1) --time; stop_timeout in containers.conf(5))',
+      stopSignal: "SIGTERM unless the image's STOPSIGNAL or --stop-signal says otherwise (podman-stop(1))",
+      killSignal: 'SIGKILL after the timeout (podman-stop(1))',
+      killMode: 'when PID 1 of a container exits, the kernel SIGKILLs the rest of its PID namespace (pid_namespaces(7))',
+      deliveryMode: 'podman stop signals PID 1 only, as docker stop does',
+      sigcont: 'podman stop sends only the stop signal and SIGKILL',
+      successExitStatus: 'only exit code 0 is success (--restart on-failure)',
+    },
+  }),
+  containerd: preset({
+    name: 'containerd',
+    budgetMs: 10_000,
+    stopSignal: 'SIGTERM',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: 'nerdctl stop waits 10 s, as docker stop (nerdctl command reference: stop --time)',
+      stopSignal: "SIGTERM unless the image's STOPSIGNAL says otherwise (nerdctl command reference)",
+      killSignal: 'SIGKILL after the timeout (nerdctl command reference)',
+      killMode: 'when PID 1 of a container exits, the kernel SIGKILLs the rest of its PID namespace (pid_namespaces(7))',
+      deliveryMode: 'nerdctl stop signals PID 1 only, as docker stop does',
+      sigcont: 'nerdctl stop sends only the stop signal and SIGKILL',
+      successExitStatus: 'only exit code 0 is success (--restart on-failure)',
+    },
+  }),
   kubernetes: preset({
     name: 'kubernetes',
     budgetMs: 30_000,
@@ -109,6 +160,103 @@ export const PRESETS: Record<PresetName, Preset> = {
       deliveryMode: 'the kubelet signals process 1 of the container only; the rest dies with it',
       sigcont: 'the kubelet sends only the stop signal and SIGKILL',
       successExitStatus: 'only exit code 0 is success (restartPolicy OnFailure; Job completion)',
+    },
+  }),
+  ecs: preset({
+    name: 'ecs',
+    budgetMs: 30_000,
+    stopSignal: 'SIGTERM',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: "stopTimeout: 30 s when the task definition does not set it (Fargate's maximum is 120 s; EC2: ECS_CONTAINER_STOP_TIMEOUT) (ECS ContainerDefinition, StopTask API)",
+      stopSignal: "the equivalent of docker stop: SIGTERM, or the image's STOPSIGNAL (StopTask API)",
+      killSignal: 'SIGKILL when stopTimeout runs out (StopTask API)',
+      killMode: 'the task\'s containers are stopped as wholes, like docker stop',
+      deliveryMode: 'docker stop semantics: PID 1 of each container',
+      sigcont: 'ECS sends only the stop signal and SIGKILL',
+      successExitStatus: 'only exit code 0 is success (essential containers)',
+    },
+  }),
+  nomad: preset({
+    name: 'nomad',
+    budgetMs: 5_000,
+    stopSignal: 'SIGINT',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: 'kill_timeout: "5s" by default (Nomad job specification, task block)',
+      stopSignal: "kill_signal: SIGINT by default; with the docker driver, the image's STOPSIGNAL (SIGTERM) (Nomad, configure exit signals)",
+      killSignal: 'SIGKILL when kill_timeout runs out (Nomad job specification, task block)',
+      killMode: 'the task is force-killed as a whole after kill_timeout',
+      deliveryMode: 'the kill signal goes to the task\'s process',
+      sigcont: 'Nomad sends only kill_signal and SIGKILL',
+      successExitStatus: 'only exit code 0 is success (restart and reschedule blocks)',
+    },
+  }),
+  fly: preset({
+    name: 'fly',
+    budgetMs: 5_000,
+    stopSignal: 'SIGINT',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: 'kill_timeout: 5 s by default, 300 s at most (fly.toml reference)',
+      stopSignal: 'kill_signal: SIGINT by default (fly.toml reference)',
+      killSignal: 'SIGKILL once kill_timeout passes (fly.toml reference)',
+      killMode: 'the Machine is stopped as a whole',
+      deliveryMode: "Fly's init signals the image's entrypoint process",
+      sigcont: 'Fly sends only kill_signal and SIGKILL',
+      successExitStatus: 'only exit code 0 is success (restart policy on-failure)',
+    },
+  }),
+  cloudrun: preset({
+    name: 'cloudrun',
+    budgetMs: 10_000,
+    stopSignal: 'SIGTERM',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'mixed',
+    sigcont: false,
+    successExitStatus: [],
+    sources: {
+      budget: 'SIGTERM, then SIGKILL 10 s later (Cloud Run container runtime contract, instance shutdown)',
+      stopSignal: 'SIGTERM to the container instance (Cloud Run container runtime contract)',
+      killSignal: 'SIGKILL 10 s after SIGTERM (Cloud Run container runtime contract)',
+      killMode: 'the instance is shut down as a whole',
+      deliveryMode: "the container's entrypoint process is signalled",
+      sigcont: 'Cloud Run sends only SIGTERM and SIGKILL',
+      successExitStatus: 'only exit code 0 is success',
+    },
+  }),
+  heroku: preset({
+    name: 'heroku',
+    budgetMs: 30_000,
+    stopSignal: 'SIGTERM',
+    killSignal: 'SIGKILL',
+    killMode: 'group',
+    deliveryMode: 'group',
+    sigcont: false,
+    successExitStatus: [],
+    signalsEveryProcess: true,
+    sources: {
+      budget: 'processes have 30 s to shut down, then SIGKILL (Heroku Dev Center, dyno shutdown behavior)',
+      stopSignal: 'SIGTERM, which cannot be changed (Heroku Dev Center, dyno shutdown behavior)',
+      killSignal: 'SIGKILL for what remains after 30 s (Heroku Dev Center, dyno shutdown behavior)',
+      killMode: 'every process of the dyno is killed',
+      deliveryMode: 'SIGTERM goes to every process in the dyno (Heroku Dev Center, dyno shutdown behavior)',
+      sigcont: 'Heroku sends only SIGTERM and SIGKILL',
+      successExitStatus: 'only exit code 0 is success',
+      signalsEveryProcess: 'SIGTERM goes to every process in the dyno, and may come more than once (Heroku Dev Center, dyno shutdown behavior): the child has it already',
     },
   }),
   supervisord: preset({
@@ -144,27 +292,41 @@ export interface Platform {
 // Recognises the platform graceful runs under from its environment, to warn when the grace
 // period cannot fit inside the platform's own deadline. `exists` tests a path; `pid` is
 // graceful's own pid.
-export function detectPlatform(env: NodeJS.ProcessEnv, exists: (path: string) => boolean, pid: number): Platform | null {
+export function detectPlatform(env: NodeJS.ProcessEnv, exists: (path: string) => boolean, pid: number, read: (path: string) => string | null = () => null): Platform | null {
   const found = (name: PresetName, evidence: string): Platform => ({ name, budgetMs: PRESETS[name].budgetMs, evidence });
-  // Most specific first: a Kubernetes pod may also look like a Docker container.
-  if (env.KUBERNETES_SERVICE_HOST) return found('kubernetes', 'KUBERNETES_SERVICE_HOST is set');
+  // Most specific first: a pod or a task may also look like a container of a runtime.
+  for (const [variable, name] of PLATFORM_VARIABLES) if (env[variable] !== undefined && env[variable] !== '') return found(name, `${variable} is set`);
   if (env.pm_id !== undefined) return found('pm2', 'pm_id is set (PM2)');
   if (env.SUPERVISOR_ENABLED) return found('supervisord', 'SUPERVISOR_ENABLED is set');
   if (env.INVOCATION_ID) return found('systemd', 'INVOCATION_ID is set (systemd)');
-  // Only as the container's entrypoint: docker stop signals PID 1. In a dev container or a
-  // CI job container, something else is PID 1 and docker stop is not what stops graceful.
-  if (pid === 1 && exists('/.dockerenv')) return found('docker', 'PID 1 and /.dockerenv exists');
+  // Only as the container's entrypoint: the runtime's stop signals PID 1. In a dev container
+  // or a CI job container, something else is PID 1 and no runtime's stop reaches graceful.
+  if (pid !== 1) return null;
+  if (exists('/run/.containerenv')) return found('podman', 'PID 1 and /run/.containerenv exists (podman)');
+  if (exists('/.dockerenv')) return found('docker', 'PID 1 and /.dockerenv exists');
+  // containerd writes no marker file: its root is an overlay of its snapshotter's layers.
+  if (/ \/ [^\n]* - overlay [^\n]*io\.containerd\.snapshotter/.test(read('/proc/self/mountinfo') ?? '')) return found('containerd', "PID 1 and the root is containerd's overlay (/proc/self/mountinfo)");
   return null;
 }
+
+// The variables each platform sets in every container or task it runs, most specific first.
+const PLATFORM_VARIABLES: readonly [string, PresetName][] = [
+  ['KUBERNETES_SERVICE_HOST', 'kubernetes'], // every container of a pod (Kubernetes, Services: environment variables)
+  ['ECS_CONTAINER_METADATA_URI_V4', 'ecs'], // the task metadata endpoint, version 4 (ECS, Fargate platform 1.4+ and agent 1.39+)
+  ['NOMAD_ALLOC_ID', 'nomad'], // every task (Nomad, runtime environment)
+  ['FLY_APP_NAME', 'fly'], // every Machine (Fly.io, runtime environment)
+  ['K_SERVICE', 'cloudrun'], // every Cloud Run service instance (container runtime contract)
+  ['DYNO', 'heroku'], // every dyno (Heroku Dev Center, dynos: local environment variables)
+];
 
 // The platform whose deadline graceful must fit in: --platform-timeout (0: none), else the
 // preset's, else the one detected from the environment. One reading for run, check and up.
 export function resolvePlatform(
   flag: { value: string; from: string } | null,
   preset: Preset | null,
-  where: { env: NodeJS.ProcessEnv; exists: (path: string) => boolean; pid: number },
+  where: { env: NodeJS.ProcessEnv; exists: (path: string) => boolean; pid: number; read?: (path: string) => string | null },
 ): Platform | null {
-  const detected = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(where.env, where.exists, where.pid);
+  const detected = preset ? { name: preset.name, budgetMs: preset.budgetMs, evidence: `--preset ${preset.name}` } : detectPlatform(where.env, where.exists, where.pid, where.read);
   if (!flag) return detected;
   const budgetMs = parseDuration(flag.value, flag.from);
   if (budgetMs === 0) return null;

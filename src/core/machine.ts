@@ -342,9 +342,11 @@ function chosenStopSignal(stop: StopFacts, policy: Policy): SignalName {
 function sendStop(state: State, at: number, policy: Policy): Step {
   const stop = state.facts.stop!;
   const signal = chosenStopSignal(stop, policy);
-  // Terminal mode, stopped by Ctrl+C: the child already has the SIGINT, since the request.
-  const already = stop.delivered && signal === stop.trigger;
-  const target = already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
+  // Terminal mode, stopped by Ctrl+C: the child already has the SIGINT, since the request;
+  // on a platform that signals every process (Heroku), so does the rest of the tree.
+  const fromPlatform = policy.platformSignalsTree === true && signal === stop.trigger;
+  const already = (stop.delivered || fromPlatform) && signal === stop.trigger;
+  const target = fromPlatform ? null : already ? beyondGroup(stopTarget(policy)) : stopTarget(policy);
   const actions: Action[] = target ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
   // A program that speaks graceful-supervisor/app's protocol is told its deadline first (the message is
   // then in its socket before the signal is: docs/app-protocol.md); others pay nothing.
@@ -364,7 +366,7 @@ function sendStop(state: State, at: number, policy: Policy): Step {
 function repeatStop(state: State, to: Target | null, received: SignalName, policy: Policy, delivered: boolean): Step {
   const stop = state.facts.stop!;
   const signal = policy.stopSignal ?? received;
-  const target = delivered && signal === received ? beyondGroup(to) : to;
+  const target = policy.platformSignalsTree === true && signal === received ? null : delivered && signal === received ? beyondGroup(to) : to;
   const actions: Action[] = target && stop.signal ? [{ type: 'send', signal, target, reason: 'stop' }] : [];
   return { state: withStop(state, { repeats: stop.repeats + 1 }), actions };
 }

@@ -50,6 +50,11 @@ export interface Policy {
   preStop: string | null;
   /** --stop-delay: keep the child serving this long before signalling it. */
   stopDelayMs: number;
+  /**
+   * The platform sends its stop signal to every process itself (Heroku): the child already
+   * has it when graceful does, so graceful sends the same signal to none of them again.
+   */
+  platformSignalsTree?: boolean;
   /** Exit codes and signals counted as success (mapped to exit status 0). */
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */

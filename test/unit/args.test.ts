@@ -10,7 +10,7 @@ import { program } from '../../src/cli/program.js';
 
 // Commander's reading: the run action's inputs, or the error it threw.
 async function commander(args: string[]): Promise<{ command: string[]; flags: Inputs['flags'] } | Error> {
-  let seen: Inputs | null = null;
+  let seen: Pick<Inputs, 'command' | 'flags'> | null = null;
   const cli = program({
     run: async (given) => void (seen = given),
     check: async () => {},
@@ -22,7 +22,7 @@ async function commander(args: string[]): Promise<{ command: string[]; flags: In
   } catch (error) {
     return error as Error;
   }
-  const given = seen as Inputs | null;
+  const given = seen as Pick<Inputs, 'command' | 'flags'> | null;
   if (!given) return new Error('the run action did not run');
   return { command: given.command, flags: given.flags };
 }

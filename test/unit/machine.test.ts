@@ -41,6 +41,21 @@ describe('a stop request', () => {
     expect(timeline(sim.state.facts, sim.policy)).toMatchObject({ verdict: 'escalated', killSentAfterMs: 2000 });
   });
 
+  it('on a platform that signalled every process itself (Heroku), sends the stop signal to none again, and still kills at the deadline', () => {
+    const sim = Sim.started({ platformSignalsTree: true, timeoutMs: 2000 });
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 300;
+    // "It's possible for processes being shut down to receive multiple SIGTERMs."
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.advanceTo(5000);
+    expect(sim.sends()).toEqual(['2000 SIGKILL tree']);
+    expect(sim.state.facts.stop).toMatchObject({ signal: 'SIGTERM', signalSentAt: 0, repeats: 1 });
+    // A stop signal of graceful's own choosing is another signal: that one it sends.
+    const quit = Sim.started({ platformSignalsTree: true, stopSignal: 'SIGQUIT' });
+    quit.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(quit.sends()).toEqual(['0 SIGQUIT tree']);
+  });
+
   it('follows the stop signal with SIGCONT when asked (systemd)', () => {
     const sim = Sim.started({ sigcont: true });
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });

@@ -25,6 +25,7 @@ describe('resolution order', () => {
       readyTimeoutMs: null,
       followApp: false,
       readyOnAppPhase: false,
+      platformSignalsTree: false,
     });
     expect(o.ready).toBe(null);
     expect(o.warnings).toEqual([]);
@@ -56,7 +57,7 @@ describe('resolution order', () => {
 
   it('errors name where the bad value came from', () => {
     expect(() => resolve({}, { GRACEFUL_KILL_SIGNAL: 'SIGNOPE' })).toThrow(/^GRACEFUL_KILL_SIGNAL: /);
-    expect(() => resolve({ preset: 'heroku' })).toThrow(/^--preset: expected one of systemd, pm2, docker, kubernetes, supervisord, got "heroku"/);
+    expect(() => resolve({ preset: 'openshift' })).toThrow(/^--preset: expected one of systemd, pm2, docker, podman, containerd, kubernetes, ecs, nomad, fly, cloudrun, heroku, supervisord, got "openshift"/);
     expect(() => resolveRunOptions({ command: [], flags: {}, env: {}, exists: () => false, pid: 2 })).toThrow(/missing the command/);
   });
 });
@@ -104,6 +105,38 @@ describe('presets and platforms', () => {
     // Not the entrypoint: docker stop does not signal graceful.
     expect(detectPlatform({}, docker, 77)).toBe(null);
     expect(detectPlatform({}, none, 1)).toBe(null);
+  });
+
+  it('recognises the container runtimes and the platforms users move to, each with its deadline (issues 23, 24)', () => {
+    const none = () => false;
+    const at = (env: Record<string, string>, pid = 50, exists: (p: string) => boolean = none, read: (p: string) => string | null = () => null) => {
+      const p = detectPlatform(env, exists, pid, read);
+      return p && `${p.name} ${p.budgetMs} (${p.evidence})`;
+    };
+    expect(at({ NOMAD_ALLOC_ID: 'a1' })).toBe('nomad 5000 (NOMAD_ALLOC_ID is set)');
+    expect(at({ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x' })).toBe('ecs 30000 (ECS_CONTAINER_METADATA_URI_V4 is set)');
+    expect(at({ FLY_APP_NAME: 'app' })).toBe('fly 5000 (FLY_APP_NAME is set)');
+    expect(at({ K_SERVICE: 'svc' })).toBe('cloudrun 10000 (K_SERVICE is set)');
+    expect(at({ DYNO: 'web.1' })).toBe('heroku 30000 (DYNO is set)');
+    // A pod on ECS or Fly is still recognised by the most specific clue first.
+    expect(at({ KUBERNETES_SERVICE_HOST: '10.0.0.1', DYNO: 'web.1' })?.startsWith('kubernetes')).toBe(true);
+    // An empty variable says nothing.
+    expect(at({ DYNO: '' })).toBe(null);
+    // podman writes /run/.containerenv (and some images carry a stale /.dockerenv too).
+    const podman = (p: string) => p === '/run/.containerenv' || p === '/.dockerenv';
+    expect(at({}, 1, podman)).toBe('podman 10000 (PID 1 and /run/.containerenv exists (podman))');
+    expect(at({}, 77, podman)).toBe(null);
+    // containerd: no marker file; its snapshotter's overlay is the root.
+    const mountinfo = '1585 1530 0:179 / / rw,relatime master:512 - overlay overlay rw,lowerdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/12/fs,upperdir=/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/13/fs\n';
+    expect(at({}, 1, none, () => mountinfo)).toBe("containerd 10000 (PID 1 and the root is containerd's overlay (/proc/self/mountinfo))");
+    expect(at({}, 1, none, () => mountinfo.replaceAll('containerd/io.containerd.snapshotter.v1.overlayfs', 'docker/overlay2'))).toBe(null);
+  });
+
+  it('on a platform that signals every process itself (Heroku), graceful does not signal the child again', () => {
+    expect(resolve({ preset: 'heroku' }).policy.platformSignalsTree).toBe(true);
+    expect(resolve({}, { DYNO: 'web.1' }).policy.platformSignalsTree).toBe(true);
+    expect(resolve({ preset: 'docker' }).policy.platformSignalsTree).toBe(false);
+    expect(resolve({}, { KUBERNETES_SERVICE_HOST: 'x' }).policy.platformSignalsTree).toBe(false);
   });
 });
 
