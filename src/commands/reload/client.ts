@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { EXIT } from '../../core/exit.js';
 import type { ReloadCommand } from './options.js';
-import { controlDir, defaultControlPath, runningGracefuls } from '../../shell/sockets/control.js';
+import { defaultControlPath, runningGracefuls } from '../../shell/sockets/control.js';
+import { runtimeDir } from '../../shell/sockets/rundir.js';
 import { say } from '../../shell/ui/output.js';
 
 const STATUS: Record<string, number> = { switched: 0, 'rolled-back': EXIT.rolledBack, failed: EXIT.reloadFailed };
@@ -53,7 +54,7 @@ function locate(options: ReloadCommand): string | { problem: string } {
     const path = defaultControlPath(options.pid);
     return existsSync(path) ? path : { problem: `no control socket for pid ${options.pid} (${path}): is that graceful running with --listen or --control?` };
   }
-  const dir = controlDir();
+  const dir = runtimeDir();
   const running = runningGracefuls(dir);
   if (running.length === 1) return defaultControlPath(running[0]!);
   if (running.length === 0) return { problem: `no running graceful with reloads on found (no control socket in ${dir}); start it with --listen or --control, or give --control PATH` };

@@ -3,40 +3,17 @@
 // directory only its user can enter; one line in ("reload"), JSON lines out, the last one
 // the outcome. Its default path is per user and per pid, so that `graceful reload` finds
 // the graceful systemd names in $MAINPID, or the only one running.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeSocketFile, runtimeDir } from './rundir.js';
 
 // A request line longer than this is not graceful reload talking.
 const MAX_REQUEST = 1024;
 
-// The directory of the default control sockets: $XDG_RUNTIME_DIR/graceful (systemd's
-// per-user runtime directory), else one per user in the temporary directory.
-export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
-  const uid = process.getuid?.() ?? 0;
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'graceful') : join(tmpdir(), `graceful-${uid}`);
-}
-
 // The control socket of the graceful with pid `pid`, when it was given no --control.
 export function defaultControlPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
-  return join(controlDir(env), `${pid}.sock`);
-}
-
-// Makes the directory, or says why it cannot be trusted: in a shared /tmp another user
-// could have made it first, to receive the reload requests or answer them falsely.
-export function privateDir(dir: string): string | null {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    const uid = process.getuid?.() ?? st.uid;
-    if (!st.isDirectory()) return `${dir} is not a directory`;
-    if (st.uid !== uid) return `${dir} belongs to another user`;
-    if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-    return null;
-  } catch (error) {
-    return `cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  }
+  return join(runtimeDir(env), `${pid}.sock`);
 }
 
 /** A client waiting for an answer. */
@@ -112,11 +89,7 @@ export async function serveControl(path: string, reload: (client: ControlClient)
     path,
     close() {
       listening.close();
-      try {
-        if (lstatSync(path).isSocket()) unlinkSync(path);
-      } catch {
-        // gone already
-      }
+      removeSocketFile(path);
     },
   };
 }

@@ -1,11 +1,12 @@
 // The receiving end of systemd's sd_notify protocol (--ready notify): a datagram socket in
-// a private directory, named to the child in NOTIFY_SOCKET. Node has no AF_UNIX datagram
+// graceful's private runtime directory (rundir.ts), named to the child in NOTIFY_SOCKET. Node has no AF_UNIX datagram
 // sockets, so it is made through the FFI (ffi.ts), and read when the kernel says a datagram
 // came (sigio.ts), never on a timer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libc } from '../process/ffi.js';
+import { ownSocketPath, removeSocketFile } from './rundir.js';
 import { onInput, removeSocket } from './sigio.js';
 
 export interface NotifyEvents {
@@ -26,12 +27,19 @@ export interface NotifySocket {
 export function listenNotify(on: NotifyEvents): NotifySocket | string {
   const lib = libc();
   if (typeof lib === 'string') return `--ready notify is ${lib}`;
-  // mkdtemp makes the directory 0700: no other user can send to the socket or swap it.
-  const dir = mkdtempSync(join(tmpdir(), 'graceful-notify-'));
-  const path = join(dir, 'notify');
+  // graceful's runtime directory (0700: no other user can send to the socket or swap it);
+  // where it cannot be trusted, a private directory of this run's own (mkdtemp: 0700 too).
+  let dir: string | null = null;
+  let path = ownSocketPath('notify');
+  if (path === null) {
+    dir = mkdtempSync(join(tmpdir(), 'graceful-notify-'));
+    path = join(dir, 'notify');
+  }
+  const where = path;
+  const remove = () => (dir === null ? removeSocketFile(where) : removeSocket(where, dir));
   const fd = lib.bindDatagram(path);
   if (fd < 0) {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
     return `--ready notify: cannot create the socket ${path}`;
   }
   let ready = false;
@@ -51,7 +59,7 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
   const stop = onInput(fd, read);
   if (!stop) {
     lib.close(fd);
-    rmSync(dir, { recursive: true, force: true });
+    remove();
     return `--ready notify: cannot watch the socket ${path} (fcntl O_ASYNC refused)`;
   }
   return {
@@ -60,7 +68,7 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
       stop();
       read();
       lib.close(fd);
-      removeSocket(path, dir);
+      remove();
     },
   };
 }

@@ -1,5 +1,6 @@
-// graceful's end of the status channel (docs/app-protocol.md): a Unix stream socket in a
-// private directory, named to the child in GRACEFUL_STATUS_SOCKET, where a program using
+// graceful's end of the status channel (docs/app-protocol.md): a Unix stream socket in
+// graceful's private runtime directory (rundir.ts), named to the child in
+// GRACEFUL_STATUS_SOCKET, where a program using
 // graceful-supervisor/app reports each phase of its life, one JSON line each, and where graceful tells
 // it its deadline just before the stop signal. A program that does not use the library never
 // connects, and costs graceful one listening socket, made through the FFI when the reaper has
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeDeadline, parsePhase, STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR, type Phase } from '../../app/protocol.js';
 import { loadedLibc } from '../process/ffi.js';
+import { ownSocketPath, removeSocketFile } from './rundir.js';
 import { onInput, removeSocket } from './sigio.js';
 
 // A line longer than this is dropped (the protocol allows readers to).
@@ -30,13 +32,20 @@ export interface StatusChannel {
 // Opens the channel; `phase` gets each line with the pid its connection said hello with.
 // Null (graceful does without) when no private directory can be made.
 export function openStatus(timeoutMs: number | null, phase: (pid: number | null, p: Phase) => void): StatusChannel | null {
-  let dir: string;
-  try {
-    dir = mkdtempSync(join(tmpdir(), 'graceful-status-'));
-  } catch {
-    return null;
+  // The runtime directory; where it cannot be trusted (another user made it), a private
+  // directory of this run's own.
+  let dir: string | null = null;
+  let path = ownSocketPath('status');
+  if (path === null) {
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'graceful-status-'));
+    } catch {
+      return null;
+    }
+    path = join(dir, 'status');
   }
-  const path = join(dir, 'status');
+  const where = path;
+  const remove = () => (dir === null ? removeSocketFile(where) : removeSocket(where, dir));
   const peers = new Set<Socket>();
   // The server for the socket, with what it does with each connection.
   const serve = (): Server => {
@@ -80,12 +89,12 @@ export function openStatus(timeoutMs: number | null, phase: (pid: number | null,
     });
     if (!unwatch) {
       lib!.close(fd);
-      rmSync(path, { force: true });
+      rmSync(where, { force: true });
     }
   }
   if (!unwatch) {
     server = serve();
-    server.listen(path);
+    server.listen(where);
   }
   const env: Record<string, string> = { [STATUS_SOCKET_VAR]: path };
   if (timeoutMs !== null) env[STOP_TIMEOUT_VAR] = String(timeoutMs);
@@ -102,7 +111,7 @@ export function openStatus(timeoutMs: number | null, phase: (pid: number | null,
         unwatch?.();
         lib!.close(fd);
       }
-      removeSocket(path, dir);
+      remove();
     },
   };
 }
