@@ -45,13 +45,13 @@ const ROOMS: readonly Room[] = [
     name: 'commands',
     files: ['src/commands/check/'],
     imports: ['src/core/', 'src/config/', 'src/report/', 'src/shell/', 'src/commands/check/', 'src/commands/run/'],
-    packages: ['node:*', 'chalk', 'js-yaml'],
+    packages: ['node:*', 'chalk', 'js-yaml', 'shell-quote'],
   },
   ...['run', 'reload', 'up'].map((c) => ({
     name: 'commands',
     files: [`src/commands/${c}/`],
     imports: ['src/core/', 'src/config/', 'src/report/', 'src/shell/', `src/commands/${c}/`],
-    packages: ['node:*', 'chalk', 'js-yaml'],
+    packages: ['node:*', 'chalk', 'js-yaml', 'shell-quote'],
   })),
   {
     name: 'cli',

@@ -131,13 +131,33 @@ processes:
   });
 
   it('a command line runs directly when it is plain words, through sh -c when it uses the shell', () => {
-    expect(readCommand('x', 'redis-server --port 6379 --save ""')).toEqual(['sh', '-c', 'exec redis-server --port 6379 --save ""']);
+    // Quotes are read as sh reads them: no shell is needed for them (an empty word stays one).
+    expect(readCommand('x', 'redis-server --port 6379 --save ""')).toEqual(['redis-server', '--port', '6379', '--save', '']);
     expect(readCommand('x', 'PORT=3000 node app.js')).toEqual(['sh', '-c', 'PORT=3000 node app.js']);
     expect(readCommand('x', 'redis-server --port 6379')).toEqual(['redis-server', '--port', '6379']);
     expect(readCommand('x', 'npm run migrate && node app.js')).toEqual(['sh', '-c', 'npm run migrate && node app.js']);
     expect(readCommand('x', 'echo $HOME')).toEqual(['sh', '-c', 'exec echo $HOME']);
     expect(readCommand('x', 'test -d data || initdb -D data')).toEqual(['sh', '-c', 'test -d data || initdb -D data']);
     expect(readCommand('x', ['node', 'app.js', 3000])).toEqual(['node', 'app.js', '3000']);
+  });
+
+  // Lines as real Procfiles have them (issue 24: a ; inside quotes was taken for shell syntax,
+  // the line ran without exec, and the program inside never got SIGTERM).
+  it.each([
+    ['/bin/sh -c "trap \\"echo worker TERM; exit 0\\" TERM; sleep 1000 & wait"', ['/bin/sh', '-c', 'trap "echo worker TERM; exit 0" TERM; sleep 1000 & wait']],
+    ['bundle exec puma -C config/puma.rb', ['bundle', 'exec', 'puma', '-C', 'config/puma.rb']],
+    ["python -c 'import app; app.main()'", ['python', '-c', 'import app; app.main()']],
+    ['gunicorn app:app --bind 0.0.0.0:$PORT --workers 2', ['sh', '-c', 'exec gunicorn app:app --bind 0.0.0.0:$PORT --workers 2']],
+    ['node server.js > log/web.log 2>&1', ['sh', '-c', 'exec node server.js > log/web.log 2>&1']],
+    ['bin/rails db:migrate && bin/rails server', ['sh', '-c', 'bin/rails db:migrate && bin/rails server']],
+    ['celery -A proj worker -l info # the queue', ['sh', '-c', 'celery -A proj worker -l info # the queue']],
+    ['node dist/*.js', ['sh', '-c', 'exec node dist/*.js']],
+    ['~/bin/app --serve', ['sh', '-c', 'exec ~/bin/app --serve']],
+    ['node -e "console.log(\\`$(date)\\`)"', ['sh', '-c', 'exec node -e "console.log(\\`$(date)\\`)"']],
+    ['exec node app.js', ['sh', '-c', 'exec node app.js']],
+    ['node "unbalanced', ['sh', '-c', 'node "unbalanced']],
+  ])('%s', (line, argv) => {
+    expect(readCommand('x', line)).toEqual(argv);
   });
 
   it('a Procfile: one process per line, no dependencies', () => {

@@ -15,6 +15,7 @@ import { graphProblem, longestChain, selectProcesses, type Condition, type Depen
 import { quote, UsageError } from '../../config/errors.js';
 import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions, type RunOptions } from '../../config/options.js';
 import { formatDuration } from '../../config/parse.js';
+import { parse as parseShell } from 'shell-quote';
 import { UP_FILES } from '../../config/defaults.js';
 import type { UpOptions } from './options.js';
 
@@ -274,8 +275,16 @@ function entry(base: string, raw: RawProcess): StackEntry {
   };
 }
 
-// A command: a list is the argv, run directly; a string is a shell line, run directly when
-// it is plain words, through sh -c when it uses the shell (quotes, $VAR, &&, |, >, ...).
+// Control operators: a line that has one outside quotes is several commands (or a pipeline),
+// which only sh can run. Redirections (<, >, 2>&1) are not among them: `exec` takes them.
+const CONTROL = new Set(['||', '&&', ';;&', ';;', ';&', '|&', '<(', '>(', '&', ';', '(', ')', '|']);
+
+// A command: a list is the argv, run directly; a string is a shell line, read as sh reads
+// it (quotes and backslashes, by shell-quote): run directly when its words need no shell,
+// through `sh -c 'exec LINE'` when it is one command that needs the shell for its words
+// ($VAR, ~, globs, redirections), so that the program itself gets the signals and its exit
+// status is its own (dash does not exec the last command of -c), and `sh -c LINE` when it is
+// several (;, &&, |, ...) or starts with a keyword or an assignment.
 export function readCommand(where: string, value: unknown): string[] {
   if (value === undefined || value === null) throw new UsageError(where, 'missing: the program to run, as a line (node app.js) or a list ([node, app.js])');
   if (Array.isArray(value)) {
@@ -287,11 +296,36 @@ export function readCommand(where: string, value: unknown): string[] {
   }
   if (typeof value !== 'string' || value.trim() === '') throw new UsageError(where, `expected a command line or a list of words, got ${quote(String(value))}`);
   const line = value.trim();
-  if (/^[\w@%+=:,./\s-]+$/.test(line) && !/^\w+=/.test(line)) return line.split(/\s+/);
-  // One command with quotes or $VARs: the shell execs it, so that the program itself gets
-  // the signals and its exit status is its own (dash does not exec the last command of -c).
-  const single = !/[;&|<>()`{}\n\\]/.test(line) && !/^(\w+=|(if|for|while|until|case|exec|!)\s)/.test(line);
-  return ['sh', '-c', single ? `exec ${line}` : line];
+  // Unbalanced quotes (shell-quote reads past them): sh says what it makes of them.
+  if (!quotesBalanced(line)) return ['sh', '-c', line];
+  let expands = false;
+  const words = parseShell(line, (name) => {
+    expands = true;
+    return `$${name}`;
+  });
+  const several = words.some((w) => typeof w === 'object' && ('comment' in w || ('op' in w && CONTROL.has((w as { op: string }).op)))) || /\n/.test(line);
+  // A keyword, a grouping or an assignment first: the shell's own syntax, run as written.
+  if (several || /^(\w+=|(if|for|while|until|case|exec|!|\{)(\s|$))/.test(line)) return ['sh', '-c', line];
+  // Command substitution and tilde expansion, which shell-quote leaves as they are.
+  const needsShell = expands || /`|\$\(/.test(line) || /(^|\s)~/.test(line) || words.some((w) => typeof w !== 'string');
+  if (needsShell) return ['sh', '-c', `exec ${line}`];
+  return words as string[];
+}
+
+// Whether every quote of a shell line is closed ('...' takes everything; "..." and the
+// line's words take backslash escapes).
+function quotesBalanced(line: string): boolean {
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+    } else if (c === '\\') i++;
+    else if (quote === '"') {
+      if (c === '"') quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+  }
+  return quote === null;
 }
 
 // A value of one of graceful run's options: as the flag would take it.
