@@ -10,17 +10,13 @@ import type { RunOptions } from '../../config/options.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
 import { describeCommand, human, humanSize, interactiveHint, summaryLine } from '../../report/human.js';
 import { checkOutputPath, writeJson } from '../../report/files.js';
-import { buildReport, summarizeRun } from '../../report/json.js';
+import { buildReport, REPORTED_RUNS, summarizeRun } from '../../report/json.js';
 import type { Health } from '../../shell/probes/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
 import { Supervisor, type Outcome } from '../../shell/supervisor.js';
 import { say } from '../../shell/ui/output.js';
 import { installTrap } from '../../shell/trap.js';
 import type { Ui } from '../../shell/ui/display.js';
-
-// How many runs the report lists (the last ones); a PID 1 that restarts its child for
-// months must not grow with every restart.
-const REPORTED_RUNS = 100;
 
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {

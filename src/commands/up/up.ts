@@ -16,6 +16,7 @@ import type { Check } from '../../core/judge.js';
 import { checklist } from '../../report/checks.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { describeCommand, human, humanSize, statusLine, summaryLine } from '../../report/human.js';
+import { REPORTED_RUNS } from '../../report/json.js';
 import { buildStackReport, type ProcessRun } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
 import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
@@ -35,8 +36,6 @@ import type { UpOptions } from './options.js';
 const ORPHAN_GRACE_MS = 2000;
 // How often they are looked for meanwhile.
 const ORPHAN_POLL_MS = 20;
-// How many runs of each program the report lists (the last ones), as graceful run.
-const REPORTED_RUNS = 100;
 // The variable that names, in each program's environment (and its descendants'), the
 // process of the stack it belongs to.
 const OWNER = 'GRACEFUL_UP_PROCESS';
