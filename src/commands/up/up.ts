@@ -26,7 +26,7 @@ import { Lines, prefixes } from './prefix.js';
 import { ProcessUi, StackUi } from './display.js';
 import { Supervisor } from '../../shell/supervisor.js';
 import { installTrap } from '../../shell/trap.js';
-import { readProc, scanProcs, tryKill } from '../../shell/process/tree.js';
+import { commandOf, readProc, scanProcs, tryKill } from '../../shell/process/tree.js';
 import { loadStack, type StackEntry } from './stackfile.js';
 import type { UpOptions } from './options.js';
 
@@ -441,7 +441,7 @@ async function stopOrphans(now: () => number, spare: (pid: number) => boolean): 
   const orphans = (): number[] => (ownChildren() ?? scanProcs().filter((p) => p.ppid === process.pid).map((p) => p.pid)).filter((pid) => !isNodeChild(pid) && live(pid) && !spare(pid));
   const found = orphans();
   if (found.length === 0) return [];
-  const named = found.map((pid) => ({ pid, command: commandOf(pid) }));
+  const named = found.map((pid) => ({ pid, command: commandOf(pid) || '?' }));
   for (const pid of found) {
     tryKill(pid, 'SIGTERM');
     tryKill(pid, 'SIGCONT');
@@ -451,12 +451,3 @@ async function stopOrphans(now: () => number, spare: (pid: number) => boolean): 
   for (const pid of orphans()) tryKill(pid, 'SIGKILL');
   return named;
 }
-
-function commandOf(pid: number): string {
-  try {
-    return process.getBuiltinModule('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim() || '?';
-  } catch {
-    return '?';
-  }
-}
-
