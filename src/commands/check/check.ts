@@ -4,9 +4,9 @@
 // passes, 1 if any fails.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inflightRequest } from './stream.js';
+import { join } from 'node:path';
+import { bundlePath } from './bundles.js';
+import { inflightRequest, sendInflight } from './stream.js';
 import { judge, type InflightResult, type Observations, type ProbeAttempt } from '../../core/judge.js';
 import { appOutlived } from '../../core/timeline.js';
 import type { Facts, State } from '../../core/types.js';
@@ -23,10 +23,6 @@ import { disposition, stillListening, tcpSockets } from '../../shell/process/ins
 import { say } from '../../shell/ui/output.js';
 import { Supervisor } from '../../shell/supervisor.js';
 
-// Time for the in-flight requests, once written, to be read by the server before the stop
-// signal: a request still unread in the socket when the server closes would be lost
-// through no fault of the server's shutdown.
-const INFLIGHT_SETTLE_MS = 100;
 // How often --probe tries a new request after the stop signal.
 const PROBE_EVERY_MS = 50;
 // How long a single request may take before it counts as failed.
@@ -124,14 +120,9 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
     if (stopping || supervisor.state.phase.kind !== 'running') return;
     stopping = true;
     if (options.inflight) {
-      const sent: Promise<void>[] = [];
-      for (let i = 0; i < options.inflight.count; i++) {
-        const { result, written } = inflightRequest(options.inflight.url, REQUEST_TIMEOUT_MS);
-        inflight.push(result);
-        sent.push(written);
-      }
-      await Promise.all(sent);
-      await new Promise((r) => setTimeout(r, INFLIGHT_SETTLE_MS));
+      const { results, sent } = sendInflight(options.inflight.url, options.inflight.count, REQUEST_TIMEOUT_MS);
+      inflight.push(...results);
+      await sent;
       if (supervisor.state.phase.kind !== 'running') return;
     }
     // Behind a launcher (npm start), the program it started is the one judged: the one that
@@ -178,18 +169,12 @@ async function checkOnce(options: CheckOptions, round: number): Promise<{ run: C
 // The environment that loads the preload into the Node programs of the tree: the user's own
 // NODE_OPTIONS first, kept as they are.
 function preloadEnv(traces: string): Record<string, string> {
-  const preload = join(distDir(), 'check-preload.cjs');
+  const preload = bundlePath('check-preload.cjs');
   if (!existsSync(preload)) return {};
   // NODE_OPTIONS takes double quotes, with backslash escapes, around a value with spaces.
   const quoted = `"${preload.replace(/(["\\])/g, '\\$1')}"`;
   const own = process.env.NODE_OPTIONS ?? '';
   return { NODE_OPTIONS: `${own}${own ? ' ' : ''}--require ${quoted}`, GRACEFUL_CHECK_TRACE: traces };
-}
-
-// dist/, where the bundle and the preload are (import.meta.url is the bundle's __filename).
-function distDir(): string {
-  const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
-  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', 'dist');
 }
 
 // The judged program (the app behind a launcher, else the main process) and its trace.

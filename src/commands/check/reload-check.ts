@@ -13,10 +13,9 @@ import { Coordinator } from '../run/generations.js';
 import { human, describeCommand } from '../../report/human.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { say } from '../../shell/ui/output.js';
-import { inflightRequest, type InflightOutcome, type StreamStats, type StreamTarget } from './stream.js';
+import { sendInflight, type InflightOutcome, type StreamStats, type StreamTarget } from './stream.js';
 import { statusForSignal } from '../../config/signals.js';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bundlePath } from './bundles.js';
 
 // The clients of the stream: a few of each kind keep a 2-core CI machine busy without
 // starving the program under test.
@@ -29,9 +28,6 @@ const SETTLE_CEILING_MS = 2000;
 // How long past its grace period a replaced generation may take to be gone before the
 // check stops waiting for it (it is then judged by what it did).
 const DRAIN_SLACK_MS = 5000;
-// Time for the in-flight requests (--inflight), once written, to be read by the serving
-// generation before the reload starts the next one (graceful check waits the same way).
-const INFLIGHT_SETTLE_MS = 100;
 
 export const RELOAD_CHECK_SCHEMA = 'graceful.reload-check/v1';
 
@@ -80,10 +76,9 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
       if (options.inflight) {
         // Slow requests that only the serving generation can have taken: it must finish
         // them while it drains, after the switch.
-        const sent = Array.from({ length: options.inflight.count }, () => inflightRequest(options.inflight!.url));
-        inflight.push(...sent.map((r) => r.result.then((o) => ({ ...o, at: clock.now(), reload: i }))));
-        await Promise.all(sent.map((r) => r.written));
-        await new Promise((r) => setTimeout(r, INFLIGHT_SETTLE_MS));
+        const { results, sent } = sendInflight(options.inflight.url, options.inflight.count);
+        inflight.push(...results.map((r) => r.then((o) => ({ ...o, at: clock.now(), reload: i }))));
+        await sent;
       }
       const reload = await coordinator.reload('check');
       reloads.push(reload);
@@ -151,7 +146,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
 // (a fork, /proc scans) must not count as the program's pause.
 function streamWorker(target: StreamTarget, counts: { keepAlive: number; fresh: number }): { answered(): number; stop(): Promise<StreamStats> } {
   const { Worker } = process.getBuiltinModule('node:worker_threads');
-  const worker = new Worker(join(distDir(), 'stream-worker.cjs'), { workerData: { target, path: '/', counts } });
+  const worker = new Worker(bundlePath('stream-worker.cjs'), { workerData: { target, path: '/', counts } });
   let answered = 0;
   let finished!: (stats: StreamStats) => void;
   const done = new Promise<StreamStats>((resolve) => (finished = resolve));
@@ -167,12 +162,6 @@ function streamWorker(target: StreamTarget, counts: { keepAlive: number; fresh: 
       return done;
     },
   };
-}
-
-// dist/, where the bundle and the worker are (import.meta.url is the bundle's __filename).
-function distDir(): string {
-  const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
-  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', 'dist');
 }
 
 // Which reload (by number) was under way, from its request to its old generation drained, at `at`.
