@@ -387,15 +387,24 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   return lines;
 }
 
+// The countdown to `deadline`, in whole seconds, as the live lines show it: "12s left".
+export function timeLeft(deadline: number, now: number): string {
+  return `${Math.max(0, Math.ceil((deadline - now) / 1000))}s left`;
+}
+
+// What a second Ctrl+C does while graceful stops, as the live lines say it.
+export const FORCE_HINT = 'Ctrl+C again to force';
+
 // The live line shown on a terminal while stopping, or null when there is nothing to show:
 // `command` (each argument by its base name) is shortened to fit the terminal's width with
-// describeCommand, `what` (the countdown) is not.
-export function statusLine(state: State, policy: Policy, now: number): { command: readonly string[]; pid: number | null; what: string } | null {
+// describeCommand, `what` (the countdown) is not. `hint` adds FORCE_HINT (graceful up says it
+// once, for the whole stack, not on each program's row).
+export function statusLine(state: State, policy: Policy, now: number, hint = policy.kill): { command: readonly string[]; pid: number | null; what: string } | null {
   const { phase, facts } = state;
   const stop = facts.stop;
   if (!stop) return null;
-  const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
-  const force = policy.kill ? ', Ctrl+C again to force' : '';
+  const left = stop.deadline !== null ? `, ${timeLeft(stop.deadline, now)}` : '';
+  const force = hint ? `, ${FORCE_HINT}` : '';
   const command = facts.command.map(basename);
   const line = (what: string) => ({ command, pid: facts.pid, what });
   switch (phase.kind) {

@@ -15,7 +15,7 @@ import { formatDuration, formatSize } from '../../config/parse.js';
 import type { Check } from '../../core/judge.js';
 import { checklist } from '../../report/checks.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
-import { describeCommand, human, humanSize, statusLine, summaryLine } from '../../report/human.js';
+import { describeCommand, FORCE_HINT, human, humanSize, statusLine, summaryLine, timeLeft } from '../../report/human.js';
 import { REPORTED_RUNS } from '../../report/json.js';
 import { buildStackReport, type ProcessRun } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
@@ -316,7 +316,7 @@ export async function up(options: UpOptions): Promise<number> {
     const phase = state.phase;
     const head =
       phase.kind === 'stopping'
-        ? `stopping the stack (${phase.cause.kind === 'signal' ? `${phase.cause.signal} received` : phase.cause.kind === 'check' ? 'graceful check' : `${phase.cause.name} ended`}): ${human(now - phase.requestedAt)}${phase.deadline !== null ? `, ${Math.max(0, Math.ceil((phase.deadline - now) / 1000))}s left of the deadline` : ''}${phase.forced ? ', killing' : ', Ctrl+C again to force'}`
+        ? `stopping the stack (${phase.cause.kind === 'signal' ? `${phase.cause.signal} received` : phase.cause.kind === 'check' ? 'graceful check' : `${phase.cause.name} ended`}): ${human(now - phase.requestedAt)}${phase.deadline !== null ? `, ${timeLeft(phase.deadline, now)} of the deadline` : ''}${phase.forced ? ', killing' : `, ${FORCE_HINT}`}`
         : 'stopped';
     const rows = [head];
     for (const name of names) {
@@ -328,8 +328,9 @@ export async function up(options: UpOptions): Promise<number> {
         const tl = run ? timeline(run.facts, p.entry.run.policy) : null;
         what = run && tl ? `${tl.shutdownMs !== null ? `stopped in ${human(tl.shutdownMs)}` : 'ended'} [${tl.verdict}]` : 'not started';
       } else if (st.kind === 'stopping') {
-        const s = p.supervisor && p.ui?.state ? statusLine(p.ui.state, p.entry.run.policy, now) : null;
-        what = s ? s.what.replace(/, Ctrl\+C again to force$/, '') : 'stopping';
+        // The header says what a second Ctrl+C does, once for the whole stack.
+        const s = p.supervisor && p.ui?.state ? statusLine(p.ui.state, p.entry.run.policy, now, false) : null;
+        what = s ? s.what : 'stopping';
       } else if (st.kind === 'running') {
         const waits = stack.entries.filter((e) => e.dependsOn.some((d) => d.name === name) && ['running', 'stopping'].includes(state.procs[e.name]!.state.kind)).map((e) => e.name);
         what = `running; stops after ${waits.join(', ')}`;
