@@ -64,12 +64,26 @@ export interface Observations {
 /** A check's outcome: passed, failed, does not apply to this program, or not performed. */
 export type CheckStatus = 'ok' | 'fail' | 'n/a' | 'not run';
 
-export interface Check {
-  name: CheckName;
+/**
+ * One check's result, whichever checklist it is on: a program's (CHECKS, here), a stack's
+ * (core/stack-judge.ts) or a reload's (graceful check --reload).
+ */
+export interface Check<Name extends string = CheckName> {
+  name: Name;
   /** true: passed; false: failed; null: does not apply, or not run (see status). */
   ok: boolean | null;
   status: CheckStatus;
   detail: string;
+}
+
+// A check that was made: passed (true), failed (false), or does not apply (null).
+export function graded<Name extends string>(name: Name, ok: boolean | null, detail: string): Check<Name> {
+  return { name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail };
+}
+
+// A check that was not made (the run ended, or the check was interrupted, before it), and why.
+export function notRun<Name extends string>(name: Name, detail: string): Check<Name> {
+  return { name, ok: null, status: 'not run', detail };
 }
 
 export const CHECKS = [
@@ -100,8 +114,8 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const { stop, exit } = facts;
   const signal = stop?.signal ?? policy.stopSignal ?? 'SIGTERM';
   const checks: Check[] = [];
-  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail });
-  const notRun = (name: CheckName, detail: string) => checks.push({ name, ok: null, status: 'not run', detail });
+  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push(graded(name, ok, detail));
+  const skip = (name: CheckName, detail: string) => checks.push(notRun(name, detail));
   // The checks this run was set up for (--inflight and --probe add theirs), after ready.
   const launcher = launcherKind(facts.command);
   const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'launcher' || launcher));
@@ -111,9 +125,9 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   if (obs.aborted && stop?.trigger !== 'check' && !facts.spawnError) {
     const when = `the check was aborted by ${obs.aborted.signal} at +${fmt(obs.aborted.afterMs)}`;
     if (obs.readyProbe && facts.readyAt !== null) add('ready', true, `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})`);
-    else if (obs.readyProbe) notRun('ready', `not ready when ${when} (${obs.readyProbe})`);
-    else notRun('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
-    for (const name of rest) notRun(name, `${when}, before its stop`);
+    else if (obs.readyProbe) skip('ready', `not ready when ${when} (${obs.readyProbe})`);
+    else skip('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
+    for (const name of rest) skip(name, `${when}, before its stop`);
     return checks;
   }
 
@@ -126,7 +140,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
       const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
       add('ready', false, `it ${how} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`);
     }
-    for (const name of rest) notRun(name, 'not reached: the run ended before the stop');
+    for (const name of rest) skip(name, 'not reached: the run ended before the stop');
     return checks;
   }
 
@@ -179,7 +193,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const stopHint = gracefulStopHint(obs.judged, signal);
 
   if (obs.inflight && obs.inflight.results.length === 0) {
-    notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+    skip('inflight', 'no in-flight request was sent: the program stopped before they could be');
   } else if (obs.inflight) {
     const { results } = obs.inflight;
     const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
@@ -212,7 +226,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     } else if (accepted) {
       add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
     } else if (window.length === 0) {
-      notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+      skip('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
     } else {
       add('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
     }
@@ -254,13 +268,13 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
   }
 
-  judgeResources(obs, order, early, orderFromPhases(facts.phases, fmt), at, add, notRun);
+  judgeResources(obs, order, early, orderFromPhases(facts.phases, fmt), at, add, skip);
 
-  if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
+  if (obs.tempLeft === null) skip('temp-clean', 'the temporary directory could not be read');
   else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
   else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
 
-  if (obs.ports === null || obs.portsStillBound === null) notRun('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
+  if (obs.ports === null || obs.portsStillBound === null) skip('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
   else if (obs.ports.length === 0) add('port-released', true, 'it listened on no TCP port');
   else if (obs.portsStillBound.length === 0) add('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
   else add('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);
@@ -282,14 +296,14 @@ function judgeResources(
   byPhases: { ok: boolean; detail: string } | null,
   at: (t: number) => string,
   add: (name: CheckName, ok: boolean | null, detail: string) => void,
-  notRun: (name: CheckName, detail: string) => void,
+  skip: (name: CheckName, detail: string) => void,
 ): void {
   const trace = obs.trace;
   if (!trace || !order) {
-    notRun('connections-closed', obs.traceMissing ?? 'no trace of the program');
+    skip('connections-closed', obs.traceMissing ?? 'no trace of the program');
     if (byPhases) add('cleanup-order', byPhases.ok, byPhases.detail);
-    else notRun('cleanup-order', 'no trace of the program (see connections-closed)');
-    notRun('files-closed', 'no trace of the program (see connections-closed)');
+    else skip('cleanup-order', 'no trace of the program (see connections-closed)');
+    skip('files-closed', 'no trace of the program (see connections-closed)');
     return;
   }
   // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
@@ -348,7 +362,7 @@ function judgeResources(
     }
   }
 
-  if (!trace.exit) notRun('files-closed', 'it died of a signal: which files it had open is not known');
+  if (!trace.exit) skip('files-closed', 'it died of a signal: which files it had open is not known');
   else if (trace.exit.files.length === 0) add('files-closed', true, 'no file open for writing when it exited');
   else {
     const files = trace.exit.files.map((f) => f.path).join(', ');

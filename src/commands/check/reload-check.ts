@@ -7,6 +7,7 @@
 // switch, and on any generation that did not stop cleanly; it reports the longest pause.
 import { timeline } from '../../core/timeline.js';
 import { EXIT } from '../../core/exit.js';
+import { graded, type Check } from '../../core/judge.js';
 import type { Reload } from '../../core/generations.js';
 import type { CheckOptions } from '../../config/options.js';
 import { Coordinator } from '../run/generations.js';
@@ -31,11 +32,8 @@ const DRAIN_SLACK_MS = 5000;
 
 export const RELOAD_CHECK_SCHEMA = 'graceful.reload-check/v1';
 
-interface Verdict {
-  name: 'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop';
-  ok: boolean;
-  detail: string;
-}
+/** The checks of a reload check, in their order. */
+type ReloadCheck = Check<'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop'>;
 
 // Runs the check; resolves with graceful's exit status (0 passed, 1 failed, 128+n aborted).
 export async function checkReloads(options: CheckOptions): Promise<number> {
@@ -112,10 +110,10 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
       2,
       0,
       bad.length > 0
-        ? { name: 'inflight', ok: false, detail: `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work` }
+        ? graded('inflight', false, `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work`)
         : early.length > 0
-          ? { name: 'inflight', ok: false, detail: `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)` }
-          : { name: 'inflight', ok: inflightResults.length > 0, detail: `${what} completed with 2xx while their generation drained` },
+          ? graded('inflight', false, `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)`)
+          : graded('inflight', inflightResults.length > 0, `${what} completed with 2xx while their generation drained`),
     );
   }
   const ok = stoppedBy === null && verdicts.every((v) => v.ok);
@@ -137,7 +135,9 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
   const exitStatus = stoppedBy ? statusForSignal(stoppedBy) : ok ? 0 : EXIT.checkFailed;
   if (run.reportFile) {
     const report = coordinator.lastReport(status);
-    writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks: verdicts, stream: stats, inflight: inflightResults, run: report }, ui);
+    // Each check as graceful.reload-check/v1 lists it: name, ok, detail (ok is never null here).
+    const checks = verdicts.map(({ name, ok, detail }) => ({ name, ok, detail }));
+    writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks, stream: stats, inflight: inflightResults, run: report }, ui);
   }
   return exitStatus;
 }
@@ -170,7 +170,7 @@ function reloadAt(reloads: readonly Reload[], at: number | null): number | null 
   return reloads.find((r) => at >= r.requestedAt && at <= (r.drainedAt ?? r.endedAt ?? Infinity))?.n ?? null;
 }
 
-function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): Verdict[] {
+function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): ReloadCheck[] {
   const state = coordinator.state;
   const switched = reloads.filter((r) => r.outcome === 'switched');
   const readyMs = switched.map((r) => (r.readyAt ?? r.requestedAt) - r.requestedAt);
@@ -180,11 +180,11 @@ function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reloa
       : reloads.length === 0
         ? `no reload made: ${noTarget ? 'no held socket with an address to send requests to' : 'the program never became ready'}`
         : `${switched.length} of ${wanted} switched; ${reloads.filter((r) => r.outcome !== 'switched').map((r) => `reload ${r.n} ${r.outcome}`).join(', ')}`;
-  const requests: Verdict = !stats
-    ? { name: 'requests', ok: false, detail: 'no request was sent' }
+  const requests: ReloadCheck = !stats
+    ? graded('requests', false, 'no request was sent')
     : stats.failed === 0
-      ? { name: 'requests', ok: true, detail: `${stats.requests} answered (${stats.keepAlive} on kept-alive connections, ${stats.fresh} on new ones), none refused, reset or failed${stats.retried ? `; ${stats.retried} sent again on a new connection after the server closed an idle kept-alive one (RFC 9112, 9.3.1)` : ''}` }
-      : { name: 'requests', ok: false, detail: `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload` };
+      ? graded('requests', true, `${stats.requests} answered (${stats.keepAlive} on kept-alive connections, ${stats.fresh} on new ones), none refused, reset or failed${stats.retried ? `; ${stats.retried} sent again on a new connection after the server closed an idle kept-alive one (RFC 9112, 9.3.1)` : ''}`)
+      : graded('requests', false, `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload`);
   // Every generation replaced by a reload must have stopped cleanly: the old one drains.
   const retired = state.generations.filter((g) => g.retiredAt !== null);
   const verdictOf = (n: number) => {
@@ -193,16 +193,16 @@ function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reloa
   };
   const unclean = retired.filter((g) => verdictOf(g.n)?.verdict !== 'clean');
   const drainMs = retired.map((g) => verdictOf(g.n)?.shutdownMs ?? 0);
-  const drains: Verdict =
+  const drains: ReloadCheck =
     retired.length === 0
-      ? { name: 'drains', ok: true, detail: 'no generation was replaced' }
+      ? graded('drains', true, 'no generation was replaced')
       : unclean.length === 0
-        ? { name: 'drains', ok: true, detail: `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}` }
-        : { name: 'drains', ok: false, detail: unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; ') };
+        ? graded('drains', true, `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}`)
+        : graded('drains', false, unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; '));
   const last = state.generations.filter((g) => g.retiredAt === null).at(-1);
   const lastVerdict = last ? verdictOf(last.n) : null;
-  const finalStop: Verdict = { name: 'final-stop', ok: lastVerdict?.verdict === 'clean', detail: last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran' };
-  return [{ name: 'reloads', ok: switched.length === wanted, detail: reloadDetail }, requests, drains, finalStop];
+  const finalStop = graded('final-stop', lastVerdict?.verdict === 'clean', last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran');
+  return [graded('reloads', switched.length === wanted, reloadDetail), requests, drains, finalStop];
 }
 
 // "120ms" or "95ms-180ms".

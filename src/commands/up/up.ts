@@ -12,7 +12,6 @@ import { timeline } from '../../core/timeline.js';
 import { EXIT } from '../../config/errors.js';
 import { DEFAULTS } from '../../config/options.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
-import type { Check } from '../../core/judge.js';
 import { checklist } from '../../report/checks.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { describeCommand, FORCE_HINT, human, humanSize, statusLine, summaryLine, timeLeft } from '../../report/human.js';
@@ -385,7 +384,7 @@ export async function up(options: UpOptions): Promise<number> {
   if (options.check) {
     const facts = stack.entries.map((e) => stackFact(programs.get(e.name)!));
     const checks = judgeStack(facts, stopBegan !== null ? { requestedAt: stopBegan, endedAt: stopEnded ?? clock.now(), deadlineMs: options.deadlineMs } : null);
-    for (const line of checklist(checks as unknown as Check[], display.paint)) display.info(null, line.trimStart());
+    for (const line of checklist(checks, display.paint)) display.info(null, line.trimStart());
     const ok = checks.every((c) => c.ok !== false) && state.cause?.kind === 'check';
     const failed = checks.filter((c) => c.ok === false).map((c) => c.name);
     const cameUp = state.cause?.kind === 'check';
