@@ -45,7 +45,7 @@ export async function check(options: CheckOptions): Promise<number> {
   const ok = runs.every(runPassed);
   const aborted = abortedRun(runs)?.observations.aborted ?? null;
   // Interrupted: 128 + the signal's number, as a shell reports a command ended by a signal.
-  const status = aborted ? statusForSignal(aborted.signal) : ok ? 0 : EXIT.checkFailed;
+  const status = aborted ? statusForSignal(aborted.signal) : ok ? EXIT.ok : EXIT.checkFailed;
   const line = `graceful: ${verdictLine(runs)}${aborted ? `; exit status ${status}` : ''}`;
   say(`${ok ? ui.paint.good(line) : ui.paint.bad(line)}\n`);
   const command = options.run.command;

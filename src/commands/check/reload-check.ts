@@ -132,7 +132,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
       ? `check passed: ${reloads.length} reload(s) switched, ${stats?.requests ?? 0} requests, 0 failed, longest pause ${human(stats?.longestPauseMs ?? 0)}`
       : `check failed: ${failedNames.join(', ')}`;
   say(`${ok ? ui.paint.good(`graceful: ${line}`) : ui.paint.bad(`graceful: ${line}`)}\n`);
-  const exitStatus = stoppedBy ? statusForSignal(stoppedBy) : ok ? 0 : EXIT.checkFailed;
+  const exitStatus = stoppedBy ? statusForSignal(stoppedBy) : ok ? EXIT.ok : EXIT.checkFailed;
   if (run.reportFile) {
     const report = coordinator.lastReport(status);
     // Each check as graceful.reload-check/v1 lists it: name, ok, detail (ok is never null here).

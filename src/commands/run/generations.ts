@@ -66,7 +66,7 @@ export class Coordinator {
   #state: GenState = initialGenerations();
   readonly #supervisors = new Map<number, Supervisor>();
   /** Each generation's facts once its supervisor is done (bounded as the state's list is). */
-  readonly #ended = new Map<number, GenerationFacts & { outcome: Outcome }>();
+  readonly #ended = new Map<number, GenerationFacts & { status: number; outcome: Outcome }>();
   readonly #waiters = new Map<number, Waiter>();
   #nextWaiter = 1;
   #stats: ResourceStats | null = null;
@@ -362,7 +362,7 @@ export class Coordinator {
     }
     if (event.type === 'exited') {
       const ended = this.#ended.get(event.generation);
-      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status ?? 0, ui.paint)}`);
+      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status, ui.paint)}`);
       else if (ended?.facts.spawnError) ui.error(`generation ${event.generation}: ${ended.facts.spawnError.message}`);
       if (state.phase.kind === 'waiting' && prev.phase.kind !== 'waiting') {
         ui.info(`restarting in ${human(state.phase.until - event.at)} (restart ${state.restarts + 1}); the sockets stay open, connections wait in their backlog`);

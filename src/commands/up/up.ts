@@ -390,7 +390,7 @@ export async function up(options: UpOptions): Promise<number> {
     const cameUp = state.cause?.kind === 'check';
     const why = cameUp ? '' : `the stack did not come up (${state.cause ? causeLine(state.cause, stopBegan ?? 0) : 'no cause'})`;
     display.info(null, ok ? `check passed: ${checks.filter((c) => c.ok).length} checks, ${names.length} processes` : `check failed: ${[why, ...failed].filter(Boolean).join('; ')}`);
-    status = ok ? 0 : EXIT.checkFailed;
+    status = ok ? EXIT.ok : EXIT.checkFailed;
   } else if (!options.quiet) {
     const what = state.cause === null ? 'every process ended on its own' : stopped.length > 0 ? `${stopped.join(', ')} in that order` : 'nothing was running';
     display.info(null, `stack ${state.cause?.kind === 'signal' || state.cause?.kind === 'check' ? 'stopped' : 'ended'}${took}: ${what}; exit status ${status}`);
