@@ -5,6 +5,8 @@ import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
 import { describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
+import type { Decision, RestartPolicy } from '../core/restart.js';
+import { formatDuration } from '../config/parse.js';
 import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
@@ -214,6 +216,21 @@ export function ownShutdown(facts: Facts): string | null {
     .filter((p) => p.phase === 'drained' || p.phase === 'closed' || p.phase === 'forced' || (p.phase === 'done' && !p.ok))
     .map(describePhase);
   return words.length > 0 ? words.join(', ') : null;
+}
+
+// Why graceful stopped restarting the child, in words: the "giving up" warning and the
+// report's restart.why. `requested` says which stop request it was, when one was the reason.
+export function restartEndWhy(decision: Extract<Decision, { kind: 'stop' }>, restart: RestartPolicy, requested = 'a stop request'): string {
+  switch (decision.reason) {
+    case 'start-limit':
+      return `${decision.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`;
+    case 'requested':
+      return requested;
+    case 'no-restart':
+      return 'no --restart';
+    case 'succeeded':
+      return 'it ended with success (--restart on-failure)';
+  }
 }
 
 // Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
