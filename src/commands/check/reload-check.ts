@@ -35,6 +35,9 @@ export const RELOAD_CHECK_SCHEMA = 'graceful.reload-check/v1';
 /** The checks of a reload check, in their order. */
 type ReloadCheck = Check<'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop'>;
 
+/** An in-flight request: how it ended, when, and the reload it was sent before. */
+type Inflight = InflightOutcome & { at: number; reload: number };
+
 // Runs the check; resolves with graceful's exit status (0 passed, 1 failed, 128+n aborted).
 export async function checkReloads(options: CheckOptions): Promise<number> {
   const run = options.run;
@@ -50,48 +53,16 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
     },
     'check',
   );
-  const { ui, clock } = coordinator;
+  const { ui } = coordinator;
   for (const warning of run.warnings) ui.warn(warning);
   checkOutputPath('--report-file', run.reportFile, ui);
 
   const done = coordinator.run();
   const ended = await Promise.race([ready.then(() => false), done.then(() => true)]);
-  const reloads: Reload[] = [];
-  // Each in-flight request: how it ended, when, and the reload it was sent before.
-  const inflight: Promise<InflightOutcome & { at: number; reload: number }>[] = [];
-  let stats: StreamStats | null = null;
   const target = coordinator.sockets?.sockets.find((s) => s.target !== null)?.target ?? null;
-  const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
-  if (!ended && target) {
-    const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
-    const settle = async () => {
-      const from = stream.answered();
-      const until = clock.now() + SETTLE_CEILING_MS;
-      while (stream.answered() - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
-    };
-    await settle();
-    for (let i = 1; i <= options.reload && !aborted(); i++) {
-      if (options.inflight) {
-        // Slow requests that only the serving generation can have taken: it must finish
-        // them while it drains, after the switch.
-        const { results, sent } = sendInflight(options.inflight.url, options.inflight.count);
-        inflight.push(...results.map((r) => r.then((o) => ({ ...o, at: clock.now(), reload: i }))));
-        await sent;
-      }
-      const reload = await coordinator.reload('check');
-      reloads.push(reload);
-      if (reload.outcome !== 'switched') continue;
-      // Each reload to its end: the replaced generation drained (or its grace period and more passed).
-      const old = reload.replaces;
-      if (old !== null && coordinator.supervisor(old)) {
-        const ceiling = new Promise<void>((r) => setTimeout(r, run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
-        await Promise.race([gone(old), ceiling]);
-      }
-      await settle();
-    }
-    stats = await stream.stop();
-  }
-  const inflightResults = await Promise.all(inflight);
+  const load = !ended && target ? await reloadUnderStream(coordinator, options, target, gone) : { reloads: [], inflight: [], stats: null };
+  const { reloads, stats } = load;
+  const inflightResults = await Promise.all(load.inflight);
   coordinator.stop('check');
   const status = await done;
   // Nothing ever started (a socket graceful could not hold): that line was the verdict.
@@ -99,23 +70,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
 
   const stoppedBy = coordinator.stoppedBy;
   const verdicts = judge(coordinator, options.reload, reloads, stats, target === null);
-  if (options.inflight) {
-    const bad = inflightResults.filter((r) => r.error !== null || r.status === null || r.status < 200 || r.status > 299);
-    // One that ended before its reload switched was never in flight during a drain: it tested nothing.
-    const switchedAt = (n: number) => reloads[n - 1]?.endedAt ?? Infinity;
-    const early = inflightResults.filter((r) => !bad.includes(r) && r.at <= switchedAt(r.reload));
-    const what = `${inflightResults.length} in-flight request(s) to ${options.inflight.url.pathname}${options.inflight.url.search} (${options.inflight.count} before each reload)`;
-    const readyMs = Math.max(0, ...reloads.map((r) => (r.endedAt ?? r.requestedAt) - r.requestedAt));
-    verdicts.splice(
-      2,
-      0,
-      bad.length > 0
-        ? graded('inflight', false, `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work`)
-        : early.length > 0
-          ? graded('inflight', false, `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)`)
-          : graded('inflight', inflightResults.length > 0, `${what} completed with 2xx while their generation drained`),
-    );
-  }
+  if (options.inflight) verdicts.splice(2, 0, inflightCheck(options.inflight, inflightResults, reloads));
   const ok = stoppedBy === null && verdicts.every((v) => v.ok);
   const where = coordinator.sockets?.sockets.find((s) => s.target !== null)?.address ?? 'the held socket';
   say(`${ui.paint.dim('graceful:')} reload check of ${describeCommand(run.command)}: ${options.reload} reload(s) under a stream of requests to ${where} (${KEEP_ALIVE_CLIENTS} kept-alive connections, ${NEW_CONNECTION_CLIENTS} clients opening one per request)\n`);
@@ -140,6 +95,62 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
     writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks, stream: stats, inflight: inflightResults, run: report }, ui);
   }
   return exitStatus;
+}
+
+// Once the first generation is ready: the stream of requests to `target`, then --reload N
+// reloads, one after the other, each to its end (the replaced generation gone, `gone`), with
+// --inflight's requests sent before each; stops early if graceful is asked to stop.
+async function reloadUnderStream(
+  coordinator: Coordinator,
+  options: CheckOptions,
+  target: StreamTarget,
+  gone: (n: number) => Promise<void>,
+): Promise<{ reloads: Reload[]; inflight: Promise<Inflight>[]; stats: StreamStats }> {
+  const { clock } = coordinator;
+  const reloads: Reload[] = [];
+  const inflight: Promise<Inflight>[] = [];
+  const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
+  const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
+  // Answered requests that show the program serves (the new generation, after a switch).
+  const settle = async () => {
+    const from = stream.answered();
+    const until = clock.now() + SETTLE_CEILING_MS;
+    while (stream.answered() - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
+  };
+  await settle();
+  for (let i = 1; i <= options.reload && !aborted(); i++) {
+    if (options.inflight) {
+      // Slow requests that only the serving generation can have taken: it must finish
+      // them while it drains, after the switch.
+      const { results, sent } = sendInflight(options.inflight.url, options.inflight.count);
+      inflight.push(...results.map((r) => r.then((o) => ({ ...o, at: clock.now(), reload: i }))));
+      await sent;
+    }
+    const reload = await coordinator.reload('check');
+    reloads.push(reload);
+    if (reload.outcome !== 'switched') continue;
+    // Each reload to its end: the replaced generation drained (or its grace period and more passed).
+    const old = reload.replaces;
+    if (old !== null && coordinator.supervisor(old)) {
+      const ceiling = new Promise<void>((r) => setTimeout(r, options.run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
+      await Promise.race([gone(old), ceiling]);
+    }
+    await settle();
+  }
+  return { reloads, inflight, stats: await stream.stop() };
+}
+
+// --inflight: did the requests sent before each reload complete while their generation drained?
+function inflightCheck(asked: NonNullable<CheckOptions['inflight']>, results: readonly Inflight[], reloads: readonly Reload[]): ReloadCheck {
+  const bad = results.filter((r) => r.error !== null || r.status === null || r.status < 200 || r.status > 299);
+  // One that ended before its reload switched was never in flight during a drain: it tested nothing.
+  const switchedAt = (n: number) => reloads[n - 1]?.endedAt ?? Infinity;
+  const early = results.filter((r) => !bad.includes(r) && r.at <= switchedAt(r.reload));
+  const what = `${results.length} in-flight request(s) to ${asked.url.pathname}${asked.url.search} (${asked.count} before each reload)`;
+  const readyMs = Math.max(0, ...reloads.map((r) => (r.endedAt ?? r.requestedAt) - r.requestedAt));
+  if (bad.length > 0) return graded('inflight', false, `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work`);
+  if (early.length > 0) return graded('inflight', false, `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)`);
+  return graded('inflight', results.length > 0, `${what} completed with 2xx while their generation drained`);
 }
 
 // The stream in a worker thread (dist/stream-worker.cjs): graceful's own work at each reload
