@@ -30,7 +30,7 @@ interface Runs {
   done: number;
 }
 
-/** How the last run went, and what graceful says of the restarts: what finish() reports. */
+/** How the last run went, and what graceful says of the restarts: what finishRun() tells. */
 interface Ending {
   outcome: Outcome;
   ui: Ui;
@@ -47,8 +47,8 @@ export async function run(options: RunOptions): Promise<number> {
   if (options.reload) return (await import('./generations.js')).runGenerations(options);
   const { restart } = options.lifecycle;
   let history: RunRecord[] = [];
-  // Summarised (ISO times: V8 loads the time zone for that, ~0.2 ms) only when a report is
-  // written, not on every run's exit path.
+  // The runs' facts, for the report: summarised (ISO times: V8 loads the time zone for that,
+  // ~0.2 ms) only when a report is written, not on every run's exit path.
   const runs: Runs = { kept: [], done: 0 };
   let current: Supervisor | null = null;
   let waiting = false;
