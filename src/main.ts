@@ -10,7 +10,7 @@ import type { CheckKey } from './commands/check/options.js';
 import type { ReloadKey } from './commands/reload/options.js';
 import type { UpKey } from './commands/up/options.js';
 import { quickExit } from './shell/process/ffi.js';
-import { drained, say } from './shell/ui/output.js';
+import { flushOrHardExit, say } from './shell/ui/output.js';
 
 // The app's NODE_OPTIONS, kept aside by bin/graceful.js's sh line so that graceful started
 // without it, goes back into the environment every child inherits (the child, --pre-stop
@@ -108,16 +108,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// graceful's last lines may still be on their way to a slow stderr: give them a moment,
-// not for ever (a reader that never reads must not keep graceful from exiting).
-const EXIT_FLUSH_MS = 1000;
-
 main(process.argv).then(async (status) => {
-  if (!(await drained(EXIT_FLUSH_MS))) {
-    // A write still stuck on stderr would make process.exit() wait for it for ever.
-    const { hardExit } = await import('./shell/process/ffi.js');
-    hardExit(status);
-  }
+  // graceful's last lines may still be on their way to a slow stderr.
+  await flushOrHardExit(status);
   // Every line is written and every file closed: unless something asked Node for work at
   // exit (an 'exit' listener, such as the build's code cache or a library's clean-up; a
   // profiler or coverage flag), end here (output.ts: drained; ffi.ts: quickExit).

@@ -4,6 +4,8 @@
 
 /** Exit statuses graceful itself uses. */
 export const EXIT = {
+  /** Success: every check passed (graceful check), the new generation serves (graceful reload). */
+  ok: 0,
   /** graceful check: a check failed. */
   checkFailed: 1,
   /** Bad flag, bad value, missing command: the user can fix the command line. */
@@ -44,14 +46,14 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: 'the program\'s', command: 'run', when: 'behind a launcher (npm start, sh -c) that exited first: the status of the program it started, when graceful reaped it' },
   { status: String(EXIT.notReady), command: 'run', when: 'not ready within --ready-timeout' },
   { status: String(EXIT.overMemory), command: 'run', when: 'stopped for going over --max-memory (and not restarted)' },
-  { status: '0', command: 'check', when: 'every check passed' },
+  { status: String(EXIT.ok), command: 'check', when: 'every check passed' },
   { status: String(EXIT.checkFailed), command: 'check', when: 'a check failed' },
   { status: '128+n', command: 'check', when: 'graceful check itself was interrupted by signal n (130 Ctrl+C, 143 SIGTERM): verdict aborted' },
   { status: String(EXIT.notExecutable), command: 'both', when: 'the command is not executable' },
   { status: String(EXIT.notFound), command: 'both', when: 'the command was not found' },
   { status: String(EXIT.usage), command: 'both', when: 'usage error: a bad option or value, no command' },
   { status: String(EXIT.internal), command: 'both', when: 'internal error in graceful (a bug: please report it)' },
-  { status: '0', command: 'reload', when: 'switched: the new generation is ready and serves; the old one was asked to stop and drains' },
+  { status: String(EXIT.ok), command: 'reload', when: 'switched: the new generation is ready and serves; the old one was asked to stop and drains' },
   { status: String(EXIT.rolledBack), command: 'reload', when: 'rolled back: the new generation failed to start or to become ready and was stopped; the old one still serves' },
   { status: String(EXIT.reloadFailed), command: 'reload', when: 'failed: no running graceful with reloads on was found, or it was stopping (or had no generation serving) and switched nothing' },
   { status: String(EXIT.usage), command: 'reload', when: 'usage error: a bad option or value' },

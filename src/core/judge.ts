@@ -1,11 +1,11 @@
 // PURE: grades one shutdown against the checklist of a graceful shutdown, from the
 // machine's facts and what graceful check observed. Each check passes, fails with a
 // sentence that says what to fix, or does not apply (ok: null).
-import { gracefulStopHint, launcherHint, launcherKind } from './launchers.js';
+import { gracefulStopHint, launcherHint, launcherKind, type LauncherKind } from './launchers.js';
 import { leavesRest } from './machine.js';
 import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
-import { appOutlived, exitStatus, succeeded, timeline, workExit } from './timeline.js';
-import type { Facts, PhaseRecord, Policy, SignalName } from './types.js';
+import { appOutlived, exitStatus, succeeded, timeline, workExit, type Timeline } from './timeline.js';
+import type { ChildExit, Facts, PhaseRecord, Policy, SignalName, StopFacts } from './types.js';
 
 export interface InflightResult {
   /** HTTP status, if a response came. */
@@ -64,12 +64,26 @@ export interface Observations {
 /** A check's outcome: passed, failed, does not apply to this program, or not performed. */
 export type CheckStatus = 'ok' | 'fail' | 'n/a' | 'not run';
 
-export interface Check {
-  name: CheckName;
+/**
+ * One check's result, whichever checklist it is on: a program's (CHECKS, here), a stack's
+ * (core/stack-judge.ts) or a reload's (graceful check --reload).
+ */
+export interface Check<Name extends string = CheckName> {
+  name: Name;
   /** true: passed; false: failed; null: does not apply, or not run (see status). */
   ok: boolean | null;
   status: CheckStatus;
   detail: string;
+}
+
+// A check that was made: passed (true), failed (false), or does not apply (null).
+export function graded<Name extends string>(name: Name, ok: boolean | null, detail: string): Check<Name> {
+  return { name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail };
+}
+
+// A check that was not made (the run ended, or the check was interrupted, before it), and why.
+export function notRun<Name extends string>(name: Name, detail: string): Check<Name> {
+  return { name, ok: null, status: 'not run', detail };
 }
 
 export const CHECKS = [
@@ -94,15 +108,11 @@ export type CheckName = (typeof CHECKS)[number];
 // be delivered and handled before the listening socket closes.
 export const REFUSE_GRACE_MS = 100;
 
-// Grades the run. `fmt` formats milliseconds for people.
+// Grades the run. `fmt` formats milliseconds for people. The checks come in CHECKS's order,
+// those this run was set up for (--inflight and --probe add theirs; a launcher, its own).
 export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: number) => string): Check[] {
   const tl = timeline(facts, policy);
   const { stop, exit } = facts;
-  const signal = stop?.signal ?? policy.stopSignal ?? 'SIGTERM';
-  const checks: Check[] = [];
-  const add = (name: CheckName, ok: boolean | null, detail: string) => checks.push({ name, ok, status: ok === true ? 'ok' : ok === false ? 'fail' : 'n/a', detail });
-  const notRun = (name: CheckName, detail: string) => checks.push({ name, ok: null, status: 'not run', detail });
-  // The checks this run was set up for (--inflight and --probe add theirs), after ready.
   const launcher = launcherKind(facts.command);
   const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'launcher' || launcher));
 
@@ -110,64 +120,63 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   // check's, so nothing after "ready" was tested. Never graded as if it had been.
   if (obs.aborted && stop?.trigger !== 'check' && !facts.spawnError) {
     const when = `the check was aborted by ${obs.aborted.signal} at +${fmt(obs.aborted.afterMs)}`;
-    if (obs.readyProbe && facts.readyAt !== null) add('ready', true, `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})`);
-    else if (obs.readyProbe) notRun('ready', `not ready when ${when} (${obs.readyProbe})`);
-    else notRun('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
-    for (const name of rest) notRun(name, `${when}, before its stop`);
-    return checks;
+    return [abortedReady(facts, tl, obs, when, fmt), ...rest.map((name) => notRun(name, `${when}, before its stop`))];
   }
-
   // Never asked to stop: it ended (or failed to start) on its own; nothing else applies.
   if (facts.spawnError || !exit || !stop || stop.trigger === 'child-exit' || stop.trigger === 'ready-timeout') {
-    if (facts.spawnError) add('ready', false, `it did not start: ${facts.spawnError.message}`);
-    else if (stop?.trigger === 'ready-timeout') {
-      add('ready', false, `not ready within ${fmt(policy.readyTimeoutMs ?? 0)} (${obs.readyProbe}): make it listen sooner, check the probe, or raise --ready-timeout`);
-    } else if (exit) {
-      const how = exit.signal ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
-      add('ready', false, `it ${how} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`);
-    }
-    for (const name of rest) notRun(name, 'not reached: the run ended before the stop');
-    return checks;
+    return [...unstoppedReady(facts, policy, tl, obs, fmt), ...rest.map((name) => notRun(name, 'not reached: the run ended before the stop'))];
   }
 
-  add('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`);
+  const run = stopped(facts, policy, obs, fmt, tl, stop, exit);
+  return [
+    graded('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`),
+    ...(launcher ? [launcherCheck(run, launcher)] : []),
+    handlesSignal(run),
+    ...(obs.inflight ? [inflightCheck(run, obs.inflight)] : []),
+    ...(obs.probe ? [newWorkRefused(run, obs.probe)] : []),
+    exitedInTime(run),
+    exitStatusCheck(run),
+    noDescendantsLeft(run),
+    ...resourceChecks(run),
+    tempClean(obs),
+    portReleased(obs),
+    shutdownTime(run),
+  ];
+}
 
-  // Behind a launcher, the program it started is judged; the launcher has its own check.
-  const { app } = facts;
-  const work = workExit(facts)!;
-  const outlived = appOutlived(facts);
-  if (launcher) {
-    const mainName = `${obs.main} (pid ${facts.pid})`;
-    if (!app) add('launcher', true, `${mainName} started no separate program: it does the work itself (or replaced itself with it: exec)`);
-    else if (outlived) {
-      const how = exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
-      const passed = app.signalSentAt !== null ? `, without passing ${signal} on to it (graceful sent it itself, to judge the program)` : '';
-      add('launcher', false, `${mainName} ${how} at +${fmt(tl.mainExitAfterMs ?? 0)}, before ${app.command} (pid ${app.pid}), which it started, had stopped${passed}: ${launcherHint(launcher)}`);
-    } else add('launcher', true, `${mainName} passed ${signal} on and waited for ${app.command} (pid ${app.pid})`);
-  }
+/** What the checks of a stop read: the run's facts and timeline, its stop, what was observed. */
+interface Stopped {
+  facts: Facts;
+  policy: Policy;
+  obs: Observations;
+  fmt: (ms: number) => string;
+  tl: Timeline;
+  stop: StopFacts;
+  exit: ChildExit;
+  /** The exit of what did the work: the app behind a launcher that did not wait, else the main process. */
+  work: ChildExit;
+  /** The stop signal. */
+  signal: string;
+  /** How a stop is done gracefully in the judged program's runtime or framework, if known. */
+  hint: string | null;
+  /** When the stop began (its signal sent, or asked for): the zero of the times said. */
+  from: number;
+  /** A time of the trace, said from `from`: "+1.20s". */
+  at: (t: number) => string;
+  /** The order of the shutdown, from inside the program (Node: the preload); null without a trace. */
+  order: ShutdownOrder | null;
+  /**
+   * Dependencies let go of while requests were still in flight, or before the listener
+   * closed. Only what the program itself released is judged for order: what the kernel
+   * closed at exit, with everything else, is connections-closed's and inflight's to report.
+   */
+  early: ShutdownOrder['dependencies'];
+}
 
-  const diedOfIt = work.signal !== null && work.signal === stop.signal && !tl.escalated;
-  const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
-  if (obs.disposition === 'default' || (obs.disposition === null && diedOfIt)) {
-    add('handles-signal', false, `it does not handle ${signal}: it dies of it at once, mid-work (as PID 1 it would ignore it until the SIGKILL); ${fix}`);
-  } else if (obs.disposition === 'ignored') {
-    add('handles-signal', false, `it ignores ${signal} (SIG_IGN), so it cannot be asked to stop; ${fix}`);
-  } else if (diedOfIt) {
-    // Node.js, for one, catches SIGTERM and SIGINT itself to restore the terminal, then
-    // re-raises them: caught, yet the program had no say.
-    add('handles-signal', false, `it does not handle ${signal}: it died of it at once, mid-work (only a runtime's default handler ran, such as Node.js's, which re-raises it); ${fix}`);
-  } else {
-    const note = gracefulStopHint(obs.judged, signal);
-    add('handles-signal', true, `${obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`}${note ? ` (note: ${note})` : ''}`);
-  }
-
-  // The exact order of the shutdown, from inside the program (Node: the preload).
+function stopped(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: number) => string, tl: Timeline, stop: StopFacts, exit: ChildExit): Stopped {
+  const signal = stop.signal ?? policy.stopSignal ?? 'SIGTERM';
   const from = stop.signalSentAt ?? stop.requestedAt;
   const order = obs.trace && shutdownOrder(obs.trace, from);
-  const at = (t: number) => `+${fmt(Math.max(0, t - from))}`;
-  // Dependencies let go of while requests were still in flight, or before the listener closed.
-  // (Only what the program itself released is judged for order: what the kernel closed at
-  // exit, with everything else, is connections-closed's and inflight's to report.)
   const early = order
     ? order.dependencies.filter((d) => {
         const released = d.releasedAt;
@@ -176,184 +185,246 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
         return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || beforeListener;
       })
     : [];
-  const stopHint = gracefulStopHint(obs.judged, signal);
+  return {
+    facts,
+    policy,
+    obs,
+    fmt,
+    tl,
+    stop,
+    exit,
+    work: workExit(facts)!,
+    signal,
+    hint: gracefulStopHint(obs.judged, signal),
+    from,
+    at: (t) => `+${fmt(Math.max(0, t - from))}`,
+    order,
+    early,
+  };
+}
 
-  if (obs.inflight && obs.inflight.results.length === 0) {
-    notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
-  } else if (obs.inflight) {
-    const { results } = obs.inflight;
-    const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
-    const done = results.filter(ok2xx).length;
-    if (done === results.length) add('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
-    else {
-      const failures = results.filter((r) => !ok2xx(r));
-      const why = summarize(failures.map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
-      // The hint follows what was seen: error answers after a dependency went away are not
-      // connections cut by an exit.
-      const answered = failures.some((r) => r.status !== null);
-      const fix =
-        answered && early.length > 0
-          ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
-          : stopHint
-            ? stopHint
-            : answered
-              ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
-              : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
-      add('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}`);
-    }
+// "ready" of a run the check was interrupted in: ready if it was, else not run.
+function abortedReady(facts: Facts, tl: Timeline, obs: Observations, when: string, fmt: (ms: number) => string): Check {
+  if (obs.readyProbe && facts.readyAt !== null) return graded('ready', true, `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})`);
+  if (obs.readyProbe) return notRun('ready', `not ready when ${when} (${obs.readyProbe})`);
+  return notRun('ready', `${when}, before --after ${fmt(obs.afterMs ?? 0)}`);
+}
+
+// "ready" of a run that ended before the check could stop it: why it failed.
+function unstoppedReady(facts: Facts, policy: Policy, tl: Timeline, obs: Observations, fmt: (ms: number) => string): Check[] {
+  const { stop, exit } = facts;
+  if (facts.spawnError) return [graded('ready', false, `it did not start: ${facts.spawnError.message}`)];
+  if (stop?.trigger === 'ready-timeout') {
+    return [graded('ready', false, `not ready within ${fmt(policy.readyTimeoutMs ?? 0)} (${obs.readyProbe}): make it listen sooner, check the probe, or raise --ready-timeout`)];
   }
-
-  if (obs.probe) {
-    const window = obs.probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (obs.probe!.inflightDoneAfterMs === null || a.afterMs <= obs.probe!.inflightDoneAfterMs));
-    const accepted = window.find((a) => a.outcome === 'accepted');
-    const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
-    if (erred && !accepted) {
-      add('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
-    } else if (accepted) {
-      add('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
-    } else if (window.length === 0) {
-      notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
-    } else {
-      add('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
-    }
+  if (exit) {
+    return [graded('ready', false, `it ${exitPhrase(exit)} after ${fmt(tl.uptimeMs ?? 0)}, before the check could stop it: it must keep running until asked to stop`)];
   }
+  return [];
+}
 
+// Behind a launcher, the program it started is judged; the launcher has a check of its own.
+function launcherCheck({ facts, obs, fmt, tl, exit, signal }: Stopped, launcher: LauncherKind): Check {
+  const { app } = facts;
+  const mainName = `${obs.main} (pid ${facts.pid})`;
+  if (!app) return graded('launcher', true, `${mainName} started no separate program: it does the work itself (or replaced itself with it: exec)`);
+  if (appOutlived(facts)) {
+    const passed = app.signalSentAt !== null ? `, without passing ${signal} on to it (graceful sent it itself, to judge the program)` : '';
+    return graded('launcher', false, `${mainName} ${exitPhrase(exit)} at +${fmt(tl.mainExitAfterMs ?? 0)}, before ${app.command} (pid ${app.pid}), which it started, had stopped${passed}: ${launcherHint(launcher)}`);
+  }
+  return graded('launcher', true, `${mainName} passed ${signal} on and waited for ${app.command} (pid ${app.pid})`);
+}
+
+function handlesSignal({ obs, tl, stop, work, signal, hint }: Stopped): Check {
+  const diedOfIt = work.signal !== null && work.signal === stop.signal && !tl.escalated;
+  const fix = `handle ${signal}: stop taking work, finish it, exit 0`;
+  if (obs.disposition === 'default' || (obs.disposition === null && diedOfIt)) {
+    return graded('handles-signal', false, `it does not handle ${signal}: it dies of it at once, mid-work (as PID 1 it would ignore it until the SIGKILL); ${fix}`);
+  }
+  if (obs.disposition === 'ignored') return graded('handles-signal', false, `it ignores ${signal} (SIG_IGN), so it cannot be asked to stop; ${fix}`);
+  if (diedOfIt) {
+    // Node.js, for one, catches SIGTERM and SIGINT itself to restore the terminal, then
+    // re-raises them: caught, yet the program had no say.
+    return graded('handles-signal', false, `it does not handle ${signal}: it died of it at once, mid-work (only a runtime's default handler ran, such as Node.js's, which re-raises it); ${fix}`);
+  }
+  return graded('handles-signal', true, `${obs.disposition === null ? `did not die of ${signal} (its handlers are not readable here)` : `catches ${signal}`}${hint ? ` (note: ${hint})` : ''}`);
+}
+
+// --inflight: did the requests sent before the stop complete?
+function inflightCheck({ from, at, early, hint }: Stopped, inflight: NonNullable<Observations['inflight']>): Check {
+  const { results } = inflight;
+  if (results.length === 0) return notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+  const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
+  const done = results.filter(ok2xx).length;
+  if (done === results.length) return graded('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
+  const failures = results.filter((r) => !ok2xx(r));
+  const why = summarize(failures.map((r) => (r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'failed'))));
+  // The hint follows what was seen: error answers after a dependency went away are not
+  // connections cut by an exit.
+  const answered = failures.some((r) => r.status !== null);
+  const fix =
+    answered && early.length > 0
+      ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
+      : hint
+        ? hint
+        : answered
+          ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
+          : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
+  return graded('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}`);
+}
+
+// --probe: was new work refused while the in-flight work finished?
+function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observations['probe']>): Check {
+  const window = probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (probe.inflightDoneAfterMs === null || a.afterMs <= probe.inflightDoneAfterMs));
+  const accepted = window.find((a) => a.outcome === 'accepted');
+  const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
+  if (erred && !accepted) {
+    return graded('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
+  }
+  if (accepted) {
+    return graded('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
+  }
+  if (window.length === 0) return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+  return graded('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
+}
+
+function exitedInTime({ obs, fmt, tl, stop, work, signal }: Stopped): Check {
   // A kill sent because the main process exited (kill mode mixed, as the kernel does when
   // PID 1 of a container exits) is about its descendants: no-descendants-left says it.
   if (tl.escalated && stop.killReason !== 'main-exited' && stop.killReason !== 'app-exited') {
     const cut = obs.tcpAtKill ? `, cutting ${obs.tcpAtKill} open TCP connection(s)` : '';
     const who = work.signal === stop.killSignal ? 'it' : 'the rest of its tree';
-    add('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
-  } else {
-    const grace = tl.graceMs !== null ? `, within the ${fmt(tl.graceMs)} grace period` : '';
-    add('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
+    return graded('exited-in-time', false, `${who} had to be killed with ${stop.killSignal} at +${fmt(tl.killSentAfterMs ?? 0)}${cut}: find what holds the shutdown up (open connections, timers, children) or raise --timeout`);
   }
-
-  if (work.signal !== null && (work.signal === stop.signal || work.signal === stop.killSignal)) {
-    add('exit-status', null, `died of ${work.signal}: see ${work.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
-  } else if (succeeded(facts, policy)) {
-    add('exit-status', true, work.signal ? `died of ${work.signal}, counted as success` : `exited with code ${work.code}`);
-  } else {
-    const how = work.signal ? `died of ${work.signal}` : `exited with code ${work.code}`;
-    add('exit-status', false, `${how} (exit status ${exitStatus(facts, policy)}) after ${signal}: a graceful stop exits 0 (or list the status in --success-exit-status)`);
-  }
-
-  const gone = obs.leaked.length > 0 ? obs.leaked : obs.survivors;
-  if (gone.length === 0) add('no-descendants-left', true, 'no process outlived the main process');
-  else {
-    const names = gone.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ');
-    const after = obs.leaked.length > 0 ? 'were still alive after the check' : `outlived ${obs.main}`;
-    // What happens to them on the platform the check reproduces (policy.killMode).
-    const fate =
-      obs.leaked.length > 0 || leavesRest(policy)
-        ? 'nothing stops them after it'
-        : policy.killMode === 'mixed'
-          ? 'under docker stop or Kubernetes the kernel kills them mid-work when the main process exits'
-          : `they are killed at the end of the grace period`;
-    const what = gone.length === 1 ? after.replace('were', 'was') : `${gone.length} processes ${after}`;
-    add('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
-  }
-
-  judgeResources(obs, order, early, orderFromPhases(facts.phases, fmt), at, add, notRun);
-
-  if (obs.tempLeft === null) notRun('temp-clean', 'the temporary directory could not be read');
-  else if (obs.tempLeft.length === 0) add('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
-  else add('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
-
-  if (obs.ports === null || obs.portsStillBound === null) notRun('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
-  else if (obs.ports.length === 0) add('port-released', true, 'it listened on no TCP port');
-  else if (obs.portsStillBound.length === 0) add('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
-  else add('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);
-
-  const took = tl.shutdownMs ?? 0;
-  if (obs.maxShutdownMs !== null && took > obs.maxShutdownMs) {
-    add('shutdown-time', false, `took ${fmt(took)}, over the ${fmt(obs.maxShutdownMs)} budget (--max-shutdown)`);
-  } else {
-    add('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
-  }
-  return checks;
+  const grace = tl.graceMs !== null ? `, within the ${fmt(tl.graceMs)} grace period` : '';
+  return graded('exited-in-time', true, `exited ${fmt(tl.shutdownMs ?? 0)} after ${signal}${grace}`);
 }
 
-// connections-closed, cleanup-order and files-closed, from the program's own trace.
-function judgeResources(
-  obs: Observations,
-  order: ShutdownOrder | null,
-  early: ShutdownOrder['dependencies'],
-  byPhases: { ok: boolean; detail: string } | null,
-  at: (t: number) => string,
-  add: (name: CheckName, ok: boolean | null, detail: string) => void,
-  notRun: (name: CheckName, detail: string) => void,
-): void {
+function exitStatusCheck({ facts, policy, stop, work, signal }: Stopped): Check {
+  if (work.signal !== null && (work.signal === stop.signal || work.signal === stop.killSignal)) {
+    return graded('exit-status', null, `died of ${work.signal}: see ${work.signal === stop.signal ? 'handles-signal' : 'exited-in-time'}`);
+  }
+  if (succeeded(facts, policy)) return graded('exit-status', true, work.signal ? `died of ${work.signal}, counted as success` : `exited with code ${work.code}`);
+  return graded('exit-status', false, `${exitPhrase(work)} (exit status ${exitStatus(facts, policy)}) after ${signal}: a graceful stop exits 0 (or list the status in --success-exit-status)`);
+}
+
+function noDescendantsLeft({ policy, obs }: Stopped): Check {
+  const gone = obs.leaked.length > 0 ? obs.leaked : obs.survivors;
+  if (gone.length === 0) return graded('no-descendants-left', true, 'no process outlived the main process');
+  const names = gone.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ');
+  const after = obs.leaked.length > 0 ? 'were still alive after the check' : `outlived ${obs.main}`;
+  // What happens to them on the platform the check reproduces (policy.killMode).
+  const fate =
+    obs.leaked.length > 0 || leavesRest(policy)
+      ? 'nothing stops them after it'
+      : policy.killMode === 'mixed'
+        ? 'under docker stop or Kubernetes the kernel kills them mid-work when the main process exits'
+        : `they are killed at the end of the grace period`;
+  const what = gone.length === 1 ? after.replace('were', 'was') : `${gone.length} processes ${after}`;
+  return graded('no-descendants-left', false, `${gone.length === 1 ? `${names} ${what}` : `${what}: ${names}`}: ${gone.length === 1 ? fate.replace('them', 'it').replace('they are', 'it is') : fate}; stop your child processes and wait for them before exiting`);
+}
+
+function tempClean(obs: Observations): Check {
+  if (obs.tempLeft === null) return notRun('temp-clean', 'the temporary directory could not be read');
+  if (obs.tempLeft.length === 0) return graded('temp-clean', true, 'its TMPDIR (private to the check) was left empty');
+  return graded('temp-clean', false, `left ${obs.tempLeft.length} file(s) in its TMPDIR: ${obs.tempLeft.slice(0, 5).join(', ')}: remove temporary files on shutdown`);
+}
+
+function portReleased(obs: Observations): Check {
+  if (obs.ports === null || obs.portsStillBound === null) return notRun('port-released', 'listening ports cannot be read here (no /proc/net/tcp)');
+  if (obs.ports.length === 0) return graded('port-released', true, 'it listened on no TCP port');
+  if (obs.portsStillBound.length === 0) return graded('port-released', true, `port(s) ${obs.ports.join(', ')} released`);
+  return graded('port-released', false, `port(s) ${obs.portsStillBound.join(', ')} still bound after it exited: a process still holds the listening socket; close it on shutdown`);
+}
+
+function shutdownTime({ obs, fmt, tl }: Stopped): Check {
+  const took = tl.shutdownMs ?? 0;
+  if (obs.maxShutdownMs !== null && took > obs.maxShutdownMs) return graded('shutdown-time', false, `took ${fmt(took)}, over the ${fmt(obs.maxShutdownMs)} budget (--max-shutdown)`);
+  return graded('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
+}
+
+// connections-closed, cleanup-order and files-closed, from the program's own trace (or, for
+// cleanup-order, the phases graceful-supervisor/app said).
+function resourceChecks({ obs, fmt, facts, order, early, at }: Stopped): Check[] {
+  const byPhases = orderFromPhases(facts.phases, fmt);
   const trace = obs.trace;
   if (!trace || !order) {
-    notRun('connections-closed', obs.traceMissing ?? 'no trace of the program');
-    if (byPhases) add('cleanup-order', byPhases.ok, byPhases.detail);
-    else notRun('cleanup-order', 'no trace of the program (see connections-closed)');
-    notRun('files-closed', 'no trace of the program (see connections-closed)');
-    return;
+    return [
+      notRun('connections-closed', obs.traceMissing ?? 'no trace of the program'),
+      byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : notRun('cleanup-order', 'no trace of the program (see connections-closed)'),
+      notRun('files-closed', 'no trace of the program (see connections-closed)'),
+    ];
   }
-  // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
-  const list = (cs: readonly Connection[]) => {
-    const counts = new Map<string, number>();
-    for (const c of cs) counts.set(describeConnection(c), (counts.get(describeConnection(c)) ?? 0) + 1);
-    return [...counts].map(([name, n]) => (n > 1 ? `${name} (x${n})` : name)).join(', ');
-  };
+  return [connectionsClosed(trace), byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : cleanupOrder(trace, order, early, at), filesClosed(trace)];
+}
 
+// "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
+function listConnections(cs: readonly Connection[]): string {
+  const counts = new Map<string, number>();
+  for (const c of cs) counts.set(describeConnection(c), (counts.get(describeConnection(c)) ?? 0) + 1);
+  return [...counts].map(([name, n]) => (n > 1 ? `${name} (x${n})` : name)).join(', ');
+}
+
+function connectionsClosed(trace: ProcessTrace): Check {
   const kernel = trace.connections.filter((c) => c.leftToKernel);
   if (kernel.length > 0) {
     const when = trace.exit ? 'when it exited' : 'when it died';
-    add('connections-closed', false, `${kernel.length === 1 ? 'a connection was' : `${kernel.length} connections were`} still open ${when}, closed by the kernel, not by the program: ${list(kernel)}: close them after draining, in the reverse order of opening (pool.end(), client.quit(), socket.end()) and wait for that before exiting (an open transaction is rolled back, a half-written command lost)`);
-  } else if (trace.connections.length === 0) add('connections-closed', true, 'it opened no outbound connection');
-  else add('connections-closed', true, `all ${trace.connections.length} outbound connection(s) closed by the program: ${list(trace.connections)}`);
+    return graded('connections-closed', false, `${kernel.length === 1 ? 'a connection was' : `${kernel.length} connections were`} still open ${when}, closed by the kernel, not by the program: ${listConnections(kernel)}: close them after draining, in the reverse order of opening (pool.end(), client.quit(), socket.end()) and wait for that before exiting (an open transaction is rolled back, a half-written command lost)`);
+  }
+  if (trace.connections.length === 0) return graded('connections-closed', true, 'it opened no outbound connection');
+  return graded('connections-closed', true, `all ${trace.connections.length} outbound connection(s) closed by the program: ${listConnections(trace.connections)}`);
+}
 
+function cleanupOrder(trace: ProcessTrace, order: ShutdownOrder, early: ShutdownOrder['dependencies'], at: (t: number) => string): Check {
   const deps = order.dependencies;
-  if (byPhases) {
-    add('cleanup-order', byPhases.ok, byPhases.detail);
-  } else if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
-    add('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
-  } else if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null) && (order.listening || order.inflight > 0)) {
+  if (deps.length === 0 && order.listenerClosedAt === null && order.inflight === 0) {
+    return graded('cleanup-order', null, 'nothing to order: no listener closed, no request in flight, no connection open at the stop');
+  }
+  if (order.listenerClosedAt === null && deps.every((d) => d.releasedAt === null) && (order.listening || order.inflight > 0)) {
     const when = trace.exit ? `its exit at ${at(trace.exit.at)}` : 'its death';
-    add('cleanup-order', null, `nothing was released in any order: the listener, the requests in flight and the connections all ended with ${when} (see inflight and connections-closed)`);
-  } else {
-    // The reverse-order rule is about resources, not sockets: a pool's connections (one
-    // service, one address) are one resource, opened with its first and let go with its last.
-    const groups = new Map<string, { name: string; opened: number; released: number | null }>();
-    for (const d of deps) {
-      const name = describeConnection(d.connection);
-      const g = groups.get(name);
-      if (!g) groups.set(name, { name, opened: d.connection.openedAt, released: d.releasedAt });
-      else g.released = g.released === null || d.releasedAt === null ? null : Math.max(g.released, d.releasedAt);
-    }
-    const steps: [string, number | null][] = [
-      ...(order.listening ? [['listener closed', order.listenerClosedAt] as [string, number | null]] : []),
-      ...(order.inflight > 0 ? [[`${order.inflight} in-flight request(s) done`, order.inflightDoneAt] as [string, number | null]] : []),
-      ...[...groups.values()].map((g) => [`${g.name} closed`, g.released] as [string, number | null]),
-    ];
-    // A step the program never took happened at its exit, by the kernel (or never, if it died).
-    const exitAt = trace.exit?.at ?? null;
-    const observed = steps
-      .map(([what, t]) => [what, t, t ?? exitAt] as const)
-      .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
-      .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what.replace(/ (closed|done)$/, '')} ${what.endsWith('done') ? 'cut' : 'closed by the kernel'} at exit ${at(when)}` : `${what}: never`))
-      .join(', ');
-    const resources = [...groups.values()].sort((a, b) => a.opened - b.opened);
-    const opened = resources.length > 1 ? `; opened: ${resources.map((r) => r.name).join(', ')}` : '';
-    const released = resources.every((r) => r.released !== null);
-    const reversed = released && resources.every((r, i) => i === 0 || r.released! <= resources[i - 1]!.released!);
-    if (early.length > 0) {
-      add('cleanup-order', false, `${list(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
-    } else {
-      const note = resources.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
-      add('cleanup-order', true, `${observed}${opened}${note}`);
-    }
+    return graded('cleanup-order', null, `nothing was released in any order: the listener, the requests in flight and the connections all ended with ${when} (see inflight and connections-closed)`);
   }
+  // The reverse-order rule is about resources, not sockets: a pool's connections (one
+  // service, one address) are one resource, opened with its first and let go with its last.
+  const groups = new Map<string, { name: string; opened: number; released: number | null }>();
+  for (const d of deps) {
+    const name = describeConnection(d.connection);
+    const g = groups.get(name);
+    if (!g) groups.set(name, { name, opened: d.connection.openedAt, released: d.releasedAt });
+    else g.released = g.released === null || d.releasedAt === null ? null : Math.max(g.released, d.releasedAt);
+  }
+  const steps: [string, number | null][] = [
+    ...(order.listening ? [['listener closed', order.listenerClosedAt] as [string, number | null]] : []),
+    ...(order.inflight > 0 ? [[`${order.inflight} in-flight request(s) done`, order.inflightDoneAt] as [string, number | null]] : []),
+    ...[...groups.values()].map((g) => [`${g.name} closed`, g.released] as [string, number | null]),
+  ];
+  // A step the program never took happened at its exit, by the kernel (or never, if it died).
+  const exitAt = trace.exit?.at ?? null;
+  const observed = steps
+    .map(([what, t]) => [what, t, t ?? exitAt] as const)
+    .sort((a, b) => (a[2] ?? Infinity) - (b[2] ?? Infinity))
+    .map(([what, t, when]) => (t !== null ? `${what} ${at(t)}` : when !== null ? `${what.replace(/ (closed|done)$/, '')} ${what.endsWith('done') ? 'cut' : 'closed by the kernel'} at exit ${at(when)}` : `${what}: never`))
+    .join(', ');
+  const resources = [...groups.values()].sort((a, b) => a.opened - b.opened);
+  const opened = resources.length > 1 ? `; opened: ${resources.map((r) => r.name).join(', ')}` : '';
+  const released = resources.every((r) => r.released !== null);
+  const reversed = released && resources.every((r, i) => i === 0 || r.released! <= resources[i - 1]!.released!);
+  if (early.length > 0) {
+    return graded('cleanup-order', false, `${listConnections(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
+  }
+  const note = resources.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
+  return graded('cleanup-order', true, `${observed}${opened}${note}`);
+}
 
-  if (!trace.exit) notRun('files-closed', 'it died of a signal: which files it had open is not known');
-  else if (trace.exit.files.length === 0) add('files-closed', true, 'no file open for writing when it exited');
-  else {
-    const files = trace.exit.files.map((f) => f.path).join(', ');
-    add('files-closed', false, `open for writing when it exited: ${files}: close files (stream.end(), fs.close) and wait for it before exiting, or writes still buffered are lost`);
-  }
+function filesClosed(trace: ProcessTrace): Check {
+  if (!trace.exit) return notRun('files-closed', 'it died of a signal: which files it had open is not known');
+  if (trace.exit.files.length === 0) return graded('files-closed', true, 'no file open for writing when it exited');
+  const files = trace.exit.files.map((f) => f.path).join(', ');
+  return graded('files-closed', false, `open for writing when it exited: ${files}: close files (stream.end(), fs.close) and wait for it before exiting, or writes still buffered are lost`);
+}
+
+function exitPhrase(exit: ChildExit): string {
+  return exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
 // cleanup-order from the program's own phases, when it uses graceful-supervisor/app and said them on the

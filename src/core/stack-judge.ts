@@ -1,19 +1,14 @@
 // PURE: graceful check for a stack (check -f FILE, up --check): from what each process's
 // supervisor recorded, did the stack start in order, stop in order and in time, and was no
 // process gone while a process that depends on it still ran?
-import type { CheckStatus } from './judge.js';
+import { graded, type Check } from './judge.js';
 import type { Dependency } from './stack.js';
 import type { Verdict } from './timeline.js';
 
 export const STACK_CHECKS = ['started-in-order', 'stopped-in-order', 'not-gone-before-dependents', 'stopped-in-time', 'within-deadline'] as const;
 export type StackCheckName = (typeof STACK_CHECKS)[number];
 
-export interface StackCheck {
-  name: StackCheckName;
-  ok: boolean | null;
-  status: CheckStatus;
-  detail: string;
-}
+export type StackCheck = Check<StackCheckName>;
 
 /** One process, as its last run went (monotonic times). */
 export interface StackFact {
@@ -44,11 +39,7 @@ export function judgeStack(facts: readonly StackFact[], stop: StopFacts | null):
   const by = new Map(facts.map((f) => [f.name, f]));
   const edges = facts.flatMap((f) => f.dependsOn.map((d) => ({ from: f, to: by.get(d.name)!, d })));
   const check = (name: StackCheckName, problems: string[], okDetail: string, na: string | null = null): StackCheck =>
-    na !== null
-      ? { name, ok: null, status: 'n/a', detail: na }
-      : problems.length === 0
-        ? { name, ok: true, status: 'ok', detail: okDetail }
-        : { name, ok: false, status: 'fail', detail: problems.join('; ') };
+    na !== null ? graded(name, null, na) : problems.length === 0 ? graded(name, true, okDetail) : graded(name, false, problems.join('; '));
   const ms = (n: number) => `${Math.round(n)}ms`;
 
   const startProblems: string[] = [];

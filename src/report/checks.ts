@@ -32,8 +32,8 @@ export function semantics(mode: KillMode): string {
 const MARK: Record<CheckStatus, string> = { ok: 'ok', fail: 'FAIL', 'n/a': 'n/a', 'not run': 'not run' };
 const MARK_WIDTH = Math.max(...Object.values(MARK).map((m) => m.length));
 
-// The checklist of one run, a line per check.
-export function checklist(checks: readonly Check[], paint: Paint): string[] {
+// The checklist of one run (or of a stack), a line per check.
+export function checklist(checks: readonly Check<string>[], paint: Paint): string[] {
   const width = Math.max(...checks.map((c) => c.name.length));
   return checks.map((c) => {
     const text = MARK[c.status].padEnd(MARK_WIDTH);
@@ -43,7 +43,7 @@ export function checklist(checks: readonly Check[], paint: Paint): string[] {
 }
 
 // Did every check that applies pass?
-export function passed(checks: readonly Check[]): boolean {
+export function passed(checks: readonly Check<string>[]): boolean {
   return checks.every((c) => c.ok !== false);
 }
 

@@ -5,6 +5,8 @@ import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
 import { describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
+import type { Decision, RestartPolicy } from '../core/restart.js';
+import { formatDuration } from '../config/parse.js';
 import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
@@ -216,6 +218,21 @@ export function ownShutdown(facts: Facts): string | null {
   return words.length > 0 ? words.join(', ') : null;
 }
 
+// Why graceful stopped restarting the child, in words: the "giving up" warning and the
+// report's restart.why. `requested` says which stop request it was, when one was the reason.
+export function restartEndWhy(decision: Extract<Decision, { kind: 'stop' }>, restart: RestartPolicy, requested = 'a stop request'): string {
+  switch (decision.reason) {
+    case 'start-limit':
+      return `${decision.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`;
+    case 'requested':
+      return requested;
+    case 'no-restart':
+      return 'no --restart';
+    case 'succeeded':
+      return 'it ended with success (--restart on-failure)';
+  }
+}
+
 // Said after the summary when a Ctrl+C stopped a child that caught SIGINT and went on (a
 // REPL, a shell) until it was killed: how to run such programs.
 export function interactiveHint(facts: Facts): string {
@@ -387,15 +404,24 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   return lines;
 }
 
+// The countdown to `deadline`, in whole seconds, as the live lines show it: "12s left".
+export function timeLeft(deadline: number, now: number): string {
+  return `${Math.max(0, Math.ceil((deadline - now) / 1000))}s left`;
+}
+
+// What a second Ctrl+C does while graceful stops, as the live lines say it.
+export const FORCE_HINT = 'Ctrl+C again to force';
+
 // The live line shown on a terminal while stopping, or null when there is nothing to show:
 // `command` (each argument by its base name) is shortened to fit the terminal's width with
-// describeCommand, `what` (the countdown) is not.
-export function statusLine(state: State, policy: Policy, now: number): { command: readonly string[]; pid: number | null; what: string } | null {
+// describeCommand, `what` (the countdown) is not. `hint` adds FORCE_HINT (graceful up says it
+// once, for the whole stack, not on each program's row).
+export function statusLine(state: State, policy: Policy, now: number, hint = policy.kill): { command: readonly string[]; pid: number | null; what: string } | null {
   const { phase, facts } = state;
   const stop = facts.stop;
   if (!stop) return null;
-  const left = stop.deadline !== null ? `, ${Math.max(0, Math.ceil((stop.deadline - now) / 1000))}s left` : '';
-  const force = policy.kill ? ', Ctrl+C again to force' : '';
+  const left = stop.deadline !== null ? `, ${timeLeft(stop.deadline, now)}` : '';
+  const force = hint ? `, ${FORCE_HINT}` : '';
   const command = facts.command.map(basename);
   const line = (what: string) => ({ command, pid: facts.pid, what });
   switch (phase.kind) {

@@ -8,6 +8,12 @@ import type { GenerationSummary, ReloadSummary } from './generations.js';
 
 export const REPORT_SCHEMA = 'graceful.report/v1';
 
+// How many runs of a program a report lists (the last ones), for graceful run's restarts and
+// for each program of graceful up: a PID 1 that restarts its child for months must not grow
+// its report with every run. (With reloads on, core/generations.ts's KEPT bounds the
+// generations the same way.)
+export const REPORTED_RUNS = 100;
+
 /** Peak RSS and CPU time of the tree, as the monitor measured them (--max-memory, --stats). */
 export interface ResourceStats {
   /** The largest RSS of the whole tree at one sample, bytes. */

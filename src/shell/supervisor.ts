@@ -13,7 +13,7 @@ import { signalNumber } from '../config/signals.js';
 import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './sockets/notify.js';
-import { drained, prepareOutput } from './ui/output.js';
+import { flushOrHardExit, prepareOutput } from './ui/output.js';
 import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
 import { runPreStop, type PreStop } from './process/prestop.js';
 import { probeReady } from './probes/ready.js';
@@ -255,10 +255,7 @@ export class Supervisor {
       this.#tree?.signalAll('SIGCONT');
       this.#tree?.flush();
       this.#broken = true;
-      void drained(1000).then(async (flushed) => {
-        if (!flushed) (await import('./process/ffi.js')).hardExit(EXIT.internal);
-        process.exit(EXIT.internal);
-      });
+      void flushOrHardExit(EXIT.internal).then(() => process.exit(EXIT.internal));
     }
   }
 

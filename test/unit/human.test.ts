@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Event, SignalName } from '../../src/core/types.js';
 import { resolveRunOptions } from '../../src/config/options.js';
-import { describeCommand, statusLine, stepLines, summaryLine } from '../../src/report/human.js';
+import { describeCommand, statusLine, stepLines, summaryLine, timeLeft } from '../../src/report/human.js';
 import { buildReport } from '../../src/report/json.js';
 import { basePolicy, Sim, type Input } from './sim.js';
 
@@ -281,6 +281,16 @@ describe('the live countdown on a terminal', () => {
     const patient = Sim.started({ kill: false });
     patient.feed({ type: 'stop-requested', signal: 'SIGINT' });
     expect(live(patient, 60_000)).toBe('SIGINT sent');
+  });
+
+  it('leaves the force out where the caller says it once for all (graceful up\'s rows)', () => {
+    const sim = Sim.started({ timeoutMs: 30_000 });
+    sim.now = 1000;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(statusLine(sim.state, sim.policy, 2000, false)?.what).toBe('SIGTERM sent, 29s left');
+    expect(timeLeft(31_000, 2000)).toBe('29s left');
+    expect(timeLeft(31_000, 30_001)).toBe('1s left');
+    expect(timeLeft(31_000, 40_000)).toBe('0s left');
   });
 });
 

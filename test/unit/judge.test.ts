@@ -1,6 +1,6 @@
 // The judge's resource checks on traces written by hand: exact times, each rule alone.
 import { describe, expect, it } from 'vitest';
-import { judge, type Observations } from '../../src/core/judge.js';
+import { CHECKS, judge, type Observations } from '../../src/core/judge.js';
 import { parseTrace } from '../../src/core/trace.js';
 import { human } from '../../src/report/human.js';
 import { Sim } from './sim.js';
@@ -101,5 +101,31 @@ describe('files-closed and a program that is not Node', () => {
     const sim = stopped(1100);
     expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'sleep (pid 7) is not a Node program' });
     expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'no trace of the program (see connections-closed)' });
+  });
+});
+
+describe('the checklist', () => {
+  const names = (checks: { name: string }[]) => checks.map((c) => c.name);
+
+  it("comes in CHECKS's order, with the checks the run was set up for (a launcher, --inflight, --probe)", () => {
+    const sim = new Sim(Sim.started({}).policy, ['npm', 'start']);
+    sim.feed({ type: 'started', pid: 100 });
+    sim.now = 1000;
+    sim.feed({ type: 'stop', trigger: 'check' });
+    sim.now = 1100;
+    sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
+    const all = { ...obs([]), inflight: { url: 'http://x/', results: [{ status: 200, error: null }] }, probe: { url: 'http://x/', attempts: [], inflightDoneAfterMs: null } };
+    expect(names(judge(sim.state.facts, sim.policy, all, human))).toEqual([...CHECKS]);
+    expect(names(judge(stopped(1100).state.facts, sim.policy, obs([]), human))).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused'));
+  });
+
+  it('a run that ended before the stop: ready fails, every other check is not run, in order', () => {
+    const sim = Sim.started({});
+    sim.now = 700;
+    sim.feed({ type: 'child-exited', code: 1, signal: null, signo: null, survivors: 0 });
+    const checks = judge(sim.state.facts, sim.policy, obs([]), human);
+    expect(checks[0]).toEqual({ name: 'ready', ok: false, status: 'fail', detail: 'it exited with code 1 after 700ms, before the check could stop it: it must keep running until asked to stop' });
+    expect(checks.slice(1).every((c) => c.status === 'not run' && c.detail === 'not reached: the run ended before the stop')).toBe(true);
+    expect(names(checks)).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused'));
   });
 });

@@ -44,15 +44,28 @@ function emit(event: Record): void {
 
 if (fd >= 0) install();
 
+// Hooks what the program does as it stops, each in its own way, then lists at exit what is
+// still open.
 function install(): void {
   emit({ e: 'start', pid: process.pid, ppid: process.ppid, argv: process.argv.slice(1) });
+  const sockets = traceConnections();
+  traceListeners();
+  traceRequests();
+  traceSignals();
+  finished = traceWriteStreams();
+  traceExit(sockets);
+}
 
-  // Outbound connections: every client socket goes through Socket.prototype.connect (pg
-  // makes `new net.Socket()` and calls connect() itself, so the net.client.socket channel,
-  // published by net.connect() only, would miss it). Release = the first end() or destroy()
-  // the program calls; 'close' from the peer is recorded too.
-  type Tracked = net.Socket & { __gracefulId?: number };
-  const sockets = new Map<number, { socket: Tracked; released: boolean }>();
+type Tracked = net.Socket & { __gracefulId?: number };
+/** The outbound connections still open, by id: whether the program released each one. */
+type Sockets = Map<number, { socket: Tracked; released: boolean }>;
+
+// Outbound connections: every client socket goes through Socket.prototype.connect (pg
+// makes `new net.Socket()` and calls connect() itself, so the net.client.socket channel,
+// published by net.connect() only, would miss it). Release = the first end() or destroy()
+// the program calls; 'close' from the peer is recorded too.
+function traceConnections(): Sockets {
+  const sockets: Sockets = new Map();
   let nextId = 1;
   const proto = net.Socket.prototype as unknown as { connect: (...args: unknown[]) => unknown };
   const connect = proto.connect;
@@ -101,8 +114,11 @@ function install(): void {
       sockets.delete(id);
     });
   }
+  return sockets;
+}
 
-  // Listening sockets: listen() and the program's close().
+// Listening sockets: listen() and the program's close().
+function traceListeners(): void {
   const server = net.Server.prototype as unknown as { listen: (...a: unknown[]) => unknown; close: (...a: unknown[]) => unknown };
   const listen = server.listen;
   const close = server.close;
@@ -123,8 +139,10 @@ function install(): void {
     if (this.__gracefulId !== undefined) emit({ e: 'unlisten', id: this.__gracefulId });
     return close.apply(this, a);
   };
+}
 
-  // Requests served, from Node's own diagnostics channels (no patch of http needed).
+// Requests served, from Node's own diagnostics channels (no patch of http needed).
+function traceRequests(): void {
   let nextRequest = 1;
   const requests = new WeakMap<object, number>();
   channel('http.server.request.start').subscribe((message) => {
@@ -149,19 +167,24 @@ function install(): void {
       // never in the way
     }
   });
+}
 
-  // Signals the program received: only those it handles reach process.emit (without a
-  // handler it dies of them, and the check sees that from outside).
+// Signals the program received: only those it handles reach process.emit (without a
+// handler it dies of them, and the check sees that from outside).
+function traceSignals(): void {
   const processEmit = process.emit as (...a: unknown[]) => boolean;
   process.emit = function (this: NodeJS.Process, name: unknown, ...a: unknown[]) {
     if (typeof name === 'string' && name.startsWith('SIG')) emit({ e: 'signal', name });
     return processEmit.call(this, name, ...a);
   } as never;
+}
 
-  // Write streams: one ended and flushed ('finish') still holds its fd until its close,
-  // which Node does right after, asynchronously: a program that waited for 'finish' and
-  // exited did close its file. fs.createWriteStream is wrapped to know them.
-  // (A stream sets its fd to null as its close starts: each stream's fd is kept from 'open'.)
+// Write streams: one ended and flushed ('finish') still holds its fd until its close,
+// which Node does right after, asynchronously: a program that waited for 'finish' and
+// exited did close its file. fs.createWriteStream is wrapped to know them; returns the
+// test of a descriptor, for `finished`.
+// (A stream sets its fd to null as its close starts: each stream's fd is kept from 'open'.)
+function traceWriteStreams(): (fd: number) => boolean {
   const streams = new Map<number, import('node:fs').WriteStream>();
   const createWriteStream = fs.createWriteStream;
   (fs as { createWriteStream: typeof fs.createWriteStream }).createWriteStream = function (this: unknown, ...a: Parameters<typeof fs.createWriteStream>) {
@@ -182,10 +205,12 @@ function install(): void {
   } catch {
     // older Node: CommonJS programs are still covered
   }
-  finished = (fd: number) => streams.get(fd)?.writableFinished === true;
+  return (fd: number) => streams.get(fd)?.writableFinished === true;
+}
 
-  // At exit, what is still open. Our 'exit' listener is kept last, so that what the
-  // program's own exit listeners close counts as closed by the program.
+// At exit, what is still open. Our 'exit' listener is kept last, so that what the
+// program's own exit listeners close counts as closed by the program.
+function traceExit(sockets: Sockets): void {
   const atExit = (code: number) => {
     try {
       const open = [...sockets.entries()].filter(([, s]) => !s.released && !s.socket.destroyed).map(([id]) => id);

@@ -7,16 +7,16 @@
 // switch, and on any generation that did not stop cleanly; it reports the longest pause.
 import { timeline } from '../../core/timeline.js';
 import { EXIT } from '../../core/exit.js';
+import { graded, type Check } from '../../core/judge.js';
 import type { Reload } from '../../core/generations.js';
 import type { CheckOptions } from './options.js';
 import { Coordinator } from '../run/generations.js';
 import { human, describeCommand } from '../../report/human.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { say } from '../../shell/ui/output.js';
-import { inflightRequest, type InflightOutcome, type StreamStats, type StreamTarget } from './stream.js';
+import { sendInflight, type InflightOutcome, type StreamStats, type StreamTarget } from './stream.js';
 import { statusForSignal } from '../../config/signals.js';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bundlePath } from './bundles.js';
 
 // The clients of the stream: a few of each kind keep a 2-core CI machine busy without
 // starving the program under test.
@@ -29,17 +29,14 @@ const SETTLE_CEILING_MS = 2000;
 // How long past its grace period a replaced generation may take to be gone before the
 // check stops waiting for it (it is then judged by what it did).
 const DRAIN_SLACK_MS = 5000;
-// Time for the in-flight requests (--inflight), once written, to be read by the serving
-// generation before the reload starts the next one (graceful check waits the same way).
-const INFLIGHT_SETTLE_MS = 100;
 
 export const RELOAD_CHECK_SCHEMA = 'graceful.reload-check/v1';
 
-interface Verdict {
-  name: 'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop';
-  ok: boolean;
-  detail: string;
-}
+/** The checks of a reload check, in their order. */
+type ReloadCheck = Check<'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop'>;
+
+/** An in-flight request: how it ended, when, and the reload it was sent before. */
+type Inflight = InflightOutcome & { at: number; reload: number };
 
 // Runs the check; resolves with graceful's exit status (0 passed, 1 failed, 128+n aborted).
 export async function checkReloads(options: CheckOptions): Promise<number> {
@@ -56,49 +53,16 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
     },
     'check',
   );
-  const { ui, clock } = coordinator;
+  const { ui } = coordinator;
   for (const warning of run.warnings) ui.warn(warning);
   checkOutputPath('--report-file', run.reportFile, ui);
 
   const done = coordinator.run();
   const ended = await Promise.race([ready.then(() => false), done.then(() => true)]);
-  const reloads: Reload[] = [];
-  // Each in-flight request: how it ended, when, and the reload it was sent before.
-  const inflight: Promise<InflightOutcome & { at: number; reload: number }>[] = [];
-  let stats: StreamStats | null = null;
   const target = coordinator.sockets?.sockets.find((s) => s.target !== null)?.target ?? null;
-  const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
-  if (!ended && target) {
-    const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
-    const settle = async () => {
-      const from = stream.answered();
-      const until = clock.now() + SETTLE_CEILING_MS;
-      while (stream.answered() - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
-    };
-    await settle();
-    for (let i = 1; i <= options.reload && !aborted(); i++) {
-      if (options.inflight) {
-        // Slow requests that only the serving generation can have taken: it must finish
-        // them while it drains, after the switch.
-        const sent = Array.from({ length: options.inflight.count }, () => inflightRequest(options.inflight!.url));
-        inflight.push(...sent.map((r) => r.result.then((o) => ({ ...o, at: clock.now(), reload: i }))));
-        await Promise.all(sent.map((r) => r.written));
-        await new Promise((r) => setTimeout(r, INFLIGHT_SETTLE_MS));
-      }
-      const reload = await coordinator.reload('check');
-      reloads.push(reload);
-      if (reload.outcome !== 'switched') continue;
-      // Each reload to its end: the replaced generation drained (or its grace period and more passed).
-      const old = reload.replaces;
-      if (old !== null && coordinator.supervisor(old)) {
-        const ceiling = new Promise<void>((r) => setTimeout(r, run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
-        await Promise.race([gone(old), ceiling]);
-      }
-      await settle();
-    }
-    stats = await stream.stop();
-  }
-  const inflightResults = await Promise.all(inflight);
+  const load = !ended && target ? await reloadUnderStream(coordinator, options, target, gone) : { reloads: [], inflight: [], stats: null };
+  const { reloads, stats } = load;
+  const inflightResults = await Promise.all(load.inflight);
   coordinator.stop('check');
   const status = await done;
   // Nothing ever started (a socket graceful could not hold): that line was the verdict.
@@ -106,23 +70,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
 
   const stoppedBy = coordinator.stoppedBy;
   const verdicts = judge(coordinator, options.reload, reloads, stats, target === null);
-  if (options.inflight) {
-    const bad = inflightResults.filter((r) => r.error !== null || r.status === null || r.status < 200 || r.status > 299);
-    // One that ended before its reload switched was never in flight during a drain: it tested nothing.
-    const switchedAt = (n: number) => reloads[n - 1]?.endedAt ?? Infinity;
-    const early = inflightResults.filter((r) => !bad.includes(r) && r.at <= switchedAt(r.reload));
-    const what = `${inflightResults.length} in-flight request(s) to ${options.inflight.url.pathname}${options.inflight.url.search} (${options.inflight.count} before each reload)`;
-    const readyMs = Math.max(0, ...reloads.map((r) => (r.endedAt ?? r.requestedAt) - r.requestedAt));
-    verdicts.splice(
-      2,
-      0,
-      bad.length > 0
-        ? { name: 'inflight', ok: false, detail: `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work` }
-        : early.length > 0
-          ? { name: 'inflight', ok: false, detail: `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)` }
-          : { name: 'inflight', ok: inflightResults.length > 0, detail: `${what} completed with 2xx while their generation drained` },
-    );
-  }
+  if (options.inflight) verdicts.splice(2, 0, inflightCheck(options.inflight, inflightResults, reloads));
   const ok = stoppedBy === null && verdicts.every((v) => v.ok);
   const where = coordinator.sockets?.sockets.find((s) => s.target !== null)?.address ?? 'the held socket';
   say(`${ui.paint.dim('graceful:')} reload check of ${describeCommand(run.command)}: ${options.reload} reload(s) under a stream of requests to ${where} (${KEEP_ALIVE_CLIENTS} kept-alive connections, ${NEW_CONNECTION_CLIENTS} clients opening one per request)\n`);
@@ -139,19 +87,77 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
       ? `check passed: ${reloads.length} reload(s) switched, ${stats?.requests ?? 0} requests, 0 failed, longest pause ${human(stats?.longestPauseMs ?? 0)}`
       : `check failed: ${failedNames.join(', ')}`;
   say(`${ok ? ui.paint.good(`graceful: ${line}`) : ui.paint.bad(`graceful: ${line}`)}\n`);
-  const exitStatus = stoppedBy ? statusForSignal(stoppedBy) : ok ? 0 : EXIT.checkFailed;
+  const exitStatus = stoppedBy ? statusForSignal(stoppedBy) : ok ? EXIT.ok : EXIT.checkFailed;
   if (run.reportFile) {
     const report = coordinator.lastReport(status);
-    writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks: verdicts, stream: stats, inflight: inflightResults, run: report }, ui);
+    // Each check as graceful.reload-check/v1 lists it: name, ok, detail (ok is never null here).
+    const checks = verdicts.map(({ name, ok, detail }) => ({ name, ok, detail }));
+    writeJson('--report-file', run.reportFile, { schema: RELOAD_CHECK_SCHEMA, command: run.command, reloads: options.reload, passed: ok, checks, stream: stats, inflight: inflightResults, run: report }, ui);
   }
   return exitStatus;
+}
+
+// Once the first generation is ready: the stream of requests to `target`, then --reload N
+// reloads, one after the other, each to its end (the replaced generation gone, `gone`), with
+// --inflight's requests sent before each; stops early if graceful is asked to stop.
+async function reloadUnderStream(
+  coordinator: Coordinator,
+  options: CheckOptions,
+  target: StreamTarget,
+  gone: (n: number) => Promise<void>,
+): Promise<{ reloads: Reload[]; inflight: Promise<Inflight>[]; stats: StreamStats }> {
+  const { clock } = coordinator;
+  const reloads: Reload[] = [];
+  const inflight: Promise<Inflight>[] = [];
+  const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
+  const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
+  // Answered requests that show the program serves (the new generation, after a switch).
+  const settle = async () => {
+    const from = stream.answered();
+    const until = clock.now() + SETTLE_CEILING_MS;
+    while (stream.answered() - from < SETTLE_REQUESTS && clock.now() < until && !aborted()) await new Promise((r) => setTimeout(r, 10));
+  };
+  await settle();
+  for (let i = 1; i <= options.reload && !aborted(); i++) {
+    if (options.inflight) {
+      // Slow requests that only the serving generation can have taken: it must finish
+      // them while it drains, after the switch.
+      const { results, sent } = sendInflight(options.inflight.url, options.inflight.count);
+      inflight.push(...results.map((r) => r.then((o) => ({ ...o, at: clock.now(), reload: i }))));
+      await sent;
+    }
+    const reload = await coordinator.reload('check');
+    reloads.push(reload);
+    if (reload.outcome !== 'switched') continue;
+    // Each reload to its end: the replaced generation drained (or its grace period and more passed).
+    const old = reload.replaces;
+    if (old !== null && coordinator.supervisor(old)) {
+      const ceiling = new Promise<void>((r) => setTimeout(r, options.run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
+      await Promise.race([gone(old), ceiling]);
+    }
+    await settle();
+  }
+  return { reloads, inflight, stats: await stream.stop() };
+}
+
+// --inflight: did the requests sent before each reload complete while their generation drained?
+function inflightCheck(asked: NonNullable<CheckOptions['inflight']>, results: readonly Inflight[], reloads: readonly Reload[]): ReloadCheck {
+  const bad = results.filter((r) => r.error !== null || r.status === null || r.status < 200 || r.status > 299);
+  // One that ended before its reload switched was never in flight during a drain: it tested nothing.
+  const switchedAt = (n: number) => reloads[n - 1]?.endedAt ?? Infinity;
+  const early = results.filter((r) => !bad.includes(r) && r.at <= switchedAt(r.reload));
+  const what = `${results.length} in-flight request(s) to ${asked.url.pathname}${asked.url.search} (${asked.count} before each reload)`;
+  const readyMs = Math.max(0, ...reloads.map((r) => (r.endedAt ?? r.requestedAt) - r.requestedAt));
+  if (bad.length > 0) return graded('inflight', false, `${bad.length} of ${what} failed (${tally(bad.map((r) => r.error ?? `HTTP ${r.status}`))}): the replaced generation did not finish its work`);
+  if (early.length > 0) return graded('inflight', false, `${early.length} of ${what} ended before their reload switched, so they tested no drain: make the endpoint slower than a reload takes (up to ${human(readyMs)} here)`);
+  return graded('inflight', results.length > 0, `${what} completed with 2xx while their generation drained`);
 }
 
 // The stream in a worker thread (dist/stream-worker.cjs): graceful's own work at each reload
 // (a fork, /proc scans) must not count as the program's pause.
 function streamWorker(target: StreamTarget, counts: { keepAlive: number; fresh: number }): { answered(): number; stop(): Promise<StreamStats> } {
   const { Worker } = process.getBuiltinModule('node:worker_threads');
-  const worker = new Worker(join(distDir(), 'stream-worker.cjs'), { workerData: { target, path: '/', counts } });
+  const worker = new Worker(bundlePath('stream-worker.cjs'), { workerData: { target, path: '/', counts } });
   let answered = 0;
   let finished!: (stats: StreamStats) => void;
   const done = new Promise<StreamStats>((resolve) => (finished = resolve));
@@ -169,19 +175,13 @@ function streamWorker(target: StreamTarget, counts: { keepAlive: number; fresh: 
   };
 }
 
-// dist/, where the bundle and the worker are (import.meta.url is the bundle's __filename).
-function distDir(): string {
-  const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
-  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', 'dist');
-}
-
 // Which reload (by number) was under way, from its request to its old generation drained, at `at`.
 function reloadAt(reloads: readonly Reload[], at: number | null): number | null {
   if (at === null) return null;
   return reloads.find((r) => at >= r.requestedAt && at <= (r.drainedAt ?? r.endedAt ?? Infinity))?.n ?? null;
 }
 
-function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): Verdict[] {
+function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): ReloadCheck[] {
   const state = coordinator.state;
   const switched = reloads.filter((r) => r.outcome === 'switched');
   const readyMs = switched.map((r) => (r.readyAt ?? r.requestedAt) - r.requestedAt);
@@ -191,11 +191,11 @@ function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reloa
       : reloads.length === 0
         ? `no reload made: ${noTarget ? 'no held socket with an address to send requests to' : 'the program never became ready'}`
         : `${switched.length} of ${wanted} switched; ${reloads.filter((r) => r.outcome !== 'switched').map((r) => `reload ${r.n} ${r.outcome}`).join(', ')}`;
-  const requests: Verdict = !stats
-    ? { name: 'requests', ok: false, detail: 'no request was sent' }
+  const requests: ReloadCheck = !stats
+    ? graded('requests', false, 'no request was sent')
     : stats.failed === 0
-      ? { name: 'requests', ok: true, detail: `${stats.requests} answered (${stats.keepAlive} on kept-alive connections, ${stats.fresh} on new ones), none refused, reset or failed${stats.retried ? `; ${stats.retried} sent again on a new connection after the server closed an idle kept-alive one (RFC 9112, 9.3.1)` : ''}` }
-      : { name: 'requests', ok: false, detail: `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload` };
+      ? graded('requests', true, `${stats.requests} answered (${stats.keepAlive} on kept-alive connections, ${stats.fresh} on new ones), none refused, reset or failed${stats.retried ? `; ${stats.retried} sent again on a new connection after the server closed an idle kept-alive one (RFC 9112, 9.3.1)` : ''}`)
+      : graded('requests', false, `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload`);
   // Every generation replaced by a reload must have stopped cleanly: the old one drains.
   const retired = state.generations.filter((g) => g.retiredAt !== null);
   const verdictOf = (n: number) => {
@@ -204,16 +204,16 @@ function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reloa
   };
   const unclean = retired.filter((g) => verdictOf(g.n)?.verdict !== 'clean');
   const drainMs = retired.map((g) => verdictOf(g.n)?.shutdownMs ?? 0);
-  const drains: Verdict =
+  const drains: ReloadCheck =
     retired.length === 0
-      ? { name: 'drains', ok: true, detail: 'no generation was replaced' }
+      ? graded('drains', true, 'no generation was replaced')
       : unclean.length === 0
-        ? { name: 'drains', ok: true, detail: `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}` }
-        : { name: 'drains', ok: false, detail: unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; ') };
+        ? graded('drains', true, `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}`)
+        : graded('drains', false, unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; '));
   const last = state.generations.filter((g) => g.retiredAt === null).at(-1);
   const lastVerdict = last ? verdictOf(last.n) : null;
-  const finalStop: Verdict = { name: 'final-stop', ok: lastVerdict?.verdict === 'clean', detail: last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran' };
-  return [{ name: 'reloads', ok: switched.length === wanted, detail: reloadDetail }, requests, drains, finalStop];
+  const finalStop = graded('final-stop', lastVerdict?.verdict === 'clean', last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran');
+  return [graded('reloads', switched.length === wanted, reloadDetail), requests, drains, finalStop];
 }
 
 // "120ms" or "95ms-180ms".

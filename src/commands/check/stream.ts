@@ -9,6 +9,10 @@ import type { Agent, IncomingMessage } from 'node:http';
 const REQUEST_TIMEOUT_MS = 10_000;
 // How many failures are kept with their details (the count is exact).
 const FAILURES_KEPT = 20;
+// Time for in-flight requests, once written, to be read by the program before what they test
+// (graceful check's stop signal, a reload of graceful check --reload): a request still unread
+// in its socket when the server closes would be lost through no fault of the server's shutdown.
+export const INFLIGHT_SETTLE_MS = 100;
 
 export type StreamTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -152,4 +156,13 @@ export function inflightRequest(url: URL, timeoutMs = REQUEST_TIMEOUT_MS): { wri
     req.end();
   });
   return { written, result };
+}
+
+// `count` in-flight requests to `url` (--inflight), each on a connection of its own: how each
+// one ends (`results`), and `sent`, which resolves once they are all written and have had
+// INFLIGHT_SETTLE_MS to be read.
+export function sendInflight(url: URL, count: number, timeoutMs?: number): { results: Promise<InflightOutcome>[]; sent: Promise<void> } {
+  const requests = Array.from({ length: count }, () => inflightRequest(url, timeoutMs));
+  const sent = Promise.all(requests.map((r) => r.written)).then(() => new Promise<void>((resolve) => setTimeout(resolve, INFLIGHT_SETTLE_MS)));
+  return { results: requests.map((r) => r.result), sent };
 }

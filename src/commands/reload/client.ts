@@ -8,7 +8,7 @@ import { defaultControlPath, runningGracefuls } from '../../shell/sockets/contro
 import { runtimeDir } from '../../shell/sockets/rundir.js';
 import { say } from '../../shell/ui/output.js';
 
-const STATUS: Record<string, number> = { switched: 0, 'rolled-back': EXIT.rolledBack, failed: EXIT.reloadFailed };
+const STATUS: Record<string, number> = { switched: EXIT.ok, 'rolled-back': EXIT.rolledBack, failed: EXIT.reloadFailed };
 
 // Sends the request; resolves with the exit status.
 export async function reloadClient(options: ReloadCommand): Promise<number> {

@@ -22,10 +22,9 @@ import { isStopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
 import { readyFor } from '../../config/listen.js';
 import type { RunOptions } from '../../config/options.js';
-import { formatDuration } from '../../config/parse.js';
 import { parseReady } from '../../config/readiness.js';
 import { reloadLine, summarizeGeneration, summarizeReload, type GenerationFacts } from '../../report/generations.js';
-import { human, humanSize, summaryLine } from '../../report/human.js';
+import { human, humanSize, restartEndWhy, summaryLine } from '../../report/human.js';
 import { checkOutputPath, writeJson } from '../../report/files.js';
 import { buildReport, summarizeRun, type ReportExtras, type ResourceStats } from '../../report/json.js';
 import { systemClock, Timers } from '../../shell/clock.js';
@@ -68,7 +67,7 @@ export class Coordinator {
   #state: GenState = initialGenerations();
   readonly #supervisors = new Map<number, Supervisor>();
   /** Each generation's facts once its supervisor is done (bounded as the state's list is). */
-  readonly #ended = new Map<number, GenerationFacts & { outcome: Outcome }>();
+  readonly #ended = new Map<number, GenerationFacts & { status: number; outcome: Outcome }>();
   readonly #waiters = new Map<number, Waiter>();
   #nextWaiter = 1;
   #stats: ResourceStats | null = null;
@@ -364,15 +363,12 @@ export class Coordinator {
     }
     if (event.type === 'exited') {
       const ended = this.#ended.get(event.generation);
-      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status ?? 0, ui.paint)}`);
+      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status, ui.paint)}`);
       else if (ended?.facts.spawnError) ui.error(`generation ${event.generation}: ${ended.facts.spawnError.message}`);
       if (state.phase.kind === 'waiting' && prev.phase.kind !== 'waiting') {
         ui.info(`restarting in ${human(state.phase.until - event.at)} (restart ${state.restarts + 1}); the sockets stay open, connections wait in their backlog`);
       }
-      if (state.gaveUp?.reason === 'start-limit' && !prev.gaveUp) {
-        const { restart } = this.options.lifecycle;
-        ui.warn(`giving up: ${state.gaveUp.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`);
-      }
+      if (state.gaveUp?.reason === 'start-limit' && !prev.gaveUp) ui.warn(`giving up: ${restartEndWhy(state.gaveUp, this.options.lifecycle.restart)}`);
     }
   }
 
@@ -435,11 +431,7 @@ export class Coordinator {
     });
     const { restart } = options.lifecycle;
     const gaveUp = state.gaveUp;
-    const why = !gaveUp
-      ? `${state.phase.kind === 'done' ? 'a stop request' : ''}`
-      : gaveUp.reason === 'start-limit'
-        ? `${gaveUp.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`
-        : { requested: 'a stop request', 'no-restart': 'no --restart', succeeded: 'it ended with success (--restart on-failure)' }[gaveUp.reason];
+    const why = gaveUp ? restartEndWhy(gaveUp, restart) : state.phase.kind === 'done' ? 'a stop request' : '';
     const extras: ReportExtras = {
       ...main.outcome.extras,
       stats: this.#stats,

@@ -8,9 +8,9 @@ import type { Facts, State, StopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
 import type { RunOptions } from '../../config/options.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
-import { describeCommand, human, humanSize, interactiveHint, summaryLine } from '../../report/human.js';
+import { describeCommand, human, humanSize, interactiveHint, restartEndWhy, summaryLine } from '../../report/human.js';
 import { checkOutputPath, writeJson } from '../../report/files.js';
-import { buildReport, summarizeRun } from '../../report/json.js';
+import { buildReport, REPORTED_RUNS, summarizeRun } from '../../report/json.js';
 import type { Health } from '../../shell/probes/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
 import { Supervisor, type Outcome } from '../../shell/supervisor.js';
@@ -19,54 +19,51 @@ import { Trap } from '../../shell/trap.js';
 import { systemClock } from '../../shell/clock.js';
 import type { Ui } from '../../shell/ui/display.js';
 
-// How many runs the report lists (the last ones); a PID 1 that restarts its child for
-// months must not grow with every restart.
-const REPORTED_RUNS = 100;
-
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {
   facts: Facts;
   wall: (at: number) => number;
 }
 
+/** The runs so far: the last REPORTED_RUNS runs' facts, and how many there were. */
+interface Runs {
+  kept: RunFacts[];
+  done: number;
+}
+
+/** How the last run went, and what graceful says of the restarts: what finishRun() tells. */
+interface Ending {
+  outcome: Outcome;
+  ui: Ui;
+  wall: (at: number) => number;
+  stats: ResourceStats | null;
+  restarts: number;
+  /** Why graceful did not restart it (null without --restart, or when it never started). */
+  why: { gaveUp: boolean; why: string } | null;
+}
+
 // Supervises the command (and its restarts); resolves with graceful's exit status.
 export async function run(options: RunOptions): Promise<number> {
   // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
   if (options.reload) return (await import('./generations.js')).runGenerations(options);
-  const { lifecycle } = options;
+  const { restart } = options.lifecycle;
+  // The process's signal handlers: each run's supervisor, then each restart delay, in turn.
   const trap = new Trap(systemClock().now);
   let history: RunRecord[] = [];
-  // The last REPORTED_RUNS runs' facts, for the report; summarised (ISO times make V8 load
-  // the time zone) only when a report is written, not on every run's exit path
-  // (bench/analysis.md, "The report's times").
-  const runs: RunFacts[] = [];
+  // The runs' facts, for the report: summarised (ISO times: V8 loads the time zone for that,
+  // ~0.2 ms) only when a report is written, not on every run's exit path.
+  const runs: Runs = { kept: [], done: 0 };
   let current: Supervisor | null = null;
   let waiting = false;
-  let runsDone = 0;
-
-  let health: Server | null = null;
-  if (lifecycle.health) {
-    // node:http costs start-up time: loaded only for --health-port.
-    const { serveHealth } = await import('../../shell/probes/health.js');
-    const served = await serveHealth(lifecycle.health.host, lifecycle.health.port, () => healthOf(current, waiting, runsDone, options));
-    if (typeof served === 'string') {
-      say(`graceful: ${served}; choose another port\n`);
-      return EXIT.usage;
-    }
-    health = served;
-  }
+  const health = await startHealth(options, () => healthOf(current, waiting, runs.done, options));
+  if (health === 'failed') return EXIT.usage;
+  const finish = (ending: Ending, summarized = false): number => {
+    health?.close();
+    return finishRun(options, ending, runs, summarized);
+  };
 
   for (let round = 1; ; round++) {
-    let monitor: Monitor | null = null;
-    const supervisor: Supervisor = new Supervisor(options, {
-      started: (pid) => {
-        if (lifecycle.maxMemory === null && !lifecycle.stats) return;
-        monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
-          supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`);
-          supervisor.stop('memory-limit');
-        });
-      },
-    }, { trap });
+    const { supervisor, stopMonitor } = superviseOnce(options, trap);
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
@@ -74,76 +71,112 @@ export async function run(options: RunOptions): Promise<number> {
       checkOutputPath('--report-file', options.reportFile, ui);
     }
     const outcome = await supervisor.start();
-    runsDone = round;
-    const stats = (monitor as Monitor | null)?.stop() ?? null;
+    runs.done = round;
+    const stats = stopMonitor();
     const { facts } = outcome.state;
     const wall = supervisor.clock.wall;
-    runs.push({ facts, wall });
-    if (runs.length > REPORTED_RUNS) runs.shift();
-    if (facts.spawnError) return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: null });
+    runs.kept.push({ facts, wall });
+    if (runs.kept.length > REPORTED_RUNS) runs.kept.shift();
+    const ending = { outcome, ui, wall, stats, restarts: round - 1 };
+    if (facts.spawnError) return finish({ ...ending, why: null });
 
-    const record: RunRecord = {
-      startedAt: facts.startedAt ?? facts.spawnAt,
-      endedAt: facts.exit?.at ?? supervisor.clock.now(),
-      status: outcome.status,
-      trigger: facts.stop?.trigger === 'child-exit' ? null : (facts.stop?.trigger ?? null),
-    };
+    // Restart, or not: core/restart.ts decides from the history.
+    const record = recordOf(outcome, supervisor.clock.now);
     history.push(record);
-    const decision = decide(lifecycle.restart, history, supervisor.clock.now());
-    history = retain(history, lifecycle.restart, supervisor.clock.now());
-    const { restart } = lifecycle;
+    const decision = decide(restart, history, supervisor.clock.now());
+    history = retain(history, restart, supervisor.clock.now());
     if (decision.kind === 'stop') {
       const gaveUp = decision.reason === 'start-limit';
-      const why = gaveUp
-        ? `${decision.unstableRuns} unstable runs within ${formatDuration(restart.windowMs)}, more than --max-restarts ${restart.maxRestarts}`
-        : { requested: `${record.trigger} is a stop request`, 'no-restart': 'no --restart', succeeded: 'it ended with success (--restart on-failure)' }[decision.reason as 'requested'];
+      const why = restartEndWhy(decision, restart, `${record.trigger} is a stop request`);
       if (gaveUp) ui.warn(`giving up: ${why}`);
-      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: restart.mode === 'no' ? null : { gaveUp, why } });
+      return finish({ ...ending, why: restart.mode === 'no' ? null : { gaveUp, why } });
     }
-
-    const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
-    const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
-    const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
-    ui.info(`${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(decision.delayMs)} (restart ${round})`);
+    ui.info(restartLine(options, facts, record, decision.delayMs, round));
     waiting = true;
     const stopped = await restartDelay(decision.delayMs, trap, options.interactive);
     waiting = false;
     if (stopped) {
       // A stop request during the delay is final: no new child; graceful exits at once.
       ui.info(`${stopped} received while waiting to restart: not restarting`);
-      return finish(outcome, ui, wall, { runs, stats, restarts: round - 1, why: { gaveUp: false, why: `${stopped} during the restart delay` } }, true);
+      return finish({ ...ending, why: { gaveUp: false, why: `${stopped} during the restart delay` } }, true);
     }
   }
+}
 
-  // Prints the last run's summary, writes the report, returns the last run's status.
-  function finish(
-    outcome: Outcome,
-    ui: Ui,
-    wall: (at: number) => number,
-    life: { runs: readonly RunFacts[]; stats: ResourceStats | null; restarts: number; why: { gaveUp: boolean; why: string } | null },
-    summarized = false,
-  ): number {
-    health?.close();
-    const { state, status, extras } = outcome;
-    const { facts } = state;
-    if (facts.spawnError) ui.error(facts.spawnError.message);
-    else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
-    if (outcome.caughtInterrupt) ui.info(interactiveHint(facts));
-    if (life.stats && (lifecycle.stats || options.verbose)) {
-      ui.info(`resources: peak RSS ${humanSize(life.stats.peakRssBytes)} for the whole tree, CPU time ${human(life.stats.cpuMs)} (${life.stats.samples} samples)`);
-    }
-    // In every kill mode: with --kill-mode process they were left alone on purpose, but a
-    // process nobody supervises any more must never go unmentioned.
-    const leaked = extras.descendants.leaked;
-    if (leaked.length > 0) {
-      ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
-    }
-    if (options.reportFile !== null) {
-      const restart = life.why && { mode: lifecycle.restart.mode, restarts: life.restarts, ...life.why };
-      writeJson('--report-file', options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: life.runs.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted: runsDone - life.runs.length, stats: life.stats, restart }), ui);
-    }
-    return status;
+// --health-port: the endpoint, answering from `read`; null without the option, 'failed' (said
+// in one line) when it cannot listen.
+async function startHealth(options: RunOptions, read: () => Health): Promise<Server | null | 'failed'> {
+  const { health } = options.lifecycle;
+  if (!health) return null;
+  // node:http costs start-up time: loaded only for --health-port.
+  const { serveHealth } = await import('../../shell/probes/health.js');
+  const served = await serveHealth(health.host, health.port, read);
+  if (typeof served !== 'string') return served;
+  say(`graceful: ${served}; choose another port\n`);
+  return 'failed';
+}
+
+// One run's supervisor, with its resource monitor (--max-memory, --stats) started with the
+// child: over the limit, the run is stopped through the supervisor's one shutdown sequence.
+function superviseOnce(options: RunOptions, trap: Trap): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
+  const { lifecycle } = options;
+  let monitor: Monitor | null = null;
+  const supervisor: Supervisor = new Supervisor(options, {
+    started: (pid) => {
+      if (lifecycle.maxMemory === null && !lifecycle.stats) return;
+      monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
+        supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`);
+        supervisor.stop('memory-limit');
+      });
+    },
+  }, { trap });
+  return { supervisor, stopMonitor: () => (monitor as Monitor | null)?.stop() ?? null };
+}
+
+// The run as the restart policy weighs it.
+function recordOf(outcome: Outcome, now: () => number): RunRecord {
+  const { facts } = outcome.state;
+  return {
+    startedAt: facts.startedAt ?? facts.spawnAt,
+    endedAt: facts.exit?.at ?? now(),
+    status: outcome.status,
+    trigger: facts.stop?.trigger === 'child-exit' ? null : (facts.stop?.trigger ?? null),
+  };
+}
+
+// "node app.js (pid 12) exited with code 1 after 1.20s; restarting in 100ms (restart 1)"
+function restartLine(options: RunOptions, facts: Facts, record: RunRecord, delayMs: number, round: number): string {
+  const { restart } = options.lifecycle;
+  const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
+  const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
+  const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
+  return `${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(delayMs)} (restart ${round})`;
+}
+
+// Prints the last run's summary (unless `summarized`), writes the report, returns the last
+// run's status.
+function finishRun(options: RunOptions, ending: Ending, runs: Runs, summarized: boolean): number {
+  const { lifecycle } = options;
+  const { outcome, ui, wall, stats } = ending;
+  const { state, status, extras } = outcome;
+  const { facts } = state;
+  if (facts.spawnError) ui.error(facts.spawnError.message);
+  else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
+  if (outcome.caughtInterrupt) ui.info(interactiveHint(facts));
+  if (stats && (lifecycle.stats || options.verbose)) {
+    ui.info(`resources: peak RSS ${humanSize(stats.peakRssBytes)} for the whole tree, CPU time ${human(stats.cpuMs)} (${stats.samples} samples)`);
   }
+  // In every kill mode: with --kill-mode process they were left alone on purpose, but a
+  // process nobody supervises any more must never go unmentioned.
+  const leaked = extras.descendants.leaked;
+  if (leaked.length > 0) {
+    ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+  }
+  if (options.reportFile !== null) {
+    const restart = ending.why && { mode: lifecycle.restart.mode, restarts: ending.restarts, ...ending.why };
+    writeJson('--report-file', options.reportFile, buildReport(facts, options, status, wall, { ...extras, runs: runs.kept.map((r) => summarizeRun(r.facts, options.policy, r.wall)), runsOmitted: runs.done - runs.kept.length, stats, restart }), ui);
+  }
+  return status;
 }
 
 // Waits out a restart delay; resolves with the stop signal if one arrives meanwhile.

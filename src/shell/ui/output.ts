@@ -13,7 +13,7 @@
 // path and the exit path (bench/analysis.md, "Writing to stderr").
 import { fstatSync, write, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { loadedLibc } from '../process/ffi.js';
+import { hardExit, loadedLibc } from '../process/ffi.js';
 
 // What graceful keeps of its own lines while stderr does not take them: far more than a
 // run writes, little enough not to matter if nobody ever reads them.
@@ -147,6 +147,18 @@ export async function drained(ms: number): Promise<boolean> {
     clearTimeout(timer);
     if (!flushed && pending.reduce((n, s) => n + s.written, 0) === before) return false;
   }
+}
+
+// How long graceful's last lines get at exit to reach a slow stderr: a moment, not for ever
+// (a reader that never reads must not keep graceful from exiting).
+const EXIT_FLUSH_MS = 1000;
+
+// Before graceful exits with `status`: waits for its last lines (drained), and if they are
+// stuck (a reader that stopped reading), ends the process at once with `status`, since a
+// write stuck on stderr would make process.exit() wait for it for ever. Resolves once they
+// are out (or the FFI that ends it at once cannot load): the caller then exits as it means to.
+export async function flushOrHardExit(status: number): Promise<void> {
+  if (!(await drained(EXIT_FLUSH_MS))) hardExit(status);
 }
 
 // Makes stderr's writer and runs its write path once, with an empty write (nothing reaches

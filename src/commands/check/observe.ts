@@ -1,0 +1,154 @@
+// What graceful check observes of the program besides its supervisor's facts, around the
+// stop: before it (the in-flight load, the stop signal's disposition, the sockets), during it
+// (new requests tried, the connections the kill cuts), after it (what outlived it, its
+// temporary files, its ports, the preload's trace). core/judge.ts grades them.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InflightResult, Observations, ProbeAttempt } from '../../core/judge.js';
+import { appOutlived } from '../../core/timeline.js';
+import type { Facts, State } from '../../core/types.js';
+import { parseTrace } from '../../core/trace.js';
+import type { CheckOptions } from './options.js';
+import { describeReady, withoutCredentials } from '../../config/readiness.js';
+import { describeCommand } from '../../report/human.js';
+import { disposition, stillListening, tcpSockets } from '../../shell/process/inspect.js';
+import type { Outcome, Supervisor } from '../../shell/supervisor.js';
+import { inflightRequest, sendInflight } from './stream.js';
+
+// How often --probe tries a new request after the stop signal.
+const PROBE_EVERY_MS = 50;
+// How long a single request may take before it counts as failed.
+const REQUEST_TIMEOUT_MS = 120_000;
+
+// What is known before the run: the command, the probe, what the check was asked to send.
+export function initialObservations(options: CheckOptions): Observations {
+  const { run } = options;
+  return {
+    main: describeCommand(run.command),
+    judged: run.command.join(' '),
+    trace: null,
+    traceMissing: null,
+    readyProbe: run.ready && describeReady(run.ready),
+    afterMs: run.ready ? null : options.afterMs,
+    aborted: null,
+    disposition: null,
+    inflight: options.inflight && { url: withoutCredentials(options.inflight.url), results: [] },
+    probe: options.probe && { url: withoutCredentials(options.probe), attempts: [], inflightDoneAfterMs: null },
+    tcpAtStop: null,
+    tcpAtKill: null,
+    survivors: [],
+    leaked: [],
+    tempLeft: null,
+    ports: null,
+    portsStillBound: null,
+    maxShutdownMs: options.maxShutdownMs,
+  };
+}
+
+// Just before the stop: the in-flight work (--inflight, added to `inflight`), then the
+// child's signal disposition and its sockets; then the stop, unless the run ended meanwhile.
+export async function loadThenStop(supervisor: Supervisor, options: CheckOptions, obs: Observations, inflight: Promise<InflightResult>[]): Promise<void> {
+  if (options.inflight) {
+    const { results, sent } = sendInflight(options.inflight.url, options.inflight.count, REQUEST_TIMEOUT_MS);
+    inflight.push(...results);
+    await sent;
+    if (supervisor.state.phase.kind !== 'running') return;
+  }
+  // Behind a launcher (npm start), the program it started is the one judged: the one that
+  // listens, if one does, else the first one it started.
+  const pids = treePids(supervisor);
+  const app = supervisor.findApp(undefined, (p) => (tcpSockets([p]) ?? []).some((s) => s.state === 'listen'));
+  obs.disposition = disposition(app ?? supervisor.pid!, options.run.policy.stopSignal ?? 'SIGTERM');
+  const sockets = tcpSockets(pids);
+  obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
+  obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
+  supervisor.stop('check');
+}
+
+// As the kill signal goes out: the open connections it is about to cut.
+export function observeKill(supervisor: Supervisor, obs: Observations): void {
+  const sockets = tcpSockets(treePids(supervisor));
+  obs.tcpAtKill = sockets && sockets.filter((s) => s.state === 'established').length;
+}
+
+// After the stop signal (--probe): new requests, PROBE_EVERY_MS apart, until the in-flight
+// ones are done (or, without them, for a second) or the child has exited.
+export async function probeNewWork(
+  url: URL,
+  supervisor: Supervisor,
+  signalAt: () => number,
+  obs: Observations,
+  inflight: Promise<InflightResult>[],
+): Promise<void> {
+  const probe = obs.probe!;
+  let done = false;
+  if (inflight.length > 0) {
+    void Promise.all(inflight).then(() => {
+      done = true;
+      probe.inflightDoneAfterMs = Math.round(supervisor.clock.now() - signalAt());
+    });
+  }
+  const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
+  while (!done && workRunning(supervisor.state) && supervisor.clock.now() < limit) {
+    const afterMs = Math.round(supervisor.clock.now() - signalAt());
+    const { result } = inflightRequest(url, 1000);
+    const r = await result;
+    // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
+    const outcome: ProbeAttempt['outcome'] =
+      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
+    probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+    await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+  }
+}
+
+// Once the run is over: how the in-flight requests ended, what outlived the program, the
+// ports still bound, the files left in its private TMPDIR (`tmp`, then removed) and the
+// preload's trace (in `traces`, then removed unless KEEP_TRACE is set).
+export async function observeAfter(outcome: Outcome, obs: Observations, inflight: Promise<InflightResult>[], tmp: string, traces: string): Promise<void> {
+  obs.inflight && (obs.inflight.results = await Promise.all(inflight));
+  // What outlived the program: behind a launcher that did not wait, what outlived the app.
+  obs.survivors = appOutlived(outcome.state.facts) ? (outcome.extras.descendants.atAppExit ?? []) : outcome.extras.descendants.atMainExit;
+  obs.leaked = outcome.extras.descendants.leaked;
+  obs.portsStillBound = obs.ports && stillListening(obs.ports);
+  try {
+    obs.tempLeft = readdirSync(tmp, { recursive: true }).map(String);
+  } catch {
+    obs.tempLeft = null;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  readTrace(outcome.state.facts, traces, obs);
+  if (!process.env.KEEP_TRACE) rmSync(traces, { recursive: true, force: true }); else process.stderr.write(`traces in ${traces}\n`);
+}
+
+// The judged program (the app behind a launcher, else the main process) and its trace.
+function readTrace(facts: Facts, dir: string, obs: Observations): void {
+  const pid = facts.app?.pid ?? facts.pid;
+  if (pid === null) {
+    obs.traceMissing = 'the program did not start';
+    return;
+  }
+  obs.judged = facts.app?.command ?? facts.command.join(' ');
+  const name = `${obs.judged.split(' ')[0]!.replace(/.*\//, '').replace(/:$/, '')} (pid ${pid})`;
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `${pid}.jsonl`), 'utf8');
+  } catch {
+    obs.traceMissing = `${name} is not a Node program (or it replaced NODE_OPTIONS): connections, their order and open files are observed exactly only inside Node programs, through a preload; nothing is guessed`;
+    return;
+  }
+  obs.trace = parseTrace(text);
+  if (!obs.trace) obs.traceMissing = `${name}: its trace could not be read`;
+}
+
+// Is the program still at work: the main process, or the app it started behind a launcher?
+function workRunning(state: State): boolean {
+  const { facts } = state;
+  return state.phase.kind !== 'done' && (facts.exit === null || (facts.app !== null && facts.app.exit === null));
+}
+
+// The pids of the child's tree, the main process first.
+function treePids(supervisor: Supervisor): number[] {
+  const main = supervisor.pid;
+  const rest = supervisor.tree?.members().map((p) => p.pid) ?? [];
+  return [...new Set([...(main !== null ? [main] : []), ...rest])];
+}
