@@ -6,45 +6,9 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/**
- * The generic hook: anything that takes work (a job worker, a queue consumer, a WebSocket
- * server) says how to stop taking it, when what it took is finished, and how to abandon it.
- */
-export interface Drainable {
-  /** Stop taking new work: close the listener, stop polling the queue, tell clients to go. */
-  stop(): unknown;
-  /** Resolves when the work in flight is finished. Without it, the drain is over when stop() resolves. */
-  drained?(): Promise<unknown>;
-  /** At the drain deadline: abandon what is left (destroy connections, abort jobs). */
-  cut?(): unknown;
-  /** How much work is in flight now, for the report. */
-  inflight?(): number;
-}
+import type { Drainable, FastifyLike, NetServerLike, Servable, ServeOptions, WebSocketServerLike } from './types.js';
 
-/** What serve() accepts. */
-export type Servable = HttpServer | NetServerLike | FastifyLike | WebSocketServerLike | Drainable;
-
-/** A net.Server, tls.Server, https.Server or http2 server. */
-export interface NetServerLike {
-  close(callback?: (error?: Error) => void): unknown;
-  address(): unknown;
-  listen(...args: never[]): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-}
-
-/** A Fastify instance: close() stops it and runs its onClose hooks. */
-export interface FastifyLike {
-  server: NetServerLike;
-  close(): PromiseLike<unknown>;
-  addHook(...args: never[]): unknown;
-}
-
-/** ws's WebSocketServer (with clientTracking, its default). */
-export interface WebSocketServerLike {
-  clients: Set<{ close(code?: number, reason?: string): void; terminate(): void; once(event: 'close', listener: () => void): unknown }>;
-  handleUpgrade(...args: never[]): unknown;
-  close(callback?: (error?: Error) => void): void;
-}
+export type { Drainable, FastifyLike, NetServerLike, Servable, WebSocketServerLike } from './types.js';
 
 /** One source of work as the lifecycle drives it. */
 export interface Source {
@@ -55,21 +19,29 @@ export interface Source {
   drained(): Promise<void>;
   /** Abandons what is left. */
   cut(): Promise<void>;
-  counts(): { inflight: number; completed: number; cut: number };
+  counts(): { inflight: number; completed: number; cut: number; ended: number };
+  /** Its cut count is exact: a drain that ran out with nothing cut is clean (a WebSocket server's clients left at the deadline had their close frame). */
+  readonly exact?: boolean;
 }
 
 // The close code ws sends when the server goes away (RFC 6455, 7.4.1).
 const GOING_AWAY = 1001;
+// How long a WebSocket client has to answer the close frame before the server ends its
+// socket (RFC 6455, 7.1.1: the server may close the TCP connection once the closing
+// handshake is over or has gone unanswered). A live client answers within a round trip,
+// a slow mobile network's included; one that vanished (a phone gone out of coverage, a
+// laptop closed) never does. ws's own wait is 30 s, longer than most drains.
+export const CLOSE_FRAME_TIMEOUT_MS = 5_000;
 
 // Makes a Source of what serve() was given, or says what it should have been.
-export function toSource(name: string, target: Servable): Source {
+export function toSource(name: string, target: Servable, options: ServeOptions = {}): Source {
   const t = target as any;
   if (t === null || (typeof t !== 'object' && typeof t !== 'function')) throw new TypeError(usage(name, `got ${t === null ? 'null' : typeof t}`));
   if (typeof t === 'function' && typeof t.listen === 'function' && typeof t.close !== 'function') {
     throw new TypeError(usage(name, 'got an Express-style app: pass the server that app.listen() returns'));
   }
   if (isServer(t.server) && typeof t.close === 'function' && typeof t.addHook === 'function') return fastifySource(name, t);
-  if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t);
+  if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t, options.closeFrameTimeoutMs ?? CLOSE_FRAME_TIMEOUT_MS);
   if (isServer(t)) {
     // http2 first: a secure http2 server has closeIdleConnections() too (for allowHTTP1).
     if (/^Http2(Secure)?Server$/.test(t.constructor?.name ?? '')) return http2Source(name, t);
@@ -165,7 +137,7 @@ function httpSource(name: string, server: HttpServer): Source {
       cut = requests.active.size;
       server.closeAllConnections();
     },
-    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut, ended: 0 }),
   };
 }
 
@@ -196,7 +168,7 @@ function fastifySource(name: string, app: FastifyLike): Source {
       cut = requests.active.size;
       server.closeAllConnections?.();
     },
-    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut, ended: 0 }),
   };
 }
 
@@ -244,7 +216,7 @@ function http2Source(name: string, server: NetServerLike): Source {
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     },
-    counts: () => ({ inflight: inflightAtStop, completed: completed + http1.completed, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: completed + http1.completed, cut, ended: 0 }),
   };
 }
 
@@ -272,38 +244,48 @@ function netSource(name: string, server: NetServerLike): Source {
     },
     // No connection comes after the stop, and each one then either ended or was cut. (A
     // socket's 'close' comes a turn after the server's: it cannot be counted there.)
-    counts: () => ({ inflight: inflightAtStop, completed: inflightAtStop - cut, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: inflightAtStop - cut, cut, ended: 0 }),
   };
 }
 
 // ws's WebSocketServer: it stops taking upgrades, every client is sent a close frame (1001,
-// going away) and the drain waits for the closing handshakes; at the deadline the clients
-// left are terminated. The HTTP server it is attached to is served separately.
-function webSocketSource(name: string, wss: WebSocketServerLike): Source {
-  let [inflightAtStop, completed, cut, cutting] = [0, 0, 0, false];
+// going away) and the drain waits for the closing handshakes. A client that has not
+// answered within `answerMs` (or by the drain deadline, if that comes first) has its
+// socket ended: it was told to go, nothing of its work is lost, and it counts as `ended`,
+// not as cut (issue 25: one vanished phone turned a clean deploy into a failure). The HTTP
+// server it is attached to is served separately.
+function webSocketSource(name: string, wss: WebSocketServerLike, answerMs: number): Source {
+  let [inflightAtStop, completed, ended, ending] = [0, 0, 0, false];
   let drained: Promise<void> = Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const endAll = () => {
+    ending = true;
+    for (const client of wss.clients) client.terminate();
+  };
   return {
     name,
+    exact: true,
     async stop() {
       const clients = [...wss.clients];
       inflightAtStop = clients.length;
       drained = Promise.all(
         clients.map((c) => new Promise<void>((resolve) => c.once('close', () => {
-          if (!cutting) completed++;
+          if (ending) ended++;
+          else completed++;
           resolve();
         }))),
-      ).then(() => undefined);
+      ).then(() => clearTimeout(timer));
       // ws 8: close() stops accepting and leaves the clients to the caller.
       wss.close();
       for (const client of clients) client.close(GOING_AWAY, 'server shutting down');
+      if (clients.length > 0) timer = setTimeout(endAll, Math.max(0, answerMs));
     },
     drained: () => drained,
     async cut() {
-      cutting = true;
-      cut = wss.clients.size;
-      for (const client of wss.clients) client.terminate();
+      clearTimeout(timer);
+      endAll();
     },
-    counts: () => ({ inflight: inflightAtStop, completed, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed, cut: 0, ended }),
   };
 }
 
@@ -333,6 +315,6 @@ function genericSource(name: string, work: Drainable): Source {
       cut = now();
       await work.cut?.();
     },
-    counts: () => ({ inflight: inflightAtStop, completed: Math.max(0, inflightAtStop - cut), cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: Math.max(0, inflightAtStop - cut), cut, ended: 0 }),
   };
 }
