@@ -63,6 +63,41 @@ function isServer(x: any): boolean {
   return x !== null && typeof x === 'object' && typeof x.listen === 'function' && typeof x.close === 'function' && typeof x.address === 'function' && typeof x.on === 'function';
 }
 
+// How long the listener keeps accepting what the kernel has queued before it closes, when
+// connections keep coming (a client hammering without keep-alive, a load balancer that has
+// not yet seen readiness fail): then some are reset at the close, whatever is done.
+const ACCEPT_QUEUE_MAX_MS = 100;
+
+// Resolves at a moment when the kernel's accept queue is empty, as nearly as Node can tell:
+// closing a listening socket resets every connection still in its accept queue (the
+// kernel completed the handshake, the client may have sent its request, and nobody will
+// ever read it: the client sees ECONNRESET, not ECONNREFUSED). libuv accepts everything
+// queued each time the loop polls; this waits for a turn of the loop whose poll accepted
+// nothing, and resolves in the check phase right after it, so that the close that follows
+// at once leaves the kernel only the microseconds since that poll to queue a connection.
+export function acceptQueueDrained(server: NetServerLike, maxMs = ACCEPT_QUEUE_MAX_MS): Promise<void> {
+  const { listening } = server as { listening?: boolean };
+  if (listening === false) return Promise.resolve();
+  return new Promise((resolve) => {
+    let accepted = 0;
+    const count = () => accepted++;
+    server.on('connection', count);
+    const until = performance.now() + maxMs;
+    const turn = () => {
+      if (accepted === 0 || performance.now() > until) {
+        (server as { off?: (event: string, listener: () => void) => void }).off?.('connection', count);
+        resolve();
+        return;
+      }
+      accepted = 0;
+      setImmediate(turn);
+    };
+    // The first turn counts: what was queued before the stop is accepted in its poll.
+    accepted = 1;
+    setImmediate(turn);
+  });
+}
+
 // server.close(), as a promise that also settles when the server was not listening.
 function closeServer(server: NetServerLike): Promise<void> {
   return new Promise((resolve) => {
@@ -117,10 +152,11 @@ function closeAfter(res: ServerResponse): void {
   }
 }
 
-// http.Server and https.Server (Express's app.listen() returns one): server.close() stops
-// listening and ends idle connections (Node 19+); responses in flight get Connection:
-// close; a connection whose response went out with keep-alive is ended as soon as it is
-// idle; at the deadline closeAllConnections() cuts the rest.
+// http.Server and https.Server (Express's app.listen() returns one): the listener closes
+// once the kernel's accept queue is empty (acceptQueueDrained), and server.close() ends
+// idle connections (Node 19+); responses in flight get Connection: close; a connection
+// whose response went out with keep-alive is ended as soon as it is idle; at the deadline
+// closeAllConnections() cuts the rest.
 function httpSource(name: string, server: HttpServer): Source {
   const requests = new Requests(server, () => server.closeIdleConnections());
   let closed: Promise<void> = Promise.resolve();
@@ -129,6 +165,7 @@ function httpSource(name: string, server: HttpServer): Source {
     name,
     async stop() {
       requests.startDrain();
+      await acceptQueueDrained(server);
       closed = closeServer(server);
       server.closeIdleConnections();
     },
@@ -155,6 +192,7 @@ function fastifySource(name: string, app: FastifyLike): Source {
     name,
     async stop() {
       requests.startDrain();
+      await acceptQueueDrained(server);
       closed = Promise.resolve(app.close()).then(() => undefined);
       endIdle();
       // close() stops listening after its preClose hooks, and says nothing when: wait for
@@ -205,6 +243,7 @@ function http2Source(name: string, server: NetServerLike): Source {
     async stop() {
       draining = true;
       http1.startDrain();
+      await acceptQueueDrained(server);
       inflightAtStop = streams.size + http1.inflightAtStop;
       closed = closeServer(server);
       for (const session of sessions) session.close();
@@ -234,6 +273,7 @@ function netSource(name: string, server: NetServerLike): Source {
   return {
     name,
     async stop() {
+      await acceptQueueDrained(server);
       inflightAtStop = sockets.size;
       closed = closeServer(server);
     },
