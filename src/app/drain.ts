@@ -4,7 +4,7 @@
 // Recognised by their shape, not by instanceof: no module is loaded for it, and a server
 // from another copy of Node's modules (a bundler, a test runner) is recognised all the same.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 
 import type { Drainable, FastifyLike, NetServerLike, Servable, ServeOptions, WebSocketServerLike } from './types.js';
 
@@ -23,6 +23,9 @@ export interface Source {
   /** Its cut count is exact: a drain that ran out with nothing cut is clean (a WebSocket server's clients left at the deadline had their close frame). */
   readonly exact?: boolean;
 }
+
+// net.Server's close(), which http's close() calls after ending the idle connections.
+const netClose = NetServer.prototype.close;
 
 // The close code ws sends when the server goes away (RFC 6455, 7.4.1).
 const GOING_AWAY = 1001;
@@ -98,6 +101,19 @@ export function acceptQueueDrained(server: NetServerLike, maxMs = ACCEPT_QUEUE_M
   });
 }
 
+// The listener's close alone (net.Server's: http's ends the idle connections first, see
+// httpSource), as a promise that settles when every connection has ended, or at once when
+// the server was not listening.
+function closeListener(server: NetServerLike): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      netClose.call(server as NetServer, () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
 // server.close(), as a promise that also settles when the server was not listening.
 function closeServer(server: NetServerLike): Promise<void> {
   return new Promise((resolve) => {
@@ -120,17 +136,20 @@ class Requests {
   completed = 0;
   inflightAtStop = 0;
 
-  constructor(server: NetServerLike, afterResponse: () => void) {
+  constructor(server: NetServerLike, afterResponse: (socket: Socket) => void, track: (socket: Socket, delta: 1 | -1) => void = () => undefined) {
     // Prepended: the header must be set before the application's handler writes its own.
     (server as HttpServer).prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       if (req.httpVersionMajor >= 2) return; // http2's compatibility API: sessions are closed instead
+      const socket = req.socket;
       this.active.add(res);
+      track(socket, 1);
       if (this.draining) closeAfter(res);
       res.once('close', () => {
         this.active.delete(res);
+        track(socket, -1);
         if (!this.draining) return;
         if (res.writableFinished) this.completed++;
-        afterResponse();
+        afterResponse(socket);
       });
     });
   }
@@ -152,25 +171,57 @@ function closeAfter(res: ServerResponse): void {
   }
 }
 
-// http.Server and https.Server (Express's app.listen() returns one): the listener closes
-// once the kernel's accept queue is empty (acceptQueueDrained), and server.close() ends
-// idle connections (Node 19+); responses in flight get Connection: close; a connection
-// whose response went out with keep-alive is ended as soon as it is idle; at the deadline
-// closeAllConnections() cuts the rest.
+// How long a connection that was accepted but has not sent a request has, once the drain
+// began, before it is ended as idle: its request is normally on its way already (a client
+// sends it right after the handshake); one opened ahead of need (a browser's preconnect)
+// never sends one and must not hold the drain.
+export const FIRST_REQUEST_MS = 1_000;
+
+// http.Server and https.Server (Express's app.listen() returns one). The listener closes
+// once the kernel's accept queue is empty (acceptQueueDrained); responses in flight get
+// Connection: close, and Node ends their connections after them; a connection kept alive
+// after a response is ended as soon as it is idle; one accepted that has not sent its
+// request yet has FIRST_REQUEST_MS to send it; at the deadline closeAllConnections() cuts
+// the rest. Node's own closeIdleConnections() is not used before then (server.close()
+// calls it): it also ends connections whose request has arrived and is not answered yet,
+// and the client sees a reset (measured: 1 request in 3 runs of bench/library, issue 25).
 function httpSource(name: string, server: HttpServer): Source {
-  const requests = new Requests(server, () => server.closeIdleConnections());
+  // Each connection seen: how many requests it carries now, and how many it has carried.
+  const connections = new Map<Socket, { active: number; served: number }>();
+  const endIfIdle = (socket: Socket) => {
+    const c = connections.get(socket);
+    // writableEnded: Node is already ending it (a response with Connection: close).
+    if (c && c.active === 0 && c.served > 0 && !socket.writableEnded) socket.destroy();
+  };
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { active: 0, served: 0 });
+    socket.once('close', () => connections.delete(socket));
+  });
+  const requests = new Requests(server, endIfIdle, (socket, delta) => {
+    let c = connections.get(socket);
+    // Accepted before serve() was called: known from its first request on.
+    if (!c && !socket.destroyed) connections.set(socket, (c = { active: 0, served: 0 }));
+    if (!c) return;
+    c.active += delta;
+    if (delta < 0) c.served++;
+  });
   let closed: Promise<void> = Promise.resolve();
   let cut = 0;
+  let fallback: ReturnType<typeof setTimeout> | undefined;
   return {
     name,
     async stop() {
       requests.startDrain();
       await acceptQueueDrained(server);
-      closed = closeServer(server);
-      server.closeIdleConnections();
+      closed = closeListener(server).then(() => clearTimeout(fallback));
+      for (const socket of connections.keys()) endIfIdle(socket);
+      // Then whatever is still idle: connections that never sent a request.
+      fallback = setTimeout(() => server.closeIdleConnections(), FIRST_REQUEST_MS);
+      fallback.unref();
     },
     drained: () => closed,
     async cut() {
+      clearTimeout(fallback);
       cut = requests.active.size;
       server.closeAllConnections();
     },
