@@ -34,6 +34,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
 const NODE = process.execPath;
 const args = process.argv.slice(2);
+// npm run bench -- library: the app library against its peers, a bench of its own (bench/library/).
+if (args[0] === 'library') process.exit(await (await import('./library/run.mjs')).main(args.slice(1)));
 const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
 const QUICK = args.includes('--quick');
 const OUT = option('--out') ?? join(HERE, 'results.md');

@@ -15,7 +15,8 @@ import { lifecycle } from 'graceful-supervisor/app';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
-const life = lifecycle({ delayMs: Number(process.env.STOP_DELAY_MS ?? 0) });
+// The delay defaults from the platform (5 s on Kubernetes, 0 in a terminal); STOP_DELAY_MS sets it.
+const life = lifecycle({ delayMs: process.env.STOP_DELAY_MS ? Number(process.env.STOP_DELAY_MS) : undefined });
 
 const redis = await life.use(
   'redis',

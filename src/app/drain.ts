@@ -4,47 +4,11 @@
 // Recognised by their shape, not by instanceof: no module is loaded for it, and a server
 // from another copy of Node's modules (a bundler, a test runner) is recognised all the same.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 
-/**
- * The generic hook: anything that takes work (a job worker, a queue consumer, a WebSocket
- * server) says how to stop taking it, when what it took is finished, and how to abandon it.
- */
-export interface Drainable {
-  /** Stop taking new work: close the listener, stop polling the queue, tell clients to go. */
-  stop(): unknown;
-  /** Resolves when the work in flight is finished. Without it, the drain is over when stop() resolves. */
-  drained?(): Promise<unknown>;
-  /** At the drain deadline: abandon what is left (destroy connections, abort jobs). */
-  cut?(): unknown;
-  /** How much work is in flight now, for the report. */
-  inflight?(): number;
-}
+import type { Drainable, FastifyLike, NetServerLike, Servable, ServeOptions, WebSocketServerLike } from './types.js';
 
-/** What serve() accepts. */
-export type Servable = HttpServer | NetServerLike | FastifyLike | WebSocketServerLike | Drainable;
-
-/** A net.Server, tls.Server, https.Server or http2 server. */
-export interface NetServerLike {
-  close(callback?: (error?: Error) => void): unknown;
-  address(): unknown;
-  listen(...args: never[]): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-}
-
-/** A Fastify instance: close() stops it and runs its onClose hooks. */
-export interface FastifyLike {
-  server: NetServerLike;
-  close(): PromiseLike<unknown>;
-  addHook(...args: never[]): unknown;
-}
-
-/** ws's WebSocketServer (with clientTracking, its default). */
-export interface WebSocketServerLike {
-  clients: Set<{ close(code?: number, reason?: string): void; terminate(): void; once(event: 'close', listener: () => void): unknown }>;
-  handleUpgrade(...args: never[]): unknown;
-  close(callback?: (error?: Error) => void): void;
-}
+export type { Drainable, FastifyLike, NetServerLike, Servable, WebSocketServerLike } from './types.js';
 
 /** One source of work as the lifecycle drives it. */
 export interface Source {
@@ -55,21 +19,32 @@ export interface Source {
   drained(): Promise<void>;
   /** Abandons what is left. */
   cut(): Promise<void>;
-  counts(): { inflight: number; completed: number; cut: number };
+  counts(): { inflight: number; completed: number; cut: number; ended: number };
+  /** Its cut count is exact: a drain that ran out with nothing cut is clean (a WebSocket server's clients left at the deadline had their close frame). */
+  readonly exact?: boolean;
 }
+
+// net.Server's close(), which http's close() calls after ending the idle connections.
+const netClose = NetServer.prototype.close;
 
 // The close code ws sends when the server goes away (RFC 6455, 7.4.1).
 const GOING_AWAY = 1001;
+// How long a WebSocket client has to answer the close frame before the server ends its
+// socket (RFC 6455, 7.1.1: the server may close the TCP connection once the closing
+// handshake is over or has gone unanswered). A live client answers within a round trip,
+// a slow mobile network's included; one that vanished (a phone gone out of coverage, a
+// laptop closed) never does. ws's own wait is 30 s, longer than most drains.
+export const CLOSE_FRAME_TIMEOUT_MS = 5_000;
 
 // Makes a Source of what serve() was given, or says what it should have been.
-export function toSource(name: string, target: Servable): Source {
+export function toSource(name: string, target: Servable, options: ServeOptions = {}): Source {
   const t = target as any;
   if (t === null || (typeof t !== 'object' && typeof t !== 'function')) throw new TypeError(usage(name, `got ${t === null ? 'null' : typeof t}`));
   if (typeof t === 'function' && typeof t.listen === 'function' && typeof t.close !== 'function') {
     throw new TypeError(usage(name, 'got an Express-style app: pass the server that app.listen() returns'));
   }
   if (isServer(t.server) && typeof t.close === 'function' && typeof t.addHook === 'function') return fastifySource(name, t);
-  if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t);
+  if (t.clients instanceof Set && typeof t.handleUpgrade === 'function') return webSocketSource(name, t, options.closeFrameTimeoutMs ?? CLOSE_FRAME_TIMEOUT_MS);
   if (isServer(t)) {
     // http2 first: a secure http2 server has closeIdleConnections() too (for allowHTTP1).
     if (/^Http2(Secure)?Server$/.test(t.constructor?.name ?? '')) return http2Source(name, t);
@@ -89,6 +64,54 @@ function usage(name: string, why: string): string {
 
 function isServer(x: any): boolean {
   return x !== null && typeof x === 'object' && typeof x.listen === 'function' && typeof x.close === 'function' && typeof x.address === 'function' && typeof x.on === 'function';
+}
+
+// How long the listener keeps accepting what the kernel has queued before it closes, when
+// connections keep coming (a client hammering without keep-alive, a load balancer that has
+// not yet seen readiness fail): then some are reset at the close, whatever is done.
+const ACCEPT_QUEUE_MAX_MS = 100;
+
+// Resolves at a moment when the kernel's accept queue is empty, as nearly as Node can tell:
+// closing a listening socket resets every connection still in its accept queue (the
+// kernel completed the handshake, the client may have sent its request, and nobody will
+// ever read it: the client sees ECONNRESET, not ECONNREFUSED). libuv accepts everything
+// queued each time the loop polls; this waits for a turn of the loop whose poll accepted
+// nothing, and resolves in the check phase right after it, so that the close that follows
+// at once leaves the kernel only the microseconds since that poll to queue a connection.
+export function acceptQueueDrained(server: NetServerLike, maxMs = ACCEPT_QUEUE_MAX_MS): Promise<void> {
+  const { listening } = server as { listening?: boolean };
+  if (listening === false) return Promise.resolve();
+  return new Promise((resolve) => {
+    let accepted = 0;
+    const count = () => accepted++;
+    server.on('connection', count);
+    const until = performance.now() + maxMs;
+    const turn = () => {
+      if (accepted === 0 || performance.now() > until) {
+        (server as { off?: (event: string, listener: () => void) => void }).off?.('connection', count);
+        resolve();
+        return;
+      }
+      accepted = 0;
+      setImmediate(turn);
+    };
+    // The first turn counts: what was queued before the stop is accepted in its poll.
+    accepted = 1;
+    setImmediate(turn);
+  });
+}
+
+// The listener's close alone (net.Server's: http's ends the idle connections first, see
+// httpSource), as a promise that settles when every connection has ended, or at once when
+// the server was not listening.
+function closeListener(server: NetServerLike): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      netClose.call(server as NetServer, () => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }
 
 // server.close(), as a promise that also settles when the server was not listening.
@@ -113,17 +136,20 @@ class Requests {
   completed = 0;
   inflightAtStop = 0;
 
-  constructor(server: NetServerLike, afterResponse: () => void) {
+  constructor(server: NetServerLike, afterResponse: (socket: Socket) => void, track: (socket: Socket, delta: 1 | -1) => void = () => undefined) {
     // Prepended: the header must be set before the application's handler writes its own.
     (server as HttpServer).prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       if (req.httpVersionMajor >= 2) return; // http2's compatibility API: sessions are closed instead
+      const socket = req.socket;
       this.active.add(res);
+      track(socket, 1);
       if (this.draining) closeAfter(res);
       res.once('close', () => {
         this.active.delete(res);
+        track(socket, -1);
         if (!this.draining) return;
         if (res.writableFinished) this.completed++;
-        afterResponse();
+        afterResponse(socket);
       });
     });
   }
@@ -145,27 +171,61 @@ function closeAfter(res: ServerResponse): void {
   }
 }
 
-// http.Server and https.Server (Express's app.listen() returns one): server.close() stops
-// listening and ends idle connections (Node 19+); responses in flight get Connection:
-// close; a connection whose response went out with keep-alive is ended as soon as it is
-// idle; at the deadline closeAllConnections() cuts the rest.
+// How long a connection that was accepted but has not sent a request has, once the drain
+// began, before it is ended as idle: its request is normally on its way already (a client
+// sends it right after the handshake); one opened ahead of need (a browser's preconnect)
+// never sends one and must not hold the drain.
+export const FIRST_REQUEST_MS = 1_000;
+
+// http.Server and https.Server (Express's app.listen() returns one). The listener closes
+// once the kernel's accept queue is empty (acceptQueueDrained); responses in flight get
+// Connection: close, and Node ends their connections after them; a connection kept alive
+// after a response is ended as soon as it is idle; one accepted that has not sent its
+// request yet has FIRST_REQUEST_MS to send it; at the deadline closeAllConnections() cuts
+// the rest. Node's own closeIdleConnections() is not used before then (server.close()
+// calls it): it also ends connections whose request has arrived and is not answered yet,
+// and the client sees a reset (measured: 1 request in 3 runs of bench/library, issue 25).
 function httpSource(name: string, server: HttpServer): Source {
-  const requests = new Requests(server, () => server.closeIdleConnections());
+  // Each connection seen: how many requests it carries now, and how many it has carried.
+  const connections = new Map<Socket, { active: number; served: number }>();
+  const endIfIdle = (socket: Socket) => {
+    const c = connections.get(socket);
+    // writableEnded: Node is already ending it (a response with Connection: close).
+    if (c && c.active === 0 && c.served > 0 && !socket.writableEnded) socket.destroy();
+  };
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { active: 0, served: 0 });
+    socket.once('close', () => connections.delete(socket));
+  });
+  const requests = new Requests(server, endIfIdle, (socket, delta) => {
+    let c = connections.get(socket);
+    // Accepted before serve() was called: known from its first request on.
+    if (!c && !socket.destroyed) connections.set(socket, (c = { active: 0, served: 0 }));
+    if (!c) return;
+    c.active += delta;
+    if (delta < 0) c.served++;
+  });
   let closed: Promise<void> = Promise.resolve();
   let cut = 0;
+  let fallback: ReturnType<typeof setTimeout> | undefined;
   return {
     name,
     async stop() {
       requests.startDrain();
-      closed = closeServer(server);
-      server.closeIdleConnections();
+      await acceptQueueDrained(server);
+      closed = closeListener(server).then(() => clearTimeout(fallback));
+      for (const socket of connections.keys()) endIfIdle(socket);
+      // Then whatever is still idle: connections that never sent a request.
+      fallback = setTimeout(() => server.closeIdleConnections(), FIRST_REQUEST_MS);
+      fallback.unref();
     },
     drained: () => closed,
     async cut() {
+      clearTimeout(fallback);
       cut = requests.active.size;
       server.closeAllConnections();
     },
-    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut, ended: 0 }),
   };
 }
 
@@ -183,6 +243,7 @@ function fastifySource(name: string, app: FastifyLike): Source {
     name,
     async stop() {
       requests.startDrain();
+      await acceptQueueDrained(server);
       closed = Promise.resolve(app.close()).then(() => undefined);
       endIdle();
       // close() stops listening after its preClose hooks, and says nothing when: wait for
@@ -196,7 +257,7 @@ function fastifySource(name: string, app: FastifyLike): Source {
       cut = requests.active.size;
       server.closeAllConnections?.();
     },
-    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut }),
+    counts: () => ({ inflight: requests.inflightAtStop, completed: requests.completed, cut, ended: 0 }),
   };
 }
 
@@ -233,6 +294,7 @@ function http2Source(name: string, server: NetServerLike): Source {
     async stop() {
       draining = true;
       http1.startDrain();
+      await acceptQueueDrained(server);
       inflightAtStop = streams.size + http1.inflightAtStop;
       closed = closeServer(server);
       for (const session of sessions) session.close();
@@ -244,7 +306,7 @@ function http2Source(name: string, server: NetServerLike): Source {
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     },
-    counts: () => ({ inflight: inflightAtStop, completed: completed + http1.completed, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: completed + http1.completed, cut, ended: 0 }),
   };
 }
 
@@ -262,6 +324,7 @@ function netSource(name: string, server: NetServerLike): Source {
   return {
     name,
     async stop() {
+      await acceptQueueDrained(server);
       inflightAtStop = sockets.size;
       closed = closeServer(server);
     },
@@ -272,38 +335,48 @@ function netSource(name: string, server: NetServerLike): Source {
     },
     // No connection comes after the stop, and each one then either ended or was cut. (A
     // socket's 'close' comes a turn after the server's: it cannot be counted there.)
-    counts: () => ({ inflight: inflightAtStop, completed: inflightAtStop - cut, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: inflightAtStop - cut, cut, ended: 0 }),
   };
 }
 
 // ws's WebSocketServer: it stops taking upgrades, every client is sent a close frame (1001,
-// going away) and the drain waits for the closing handshakes; at the deadline the clients
-// left are terminated. The HTTP server it is attached to is served separately.
-function webSocketSource(name: string, wss: WebSocketServerLike): Source {
-  let [inflightAtStop, completed, cut, cutting] = [0, 0, 0, false];
+// going away) and the drain waits for the closing handshakes. A client that has not
+// answered within `answerMs` (or by the drain deadline, if that comes first) has its
+// socket ended: it was told to go, nothing of its work is lost, and it counts as `ended`,
+// not as cut (issue 25: one vanished phone turned a clean deploy into a failure). The HTTP
+// server it is attached to is served separately.
+function webSocketSource(name: string, wss: WebSocketServerLike, answerMs: number): Source {
+  let [inflightAtStop, completed, ended, ending] = [0, 0, 0, false];
   let drained: Promise<void> = Promise.resolve();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const endAll = () => {
+    ending = true;
+    for (const client of wss.clients) client.terminate();
+  };
   return {
     name,
+    exact: true,
     async stop() {
       const clients = [...wss.clients];
       inflightAtStop = clients.length;
       drained = Promise.all(
         clients.map((c) => new Promise<void>((resolve) => c.once('close', () => {
-          if (!cutting) completed++;
+          if (ending) ended++;
+          else completed++;
           resolve();
         }))),
-      ).then(() => undefined);
+      ).then(() => clearTimeout(timer));
       // ws 8: close() stops accepting and leaves the clients to the caller.
       wss.close();
       for (const client of clients) client.close(GOING_AWAY, 'server shutting down');
+      if (clients.length > 0) timer = setTimeout(endAll, Math.max(0, answerMs));
     },
     drained: () => drained,
     async cut() {
-      cutting = true;
-      cut = wss.clients.size;
-      for (const client of wss.clients) client.terminate();
+      clearTimeout(timer);
+      endAll();
     },
-    counts: () => ({ inflight: inflightAtStop, completed, cut }),
+    counts: () => ({ inflight: inflightAtStop, completed, cut: 0, ended }),
   };
 }
 
@@ -333,6 +406,6 @@ function genericSource(name: string, work: Drainable): Source {
       cut = now();
       await work.cut?.();
     },
-    counts: () => ({ inflight: inflightAtStop, completed: Math.max(0, inflightAtStop - cut), cut }),
+    counts: () => ({ inflight: inflightAtStop, completed: Math.max(0, inflightAtStop - cut), cut, ended: 0 }),
   };
 }

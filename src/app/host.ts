@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { basename } from 'node:path';
 import { connectChannel } from './channel.js';
 import type { Host } from './lifecycle.js';
-import { STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR } from './protocol.js';
+import { PLATFORM_VAR, STATUS_SOCKET_VAR, STOP_DELAY_VAR, STOP_TIMEOUT_VAR } from './protocol.js';
 
 // The process's host. The variables graceful set are taken out of the environment, as
 // sd_notify's unset_environment does: they describe this process's channel, and a child
@@ -28,8 +28,12 @@ export function nodeHost(name: string | undefined): Host {
     if (/^\d+$/.test(timeoutText)) envTimeoutMs = Number(timeoutText);
     else log(`${STOP_TIMEOUT_VAR}=${JSON.stringify(timeoutText)} is not a number of milliseconds; ignored`);
   }
-  delete process.env[STATUS_SOCKET_VAR];
-  delete process.env[STOP_TIMEOUT_VAR];
+  const underGraceful = Boolean(process.env[STATUS_SOCKET_VAR]);
+  // Where it runs: as graceful says, else Kubernetes if the process sees it (its service
+  // variables are in every container of a pod).
+  const platform = process.env[PLATFORM_VAR] || (process.env.KUBERNETES_SERVICE_HOST ? 'kubernetes' : null);
+  const gracefulDelays = /^[1-9]\d*$/.test(process.env[STOP_DELAY_VAR] ?? '');
+  for (const name of [STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR, PLATFORM_VAR, STOP_DELAY_VAR]) delete process.env[name];
   return {
     now,
     timer(ms, fire) {
@@ -46,6 +50,9 @@ export function nodeHost(name: string | undefined): Host {
     uptimeMs: () => process.uptime() * 1000,
     channel: typeof channel === 'string' ? null : channel,
     envTimeoutMs,
+    underGraceful,
+    platform,
+    gracefulDelays,
     log,
   };
 }

@@ -4,10 +4,29 @@
 // timers, signals, exit and graceful's channel come from a Host (host.ts in a program, a
 // fake one in the unit tests).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toSource, type Servable, type Source } from './drain.js';
+import { toSource, type Source } from './drain.js';
 import { describe } from './log.js';
-import { DEFAULT_RESOURCE_TIMEOUT_MS, plan, type Plan } from './plan.js';
-import type { Outcome, Phase, SourceCounts } from './protocol.js';
+import { DEFAULT_RESOURCE_TIMEOUT_MS, defaultDelayMs, plan, resourceShare } from './plan.js';
+import type {
+  LifecycleOptions,
+  LifeState,
+  Lifecycle as PublicLifecycle,
+  Outcome,
+  Phase,
+  Probe,
+  Servable,
+  ServeOptions,
+  ShutdownOptions,
+  ShutdownReport,
+  SourceCounts,
+  StopSignal,
+  UseOptions,
+} from './types.js';
+
+export type { LifecycleOptions, LifeState, Probe, ShutdownOptions, ShutdownReport, UseOptions } from './types.js';
+
+/** The signals lifecycle() takes (the StopSignal union, for the run-time check). */
+export const STOP_SIGNALS: readonly StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 // A copy of the first signal arriving this soon is the same request, not a second one: a
 // terminal's Ctrl+C reaches the whole foreground group, and npm, yarn or a shell wrapper
@@ -32,6 +51,12 @@ export interface Host {
   channel: Channel | null;
   /** GRACEFUL_STOP_TIMEOUT_MS, when graceful set it. */
   envTimeoutMs: number | null;
+  /** Whether graceful runs this program (it named a channel), even if the channel failed. */
+  underGraceful: boolean;
+  /** Where the program runs (GRACEFUL_PLATFORM, else what the process sees: `kubernetes`), for the default delay. */
+  platform: string | null;
+  /** graceful delays the stop signal itself (--stop-delay): the program needs no delay of its own. */
+  gracefulDelays: boolean;
   /** One line for stderr. */
   log(line: string): void;
 }
@@ -45,59 +70,6 @@ export interface Channel {
   onLost(handler: (missed: Phase[]) => void): void;
   /** Ends the connection after what was sent: the program closes it rather than leave it to its exit. */
   close(): void;
-}
-
-export interface LifecycleOptions {
-  /** Names the program in log lines. Default: the script's file name. */
-  name?: string;
-  /** Signals that start the shutdown. Default: SIGTERM and SIGINT; [] for shutdown() only. */
-  signals?: string[];
-  /** The whole shutdown's budget. Default: graceful's deadline under graceful, else 30 s; the smaller of this and graceful's wins. */
-  timeoutMs?: number;
-  /** How long to keep serving once readiness fails, for load balancers to notice (a Kubernetes Service, say). Default 0. */
-  delayMs?: number;
-  /** A cap on the drain; by default it has what the resources do not need. */
-  drainTimeoutMs?: number;
-  /** A resource's close timeout when use() sets none. Default 5 s. */
-  resourceTimeoutMs?: number;
-  /** A second signal (after the echo window) exits at once. Default true. */
-  forceOnRepeat?: boolean;
-  /** Exit when the shutdown is done, with 0 if everything closed, else 1. Default true. */
-  exit?: boolean;
-  /** Gets each phase as a line and as data. Default: stderr, unless graceful reads the phases; false: silent. */
-  logger?: ((line: string, phase: Phase) => void) | false;
-}
-
-export interface UseOptions {
-  /** How long close() may take. Default: the lifecycle's resourceTimeoutMs. */
-  timeoutMs?: number;
-}
-
-export interface ShutdownOptions {
-  /** The exit status when everything closed (default 0); a failed step makes it 1 unless this is non-zero. */
-  exitCode?: number;
-}
-
-/** Where the program is in its life. */
-export type LifeState = 'starting' | 'ready' | 'stopping' | 'stopped';
-
-/** The answer a readiness probe gets: 200 only while ready. */
-export interface Probe {
-  status: 200 | 503;
-  state: LifeState;
-}
-
-/** What a shutdown did, as the phases told it. */
-export interface ShutdownReport {
-  trigger: string;
-  reason: string | null;
-  plan: Plan;
-  ok: boolean;
-  exitCode: number;
-  /** From the stop to the end of the last step. */
-  ms: number;
-  drain: { completed: number; cut: number; sources: SourceCounts[] };
-  resources: { name: string; outcome: Outcome; ms: number; error: string | null }[];
 }
 
 /** A resource: opened in order; closed in reverse order, each with its timeout. */
@@ -122,7 +94,7 @@ type State =
   | { kind: 'stopping'; at: number; signalAt: number | null; done: Promise<ShutdownReport> }
   | { kind: 'stopped'; report: ShutdownReport };
 
-export class Lifecycle {
+export class Lifecycle implements PublicLifecycle {
   #state: State = { kind: 'starting' };
   readonly #resources: Resource[] = [];
   #acquired = 0;
@@ -130,14 +102,25 @@ export class Lifecycle {
   readonly #abort = new AbortController();
   readonly #uninstall: (() => void)[] = [];
   readonly #options: LifecycleOptions;
+  readonly #host: Host;
+  /** The signals whose repeat forces the exit (forceOnRepeat, less SIGTERM under graceful). */
+  readonly #forcing: ReadonlySet<string>;
 
-  constructor(
-    options: LifecycleOptions,
-    private readonly host: Host,
-  ) {
+  constructor(options: LifecycleOptions, host: Host) {
+    const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+    checkSignals('signals', signals);
+    const force = options.forceOnRepeat ?? ['SIGINT'];
+    if (Array.isArray(force)) checkSignals('forceOnRepeat', force);
+    const forcing = new Set<string>(force === true ? signals : force === false ? [] : force);
+    // One meaning for a second SIGTERM (docs/signals.md): under graceful, a repeated SIGTERM
+    // is a platform repeating itself (a retried rolling update, a second docker stop), and
+    // graceful escalates at its own deadline: it never cuts the work.
+    if (host.underGraceful) forcing.delete('SIGTERM');
+    this.#forcing = forcing;
     this.#options = options;
+    this.#host = host;
     host.channel?.onLost((missed) => missed.forEach((phase) => this.#log(phase)));
-    for (const signal of options.signals ?? ['SIGTERM', 'SIGINT']) {
+    for (const signal of signals) {
       this.#uninstall.push(host.onSignal(signal, () => this.#onSignal(signal)));
     }
   }
@@ -154,42 +137,50 @@ export class Lifecycle {
 
   // Opens a resource and remembers how to close it: resources close in the reverse order
   // of the use() calls. After a stop began, nothing is opened and the promise stays
-  // pending, so that start-up code stops there while the shutdown runs.
+  // pending, so that start-up code stops there while the shutdown runs. One that fails to
+  // open was never acquired: it leaves the list, and the start stops there as it does for a
+  // stop: what was acquired is released in reverse order, and the process exits 1 (issue
+  // 25: a crash at start used to leave Redis and the queue open).
   use<T>(name: string, open: () => T | Promise<T>, close: (resource: T) => unknown, options: UseOptions = {}): Promise<T> {
     if (this.#state.kind === 'stopping' || this.#state.kind === 'stopped') return new Promise<T>(() => {});
-    const start = this.host.now();
+    const start = this.#host.now();
     let opening: Promise<T>;
     try {
       opening = Promise.resolve(open());
     } catch (error) {
-      return Promise.reject(error);
+      opening = Promise.reject(error);
     }
-    // One that fails to open was never acquired: it leaves the list, and use() rejects.
     const order = this.#acquired++;
     const resource: Resource = {
       name,
       timeoutMs: options.timeoutMs ?? this.#options.resourceTimeoutMs ?? DEFAULT_RESOURCE_TIMEOUT_MS,
       opened: opening.then(
         (value) => {
-          this.#emit({ phase: 'opened', name, order, ms: Math.round(this.host.now() - start) });
+          this.#emit({ phase: 'opened', name, order, ms: Math.round(this.#host.now() - start) });
           return { value };
         },
-        () => {
+        (error: unknown) => {
           const i = this.#resources.indexOf(resource);
           if (i !== -1) this.#resources.splice(i, 1);
+          if (this.#state.kind === 'starting' || this.#state.kind === 'ready') {
+            void this.#begin('start-failed', `${name} failed to open: ${message(error)}`, null, 1);
+          }
           return null;
         },
       ),
       close: close as (value: unknown) => unknown,
     };
     this.#resources.push(resource);
-    return opening;
+    return opening.then(
+      (value) => value,
+      () => new Promise<T>(() => {}),
+    );
   }
 
   // Registers a source of work to stop and drain before any resource closes; returns it.
   // One given once the shutdown has passed that step is stopped at once.
-  serve<S extends Servable>(name: string, target: S): S {
-    const source = toSource(name, target);
+  serve<S extends Servable>(name: string, target: S, options: ServeOptions = {}): S {
+    const source = toSource(name, target, options);
     if (this.#state.kind === 'stopping' || this.#state.kind === 'stopped') void source.stop().catch(() => undefined);
     else this.#sources.push(source);
     return target;
@@ -199,7 +190,7 @@ export class Lifecycle {
   ready(): void {
     if (this.#state.kind !== 'starting') return;
     this.#state = { kind: 'ready' };
-    this.#emit({ phase: 'ready', uptimeMs: Math.round(this.host.uptimeMs()) });
+    this.#emit({ phase: 'ready', uptimeMs: Math.round(this.#host.uptimeMs()) });
   }
 
   // What a readiness probe should answer now: 503 before ready() and from the first moment of a stop.
@@ -222,7 +213,7 @@ export class Lifecycle {
   }
 
   #onSignal(signal: string): void {
-    const at = this.host.now();
+    const at = this.#host.now();
     const s = this.#state;
     if (s.kind === 'starting' || s.kind === 'ready') {
       void this.#begin(signal, null, at, undefined);
@@ -233,33 +224,40 @@ export class Lifecycle {
       s.signalAt = at; // the first signal after shutdown() is a first request, not a second
       return;
     }
-    if (at - s.signalAt < ECHO_WINDOW_MS || this.#options.forceOnRepeat === false) return;
-    const exitCode = 128 + this.host.signalNumber(signal);
+    if (at - s.signalAt < ECHO_WINDOW_MS) return;
+    if (!this.#forcing.has(signal)) {
+      // Said on stderr only when no one else shows the phases: graceful says it itself.
+      if (!this.#host.underGraceful && this.#options.logger === undefined) {
+        this.#host.log(`${signal} again: the shutdown goes on${this.#forcing.size > 0 ? ` (${[...this.#forcing].join(' or ')} again forces the exit)` : ''}`);
+      }
+      return;
+    }
+    const exitCode = 128 + this.#host.signalNumber(signal);
     this.#emit({ phase: 'forced', afterMs: Math.round(at - s.at), signal, exitCode });
-    this.host.channel?.close();
-    this.host.exit(exitCode);
+    this.#host.channel?.close();
+    this.#host.exit(exitCode);
   }
 
   #begin(trigger: string, reason: string | null, signalAt: number | null, exitCode: number | undefined): Promise<ShutdownReport> {
     const s = this.#state;
     if (s.kind === 'stopping') return s.done;
     if (s.kind === 'stopped') return Promise.resolve(s.report);
-    const at = this.host.now();
+    const at = this.#host.now();
     let resolve!: (report: ShutdownReport) => void;
     const done = new Promise<ShutdownReport>((r) => (resolve = r));
     this.#state = { kind: 'stopping', at, signalAt, done };
     this.#abort.abort(new Error(`stopping: ${reason ?? trigger}`));
     // A bug in the sequence must not leave the process running half stopped: said, then exit 1.
     this.#run(trigger, reason, at, exitCode).then(resolve, (error: unknown) => {
-      this.host.log(`the shutdown failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      this.host.exit(1);
+      this.#host.log(`the shutdown failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.#host.exit(1);
     });
     return done;
   }
 
   // The one shutdown sequence.
   async #run(trigger: string, reason: string | null, at: number, requestedExit: number | undefined): Promise<ShutdownReport> {
-    const { host } = this;
+    const host = this.#host;
     const since = () => Math.round(host.now() - at);
     await host.settle();
     const deadline = host.channel?.deadline() ?? null;
@@ -267,7 +265,7 @@ export class Lifecycle {
       gracefulMs: deadline && deadline.ms - Math.max(0, at - deadline.at),
       envMs: host.envTimeoutMs,
       optionMs: this.#options.timeoutMs ?? null,
-      delayMs: this.#options.delayMs ?? 0,
+      delayMs: this.#options.delayMs ?? defaultDelayMs(host.platform, host.gracefulDelays),
       drainTimeoutMs: this.#options.drainTimeoutMs ?? null,
       resourceTimeoutsMs: this.#resources.map((r) => r.timeoutMs),
     });
@@ -300,14 +298,19 @@ export class Lifecycle {
     const counts: SourceCounts[] = sources.map((s) => ({ name: s.name, ...s.counts(), error: errors.get(s) ?? null }));
     const completed = counts.reduce((n, c) => n + c.completed, 0);
     const cut = counts.reduce((n, c) => n + c.cut, 0);
-    this.#emit({ phase: 'drained', afterMs: since(), ms: Math.round(host.now() - drainStart), completed, cut, sources: counts });
-    let ok = cut === 0 && errors.size === 0 && drained.every((r) => r.kind === 'done');
+    const ended = counts.reduce((n, c) => n + c.ended, 0);
+    this.#emit({ phase: 'drained', afterMs: since(), ms: Math.round(host.now() - drainStart), completed, cut, ended, sources: counts });
+    // A source that counts what it cuts exactly (a WebSocket server: the clients left at the
+    // deadline had their close frame) is clean when it cut nothing.
+    let ok = cut === 0 && errors.size === 0 && drained.every((r, i) => r.kind === 'done' || (r.kind === 'timeout' && sources[i]!.exact === true));
 
     // Close the resources in reverse order, each within its timeout and the plan's end.
     const resources: ShutdownReport['resources'] = [];
-    for (const r of [...this.#resources].reverse()) {
+    const closing = [...this.#resources].reverse();
+    for (const [i, r] of closing.entries()) {
       if (!this.#resources.includes(r)) continue; // it failed to open meanwhile
-      const timeoutMs = Math.max(0, Math.min(r.timeoutMs, p.endMs - since()));
+      const later = closing.slice(i).filter((x) => this.#resources.includes(x));
+      const timeoutMs = resourceShare(p.endMs - since(), later.map((x) => x.timeoutMs));
       this.#emit({ phase: 'closing', afterMs: since(), name: r.name, timeoutMs });
       const start = host.now();
       const result = await this.#within(async () => {
@@ -324,9 +327,9 @@ export class Lifecycle {
     }
 
     const exitCode = ok ? (requestedExit ?? 0) : requestedExit || 1;
-    const report: ShutdownReport = { trigger, reason, plan: p, ok, exitCode, ms: since(), drain: { completed, cut, sources: counts }, resources };
+    const report: ShutdownReport = { trigger, reason, plan: p, ok, exitCode, ms: since(), drain: { completed, cut, ended, sources: counts }, resources };
     this.#emit({ phase: 'done', afterMs: report.ms, ok, exitCode });
-    this.host.channel?.close();
+    this.#host.channel?.close();
     this.#state = { kind: 'stopped', report };
     if (this.#options.exit === false) {
       for (const uninstall of this.#uninstall.splice(0)) uninstall();
@@ -340,7 +343,7 @@ export class Lifecycle {
   // (the work goes on unobserved).
   #within(work: () => unknown, ms: number): Promise<{ kind: 'done' } | { kind: 'error'; error: string } | { kind: 'timeout' }> {
     return new Promise((resolve) => {
-      const cancel = this.host.timer(ms, () => resolve({ kind: 'timeout' }));
+      const cancel = this.#host.timer(ms, () => resolve({ kind: 'timeout' }));
       let running: Promise<unknown>;
       try {
         running = Promise.resolve(work());
@@ -354,7 +357,7 @@ export class Lifecycle {
         },
         (error: unknown) => {
           cancel();
-          resolve({ kind: 'error', error: error instanceof Error ? error.message : String(error) });
+          resolve({ kind: 'error', error: message(error) });
         },
       );
     });
@@ -362,7 +365,7 @@ export class Lifecycle {
 
   // Tells graceful; logs to the program's logger, or to stderr when graceful does not hear it.
   #emit(phase: Phase): void {
-    const heard = this.host.channel?.send(phase) ?? false;
+    const heard = this.#host.channel?.send(phase) ?? false;
     if (typeof this.#options.logger === 'function' || !heard) this.#log(phase);
   }
 
@@ -371,9 +374,25 @@ export class Lifecycle {
     try {
       if (phase.phase === 'hello') return; // the channel's own greeting
       if (typeof logger === 'function') logger(describe(phase), phase);
-      else if (logger !== false) this.host.log(describe(phase));
+      else if (logger !== false) this.#host.log(describe(phase));
     } catch {
       // a logger that throws must not stop the shutdown
+    }
+  }
+}
+
+// The error's message, on one line.
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+// A wrong signal name is said in one line (it would otherwise install nothing, and the
+// signal would kill the process by Node's default).
+function checkSignals(option: string, signals: readonly unknown[]): void {
+  if (!Array.isArray(signals)) throw new TypeError(`lifecycle(): ${option}: expected an array of signal names like ['SIGTERM', 'SIGINT'], got ${typeof signals}`);
+  for (const signal of signals) {
+    if (!STOP_SIGNALS.includes(signal as StopSignal)) {
+      throw new TypeError(`lifecycle(): ${option}: ${JSON.stringify(signal)} is not a stop signal; expected one of ${STOP_SIGNALS.join(', ')}`);
     }
   }
 }

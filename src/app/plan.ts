@@ -1,6 +1,6 @@
 // PURE: how the time of a shutdown is shared out (README, "The library"; docs/app-protocol.md).
 // All figures are milliseconds counted from the stop (the signal, or shutdown()).
-import type { BudgetSource } from './protocol.js';
+import type { BudgetSource, Plan } from './types.js';
 
 /** Without graceful and without a timeoutMs option: Kubernetes' and lightship's 30 s. */
 export const DEFAULT_BUDGET_MS = 30_000;
@@ -28,17 +28,7 @@ export interface PlanInput {
   resourceTimeoutsMs: number[];
 }
 
-export interface Plan {
-  /** The whole shutdown must end by then (the platform's kill, or the program's own limit). */
-  budgetMs: number;
-  budgetFrom: BudgetSource;
-  /** The plan ends here, a margin before the budget: the last resource is cut off then. */
-  endMs: number;
-  /** Readiness fails at once; new work is still taken until the delay is over. */
-  delayMs: number;
-  /** The drain is cut at this time: the resources keep their share of what is left. */
-  drainEndsMs: number;
-}
+export type { Plan } from './types.js';
 
 // Shares out the budget: the delay (at most half of it), then the drain, then the
 // resources, whose share is the sum of their timeouts but at most half of what is left
@@ -49,7 +39,8 @@ export function plan(input: PlanInput): Plan {
     input.gracefulMs !== null ? [input.gracefulMs, 'graceful'] : input.envMs !== null ? [input.envMs, 'env'] : null;
   let [budgetMs, budgetFrom]: [number, BudgetSource] = platform ?? [DEFAULT_BUDGET_MS, 'default'];
   if (input.optionMs !== null && (platform === null || input.optionMs < platform[0])) [budgetMs, budgetFrom] = [input.optionMs, 'option'];
-  budgetMs = Math.max(0, budgetMs);
+  // Integers: graceful's deadline arrives as an integer, but the time since it came is not.
+  budgetMs = Math.max(0, Math.floor(budgetMs));
   const margin = Math.min(Math.max(MARGIN_MIN_MS, Math.round(budgetMs * MARGIN_SHARE)), MARGIN_MAX_MS, budgetMs / 2);
   const endMs = budgetMs - margin;
   const delayMs = Math.min(Math.max(0, input.delayMs), endMs / 2);
@@ -58,6 +49,31 @@ export function plan(input: PlanInput): Plan {
   let drainMs = left - Math.min(resources, left / 2);
   if (input.drainTimeoutMs !== null) drainMs = Math.min(drainMs, Math.max(0, input.drainTimeoutMs));
   return { budgetMs, budgetFrom, endMs: round(endMs), delayMs: round(delayMs), drainEndsMs: round(delayMs + drainMs) };
+}
+
+// The time the next resource gets (issue 25: one hung resource must not take the rest of
+// the plan): at most its own timeout, and at most its share of what is left, in proportion
+// to its timeout among its own and those of the resources still to close after it. With
+// equal timeouts and everyone hanging, each gets an equal part; whatever a resource does
+// not use goes to those after it. `timeoutsMs[0]` is the next resource's.
+export function resourceShare(leftMs: number, timeoutsMs: number[]): number {
+  const own = Math.max(0, timeoutsMs[0] ?? 0);
+  const all = timeoutsMs.reduce((sum, ms) => sum + Math.max(0, ms), 0);
+  const share = all > 0 ? (Math.max(0, leftMs) * own) / all : Math.max(0, leftMs);
+  return round(Math.min(own, share));
+}
+
+/** The delay on Kubernetes: lightship's default shutdownDelay, the time for the endpoints to drop the pod (kube-proxy, ingress controllers). */
+export const KUBERNETES_DELAY_MS = 5_000;
+
+// The default delay (the delayMs option wins): only a platform that routes traffic by
+// readiness needs one. On Kubernetes, the endpoints follow readiness a few seconds late;
+// in a terminal, nobody routes anything; and when graceful delays the signal itself
+// (--stop-delay), the program is stopped after that delay and needs none of its own.
+// `platform` is what graceful reports (GRACEFUL_PLATFORM), else what the process sees.
+export function defaultDelayMs(platform: string | null, gracefulDelays: boolean): number {
+  if (gracefulDelays) return 0;
+  return platform === 'kubernetes' ? KUBERNETES_DELAY_MS : 0;
 }
 
 const round = (ms: number) => Math.floor(ms);

@@ -3,7 +3,7 @@
 // facts and the timeline, the same ones the JSON report is built from.
 import { leavesRest } from '../core/machine.js';
 import { appOutlived, graceMs, timeline, workExit, type Verdict } from '../core/timeline.js';
-import { describe as describePhase } from '../app/log.js';
+import { brief, describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
 import type { Decision, RestartPolicy } from '../core/restart.js';
 import { formatDuration } from '../config/parse.js';
@@ -214,7 +214,7 @@ export function ownShutdown(facts: Facts): string | null {
   const words = facts.phases
     .map((r) => r.phase)
     .filter((p) => p.phase === 'drained' || p.phase === 'closed' || p.phase === 'forced' || (p.phase === 'done' && !p.ok))
-    .map(describePhase);
+    .map(brief);
   return words.length > 0 ? words.join(', ') : null;
 }
 

@@ -421,7 +421,9 @@ export class Supervisor {
   #openStatus(): Record<string, string> {
     const { policy } = this.options;
     const now = this.clock.now;
-    this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }));
+    // Where it runs, for the library's default delay: none in a terminal (terminal mode is decided before the spawn).
+    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayMs };
+    this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }), context);
     return this.#status?.env ?? {};
   }
 

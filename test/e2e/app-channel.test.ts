@@ -61,4 +61,35 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(order).toMatchObject({ ok: false });
     expect(order.detail).toMatch(/^(cache|db) did not close within [\d.]+m?s.*\(from its own phases \(graceful-supervisor\/app\): .*\): drain first, then close resources in the reverse order of opening, each within its time$/);
   });
+
+  it('run: a repeated SIGTERM, which graceful forwards, cuts nothing: every request in flight completes, exit 0 (issue 25)', async () => {
+    const run = start(['run', '--timeout', '20s', '--ready', 'app', '--', node, fixture('app-http.js')]);
+    await run.ready();
+    const base = `http://127.0.0.1:${port(run.stdout.text)}`;
+    const inflight = [slow(`${base}/slow?ms=1500`), slow(`${base}/slow?ms=1500`), slow(`${base}/slow?ms=1500`)];
+    await run.stdout.waitFor(/(got \/slow\n[^]*){3}/, 'three requests to reach the program');
+    run.signal('SIGTERM');
+    await run.stderr.waitFor(/SIGTERM received/, 'the program to begin its stop');
+    await new Promise((r) => setTimeout(r, 500));
+    run.signal('SIGTERM'); // a platform repeating itself
+    expect(await Promise.all(inflight)).toEqual([200, 200, 200]);
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stderr.text).not.toMatch(/SIGTERM again: exiting now/);
+    expect(run.stderr.text).toMatch(/stopped cleanly: .*its own shutdown: drained 3 in [\d.]+m?s/);
+  });
+
+  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay or elsewhere", async () => {
+    const delayOf = async (args: string[]) => {
+      const report = join(tempDir(), 'r.json');
+      const run = start(['run', ...args, '--report-file', report, '--', node, fixture('app-http.js')]);
+      await run.stdout.waitFor(/ready \d+ port/, 'the app to be ready');
+      run.signal('SIGTERM');
+      expect((await exitOf(run, 30_000)).code).toBe(0);
+      return readJson(report).phases.find((p: any) => p.phase === 'stopping').delayMs as number;
+    };
+    expect(await delayOf(['--preset', 'kubernetes'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '300ms'])).toBe(0);
+    expect(await delayOf(['--preset', 'docker'])).toBe(0);
+    expect(await delayOf([])).toBe(0);
+  }, 60_000);
 });

@@ -1,13 +1,17 @@
 // The examples (examples/) on real PostgreSQL and Redis, each under `graceful run` with work
 // in flight at the stop, and each through `graceful check`. PostgreSQL and Redis are started
 // for this file on loopback (services.ts) and stopped by pid after it.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, freePort, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
+import type { Phase } from '../../src/app/protocol.js';
+import { exitOf, fixture, freePort, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
 import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
 
 useHarness();
@@ -258,6 +262,115 @@ describe('examples/websocket.js', () => {
     const r = await check(['--ready', `tcp:${port}`], 'websocket.js', { PORT: String(port) });
     expect(r.failed).toEqual([]);
     expect(r.code).toBe(0);
+  });
+});
+
+describe.skipIf(missing !== null)('a budget every resource can count on (fixtures/app-pg-redis.js)', () => {
+  it('PostgreSQL hangs at its close: it gets its share, and both Redis connections still get their QUIT', async () => {
+    const admin = createClient({ url: redis!.url });
+    await admin.connect();
+    await admin.sendCommand(['CONFIG', 'RESETSTAT']);
+    const report = join(tempDir(), 'r.json');
+    // As in issue 25: graceful run --timeout 6s, a request in flight that holds the drain 2 s.
+    const app = start(['run', '--timeout', '6s', '--report-file', report, '--', node, fixture('app-pg-redis.js')], {
+      env: { DATABASE_URL: pg!.url, REDIS_URL: redis!.url, HANG: 'pg' },
+    });
+    const port = Number((await app.stdout.waitFor(/ready \d+ port (\d+)/, 'the app to be ready', 20_000))[1]);
+    const slow = get(port, '/slow?ms=2000');
+    await app.stdout.waitFor(/got \/slow/, 'the slow request to arrive');
+    app.signal('SIGTERM');
+    expect((await slow).status).toBe(200);
+    expect((await exitOf(app)).code).toBe(1);
+    const phases = readJson(report).phases as Phase[];
+    const closes = phases.flatMap((p) => (p.phase === 'closing' ? [[p.name, p.timeoutMs]] : p.phase === 'closed' ? [[p.name, p.outcome]] : []));
+    expect(closes.map(([name, what]) => `${name} ${typeof what === 'number' ? 'closing' : what}`)).toEqual([
+      'postgres closing', 'postgres timeout', 'bull-redis closing', 'bull-redis closed', 'redis closing', 'redis closed',
+    ]);
+    // Each had at least a third of what was left when the closes began: none was given 0 ms.
+    const stopping = phases.find((p) => p.phase === 'stopping') as Extract<Phase, { phase: 'stopping' }>;
+    const [pgMs, bullMs] = closes.filter(([, w]) => typeof w === 'number').map(([, w]) => w as number);
+    expect(pgMs).toBeLessThan(stopping.budgetMs / 2);
+    expect(bullMs).toBeGreaterThan(500);
+    // Redis itself answered two QUITs.
+    const stats = String(await admin.sendCommand(['INFO', 'commandstats']));
+    expect(/cmdstat_quit:calls=(\d+)/.exec(stats)?.[1]).toBe('2');
+    await admin.close();
+    expect(app.stderr.text).toMatch(/its own shutdown: drained 1 in [\d.]+m?s, postgres did not close within [\d.]+m?s, closed bull-redis in \d+ms, closed redis in \d+ms, not everything closed; exit status 1 \[failed\]/);
+  });
+});
+
+describe.skipIf(missing !== null)('a start that fails (examples/express-pg-redis.js, PostgreSQL unreachable)', () => {
+  it('closes Redis, which it had opened, says the start failed, and exits 1 without a stack trace', async () => {
+    const closedPort = await freePort();
+    const admin = createClient({ url: redis!.url });
+    await admin.connect();
+    await admin.sendCommand(['CONFIG', 'RESETSTAT']);
+    const app = start(['run', '--verbose', '--', node, example('express-pg-redis.js')], {
+      env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/postgres`, REDIS_URL: redis!.url, PORT: String(await freePort()) },
+    });
+    expect((await exitOf(app, 20_000)).code).toBe(1);
+    const phases = phasesOf(app.stderr.text, 'express-pg-redis.js').filter((l) => !l.includes('reports its phases')).map((l) => l.replace(/[\d.]+m?s\b/g, 'T'));
+    expect(phases).toEqual([
+      'opened redis in T',
+      `the start failed (postgres failed to open: connect ECONNREFUSED 127.0.0.1:${closedPort}): stopping within T (GRACEFUL_STOP_TIMEOUT_MS): drain until +T, then close resources`,
+      'not accepting new work (no server registered) at +T; 0 in flight',
+      'drained 0 in T',
+      'closing redis (timeout T)',
+      'closed redis in T',
+      'shutdown done in T: everything closed; exit status 1',
+    ]);
+    expect(app.stderr.text).not.toMatch(/^\s+at /m);
+    // Redis saw its client leave by the client's own close, not by a crash: it is gone, and no connection of it is left.
+    const clients = String(await admin.sendCommand(['CLIENT', 'LIST']));
+    expect(clients.trim().split('\n')).toHaveLength(1);
+    await admin.close();
+  });
+});
+
+// A WebSocket client that completes the handshake, then never reads nor answers anything:
+// a phone that went out of coverage. Resolves once upgraded; `closed` when the server ends it.
+async function silentWebSocket(port: number): Promise<{ closed: Promise<number> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  await new Promise<void>((resolve) => {
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += d.toString('latin1');
+      if (seen.includes('\r\n\r\n')) {
+        // From now on it answers nothing (its data is read and dropped): the close frame
+        // is never answered. A phone that vanished reads nothing either; to the server both
+        // are the same silence.
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+  return { closed: new Promise((r) => socket.once('close', () => r(performance.now()))) };
+}
+
+describe('examples/websocket.js with a client that never answers the close frame', () => {
+  it('ends it after 5 s, counts it as ended, and the stop is clean (exit 0)', async () => {
+    const port = await freePort();
+    const report = join(tempDir(), 'r.json');
+    const app = start(['run', '--report-file', report, '--', node, example('websocket.js')], { env: { PORT: String(port) } });
+    await app.stdout.waitFor(/listening on/, 'the server to listen', 20_000);
+    const silent = await silentWebSocket(port);
+    const polite = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((r) => polite.once('message', r));
+    const politeClosed = new Promise<number>((r) => polite.once('close', (code: number) => r(code)));
+    const stopAt = app.signal('SIGTERM');
+    expect(await politeClosed).toBe(1001);
+    const endedAt = await silent.closed;
+    const exit = await exitOf(app);
+    expect(exit.code).toBe(0);
+    // The documented wait: 5 s after the close frame (not the 29 s drain deadline).
+    expect(endedAt - stopAt).toBeGreaterThan(4_900);
+    expect(endedAt - stopAt).toBeLessThan(7_000);
+    const drained = (readJson(report).phases as Phase[]).find((p) => p.phase === 'drained');
+    expect(drained).toMatchObject({ completed: 1, cut: 0, ended: 1 });
+    expect(app.stderr.text).toMatch(/stopped cleanly: .*its own shutdown: drained 1 in [45](\.\d+)?s; ended 1 that did not answer the close frame, closed ticker in \d+ms; exit status 0 \[clean\]/);
   });
 });
 

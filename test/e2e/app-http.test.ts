@@ -163,6 +163,39 @@ describe('the library on an HTTP server with keep-alive clients', () => {
     expect((await exitOf(run)).code).toBe(0);
   });
 
+  it('answers the requests whose connections the kernel queued at the instant of the signal, without keep-alive (issue 25)', async () => {
+    const { run, port } = await startApp();
+    // The program's event loop is busy for 600 ms: the signal and the connections made
+    // meanwhile wait together, the connections in the kernel's accept queue.
+    const busy = get(port, '/block?ms=600');
+    await new Promise((r) => setTimeout(r, 150));
+    run.signal('SIGTERM');
+    const queued = Array.from({ length: 5 }, () => get(port, '/'));
+    await busy;
+    const replies = await Promise.all(queued);
+    // Accepted and answered, told to close: none reset (before: each was accepted in the
+    // same turn as the signal, then ended at once as "idle" before its request was read).
+    expect(replies.map((r) => [r.status, r.error, r.connection])).toEqual(Array(5).fill([200, null, 'close']));
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stderr.text).toMatch(/^app-http\.js: drained 5 in \d+ms$/m);
+  });
+
+  it('answers a request sent on a connection it accepted before the stop but that had sent nothing yet', async () => {
+    const { run, port } = await startApp();
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    run.signal('SIGTERM');
+    await run.stderr.waitFor(/not accepting new work/, 'the listener to close');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    const ended = new Promise((r) => socket.once('close', r));
+    socket.on('error', (e: NodeJS.ErrnoException) => (answer += ` ${e.code}`));
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*Connection: close\r\n[^]*ok\n$/);
+    expect((await exitOf(run)).code).toBe(0);
+  });
+
   it('SIGINT is a stop like SIGTERM; a copy within 200 ms is the same one; a second one later forces (130)', async () => {
     const first = await startApp();
     const slow = get(first.port, '/slow?ms=600');
@@ -209,10 +242,10 @@ describe("graceful's channel", () => {
       { phase: 'ready', uptimeMs: expect.any(Number) },
       { phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: expect.any(Number), budgetFrom: 'graceful', delayMs: 0, drainEndsMs: expect.any(Number) },
       { phase: 'not-accepting', afterMs: expect.any(Number), inflight: 2, sources: ['http'] },
-      { phase: 'drained', ...ms, completed: 2, cut: 0, sources: [{ name: 'http', inflight: 2, completed: 2, cut: 0, error: null }] },
-      { phase: 'closing', afterMs: expect.any(Number), name: 'cache', timeoutMs: 5_000 },
+      { phase: 'drained', ...ms, completed: 2, cut: 0, ended: 0, sources: [{ name: 'http', inflight: 2, completed: 2, cut: 0, ended: 0, error: null }] },
+      { phase: 'closing', afterMs: expect.any(Number), name: 'cache', timeoutMs: expect.any(Number) },
       { phase: 'closed', ...ms, name: 'cache', outcome: 'closed', error: null },
-      { phase: 'closing', afterMs: expect.any(Number), name: 'db', timeoutMs: 5_000 },
+      { phase: 'closing', afterMs: expect.any(Number), name: 'db', timeoutMs: expect.any(Number) },
       { phase: 'closed', ...ms, name: 'db', outcome: 'closed', error: null },
       { phase: 'done', afterMs: expect.any(Number), ok: true, exitCode: 0 },
     ]);
@@ -222,6 +255,12 @@ describe("graceful's channel", () => {
     expect(stopping.budgetMs).toBeLessThanOrEqual(8_000);
     // 8 s less a 400 ms margin, half of it kept for the two resources (10 s of timeouts): the drain ends near +3.8 s.
     expect(stopping.drainEndsMs).toBe(Math.floor((stopping.budgetMs - Math.round(stopping.budgetMs * 0.05)) / 2));
+    // Each resource gets its share of what is left: cache half of it (two equal timeouts), db the rest, capped at its 5 s.
+    const closing = graceful.phases.filter((p) => p.phase === 'closing') as Extract<Phase, { phase: 'closing' }>[];
+    const end = stopping.budgetMs - Math.round(stopping.budgetMs * 0.05);
+    // (afterMs is rounded; the share was computed from the unrounded time: within 1 ms.)
+    expect(Math.abs(closing[0]!.timeoutMs - (end - closing[0]!.afterMs) / 2)).toBeLessThanOrEqual(1);
+    expect(Math.abs(closing[1]!.timeoutMs - Math.min(5_000, end - closing[1]!.afterMs))).toBeLessThanOrEqual(1);
     expect(run.stderr.text).toBe('');
     await graceful.close();
   });

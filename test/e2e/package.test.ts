@@ -28,7 +28,10 @@ describe(`the packed tarball of ${NAME}`, () => {
     project = join(dir, 'project');
     execFileSync('mkdir', [project]);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty', private: true, type: 'module' }));
-    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
+    // The library it re-exports as graceful-supervisor/app is a package of its own, packed
+    // beside it (as it would be published first).
+    const library = npm(['pack', '--silent', '--pack-destination', dir], join(ROOT, 'packages/graceful-lifecycle')).trim().split('\n').pop()!;
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, library), tarball], project);
     return () => execFileSync('rm', ['-rf', dir]);
   }, 180_000);
 

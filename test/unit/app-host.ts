@@ -14,6 +14,9 @@ export class FakeHost implements Host {
   readonly sent: (Phase & { at: number })[] = [];
   channel: Channel | null = null;
   envTimeoutMs: number | null = null;
+  underGraceful = false;
+  platform: string | null = null;
+  gracefulDelays = false;
   #deadline: { ms: number; at: number } | null = null;
   #timers: { at: number; fire: () => void }[] = [];
   readonly #handlers = new Map<string, Set<() => void>>();
@@ -21,6 +24,7 @@ export class FakeHost implements Host {
   /** Under graceful: phases go to `sent`, and `deadline(ms)` plays graceful's message. */
   static underGraceful(): FakeHost {
     const host = new FakeHost();
+    host.underGraceful = true;
     host.channel = {
       send: (phase) => {
         if (host.#lost) return false;

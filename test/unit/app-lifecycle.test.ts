@@ -50,10 +50,10 @@ describe('ordering', () => {
       { phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 14_500, at: 0 },
       { phase: 'not-accepting', afterMs: 0, inflight: 3, sources: ['http', 'jobs'], at: 0 },
       {
-        phase: 'drained', afterMs: 150, ms: 150, completed: 3, cut: 0, at: 150,
+        phase: 'drained', afterMs: 150, ms: 150, completed: 3, cut: 0, ended: 0, at: 150,
         sources: [
-          { name: 'http', inflight: 2, completed: 2, cut: 0, error: null },
-          { name: 'jobs', inflight: 1, completed: 1, cut: 0, error: null },
+          { name: 'http', inflight: 2, completed: 2, cut: 0, ended: 0, error: null },
+          { name: 'jobs', inflight: 1, completed: 1, cut: 0, ended: 0, error: null },
         ],
       },
       { phase: 'closing', afterMs: 150, name: 'c', timeoutMs: 5_000, at: 150 },
@@ -107,14 +107,44 @@ describe('ordering', () => {
     expect({ opened, settled }).toEqual({ opened: false, settled: false });
   });
 
-  it('does not register a resource that failed to open: use() rejects with its error', async () => {
+  it('a resource that fails to open stops the start: what was opened closes in reverse order, and the exit is 1', async () => {
     const host = FakeHost.underGraceful();
     const life = new Lifecycle(quiet, host);
-    await expect(life.use('db', () => Promise.reject(new Error('ECONNREFUSED')), () => undefined)).rejects.toThrow('ECONNREFUSED');
-    await expect(life.use('sync', () => { throw new Error('bad config'); }, () => undefined)).rejects.toThrow('bad config');
-    await life.shutdown();
-    expect(phases(host)).toEqual(['stopping', 'not-accepting', 'drained', 'done']);
-    expect(host.exits).toEqual([{ code: 0, at: 0 }]);
+    const calls: string[] = [];
+    await life.use('redis', () => 'redis', (r) => calls.push(`close ${r} @${host.t}`));
+    void life.use('queue', () => after(host, 5, 'queue'), (r) => calls.push(`close ${r} @${host.t}`));
+    let settled = false;
+    void life.use('postgres', () => after(host, 20, null, new Error('connect ECONNREFUSED 127.0.0.1:5432')), () => calls.push('close postgres')).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await host.advance(1_000);
+    // use() stays pending: the start-up code stops there, as it does once a stop began.
+    expect(settled).toBe(false);
+    expect(calls).toEqual(['close queue @20', 'close redis @20']);
+    expect(host.sent.filter((p) => p.phase !== 'opened' && p.phase !== 'closing')).toEqual([
+      { phase: 'stopping', trigger: 'start-failed', reason: 'postgres failed to open: connect ECONNREFUSED 127.0.0.1:5432', budgetMs: 30_000, budgetFrom: 'default', delayMs: 0, drainEndsMs: 19_000, at: 20 },
+      { phase: 'not-accepting', afterMs: 0, inflight: 0, sources: [], at: 20 },
+      { phase: 'drained', afterMs: 0, ms: 0, completed: 0, cut: 0, ended: 0, sources: [], at: 20 },
+      { phase: 'closed', afterMs: 0, name: 'queue', ms: 0, outcome: 'closed', error: null, at: 20 },
+      { phase: 'closed', afterMs: 0, name: 'redis', ms: 0, outcome: 'closed', error: null, at: 20 },
+      { phase: 'done', afterMs: 0, ok: true, exitCode: 1, at: 20 },
+    ]);
+    expect(host.exits).toEqual([{ code: 1, at: 20 }]);
+  });
+
+  it('an open() that throws at once stops the start the same way, and says why in one line', async () => {
+    const host = new FakeHost();
+    const life = new Lifecycle({}, host);
+    await life.use('cache', () => 1, () => undefined);
+    void life.use('config', () => { throw new Error('bad config\n    at line 3'); }, () => undefined);
+    await host.advance(0);
+    expect(host.lines.slice(1, 3)).toEqual([
+      'the start failed (config failed to open: bad config): stopping within 30s (the default): drain until +24s, then close resources',
+      'not accepting new work (no server registered) at +0ms; 0 in flight',
+    ]);
+    expect(host.lines.at(-1)).toBe('shutdown done in 0ms: everything closed; exit status 1');
+    expect(host.exits).toEqual([{ code: 1, at: 0 }]);
   });
 });
 
@@ -151,21 +181,44 @@ describe('timeouts', () => {
     expect(host.exits).toEqual([{ code: 1, at: 4_750 }]);
   });
 
-  it('shortens the last timeouts to what is left of the budget, and still calls each close', async () => {
+  it('gives each resource its share of what is left: a hung one cannot take the time of those after it', async () => {
     const host = FakeHost.underGraceful();
     host.deadline(3_000);
     const { calls } = await threeResources(host, quiet, { c: null, b: null, a: 0 });
     host.signal('SIGTERM');
     await host.advance(10_000);
-    // 3 s budget, 150 ms margin: end at +2850; c takes its 2850, b gets nothing, a closes at once.
+    // 3 s budget, 150 ms margin: end at +2850. c gets 2850 x 5/15 = 950 and hangs; b gets
+    // 1900 x 5/10 = 950 and hangs; a still has 950, and closes at once.
     expect(host.sent.filter((p) => p.phase === 'closing').map((p) => p.phase === 'closing' && [p.name, p.afterMs, p.timeoutMs])).toEqual([
-      ['c', 0, 2_850],
-      ['b', 2_850, 0],
-      ['a', 2_850, 0],
+      ['c', 0, 950],
+      ['b', 950, 950],
+      ['a', 1_900, 950],
     ]);
-    expect(calls).toEqual(['close c @0', 'close b @2850', 'close a @2850']);
+    expect(calls).toEqual(['close c @0', 'close b @950', 'close a @1900']);
     expect(host.sent.filter((p) => p.phase === 'closed').map((p) => p.phase === 'closed' && p.outcome)).toEqual(['timeout', 'timeout', 'closed']);
-    expect(host.exits).toEqual([{ code: 1, at: 2_850 }]);
+    expect(host.exits).toEqual([{ code: 1, at: 1_900 }]);
+  });
+
+  it("shares by each resource's timeout: a longer one weighs more, and what one leaves goes to the next", async () => {
+    const host = FakeHost.underGraceful();
+    host.deadline(6_000); // graceful run --timeout 6s, as in issue 25
+    const life = new Lifecycle(quiet, host);
+    await life.use('bull-redis', () => 1, () => after(host, 2));
+    await life.use('queue', () => 1, () => after(host, 3));
+    await life.use('postgres', () => 1, () => after(host, null), { timeoutMs: 10_000 });
+    life.serve('http', fakeWork('http', [], host, 1)); // never finishes: cut at the drain deadline
+    host.signal('SIGTERM');
+    await host.advance(10_000);
+    // End at +5700; the resources' share is min(20 s, 5.7 s / 2): the drain ends at +2850.
+    // postgres: 2850 x 10/20 = 1425, and hangs; queue: 1425 x 5/10 = 712; bull-redis the rest.
+    expect(host.sent.filter((p) => p.phase === 'closing' || p.phase === 'closed').map((p) => (p.phase === 'closing' ? `closing ${p.name} ${p.timeoutMs} @${p.at}` : p.phase === 'closed' ? `${p.outcome} ${p.name} @${p.at}` : ''))).toEqual([
+      'closing postgres 1425 @2850',
+      'timeout postgres @4275',
+      'closing queue 712 @4275',
+      'closed queue @4278',
+      'closing bull-redis 1422 @4278',
+      'closed bull-redis @4280',
+    ]);
   });
 });
 
@@ -204,8 +257,8 @@ describe('errors in a step', () => {
     const report = await shutdown;
     expect(calls).toEqual(['stop ok @0', 'cut broken', 'close db @5']);
     expect(report.drain.sources).toEqual([
-      { name: 'broken', inflight: 0, completed: 0, cut: 0, error: 'not running' },
-      { name: 'ok', inflight: 1, completed: 1, cut: 0, error: null },
+      { name: 'broken', inflight: 0, completed: 0, cut: 0, ended: 0, error: 'not running' },
+      { name: 'ok', inflight: 1, completed: 1, cut: 0, ended: 0, error: null },
     ]);
     expect(report).toMatchObject({ ok: false, exitCode: 1 });
   });
@@ -251,21 +304,58 @@ describe('signals', () => {
     expect(life.state).toBe('stopping');
   });
 
-  it('forces on a second SIGTERM as well (143), and never with forceOnRepeat: false', async () => {
+  it('never forces on a second SIGTERM by default: the shutdown goes on, and says so (issue 25)', async () => {
     const host = new FakeHost();
-    await threeResources(host, quiet, { c: null });
+    const { life } = await threeResources(host, {}, { c: 4_000 });
     host.signal('SIGTERM');
     await host.advance(1_000);
-    host.signal('SIGTERM');
-    expect(host.exits).toEqual([{ code: 143, at: 1_000 }]);
+    host.signal('SIGTERM'); // a platform repeating itself: a retried rolling update, a second docker stop
+    await host.advance(1_000);
+    expect(host.exits).toEqual([]);
+    expect(life.state).toBe('stopping');
+    expect(host.lines).toContain('SIGTERM again: the shutdown goes on (SIGINT again forces the exit)');
+    await host.advance(5_000);
+    expect(host.exits).toEqual([{ code: 0, at: 4_000 }]);
+  });
+
+  it('forces on a second SIGTERM only when asked to, and never under graceful', async () => {
+    for (const forceOnRepeat of [true, ['SIGTERM' as const]]) {
+      const host = new FakeHost();
+      await threeResources(host, { ...quiet, forceOnRepeat }, { c: null });
+      host.signal('SIGTERM');
+      await host.advance(1_000);
+      host.signal('SIGTERM');
+      expect(host.exits).toEqual([{ code: 143, at: 1_000 }]);
+    }
+
+    const under = FakeHost.underGraceful();
+    await threeResources(under, { ...quiet, forceOnRepeat: true }, { c: null });
+    under.signal('SIGTERM');
+    await under.advance(1_000);
+    under.signal('SIGTERM');
+    await under.advance(1_000);
+    expect(under.exits).toEqual([]);
+    under.signal('SIGINT'); // Ctrl+C twice still forces, as graceful's own
+    expect(under.exits).toEqual([{ code: 130, at: 2_000 }]);
 
     const patient = new FakeHost();
     await threeResources(patient, { ...quiet, forceOnRepeat: false }, { c: null });
-    patient.signal('SIGTERM');
+    patient.signal('SIGINT');
     await patient.advance(1_000);
-    patient.signal('SIGTERM');
+    patient.signal('SIGINT');
     await patient.advance(1_000);
     expect(patient.exits).toEqual([]);
+  });
+
+  it('says a wrong signal name in one line, at once', () => {
+    const host = new FakeHost();
+    const make = (options: LifecycleOptions) => () => new Lifecycle(options, host);
+    expect(make({ signals: ['SIGTREM' as never] })).toThrow(
+      new TypeError('lifecycle(): signals: "SIGTREM" is not a stop signal; expected one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2'),
+    );
+    expect(make({ forceOnRepeat: ['TERM' as never] })).toThrow('lifecycle(): forceOnRepeat: "TERM" is not a stop signal;');
+    expect(make({ signals: 'SIGTERM' as never })).toThrow("lifecycle(): signals: expected an array of signal names like ['SIGTERM', 'SIGINT'], got string");
+    expect(host.handlers('SIGTERM')).toBe(0);
   });
 
   it('counts the first signal after shutdown() as a first request, the next one as a second', async () => {
@@ -273,11 +363,11 @@ describe('signals', () => {
     const { life } = await threeResources(host, quiet, { c: null });
     void life.shutdown('config reloaded');
     await host.advance(1_000);
-    host.signal('SIGTERM');
+    host.signal('SIGINT');
     await host.advance(1_000);
     expect(host.exits).toEqual([]);
-    host.signal('SIGTERM');
-    expect(host.exits).toEqual([{ code: 143, at: 2_000 }]);
+    host.signal('SIGINT');
+    expect(host.exits).toEqual([{ code: 130, at: 2_000 }]);
   });
 
   it('leaves the signals alone once done without exiting (exit: false)', async () => {
@@ -333,6 +423,34 @@ describe('the stop itself', () => {
     // 7998 ms left; margin 400 ms: end at +7598; delay 1 s; db's share is its 5 s, at most
     // half of the 6598 ms after the delay: the drain ends at +4299.
     expect(host.sent[1]).toEqual({ phase: 'stopping', trigger: 'SIGTERM', reason: null, budgetMs: 7_998, budgetFrom: 'graceful', delayMs: 1_000, drainEndsMs: 4_299, at: 102 });
+  });
+
+  it('plans in whole milliseconds, though the time since the deadline message is not whole', async () => {
+    const host = FakeHost.underGraceful();
+    new Lifecycle(quiet, host);
+    host.t = 100.25;
+    host.deadline(30_000);
+    host.t = 103.96;
+    host.signal('SIGTERM');
+    await host.advance(0);
+    const stopping = host.sent.find((p) => p.phase === 'stopping');
+    expect(stopping).toMatchObject({ budgetMs: 29_996, budgetFrom: 'graceful', drainEndsMs: 28_996 });
+  });
+
+  it('takes its default delay from the platform: 5 s on Kubernetes, none in a terminal or when graceful delays the signal', async () => {
+    const delay = async (platform: string | null, gracefulDelays = false, delayMs?: number) => {
+      const host = FakeHost.underGraceful();
+      Object.assign(host, { platform, gracefulDelays });
+      void new Lifecycle(delayMs === undefined ? quiet : { ...quiet, delayMs }, host).shutdown();
+      await host.advance(0);
+      return (host.sent.find((p) => p.phase === 'stopping') as { delayMs: number }).delayMs;
+    };
+    expect(await delay('kubernetes')).toBe(5_000);
+    expect(await delay('kubernetes', true)).toBe(0);
+    expect(await delay('kubernetes', false, 1_500)).toBe(1_500);
+    expect(await delay('terminal')).toBe(0);
+    expect(await delay('docker')).toBe(0);
+    expect(await delay(null)).toBe(0);
   });
 
   it('returns the same shutdown to every caller and names the reason', async () => {

@@ -2,7 +2,7 @@
 // before graceful's kill, and the split between delay, drain and resources.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { plan, type PlanInput } from '../../src/app/plan.js';
+import { plan, resourceShare, type PlanInput } from '../../src/app/plan.js';
 
 const none: PlanInput = { gracefulMs: null, envMs: null, optionMs: null, delayMs: 0, drainTimeoutMs: null, resourceTimeoutsMs: [] };
 
@@ -60,6 +60,47 @@ describe('plan: the split', () => {
         expect(p.endMs).toBeGreaterThanOrEqual(p.drainEndsMs);
         expect(p.budgetMs).toBeGreaterThanOrEqual(p.endMs);
         if (p.budgetMs >= 100) expect(p.budgetMs - p.endMs).toBeGreaterThanOrEqual(50);
+      }),
+    );
+  });
+});
+
+describe('plan: figures', () => {
+  it('are whole milliseconds, whatever the deadline left', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), fc.nat(10_000), (gracefulMs, delayMs) => {
+        const p = plan({ ...none, gracefulMs, delayMs, resourceTimeoutsMs: [5_000, 1_234] });
+        for (const v of [p.budgetMs, p.endMs, p.delayMs, p.drainEndsMs]) expect(Number.isInteger(v)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('resourceShare: what the next resource gets', () => {
+  it('is its timeout when there is room for every one', () => {
+    expect(resourceShare(20_000, [5_000, 5_000])).toBe(5_000);
+  });
+
+  it('is its share by timeout of what is left, so that those after it keep theirs', () => {
+    expect(resourceShare(3_000, [5_000, 5_000, 5_000])).toBe(1_000);
+    expect(resourceShare(3_000, [10_000, 5_000])).toBe(2_000);
+    expect(resourceShare(0, [5_000])).toBe(0);
+    expect(resourceShare(-50, [5_000, 5_000])).toBe(0);
+  });
+
+  it('never gives the ones before the last more than leaves each later one its part', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60_000 }), fc.array(fc.integer({ min: 1, max: 30_000 }), { minLength: 1, maxLength: 6 }), (left, timeouts) => {
+        // Everyone hangs: each takes what it is given; the last still gets its share.
+        let rest = left;
+        const given = timeouts.map((_, i) => {
+          const ms = resourceShare(rest, timeouts.slice(i));
+          rest -= ms;
+          return ms;
+        });
+        expect(rest).toBeGreaterThanOrEqual(0);
+        const total = timeouts.reduce((a, b) => a + b, 0);
+        given.forEach((ms, i) => expect(ms).toBeGreaterThanOrEqual(Math.min(timeouts[i]!, Math.floor((left * timeouts[i]!) / total)) - timeouts.length));
       }),
     );
   });

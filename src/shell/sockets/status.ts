@@ -11,7 +11,7 @@ import type { Server, Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeDeadline, parsePhase, STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR, type Phase } from '../../app/protocol.js';
+import { encodeDeadline, parsePhase, PLATFORM_VAR, STATUS_SOCKET_VAR, STOP_DELAY_VAR, STOP_TIMEOUT_VAR, type Phase } from '../../app/protocol.js';
 import { loadedLibc } from '../process/ffi.js';
 import { ownSocketPath, removeSocketFile } from './rundir.js';
 import { onInput, removeSocket } from './sigio.js';
@@ -29,9 +29,17 @@ export interface StatusChannel {
   close(): void;
 }
 
+/** Where the program runs, for the library's default delay (docs/app-protocol.md). */
+export interface StatusContext {
+  /** `terminal`, the platform graceful recognised, or `unknown`. */
+  platform: string;
+  /** graceful's --stop-delay: it keeps the program serving before the signal itself. */
+  stopDelayMs: number;
+}
+
 // Opens the channel; `phase` gets each line with the pid its connection said hello with.
 // Null (graceful does without) when no private directory can be made.
-export function openStatus(timeoutMs: number | null, phase: (pid: number | null, p: Phase) => void): StatusChannel | null {
+export function openStatus(timeoutMs: number | null, phase: (pid: number | null, p: Phase) => void, context?: StatusContext): StatusChannel | null {
   // The runtime directory; where it cannot be trusted (another user made it), a private
   // directory of this run's own.
   let dir: string | null = null;
@@ -98,6 +106,8 @@ export function openStatus(timeoutMs: number | null, phase: (pid: number | null,
   }
   const env: Record<string, string> = { [STATUS_SOCKET_VAR]: path };
   if (timeoutMs !== null) env[STOP_TIMEOUT_VAR] = String(timeoutMs);
+  if (context) env[PLATFORM_VAR] = context.platform;
+  if (context && context.stopDelayMs > 0) env[STOP_DELAY_VAR] = String(context.stopDelayMs);
   return {
     env,
     tellDeadline(ms) {
