@@ -47,13 +47,14 @@ const RELOAD_KEYS: readonly string[] = ['listen', 'listenPid', 'control', 'reloa
 export const TABLES: Record<string, Table> = {
   'options-run': options('RUN_OPTIONS (src/config/options.ts)', RUN_OPTIONS),
   'options-lifecycle': options('LIFECYCLE_OPTIONS (src/config/options.ts)', LIFECYCLE_OPTIONS),
-  'options-check': options('CHECK_OPTIONS (src/config/options.ts)', CHECK_OPTIONS),
+  'options-check': options('CHECK_OPTIONS (src/commands/check/options.ts)', CHECK_OPTIONS),
   'options-reload': options('RUN_OPTIONS (src/config/options.ts)', RUN_OPTIONS.filter((o) => RELOAD_KEYS.includes(o.key))),
-  'options-reload-command': options('RELOAD_COMMAND_OPTIONS (src/config/listen.ts)', RELOAD_COMMAND_OPTIONS),
+  'options-reload-command': options('RELOAD_COMMAND_OPTIONS (src/commands/reload/options.ts)', RELOAD_COMMAND_OPTIONS),
   'options-up': options('UP_OPTIONS (src/commands/up/options.ts)', UP_OPTIONS),
   'exit-run': exits(['run', 'both']),
   'exit-check': exits(['check', 'both']),
   'exit-reload': exits(['reload']),
+  'exit-up': exits(['up']),
   presets: {
     from: 'PRESETS (src/config/presets.ts)',
     render: () =>

@@ -3,6 +3,7 @@
 // delay, stop accepting, drain, close the resources in reverse order, exit. The clock,
 // timers, signals, exit and graceful's channel come from a Host (host.ts in a program, a
 // fake one in the unit tests).
+import { ECHO_WINDOW_MS } from './protocol.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toSource, type Source } from './drain.js';
 import { describe } from './log.js';
@@ -28,10 +29,6 @@ export type { LifecycleOptions, LifeState, Probe, ShutdownOptions, ShutdownRepor
 /** The signals lifecycle() takes (the StopSignal union, for the run-time check). */
 export const STOP_SIGNALS: readonly StopSignal[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-// A copy of the first signal arriving this soon is the same request, not a second one: a
-// terminal's Ctrl+C reaches the whole foreground group, and npm, yarn or a shell wrapper
-// forwards it to the program that already got it (graceful's own echo window).
-export const ECHO_WINDOW_MS = 200;
 
 export interface Host {
   /** Monotonic milliseconds. */

@@ -16,6 +16,12 @@ export const PLATFORM_VAR = 'GRACEFUL_PLATFORM';
 export const STOP_DELAY_VAR = 'GRACEFUL_STOP_DELAY_MS';
 export const PROTOCOL_VERSION = 1;
 
+// One Ctrl+C can reach a process twice: from the terminal (to the whole foreground group),
+// and again from a wrapper in the same group that forwards it (npm, yarn, make -j, a shell).
+// Copies this close to the first request are the same keypress; a person's second press
+// comes later than this. graceful (core/machine.ts) and the library read the same window.
+export const ECHO_WINDOW_MS = 200;
+
 export type { BudgetSource, Outcome, Phase, SourceCounts } from './types.js';
 import type { Phase } from './types.js';
 

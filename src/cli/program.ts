@@ -66,9 +66,8 @@ Start: each process once its dependencies meet their condition; independent ones
 Stop (SIGTERM, Ctrl+C, --exit-with's process ending, a process failing): reverse order,
 independent branches together, each through its own stop sequence. Ctrl+C again kills.
 
-Exit status: --exit-with's process's status; else the status of the process that ended the
-stack; else 0 if each process stopped with success, or the first failure.
-${exitHelp('run').split('\n').filter((l) => /^\s+(2|70)\s/.test(l)).join('\n')}
+Exit status:
+${exitHelp('up')}
 
 Examples:
   graceful up

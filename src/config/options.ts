@@ -47,7 +47,7 @@ export type RunKey = KeyOf<typeof RUN_OPTIONS>;
 
 
 /** graceful run's lifecycle policies: restarts, the memory limit, stats, the health endpoint. */
-export interface Lifecycle {
+export interface LifecyclePolicy {
   restart: RestartPolicy;
   /** --max-memory, in bytes, over the child's whole tree. */
   maxMemory: number | null;
@@ -59,7 +59,7 @@ export interface Lifecycle {
 export interface RunOptions {
   command: string[];
   policy: Policy;
-  lifecycle: Lifecycle;
+  lifecycle: LifecyclePolicy;
   /** --ready: how to tell that the child is ready, or null. */
   ready: ReadySpec | null;
   /**
@@ -90,7 +90,7 @@ export interface RunOptions {
 
 
 
-const NO_LIFECYCLE: Lifecycle = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null };
+const NO_LIFECYCLE: LifecyclePolicy = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null };
 
 /** The options of graceful run only: what happens across the child's life. */
 export const LIFECYCLE_OPTIONS = [

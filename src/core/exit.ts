@@ -8,6 +8,10 @@ export const EXIT = {
   ok: 0,
   /** graceful check: a check failed. */
   checkFailed: 1,
+  /** graceful up: a process the start waited for ended with success, but another needed it ready. */
+  unmetDependency: 1,
+  /** graceful up: a process counted as failed whose own status was 0 (stopped for graceful's own reason). */
+  stackFailed: 1,
   /** Bad flag, bad value, missing command: the user can fix the command line. */
   usage: 2,
   /** A bug in graceful (EX_SOFTWARE from sysexits.h), or graceful not built. */
@@ -36,7 +40,7 @@ export function signalStatus(signo: number): number {
 /** One row of the table: the status (or its rule), the command it applies to, and when. */
 export interface ExitRow {
   status: string;
-  command: 'run' | 'check' | 'both' | 'reload';
+  command: 'run' | 'check' | 'both' | 'reload' | 'up';
   when: string;
 }
 
@@ -57,12 +61,19 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: String(EXIT.rolledBack), command: 'reload', when: 'rolled back: the new generation failed to start or to become ready and was stopped; the old one still serves' },
   { status: String(EXIT.reloadFailed), command: 'reload', when: 'failed: no running graceful with reloads on was found, or it was stopping (or had no generation serving) and switched nothing' },
   { status: String(EXIT.usage), command: 'reload', when: 'usage error: a bad option or value' },
+  { status: "NAME's", command: 'up', when: "--exit-with NAME: NAME's status as graceful run would exit (0 for its success statuses)" },
+  { status: "the process's", command: 'up', when: 'the stack stopped because a process ended (on_exit), was not ready (124), could not start (127, 126), or gave up restarting' },
+  { status: String(EXIT.unmetDependency), command: 'up', when: 'a process the start waited for ended with success, but another needed it ready' },
+  { status: String(EXIT.ok), command: 'up', when: 'stopped by a signal, and every process stopped with success' },
+  { status: 'the first failure', command: 'up', when: 'stopped by a signal: the status of the first process, in stop order, that did not (137 for one killed at its deadline)' },
+  { status: String(EXIT.usage), command: 'up', when: 'the file or an option is wrong (nothing started)' },
+  { status: String(EXIT.internal), command: 'up', when: 'an internal error in graceful (a bug: please report it)' },
   { status: String(EXIT.nativeUnavailable), command: 'both', when: 'the standalone executable cannot load its native part (a noexec or read-only temporary directory: GRACEFUL_TMPDIR, docs/binary.md)' },
 ];
 
 // The exit statuses of `command`, for --help.
-export function exitHelp(command: 'run' | 'check' | 'reload'): string {
-  const rows = EXIT_TABLE.filter((r) => r.command === command || (r.command === 'both' && command !== 'reload'));
+export function exitHelp(command: 'run' | 'check' | 'reload' | 'up'): string {
+  const rows = EXIT_TABLE.filter((r) => r.command === command || (r.command === 'both' && (command === 'run' || command === 'check')));
   const width = Math.max(...rows.map((r) => r.status.length));
   return rows.map((r) => `  ${r.status.padEnd(width)}  ${r.when}`).join('\n');
 }

@@ -2,8 +2,9 @@
 // when each signal is sent and to whom; the shell (shell/supervisor.ts) only carries the
 // actions out. No I/O and no clock here: every event carries its own time.
 import { exitStatus } from './timeline.js';
-import type { Action, Event, Facts, Phase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
+import type { Action, Event, Facts, MachinePhase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
 import { isStopSignal } from './types.js';
+import { ECHO_WINDOW_MS } from '../app/protocol.js';
 
 // The first state of a run: the spawn of `command` was asked for at `at`.
 export function initialState(command: readonly string[], at: number): State {
@@ -273,10 +274,8 @@ function onForce(state: State, signal: StopSignal, at: number, policy: Policy): 
   }
 }
 
-// One Ctrl+C can reach graceful twice: from the terminal, and again from a wrapper in the
-// same process group that forwards it (npm, yarn, make -j). Copies this close to the first
-// request are the same keypress; a person's second press comes later than this.
-export const ECHO_WINDOW_MS = 200;
+// One Ctrl+C seen twice (app/protocol.ts, ECHO_WINDOW_MS): the same keypress.
+export { ECHO_WINDOW_MS };
 
 function isEcho(state: State, signal: SignalName, at: number): boolean {
   const stop = state.facts.stop!;
@@ -385,7 +384,7 @@ function escalate(state: State, at: number, forced: boolean, policy: Policy): St
   }
   const mainGone = phase.kind === 'draining';
   actions.push({ type: 'send', signal: policy.killSignal, target: mainGone ? 'tree' : killTarget(policy), reason: 'kill' });
-  const next: Phase = mainGone ? { kind: 'draining', killed: true } : { kind: 'killed' };
+  const next: MachinePhase = mainGone ? { kind: 'draining', killed: true } : { kind: 'killed' };
   return {
     state: withStop(state, { killSignal: policy.killSignal, killSentAt: at, forced, killReason: forced ? 'second-signal' : 'deadline', preStop }, next),
     actions,
@@ -482,7 +481,7 @@ function finish(state: State, actions: Action[], policy: Policy): Step {
 }
 
 // Is the main process there to be signalled (spawned, not yet exited) in this phase?
-function mainAlive(phase: Phase): boolean {
+function mainAlive(phase: MachinePhase): boolean {
   switch (phase.kind) {
     case 'running':
     case 'pre-stop':
@@ -501,16 +500,16 @@ function mainAlive(phase: Phase): boolean {
 
 // The target a forwarded signal can still reach in this phase, if any: once the main
 // process is gone, only the rest of its tree.
-function liveTarget(phase: Phase, target: Target): Target | null {
+function liveTarget(phase: MachinePhase, target: Target): Target | null {
   if (mainAlive(phase)) return target;
   return phase.kind === 'draining' && target === 'tree' ? 'tree' : null;
 }
 
-function withFacts(state: State, facts: Partial<Facts>, phase: Phase = state.phase): State {
+function withFacts(state: State, facts: Partial<Facts>, phase: MachinePhase = state.phase): State {
   return { phase, facts: { ...state.facts, ...facts } };
 }
 
-function withStop(state: State, stop: Partial<StopFacts>, phase: Phase = state.phase): State {
+function withStop(state: State, stop: Partial<StopFacts>, phase: MachinePhase = state.phase): State {
   return withFacts(state, { stop: { ...state.facts.stop!, ...stop } }, phase);
 }
 

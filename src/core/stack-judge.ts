@@ -28,14 +28,14 @@ export interface StackFact {
   graceMs: number | null;
 }
 
-export interface StopFacts {
+export interface StackStop {
   requestedAt: number;
   endedAt: number;
   deadlineMs: number | null;
 }
 
 // Judges the stack's run; every check has a verdict (ok, fail, or n/a with why).
-export function judgeStack(facts: readonly StackFact[], stop: StopFacts | null): StackCheck[] {
+export function judgeStack(facts: readonly StackFact[], stop: StackStop | null): StackCheck[] {
   const by = new Map(facts.map((f) => [f.name, f]));
   const edges = facts.flatMap((f) => f.dependsOn.map((d) => ({ from: f, to: by.get(d.name)!, d })));
   const check = (name: StackCheckName, problems: string[], okDetail: string, na: string | null = null): StackCheck =>

@@ -13,6 +13,7 @@
 //   marked `restart` stopped first and started again once it meets their condition; else
 //   the stack ends if --exit-with names it, its on_exit says so, or a process still waiting
 //   to start needed it.
+import { EXIT } from './exit.js';
 import { ECHO_WINDOW_MS } from './machine.js';
 import { decide, retain, type RestartPolicy, type RunRecord } from './restart.js';
 import type { StopSignal, StopTrigger } from './types.js';
@@ -391,12 +392,12 @@ function stackStatus(s: StackState, policy: StackPolicy, cause: StackCause): num
     const last = s.procs[policy.exitWith]?.lastStatus ?? null;
     if (last !== null) return last;
   }
-  if (cause.kind === 'ended') return cause.status !== 0 ? cause.status : cause.why === 'unmet' ? 1 : 0;
+  if (cause.kind === 'ended') return cause.status !== 0 ? cause.status : cause.why === 'unmet' ? EXIT.unmetDependency : EXIT.ok;
   for (const name of s.stopOrder) {
     const p = s.procs[name]!;
-    if (p.state.kind === 'ended' && !p.state.success) return p.state.status || 1;
+    if (p.state.kind === 'ended' && !p.state.success) return p.state.status || EXIT.stackFailed;
   }
-  return 0;
+  return EXIT.ok;
 }
 
 function finish(s: StackState, actions: StackAction[], status: number): StackStep {

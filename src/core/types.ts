@@ -209,7 +209,7 @@ export interface Facts {
 }
 
 /** Where the run is. Each phase answers every event (see machine.ts). */
-export type Phase =
+export type MachinePhase =
   /** The spawn was asked for; its outcome is not known yet. `pendingStop` holds a stop that arrived meanwhile. */
   | { kind: 'starting'; pendingStop: { signal: StopSignal | OwnStop; at: number; delivered: boolean } | null }
   /** The child runs; no stop requested. */
@@ -228,7 +228,7 @@ export type Phase =
   | { kind: 'done'; status: number };
 
 export interface State {
-  phase: Phase;
+  phase: MachinePhase;
   facts: Facts;
 }
 

@@ -1,7 +1,8 @@
 // The machine-readable report (--report-file): the same facts and timeline as the summary
 // line, versioned (report/files.ts writes it, atomically).
 import { appOutlived, exitStatus, timeline, type Verdict } from '../core/timeline.js';
-import type { AppPhase, Facts, SignalName } from '../core/types.js';
+import type { AppPhase, Facts, KillMode, KillReason, SignalName, StopTrigger } from '../core/types.js';
+import type { PresetName } from '../config/presets.js';
 import type { RunOptions } from '../config/options.js';
 import { describeReady } from '../config/readiness.js';
 import type { GenerationSummary, ReloadSummary } from './generations.js';
@@ -102,15 +103,15 @@ export interface Report {
   startedAt: string;
   policy: {
     timeoutMs: number;
-    stopSignal: string | null;
-    killSignal: string;
+    stopSignal: SignalName | null;
+    killSignal: SignalName;
     kill: boolean;
-    killMode: string;
+    killMode: KillMode;
     sigcont: boolean;
     preStop: string | null;
     stopDelayMs: number;
     successExitStatus: (number | string)[];
-    preset: string | null;
+    preset: PresetName | null;
   };
   ready: null | {
     probe: string;
@@ -119,17 +120,17 @@ export interface Report {
     timeoutMs: number | null;
   };
   stop: null | {
-    trigger: string;
+    trigger: StopTrigger;
     requestedAt: string;
     preStop: null | {
       command: string;
       durationMs: number | null;
       exitCode: number | null;
-      signal: string | null;
+      signal: SignalName | null;
       error: string | null;
       cancelled: boolean;
     };
-    signal: string | null;
+    signal: SignalName | null;
     signalSentAfterMs: number | null;
     sigcontSent: boolean;
     graceMs: number | null;
@@ -137,8 +138,8 @@ export interface Report {
     escalated: boolean;
     forced: boolean;
     /** Why the kill signal went out: deadline, second-signal, main-exited (kill mode mixed), app-exited. */
-    killReason: string | null;
-    killSignal: string | null;
+    killReason: KillReason | null;
+    killSignal: SignalName | null;
     killSentAfterMs: number | null;
     treeGoneAfterMs: number | null;
   };

@@ -86,7 +86,7 @@ export interface SupervisorOptions {
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
-export interface Outcome {
+export interface RunOutcome {
   state: State;
   status: number;
   extras: ReportExtras;
@@ -168,7 +168,7 @@ export class Supervisor {
   }
 
   // Runs the child to the end of its tree.
-  async start(): Promise<Outcome> {
+  async start(): Promise<RunOutcome> {
     const { options } = this;
     const reaping = startReaper({ subreaper: options.subreaper });
     this.#reaper = reaping.reaper;
@@ -501,7 +501,7 @@ export class Supervisor {
     }
   }
 
-  async #cleanUp(status: number): Promise<Outcome> {
+  async #cleanUp(status: number): Promise<RunOutcome> {
     this.#timers.cancelAll();
     process.off('SIGCHLD', this.#onChildChange);
     // A child that ended within FOLLOW_UP_MS of a stop: finish what was waiting on the scan.

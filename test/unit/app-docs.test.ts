@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { PHASES, type PhasesComplete } from '../../src/app/protocol.js';
-import { ECHO_WINDOW_MS, type LifecycleOptions } from '../../src/app/lifecycle.js';
+import { ECHO_WINDOW_MS, PHASES, type PhasesComplete } from '../../src/app/protocol.js';
+import type { LifecycleOptions } from '../../src/app/lifecycle.js';
 import { DEFAULT_BUDGET_MS, DEFAULT_RESOURCE_TIMEOUT_MS } from '../../src/app/plan.js';
 import { ROOT } from '../e2e/harness.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
-import type { Action, Event, Phase, Policy, SignalName } from '../../src/core/types.js';
+import type { Action, Event, MachinePhase, Policy, SignalName } from '../../src/core/types.js';
 import { basePolicy, Sim, type Input } from './sim.js';
 
 const exitCode = (code: number) => ({ type: 'child-exited' as const, code, signal: null, signo: null, survivors: 0 });
@@ -612,7 +612,7 @@ describe('every event in every phase', () => {
     sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
     return sim;
   };
-  const PHASES: Record<Phase['kind'], (terminal: boolean) => Sim> = {
+  const PHASES: Record<MachinePhase['kind'], (terminal: boolean) => Sim> = {
     starting: () => new Sim(),
     running: (t) => start({}, t),
     'pre-stop': (t) => stopped({ preStop: 'hook' }, t),
@@ -661,8 +661,8 @@ describe('every event in every phase', () => {
     return [name, actions.map(describeAction).join(', ')].filter(Boolean).join(': ');
   };
 
-  type Row = [event: Input, cells: Record<Phase['kind'], string>];
-  const row = (event: Input, cells: Partial<Record<Phase['kind'], string>>): Row => [
+  type Row = [event: Input, cells: Record<MachinePhase['kind'], string>];
+  const row = (event: Input, cells: Partial<Record<MachinePhase['kind'], string>>): Row => [
     event,
     { starting: SAME, running: SAME, 'pre-stop': SAME, delaying: SAME, signalled: SAME, killed: SAME, draining: SAME, done: SAME, ...cells },
   ];

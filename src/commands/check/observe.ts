@@ -12,7 +12,7 @@ import type { CheckOptions } from './options.js';
 import { describeReady, withoutCredentials } from '../../config/readiness.js';
 import { describeCommand } from '../../report/human.js';
 import { disposition, stillListening, tcpSockets } from '../../shell/process/inspect.js';
-import type { Outcome, Supervisor } from '../../shell/supervisor.js';
+import type { RunOutcome, Supervisor } from '../../shell/supervisor.js';
 import { inflightRequest, sendInflight } from './stream.js';
 
 // How often --probe tries a new request after the stop signal.
@@ -104,7 +104,7 @@ export async function probeNewWork(
 // Once the run is over: how the in-flight requests ended, what outlived the program, the
 // ports still bound, the files left in its private TMPDIR (`tmp`, then removed) and the
 // preload's trace (in `traces`, then removed unless KEEP_TRACE is set).
-export async function observeAfter(outcome: Outcome, obs: Observations, inflight: Promise<InflightResult>[], tmp: string, traces: string): Promise<void> {
+export async function observeAfter(outcome: RunOutcome, obs: Observations, inflight: Promise<InflightResult>[], tmp: string, traces: string): Promise<void> {
   obs.inflight && (obs.inflight.results = await Promise.all(inflight));
   // What outlived the program: behind a launcher that did not wait, what outlived the app.
   obs.survivors = appOutlived(outcome.state.facts) ? (outcome.extras.descendants.atAppExit ?? []) : outcome.extras.descendants.atMainExit;

@@ -69,7 +69,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
   if (coordinator.state.generations.length === 0) return status;
 
   const stoppedBy = coordinator.stoppedBy;
-  const verdicts = judge(coordinator, options.reload, reloads, stats, target === null);
+  const verdicts = judgeReloads(coordinator, options.reload, reloads, stats, target === null);
   if (options.inflight) verdicts.splice(2, 0, inflightCheck(options.inflight, inflightResults, reloads));
   const ok = stoppedBy === null && verdicts.every((v) => v.ok);
   const where = coordinator.sockets?.sockets.find((s) => s.target !== null)?.address ?? 'the held socket';
@@ -181,7 +181,7 @@ function reloadAt(reloads: readonly Reload[], at: number | null): number | null 
   return reloads.find((r) => at >= r.requestedAt && at <= (r.drainedAt ?? r.endedAt ?? Infinity))?.n ?? null;
 }
 
-function judge(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): ReloadCheck[] {
+function judgeReloads(coordinator: Coordinator, wanted: number, reloads: readonly Reload[], stats: StreamStats | null, noTarget: boolean): ReloadCheck[] {
   const state = coordinator.state;
   const switched = reloads.filter((r) => r.outcome === 'switched');
   const readyMs = switched.map((r) => (r.readyAt ?? r.requestedAt) - r.requestedAt);

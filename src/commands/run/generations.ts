@@ -34,7 +34,7 @@ import type { Health } from '../../shell/probes/health.js';
 import { environValue } from '../../shell/process/inspect.js';
 import { holdSockets, type HeldSockets } from '../../shell/sockets/listen.js';
 import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
-import { Supervisor, type Outcome } from '../../shell/supervisor.js';
+import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
 import { Trap } from '../../shell/trap.js';
 import { Ui } from '../../shell/ui/display.js';
 
@@ -48,7 +48,7 @@ export interface CoordinatorHooks {
   started?(generation: number, pid: number): void;
   ready?(generation: number): void;
   /** A generation's supervisor is done. */
-  exited?(generation: number, outcome: Outcome): void;
+  exited?(generation: number, outcome: RunOutcome): void;
 }
 
 /** A waiting `graceful reload`, or a caller of reload() in this process. */
@@ -67,7 +67,7 @@ export class Coordinator {
   #state: GenState = initialGenerations();
   readonly #supervisors = new Map<number, Supervisor>();
   /** Each generation's facts once its supervisor is done (bounded as the state's list is). */
-  readonly #ended = new Map<number, GenerationFacts & { status: number; outcome: Outcome }>();
+  readonly #ended = new Map<number, GenerationFacts & { status: number; outcome: RunOutcome }>();
   readonly #waiters = new Map<number, Waiter>();
   #nextWaiter = 1;
   #stats: ResourceStats | null = null;
@@ -421,7 +421,7 @@ export class Coordinator {
     return main ? this.#report(status, main) : null;
   }
 
-  #report(status: number, main: GenerationFacts & { outcome: Outcome }) {
+  #report(status: number, main: GenerationFacts & { outcome: RunOutcome }) {
     const { options } = this;
     const state = this.#state;
     const facts = (n: number) => this.factsOf(n);

@@ -13,7 +13,7 @@ import { checkOutputPath, writeJson } from '../../report/files.js';
 import { buildReport, REPORTED_RUNS, summarizeRun } from '../../report/json.js';
 import type { Health } from '../../shell/probes/health.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
-import { Supervisor, type Outcome } from '../../shell/supervisor.js';
+import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
 import { say } from '../../shell/ui/output.js';
 import { Trap } from '../../shell/trap.js';
 import { systemClock } from '../../shell/clock.js';
@@ -33,7 +33,7 @@ interface Runs {
 
 /** How the last run went, and what graceful says of the restarts: what finishRun() tells. */
 interface Ending {
-  outcome: Outcome;
+  outcome: RunOutcome;
   ui: Ui;
   wall: (at: number) => number;
   stats: ResourceStats | null;
@@ -134,7 +134,7 @@ function superviseOnce(options: RunOptions, trap: Trap): { supervisor: Superviso
 }
 
 // The run as the restart policy weighs it.
-function recordOf(outcome: Outcome, now: () => number): RunRecord {
+function recordOf(outcome: RunOutcome, now: () => number): RunRecord {
   const { facts } = outcome.state;
   return {
     startedAt: facts.startedAt ?? facts.spawnAt,

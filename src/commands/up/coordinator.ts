@@ -15,7 +15,7 @@ import { REPORTED_RUNS } from '../../report/json.js';
 import type { ProcessRun, StackReportInput } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
-import { Supervisor, type Outcome } from '../../shell/supervisor.js';
+import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
 import { Trap } from '../../shell/trap.js';
 import { fdStream } from '../../shell/ui/output.js';
 import { ProcessUi, type StackUi } from './display.js';
@@ -256,7 +256,7 @@ export class StackCoordinator {
   }
 
   // A program's run is over: keep it, say it, and tell the stack.
-  #ended(p: Program, supervisor: Supervisor, outcome: Outcome, stats: ResourceStats | null): void {
+  #ended(p: Program, supervisor: Supervisor, outcome: RunOutcome, stats: ResourceStats | null): void {
     const { display, options } = this;
     const { entry } = p;
     const { facts } = outcome.state;

@@ -6,10 +6,10 @@ import { signalNumber } from '../../config/signals.js';
 import type { SignalName } from '../../core/types.js';
 
 /** What a process does with a signal, from /proc/PID/status (SigCgt, SigIgn). */
-export type Disposition = 'caught' | 'ignored' | 'default';
+export type SignalHandling = 'caught' | 'ignored' | 'default';
 
 // The disposition of `signal` in process `pid`, or null if it cannot be read.
-export function disposition(pid: number, signal: SignalName): Disposition | null {
+export function disposition(pid: number, signal: SignalName): SignalHandling | null {
   const n = signalNumber(signal);
   if (n === null) return null;
   let status: string;
