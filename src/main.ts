@@ -111,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv).then(async (status) => {
   // graceful's last lines may still be on their way to a slow stderr.
   await flushOrHardExit(status);
+  // As PID 1, a logger graceful was handed (exec > >(tee log)) gets to read them first.
+  if (process.pid === 1) await (await import('./shell/process/pid1.js')).letInheritedFinish();
   // Every line is written and every file closed: unless something asked Node for work at
   // exit (an 'exit' listener, such as the build's code cache or a library's clean-up; a
   // profiler or coverage flag), end here (output.ts: drained; ffi.ts: quickExit).

@@ -14,7 +14,7 @@ import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './sockets/notify.js';
 import { flushOrHardExit, prepareOutput } from './ui/output.js';
-import { isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
+import { inheritedAlive, isInherited, isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
 import { runPreStop, type PreStop } from './process/prestop.js';
 import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
@@ -450,9 +450,10 @@ export class Supervisor {
     const now = this.clock.now;
     const helper = pdeathsigHelper();
     const stdio: ChildStdio = options.ready?.kind === 'log' ? 'pipe-output' : options.ready?.kind === 'ipc' ? 'ipc' : 'inherit';
-    // Processes reparented to graceful are orphans of the tree, but for those Node spawned.
+    // Processes reparented to graceful are orphans of the tree, but for those Node spawned
+    // and those graceful was handed when it started (inherited: not the program's).
     const owns = this.#extra.owns;
-    const adopted = this.#reaper ? (owns ? (pid: number) => !isNodeChild(pid) && owns(pid) : (pid: number) => !isNodeChild(pid)) : null;
+    const adopted = this.#reaper ? (pid: number) => !isNodeChild(pid) && !isInherited(pid) && (owns ? owns(pid) : true) : null;
     this.#child = spawnChild(
       options.command,
       {
@@ -468,7 +469,13 @@ export class Supervisor {
           // With other programs beside it (owns), graceful always has children: none of
           // them an orphan of this tree is what tells that nothing of it is left outside
           // its (empty) group, without a scan of every process.
-          const childless = this.#reaper ? (owns ? () => ownChildren()?.every((pid) => isNodeChild(pid) || !owns(pid)) ?? false : () => this.#reaper!.childless()) : undefined;
+          // So do inherited processes (a logger lives on after the program).
+          const others = owns !== undefined || inheritedAlive().length > 0;
+          const childless = this.#reaper
+            ? others
+              ? () => ownChildren()?.every((pid) => isNodeChild(pid) || isInherited(pid) || (owns !== undefined && !owns(pid))) ?? false
+              : () => this.#reaper!.childless()
+            : undefined;
           // Counted in every kill mode: in mode process the machine leaves them alone, but the
           // report and the warning at exit name them.
           const survivors = this.#tree?.count(childless) ?? 0;

@@ -64,7 +64,7 @@ const ROOMS: readonly Room[] = [
     files: ['src/main.ts'],
     imports: ['src/config/', 'src/shell/process/ffi.ts', 'src/shell/ui/output.ts'],
     packages: ['node:fs'],
-    dynamic: ['src/cli/', 'src/commands/'],
+    dynamic: ['src/cli/', 'src/commands/', 'src/shell/process/pid1.ts'],
   },
   { name: 'library', files: ['src/app/'], imports: ['src/app/'], packages: ['node:*'] },
   { name: 'types', files: ['src/types/'], imports: [], packages: [] },

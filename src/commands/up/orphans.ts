@@ -2,7 +2,7 @@
 // parent died. Which program one came from is read from the mark every program's environment
 // carries (and its descendants inherit); those nobody can claim, or that outlived their
 // program, are stopped after the stack.
-import { environHas, isNodeChild, ownChildren } from '../../shell/process/pid1.js';
+import { environHas, isInherited, isNodeChild, ownChildren } from '../../shell/process/pid1.js';
 import { commandOf, readProc, scanProcs, tryKill } from '../../shell/process/tree.js';
 
 // How long the orphans left after the last program (processes adopted by graceful that
@@ -34,7 +34,7 @@ export async function stopOrphans(now: () => number, spare: (pid: number) => boo
     const info = readProc(pid);
     return info !== null && info.state !== 'Z' && info.ppid === process.pid;
   };
-  const orphans = (): number[] => (ownChildren() ?? scanProcs().filter((p) => p.ppid === process.pid).map((p) => p.pid)).filter((pid) => !isNodeChild(pid) && live(pid) && !spare(pid));
+  const orphans = (): number[] => (ownChildren() ?? scanProcs().filter((p) => p.ppid === process.pid).map((p) => p.pid)).filter((pid) => !isNodeChild(pid) && !isInherited(pid) && live(pid) && !spare(pid));
   const found = orphans();
   if (found.length === 0) return [];
   const named = found.map((pid) => ({ pid, command: commandOf(pid) || '?' }));

@@ -3,7 +3,7 @@
 // its native file when it is where koffi 3 puts it, faster than koffi's own platform probe
 // (bench/analysis.md, "Loading koffi"). Linux only; elsewhere, and wherever koffi cannot
 // load, the caller gets the reason to say once, in one line.
-import { existsSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { endianness } from 'node:os';
 
 const PR_GET_CHILD_SUBREAPER = 37;
@@ -54,6 +54,8 @@ export interface Libc {
   close(fd: number): void;
   /** kill(2): 0, or -1 (ESRCH, EPERM) without the exception process.kill throws. */
   kill(pid: number, signo: number): number;
+  /** Points stdout and stderr at /dev/null (dup2): graceful lets go of their pipes. */
+  detachOutput(): void;
   /** _exit(2): the process ends here. */
   exit(status: number): void;
   /**
@@ -85,6 +87,7 @@ export function libc(): Libc | string {
     const close = self.func('int close(int fd)');
     const kill = self.func('int kill(int pid, int sig)');
     const exit = self.func('void _exit(int status)');
+    const dup2 = self.func('int dup2(int from, int to)');
     const fcntl = self.func('int fcntl(int fd, int cmd, ...)');
     const listen = self.func('int listen(int fd, int backlog)');
     // A libc without pwritev2 (before glibc 2.26) only loses the non-waiting writes.
@@ -147,6 +150,12 @@ export function libc(): Libc | string {
       close: (fd) => void close(fd),
       kill: (pid, signo) => kill(pid, signo),
       exit: (status) => exit(status),
+      detachOutput: () => {
+        const fd = openSync('/dev/null', 'w');
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+      },
       writeNoWait: (fd, data) => {
         if (!pwritev2) return -EOPNOTSUPP;
         const n = Number(pwritev2(fd, { base: data, len: data.length }, 1, -1, RWF_NOWAIT));

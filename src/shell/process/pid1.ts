@@ -75,8 +75,65 @@ export function nodeChildCount(): number {
 let started: { reaper: Reaper | null; problem: string | null } | null = null;
 
 export function startReaper(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
+  // Before anything is spawned: graceful's children now are what it was handed.
+  recordInherited();
   started ??= takeUpReaping(options);
   return started;
+}
+
+// The processes that were graceful's children before it started anything: what an exec
+// handed it (the logger of an entrypoint's `exec > >(tee log)`, a `sleep &` the shell left
+// behind). They are not the program's (issue 24): never signalled, waited for, reported or
+// killed as its tree; as PID 1, graceful still reaps them when they exit. By pid and start
+// time (a pid may be reused once one is gone).
+const inherited = new Map<number, number>();
+let inheritedRead = false;
+
+// Reads them, once per process, before graceful spawns anything.
+export function recordInherited(): void {
+  if (inheritedRead) return;
+  inheritedRead = true;
+  const pids = ownChildren() ?? scanProcs().filter((p) => p.ppid === process.pid).map((p) => p.pid);
+  for (const pid of pids) {
+    const info = readProc(pid);
+    if (info && info.state !== 'Z') inherited.set(pid, info.start);
+  }
+}
+
+// Is `pid` one of the processes graceful inherited (and still that process)?
+export function isInherited(pid: number): boolean {
+  const start = inherited.get(pid);
+  return start !== undefined && readProc(pid)?.start === start;
+}
+
+// How long graceful, as PID 1, waits at its exit for the inherited processes to finish
+// reading what it and the program wrote them (a logger's last lines); its exit then ends
+// every process of the namespace. Within PLATFORM_RESERVE_MS (config/defaults.ts).
+const INHERITED_LINGER_MS = 300;
+// How often it looks meanwhile (the reaper reaps them as they exit).
+const INHERITED_POLL_MS = 5;
+
+// As PID 1, graceful's exit ends every process of the namespace at once, an inherited
+// logger too, before it has read what is still in its pipe (graceful's summary, the
+// program's last lines). So graceful lets go of its own ends of their pipes (stdout and
+// stderr onto /dev/null) and waits, briefly, for them to read to the end and exit.
+export async function letInheritedFinish(): Promise<void> {
+  if (process.pid !== 1 || inheritedAlive().length === 0) return;
+  const lib = libc();
+  if (typeof lib !== 'string') lib.detachOutput();
+  const until = Date.now() + INHERITED_LINGER_MS;
+  while (inheritedAlive().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, INHERITED_POLL_MS));
+}
+
+// The inherited processes still alive (not zombies).
+export function inheritedAlive(): number[] {
+  const alive: number[] = [];
+  for (const [pid, start] of inherited) {
+    const info = readProc(pid);
+    if (info && info.start === start && info.state !== 'Z') alive.push(pid);
+    else inherited.delete(pid);
+  }
+  return alive;
 }
 
 function takeUpReaping(options: ReaperOptions): { reaper: Reaper | null; problem: string | null } {
