@@ -38,6 +38,11 @@ export interface Inputs<K extends string = string> {
   exists: (path: string) => boolean;
   /** Reads a file of the system (/proc/self/mountinfo), for platform detection; null if unreadable. */
   read?: (path: string) => string | null;
+  /**
+   * Where an option is written when not on the command line (a stack file's key, as
+   * "stack.yml: api.ready_timeout"): messages name it so, not by its flag.
+   */
+  origin?: Partial<Record<K, string>>;
   /** graceful's own pid (1 as a container's entrypoint). */
   pid: number;
 }
@@ -83,7 +88,7 @@ export function reader<K extends string>(specs: readonly OptionSpec<K>[], inputs
   const raw = (key: K): { value: FlagValue; from: string } | null => {
     const spec = specs.find((o) => o.key === key)!;
     const flag = inputs.flags[key];
-    if (flag !== undefined) return { value: flag, from: longFlag(spec) };
+    if (flag !== undefined) return { value: flag, from: inputs.origin?.[key] ?? longFlag(spec) };
     // An empty variable is an unset one (VAR= in a shell or an env file clears it); an
     // empty flag value is a value, and must be valid.
     const fromEnv = inputs.env[spec.env];
@@ -125,7 +130,9 @@ export function reader<K extends string>(specs: readonly OptionSpec<K>[], inputs
     if (r.from.startsWith('-')) return { values: [String(r.value)], from: r.from };
     return { values: String(r.value).split(/\s+/).filter(Boolean), from: r.from };
   };
-  return { text, bool, duration, count, list };
+  // How messages name an option, given or not: as the user would write it.
+  const name = (key: K): string => inputs.origin?.[key] ?? longFlag(specs.find((o) => o.key === key)!);
+  return { text, bool, duration, count, list, name };
 }
 
 // The long flag of an option, as messages name it.

@@ -152,7 +152,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
     throw new UsageError(verb, `missing the command to ${verb}, as in: graceful ${verb} -- node app.js`);
   }
   const warnings: string[] = [];
-  const { text, bool } = reader(RUN_OPTIONS, inputs);
+  const { text, bool, name } = reader(RUN_OPTIONS, inputs);
 
   const presetRaw = text('preset');
   const preset = presetRaw ? parseChoice(presetRaw.value, PRESET_NAMES, presetRaw.from) : null;
@@ -220,6 +220,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       stopDelayMs,
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
+      readyTimeoutFrom: readyTimeoutRaw?.from ?? name('readyTimeout'),
       followApp: verb === 'check',
       platformSignalsTree: (p ?? (platform?.name ? PRESETS[platform.name] : null))?.signalsEveryProcess ?? false,
       readyOnAppPhase: ready?.kind === 'app',

@@ -59,6 +59,8 @@ export interface Policy {
   success: { codes: readonly number[]; signals: readonly SignalName[] };
   /** --ready-timeout: stop the child if it is not ready this long after the spawn; null without --ready. */
   readyTimeoutMs: number | null;
+  /** How the user wrote it (--ready-timeout, GRACEFUL_READY_TIMEOUT, a stack file's ready_timeout), for messages. */
+  readyTimeoutFrom?: string;
   /** --ready app: the program's own ready phase (graceful-supervisor/app's life.ready()) makes it ready. */
   readyOnAppPhase?: boolean;
   /**

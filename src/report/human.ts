@@ -281,7 +281,7 @@ function preStopPhrase(p: NonNullable<NonNullable<Facts['stop']>['preStop']>): s
 function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
   switch (trigger) {
     case 'ready-timeout':
-      return `not ready within ${human(policy.readyTimeoutMs ?? 0)} (--ready-timeout)`;
+      return `not ready within ${human(policy.readyTimeoutMs ?? 0)} (${policy.readyTimeoutFrom ?? '--ready-timeout'})`;
     case 'check':
       return 'stop asked by graceful check';
     case 'child-stopping':

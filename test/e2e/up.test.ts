@@ -539,3 +539,25 @@ processes:
     expect(leftovers()).toEqual([]);
   });
 });
+
+// Issue 24: up runs what the file says, and names what the user wrote.
+describe('what the file says', () => {
+  it('a Procfile line with ; inside quotes runs its program directly: it gets SIGTERM and stops cleanly', async () => {
+    const file = stackFile(`worker: /bin/sh -c "trap \\"echo worker TERM; exit 0\\" TERM; echo ready \\$\\$; while :; do sleep 1; done"\n`, 'Procfile');
+    const run = start(['up', '-f', file]);
+    await run.stdout.waitFor(/worker \| ready \d+/, 'the worker to start');
+    run.signal('SIGTERM');
+    const exit = await exitOf(run);
+    expect(run.stdout.text).toContain('worker | worker TERM');
+    expect(run.stderr.text).toMatch(/worker: sh -c .* \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0/);
+    expect(exit.code).toBe(0);
+  });
+
+  it("a readiness that times out names the file's own key, ready_timeout", async () => {
+    const file = stackFile(`processes:\n  api:\n    command: node ${fixture('drains-for.js')} 10\n    ready: tcp:1\n    ready_timeout: 300ms\n`);
+    const run = start(['up', '-f', file]);
+    const exit = await exitOf(run);
+    expect(run.stderr.text).toContain(`not ready within 300ms (${file}: api.ready_timeout)`);
+    expect(exit.code).toBe(124);
+  });
+});

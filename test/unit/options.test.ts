@@ -23,6 +23,7 @@ describe('resolution order', () => {
       stopDelayMs: 0,
       success: { codes: [], signals: [] },
       readyTimeoutMs: null,
+      readyTimeoutFrom: '--ready-timeout',
       followApp: false,
       readyOnAppPhase: false,
       platformSignalsTree: false,

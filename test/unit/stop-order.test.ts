@@ -70,6 +70,8 @@ vi.mock('../../src/shell/process/pid1.js', () => ({
     subreaper ? { reaper: { reaped: 0, reap: () => {}, childless: () => true, watch: () => () => {} }, problem: null } : { reaper: null, problem: null },
   pdeathsigHelper: () => null,
   isNodeChild: () => false,
+  isInherited: () => false,
+  inheritedAlive: () => [],
 }));
 
 const { resolveRunOptions } = await import('../../src/config/options.js');

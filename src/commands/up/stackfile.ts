@@ -13,7 +13,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { CORE_SCHEMA, load, mergeTag, YAMLException } from 'js-yaml';
 import { graphProblem, longestChain, selectProcesses, type Condition, type Dependency, type Graph, type OnExit, type StackProcess } from '../../core/stack.js';
 import { quote, UsageError } from '../../config/errors.js';
-import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions, type RunOptions } from '../../config/options.js';
+import { resolveLifecycle, resolveRunOptions, type RunOptions } from '../../config/options.js';
 import { formatDuration } from '../../config/parse.js';
 import { parse as parseShell } from 'shell-quote';
 import { UP_FILES } from '../../config/defaults.js';
@@ -229,28 +229,24 @@ function entry(base: string, raw: RawProcess): StackEntry {
   }
   const command = readCommand(`${where}.command`, fields.command);
   const flags: Record<string, string | boolean> = {};
+  // Each option named as the file names it ("graceful.yml: db.ready_timeout", not
+  // "--ready-timeout"), in errors and in messages such as "not ready within 3s (...)".
+  const origin: Record<string, string> = {};
   const fromKey: Record<string, string> = {};
   for (const [key, optionKey] of Object.entries(OPTION_KEYS)) {
+    origin[optionKey] ??= `${where}.${key}`;
     const value = fields[key];
     if (value === undefined || value === null) continue;
     if (flags[optionKey] !== undefined) throw new UsageError(`${where}.${key}`, `sets what ${fromKey[optionKey]} already sets; keep one`);
     flags[optionKey] = optionValue(`${where}.${key}`, key, value);
     fromKey[optionKey] = key;
+    origin[optionKey] = `${where}.${key}`;
   }
   // Off a terminal always (the output is piped through graceful), and no per-process
   // platform check: the stack's deadline is checked as a whole (budgetWarnings).
   flags.platformTimeout = '0';
-  let run: RunOptions;
-  try {
-    const inputs = { command, flags, env: {}, exists: () => false, pid: process.pid };
-    run = resolveLifecycle(resolveRunOptions(inputs, 'run'), inputs);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    // Named as the file names it: "graceful.yml: db.timeout", not "--timeout".
-    const spec = [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS].find((s) => s.flags.match(/--[\w-]+/)?.[0] === error.what);
-    const key = spec ? (fromKey[spec.key] ?? spec.key) : error.what;
-    throw new UsageError(`${where}.${key}`, error.problem);
-  }
+  const inputs = { command, flags, origin, env: {}, exists: () => false, pid: process.pid };
+  const run: RunOptions = resolveLifecycle(resolveRunOptions(inputs, 'run'), inputs);
   const env = readEnv(`${where}.env`, fields.env ?? fields.environment);
   const cwdRaw = fields.cwd ?? fields.working_dir;
   let cwd: string | null = null;
