@@ -163,7 +163,7 @@ processes:
     const run = start(['up', '-f', file, '--report-file', report]);
     const exit = await exitOf(run);
     expect(exit.code).toBe(124);
-    expect(run.stderr.text).toMatch(/graceful: db: .* was not ready in time: not ready within 1s \(--ready-timeout\)/);
+    expect(run.stderr.text).toMatch(/graceful: db: .* was not ready in time: not ready within 1s \(ready_timeout\)/);
     expect(run.stderr.text).toMatch(/graceful: db was not ready within 1s \(ready_timeout\): the start is aborted: stopping the stack in reverse order: side; then kv/);
     const r = readJson(report);
     expect(r.processes.api.report).toBeNull();
@@ -557,7 +557,7 @@ describe('what the file says', () => {
     const file = stackFile(`processes:\n  api:\n    command: node ${fixture('drains-for.js')} 10\n    ready: tcp:1\n    ready_timeout: 300ms\n`);
     const run = start(['up', '-f', file]);
     const exit = await exitOf(run);
-    expect(run.stderr.text).toContain(`not ready within 300ms (${file}: api.ready_timeout)`);
+    expect(run.stderr.text).toContain('graceful: api: not ready within 300ms (ready_timeout): stopping');
     expect(exit.code).toBe(124);
   });
 });

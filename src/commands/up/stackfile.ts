@@ -229,24 +229,30 @@ function entry(base: string, raw: RawProcess): StackEntry {
   }
   const command = readCommand(`${where}.command`, fields.command);
   const flags: Record<string, string | boolean> = {};
-  // Each option named as the file names it ("graceful.yml: db.ready_timeout", not
-  // "--ready-timeout"), in errors and in messages such as "not ready within 3s (...)".
+  // Each option named as the file names it, not by its flag: "not ready within 3s
+  // (ready_timeout)" on the process's own line, "graceful.yml: db.ready_timeout: ..." in an error.
   const origin: Record<string, string> = {};
   const fromKey: Record<string, string> = {};
   for (const [key, optionKey] of Object.entries(OPTION_KEYS)) {
-    origin[optionKey] ??= `${where}.${key}`;
+    origin[optionKey] ??= key;
     const value = fields[key];
     if (value === undefined || value === null) continue;
     if (flags[optionKey] !== undefined) throw new UsageError(`${where}.${key}`, `sets what ${fromKey[optionKey]} already sets; keep one`);
     flags[optionKey] = optionValue(`${where}.${key}`, key, value);
     fromKey[optionKey] = key;
-    origin[optionKey] = `${where}.${key}`;
+    origin[optionKey] = key;
   }
   // Off a terminal always (the output is piped through graceful), and no per-process
   // platform check: the stack's deadline is checked as a whole (budgetWarnings).
   flags.platformTimeout = '0';
   const inputs = { command, flags, origin, env: {}, exists: () => false, pid: process.pid };
-  const run: RunOptions = resolveLifecycle(resolveRunOptions(inputs, 'run'), inputs);
+  let run: RunOptions;
+  try {
+    run = resolveLifecycle(resolveRunOptions(inputs, 'run'), inputs);
+  } catch (error) {
+    if (error instanceof UsageError && Object.values(origin).includes(error.what)) throw new UsageError(`${where}.${error.what}`, error.problem);
+    throw error;
+  }
   const env = readEnv(`${where}.env`, fields.env ?? fields.environment);
   const cwdRaw = fields.cwd ?? fields.working_dir;
   let cwd: string | null = null;
