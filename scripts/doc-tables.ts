@@ -55,6 +55,18 @@ export const TABLES: Record<string, Table> = {
   'exit-check': exits(['check', 'both']),
   'exit-reload': exits(['reload']),
   'exit-up': exits(['up']),
+  'presets-auto-delay': {
+    from: 'PRESETS (src/config/presets.ts)',
+    render: () =>
+      table(
+        ['Preset', 'Floor', 'Quiet window', 'Cap (at most half of `--timeout`)', 'Why'],
+        PRESET_NAMES.map((name) => {
+          const p = PRESETS[name];
+          const seconds = (ms: number) => `${ms / 1000}s`;
+          return [`\`${p.name}\``, seconds(p.autoDelay.floorMs), seconds(p.autoDelay.quietMs), seconds(p.autoDelay.capMs), p.sources.autoDelay];
+        }),
+      ),
+  },
   presets: {
     from: 'PRESETS (src/config/presets.ts)',
     render: () =>

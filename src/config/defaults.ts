@@ -41,6 +41,12 @@ export const RELOAD_DEFAULTS = {
   listenPid: 'child' as 'child' | 'none',
 };
 
+/**
+ * --stop-delay auto where no platform says otherwise (a terminal, a host, a container without
+ * a load balancer in front): no floor; a second of quiet; at most 5 s.
+ */
+export const DEFAULT_AUTO_DELAY = { floorMs: 0, quietMs: 1000, capMs: 5000 };
+
 /** The files graceful up looks for, in this order, when -f is not given. */
 export const UP_FILES = ['graceful.yml', 'graceful.yaml', 'graceful.json', 'Procfile'] as const;
 

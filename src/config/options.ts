@@ -1,12 +1,12 @@
 // Command line + GRACEFUL_* environment + --preset -> typed, validated options. The one
 // place where user input is checked: everything after this trusts its values.
-import type { KillMode, Policy, SignalName } from '../core/types.js';
+import type { AutoDelay, KillMode, Policy, SignalName } from '../core/types.js';
 import { quote, UsageError } from './errors.js';
 import type { RestartPolicy } from '../core/restart.js';
 import { reader, type Inputs, type KeyOf, type OptionSpec } from './args.js';
-import { DEFAULTS, PLATFORM_RESERVE_MS, RELOAD_DEFAULTS, RESTART_DEFAULTS } from './defaults.js';
+import { DEFAULT_AUTO_DELAY, DEFAULTS, PLATFORM_RESERVE_MS, RELOAD_DEFAULTS, RESTART_DEFAULTS } from './defaults.js';
 import { formatDuration, parseChoice, parseDuration, parseSize } from './parse.js';
-import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform, type PresetName } from './presets.js';
+import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform, type Preset, type PresetName } from './presets.js';
 import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
 import { describeListen, GENERATION, inheritedSockets, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
@@ -26,7 +26,7 @@ export const RUN_OPTIONS = [
   { key: 'kill', flags: '--no-kill', env: 'GRACEFUL_NO_KILL', default: 'off', boolean: true, description: 'never send the kill signal: wait for the child however long it takes' },
   { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: DEFAULTS.killMode, description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
-  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: d(DEFAULTS.stopDelayMs), description: 'keep the child serving this long before signalling it (load balancer deregistration)' },
+  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: d(DEFAULTS.stopDelayMs), description: 'keep the child serving this long before signalling it (load balancer deregistration); auto: until no new connection or request has reached it for a quiet window, within its platform\'s bounds (docs/deploy.md)' },
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
@@ -173,7 +173,9 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       ? (p?.deliveryMode ?? DEFAULTS.checkKillMode)
       : (p?.killMode ?? DEFAULTS.killMode);
   const delayRaw = text('stopDelay');
-  const stopDelayMs = delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : DEFAULTS.stopDelayMs;
+  // auto: wait for the load balancer, as the program's sockets tell (docs/deploy.md).
+  const autoDelay = delayRaw?.value.trim().toLowerCase() === 'auto';
+  const stopDelayMs = autoDelay ? 0 : delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : DEFAULTS.stopDelayMs;
   const preStopRaw = text('preStop');
   const preStop = preStopRaw && preStopRaw.value.trim() !== '' ? preStopRaw.value : null;
   const successRaw = text('successExitStatus');
@@ -199,6 +201,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
   }
 
   const platform = resolvePlatform(text('platformTimeout'), p, inputs);
+  const stopDelayAuto = autoDelay ? autoDelayFor(p ?? (platform?.name ? PRESETS[platform.name] : null), timeoutMs, kill) : null;
   if (platform) {
     const fit = checkBudget(platform, timeoutMs, kill);
     if (fit) warnings.push(fit);
@@ -218,6 +221,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       sigcont,
       preStop,
       stopDelayMs,
+      stopDelayAuto,
       success,
       readyTimeoutMs: ready && readyTimeoutMs > 0 ? readyTimeoutMs : null,
       readyTimeoutFrom: readyTimeoutRaw?.from ?? name('readyTimeout'),
@@ -291,6 +295,14 @@ function checkBudget(platform: Platform, timeoutMs: number, kill: boolean): stri
     return `--timeout ${formatDuration(timeoutMs)} does not fit in the ${limit} that ${label} allows (graceful needs ${PLATFORM_RESERVE_MS}ms after its kill signal to reap and report): the platform would SIGKILL graceful first; ${fix}`;
   }
   return null;
+}
+
+// --stop-delay auto's bounds: the platform's (its preset's, each with its source), the cap
+// no more than half the grace period, so that the drain keeps its share.
+function autoDelayFor(preset: Preset | null, timeoutMs: number, kill: boolean): AutoDelay {
+  const base = preset?.autoDelay ?? DEFAULT_AUTO_DELAY;
+  const capMs = kill ? Math.min(base.capMs, Math.floor(timeoutMs / 2)) : base.capMs;
+  return { floorMs: Math.min(base.floorMs, capMs), quietMs: base.quietMs, capMs };
 }
 
 // Parses "143,SIGTERM" (commas or spaces) into exit codes and signal names.

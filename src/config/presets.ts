@@ -1,7 +1,7 @@
 // The stop semantics of the systems graceful runs under or stands in for, one table, each
 // value with where it comes from. --help, docs/presets.md's table (npm run docs) and the tests read it.
-import type { KillMode, SignalName } from '../core/types.js';
-import { PLATFORM_RESERVE_MS } from './defaults.js';
+import type { AutoDelay, KillMode, SignalName } from '../core/types.js';
+import { DEFAULT_AUTO_DELAY, PLATFORM_RESERVE_MS } from './defaults.js';
 import { parseDuration } from './parse.js';
 
 export const PRESET_NAMES = ['systemd', 'pm2', 'docker', 'podman', 'containerd', 'kubernetes', 'ecs', 'nomad', 'fly', 'cloudrun', 'heroku', 'supervisord'] as const;
@@ -26,24 +26,37 @@ export interface Preset {
   sigcont: boolean;
   /** Exit codes and signal names counted as success besides 0. */
   successExitStatus: readonly string[];
+  /** --stop-delay auto's bounds on this platform: how long its load balancers keep sending work after the stop. */
+  autoDelay: AutoDelay;
   /**
    * The platform sends its stop signal to every process itself (Heroku: every process of the
    * dyno), so graceful must not send the child the same signal a second time.
    */
   signalsEveryProcess: boolean;
   /** Where each value comes from. */
-  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus' | 'signalsEveryProcess', string>;
+  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus' | 'signalsEveryProcess' | 'autoDelay', string>;
 }
 
 // What most platforms do not do: signal every process themselves.
 const SIGNALS_MAIN_ONLY = 'the platform signals one process; graceful passes the stop on';
 
-function preset(p: Omit<Preset, 'timeoutMs' | 'signalsEveryProcess' | 'sources'> & { signalsEveryProcess?: boolean; sources: Omit<Preset['sources'], 'signalsEveryProcess'> & { signalsEveryProcess?: string } }): Preset {
+// What a platform with no load balancer of its own in front of the program gets from
+// --stop-delay auto: the work that still comes is whatever a proxy the user put there sends.
+const NO_BALANCER = 'no load balancer of its own: a second of quiet, at most 5 s (config/defaults.ts)';
+
+function preset(
+  p: Omit<Preset, 'timeoutMs' | 'signalsEveryProcess' | 'autoDelay' | 'sources'> & {
+    signalsEveryProcess?: boolean;
+    autoDelay?: AutoDelay;
+    sources: Omit<Preset['sources'], 'signalsEveryProcess' | 'autoDelay'> & { signalsEveryProcess?: string; autoDelay?: string };
+  },
+): Preset {
   return {
     ...p,
     timeoutMs: p.budgetMs - PLATFORM_RESERVE_MS,
     signalsEveryProcess: p.signalsEveryProcess ?? false,
-    sources: { ...p.sources, signalsEveryProcess: p.sources.signalsEveryProcess ?? SIGNALS_MAIN_ONLY },
+    autoDelay: p.autoDelay ?? DEFAULT_AUTO_DELAY,
+    sources: { ...p.sources, signalsEveryProcess: p.sources.signalsEveryProcess ?? SIGNALS_MAIN_ONLY, autoDelay: p.sources.autoDelay ?? NO_BALANCER },
   };
 }
 
@@ -152,7 +165,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
+    autoDelay: { floorMs: 2000, quietMs: 1000, capMs: 15_000 },
     sources: {
+      autoDelay: 'endpoints are removed in parallel with SIGTERM and kube-proxy, ingress controllers and cloud load balancers follow seconds later (Pod lifecycle, termination; KEP-3960 preStop sleep): 2 s at least, at most 15 s',
       budget: 'terminationGracePeriodSeconds: 30 by default, preStop hook included (Pod lifecycle)',
       stopSignal: "SIGTERM to process 1 of each container, or the image's STOPSIGNAL (Pod lifecycle)",
       killSignal: 'then SIGKILL when the grace period is over (Pod lifecycle)',
@@ -171,7 +186,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
+    autoDelay: { floorMs: 0, quietMs: 1000, capMs: 5000 },
     sources: {
+      autoDelay: 'ECS deregisters the task from its target groups and waits their deregistration delay before it stops the task: little should still come',
       budget: "stopTimeout: 30 s when the task definition does not set it (Fargate's maximum is 120 s; EC2: ECS_CONTAINER_STOP_TIMEOUT) (ECS ContainerDefinition, StopTask API)",
       stopSignal: "the equivalent of docker stop: SIGTERM, or the image's STOPSIGNAL (StopTask API)",
       killSignal: 'SIGKILL when stopTimeout runs out (StopTask API)',
@@ -190,7 +207,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
+    autoDelay: { floorMs: 0, quietMs: 500, capMs: 2000 },
     sources: {
+      autoDelay: 'shutdown_delay deregisters the service and waits before kill_signal; kill_timeout is 5 s by default',
       budget: 'kill_timeout: "5s" by default (Nomad job specification, task block)',
       stopSignal: "kill_signal: SIGINT by default; with the docker driver, the image's STOPSIGNAL (SIGTERM) (Nomad, configure exit signals)",
       killSignal: 'SIGKILL when kill_timeout runs out (Nomad job specification, task block)',
@@ -209,7 +228,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
+    autoDelay: { floorMs: 0, quietMs: 500, capMs: 2000 },
     sources: {
+      autoDelay: "Fly's proxy stops routing to a stopping Machine; kill_timeout is 5 s by default",
       budget: 'kill_timeout: 5 s by default, 300 s at most (fly.toml reference)',
       stopSignal: 'kill_signal: SIGINT by default (fly.toml reference)',
       killSignal: 'SIGKILL once kill_timeout passes (fly.toml reference)',
@@ -228,7 +249,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
+    autoDelay: { floorMs: 0, quietMs: 500, capMs: 3000 },
     sources: {
+      autoDelay: 'Cloud Run stops routing to an instance before SIGTERM; SIGKILL follows 10 s later',
       budget: 'SIGTERM, then SIGKILL 10 s later (Cloud Run container runtime contract, instance shutdown)',
       stopSignal: 'SIGTERM to the container instance (Cloud Run container runtime contract)',
       killSignal: 'SIGKILL 10 s after SIGTERM (Cloud Run container runtime contract)',

@@ -2,7 +2,7 @@
 // when each signal is sent and to whom; the shell (shell/supervisor.ts) only carries the
 // actions out. No I/O and no clock here: every event carries its own time.
 import { exitStatus } from './timeline.js';
-import type { Action, Event, Facts, MachinePhase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target } from './types.js';
+import type { Action, AutoDelay, Event, Facts, MachinePhase, Policy, SignalName, State, Step, StopFacts, StopSignal, StopTrigger, Target, TrafficFacts } from './types.js';
 import { isStopSignal } from './types.js';
 import { ECHO_WINDOW_MS } from '../app/protocol.js';
 
@@ -183,6 +183,9 @@ export function step(state: State, event: Event, policy: Policy): Step {
       if (phase.kind !== 'draining') return same(state);
       return finish(withFacts(state, { treeGoneAt: event.at }), [{ type: 'cancel', timer: 'deadline' }], policy);
 
+    case 'traffic':
+      return onTraffic(state, event, policy);
+
     default:
       return never(event);
   }
@@ -303,6 +306,7 @@ function newStop(trigger: StopTrigger, at: number, policy: Policy, delivered = f
     forced: false,
     killReason: null,
     delivered,
+    traffic: null,
   };
 }
 
@@ -322,6 +326,14 @@ function beginStop(state: State, trigger: StopTrigger, at: number, policy: Polic
 }
 
 function afterPreStop(state: State, at: number, policy: Policy): Step {
+  const auto = policy.stopDelayAuto ?? null;
+  if (auto) {
+    const traffic: TrafficFacts = { arrivals: 0, lastArrivalAt: null, watched: true };
+    const next = withStop(state, { traffic }, { kind: 'delaying' });
+    const sendAt = autoSendAt(next.facts.stop!, auto);
+    if (sendAt <= at) return sendStop(next, at, policy);
+    return { state: next, actions: [{ type: 'watch-traffic' }, { type: 'arm', timer: 'stop-delay', at: sendAt }] };
+  }
   if (policy.stopDelayMs > 0) {
     return {
       state: { ...state, phase: { kind: 'delaying' } },
@@ -329,6 +341,28 @@ function afterPreStop(state: State, at: number, policy: Policy): Step {
     };
   }
   return sendStop(state, at, policy);
+}
+
+// --stop-delay auto: when the stop signal goes, counted from the stop request: once nothing
+// new has arrived for the quiet window, not before the floor, not after the cap. Without a
+// watch (nothing to watch), the floor.
+function autoSendAt(stop: StopFacts, auto: AutoDelay): number {
+  const from = stop.requestedAt;
+  const traffic = stop.traffic!;
+  if (!traffic.watched) return from + auto.floorMs;
+  const quietFrom = Math.max(from, traffic.lastArrivalAt ?? from) + auto.quietMs;
+  return Math.min(from + auto.capMs, Math.max(from + auto.floorMs, quietFrom));
+}
+
+// A reading of the traffic watch: while waiting, the stop signal moves to its new time.
+function onTraffic(state: State, event: Extract<Event, { type: 'traffic' }>, policy: Policy): Step {
+  const stop = state.facts.stop;
+  if (state.phase.kind !== 'delaying' || !stop?.traffic || !policy.stopDelayAuto) return same(state);
+  const traffic: TrafficFacts = { arrivals: event.arrivals, lastArrivalAt: event.lastArrivalAt, watched: event.watched };
+  const next = withStop(state, { traffic });
+  const sendAt = autoSendAt(next.facts.stop!, policy.stopDelayAuto);
+  if (sendAt <= event.at) return sendStop(next, event.at, policy);
+  return { state: next, actions: [{ type: 'arm', timer: 'stop-delay', at: sendAt }] };
 }
 
 // The signal the child is asked to stop with: --stop-signal, else the one graceful received
@@ -354,6 +388,8 @@ function sendStop(state: State, at: number, policy: Policy): Step {
   // wakes up to handle it; pointless after an uncatchable signal.
   const sigcont = target !== null && policy.sigcont && signal !== 'SIGKILL' && signal !== 'SIGCONT';
   if (sigcont) actions.push({ type: 'send', signal: 'SIGCONT', target, reason: 'sigcont' });
+  // --stop-delay auto: the wait is over; the watch stops.
+  if (stop.traffic?.watched && state.phase.kind === 'delaying') actions.push({ type: 'unwatch-traffic' });
   return {
     state: withStop(state, { signal, signalSentAt: already ? stop.requestedAt : at, sigcontSentAt: sigcont ? at : null }, { kind: 'signalled' }),
     actions,

@@ -51,6 +51,12 @@ export interface Policy {
   /** --stop-delay: keep the child serving this long before signalling it. */
   stopDelayMs: number;
   /**
+   * --stop-delay auto: instead of a fixed delay, send the stop signal once no new work has
+   * reached the program for `quietMs` (the load balancer has stopped sending it), never
+   * sooner than `floorMs` and never later than `capMs` after the stop request.
+   */
+  stopDelayAuto?: AutoDelay | null;
+  /**
    * The platform sends its stop signal to every process itself (Heroku): the child already
    * has it when graceful does, so graceful sends the same signal to none of them again.
    */
@@ -70,6 +76,23 @@ export interface Policy {
    * run keeps the kill mode's meaning instead (mixed: the rest is killed when the main exits).
    */
   followApp: boolean;
+}
+
+/** --stop-delay auto's bounds (docs/deploy.md). */
+export interface AutoDelay {
+  floorMs: number;
+  quietMs: number;
+  capMs: number;
+}
+
+/** What --stop-delay auto saw of the work still reaching the program after the stop request. */
+export interface TrafficFacts {
+  /** New connections and requests seen after the stop request. */
+  arrivals: number;
+  /** When the last of them arrived; null if none did. */
+  lastArrivalAt: number | null;
+  /** False when graceful could not watch (no listening socket found, no sock_diag): the floor was used. */
+  watched: boolean;
 }
 
 /** How the main child process ended. `signo` is the platform's number for `signal`. */
@@ -149,6 +172,8 @@ export interface StopFacts {
   killReason: KillReason | null;
   /** The trigger reached the child directly, from the terminal or the shell (terminal mode). */
   delivered: boolean;
+  /** --stop-delay auto: the work seen arriving while graceful waited; null for a fixed delay. */
+  traffic: TrafficFacts | null;
 }
 
 export type KillReason = 'deadline' | 'second-signal' | 'main-exited' | 'app-exited';
@@ -283,7 +308,13 @@ export type Event =
   /** The app ended: reaped by graceful (`known`), or seen gone. `survivors` as for child-exited. */
   | { type: 'app-exited'; at: number; code: number | null; signal: SignalName | null; signo: number | null; known: boolean; survivors: number }
   /** After the main child exited, the last process of its tree is gone. */
-  | { type: 'tree-empty'; at: number };
+  | { type: 'tree-empty'; at: number }
+  /**
+   * --stop-delay auto: what the watch of the program's sockets saw since the stop request
+   * (counts, not increments: the latest reading replaces the last); `watched` false when it
+   * cannot watch.
+   */
+  | { type: 'traffic'; at: number; arrivals: number; lastArrivalAt: number | null; watched: boolean };
 
 /** Why a signal is sent, for the reports. */
 export type SendReason = 'stop' | 'sigcont' | 'kill' | 'forward' | 'suspend';
@@ -296,6 +327,9 @@ export type Action =
   | { type: 'run-pre-stop'; command: string }
   | { type: 'cancel-pre-stop' }
   | { type: 'arm'; timer: TimerName; at: number }
+  /** --stop-delay auto: start, or stop, watching the work that reaches the program's listening sockets. */
+  | { type: 'watch-traffic' }
+  | { type: 'unwatch-traffic' }
   /** Tell the program on the status channel when the kill signal comes (just before the stop signal). */
   | { type: 'tell-deadline'; at: number }
   | { type: 'cancel'; timer: TimerName }

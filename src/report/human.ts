@@ -7,7 +7,7 @@ import { brief, describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
 import type { Decision, RestartPolicy } from '../core/restart.js';
 import { formatDuration } from '../config/parse.js';
-import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target } from '../core/types.js';
+import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target, TrafficFacts } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -160,6 +160,7 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   if (exit && stop && tl.requested) {
     parts.push(triggerPhrase(stop.trigger, policy));
     if (stop.preStop) parts.push(preStopPhrase(stop.preStop));
+    if (stop.traffic && tl.signalSentAfterMs !== null) parts.push(autoDelayPhrase(stop.traffic, stop.requestedAt));
     if (tl.signalSentAfterMs !== null) parts.push(`${stop.signal} sent at +${human(tl.signalSentAfterMs)}`);
     if (behind && tl.appSignalSentAfterMs !== null) parts.push(`${stop.signal} sent to it by graceful at +${human(tl.appSignalSentAfterMs)}`);
     if (tl.killSentAfterMs !== null) parts.push(`${stop.killSignal} sent at +${human(tl.killSentAfterMs)} (${killWhy(facts, policy)})`);
@@ -181,6 +182,14 @@ export function summaryLine(facts: Facts, policy: Policy, status: number, paint:
   const color = verdictPaint(tl.verdict, paint);
   const who = behind?.exit ? appSubject(behind) : subject(facts);
   return `${who} ${HEADLINE[tl.verdict](facts)}: ${parts.join(', ')}${own ? `; its own shutdown: ${own}` : ''}${launcher}; exit status ${status} ${color(`[${tl.verdict}]`)}`;
+}
+
+// What --stop-delay auto saw: how much work still came after the stop request, and when the
+// last of it did (users learn their load balancer's real propagation time).
+function autoDelayPhrase(traffic: TrafficFacts, requestedAt: number): string {
+  if (!traffic.watched) return 'load balancer not watched (no listening socket found): waited the floor';
+  if (traffic.arrivals === 0 || traffic.lastArrivalAt === null) return 'no new work after the stop request';
+  return `${traffic.arrivals} new ${traffic.arrivals === 1 ? 'connection or request' : 'connections or requests'} after the stop request, the last at +${human(traffic.lastArrivalAt - requestedAt)}`;
 }
 
 // Where a program using graceful-supervisor/app is in its shutdown, for the live line: "draining 3
@@ -376,7 +385,11 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   for (const a of actions) {
     if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);
     if (a.type === 'arm' && a.timer === 'stop-delay') {
-      lines.push(`waiting ${human(policy.stopDelayMs)} before signalling (--stop-delay)`);
+      const auto = policy.stopDelayAuto;
+      // auto: said once, when the wait begins; each new arrival moves the time silently.
+      if (auto && event.type !== 'traffic') {
+        lines.push(`waiting for the load balancer before signalling (--stop-delay auto): until no new work for ${human(auto.quietMs)}${auto.floorMs > 0 ? `, at least ${human(auto.floorMs)}` : ''}, at most ${human(auto.capMs)}`);
+      } else if (!auto) lines.push(`waiting ${human(policy.stopDelayMs)} before signalling (--stop-delay)`);
     }
     if (a.type === 'cancel-pre-stop') lines.push('pre-stop cancelled');
     if (a.type !== 'send') continue;

@@ -110,6 +110,8 @@ export interface Report {
     sigcont: boolean;
     preStop: string | null;
     stopDelayMs: number;
+    /** --stop-delay auto's bounds; null for a fixed delay. */
+    stopDelayAuto: { floorMs: number; quietMs: number; capMs: number } | null;
     successExitStatus: (number | string)[];
     preset: PresetName | null;
   };
@@ -140,6 +142,11 @@ export interface Report {
     /** Why the kill signal went out: deadline, second-signal, main-exited (kill mode mixed), app-exited. */
     killReason: KillReason | null;
     killSignal: SignalName | null;
+    /**
+     * --stop-delay auto: the new connections and requests that reached the program after the
+     * stop request, when the last one came (after the request), and whether graceful could watch.
+     */
+    traffic: { arrivals: number; lastArrivalAfterMs: number | null; watched: boolean } | null;
     killSentAfterMs: number | null;
     treeGoneAfterMs: number | null;
   };
@@ -209,6 +216,7 @@ export function buildReport(
       sigcont: policy.sigcont,
       preStop: preStopCommand,
       stopDelayMs: policy.stopDelayMs,
+      stopDelayAuto: policy.stopDelayAuto ?? null,
       successExitStatus: [0, ...policy.success.codes.filter((c) => c !== 0), ...policy.success.signals],
       preset,
     },
@@ -233,6 +241,7 @@ export function buildReport(
       forced: stop.forced,
       killReason: stop.killReason,
       killSignal: stop.killSignal,
+      traffic: stop.traffic && { arrivals: stop.traffic.arrivals, lastArrivalAfterMs: stop.traffic.lastArrivalAt === null ? null : Math.round(stop.traffic.lastArrivalAt - stop.requestedAt), watched: stop.traffic.watched },
       killSentAfterMs: tl.killSentAfterMs,
       treeGoneAfterMs: tl.treeGoneAfterMs,
     },

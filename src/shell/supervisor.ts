@@ -19,7 +19,8 @@ import { runPreStop, type PreStop } from './process/prestop.js';
 import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
 import type { Trap } from './trap.js';
-import { disposition } from './process/inspect.js';
+import { disposition, tcpSockets } from './process/inspect.js';
+import { watchTraffic } from './probes/traffic.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
@@ -104,6 +105,8 @@ export class Supervisor {
   #child: Child | null = null;
   #tree: Tree | null = null;
   #preStop: PreStop | null = null;
+  /** --stop-delay auto: stops the watch of the program's traffic. */
+  #unwatchTraffic: (() => void) | null = null;
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
   #status: StatusChannel | null = null;
@@ -320,6 +323,13 @@ export class Supervisor {
       case 'cancel-pre-stop':
         this.#preStop?.cancel();
         return;
+      case 'watch-traffic':
+        this.#watchTraffic();
+        return;
+      case 'unwatch-traffic':
+        this.#unwatchTraffic?.();
+        this.#unwatchTraffic = null;
+        return;
       case 'tell-deadline':
         this.#status?.tellDeadline(action.at - now());
         return;
@@ -422,13 +432,24 @@ export class Supervisor {
     const { policy } = this.options;
     const now = this.clock.now;
     // Where it runs, for the library's default delay: none in a terminal (terminal mode is decided before the spawn).
-    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayMs };
+    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs };
     this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }), context);
     return this.#status?.env ?? {};
   }
 
   // --ready notify: the socket must exist before the child starts; its path goes in the
   // child's environment.
+  // --stop-delay auto: watches the connections to the tree's listening ports (found now: the
+  // program still listens) and feeds each reading to the machine (each read of the kernel's
+  // table runs off the loop: the readings come after the step that asked for them).
+  #watchTraffic(): void {
+    const now = this.clock.now;
+    const since = this.#state.facts.stop?.requestedAt ?? now();
+    const pids = [...new Set([this.pid, ...(this.#tree?.members().map((p) => p.pid) ?? [])].filter((p): p is number => p !== null))];
+    const ports = [...new Set((tcpSockets(pids) ?? []).filter((s) => s.state === 'listen').map((s) => s.port))];
+    this.#unwatchTraffic = watchTraffic(ports, since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+  }
+
   #openNotify(): Record<string, string> {
     if (this.options.ready?.kind !== 'notify') return {};
     const now = this.clock.now;
@@ -510,6 +531,7 @@ export class Supervisor {
 
   async #cleanUp(status: number): Promise<RunOutcome> {
     this.#timers.cancelAll();
+    this.#unwatchTraffic?.();
     process.off('SIGCHLD', this.#onChildChange);
     // A child that ended within FOLLOW_UP_MS of a stop: finish what was waiting on the scan.
     this.#tree?.flush();

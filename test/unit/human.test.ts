@@ -321,6 +321,7 @@ describe('the JSON report', () => {
       escalated: true,
       forced: false,
       killReason: 'deadline',
+      traffic: null,
       killSignal: 'SIGKILL',
       killSentAfterMs: 3500,
       treeGoneAfterMs: null,

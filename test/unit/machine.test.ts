@@ -56,6 +56,75 @@ describe('a stop request', () => {
     expect(quit.sends()).toEqual(['0 SIGQUIT tree']);
   });
 
+  // --stop-delay auto (issue 23): the stop signal waits for the load balancer to stop sending
+  // work, read from the program's sockets: quiet for quietMs, not before floorMs, not after capMs.
+  describe('--stop-delay auto', () => {
+    const auto = { floorMs: 1000, quietMs: 500, capMs: 8000 };
+    const traffic = (arrivals: number, lastArrivalAt: number | null, watched = true) => ({ type: 'traffic' as const, arrivals, lastArrivalAt, watched });
+
+    it('with no work arriving, sends at the floor; the watch starts with the request and stops with the signal', () => {
+      const sim = Sim.started({ stopDelayAuto: auto });
+      sim.now = 100;
+      const actions = sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      expect(actions.map((a) => a.type)).toContain('watch-traffic');
+      expect(sim.armed.get('stop-delay')).toBe(1100);
+      sim.advanceTo(1100);
+      expect(sim.sends()).toEqual(['1100 SIGTERM tree']);
+      expect(sim.log.some((a) => a.type === 'unwatch-traffic')).toBe(true);
+    });
+
+    it('each arrival moves the signal to quietMs after it; the report keeps the count and the last one', () => {
+      const sim = Sim.started({ stopDelayAuto: auto });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      sim.advanceTo(900);
+      sim.feed(traffic(4, 900));
+      expect(sim.armed.get('stop-delay')).toBe(1400);
+      sim.advanceTo(1300);
+      sim.feed(traffic(9, 1300));
+      sim.advanceTo(10_000);
+      expect(sim.sends()).toEqual(['1800 SIGTERM tree']);
+      expect(sim.state.facts.stop!.traffic).toEqual({ arrivals: 9, lastArrivalAt: 1300, watched: true });
+    });
+
+    it('never later than the cap, however long the work keeps coming', () => {
+      const sim = Sim.started({ stopDelayAuto: auto });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      for (let t = 200; t < 9000; t += 200) {
+        sim.advanceTo(t);
+        sim.feed(traffic(t / 200, t));
+      }
+      expect(sim.sends()[0]).toBe('8000 SIGTERM tree');
+    });
+
+    it('a reading that is already past its time sends at once; readings after the signal change nothing', () => {
+      const sim = Sim.started({ stopDelayAuto: { ...auto, floorMs: 0 } });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      sim.now = 700;
+      sim.feed(traffic(1, 100));
+      expect(sim.sends()).toEqual(['700 SIGTERM tree']);
+      sim.feed(traffic(2, 700));
+      expect(sim.sends()).toEqual(['700 SIGTERM tree']);
+    });
+
+    it('when graceful cannot watch, it waits the floor', () => {
+      const sim = Sim.started({ stopDelayAuto: { ...auto, floorMs: 2000 } });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      sim.now = 50;
+      sim.feed(traffic(0, null, false));
+      sim.advanceTo(5000);
+      expect(sim.sends()[0]).toBe('2000 SIGTERM tree');
+      expect(sim.state.facts.stop!.traffic!.watched).toBe(false);
+    });
+
+    it('the deadline still wins, and a second Ctrl+C kills at once', () => {
+      const sim = Sim.started({ stopDelayAuto: { floorMs: 0, quietMs: 500, capMs: 8000 }, timeoutMs: 3000 });
+      sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+      sim.now = 400;
+      sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
+      expect(sim.sends()).toEqual(['400 SIGKILL tree']);
+    });
+  });
+
   it('follows the stop signal with SIGCONT when asked (systemd)', () => {
     const sim = Sim.started({ sigcont: true });
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
@@ -757,6 +826,8 @@ describe('every event in every phase', () => {
     // No app was found: nothing to record.
     'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
     'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
+    // Only --stop-delay auto's wait reads it (its own tests below); the fixed delay ignores it.
+    traffic: row({ type: 'traffic', arrivals: 3, lastArrivalAt: 0, watched: true }, {}),
     // graceful-supervisor/app on the status channel: a phase is recorded (below), not a step of the stop...
     'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
     // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.
@@ -820,6 +891,7 @@ describe('every event in every phase', () => {
       started: true, 'spawn-failed': true, 'stop-requested': true, stop: true, ready: true, 'child-stopping': true,
       'extend-timeout': true, forward: true, suspend: true, 'child-stopped': true, timer: true, 'pre-stop-exited': true,
       'child-exited': true, 'app-found': true, 'app-exited': true, 'tree-empty': true, 'app-phase': true, force: true,
+      traffic: true,
     };
     expect([...types].sort()).toEqual(Object.keys(declared).sort());
   });

@@ -21,6 +21,7 @@ describe('resolution order', () => {
       sigcont: true,
       preStop: null,
       stopDelayMs: 0,
+      stopDelayAuto: null,
       success: { codes: [], signals: [] },
       readyTimeoutMs: null,
       readyTimeoutFrom: '--ready-timeout',

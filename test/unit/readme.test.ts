@@ -52,7 +52,7 @@ it.each([
   ['docs/options.md', ['options-run', 'options-lifecycle', 'options-check']],
   ['docs/exit-status.md', ['exit-run', 'exit-check', 'exit-reload']],
   ['docs/check.md', ['exit-check']],
-  ['docs/presets.md', ['presets']],
+  ['docs/presets.md', ['presets', 'presets-auto-delay']],
 ])('%s holds the tables written from the code', (path, names) => {
   expect(tablesIn(read(path))).toEqual(names);
 });

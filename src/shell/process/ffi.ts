@@ -28,6 +28,21 @@ const F_SETOWN = 8;
 // sparc and parisc, which Node does not support.
 const O_ASYNC = 0o20000;
 const RWF_NOWAIT = 8;
+// sock_diag (linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h).
+const AF_NETLINK = 16;
+const NETLINK_SOCK_DIAG = 4;
+const SOCK_DIAG_BY_FAMILY = 20;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const IPPROTO_TCP = 6;
+const INET_DIAG_INFO = 2;
+const INET_DIAG_REQ_BYTECODE = 1;
+// A dump's replies come a page or so at a time; 32 KB takes a few hundred sockets a call.
+const DIAG_BUFFER = 32 * 1024;
+const INET_DIAG_BC_S_GE = 2;
+const INET_DIAG_BC_S_LE = 3;
 const EOPNOTSUPP = 95;
 
 export interface Libc {
@@ -54,6 +69,15 @@ export interface Libc {
   close(fd: number): void;
   /** kill(2): 0, or -1 (ESRCH, EPERM) without the exception process.kill throws. */
   kill(pid: number, signo: number): number;
+  /**
+   * The TCP sockets of one address family (2: IPv4, 10: IPv6) whose local port is `port`,
+   * with each one's tcp_info, through sock_diag (what `ss -ti sport = :port` reads; the kernel
+   * filters: a host may hold a hundred thousand sockets): the replies as the kernel sent them
+   * (netlink messages, host byte order; probes/traffic.ts reads them), or null. The kernel
+   * walks every TCP socket of the host for it (50 ms with 130,000 in TIME_WAIT, seen here):
+   * the calls run on libuv's thread pool, never on graceful's loop.
+   */
+  sockDiagTcp(family: number, port: number): Promise<Buffer | null>;
   /** Points stdout and stderr at /dev/null (dup2): graceful lets go of their pipes. */
   detachOutput(): void;
   /** _exit(2): the process ends here. */
@@ -84,6 +108,7 @@ export function libc(): Libc | string {
     const socket = self.func('int socket(int domain, int type, int protocol)');
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const recv = self.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
+    const sendto = self.func('long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)');
     const close = self.func('int close(int fd)');
     const kill = self.func('int kill(int pid, int sig)');
     const exit = self.func('void _exit(int status)');
@@ -150,6 +175,61 @@ export function libc(): Libc | string {
       close: (fd) => void close(fd),
       kill: (pid, signo) => kill(pid, signo),
       exit: (status) => exit(status),
+      sockDiagTcp: async (family, port) => {
+        const fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (fd < 0) return null;
+        // Each dump its own buffer: several may be under way at once, on the pool.
+        const buffer = Buffer.alloc(DIAG_BUFFER);
+        const recvAsync = (): Promise<number> => new Promise((resolve) => recv.async(fd, buffer, buffer.length, 0, (error: unknown, n: number | bigint) => resolve(error ? -1 : Number(n))));
+        try {
+          const le = endianness() === 'LE';
+          const u16 = (b: Buffer, v: number, at: number) => (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+          const u32 = (b: Buffer, v: number, at: number) => (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+          // struct nlmsghdr, then struct inet_diag_req_v2: the TCP sockets of `family`, in
+          // every state, with INET_DIAG_INFO (tcp_info) asked for; then the filter, a bytecode
+          // attribute: local port >= port (else past the end: no), then <= port (else no).
+          const request = Buffer.alloc(16 + 56 + 4 + 16);
+          u32(request, request.length, 0);
+          u16(request, SOCK_DIAG_BY_FAMILY, 4);
+          u16(request, NLM_F_REQUEST | NLM_F_DUMP, 6);
+          u32(request, 1, 8);
+          request[16] = family;
+          request[17] = IPPROTO_TCP;
+          request[18] = 1 << (INET_DIAG_INFO - 1);
+          u32(request, 0xffffffff, 20);
+          u16(request, 4 + 16, 72);
+          u16(request, INET_DIAG_REQ_BYTECODE, 74);
+          // struct inet_diag_bc_op { u8 code; u8 yes; u16 no }, each port test two of them.
+          request[76] = INET_DIAG_BC_S_GE;
+          request[77] = 8;
+          u16(request, 20, 78);
+          u16(request, port, 82);
+          request[84] = INET_DIAG_BC_S_LE;
+          request[85] = 8;
+          u16(request, 12, 86);
+          u16(request, port, 90);
+          const kernel = Buffer.alloc(12);
+          u16(kernel, AF_NETLINK, 0);
+          if (Number(sendto(fd, request, request.length, 0, kernel, kernel.length)) < 0) return null;
+          const parts: Buffer[] = [];
+          for (;;) {
+            const n = await recvAsync();
+            if (n <= 0) return null;
+            const part = Buffer.from(buffer.subarray(0, n));
+            // The dump ends with NLMSG_DONE; an NLMSG_ERROR means no table.
+            for (let at = 0; at + 16 <= n; ) {
+              const len = le ? part.readUInt32LE(at) : part.readUInt32BE(at);
+              const type = le ? part.readUInt16LE(at + 4) : part.readUInt16BE(at + 4);
+              if (type === NLMSG_ERROR) return null;
+              if (type === NLMSG_DONE || len < 16) return Buffer.concat([...parts, part.subarray(0, at)]);
+              at += (len + 3) & ~3;
+            }
+            parts.push(part);
+          }
+        } finally {
+          close(fd);
+        }
+      },
       detachOutput: () => {
         const fd = openSync('/dev/null', 'w');
         dup2(fd, 1);

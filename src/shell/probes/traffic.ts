@@ -1,0 +1,154 @@
+// --stop-delay auto's eyes: the work still reaching the program after the stop request, read
+// from the kernel's own table of TCP sockets (sock_diag, what `ss -ti` shows), never from the
+// program. On the program's listening ports, every connection a load balancer opens is a
+// new socket (a new cookie), and every request on a kept-alive one moves the socket's
+// tcp_info.last_data_recv: the last arrival is known to the millisecond, whatever the
+// program's language. Polled while graceful waits, and only then.
+import { endianness } from 'node:os';
+import { loadedLibc } from '../process/ffi.js';
+
+// How often the table is read while graceful waits. A request's time is exact (tcp_info says
+// how long ago its data came); a connection opened and closed between two reads, with no
+// data, is missed: that is no work.
+const POLL_MS = 100;
+
+// The kernel counts last_data_recv in jiffies (1 to 10 ms), and graceful reads its clock a
+// moment apart: a later reading of the same data can look a few ms newer. More than this
+// is new data.
+const RECV_SLACK_MS = 20;
+
+// TCP states (include/net/tcp_states.h): a listening socket is not a connection.
+const TCP_LISTEN = 10;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** One socket of the table. */
+export interface DiagSocket {
+  /** The kernel's cookie: one per socket, never reused while it lives. */
+  cookie: string;
+  state: number;
+  localPort: number;
+  /** Milliseconds since data last arrived on it (tcp_info), or null where the kernel gave none. */
+  lastDataRecvMs: number | null;
+  /** Segments with data it received (tcp_info, Linux 4.6+): one per request, mostly; null where not given. */
+  dataSegsIn: number | null;
+}
+
+// Reads a sock_diag dump (netlink messages of struct inet_diag_msg, then its attributes).
+export function parseDiag(dump: Buffer, le = endianness() === 'LE'): DiagSocket[] {
+  const u16 = (at: number) => (le ? dump.readUInt16LE(at) : dump.readUInt16BE(at));
+  const u32 = (at: number) => (le ? dump.readUInt32LE(at) : dump.readUInt32BE(at));
+  const out: DiagSocket[] = [];
+  for (let at = 0; at + 16 + 72 <= dump.length; ) {
+    const len = u32(at);
+    if (len < 16) break;
+    const msg = at + 16;
+    // struct inet_diag_msg: family, state, timer, retrans, then inet_diag_sockid (sport and
+    // dport in network order, addresses, interface, cookie), expires, queues, uid, inode.
+    const state = dump[msg + 1]!;
+    const localPort = dump.readUInt16BE(msg + 4);
+    const cookie = `${u32(msg + 44).toString(16)}:${u32(msg + 48).toString(16)}`;
+    let lastDataRecvMs: number | null = null;
+    let dataSegsIn: number | null = null;
+    for (let a = msg + 72; a + 4 <= at + len; ) {
+      const alen = u16(a);
+      const type = u16(a + 2);
+      if (alen < 4) break;
+      // INET_DIAG_INFO: struct tcp_info; tcpi_last_data_recv at 52, tcpi_data_segs_in at 152.
+      if (type === 2 && alen >= 4 + 56) lastDataRecvMs = u32(a + 4 + 52);
+      if (type === 2 && alen >= 4 + 156) dataSegsIn = u32(a + 4 + 152);
+      a += (alen + 3) & ~3;
+    }
+    out.push({ cookie, state, localPort, lastDataRecvMs, dataSegsIn });
+    at += (len + 3) & ~3;
+  }
+  return out;
+}
+
+/** What the watch reports: counts since it began, as the machine's `traffic` event takes them. */
+export interface TrafficReading {
+  arrivals: number;
+  lastArrivalAt: number | null;
+  watched: boolean;
+}
+
+/** The connections to some ports, for one reading: null where they cannot be read. */
+export type ReadConnections = (ports: readonly number[]) => Promise<DiagSocket[] | null>;
+
+// The kernel's table for `ports`, both families, through the FFI (off the loop); null without it.
+export async function kernelConnections(ports: readonly number[]): Promise<DiagSocket[] | null> {
+  const lib = loadedLibc();
+  if (!lib) return null;
+  const out: DiagSocket[] = [];
+  for (const port of ports) {
+    const [v4, v6] = await Promise.all([lib.sockDiagTcp(AF_INET, port), lib.sockDiagTcp(AF_INET6, port)]);
+    if (v4 === null) return null;
+    out.push(...parseDiag(v4), ...(v6 ? parseDiag(v6) : []));
+  }
+  return out;
+}
+
+// Watches the connections to `ports` from `since` (the stop request, on `now`'s clock):
+// `report` gets a reading when the watch begins and each time the work seen changes. Stopped
+// by the function it returns.
+export function watchTraffic(
+  ports: readonly number[],
+  since: number,
+  now: () => number,
+  report: (reading: TrafficReading) => void,
+  read: ReadConnections = kernelConnections,
+): () => void {
+  let stopped = false;
+  const mine = (s: DiagSocket) => s.state !== TCP_LISTEN && ports.includes(s.localPort);
+  // Each known connection: when its data last came (on the watch's clock) and how many data
+  // segments it had. The ones already open at the request are not arrivals; their requests
+  // since it are.
+  const seen = new Map<string, { recvAt: number | null; segs: number | null }>();
+  let arrivals = 0;
+  let lastArrivalAt: number | null = null;
+  const arrived = (count: number, at: number) => {
+    arrivals += count;
+    if (at >= since && (lastArrivalAt === null || at > lastArrivalAt)) lastArrivalAt = at;
+  };
+  const watch = async () => {
+    const first = ports.length > 0 ? await read(ports) : null;
+    if (stopped) return;
+    if (first === null) return report({ arrivals: 0, lastArrivalAt: null, watched: false });
+    const t0 = now();
+    for (const s of first.filter(mine)) {
+      const recvAt = s.lastDataRecvMs === null ? null : t0 - s.lastDataRecvMs;
+      seen.set(s.cookie, { recvAt, segs: s.dataSegsIn });
+      if (recvAt !== null && recvAt > since + RECV_SLACK_MS) arrived(1, recvAt);
+    }
+    report({ arrivals, lastArrivalAt, watched: true });
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (stopped) return;
+      const table = await read(ports);
+      // The kernel's "ms ago" are as of the dump, read just now.
+      const t = now();
+      if (stopped || table === null) continue;
+      const before = arrivals;
+      const latest = lastArrivalAt;
+      for (const s of table.filter(mine)) {
+        const recvAt = s.lastDataRecvMs === null ? null : t - s.lastDataRecvMs;
+        const known = seen.get(s.cookie);
+        if (!known) {
+          // A new connection: as many arrivals as the requests it brought (one at least),
+          // when its last data came, or now.
+          arrived(Math.max(1, s.dataSegsIn ?? 1), recvAt ?? t);
+        } else if (recvAt !== null && (known.recvAt === null || recvAt > known.recvAt + RECV_SLACK_MS)) {
+          // More data on a known one: its requests since the last reading.
+          const more = s.dataSegsIn !== null && known.segs !== null ? s.dataSegsIn - known.segs : 1;
+          arrived(Math.max(1, more), recvAt);
+        }
+        seen.set(s.cookie, { recvAt: recvAt ?? known?.recvAt ?? null, segs: s.dataSegsIn ?? known?.segs ?? null });
+      }
+      if (arrivals !== before || lastArrivalAt !== latest) report({ arrivals, lastArrivalAt, watched: true });
+    }
+  };
+  void watch();
+  return () => {
+    stopped = true;
+  };
+}

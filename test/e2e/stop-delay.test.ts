@@ -1,0 +1,105 @@
+// --stop-delay auto (issue 23): the stop signal waits until the load balancer has stopped
+// sending work, as the kernel's socket table shows it (probes/traffic.ts), not for a guessed
+// time. A client plays the load balancer that has not heard of the stop yet: it keeps sending
+// for a while after the SIGTERM, over a kept-alive connection or on new ones, then stops.
+// The figures asserted are graceful's own (its report), against what the client did.
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { exitOf, readJson, start, tempDir, useHarness } from './harness.js';
+
+useHarness();
+
+// One GET; resolves with its status (0: no answer).
+function get(port: number, agent: Agent | false): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+async function serve(extra: string[] = [], env: Record<string, string> = {}) {
+  const report = join(tempDir(), 'report.json');
+  const run = start(['run', '--stop-delay', 'auto', '--timeout', '20s', '--report-file', report, ...extra, '--', 'node', 'fixtures/http-server.js', '0'], { env });
+  const m = await run.stdout.waitFor(/ready \d+ port (\d+)/, 'the server to listen');
+  return { run, report, port: Number(m[1]) };
+}
+
+// Sends a request every `everyMs` from now until `forMs` after `from`; each one's status.
+async function keepSending(port: number, agent: Agent | false, from: number, forMs: number, everyMs = 50): Promise<number[]> {
+  const statuses: Promise<number>[] = [];
+  while (performance.now() - from < forMs) {
+    statuses.push(get(port, agent));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return Promise.all(statuses);
+}
+
+describe('--stop-delay auto', () => {
+  it.each([
+    ['a kept-alive connection (a load balancer reusing it)', () => new Agent({ keepAlive: true, maxSockets: 1 })],
+    ['a new connection per request', () => false as const],
+  ])('on %s: the signal goes a quiet second after the last request, and every request is answered', async (_, agentOf) => {
+    const { run, report, port } = await serve();
+    const agent = agentOf();
+    expect(await get(port, agent)).toBe(200);
+    const sigterm = run.signal('SIGTERM');
+    const statuses = await keepSending(port, agent, sigterm, 1500);
+    expect((await exitOf(run)).code).toBe(0);
+    if (agent) agent.destroy();
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const r = readJson(report);
+    const { traffic, signalSentAfterMs } = r.stop;
+    expect(traffic.watched).toBe(true);
+    // The requests after the SIGTERM were seen: each one on a kept-alive connection (its data
+    // segments counted); of new connections, those the table showed (one that opens and
+    // closes between two readings is missed: a lower bound).
+    expect(traffic.arrivals).toBeGreaterThanOrEqual(Math.floor(statuses.length / 2));
+    // The last one came about 1.5 s after it, as the client stopped sending then.
+    expect(traffic.lastArrivalAfterMs).toBeGreaterThan(1200);
+    // And the stop signal a quiet second after it (the watch reads the table every 100 ms).
+    expect(signalSentAfterMs).toBeGreaterThanOrEqual(traffic.lastArrivalAfterMs + 1000);
+    expect(signalSentAfterMs).toBeLessThan(traffic.lastArrivalAfterMs + 1000 + 600);
+    expect(run.stderr.text).toContain('waiting for the load balancer before signalling (--stop-delay auto): until no new work for 1s, at most 5s');
+    expect(run.stderr.text).toMatch(new RegExp(`${traffic.arrivals} new connections or requests after the stop request, the last at \\+\\d`));
+  });
+
+  it('with no work coming, the signal goes after the quiet second; the report says none came', async () => {
+    const { run, report } = await serve();
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    const r = readJson(report);
+    expect(r.stop.traffic).toEqual({ arrivals: 0, lastArrivalAfterMs: null, watched: true });
+    expect(r.stop.signalSentAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(r.stop.signalSentAfterMs).toBeLessThan(1600);
+    expect(run.stderr.text).toContain('no new work after the stop request');
+  });
+
+  it("never later than the cap, however long the work keeps coming (half the grace period at most)", async () => {
+    const { run, report, port } = await serve(['--timeout', '2s']);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sigterm = run.signal('SIGTERM');
+    const sending = keepSending(port, agent, sigterm, 2500);
+    expect((await exitOf(run)).code).toBe(0);
+    await sending;
+    agent.destroy();
+    const r = readJson(report);
+    expect(r.policy.stopDelayAuto).toEqual({ floorMs: 0, quietMs: 1000, capMs: 1000 });
+    expect(r.stop.signalSentAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(r.stop.signalSentAfterMs).toBeLessThan(1500);
+  });
+
+  it("on Kubernetes, not before the platform's floor", async () => {
+    const { run, report } = await serve([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+    const r = readJson(report);
+    expect(r.policy.stopDelayAuto).toEqual({ floorMs: 2000, quietMs: 1000, capMs: 10_000 });
+    expect(r.stop.signalSentAfterMs).toBeGreaterThanOrEqual(2000);
+  });
+});
