@@ -14,6 +14,17 @@ export interface InflightResult {
   error: string | null;
 }
 
+/** One request of --lb-lag's stream. */
+export interface LbRequest {
+  /** Milliseconds after the stop request that it was sent. */
+  afterMs: number;
+  /** On the kept-alive connection (a load balancer reusing one), or a new one. */
+  connection: 'kept-alive' | 'new';
+  /** Its answer: HTTP status, or null with the error (ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...). */
+  status: number | null;
+  error: string | null;
+}
+
 export interface ProbeAttempt {
   /** Milliseconds after the stop signal. */
   afterMs: number;
@@ -40,6 +51,8 @@ export interface Observations {
   disposition: 'caught' | 'ignored' | 'default' | null;
   inflight: { url: string; results: InflightResult[] } | null;
   probe: { url: string; attempts: ProbeAttempt[]; inflightDoneAfterMs: number | null } | null;
+  /** --lb-lag: the requests a load balancer that has not heard of the stop kept sending, from the stop request on. */
+  lbLag: { url: string; lagMs: number; requests: LbRequest[] } | null;
   /** Open TCP connections of the tree when the stop began, and when the kill signal went out. */
   tcpAtStop: number | null;
   tcpAtKill: number | null;
@@ -92,6 +105,7 @@ export const CHECKS = [
   'handles-signal',
   'inflight',
   'new-work-refused',
+  'lb-lag',
   'exited-in-time',
   'exit-status',
   'no-descendants-left',
@@ -114,7 +128,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const tl = timeline(facts, policy);
   const { stop, exit } = facts;
   const launcher = launcherKind(facts.command);
-  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'launcher' || launcher));
+  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'lb-lag' || obs.lbLag) && (name !== 'launcher' || launcher));
 
   // Interrupted before the check's own stop: the stop that followed was the abort's, not the
   // check's, so nothing after "ready" was tested. Never graded as if it had been.
@@ -134,6 +148,7 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
     handlesSignal(run),
     ...(obs.inflight ? [inflightCheck(run, obs.inflight)] : []),
     ...(obs.probe ? [newWorkRefused(run, obs.probe)] : []),
+    ...(obs.lbLag ? [lbLagCheck(run, obs.lbLag)] : []),
     exitedInTime(run),
     exitStatusCheck(run),
     noDescendantsLeft(run),
@@ -286,6 +301,23 @@ function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observation
   }
   if (window.length === 0) return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
   return graded('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
+}
+
+// --lb-lag: did it serve every request a load balancer still sent after the stop request,
+// as one does until it hears (Kubernetes removes endpoints in parallel with SIGTERM)?
+function lbLagCheck({ fmt, signal }: Stopped, lag: NonNullable<Observations['lbLag']>): Check {
+  const failed = lag.requests.filter((r) => r.status === null || r.status >= 500);
+  if (lag.requests.length === 0) return notRun('lb-lag', 'no request was sent: the program ended before the stream began');
+  if (failed.length === 0) {
+    return graded('lb-lag', true, `${lag.requests.length}/${lag.requests.length} requests during the load balancer's ${fmt(lag.lagMs)} of lag answered (new and kept-alive connections)`);
+  }
+  const first = failed[0]!;
+  const how = first.status !== null ? `HTTP ${first.status}` : first.error;
+  return graded(
+    'lb-lag',
+    false,
+    `${failed.length}/${lag.requests.length} requests during the load balancer's ${fmt(lag.lagMs)} of lag failed; the first at +${fmt(first.afterMs)} after the stop request, ${how} on a ${first.connection === 'new' ? 'new' : 'kept-alive'} connection: keep serving until the load balancer stops sending (graceful run --stop-delay auto holds ${signal} until then)`,
+  );
 }
 
 function exitedInTime({ obs, fmt, tl, stop, work, signal }: Stopped): Check {

@@ -7,7 +7,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { exitOf, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, freePort, readJson, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
@@ -101,5 +101,33 @@ describe('--stop-delay auto', () => {
     const r = readJson(report);
     expect(r.policy.stopDelayAuto).toEqual({ floorMs: 2000, quietMs: 1000, capMs: 10_000 });
     expect(r.stop.signalSentAfterMs).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+// graceful check --lb-lag (issue 23 item 2): the check plays the load balancer that has not
+// heard of the stop: a program that refuses work the instant SIGTERM comes fails it, and the
+// same program under --stop-delay auto passes.
+describe('graceful check --lb-lag', () => {
+  it('fails a server that stops accepting at SIGTERM, naming the first refused request', async () => {
+    // The probe URL needs the port the server takes: a fixed free one.
+    const port = await freePort();
+    const run = start(['check', '--ready', `tcp:${port}`, '--lb-lag', '1500ms', '--probe', `http://127.0.0.1:${port}/`, '--', 'node', 'fixtures/http-server.js', String(port)]);
+    const exit = await exitOf(run, 30_000);
+    expect(exit.code).toBe(1);
+    expect(run.stderr.text).toMatch(/FAIL\s+lb-lag\s+\d+\/\d+ requests during the load balancer's 1\.50?s of lag failed; the first at \+\d+ms after the stop request, (ECONNREFUSED|ECONNRESET) on a (new|kept-alive) connection: keep serving until the load balancer stops sending/);
+  });
+
+  it('passes the same server when graceful holds SIGTERM until the load balancer stops (--stop-delay auto)', async () => {
+    const port = await freePort();
+    const run = start(['check', '--ready', `tcp:${port}`, '--stop-delay', 'auto', '--lb-lag', '1500ms', '--probe', `http://127.0.0.1:${port}/`, '--', 'node', 'fixtures/http-server.js', String(port)]);
+    const exit = await exitOf(run, 30_000);
+    expect(run.stderr.text).toMatch(/ok\s+lb-lag\s+(\d+)\/\1 requests during the load balancer's 1\.50?s of lag answered/);
+    expect(exit.code).toBe(0);
+  });
+
+  it('--lb-lag needs --probe, the address the load balancer sends to', async () => {
+    const run = start(['check', '--lb-lag', '2s', '--', 'true']);
+    expect((await exitOf(run)).code).toBe(2);
+    expect(run.stderr.text).toBe('graceful: --lb-lag: needs --probe URL: where the load balancer sends its requests; see graceful check --help\n');
   });
 });

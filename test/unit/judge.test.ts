@@ -18,7 +18,7 @@ function stopped(exitAt: number) {
 function obs(lines: object[]): Observations {
   const trace = parseTrace([{ e: 'start', pid: 100, argv: [] }, ...lines].map((l) => JSON.stringify(l)).join('\n'));
   return {
-    main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null,
+    main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null, lbLag: null,
     tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
   };
 }
@@ -114,9 +114,24 @@ describe('the checklist', () => {
     sim.feed({ type: 'stop', trigger: 'check' });
     sim.now = 1100;
     sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
-    const all = { ...obs([]), inflight: { url: 'http://x/', results: [{ status: 200, error: null }] }, probe: { url: 'http://x/', attempts: [], inflightDoneAfterMs: null } };
+    const all = { ...obs([]), inflight: { url: 'http://x/', results: [{ status: 200, error: null }] }, probe: { url: 'http://x/', attempts: [], inflightDoneAfterMs: null }, lbLag: { url: 'http://x/', lagMs: 2000, requests: [] } };
     expect(names(judge(sim.state.facts, sim.policy, all, human))).toEqual([...CHECKS]);
-    expect(names(judge(stopped(1100).state.facts, sim.policy, obs([]), human))).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused'));
+    expect(names(judge(stopped(1100).state.facts, sim.policy, obs([]), human))).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused' && n !== 'lb-lag'));
+  });
+
+  it('--lb-lag: every request of the lag answered passes; the first failure is named, with when and on which connection', () => {
+    const lag = (requests: { afterMs: number; connection: 'kept-alive' | 'new'; status: number | null; error: string | null }[]) => ({ ...obs([]), lbLag: { url: 'http://x/', lagMs: 2000, requests } });
+    const run = stopped(1100).state.facts;
+    const policy = Sim.started({}).policy;
+    const ok = judge(run, policy, lag([{ afterMs: 0, connection: 'kept-alive', status: 200, error: null }, { afterMs: 50, connection: 'new', status: 200, error: null }]), human).find((c) => c.name === 'lb-lag');
+    expect(ok).toEqual({ name: 'lb-lag', ok: true, status: 'ok', detail: "2/2 requests during the load balancer's 2s of lag answered (new and kept-alive connections)" });
+    const failed = judge(run, policy, lag([{ afterMs: 0, connection: 'kept-alive', status: 200, error: null }, { afterMs: 50, connection: 'new', status: null, error: 'ECONNREFUSED' }, { afterMs: 100, connection: 'kept-alive', status: 503, error: null }]), human).find((c) => c.name === 'lb-lag');
+    expect(failed).toEqual({
+      name: 'lb-lag',
+      ok: false,
+      status: 'fail',
+      detail: "2/3 requests during the load balancer's 2s of lag failed; the first at +50ms after the stop request, ECONNREFUSED on a new connection: keep serving until the load balancer stops sending (graceful run --stop-delay auto holds SIGTERM until then)",
+    });
   });
 
   it('a run that ended before the stop: ready fails, every other check is not run, in order', () => {
@@ -126,6 +141,6 @@ describe('the checklist', () => {
     const checks = judge(sim.state.facts, sim.policy, obs([]), human);
     expect(checks[0]).toEqual({ name: 'ready', ok: false, status: 'fail', detail: 'it exited with code 1 after 700ms, before the check could stop it: it must keep running until asked to stop' });
     expect(checks.slice(1).every((c) => c.status === 'not run' && c.detail === 'not reached: the run ended before the stop')).toBe(true);
-    expect(names(checks)).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused'));
+    expect(names(checks)).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused' && n !== 'lb-lag'));
   });
 });

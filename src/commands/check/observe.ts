@@ -4,7 +4,7 @@
 // temporary files, its ports, the preload's trace). core/judge.ts grades them.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InflightResult, Observations, ProbeAttempt } from '../../core/judge.js';
+import type { InflightResult, LbRequest, Observations, ProbeAttempt } from '../../core/judge.js';
 import { appOutlived } from '../../core/timeline.js';
 import type { Facts, State } from '../../core/types.js';
 import { parseTrace } from '../../core/trace.js';
@@ -17,6 +17,10 @@ import { inflightRequest, sendInflight } from './stream.js';
 
 // How often --probe tries a new request after the stop signal.
 const PROBE_EVERY_MS = 50;
+// How often --lb-lag's load balancer sends a request; how long one may take before it
+// counts as failed (a load balancer's own timeout is of this order).
+const LB_EVERY_MS = 50;
+const LB_REQUEST_TIMEOUT_MS = 10_000;
 // How long a single request may take before it counts as failed.
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -34,6 +38,7 @@ export function initialObservations(options: CheckOptions): Observations {
     disposition: null,
     inflight: options.inflight && { url: withoutCredentials(options.inflight.url), results: [] },
     probe: options.probe && { url: withoutCredentials(options.probe), attempts: [], inflightDoneAfterMs: null },
+    lbLag: options.lbLag && { url: withoutCredentials(options.lbLag.url), lagMs: options.lbLag.ms, requests: [] },
     tcpAtStop: null,
     tcpAtKill: null,
     survivors: [],
@@ -63,6 +68,42 @@ export async function loadThenStop(supervisor: Supervisor, options: CheckOptions
   obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
   obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
   supervisor.stop('check');
+  if (options.lbLag && obs.lbLag) lbLag.push(playLoadBalancer(options.lbLag.url, options.lbLag.ms, supervisor, obs.lbLag.requests));
+}
+
+// The streams --lb-lag started, for observeAfter to wait for.
+const lbLag: Promise<void>[] = [];
+
+// --lb-lag: from the stop request, for `ms`, a request every LB_EVERY_MS, alternately on a
+// kept-alive connection and a new one, as a load balancer sends until it hears of the stop;
+// each one's answer in `requests`. Open loop: a slow answer does not slow the stream.
+async function playLoadBalancer(url: URL, ms: number, supervisor: Supervisor, requests: LbRequest[]): Promise<void> {
+  const http = process.getBuiltinModule('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const from = supervisor.clock.now();
+  const pending: Promise<void>[] = [];
+  // The whole lag, whatever the program does meanwhile: a load balancer that has not heard
+  // keeps sending to a program that has exited too.
+  for (let i = 0; supervisor.clock.now() - from < ms; i++) {
+    const connection = i % 2 === 0 ? 'kept-alive' : 'new';
+    const afterMs = Math.round(supervisor.clock.now() - from);
+    pending.push(
+      new Promise<void>((resolve) => {
+        const req = http.request(url, { method: 'GET', agent: connection === 'new' ? false : agent, timeout: LB_REQUEST_TIMEOUT_MS }, (res) => {
+          res.resume();
+          res.once('end', () => resolve(void requests.push({ afterMs, connection, status: res.statusCode ?? null, error: null })));
+          res.once('error', (e: NodeJS.ErrnoException) => resolve(void requests.push({ afterMs, connection, status: null, error: e.code ?? e.message })));
+        });
+        req.once('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+        req.once('error', (e: NodeJS.ErrnoException) => resolve(void requests.push({ afterMs, connection, status: null, error: e.code ?? e.message })));
+        req.end();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, LB_EVERY_MS));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  requests.sort((a, b) => a.afterMs - b.afterMs);
 }
 
 // As the kill signal goes out: the open connections it is about to cut.
@@ -106,6 +147,7 @@ export async function probeNewWork(
 // preload's trace (in `traces`, then removed unless KEEP_TRACE is set).
 export async function observeAfter(outcome: RunOutcome, obs: Observations, inflight: Promise<InflightResult>[], tmp: string, traces: string): Promise<void> {
   obs.inflight && (obs.inflight.results = await Promise.all(inflight));
+  await Promise.all(lbLag.splice(0));
   // What outlived the program: behind a launcher that did not wait, what outlived the app.
   obs.survivors = appOutlived(outcome.state.facts) ? (outcome.extras.descendants.atAppExit ?? []) : outcome.extras.descendants.atMainExit;
   obs.leaked = outcome.extras.descendants.leaked;

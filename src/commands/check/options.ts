@@ -20,6 +20,7 @@ export const CHECK_OPTIONS = [
   { key: 'inflight', flags: '--inflight <url>', env: 'GRACEFUL_INFLIGHT', default: 'none', description: 'just before the stop signal, open --inflight-count concurrent requests to this (slow) endpoint; each must complete with 2xx' },
   { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: String(DEFAULTS.inflightCount), description: 'how many in-flight requests' },
   { key: 'probe', flags: '--probe <url>', env: 'GRACEFUL_PROBE', default: 'none', description: 'after the stop signal, try new requests here while the in-flight ones finish: each must be refused (connection refused or 503)' },
+  { key: 'lbLag', flags: '--lb-lag <duration>', env: 'GRACEFUL_LB_LAG', default: 'none', description: "after the stop request, keep sending requests to --probe's URL (new connections and a kept-alive one) for this long, as a load balancer that has not heard of the stop yet; fail on any refused, reset, timed-out or 5xx request" },
   { key: 'allowRemote', flags: '--allow-remote', env: 'GRACEFUL_ALLOW_REMOTE', default: 'off', boolean: true, description: 'accept --inflight and --probe URLs that are not on this machine (loopback)' },
   { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
   { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
@@ -34,6 +35,8 @@ export interface CheckOptions {
   afterMs: number;
   inflight: { url: URL; count: number } | null;
   probe: URL | null;
+  /** --lb-lag: where the load balancer's requests go (--probe's URL) and for how long. */
+  lbLag: { url: URL; ms: number } | null;
   maxShutdownMs: number | null;
   junit: string | null;
   repeat: number;
@@ -65,11 +68,18 @@ export function resolveCheckOptions(inputs: Inputs<CheckKey>): CheckOptions {
   if (reload === 0 && run.reload) {
     throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is');
   }
+  // The load balancer's requests go where --probe's go: the program's public address.
+  const lagRaw = text('lbLag');
+  const lagMs = duration('lbLag');
+  const probeUrl = url('probe');
+  if (lagMs !== null && lagMs > 0 && probeUrl === null) throw new UsageError(lagRaw!.from, 'needs --probe URL: where the load balancer sends its requests');
+  const lbLag = lagMs !== null && lagMs > 0 && probeUrl ? { url: probeUrl, ms: lagMs } : null;
   return {
     run,
     afterMs: duration('after') ?? DEFAULTS.afterMs,
     inflight: inflightUrl && { url: inflightUrl, count: inflightCount },
     probe: url('probe'),
+    lbLag,
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
     repeat: count('repeat', DEFAULTS.repeat, 1, 1000),
