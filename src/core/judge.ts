@@ -12,6 +12,8 @@ export interface InflightResult {
   status: number | null;
   /** Why it failed without a response: ECONNRESET, socket hang up, ... */
   error: string | null;
+  /** When it ended, on the machine's clock: one that ended before the stop signal was not in flight at the stop. */
+  endedAt?: number;
 }
 
 /** One request of --lb-lag's stream. */
@@ -50,7 +52,11 @@ export interface Observations {
   /** What the child did with the stop signal just before it was sent; null if unreadable. */
   disposition: 'caught' | 'ignored' | 'default' | null;
   inflight: { url: string; results: InflightResult[] } | null;
-  probe: { url: string; attempts: ProbeAttempt[]; inflightDoneAfterMs: number | null } | null;
+  /**
+   * --probe's new requests after the stop signal; `listenerClosedAfterMs`: when the kernel's
+   * table first showed none of the program's ports listening (null: not while it ran).
+   */
+  probe: { url: string; attempts: ProbeAttempt[]; inflightDoneAfterMs: number | null; listenerClosedAfterMs?: number | null } | null;
   /** --lb-lag: the requests a load balancer that has not heard of the stop kept sending, from the stop request on. */
   lbLag: { url: string; lagMs: number; requests: LbRequest[] } | null;
   /** Open TCP connections of the tree when the stop began, and when the kill signal went out. */
@@ -128,7 +134,8 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const tl = timeline(facts, policy);
   const { stop, exit } = facts;
   const launcher = launcherKind(facts.command);
-  const rest = CHECKS.slice(1).filter((name) => (name !== 'inflight' || obs.inflight) && (name !== 'new-work-refused' || obs.probe) && (name !== 'lb-lag' || obs.lbLag) && (name !== 'launcher' || launcher));
+  // Every check appears in every run: what was not set up says which option runs it.
+  const rest = CHECKS.slice(1);
 
   // Interrupted before the check's own stop: the stop that followed was the abort's, not the
   // check's, so nothing after "ready" was tested. Never graded as if it had been.
@@ -144,11 +151,11 @@ export function judge(facts: Facts, policy: Policy, obs: Observations, fmt: (ms:
   const run = stopped(facts, policy, obs, fmt, tl, stop, exit);
   return [
     graded('ready', true, obs.readyProbe ? `ready in ${fmt(tl.readyMs ?? 0)} (${obs.readyProbe})` : `no --ready: stopped ${fmt(obs.afterMs ?? 0)} after the start (--after)`),
-    ...(launcher ? [launcherCheck(run, launcher)] : []),
+    launcher ? launcherCheck(run, launcher) : graded('launcher', null, 'started directly, not through a launcher (npm start, sh -c)'),
     handlesSignal(run),
-    ...(obs.inflight ? [inflightCheck(run, obs.inflight)] : []),
-    ...(obs.probe ? [newWorkRefused(run, obs.probe)] : []),
-    ...(obs.lbLag ? [lbLagCheck(run, obs.lbLag)] : []),
+    obs.inflight ? inflightCheck(run, obs.inflight) : notRun('inflight', 'give --inflight URL (a slow endpoint) to have requests in flight at the stop'),
+    obs.probe ? newWorkRefused(run, obs.probe) : notRun('new-work-refused', 'give --probe URL (with --inflight) to try new requests while it drains'),
+    obs.lbLag ? lbLagCheck(run, obs.lbLag) : notRun('lb-lag', "give --lb-lag DURATION (with --probe URL) to play a load balancer that keeps sending after the stop"),
     exitedInTime(run),
     exitStatusCheck(run),
     noDescendantsLeft(run),
@@ -266,9 +273,18 @@ function handlesSignal({ obs, tl, stop, work, signal, hint }: Stopped): Check {
 }
 
 // --inflight: did the requests sent before the stop complete?
-function inflightCheck({ from, at, early, hint }: Stopped, inflight: NonNullable<Observations['inflight']>): Check {
-  const { results } = inflight;
-  if (results.length === 0) return notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+function inflightCheck({ from, at, early, hint, stop, fmt }: Stopped, inflight: NonNullable<Observations['inflight']>): Check {
+  if (inflight.results.length === 0) return notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
+  // A request counts only if it was still in flight when the stop signal went out.
+  const signalAt = stop.signalSentAt;
+  const results = signalAt === null ? inflight.results : inflight.results.filter((r) => r.endedAt === undefined || r.endedAt >= signalAt);
+  const before = inflight.results.filter((r) => !results.includes(r));
+  // Answered 4xx before the stop: the URL is wrong, a problem of the check's request, not of the shutdown.
+  const wrong = before.find((r) => r.status !== null && r.status >= 400 && r.status < 500);
+  if (wrong) return notRun('inflight', `${inflight.url} answered HTTP ${wrong.status} before the stop: the URL is wrong (the check's request, not the shutdown); give --inflight a slow endpoint the program serves`);
+  if (results.length === 0) {
+    return notRun('inflight', `the ${before.length} requests to ${inflight.url} were answered before the stop signal: nothing was in flight at the stop; use a slower URL (one that takes a few seconds, longer than ${fmt(100)})`);
+  }
   const ok2xx = (r: InflightResult) => r.status !== null && r.status >= 200 && r.status < 300;
   const done = results.filter(ok2xx).length;
   if (done === results.length) return graded('inflight', true, `${done}/${results.length} in-flight requests completed with 2xx`);
@@ -290,7 +306,15 @@ function inflightCheck({ from, at, early, hint }: Stopped, inflight: NonNullable
 
 // --probe: was new work refused while the in-flight work finished?
 function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observations['probe']>): Check {
-  const window = probe.attempts.filter((a) => a.afterMs >= REFUSE_GRACE_MS && (probe.inflightDoneAfterMs === null || a.afterMs <= probe.inflightDoneAfterMs));
+  // Judged against when the program's listener really closed (the kernel's table), when
+  // graceful saw it, not against a fixed allowance: a program that closes its listener while
+  // its in-flight work drains refuses new work, however loaded the machine was that delayed
+  // it; one whose listener stays open through the drain must refuse by itself (503).
+  const closed = probe.listenerClosedAfterMs;
+  const drained = probe.inflightDoneAfterMs;
+  const closedInTime = closed != null && (drained === null || closed <= drained);
+  const grace = closedInTime ? closed : REFUSE_GRACE_MS;
+  const window = probe.attempts.filter((a) => a.afterMs >= grace && (drained === null || a.afterMs <= drained));
   const accepted = window.find((a) => a.outcome === 'accepted');
   const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
   if (erred && !accepted) {

@@ -80,11 +80,19 @@ export function verdictLine(runs: readonly CheckRun[]): string {
   }
   if (failed.length === 0) {
     const applied = runs[0]!.checks.filter((c) => c.ok === true).length;
-    return `check passed: ${applied} checks${runs.length > 1 ? `, ${runs.length} runs` : ''}${spread}`;
+    // A check not run is never a quiet pass: the line names each one.
+    const notRun = notRunNames(runs);
+    const skipped = notRun.length > 0 ? `, ${notRun.length} not run (${notRun.join(', ')})` : '';
+    return `check passed: ${applied} checks${skipped}${runs.length > 1 ? `, ${runs.length} runs` : ''}${spread}`;
   }
   const names = [...new Set(failed.flatMap((r) => r.checks.filter((c) => c.ok === false).map((c) => c.name)))];
   const which = runs.length > 1 ? ` in ${failed.length} of ${runs.length} runs` : '';
   return `check failed${which}: ${names.join(', ')}${spread}`;
+}
+
+// The checks not run in any run, in checklist order.
+export function notRunNames(runs: readonly CheckRun[]): string[] {
+  return [...new Set(runs.flatMap((r) => r.checks.filter((c) => c.status === 'not run').map((c) => c.name)))];
 }
 
 // [min, median, max]
@@ -113,6 +121,8 @@ export function checkReport(command: readonly string[], runs: readonly CheckRun[
     command,
     ok: runs.every(runPassed),
     aborted: aborted && { ...aborted.observations.aborted!, run: runs.indexOf(aborted) + 1 },
+    /** The checks not performed (the option that runs each is in its detail); with --require-all they fail instead. */
+    notRun: notRunNames(runs),
     checks,
     shutdownMs: { min, median, max },
     runs: runs.map((r) => ({ ok: runPassed(r), checks: r.checks, observations: r.observations, report: r.report })),

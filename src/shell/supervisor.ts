@@ -19,8 +19,8 @@ import { runPreStop, type PreStop } from './process/prestop.js';
 import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
 import type { Trap } from './trap.js';
-import { disposition, tcpSockets } from './process/inspect.js';
-import { watchTraffic } from './probes/traffic.js';
+import { disposition } from './process/inspect.js';
+import { portsListenedBy, watchTraffic } from './probes/traffic.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
@@ -446,8 +446,12 @@ export class Supervisor {
     const now = this.clock.now;
     const since = this.#state.facts.stop?.requestedAt ?? now();
     const pids = [...new Set([this.pid, ...(this.#tree?.members().map((p) => p.pid) ?? [])].filter((p): p is number => p !== null))];
-    const ports = [...new Set((tcpSockets(pids) ?? []).filter((s) => s.state === 'listen').map((s) => s.port))];
-    this.#unwatchTraffic = watchTraffic(ports, since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+    let stopped = false;
+    this.#unwatchTraffic = () => void (stopped = true);
+    void portsListenedBy(pids).then((ports) => {
+      if (stopped) return;
+      this.#unwatchTraffic = watchTraffic(ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+    });
   }
 
   #openNotify(): Record<string, string> {

@@ -44,9 +44,11 @@ describe('graceful check', () => {
     expect(r.report).toMatchObject({ schema: 'graceful.check/v1', ok: true });
     expect(r.report.checks.map((c: any) => [c.name, c.ok])).toEqual([
       ['ready', true],
+      ['launcher', null],
       ['handles-signal', true],
       ['inflight', true],
       ['new-work-refused', true],
+      ['lb-lag', null],
       ['exited-in-time', true],
       ['exit-status', true],
       ['no-descendants-left', true],
@@ -58,9 +60,11 @@ describe('graceful check', () => {
       ['shutdown-time', true],
     ]);
     expect(line(r.stderr, 'inflight')).toMatch(/ok\s+inflight\s+10\/10 in-flight requests completed with 2xx/);
-    expect(r.stderr).toMatch(/graceful: check passed: 13 checks/);
+    // Every check is listed; the one not set up says so, by name, in the last line.
+    expect(r.stderr).toMatch(/graceful: check passed: 13 checks, 1 not run \(lb-lag\)\n/);
+    expect(r.report.notRun).toEqual(['lb-lag']);
     const xml = readFileSync(junitFile, 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(13);
+    expect(xml.match(/<testcase /g)).toHaveLength(15);
     expect(xml).toContain('failures="0"');
     expect(r.report.runs[0].report).toMatchObject({ schema: 'graceful.report/v1', verdict: 'clean' });
     const seen = r.report.runs[0].observations;
@@ -139,7 +143,7 @@ describe('graceful check', () => {
     const r = await check(['--after', '2s'], [node, fixture('exits-with.js'), '0', '100']);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['ready']);
-    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(10);
+    expect(r.report.checks.filter((c: any) => c.ok === null)).toHaveLength(14);
     expect(new Set(r.report.checks.slice(1).map((c: any) => c.status))).toEqual(new Set(['not run']));
   });
 
@@ -151,7 +155,7 @@ describe('graceful check', () => {
     expect(min).toBeGreaterThanOrEqual(100);
     expect(min).toBeLessThanOrEqual(median);
     expect(median).toBeLessThanOrEqual(max);
-    expect(r.stderr).toMatch(/check passed: 10 checks, 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
+    expect(r.stderr).toMatch(/check passed: 10 checks, 3 not run \(inflight, new-work-refused, lb-lag\), 3 runs; shutdown min\/median\/max \d+ms \/ \d+ms \/ \d+ms/);
   });
 
   it.each([

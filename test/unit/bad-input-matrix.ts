@@ -13,7 +13,7 @@ type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url'
 const KIND: Record<string, Kind> = {
   timeout: 'duration', stopDelay: 'duration', readyTimeout: 'duration', platformTimeout: 'duration',
   restartDelay: 'duration', restartDelayMax: 'duration', minUptime: 'duration', restartWindow: 'duration',
-  monitorInterval: 'duration', after: 'duration', maxShutdown: 'duration', lbLag: 'duration',
+  monitorInterval: 'duration', after: 'duration', maxShutdown: 'duration', lbLag: 'duration', requireAll: 'boolean',
   stopSignal: 'signal', killSignal: 'signal',
   maxMemory: 'size', healthPort: 'port',
   maxRestarts: 'count', inflightCount: 'count', repeat: 'count', reload: 'count',

@@ -107,7 +107,7 @@ describe('files-closed and a program that is not Node', () => {
 describe('the checklist', () => {
   const names = (checks: { name: string }[]) => checks.map((c) => c.name);
 
-  it("comes in CHECKS's order, with the checks the run was set up for (a launcher, --inflight, --probe)", () => {
+  it("comes in CHECKS's order, every check in every run: what was not set up is not run, with the option that runs it", () => {
     const sim = new Sim(Sim.started({}).policy, ['npm', 'start']);
     sim.feed({ type: 'started', pid: 100 });
     sim.now = 1000;
@@ -116,7 +116,13 @@ describe('the checklist', () => {
     sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
     const all = { ...obs([]), inflight: { url: 'http://x/', results: [{ status: 200, error: null }] }, probe: { url: 'http://x/', attempts: [], inflightDoneAfterMs: null }, lbLag: { url: 'http://x/', lagMs: 2000, requests: [] } };
     expect(names(judge(sim.state.facts, sim.policy, all, human))).toEqual([...CHECKS]);
-    expect(names(judge(stopped(1100).state.facts, sim.policy, obs([]), human))).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused' && n !== 'lb-lag'));
+    const bare = judge(stopped(1100).state.facts, sim.policy, obs([]), human);
+    expect(names(bare)).toEqual([...CHECKS]);
+    const byName = (n: string) => bare.find((c) => c.name === n)!;
+    expect(byName('launcher')).toEqual({ name: 'launcher', ok: null, status: 'n/a', detail: 'started directly, not through a launcher (npm start, sh -c)' });
+    expect(byName('inflight')).toEqual({ name: 'inflight', ok: null, status: 'not run', detail: 'give --inflight URL (a slow endpoint) to have requests in flight at the stop' });
+    expect(byName('new-work-refused')).toEqual({ name: 'new-work-refused', ok: null, status: 'not run', detail: 'give --probe URL (with --inflight) to try new requests while it drains' });
+    expect(byName('lb-lag').status).toBe('not run');
   });
 
   it('--lb-lag: every request of the lag answered passes; the first failure is named, with when and on which connection', () => {
@@ -141,6 +147,6 @@ describe('the checklist', () => {
     const checks = judge(sim.state.facts, sim.policy, obs([]), human);
     expect(checks[0]).toEqual({ name: 'ready', ok: false, status: 'fail', detail: 'it exited with code 1 after 700ms, before the check could stop it: it must keep running until asked to stop' });
     expect(checks.slice(1).every((c) => c.status === 'not run' && c.detail === 'not reached: the run ended before the stop')).toBe(true);
-    expect(names(checks)).toEqual(CHECKS.filter((n) => n !== 'launcher' && n !== 'inflight' && n !== 'new-work-refused' && n !== 'lb-lag'));
+    expect(names(checks)).toEqual([...CHECKS]);
   });
 });

@@ -106,7 +106,10 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
   await observeAfter(outcome, obs, inflight, tmp, traces);
 
   const { state, status, extras } = outcome;
-  const checks = judge(state.facts, runOptions.policy, obs, human);
+  // --require-all: what was not run fails, saying why it was not.
+  const checks = judge(state.facts, runOptions.policy, obs, human).map((c) =>
+    options.requireAll && c.status === 'not run' ? { ...c, ok: false, status: 'fail' as const, detail: `not run (--require-all): ${c.detail}` } : c,
+  );
   const head = `check of ${describeCommand(runOptions.command)}, ${semantics(runOptions.policy.killMode)}${options.repeat > 1 ? ` (run ${round}/${options.repeat})` : ''}`;
   if (state.facts.spawnError) ui.error(state.facts.spawnError.message);
   say(`${ui.paint.dim('graceful:')} ${head}\n${checklist(checks, ui.paint).join('\n')}\n`);

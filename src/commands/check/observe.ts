@@ -14,6 +14,7 @@ import { describeCommand } from '../../report/human.js';
 import { disposition, stillListening, tcpSockets } from '../../shell/process/inspect.js';
 import type { RunOutcome, Supervisor } from '../../shell/supervisor.js';
 import { inflightRequest, sendInflight } from './stream.js';
+import { listeningPorts } from '../../shell/probes/traffic.js';
 
 // How often --probe tries a new request after the stop signal.
 const PROBE_EVERY_MS = 50;
@@ -55,7 +56,8 @@ export function initialObservations(options: CheckOptions): Observations {
 export async function loadThenStop(supervisor: Supervisor, options: CheckOptions, obs: Observations, inflight: Promise<InflightResult>[]): Promise<void> {
   if (options.inflight) {
     const { results, sent } = sendInflight(options.inflight.url, options.inflight.count, REQUEST_TIMEOUT_MS);
-    inflight.push(...results);
+    // When each ends: one that ended before the stop signal was not in flight at the stop.
+    inflight.push(...results.map((r) => r.then((result) => ({ ...result, endedAt: supervisor.clock.now() }))));
     await sent;
     if (supervisor.state.phase.kind !== 'running') return;
   }
@@ -123,6 +125,7 @@ export async function probeNewWork(
 ): Promise<void> {
   const probe = obs.probe!;
   let done = false;
+  void watchListenerClose(supervisor, signalAt, obs, () => done);
   if (inflight.length > 0) {
     void Promise.all(inflight).then(() => {
       done = true;
@@ -139,6 +142,28 @@ export async function probeNewWork(
       r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
     probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
     await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+  }
+}
+
+// How often the kernel's table is read for the program's listening ports after the signal.
+const LISTENER_POLL_MS = 10;
+
+// --probe: when the program's listener really closed (the kernel's table shows none of its
+// ports listening), for new-work-refused to judge against; read until then, the in-flight
+// work's end, or the run's.
+async function watchListenerClose(supervisor: Supervisor, signalAt: () => number, obs: Observations, drained: () => boolean): Promise<void> {
+  const probe = obs.probe!;
+  const ports = obs.ports ?? [];
+  probe.listenerClosedAfterMs = null;
+  if (ports.length === 0) return;
+  while (!drained() && workRunning(supervisor.state)) {
+    const still = await listeningPorts(ports);
+    if (still === null) return;
+    if (still.length === 0) {
+      probe.listenerClosedAfterMs = Math.round(supervisor.clock.now() - signalAt());
+      return;
+    }
+    await new Promise((r) => setTimeout(r, LISTENER_POLL_MS));
   }
 }
 

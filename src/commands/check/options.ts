@@ -21,6 +21,7 @@ export const CHECK_OPTIONS = [
   { key: 'inflightCount', flags: '--inflight-count <n>', env: 'GRACEFUL_INFLIGHT_COUNT', default: String(DEFAULTS.inflightCount), description: 'how many in-flight requests' },
   { key: 'probe', flags: '--probe <url>', env: 'GRACEFUL_PROBE', default: 'none', description: 'after the stop signal, try new requests here while the in-flight ones finish: each must be refused (connection refused or 503)' },
   { key: 'lbLag', flags: '--lb-lag <duration>', env: 'GRACEFUL_LB_LAG', default: 'none', description: "after the stop request, keep sending requests to --probe's URL (new connections and a kept-alive one) for this long, as a load balancer that has not heard of the stop yet; fail on any refused, reset, timed-out or 5xx request" },
+  { key: 'requireAll', flags: '--require-all', env: 'GRACEFUL_REQUIRE_ALL', default: 'off', boolean: true, description: 'a check that was not run (not set up, or not reached) fails instead of being listed as not run' },
   { key: 'allowRemote', flags: '--allow-remote', env: 'GRACEFUL_ALLOW_REMOTE', default: 'off', boolean: true, description: 'accept --inflight and --probe URLs that are not on this machine (loopback)' },
   { key: 'maxShutdown', flags: '--max-shutdown <duration>', env: 'GRACEFUL_MAX_SHUTDOWN', default: 'none', description: 'fail if the shutdown (stop signal to exit) takes longer' },
   { key: 'junit', flags: '--junit <path>', env: 'GRACEFUL_JUNIT', default: 'none', description: 'write the checklist as JUnit XML, one testcase per check' },
@@ -35,6 +36,8 @@ export interface CheckOptions {
   afterMs: number;
   inflight: { url: URL; count: number } | null;
   probe: URL | null;
+  /** --require-all: a check not run fails. */
+  requireAll: boolean;
   /** --lb-lag: where the load balancer's requests go (--probe's URL) and for how long. */
   lbLag: { url: URL; ms: number } | null;
   maxShutdownMs: number | null;
@@ -80,6 +83,7 @@ export function resolveCheckOptions(inputs: Inputs<CheckKey>): CheckOptions {
     inflight: inflightUrl && { url: inflightUrl, count: inflightCount },
     probe: url('probe'),
     lbLag,
+    requireAll: bool('requireAll') ?? false,
     maxShutdownMs: duration('maxShutdown'),
     junit: text('junit')?.value || null,
     repeat: count('repeat', DEFAULTS.repeat, 1, 1000),

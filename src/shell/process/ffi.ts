@@ -77,7 +77,7 @@ export interface Libc {
    * walks every TCP socket of the host for it (50 ms with 130,000 in TIME_WAIT, seen here):
    * the calls run on libuv's thread pool, never on graceful's loop.
    */
-  sockDiagTcp(family: number, port: number): Promise<Buffer | null>;
+  sockDiagTcp(family: number, port: number | null, states?: number): Promise<Buffer | null>;
   /** Points stdout and stderr at /dev/null (dup2): graceful lets go of their pipes. */
   detachOutput(): void;
   /** _exit(2): the process ends here. */
@@ -175,7 +175,7 @@ export function libc(): Libc | string {
       close: (fd) => void close(fd),
       kill: (pid, signo) => kill(pid, signo),
       exit: (status) => exit(status),
-      sockDiagTcp: async (family, port) => {
+      sockDiagTcp: async (family, port, states = 0xffffffff) => {
         const fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         if (fd < 0) return null;
         // Each dump its own buffer: several may be under way at once, on the pool.
@@ -188,7 +188,7 @@ export function libc(): Libc | string {
           // struct nlmsghdr, then struct inet_diag_req_v2: the TCP sockets of `family`, in
           // every state, with INET_DIAG_INFO (tcp_info) asked for; then the filter, a bytecode
           // attribute: local port >= port (else past the end: no), then <= port (else no).
-          const request = Buffer.alloc(16 + 56 + 4 + 16);
+          const request = Buffer.alloc(16 + 56 + (port === null ? 0 : 4 + 16));
           u32(request, request.length, 0);
           u16(request, SOCK_DIAG_BY_FAMILY, 4);
           u16(request, NLM_F_REQUEST | NLM_F_DUMP, 6);
@@ -196,18 +196,22 @@ export function libc(): Libc | string {
           request[16] = family;
           request[17] = IPPROTO_TCP;
           request[18] = 1 << (INET_DIAG_INFO - 1);
-          u32(request, 0xffffffff, 20);
-          u16(request, 4 + 16, 72);
-          u16(request, INET_DIAG_REQ_BYTECODE, 74);
-          // struct inet_diag_bc_op { u8 code; u8 yes; u16 no }, each port test two of them.
-          request[76] = INET_DIAG_BC_S_GE;
-          request[77] = 8;
-          u16(request, 20, 78);
-          u16(request, port, 82);
-          request[84] = INET_DIAG_BC_S_LE;
-          request[85] = 8;
-          u16(request, 12, 86);
-          u16(request, port, 90);
+          // The states asked for: listening sockets alone are one small table; the others
+          // make the kernel walk every connection of the host.
+          u32(request, states, 20);
+          if (port !== null) {
+            u16(request, 4 + 16, 72);
+            u16(request, INET_DIAG_REQ_BYTECODE, 74);
+            // struct inet_diag_bc_op { u8 code; u8 yes; u16 no }, each port test two of them.
+            request[76] = INET_DIAG_BC_S_GE;
+            request[77] = 8;
+            u16(request, 20, 78);
+            u16(request, port, 82);
+            request[84] = INET_DIAG_BC_S_LE;
+            request[85] = 8;
+            u16(request, 12, 86);
+            u16(request, port, 90);
+          }
           const kernel = Buffer.alloc(12);
           u16(kernel, AF_NETLINK, 0);
           if (Number(sendto(fd, request, request.length, 0, kernel, kernel.length)) < 0) return null;
