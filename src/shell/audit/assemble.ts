@@ -1,0 +1,118 @@
+// What the receiver recorded (receiver.ts, in order) -> one AuditedProcess per process of
+// the tree. No I/O: a candidate for src/core once the judge reads it.
+import type { RawEvent } from './receiver.js';
+import type { AuditedProcess, OutboundConnection, SocketProto } from './types.js';
+
+// Connections in the sense of connections-closed: a stream to a peer. A connect() on a UDP
+// or Unix datagram socket (a DNS query, syslog) only sets a default address.
+const STREAM: readonly SocketProto[] = ['tcp', 'tcp6', 'unix-stream', 'unix-seqpacket'];
+
+// `running(pid)`: is the process still alive now (the audit ended before it)?
+export function assemble(events: readonly RawEvent[], running: (pid: number) => boolean): AuditedProcess[] {
+  const byPid = new Map<number, AuditedProcess>();
+  const get = (pid: number, t: number): AuditedProcess => {
+    let p = byPid.get(pid);
+    if (!p) {
+      p = { pid, ppid: null, argv: [], firstSeenAt: t, outbound: [], listeners: [], inboundAtStop: null, exit: null, endedBy: 'still-running' };
+      byPid.set(pid, p);
+    }
+    return p;
+  };
+  for (const ev of events) {
+    switch (ev.e) {
+      case 'process': {
+        const p = get(ev.pid, ev.t);
+        p.ppid = ev.ppid || null;
+        p.argv = ev.argv;
+        break;
+      }
+      case 'connect': {
+        if (ev.inode === null || ev.peer === null || !STREAM.includes(ev.proto)) break;
+        get(ev.pid, ev.t).outbound.push({
+          inode: ev.inode,
+          proto: ev.proto,
+          peer: ev.peer,
+          local: null,
+          tid: ev.tid,
+          fd: ev.fd,
+          openedAt: ev.t,
+          end: 'unknown',
+          releasedAt: null,
+          stateAtEnd: null,
+        });
+        break;
+      }
+      case 'listen': {
+        if (ev.inode === null) break;
+        get(ev.pid, ev.t).listeners.push({ inode: ev.inode, proto: ev.proto, local: null, listenedAt: ev.t, closedAt: null });
+        break;
+      }
+      case 'close':
+      case 'shutdown': {
+        const p = get(ev.pid, ev.t);
+        // SHUT_RD (0) leaves the program's side open for writing: not a release.
+        const releases = ev.e === 'close' || ev.how !== 0;
+        const c = latest(p.outbound, ev.inode);
+        if (c && c.releasedAt === null && releases) {
+          c.releasedAt = ev.t;
+          c.end = ev.e === 'shutdown' ? 'shutdown' : 'closed';
+          c.stateAtEnd = ev.socket?.state ?? null;
+          c.local = ev.socket?.proto.startsWith('unix') ? null : (ev.socket?.local ?? null);
+        }
+        const l = p.listeners.find((x) => x.inode === ev.inode && x.closedAt === null);
+        if (l && releases) {
+          l.closedAt = ev.t;
+          l.local ??= ev.socket?.local ?? null;
+        }
+        const i = p.inboundAtStop?.find((x) => x.inode === ev.inode && x.closedAt === null);
+        if (i) i.closedAt = ev.t;
+        break;
+      }
+      case 'stop': {
+        const p = get(ev.pid, ev.t);
+        p.inboundAtStop = ev.inbound.map((x) => ({ ...x, closedAt: null }));
+        for (const l of ev.listening) {
+          const known = p.listeners.find((x) => x.inode === l.inode);
+          if (known) known.local ??= l.local;
+          // Listening sockets it inherited (a cluster worker's, a socket graceful passed): listened before the audit saw it.
+          else p.listeners.push({ inode: l.inode, proto: 'other', local: l.local, listenedAt: ev.t, closedAt: null });
+        }
+        break;
+      }
+      case 'exit': {
+        const p = get(ev.pid, ev.t);
+        p.exit = { at: ev.t, code: ev.code, open: ev.open };
+        p.endedBy = 'exit';
+        if (ev.argv.length > 0) p.argv = ev.argv;
+        const open = new Map(ev.open.flatMap((o) => (o.socket ? [[o.socket.inode, o.socket] as const] : [])));
+        for (const c of p.outbound) {
+          const still = open.get(c.inode);
+          // Still open at exit, closed or not before (a close of one of two descriptors of it
+          // does not close it): the kernel closed it.
+          if (still) {
+            if (c.end !== 'shutdown') {
+              c.end = 'kernel';
+              c.releasedAt = null;
+            }
+            c.stateAtEnd = still.state ?? c.stateAtEnd;
+            c.local ??= still.local;
+          }
+        }
+        for (const l of p.listeners) if (l.closedAt === null) l.local ??= open.get(l.inode)?.local ?? null;
+        break;
+      }
+    }
+  }
+  for (const p of byPid.values()) {
+    if (p.endedBy === 'exit') continue;
+    p.endedBy = running(p.pid) ? 'still-running' : 'signal-or-unseen';
+    for (const c of p.outbound) if (c.end === 'unknown' && c.releasedAt === null) c.end = p.endedBy === 'still-running' ? 'unknown' : 'died';
+  }
+  return [...byPid.values()].sort((a, b) => a.firstSeenAt - b.firstSeenAt);
+}
+
+// The last connection of `inode` (inode numbers are not reused while a socket lives).
+function latest(cs: OutboundConnection[], inode: number): OutboundConnection | undefined {
+  for (let i = cs.length - 1; i >= 0; i--) if (cs[i]!.inode === inode) return cs[i];
+  return undefined;
+}

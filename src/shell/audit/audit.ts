@@ -1,0 +1,188 @@
+// graceful check's side of the audit: what to spawn instead of the program (the shim, with a
+// channel on fd 3), the handshake that takes the seccomp listener from the shim before it
+// execs, the receiver's worker thread, the stop snapshot, and the end: the report, and a
+// keeper for the listener if audited processes outlive graceful's watch.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { assemble } from './assemble.js';
+import { auditCalls, type AuditCalls } from './calls.js';
+import type { TrappedCall } from './filter.js';
+import { COMMAND, type RawEvent, type ReceiverStats } from './receiver.js';
+import type { AuditReport } from './types.js';
+
+/** Everything the audit can trap; close is what tells the order of a cleanup (see docs/audit-notes.md). */
+export const ALL_CALLS: readonly TrappedCall[] = ['exit_group', 'connect', 'close', 'shutdown', 'listen'];
+
+export type AttachOutcome =
+  | { state: 'audited' }
+  | { state: 'refused'; reason: string }
+  | { state: 'exec-failed'; status: 126 | 127; message: string };
+
+export interface AuditSession {
+  /** What to spawn in place of the program; the channel must be fd 3 (stdio[3]: 'pipe'). */
+  readonly file: string;
+  readonly args: string[];
+  /** Right after the spawn: the handshake. Resolves once the program runs (or could not start). */
+  attach(child: ChildProcess): Promise<AttachOutcome>;
+  /** The processes seen so far (the tree that made a trapped call). */
+  pids(): number[];
+  /** Records, per process, its listening and accepted sockets now: take it just before the stop signal. */
+  snapshot(): Promise<void>;
+  /**
+   * Ends the audit: once graceful has seen the tree end (`running` says which pids are still
+   * alive). If any process still uses the filter, a keeper takes the listener over.
+   */
+  finish(running: (pid: number) => boolean): Promise<AuditReport>;
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 3: 'ESRCH', 9: 'EBADF', 13: 'EACCES', 38: 'ENOSYS' };
+
+// Why the audit cannot run here, before anything is spawned; null if it may. The shim finds
+// the rest (the kernel's answer to seccomp()).
+export function auditUnavailable(dist: string): string | null {
+  if (!existsSync(join(dist, 'audit-shim.cjs')) || !existsSync(join(dist, 'audit-worker.cjs'))) return `the audit's files are not built (${dist}/audit-shim.cjs)`;
+  const calls = auditCalls();
+  if (typeof calls === 'string') return `the audit needs the FFI: ${calls}`;
+  try {
+    if (!/\buser_notif\b/.test(readFileSync('/proc/sys/kernel/seccomp/actions_avail', 'latin1'))) {
+      return 'this kernel has no seccomp user notification (Linux 5.5 or later is needed)';
+    }
+  } catch {
+    return 'this kernel has no seccomp actions list (Linux 5.5 or later is needed)';
+  }
+  return null;
+}
+
+// An audit for `command`; spawn session.file with session.args and stdio[3] 'pipe', then attach.
+export function startAudit(command: readonly string[], dist: string, trap: readonly TrappedCall[] = ALL_CALLS): AuditSession {
+  const calls = auditCalls() as AuditCalls;
+  const command$ = new Int32Array(new SharedArrayBuffer(4));
+  const wake = calls.eventfd();
+  // Started now, while the shim starts: the first trapped call (the loader closing a
+  // library, a few ms after the exec) waits for this thread to be up.
+  const worker = new Worker(join(dist, 'audit-worker.cjs'), { workerData: { wake, command: command$ } });
+  worker.unref();
+  const seen = new Set<number>();
+  let listener = -1;
+  let outcome: AttachOutcome = { state: 'refused', reason: 'not attached' };
+  let snapshotDone: (() => void) | null = null;
+  const done = new Promise<{ events: RawEvent[]; stats: ReceiverStats | null; error?: string }>((resolve) => {
+    worker.on('message', (m: any) => {
+      if (m.type === 'process') seen.add(m.pid);
+      else if (m.type === 'snapshot') snapshotDone?.();
+      else if (m.type === 'done') resolve(m);
+    });
+    worker.on('error', (error) => resolve({ events: [], stats: null, error: error.message }));
+    worker.on('exit', () => resolve({ events: [], stats: null, error: 'the receiver stopped' }));
+  });
+  const signalWorker = (cmd: number) => {
+    Atomics.store(command$, 0, cmd);
+    const one = Buffer.alloc(8);
+    one.writeBigUInt64LE(1n);
+    writeSync(wake, one);
+  };
+
+  return {
+    file: process.execPath,
+    args: [join(dist, 'audit-shim.cjs'), '--channel', '3', '--trap', trap.join(','), '--', ...command],
+    attach(child) {
+      return new Promise((resolve) => {
+        const channel = child.stdio[3] as import('node:net').Socket | null;
+        if (!channel || child.pid === undefined) {
+          worker.postMessage('cancel');
+          return resolve((outcome = { state: 'refused', reason: 'the shim has no channel' }));
+        }
+        const pidfd = calls.pidfdOpen(child.pid);
+        // Can graceful take a descriptor from this process? Tried on the channel itself, before
+        // the shim sets a filter that only a listener graceful holds may answer.
+        let refusal: string | null = null;
+        if (pidfd < 0) refusal = `pidfd_open was refused (${ERRNO_NAMES[-pidfd] ?? -pidfd}: Linux 5.3 or later is needed)`;
+        else {
+          const probe = calls.pidfdGetfd(pidfd, 3);
+          if (probe < 0) refusal = `pidfd_getfd was refused (${ERRNO_NAMES[-probe] ?? -probe}: Linux 5.6 or later, and ptrace access to the child, are needed)`;
+          else calls.close(probe);
+        }
+        channel.write(refusal ? `no ${refusal}\n` : 'go\n');
+        let pending = '';
+        let settled = false;
+        const settle = (o: AttachOutcome) => {
+          if (settled) return;
+          settled = true;
+          outcome = o;
+          if (pidfd >= 0) calls.close(pidfd);
+          if (o.state !== 'audited' && listener < 0) worker.postMessage('cancel');
+          resolve(o);
+        };
+        channel.on('data', (chunk: Buffer) => {
+          pending += chunk.toString('latin1');
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            const [word, ...rest] = line.split(' ');
+            if (word === 'listener') {
+              listener = calls.pidfdGetfd(pidfd, Number(rest[0]));
+              if (listener < 0) {
+                // The shim then kills itself rather than run the program with nobody to answer.
+                channel.write('drop\n');
+                settle({ state: 'exec-failed', status: 126, message: `the audit could not take the seccomp listener (${ERRNO_NAMES[-listener] ?? -listener})` });
+                continue;
+              }
+              worker.postMessage({ listener });
+              channel.write('ok\n');
+            } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });
+            else if (word === 'exec-failed') {
+              const errno = Number(rest[0]);
+              settle({ state: 'exec-failed', status: errno === 2 ? 127 : 126, message: rest.slice(1).join(' ') });
+            }
+          }
+        });
+        // The channel is close-on-exec: its end means the exec happened (or the shim died).
+        channel.on('close', () => settle(listener >= 0 ? { state: 'audited' } : { state: 'refused', reason: refusal ?? 'the shim ended before it set the filter' }));
+        channel.on('error', () => {});
+      });
+    },
+    pids: () => [...seen],
+    snapshot() {
+      if (listener < 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        snapshotDone = resolve;
+        signalWorker(COMMAND.snapshot);
+      });
+    },
+    async finish(running) {
+      const trapped = trap.map(String);
+      if (listener < 0) {
+        worker.postMessage('cancel');
+        calls.close(wake);
+        const reason = outcome.state === 'refused' ? outcome.reason : outcome.state === 'exec-failed' ? outcome.message : 'not attached';
+        return { refused: reason, trapped, processes: [], stats: { notifications: 0, byCall: {}, busyMs: 0, maxLatencyUs: null } };
+      }
+      // Processes still under the filter (they escaped the tree, or graceful stops watching
+      // early): a keeper answers them from now on, so that none of their calls fails.
+      const revents = calls.poll([listener], 0);
+      const users = revents !== null && !(revents[0]! & 0x10);
+      if (users) handOff(dist, listener);
+      signalWorker(COMMAND.finish);
+      const result = await done;
+      calls.close(listener);
+      calls.close(wake);
+      const processes = assemble(result.events, running);
+      const s = result.stats;
+      return {
+        refused: result.error ?? null,
+        trapped,
+        processes,
+        stats: { notifications: s?.notifications ?? 0, byCall: s?.byCall ?? {}, busyMs: s?.busyMs ?? 0, maxLatencyUs: s?.maxLatencyUs ?? null },
+      };
+    },
+  };
+}
+
+// Passes the listener to a keeper process (the shim's --keep mode), detached: it answers
+// "go on" to every trapped call until no process uses the filter.
+export function handOff(dist: string, listener: number): void {
+  spawn(process.execPath, [join(dist, 'audit-shim.cjs'), '--keep', '3'], { stdio: ['ignore', 'ignore', 'ignore', listener], detached: true }).unref();
+}

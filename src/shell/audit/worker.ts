@@ -1,0 +1,36 @@
+// The audit's receiver in a worker thread of its own (built to dist/audit-worker.cjs): it
+// blocks in poll() on the seccomp listener, so that a trapped process waits for this thread
+// only (see receiver.ts). In: workerData { wake, command }, then one message { listener }
+// (the fd graceful took from the shim) or 'cancel'. Out: { type: 'process', pid } as each
+// process is first seen, { type: 'snapshot' } after each stop snapshot, then
+// { type: 'done', events, stats }.
+import { parentPort, workerData } from 'node:worker_threads';
+import { auditCalls } from './calls.js';
+import { receive } from './receiver.js';
+
+const { wake, command } = workerData as { wake: number; command: Int32Array };
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+parentPort!.once('message', (message: { listener: number } | 'cancel') => {
+  if (message === 'cancel') {
+    parentPort!.close();
+    return;
+  }
+  const calls = auditCalls();
+  if (typeof calls === 'string') {
+    parentPort!.postMessage({ type: 'done', events: [], stats: null, error: calls });
+    return;
+  }
+  const { events, stats } = receive({
+    calls,
+    listener: message.listener,
+    wake,
+    command,
+    now,
+    onProcess: (pid) => parentPort!.postMessage({ type: 'process', pid }),
+    onSnapshot: () => parentPort!.postMessage({ type: 'snapshot' }),
+    ...(process.env.GRACEFUL_AUDIT_DEBUG ? { debug: (line: string) => process.stderr.write(`graceful audit: ${line}\n`) } : {}),
+  });
+  parentPort!.postMessage({ type: 'done', events, stats });
+  parentPort!.close();
+});
