@@ -18,6 +18,7 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
     }
     return p;
   };
+  const closedWith = new Map<OutboundConnection, { peer: string | null; state: string | null } | null>();
   for (const ev of events) {
     switch (ev.e) {
       case 'process': {
@@ -57,6 +58,7 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
           c.releasedAt = ev.t;
           c.end = ev.e === 'shutdown' ? 'shutdown' : 'closed';
           c.stateAtEnd = ev.socket?.state ?? null;
+          closedWith.set(c, ev.socket);
           c.local = ev.socket?.proto.startsWith('unix') ? null : (ev.socket?.local ?? null);
         }
         const l = p.listeners.find((x) => x.inode === ev.inode && x.closedAt === null);
@@ -95,6 +97,7 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
               c.releasedAt = null;
             }
             c.stateAtEnd = still.state ?? c.stateAtEnd;
+            closedWith.set(c, still);
             c.local ??= still.local;
           }
         }
@@ -104,11 +107,20 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
     }
   }
   for (const p of byPid.values()) {
+    // A connect() that never connected (refused, or to a socket path that is not there, as
+    // glibc's resolver tries nscd's) is no connection: the socket shows no peer when closed.
+    p.outbound = p.outbound.filter((c) => !neverConnected(c, closedWith.get(c)));
     if (p.endedBy === 'exit') continue;
     p.endedBy = running(p.pid) ? 'still-running' : 'signal-or-unseen';
     for (const c of p.outbound) if (c.end === 'unknown' && c.releasedAt === null) c.end = p.endedBy === 'still-running' ? 'unknown' : 'died';
   }
   return [...byPid.values()].sort((a, b) => a.firstSeenAt - b.firstSeenAt);
+}
+
+function neverConnected(c: OutboundConnection, seen: { peer: string | null; state: string | null } | null | undefined): boolean {
+  if (!seen) return false; // not looked at: counted
+  if (c.proto === 'tcp' || c.proto === 'tcp6') return seen.state === 'syn-sent' || seen.state === 'close';
+  return seen.peer === null;
 }
 
 // The last connection of `inode` (inode numbers are not reused while a socket lives).

@@ -55,17 +55,26 @@ export function auditUnavailable(dist: string): string | null {
   return null;
 }
 
+export interface AuditOptions {
+  /** The calls to trap (ALL_CALLS); without close, closes after the stop are followed by looking. */
+  trap?: readonly TrappedCall[];
+  /** Start the keeper (shim.ts): the program's calls never fail, even if graceful dies. Default true. */
+  keeper?: boolean;
+}
+
 // An audit for `command`; spawn session.file with session.args and stdio[3] 'pipe', then attach.
-export function startAudit(command: readonly string[], dist: string, trap: readonly TrappedCall[] = ALL_CALLS): AuditSession {
+export function startAudit(command: readonly string[], dist: string, options: AuditOptions = {}): AuditSession {
+  const trap = options.trap ?? ALL_CALLS;
   const calls = auditCalls() as AuditCalls;
   const command$ = new Int32Array(new SharedArrayBuffer(4));
   const wake = calls.eventfd();
   // Started now, while the shim starts: the first trapped call (the loader closing a
   // library, a few ms after the exec) waits for this thread to be up.
-  const worker = new Worker(join(dist, 'audit-worker.cjs'), { workerData: { wake, command: command$ } });
+  const worker = new Worker(join(dist, 'audit-worker.cjs'), { workerData: { wake, command: command$, followCloses: !trap.includes('close') } });
   worker.unref();
   const seen = new Set<number>();
   let listener = -1;
+  let keeper: ChildProcess | null = null;
   let outcome: AttachOutcome = { state: 'refused', reason: 'not attached' };
   let snapshotDone: (() => void) | null = null;
   const done = new Promise<{ events: RawEvent[]; stats: ReceiverStats | null; error?: string }>((resolve) => {
@@ -132,6 +141,7 @@ export function startAudit(command: readonly string[], dist: string, trap: reado
               }
               worker.postMessage({ listener });
               channel.write('ok\n');
+              if (options.keeper !== false) keeper = startKeeper(dist, listener);
             } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });
             else if (word === 'exec-failed') {
               const errno = Number(rest[0]);
@@ -161,10 +171,8 @@ export function startAudit(command: readonly string[], dist: string, trap: reado
         return { refused: reason, trapped, processes: [], stats: { notifications: 0, byCall: {}, busyMs: 0, maxLatencyUs: null } };
       }
       // Processes still under the filter (they escaped the tree, or graceful stops watching
-      // early): a keeper answers them from now on, so that none of their calls fails.
-      const revents = calls.poll([listener], 0);
-      const users = revents !== null && !(revents[0]! & 0x10);
-      if (users) handOff(dist, listener);
+      // early) are the keeper's from now on: none of their calls fails.
+      keeper?.stdin?.end();
       signalWorker(COMMAND.finish);
       const result = await done;
       calls.close(listener);
@@ -181,8 +189,13 @@ export function startAudit(command: readonly string[], dist: string, trap: reado
   };
 }
 
-// Passes the listener to a keeper process (the shim's --keep mode), detached: it answers
-// "go on" to every trapped call until no process uses the filter.
-export function handOff(dist: string, listener: number): void {
-  spawn(process.execPath, [join(dist, 'audit-shim.cjs'), '--keep', '3'], { stdio: ['ignore', 'ignore', 'ignore', listener], detached: true }).unref();
+// The keeper (shim.ts, --keep): a process of its own, detached, holding a copy of the
+// listener; it takes over when its standard input ends, which graceful's exit or death does.
+function startKeeper(dist: string, listener: number): ChildProcess {
+  const keeper = spawn(process.execPath, [join(dist, 'audit-shim.cjs'), '--keep', '3'], { stdio: ['pipe', 'ignore', 'ignore', listener], detached: true });
+  keeper.on('error', () => {});
+  keeper.unref();
+  (keeper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  keeper.stdin?.on('error', () => {});
+  return keeper;
 }

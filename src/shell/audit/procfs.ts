@@ -128,6 +128,15 @@ export function openAtExit(pid: number, socket: (fd: number, inode: number) => S
   return out;
 }
 
+// Is the process alive (neither gone nor a zombie)?
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
 // The command line (NUL-separated), or [] if it is gone.
 export function cmdline(pid: number): string[] {
   try {

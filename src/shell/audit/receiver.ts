@@ -14,7 +14,7 @@
 import { readdirSync, readSync } from 'node:fs';
 import type { AuditCalls } from './calls.js';
 import { callOf, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
-import { cmdline, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
+import { alive, cmdline, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
 import { socketInfo, type SocketInfo } from './sockets.js';
 import type { OpenAtExit, SocketProto } from './types.js';
 
@@ -41,6 +41,11 @@ export interface ReceiverStats {
 // Commands from graceful's main thread, in a shared Int32Array, with a wake-up on the eventfd.
 export const COMMAND = { none: 0, snapshot: 1, finish: 2 } as const;
 
+// How often, when close is not trapped, the followed sockets are looked at after the stop:
+// a readlink each, in this thread; the program pays nothing. Two releases closer together
+// than this are seen as simultaneous.
+export const FOLLOW_MS = 1;
+
 const POLLIN = 0x1;
 const POLLHUP = 0x10;
 
@@ -55,6 +60,11 @@ export interface ReceiverOptions {
   onProcess?: (pid: number) => void;
   /** After each snapshot command. */
   onSnapshot?: () => void;
+  /**
+   * close is not trapped: from the stop snapshot on, the sockets worth following are looked
+   * at every FOLLOW_MS instead (their close times are then known to within that).
+   */
+  followCloses?: boolean;
   /** Each notification's handling time, for GRACEFUL_AUDIT_DEBUG. */
   debug?: (line: string) => void;
 }
@@ -78,6 +88,25 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
   // close is worth a look at the socket.
   const tracked = new Set<number>();
   const listened = new Set<number>();
+  // close not trapped: per process, the descriptors to look at after the stop (fd -> inode).
+  const followed = new Map<number, Map<number, number>>();
+  const tick = () => {
+    const t = now();
+    for (const [pid, follow] of followed) {
+      for (const [fd, inode] of follow) {
+        const target = fdTarget(pid, fd);
+        if (socketInode(target) === inode) continue;
+        // Gone from a process that died (or is a zombie): the kernel closed it, not the program.
+        if (target === null && !alive(pid)) {
+          followed.delete(pid);
+          break;
+        }
+        follow.delete(fd);
+        events.push({ e: 'close', t, pid, tid: pid, fd, inode, socket: null });
+      }
+      if (follow.size === 0) followed.delete(pid);
+    }
+  };
 
   const pidOf = (tid: number, t: number): number => {
     const cached = processOf.get(tid);
@@ -156,6 +185,7 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
         if (!valid(id)) return;
         events.push({ e: 'exit', t, pid, tid, code: Number(BigInt.asIntN(32, args[0]!)), argv, open });
         for (const [thread, p] of processOf) if (p === pid) processOf.delete(thread);
+        followed.delete(pid);
         const pidfd = pidfds.get(pid);
         if (pidfd !== undefined && pidfd >= 0) calls.close(pidfd);
         pidfds.set(pid, -1);
@@ -166,25 +196,31 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
 
   const snapshot = () => {
     const t = now();
+    const port = (a: string | null) => a?.replace(/^.*:/, '') ?? null;
+    const all = new Map<number, { fd: number; inode: number; info: SocketInfo }[]>();
     for (const [pid, pidfd] of pidfds) {
       if (pidfd < 0) continue; // exited
-      const sockets: { fd: number; inode: number; info: SocketInfo }[] = [];
       let names: string[];
       try {
         names = readdirSync(`/proc/${pid}/fd`);
       } catch {
         continue; // gone
       }
+      const sockets: { fd: number; inode: number; info: SocketInfo }[] = [];
       for (const name of names) {
         const inode = socketInode(fdTarget(pid, Number(name)));
         if (inode === null) continue;
         const info = describe(pid, Number(name), inode);
         if (info) sockets.push({ fd: Number(name), inode, info });
       }
+      all.set(pid, sockets);
+    }
+    // The ports the tree listens on: a cluster worker serves connections its primary accepted.
+    const ports = new Set<string | null>();
+    for (const sockets of all.values()) for (const s of sockets) if (s.info.listening || listened.has(s.inode)) ports.add(port(s.info.local));
+    for (const [pid, sockets] of all) {
       const listening = sockets.filter((s) => s.info.listening || listened.has(s.inode)).map((s) => ({ inode: s.inode, local: s.info.local }));
-      const port = (a: string | null) => a?.replace(/^.*:/, '') ?? null;
-      const ports = new Set(listening.map((l) => port(l.local)));
-      // Accepted connections: established on a port it listens on, and not one it connected.
+      // Accepted connections: established on a port the tree listens on, and not one it connected.
       const inbound = sockets.flatMap((s) =>
         s.info.state === 'established' && !tracked.has(s.inode) && s.info.local && s.info.peer && ports.has(port(s.info.local))
           ? [{ inode: s.inode, local: s.info.local, peer: s.info.peer }]
@@ -192,13 +228,19 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
       );
       events.push({ e: 'stop', t, pid, listening, inbound });
       for (const i of inbound) tracked.add(i.inode);
+      if (o.followCloses) {
+        const follow = new Map<number, number>();
+        for (const s of sockets) if (tracked.has(s.inode)) follow.set(s.fd, s.inode);
+        if (follow.size > 0) followed.set(pid, follow);
+      }
     }
     o.onSnapshot?.();
   };
 
   let finishing = false;
   for (;;) {
-    const revents = calls.poll([listener, o.wake], finishing ? 0 : -1);
+    const revents = calls.poll([listener, o.wake], finishing ? 0 : followed.size > 0 ? FOLLOW_MS : -1);
+    if (followed.size > 0) tick();
     if (revents === null) break;
     const [lst, wake] = revents as [number, number];
     if (wake & POLLIN) {

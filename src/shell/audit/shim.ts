@@ -19,9 +19,7 @@
 // Between the filter and the exec, this process makes no call the filter traps (no close,
 // no exit): the listener that would answer is only just on its way to graceful.
 //
-// Second use: `node audit-shim.cjs --keep <fd>` answers "go on" to every notification on the
-// listener `fd` until no process uses the filter any more: graceful check hands its
-// listener to it when it ends while audited processes still run (see audit.ts).
+// Second use: `node audit-shim.cjs --keep <fd>`, the keeper of the listener (see keep()).
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { auditCalls, type AuditCalls } from './calls.js';
 import { filterProgram, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
@@ -140,15 +138,35 @@ function reader(fd: number): () => string | null {
   };
 }
 
-// The keeper: "go on" to every call until no process uses the filter (POLLHUP, Linux 5.8+).
+// The keeper, started by graceful check as soon as it holds the listener, with a copy of it
+// on fd `listener` and a pipe from graceful on its standard input. While graceful lives it
+// only waits; once that pipe ends (graceful is done, or died: even of SIGKILL) it answers
+// "go on" to every trapped call until no process uses the filter any more (POLLHUP, Linux
+// 5.8+). Without it, a listener closed with graceful makes every trapped call of the
+// program fail with ENOSYS: connect() fails, close() leaves the descriptor open, and
+// exit_group() returns, after which glibc ends only the calling thread (docs/audit-notes.md).
 function keep(calls: AuditCalls | string, listener: number): void {
   if (typeof calls === 'string') process.exit(1);
+  const buf = Buffer.alloc(64);
+  for (;;) {
+    const r = calls.poll([0], -1);
+    if (r === null || r[0]! === 0) continue;
+    let n = 0;
+    try {
+      n = readSync(0, buf);
+    } catch {
+      // EAGAIN: not yet; anything else: graceful is gone
+    }
+    if (n === 0) break;
+  }
   const notif = Buffer.alloc(NOTIF.size);
   const resp = Buffer.alloc(RESP.size);
   for (;;) {
     const revents = calls.poll([listener], -1);
     if (revents === null) break;
     if (revents[0]! & 0x1) {
+      // The kernel wants the buffer zeroed (EINVAL otherwise, since Linux 5.9).
+      notif.fill(0);
       if (calls.ioctl(listener, SECCOMP.IOCTL_NOTIF_RECV, notif) !== 0) continue;
       resp.fill(0);
       notif.copy(resp, RESP.id, NOTIF.id, NOTIF.id + 8);

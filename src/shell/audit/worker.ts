@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { auditCalls } from './calls.js';
 import { receive } from './receiver.js';
 
-const { wake, command } = workerData as { wake: number; command: Int32Array };
+const { wake, command, followCloses } = workerData as { wake: number; command: Int32Array; followCloses: boolean };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 parentPort!.once('message', (message: { listener: number } | 'cancel') => {
@@ -27,6 +27,7 @@ parentPort!.once('message', (message: { listener: number } | 'cancel') => {
     wake,
     command,
     now,
+    followCloses,
     onProcess: (pid) => parentPort!.postMessage({ type: 'process', pid }),
     onSnapshot: () => parentPort!.postMessage({ type: 'snapshot' }),
     ...(process.env.GRACEFUL_AUDIT_DEBUG ? { debug: (line: string) => process.stderr.write(`graceful audit: ${line}\n`) } : {}),
