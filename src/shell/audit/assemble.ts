@@ -18,7 +18,7 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
     }
     return p;
   };
-  const closedWith = new Map<OutboundConnection, { peer: string | null; state: string | null } | null>();
+  const closedWith = new Map<OutboundConnection, Seen | null>();
   for (const ev of events) {
     switch (ev.e) {
       case 'process': {
@@ -93,7 +93,7 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
           // does not close it): the kernel closed it.
           if (still) {
             if (c.end !== 'shutdown') {
-              c.end = 'kernel';
+              c.end = still.state === 'close-wait' ? 'peer' : 'kernel';
               c.releasedAt = null;
             }
             c.stateAtEnd = still.state ?? c.stateAtEnd;
@@ -117,11 +117,16 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
   return [...byPid.values()].sort((a, b) => a.firstSeenAt - b.firstSeenAt);
 }
 
-function neverConnected(c: OutboundConnection, seen: { peer: string | null; state: string | null } | null | undefined): boolean {
+// Did the connect() never connect? TCP: still connecting when let go of, or closed without
+// ever receiving a byte (refused: a reset; a connection that completed and was closed, by
+// either side, received the server's bytes). Unix: no peer (a stream socket keeps its peer's
+// name once connected, even after the peer is gone).
+function neverConnected(c: OutboundConnection, seen: Seen | null | undefined): boolean {
   if (!seen) return false; // not looked at: counted
-  if (c.proto === 'tcp' || c.proto === 'tcp6') return seen.state === 'syn-sent' || seen.state === 'close';
+  if (c.proto === 'tcp' || c.proto === 'tcp6') return seen.state === 'syn-sent' || (seen.state === 'close' && seen.bytesReceived === 0);
   return seen.peer === null;
 }
+type Seen = { peer: string | null; state: string | null; bytesReceived?: number | null };
 
 // The last connection of `inode` (inode numbers are not reused while a socket lives).
 function latest(cs: OutboundConnection[], inode: number): OutboundConnection | undefined {

@@ -119,7 +119,7 @@ export function openAtExit(pid: number, socket: (fd: number, inode: number) => S
     const inode = socketInode(target);
     if (inode !== null) {
       const s = socket(fd, inode);
-      out.push({ fd, socket: { inode, proto: s?.proto ?? 'other', local: s?.local ?? null, peer: s?.peer ?? null, state: s?.state ?? null }, file: null });
+      out.push({ fd, socket: { inode, proto: s?.proto ?? 'other', local: s?.local ?? null, peer: s?.peer ?? null, state: s?.state ?? null, bytesReceived: s?.bytesReceived ?? null }, file: null });
       continue;
     }
     if (fd <= 2 || !target.startsWith('/') || target.startsWith('/dev/') || target.startsWith('/proc/')) continue;

@@ -16,6 +16,8 @@ export interface SocketInfo {
   peer: string | null;
   /** TCP only. */
   state: TcpState | null;
+  /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
+  bytesReceived: number | null;
   listening: boolean;
 }
 
@@ -27,6 +29,7 @@ const SO_DOMAIN = 39;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 const TCP_INFO = 11;
+const TCPI_BYTES_RECEIVED = 128;
 const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -70,12 +73,15 @@ export function socketInfo(calls: AuditCalls, pidfd: number, fd: number): Socket
             ? (`udp${v6}` as SocketProto)
             : 'other';
     let state: TcpState | null = null;
+    let bytesReceived: number | null = null;
     if (proto === 'tcp' || proto === 'tcp6') {
-      // struct tcp_info begins with tcpi_state (u8).
-      const info = Buffer.alloc(8);
-      state = calls.getsockopt(copy, IPPROTO_TCP, TCP_INFO, info) >= 1 ? (TCP_STATES[info[0]!] ?? 'unknown') : null;
+      // struct tcp_info: tcpi_state (u8) first; tcpi_bytes_received (u64) at offset 128.
+      const info = Buffer.alloc(TCPI_BYTES_RECEIVED + 8);
+      const n = calls.getsockopt(copy, IPPROTO_TCP, TCP_INFO, info);
+      if (n >= 1) state = TCP_STATES[info[0]!] ?? 'unknown';
+      if (n >= TCPI_BYTES_RECEIVED + 8) bytesReceived = Number(LE ? info.readBigUInt64LE(TCPI_BYTES_RECEIVED) : info.readBigUInt64BE(TCPI_BYTES_RECEIVED));
     }
-    return { proto, local: name(false), peer: listening ? null : name(true), state, listening };
+    return { proto, local: name(false), peer: listening ? null : name(true), state, bytesReceived, listening };
   } finally {
     calls.close(copy);
   }

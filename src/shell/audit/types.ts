@@ -38,11 +38,14 @@ export interface OutboundConnection {
    * How it ended, from the program's side:
    * - closed: the program closed its last descriptor of it (close());
    * - shutdown: the program shut it down (shutdown(SHUT_WR or SHUT_RDWR)) and then closed it or exited;
-   * - kernel: still open when the process exited (exit_group), so the kernel closed it;
+   * - peer: still open when the process exited, but the peer had closed it first (CLOSE_WAIT:
+   *   it answered the program's goodbye, or timed it out): the kernel's close loses nothing;
+   * - kernel: still open, and open at the peer, when the process exited (exit_group): the
+   *   kernel closed it, the peer saw the client vanish;
    * - died: still open when the process died of a signal (no exit_group): the kernel closed it;
    * - unknown: the audit ended before the process (graceful check stopped watching).
    */
-  end: 'closed' | 'shutdown' | 'kernel' | 'died' | 'unknown';
+  end: 'closed' | 'shutdown' | 'peer' | 'kernel' | 'died' | 'unknown';
   /** When the program closed or shut it down; null when it did not. */
   releasedAt: number | null;
   /** Its TCP state when the program let it go or when the process exited (close-wait: the peer had closed it first). */
@@ -73,7 +76,7 @@ export interface InboundAtStop {
 export interface OpenAtExit {
   fd: number;
   /** For a socket. */
-  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null } | null;
+  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null; bytesReceived?: number | null } | null;
   /** For a regular file open for writing (O_WRONLY or O_RDWR): its path (" (deleted)" kept). */
   file: string | null;
 }
