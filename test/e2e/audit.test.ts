@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auditUnavailable, startAudit, type AttachOutcome, type AuditSession } from '../../src/shell/audit/audit.js';
+import { auditCalls, type AuditCalls } from '../../src/shell/audit/calls.js';
+import { filterProgram } from '../../src/shell/audit/filter.js';
+import { perlShim } from '../../src/shell/audit/perl.js';
 import type { AuditedProcess, AuditReport } from '../../src/shell/audit/types.js';
 import { auditVerdicts, processName } from '../../src/shell/audit/verdicts.js';
 import { alive, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
@@ -80,12 +83,15 @@ function audited(command: string[], env: Record<string, string> = {}, options: P
   };
 }
 
-describe.skipIf(unavailable !== null)('the audit on any program', () => {
-  it('traps every process of the tree: each one is reported with its exit code and the file it left open, and the program keeps its stdio', async () => {
+describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: 'node' as const }])('the audit on any program, shim in $shim', ({ shim }) => {
+  const perlMissing = shim === 'perl' && !existsSync('/usr/bin/perl');
+  if (perlMissing) console.log('audit.test.ts: the perl shim not tested: no /usr/bin/perl');
+  const test = perlMissing ? it.skip : it;
+  test('traps every process of the tree: each one is reported with its exit code and the file it left open, and the program keeps its stdio', async () => {
     const dir = tempDir();
     // sh forks a child that opens a file for writing and exits 3 with it open; sh itself
     // closes its own file, then exits 4.
-    const a = audited(['sh', '-c', `echo hello; (exec 5>${dir}/child.log; exit 3); exec 6>${dir}/main.log; exec 6>&-; exit 4`]);
+    const a = audited(['sh', '-c', `echo hello; (exec 5>${dir}/child.log; exit 3); exec 6>${dir}/main.log; exec 6>&-; exit 4`], {}, { shim });
     expect(await a.outcome).toEqual({ state: 'audited' });
     const report = await a.report();
     expect(await a.exited).toEqual({ code: 4, signal: null });
@@ -104,9 +110,15 @@ describe.skipIf(unavailable !== null)('the audit on any program', () => {
     expect(report.stats.byCall.exit_group).toBe(2);
   });
 
-  it('says in one line why it cannot run where the kernel refuses (a listener already set on the tree), and the program runs unaudited', async () => {
+  test('says in one line why it cannot run where the kernel refuses (a listener already set on the tree), and the program runs unaudited', async () => {
     // The inner shim runs inside an audited process: one seccomp listener per filter tree.
-    const a = audited([PYTHON, fixture('audit/nested-shim.py'), process.execPath, join(DIST, 'audit-shim.cjs'), '--trap', 'exit_group', '--', 'sh', '-c', 'echo inner ran; exit 5']);
+    const inner = ['sh', '-c', 'echo inner ran; exit 5'];
+    const calls = auditCalls() as AuditCalls;
+    const shimLine =
+      shim === 'perl'
+        ? perlShim('/usr/bin/perl', calls.table, process.arch, filterProgram(calls.table, ['exit_group'], true).toString('hex'), 3, inner)!
+        : [process.execPath, join(DIST, 'audit-shim.cjs'), '--channel', '3', '--trap', 'exit_group', '--', ...inner];
+    const a = audited([PYTHON, fixture('audit/nested-shim.py'), ...shimLine], {}, { shim });
     expect(await a.outcome).toEqual({ state: 'audited' });
     await a.report();
     expect(a.stdout.text).toBe(
@@ -114,8 +126,8 @@ describe.skipIf(unavailable !== null)('the audit on any program', () => {
     );
   });
 
-  it('says why when the program cannot be started, with the status a shell would give', async () => {
-    const a = audited(['/nonexistent/program']);
+  test('says why when the program cannot be started, with the status a shell would give', async () => {
+    const a = audited(['/nonexistent/program'], {}, { shim });
     expect(await a.outcome).toEqual({ state: 'exec-failed', status: 127, message: 'ENOENT' });
     expect(await a.exited).toEqual({ code: 127, signal: null });
     await a.report();
@@ -138,7 +150,7 @@ describe.skipIf(unavailable !== null)('the audit on any program', () => {
       const port = await freePort();
       const server = (await import('node:net')).createServer((s) => s.destroy()).listen(port, '127.0.0.1');
       try {
-        const proc = spawn(process.execPath, [auditor, DIST, ...(keeper ? [] : ['--no-keeper']), '--', PYTHON, fixture('audit/after-auditor.py'), String(port)], {
+        const proc = spawn(process.execPath, [auditor, DIST, `--shim=${shim}`, ...(keeper ? [] : ['--no-keeper']), '--', PYTHON, fixture('audit/after-auditor.py'), String(port)], {
           stdio: ['pipe', 'pipe', 'inherit'],
           env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
         });
@@ -161,12 +173,12 @@ describe.skipIf(unavailable !== null)('the audit on any program', () => {
       }
     }
 
-    it('the keeper answers in its place: every call the filter traps goes through, and the program exits', async () => {
+    test('the keeper answers in its place: every call the filter traps goes through, and the program exits', async () => {
       const { out } = await orphaned(true);
       expect(out.text).toMatch(/close ok\nconnect ok\nexiting 7\n$/);
     });
 
-    it('without the keeper, the kernel fails every trapped call with ENOSYS (what the keeper is for)', async () => {
+    test('without the keeper, the kernel fails every trapped call with ENOSYS (what the keeper is for)', async () => {
       const { out } = await orphaned(false);
       expect(out.text).toMatch(/close: Function not implemented\nconnect: Function not implemented\nexiting 7\n$/);
     });

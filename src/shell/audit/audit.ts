@@ -4,11 +4,13 @@
 // keeper for the listener if audited processes outlive graceful's watch.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { assemble } from './assemble.js';
 import { auditCalls, type AuditCalls } from './calls.js';
-import type { TrappedCall } from './filter.js';
+import { filterProgram, type TrappedCall } from './filter.js';
+import { perlKeeper, perlShim } from './perl.js';
 import { COMMAND, type RawEvent, type ReceiverStats } from './receiver.js';
 import type { AuditReport } from './types.js';
 
@@ -60,7 +62,15 @@ export interface AuditOptions {
   trap?: readonly TrappedCall[];
   /** Start the keeper (shim.ts): the program's calls never fail, even if graceful dies. Default true. */
   keeper?: boolean;
+  /**
+   * The shim and keeper's language: perl where there is one (auto: /usr/bin/perl), else node.
+   * perl starts in ~2 ms, node in ~40 ms (docs/audit-notes.md).
+   */
+  shim?: 'auto' | 'perl' | 'node';
 }
+
+// Debian's perl-base is essential; a slim image may lack it (then node does the same job).
+const PERL = '/usr/bin/perl';
 
 // An audit for `command`; spawn session.file with session.args and stdio[3] 'pipe', then attach.
 export function startAudit(command: readonly string[], dist: string, options: AuditOptions = {}): AuditSession {
@@ -71,6 +81,11 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   // Started now, while the shim starts: the first trapped call (the loader closing a
   // library, a few ms after the exec) waits for this thread to be up.
   const worker = new Worker(join(dist, 'audit-worker.cjs'), { workerData: { wake, command: command$, followCloses: !trap.includes('close') } });
+  const perl =
+    options.shim === 'node' || (options.shim !== 'perl' && !existsSync(PERL))
+      ? null
+      : perlShim(PERL, calls.table, process.arch, filterProgram(calls.table, trap, endianness() === 'LE').toString('hex'), 3, command);
+  const [file, ...args] = perl ?? [process.execPath, join(dist, 'audit-shim.cjs'), '--channel', '3', '--trap', trap.join(','), '--', ...command];
   worker.unref();
   const seen = new Set<number>();
   let listener = -1;
@@ -94,8 +109,8 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   };
 
   return {
-    file: process.execPath,
-    args: [join(dist, 'audit-shim.cjs'), '--channel', '3', '--trap', trap.join(','), '--', ...command],
+    file: file!,
+    args,
     attach(child) {
       return new Promise((resolve) => {
         const channel = child.stdio[3] as import('node:net').Socket | null;
@@ -141,7 +156,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
               }
               worker.postMessage({ listener });
               channel.write('ok\n');
-              if (options.keeper !== false) keeper = startKeeper(dist, listener);
+              if (options.keeper !== false) keeper = startKeeper(perl ? perlKeeper(PERL, 3) : [process.execPath, join(dist, 'audit-shim.cjs'), '--keep', '3'], listener);
             } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });
             else if (word === 'exec-failed') {
               const errno = Number(rest[0]);
@@ -191,8 +206,8 @@ export function startAudit(command: readonly string[], dist: string, options: Au
 
 // The keeper (shim.ts, --keep): a process of its own, detached, holding a copy of the
 // listener; it takes over when its standard input ends, which graceful's exit or death does.
-function startKeeper(dist: string, listener: number): ChildProcess {
-  const keeper = spawn(process.execPath, [join(dist, 'audit-shim.cjs'), '--keep', '3'], { stdio: ['pipe', 'ignore', 'ignore', listener], detached: true });
+function startKeeper([file, ...args]: string[], listener: number): ChildProcess {
+  const keeper = spawn(file!, args, { stdio: ['pipe', 'ignore', 'ignore', listener], detached: true });
   keeper.on('error', () => {});
   keeper.unref();
   (keeper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
