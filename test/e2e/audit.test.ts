@@ -5,7 +5,7 @@
 // the same run. Good and bad twins in Python (psycopg2, redis-py), Go (a static binary) and
 // a Node cluster with 2 workers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -30,6 +30,9 @@ const pythonMissing = spawnSync(PYTHON, ['-c', 'import psycopg2, redis']).status
 const goMissing = spawnSync('go', ['version']).status === 0 ? null : 'go is not installed (.ci/run installs golang-go)';
 const straceMissing = spawnSync('strace', ['-V']).status === 0 ? null : 'strace is not installed (.ci/run installs it)';
 const fmt = (ms: number) => `${Math.round(ms)}ms`;
+// AUDIT_MATRIX=file appends one JSON line per twin: program, defect, verdicts, ground truth
+// (docs/audit-notes.md's matrix is rendered from such a run).
+const matrix = (row: object) => process.env.AUDIT_MATRIX && appendFileSync(process.env.AUDIT_MATRIX, `${JSON.stringify(row)}\n`);
 
 // Every pid an audited run started, ended by pid after each test (the harness's leak check
 // sees only processes started through graceful's CLI).
@@ -330,7 +333,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
   describe.each([
     { name: 'Python (psycopg2, redis-py)', skip: pythonMissing, program: (port: number) => [PYTHON, fixture('audit/db-app.py'), String(port), pg.url, redis.url] },
     { name: 'Go (a static binary)', skip: goMissing, program: (port: number) => [goBinary, String(port), pg.url, redis.url] },
-  ])('$name, under strace as well', ({ skip, program }) => {
+  ])('$name, under strace as well', ({ name, skip, program }) => {
     const why = skip ?? straceMissing;
     if (why) console.log(`audit.test.ts: twins skipped: ${why}`);
     (why ? it.skip : it).each(DEFECTS)('defect "%s": fails exactly its check, in the process that has it, as strace and Postgres saw it', async (defect) => {
@@ -349,7 +352,9 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
       const audit = auditTruth(app);
       expect({ released: audit.released, atExit: audit.atExit.sort() }).toEqual({ released: truth.released.filter(ours), atExit: truth.atExit.filter(ours).sort() });
       // ... and Postgres saw its client vanish with a transaction open exactly with --leak.
-      expect(await comparePostgres(workers)).toEqual([[defect === '--leak' ? 'vanished with a transaction open' : 'said goodbye']]);
+      const postgres = await comparePostgres(workers);
+      expect(postgres).toEqual([[defect === '--leak' ? 'vanished with a transaction open' : 'said goodbye']]);
+      matrix({ program: name, defect, verdicts: verdicts.map((v) => [v.name, v.ok, v.detail]), postgres, strace: truth, answers });
       if (defect === '--leak') {
         // (redis-py's pool holds one connection per request thread that ran at once.)
         expect(failing[0]!.detail).toMatch(
@@ -375,7 +380,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
     it.each(DEFECTS)('defect "%s": fails exactly its check, naming each worker, as Postgres saw it', async (defect) => {
       const port = await freePort();
       const dir = tempDir();
-      const { report, workers, verdicts, failed } = await serve([process.execPath, fixture('audit/cluster-app.js'), String(port), pg.url, redis.url, ...(defect ? [defect] : [])], port, dir, null);
+      const { report, workers, verdicts, failed, answers } = await serve([process.execPath, fixture('audit/cluster-app.js'), String(port), pg.url, redis.url, ...(defect ? [defect] : [])], port, dir, null);
       expect(failed, JSON.stringify(verdicts, null, 1)).toEqual(FAILS[defect]);
       // Three processes: the primary, which holds the listener, and its two workers.
       const primary = report.processes[0]!;
@@ -385,7 +390,9 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
       expect(primary.listeners.map((l) => l.local)).toEqual([`127.0.0.1:${port}`]);
       for (const v of verdicts.filter((x) => x.ok === false)) expect(v.pids.sort()).toEqual(workers.map((w) => w.pid).sort());
       // Each worker's pool (one or two sessions): with --leak, each worker's transaction vanished open.
-      for (const saw of await comparePostgres(workers)) {
+      const postgres = await comparePostgres(workers);
+      matrix({ program: 'Node cluster, 2 workers', defect, verdicts: verdicts.map((v) => [v.name, v.ok, v.detail]), postgres, strace: null, answers });
+      for (const saw of postgres) {
         if (defect === '--leak') expect(saw).toContain('vanished with a transaction open');
         else expect(new Set(saw)).toEqual(new Set(['said goodbye']));
       }
