@@ -9,10 +9,9 @@
 // the program). Everything is built first (npm run build).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startAudit, type AuditOptions } from '../src/shell/audit/audit.js';
+import { ALL_CALLS, startAudit, type AuditOptions } from '../src/shell/audit/audit.js';
 
 const ROOT = resolve(process.argv[2] ?? '.');
 const DIST = join(ROOT, 'dist');
@@ -22,10 +21,11 @@ const CALLS = QUICK ? 500 : 5000;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-type Mode = 'plain' | 'audited' | 'audited, close not trapped' | 'audited, no keeper' | 'audited, node shim';
+type Mode = 'plain' | 'audited' | 'audited, close trapped' | 'audited, worker started before' | 'audited, no keeper' | 'audited, node shim';
 const OPTIONS: Record<Exclude<Mode, 'plain'>, AuditOptions> = {
   audited: {},
-  'audited, close not trapped': { trap: ['exit_group', 'connect', 'shutdown', 'listen'] },
+  'audited, close trapped': { trap: ALL_CALLS },
+  'audited, worker started before': {},
   'audited, no keeper': { keeper: false },
   'audited, node shim': { shim: 'node' },
 };
@@ -59,6 +59,8 @@ function keeperRss(): number | null {
 async function run(command: string[], mode: Mode, busyMainMs = 0): Promise<Run> {
   const rssBefore = process.memoryUsage().rss;
   const session = mode === 'plain' ? null : startAudit(command, DIST, OPTIONS[mode]);
+  // As graceful check should do it: the worker started with graceful, before the spawn.
+  if (mode === 'audited, worker started before') await session!.ready;
   const spawnedAt = now();
   const child = session
     ? spawn(session.file, session.args, { stdio: ['ignore', 'pipe', 'inherit', 'pipe'], detached: true })
@@ -109,43 +111,39 @@ function table(title: string, result: Record<string, Record<Mode, number>>, unit
   rows.push('');
 }
 
-const listener = createServer((s) => s.on('error', () => {}).end()).listen(0, '127.0.0.1');
-await new Promise((r) => listener.once('listening', r));
-const port = (listener.address() as { port: number }).port;
 const tmp = mkdtempSync(join(tmpdir(), 'graceful-audit-bench-'));
 try {
-  const all: Mode[] = ['plain', 'audited', 'audited, no keeper', 'audited, node shim'];
+  const all: Mode[] = ['plain', 'audited', 'audited, worker started before', 'audited, no keeper', 'audited, node shim'];
   // 1. Start-up: from the spawn to the program's first output (echo: a C program, 3 closes at start).
   table('start-up: spawn to first output', await compare(all, () => ['/bin/echo', 'x'], { '/bin/echo x': (r) => r.firstByteAt! - r.spawnedAt }), 'ms', all);
   table(
     'a Node program: spawn to exit',
-    await compare(['plain', 'audited', 'audited, close not trapped'], () => [process.execPath, '-e', "require('node:http')"], { "node -e \"require('node:http')\"": (r) => r.exitAt - r.spawnedAt }),
+    await compare(['plain', 'audited', 'audited, close trapped'], () => [process.execPath, '-e', "require('node:http')"], { "node -e \"require('node:http')\"": (r) => r.exitAt - r.spawnedAt }),
     'ms',
-    ['plain', 'audited', 'audited, close not trapped'],
+    ['plain', 'audited', 'audited, close trapped'],
   );
   // 2. Each trapped call, from inside the program (Python's loop overhead is in every column).
-  const calls = (held: number, files: number) => () => ['/usr/bin/python3', join(ROOT, 'bench/audit-calls.py'), String(CALLS), String(port), String(held), String(files), tmp];
+  const calls = (held: number, files: number) => () => ['/usr/bin/python3', join(ROOT, 'bench/audit-calls.py'), String(CALLS), String(held), String(files), tmp];
   const json = (r: Run) => JSON.parse(r.stdout.trim().split('\n').pop()!);
   const perCall = {
     'open + close (a file)': (r: Run) => json(r).open_close_us,
     'socket + close (a socket never connected)': (r: Run) => json(r).socket_close_us,
-    'socket + connect + close (TCP, loopback)': (r: Run) => json(r).connect_close_us,
+    'socket + connect + close, and accept + close of the other end (TCP, loopback)': (r: Run) => json(r).connect_close_us,
   };
-  const three: Mode[] = ['plain', 'audited', 'audited, close not trapped'];
+  const three: Mode[] = ['plain', 'audited', 'audited, close trapped'];
   table('per call, in the program', await compare(three, calls(0, 0), perCall), 'µs', three);
-  table('per call, graceful\'s main thread busy (2 s)', await compare(['plain', 'audited'], calls(0, 0), perCall, 2000), 'µs', ['plain', 'audited']);
+  table('per call, graceful\'s main thread busy (2 s)', await compare(three, calls(0, 0), perCall, 2000), 'µs', three);
   // 3. The exit: from the program's last stamp to graceful seeing it exit, with what it holds.
   const exit = (r: Run) => r.exitAt - json(r).exiting / 1e6;
   table('exit: last stamp to exit seen', await compare(['plain', 'audited'], calls(0, 0), { 'holding nothing': exit }), 'ms', ['plain', 'audited']);
   table('exit: last stamp to exit seen', await compare(['plain', 'audited'], calls(50, 10), { 'holding 50 TCP connections and 10 files': exit }), 'ms', ['plain', 'audited']);
   // 4. Memory and the receiver's own account.
-  const r = await run(calls(50, 10)(), 'audited');
+  const r = await run(calls(50, 10)(), 'audited, close trapped');
   rows.push(
     `Memory: graceful's RSS grew ${r.rssKb.graceful} kB during an audited run (the worker thread); the keeper process: ${r.rssKb.keeper ?? '?'} kB RSS.`,
-    `Receiver, one run of the call loops (${CALLS} each) and an exit holding 50 connections: ${r.audit!.stats.notifications} notifications, ${r.audit!.stats.busyMs.toFixed(1)} ms busy, the longest ${r.audit!.stats.maxLatencyUs} µs; by call: ${JSON.stringify(r.audit!.stats.byCall)}.`,
+    `Receiver, one run of the call loops (${CALLS} each), close trapped, and an exit holding 50 connections: ${r.audit!.stats.notifications} notifications, ${r.audit!.stats.busyMs.toFixed(1)} ms busy, the longest ${r.audit!.stats.maxLatencyUs} µs; by call: ${JSON.stringify(r.audit!.stats.byCall)}.`,
   );
 } finally {
-  listener.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 console.log(rows.join('\n'));

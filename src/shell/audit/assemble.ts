@@ -57,9 +57,12 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
         if (c && c.releasedAt === null && releases) {
           c.releasedAt = ev.t;
           c.end = ev.e === 'shutdown' ? 'shutdown' : 'closed';
-          c.stateAtEnd = ev.socket?.state ?? null;
-          closedWith.set(c, ev.socket);
-          c.local = ev.socket?.proto.startsWith('unix') ? null : (ev.socket?.local ?? null);
+          // (A close seen by looking, close not trapped, comes without the socket's last state.)
+          if (ev.socket) {
+            c.stateAtEnd = ev.socket.state;
+            closedWith.set(c, ev.socket);
+            if (!ev.socket.proto.startsWith('unix')) c.local ??= ev.socket.local;
+          }
         }
         const l = p.listeners.find((x) => x.inode === ev.inode && x.closedAt === null);
         if (l && releases) {
@@ -73,6 +76,22 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
       case 'stop': {
         const p = get(ev.pid, ev.t);
         p.inboundAtStop = ev.inbound.map((x) => ({ ...x, closedAt: null }));
+        for (const o of ev.outbound) {
+          const c = latest(p.outbound, o.inode);
+          if (!c) continue;
+          c.local ??= o.local;
+          // Open at the stop, in TCP_CLOSE without a byte ever received: a connect that failed.
+          if (o.state === 'close' && o.bytesReceived === 0) closedWith.set(c, { peer: null, state: 'close', bytesReceived: 0 });
+        }
+        // Connected before the stop and gone by then: the program closed it, at a moment not
+        // seen (close not trapped); before the stop, which is all the checks need.
+        const open = new Set(ev.outbound.map((o) => o.inode));
+        for (const c of p.outbound) {
+          if (c.end === 'unknown' && c.releasedAt === null && !open.has(c.inode) && c.openedAt <= ev.t) {
+            c.end = 'closed';
+            c.releasedAt = ev.t;
+          }
+        }
         for (const l of ev.listening) {
           const known = p.listeners.find((x) => x.inode === l.inode);
           if (known) known.local ??= l.local;

@@ -14,8 +14,14 @@ import { perlKeeper, perlShim } from './perl.js';
 import { COMMAND, type RawEvent, type ReceiverStats } from './receiver.js';
 import type { AuditReport } from './types.js';
 
-/** Everything the audit can trap; close is what tells the order of a cleanup (see docs/audit-notes.md). */
+/** Everything the audit can trap: with close, the exact order of every release. */
 export const ALL_CALLS: readonly TrappedCall[] = ['exit_group', 'connect', 'close', 'shutdown', 'listen'];
+/**
+ * What it traps by default: not close, the most frequent call, which a signal arriving
+ * during its round trip would make fail with EINTR; releases after the stop are followed by
+ * looking instead, to within FOLLOW_MS (receiver.ts; docs/audit-notes.md).
+ */
+export const DEFAULT_CALLS: readonly TrappedCall[] = ['exit_group', 'connect', 'shutdown', 'listen'];
 
 export type AttachOutcome =
   | { state: 'audited' }
@@ -26,6 +32,11 @@ export interface AuditSession {
   /** What to spawn in place of the program; the channel must be fd 3 (stdio[3]: 'pipe'). */
   readonly file: string;
   readonly args: string[];
+  /**
+   * The receiver's thread is up: the program's first trapped call does not wait for it. Start
+   * the audit early (at graceful check's start) and spawn when this resolves, or anyway.
+   */
+  readonly ready: Promise<void>;
   /** Right after the spawn: the handshake. Resolves once the program runs (or could not start). */
   attach(child: ChildProcess): Promise<AttachOutcome>;
   /** The processes seen so far (the tree that made a trapped call). */
@@ -58,7 +69,7 @@ export function auditUnavailable(dist: string): string | null {
 }
 
 export interface AuditOptions {
-  /** The calls to trap (ALL_CALLS); without close, closes after the stop are followed by looking. */
+  /** The calls to trap (DEFAULT_CALLS); without close, releases after the stop are followed by looking. */
   trap?: readonly TrappedCall[];
   /** Start the keeper (shim.ts): the program's calls never fail, even if graceful dies. Default true. */
   keeper?: boolean;
@@ -74,7 +85,7 @@ const PERL = '/usr/bin/perl';
 
 // An audit for `command`; spawn session.file with session.args and stdio[3] 'pipe', then attach.
 export function startAudit(command: readonly string[], dist: string, options: AuditOptions = {}): AuditSession {
-  const trap = options.trap ?? ALL_CALLS;
+  const trap = options.trap ?? DEFAULT_CALLS;
   const calls = auditCalls() as AuditCalls;
   const command$ = new Int32Array(new SharedArrayBuffer(4));
   const wake = calls.eventfd();
@@ -87,6 +98,10 @@ export function startAudit(command: readonly string[], dist: string, options: Au
       : perlShim(PERL, calls.table, process.arch, filterProgram(calls.table, trap, endianness() === 'LE').toString('hex'), 3, command);
   const [file, ...args] = perl ?? [process.execPath, join(dist, 'audit-shim.cjs'), '--channel', '3', '--trap', trap.join(','), '--', ...command];
   worker.unref();
+  const ready = new Promise<void>((resolve) => {
+    worker.once('online', () => resolve());
+    worker.once('error', () => resolve());
+  });
   const seen = new Set<number>();
   let listener = -1;
   let keeper: ChildProcess | null = null;
@@ -111,6 +126,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   return {
     file: file!,
     args,
+    ready,
     attach(child) {
       return new Promise((resolve) => {
         const channel = child.stdio[3] as import('node:net').Socket | null;
@@ -154,7 +170,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
                 settle({ state: 'exec-failed', status: 126, message: `the audit could not take the seccomp listener (${ERRNO_NAMES[-listener] ?? -listener})` });
                 continue;
               }
-              worker.postMessage({ listener });
+              worker.postMessage({ listener, root: child.pid });
               channel.write('ok\n');
               if (options.keeper !== false) keeper = startKeeper(perl ? perlKeeper(PERL, 3) : [process.execPath, join(dist, 'audit-shim.cjs'), '--keep', '3'], listener);
             } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });

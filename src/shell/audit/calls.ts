@@ -28,6 +28,8 @@ export interface AuditCalls {
   close(fd: number): number;
   /** ioctl(fd, request, buf): 0 or -errno. */
   ioctl(fd: number, request: number, buf: Buffer): number;
+  /** ioctl(fd, request, value), the argument passed by value: 0 or -errno. */
+  ioctlValue(fd: number, request: number, value: number): number;
   /** poll(2) on fds for POLLIN: per fd its revents; null on error (EINTR: an empty answer). */
   poll(fds: readonly number[], timeoutMs: number): number[] | null;
   /** eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
@@ -93,6 +95,7 @@ export function auditCalls(): AuditCalls | string {
       pidfdGetfd: (pidfd, fd) => result(syscall(table.nr.pidfd_getfd, 'int', pidfd, 'int', fd, 'unsigned int', 0)),
       close: (fd) => result(close(fd)),
       ioctl: (fd, request, buf) => result(ioctl(fd, request, 'void *', buf)),
+      ioctlValue: (fd, request, value) => result(ioctl(fd, request, 'unsigned long', value)),
       poll: (fds, timeoutMs) => {
         // struct pollfd: fd (int), events (short), revents (short)
         const buf = Buffer.alloc(fds.length * 8);

@@ -56,6 +56,10 @@ export const SECCOMP = {
   IOCTL_NOTIF_RECV: 0xc0502100,
   IOCTL_NOTIF_SEND: 0xc0182101,
   IOCTL_NOTIF_ID_VALID: 0x40082102,
+  // _IOW('!', 4, __u64), Linux 6.6: with USER_NOTIF_FD_SYNC_WAKE_UP, the trapped thread wakes
+  // the receiver on its own CPU (a faster round trip); refused before 6.6, which is fine.
+  IOCTL_NOTIF_SET_FLAGS: 0x40082104,
+  USER_NOTIF_FD_SYNC_WAKE_UP: 1,
   PR_SET_NO_NEW_PRIVS: 38,
 } as const;
 

@@ -128,6 +128,30 @@ export function openAtExit(pid: number, socket: (fd: number, inode: number) => S
   return out;
 }
 
+// `root` and its live descendants, from one scan of /proc (each process's parent, in its stat).
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' || f[0] === 'X') continue;
+      const ppid = Number(f[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    out.push(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  if (alive(root)) walk(root);
+  return out;
+}
+
 // Is the process alive (neither gone nor a zombie)?
 export function alive(pid: number): boolean {
   try {

@@ -11,10 +11,10 @@
 //   after one readlink);
 // - exit_group: the process exits; whatever it still has open is closed by the kernel, not
 //   by it: its sockets (with their TCP state and peer) and its files open for writing.
-import { readdirSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, readSync } from 'node:fs';
 import type { AuditCalls } from './calls.js';
 import { callOf, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
-import { alive, cmdline, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
+import { alive, cmdline, descendants, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
 import { socketInfo, type SocketInfo } from './sockets.js';
 import type { OpenAtExit, SocketProto } from './types.js';
 
@@ -27,8 +27,15 @@ export type RawEvent =
   /** A socket descriptor closed (or shut down) by the process; `socket`: what it was just before, for sockets the audit follows. */
   | { e: 'close' | 'shutdown'; t: number; pid: number; tid: number; fd: number; inode: number; how?: number; socket: SocketInfo | null }
   | { e: 'exit'; t: number; pid: number; tid: number; code: number; argv: string[]; open: OpenAtExit[] }
-  /** graceful check's snapshot just before the stop: per process, its listening and accepted sockets. */
-  | { e: 'stop'; t: number; pid: number; listening: { inode: number; local: string | null }[]; inbound: { inode: number; local: string; peer: string }[] };
+  /** graceful check's snapshot just before the stop: per process, its listening, accepted and outbound sockets. */
+  | {
+      e: 'stop';
+      t: number;
+      pid: number;
+      listening: { inode: number; local: string | null }[];
+      inbound: { inode: number; local: string; peer: string }[];
+      outbound: { inode: number; local: string | null; state: SocketInfo['state']; bytesReceived: number | null }[];
+    };
 
 export interface ReceiverStats {
   notifications: number;
@@ -52,6 +59,8 @@ const POLLHUP = 0x10;
 export interface ReceiverOptions {
   calls: AuditCalls;
   listener: number;
+  /** The program's main process: the stop snapshot covers it and all its descendants, seen or not. */
+  root: number;
   /** An eventfd graceful's main thread writes to when it puts a command in `command[0]`. */
   wake: number;
   command: Int32Array;
@@ -161,8 +170,17 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
         const inode = socketInode(fdTarget(tid, fd));
         const proto = inode !== null ? (describe(pid, fd, inode)?.proto ?? 'other') : 'other';
         const peer = sockaddrAt(tid, args[1]!, Number(args[2]));
+        // A Unix path that is not there: the connect fails with ENOENT (glibc's resolver tries
+        // nscd's socket on every lookup). Nothing to follow.
+        if (peer !== null && peer.startsWith('/') && !existsSync(peer)) return;
         if (!valid(id)) return;
         if (inode !== null) tracked.add(inode);
+        // Opened after the stop (a client that reconnects): followed from now on too.
+        if (inode !== null && o.followCloses && stopped) {
+          const follow = followed.get(pid) ?? new Map<number, number>();
+          follow.set(fd, inode);
+          followed.set(pid, follow);
+        }
         events.push({ e: 'connect', t, pid, tid, fd, inode, proto, peer });
         return;
       }
@@ -194,8 +212,12 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
     }
   };
 
+  let stopped = false;
   const snapshot = () => {
     const t = now();
+    stopped = true;
+    // Processes that made no trapped call yet (close is not trapped by default) are in the tree all the same.
+    for (const pid of descendants(o.root)) pidOf(pid, t);
     const port = (a: string | null) => a?.replace(/^.*:/, '') ?? null;
     const all = new Map<number, { fd: number; inode: number; info: SocketInfo }[]>();
     for (const [pid, pidfd] of pidfds) {
@@ -226,7 +248,10 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
           ? [{ inode: s.inode, local: s.info.local, peer: s.info.peer }]
           : [],
       );
-      events.push({ e: 'stop', t, pid, listening, inbound });
+      const outbound = sockets
+        .filter((s) => tracked.has(s.inode) && !listened.has(s.inode))
+        .map((s) => ({ inode: s.inode, local: s.info.local, state: s.info.state, bytesReceived: s.info.bytesReceived }));
+      events.push({ e: 'stop', t, pid, listening, inbound, outbound });
       for (const i of inbound) tracked.add(i.inode);
       if (o.followCloses) {
         const follow = new Map<number, number>();
@@ -237,6 +262,7 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
     o.onSnapshot?.();
   };
 
+  if (!process.env.GRACEFUL_AUDIT_NO_SYNC_WAKE) o.debug?.(`sync wake-up: ${calls.ioctlValue(listener, SECCOMP.IOCTL_NOTIF_SET_FLAGS, SECCOMP.USER_NOTIF_FD_SYNC_WAKE_UP)}`);
   let finishing = false;
   for (;;) {
     const revents = calls.poll([listener, o.wake], finishing ? 0 : followed.size > 0 ? FOLLOW_MS : -1);

@@ -1,6 +1,6 @@
 // The audit's receiver in a worker thread of its own (built to dist/audit-worker.cjs): it
 // blocks in poll() on the seccomp listener, so that a trapped process waits for this thread
-// only (see receiver.ts). In: workerData { wake, command }, then one message { listener }
+// only (see receiver.ts). In: workerData { wake, command, followCloses }, then one message { listener, root }
 // (the fd graceful took from the shim) or 'cancel'. Out: { type: 'process', pid } as each
 // process is first seen, { type: 'snapshot' } after each stop snapshot, then
 // { type: 'done', events, stats }.
@@ -11,7 +11,7 @@ import { receive } from './receiver.js';
 const { wake, command, followCloses } = workerData as { wake: number; command: Int32Array; followCloses: boolean };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-parentPort!.once('message', (message: { listener: number } | 'cancel') => {
+parentPort!.once('message', (message: { listener: number; root: number } | 'cancel') => {
   if (message === 'cancel') {
     parentPort!.close();
     return;
@@ -24,6 +24,7 @@ parentPort!.once('message', (message: { listener: number } | 'cancel') => {
   const { events, stats } = receive({
     calls,
     listener: message.listener,
+    root: message.root,
     wake,
     command,
     now,
