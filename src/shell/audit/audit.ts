@@ -4,7 +4,7 @@
 // keeper for the listener if audited processes outlive graceful's watch.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { endianness, release } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { assemble } from './assemble.js';
@@ -116,12 +116,20 @@ export function startAudit(command: readonly string[], dist: string, options: Au
     worker.on('error', (error) => resolve({ events: [], stats: null, error: error.message }));
     worker.on('exit', () => resolve({ events: [], stats: null, error: 'the receiver stopped' }));
   });
+  let woken = false;
   const signalWorker = (cmd: number) => {
+    if (woken) return;
+    if (cmd === COMMAND.finish) woken = true;
     Atomics.store(command$, 0, cmd);
     const one = Buffer.alloc(8);
     one.writeBigUInt64LE(1n);
     writeSync(wake, one);
   };
+  // graceful exiting without finish() (an error path): Node joins its worker threads at exit,
+  // and this one sits in poll() until the audited tree has ended, which may be never. Wake it
+  // up to end; the keeper answers from then on.
+  const onExit = () => signalWorker(COMMAND.finish);
+  process.once('exit', onExit);
 
   return {
     file: file!,
@@ -172,7 +180,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
               }
               worker.postMessage({ listener, root: child.pid });
               channel.write('ok\n');
-              if (options.keeper !== false) keeper = startKeeper(perl ? perlKeeper(PERL, 3) : [process.execPath, join(dist, 'audit-shim.cjs'), '--keep', '3'], listener);
+              if (options.keeper !== false && keeperCanEnd()) keeper = startKeeper(perl ? perlKeeper(PERL, 3) : [process.execPath, join(dist, 'audit-shim.cjs'), '--keep', '3'], listener);
             } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });
             else if (word === 'exec-failed') {
               const errno = Number(rest[0]);
@@ -194,6 +202,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
       });
     },
     async finish(running) {
+      process.off('exit', onExit);
       const trapped = trap.map(String);
       if (listener < 0) {
         worker.postMessage('cancel');
@@ -218,6 +227,14 @@ export function startAudit(command: readonly string[], dist: string, options: Au
       };
     },
   };
+}
+
+// The listener reports POLLHUP once no process uses the filter from Linux 5.8 on; before,
+// a keeper could not tell when to end, and none is started (graceful's death then leaves
+// the program's trapped calls failing with ENOSYS: docs/audit-notes.md).
+function keeperCanEnd(): boolean {
+  const [major, minor] = release().split('.').map(Number) as [number, number];
+  return major > 5 || (major === 5 && minor >= 8);
 }
 
 // The keeper (shim.ts, --keep): a process of its own, detached, holding a copy of the

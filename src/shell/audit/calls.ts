@@ -34,6 +34,10 @@ export interface AuditCalls {
   poll(fds: readonly number[], timeoutMs: number): number[] | null;
   /** eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
   eventfd(): number;
+  /** getxattr(path, name): the value as text, or null (sockfs answers system.sockprotoname). */
+  getxattr(path: string, name: string): string | null;
+  /** process_vm_readv(2): `buf.length` bytes at `address` in process `pid` into `buf`; the bytes read, or -errno. */
+  readMemory(pid: number, address: bigint, buf: Buffer): number;
   /** getsockname(2) / getpeername(2) into `buf`: the address's length, or -errno. */
   sockname(fd: number, buf: Buffer, peer: boolean): number;
   /** getsockopt(2) of an int-sized or larger option into `buf`: its length, or -errno. */
@@ -70,6 +74,11 @@ export function auditCalls(): AuditCalls | string {
     const getsockname = self.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
     const getpeername = self.func('int getpeername(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
     const getsockopt = self.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *len)');
+    const getxattr = self.func('long getxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
+    koffi.struct('graceful_local_iovec', { base: 'void *', len: 'size_t' });
+    koffi.struct('graceful_remote_iovec', { base: 'uint64_t', len: 'size_t' });
+    const vmRead = self.func('long process_vm_readv(int pid, const graceful_local_iovec *local, unsigned long nlocal, const graceful_remote_iovec *remote, unsigned long nremote, unsigned long flags)');
+    const xattr = Buffer.alloc(64);
     const fprog = koffi.struct('graceful_sock_fprog', { len: 'uint16_t', filter: 'void *' });
     const errno = () => koffi.errno() as number;
     const result = (r: number | bigint) => (Number(r) < 0 ? -errno() : Number(r));
@@ -108,6 +117,11 @@ export function auditCalls(): AuditCalls | string {
         return fds.map((_, i) => buf.readInt16LE(i * 8 + 6));
       },
       eventfd: () => result(eventfd(0, O_CLOEXEC | 0o4000)),
+      getxattr: (path, name) => {
+        const n = Number(getxattr(path, name, xattr, xattr.length));
+        return n > 0 ? xattr.toString('latin1', 0, n).replace(/\0+$/, '') : null;
+      },
+      readMemory: (pid, address, buf) => result(vmRead(pid, { base: buf, len: buf.length }, 1, { base: address, len: buf.length }, 1, 0)),
       sockname: (fd, buf, peer) => {
         const len = [buf.length];
         return (peer ? getpeername : getsockname)(fd, buf, len) === 0 ? len[0]! : -errno();

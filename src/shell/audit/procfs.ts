@@ -3,7 +3,7 @@
 // fallback only, its sockets as /proc/PID/net lists them (sockets.ts asks the sockets
 // themselves, which costs the same on any host). Synchronous on purpose: the receiver
 // (receiver.ts) reads while the process waits in a trapped call, in a worker thread of its own.
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { compress, decodeSockaddr, type SocketInfo } from './sockets.js';
 import type { OpenAtExit, SocketProto, TcpState } from './types.js';
@@ -183,21 +183,13 @@ export function threadOf(tid: number): { tgid: number; ppid: number } | null {
   }
 }
 
-// The socket address a thread passed to connect(), read from its memory (/proc/TID/mem:
+// The socket address a thread passed to connect(), read from its memory (process_vm_readv:
 // graceful check is its ancestor, which ptrace's access rule asks of a reader), as text:
 // "127.0.0.1:5432", "[::1]:6379", "/run/x.sock", "@abstract". Null if unreadable.
-export function sockaddrAt(tid: number, pointer: bigint, length: number): string | null {
+export function sockaddrAt(readMemory: (pid: number, address: bigint, buf: Buffer) => number, tid: number, pointer: bigint, length: number): string | null {
   const len = Math.min(Math.max(length, 0), 128);
   if (len < 2 || pointer === 0n) return null;
   const buf = Buffer.alloc(len);
-  let fd = -1;
-  try {
-    fd = openSync(`/proc/${tid}/mem`, 'r');
-    if (readSync(fd, buf, 0, len, pointer) < len) return null;
-  } catch {
-    return null;
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
+  if (readMemory(tid, pointer, buf) < len) return null;
   return decodeSockaddr(buf, len);
 }

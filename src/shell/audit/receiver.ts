@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readSync } from 'node:fs';
 import type { AuditCalls } from './calls.js';
 import { callOf, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
 import { alive, cmdline, descendants, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
-import { socketInfo, type SocketInfo } from './sockets.js';
+import { protoByName, socketInfo, type SocketInfo } from './sockets.js';
 import type { OpenAtExit, SocketProto } from './types.js';
 
 /** What the receiver recorded, in the order it happened. Times: monotonic ms. */
@@ -168,8 +168,10 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
       case 'connect': {
         const pid = pidOf(tid, t);
         const inode = socketInode(fdTarget(tid, fd));
-        const proto = inode !== null ? (describe(pid, fd, inode)?.proto ?? 'other') : 'other';
-        const peer = sockaddrAt(tid, args[1]!, Number(args[2]));
+        // Its protocol by name (one call); a copy of the socket only where the name is not enough.
+        const byName = protoByName(calls.getxattr(`/proc/${tid}/fd/${fd}`, 'system.sockprotoname'));
+        const proto = byName ?? (inode !== null ? (describe(pid, fd, inode)?.proto ?? 'other') : 'other');
+        const peer = sockaddrAt(calls.readMemory, tid, args[1]!, Number(args[2]));
         // A Unix path that is not there: the connect fails with ENOENT (glibc's resolver tries
         // nscd's socket on every lookup). Nothing to follow.
         if (peer !== null && peer.startsWith('/') && !existsSync(peer)) return;
@@ -187,7 +189,8 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
       case 'listen': {
         const pid = pidOf(tid, t);
         const inode = socketInode(fdTarget(tid, fd));
-        const proto = inode !== null ? (describe(pid, fd, inode)?.proto ?? 'other') : 'other';
+        const byName = protoByName(calls.getxattr(`/proc/${tid}/fd/${fd}`, 'system.sockprotoname'));
+        const proto = byName ?? (inode !== null ? (describe(pid, fd, inode)?.proto ?? 'other') : 'other');
         if (!valid(id)) return;
         if (inode !== null) {
           tracked.add(inode);

@@ -24,10 +24,7 @@ export interface SocketInfo {
 const SOL_SOCKET = 1;
 const SO_TYPE = 3;
 const SO_ACCEPTCONN = 30;
-const SO_PROTOCOL = 38;
-const SO_DOMAIN = 39;
 const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const TCP_INFO = 11;
 const TCPI_BYTES_RECEIVED = 128;
 const AF_UNIX = 1;
@@ -40,50 +37,74 @@ const SOCK_SEQPACKET = 5;
 // include/net/tcp_states.h, from 1.
 const TCP_STATES: TcpState[] = ['unknown', 'established', 'syn-sent', 'syn-recv', 'fin-wait1', 'fin-wait2', 'time-wait', 'close', 'close-wait', 'last-ack', 'listen', 'closing'];
 
+// Buffers reused from call to call (the receiver handles one notification at a time).
+const INT = Buffer.alloc(4);
+const ADDR = Buffer.alloc(128);
+const TCP_INFO_BUF = Buffer.alloc(TCPI_BYTES_RECEIVED + 8);
+
 // What socket `fd` of the process behind `pidfd` is; null if graceful cannot take a copy.
+// Six calls for a TCP socket: the copy, its name (the family with it), its type, TCP_INFO
+// (the state, LISTEN included), its peer's name, the copy's close.
 export function socketInfo(calls: AuditCalls, pidfd: number, fd: number): SocketInfo | null {
   const copy = calls.pidfdGetfd(pidfd, fd);
   if (copy < 0) return null;
   try {
-    const int = Buffer.alloc(4);
-    const opt = (level: number, name: number) => (calls.getsockopt(copy, level, name, int) >= 4 ? int.readInt32LE(0) : -1);
-    const domain = opt(SOL_SOCKET, SO_DOMAIN);
+    const opt = (level: number, name: number) => (calls.getsockopt(copy, level, name, INT) >= 4 ? INT.readInt32LE(0) : -1);
+    const named = calls.sockname(copy, ADDR, false);
+    const family = named >= 2 ? (LE ? ADDR.readUInt16LE(0) : ADDR.readUInt16BE(0)) : -1;
+    const local = named > 0 ? decodeSockaddr(ADDR, named) : null;
     const type = opt(SOL_SOCKET, SO_TYPE);
-    const protocol = opt(SOL_SOCKET, SO_PROTOCOL);
-    const listening = opt(SOL_SOCKET, SO_ACCEPTCONN) === 1;
-    const addr = Buffer.alloc(128);
-    const name = (peer: boolean) => {
-      const n = calls.sockname(copy, addr, peer);
-      return n > 0 ? decodeSockaddr(addr, n) : null;
-    };
-    const inet = domain === AF_INET || domain === AF_INET6;
-    const v6 = domain === AF_INET6 ? '6' : '';
-    const proto: SocketProto =
-      domain === AF_UNIX
-        ? type === SOCK_STREAM
-          ? 'unix-stream'
-          : type === SOCK_DGRAM
-            ? 'unix-dgram'
-            : type === SOCK_SEQPACKET
-              ? 'unix-seqpacket'
-              : 'other'
-        : inet && protocol === IPPROTO_TCP
-          ? (`tcp${v6}` as SocketProto)
-          : inet && protocol === IPPROTO_UDP
-            ? (`udp${v6}` as SocketProto)
-            : 'other';
+    const inet = family === AF_INET || family === AF_INET6;
+    const v6 = family === AF_INET6 ? '6' : '';
+    let proto: SocketProto = 'other';
+    if (family === AF_UNIX) proto = type === SOCK_STREAM ? 'unix-stream' : type === SOCK_DGRAM ? 'unix-dgram' : type === SOCK_SEQPACKET ? 'unix-seqpacket' : 'other';
+    // An Internet stream socket is TCP (SO_PROTOCOL would tell SCTP or MPTCP apart: rare enough to count them as TCP).
+    else if (inet) proto = type === SOCK_STREAM ? (`tcp${v6}` as SocketProto) : type === SOCK_DGRAM ? (`udp${v6}` as SocketProto) : 'other';
     let state: TcpState | null = null;
     let bytesReceived: number | null = null;
+    let listening = false;
     if (proto === 'tcp' || proto === 'tcp6') {
       // struct tcp_info: tcpi_state (u8) first; tcpi_bytes_received (u64) at offset 128.
-      const info = Buffer.alloc(TCPI_BYTES_RECEIVED + 8);
-      const n = calls.getsockopt(copy, IPPROTO_TCP, TCP_INFO, info);
-      if (n >= 1) state = TCP_STATES[info[0]!] ?? 'unknown';
-      if (n >= TCPI_BYTES_RECEIVED + 8) bytesReceived = Number(LE ? info.readBigUInt64LE(TCPI_BYTES_RECEIVED) : info.readBigUInt64BE(TCPI_BYTES_RECEIVED));
+      const n = calls.getsockopt(copy, IPPROTO_TCP, TCP_INFO, TCP_INFO_BUF);
+      if (n >= 1) state = TCP_STATES[TCP_INFO_BUF[0]!] ?? 'unknown';
+      if (n >= TCPI_BYTES_RECEIVED + 8) bytesReceived = Number(LE ? TCP_INFO_BUF.readBigUInt64LE(TCPI_BYTES_RECEIVED) : TCP_INFO_BUF.readBigUInt64BE(TCPI_BYTES_RECEIVED));
+      listening = state === 'listen';
+    } else if (proto.startsWith('unix')) listening = opt(SOL_SOCKET, SO_ACCEPTCONN) === 1;
+    let peer: string | null = null;
+    if (!listening) {
+      const n = calls.sockname(copy, ADDR, true);
+      peer = n > 0 ? decodeSockaddr(ADDR, n) : null;
     }
-    return { proto, local: name(false), peer: listening ? null : name(true), state, bytesReceived, listening };
+    return { proto, local, peer, state, bytesReceived, listening };
   } finally {
     calls.close(copy);
+  }
+}
+
+// The protocol sockfs names a socket by (the system.sockprotoname attribute of
+// /proc/TID/fd/N: one call, no copy of the descriptor), as SocketProto; null if unreadable.
+export function protoByName(name: string | null): SocketProto | null {
+  switch (name) {
+    case null:
+      return null;
+    case 'TCP':
+    case 'MPTCP':
+      return 'tcp';
+    case 'TCPv6':
+      return 'tcp6';
+    case 'UDP':
+      return 'udp';
+    case 'UDPv6':
+      return 'udp6';
+    case 'UNIX-STREAM':
+      return 'unix-stream';
+    case 'UNIX-DGRAM':
+      return 'unix-dgram';
+    case 'UNIX-SEQPACKET':
+      return 'unix-seqpacket';
+    default:
+      // "UNIX" for any Unix socket before Linux 5.15: its type is not in the name.
+      return name === 'UNIX' ? null : 'other';
   }
 }
 
