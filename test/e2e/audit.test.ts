@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +133,34 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
         'inner exit 5',
       ].sort(),
     );
+  });
+
+  test('a process killed by a signal makes no exit_group: what it never closed is known (the kernel closed it), its files are not', async () => {
+    const server = createServer((s) => s.on('error', () => {})).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const a = audited([process.execPath, '-e', `const s = require('net').connect(${port}, '127.0.0.1', () => console.log('ready ' + process.pid)); setInterval(() => {}, 1000)`], {}, { shim });
+      expect(await a.outcome).toEqual({ state: 'audited' });
+      await a.stdout.waitFor(/ready \d+/, 'the program to connect');
+      await a.session.snapshot();
+      const stopAt = Number(process.hrtime.bigint()) / 1e6;
+      a.child.kill('SIGKILL');
+      const report = await a.report();
+      const [p] = report.processes;
+      expect(report.processes).toHaveLength(1);
+      expect(p!.exit).toBe(null);
+      expect(p!.endedBy).toBe('signal-or-unseen');
+      expect(p!.outbound.map((c) => [c.peer, c.end])).toEqual([[`127.0.0.1:${port}`, 'died']]);
+      const verdicts = auditVerdicts(report.processes, stopAt, fmt);
+      expect(verdicts.map((v) => [v.name, v.ok, v.detail])).toEqual([
+        ['connections-closed', false, `node (pid ${p!.pid}) had a connection still open when it was killed, closed by the kernel, not by the program: 127.0.0.1:${port}: close each connection once the work that needs it is done, and before exiting (the server sees the client vanish: an open transaction is rolled back, a command not yet sent is lost)`],
+        ['cleanup-order', null, 'nothing to order: no process let go of a connection it had open at the stop'],
+        ['files-closed', null, `node (pid ${p!.pid}) did not exit by itself (killed, or still running): which files it had open is not known`],
+      ]);
+    } finally {
+      server.close();
+    }
   });
 
   test('says why when the program cannot be started, with the status a shell would give', async () => {
