@@ -152,10 +152,15 @@ export function descendants(root: number): number[] {
   return out;
 }
 
-// Is the process alive (neither gone nor a zombie)?
+// Is the process alive: neither gone, nor a zombie, nor on its way out? (A process killed by
+// a signal has its descriptors closed by the kernel while it exits, before it is a zombie:
+// PF_EXITING, in the flags of /proc/PID/stat, tells that window apart.)
+const PF_EXITING = 0x4;
 export function alive(pid: number): boolean {
   try {
-    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return f[0] !== 'Z' && f[0] !== 'X' && (Number(f[6]) & PF_EXITING) === 0;
   } catch {
     return false;
   }
