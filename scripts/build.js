@@ -53,6 +53,10 @@ const result = await build({
 for (const [entry, outfile, target] of [
   ['src/commands/check/preload.ts', 'check-preload.cjs', 'node18'],
   ['src/commands/check/stream-worker.ts', 'stream-worker.cjs', 'node20'],
+  // graceful check's audit of any program (src/shell/audit/): the shim it spawns in place
+  // of the program, run by graceful's own node, and the receiver's worker thread.
+  ['src/shell/audit/shim.ts', 'audit-shim.cjs', 'node20'],
+  ['src/shell/audit/worker.ts', 'audit-worker.cjs', 'node20'],
 ]) {
   await build({
     entryPoints: [new URL(entry, root).pathname],
@@ -61,6 +65,9 @@ for (const [entry, outfile, target] of [
     format: 'cjs',
     platform: 'node',
     target,
+    // The audit's files load koffi, a native module, at run time (as the CLI does).
+    external: ['koffi', '@koromix/*'],
+    define: { 'import.meta.url': '__filename' },
     logLevel: 'warning',
   });
 }

@@ -76,7 +76,10 @@ function asServer(argv: string[]): string[] {
   return process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv] : argv;
 }
 
-export async function startPostgres(): Promise<Service> {
+// `logSessions`: Postgres logs each session's end with the client's port, and (DEBUG1) a client
+// that vanished without saying goodbye, so that a test can tell which, per connection
+// (audit.test.ts).
+export async function startPostgres(options: { logSessions?: boolean } = {}): Promise<Service> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'graceful-pg-'));
   chmodSync(dir, 0o777);
@@ -84,7 +87,7 @@ export async function startPostgres(): Promise<Service> {
   const [file, ...args] = asServer([find(['initdb'])!, '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
   const init = spawnSync(file!, args, { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  const [pgFile, ...pgArgs] = asServer([find(['postgres'])!, '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off']);
+  const [pgFile, ...pgArgs] = asServer([find(['postgres'])!, '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', ...(options.logSessions ? ['-c', 'log_disconnections=on', '-c', 'log_min_messages=debug1'] : [])]);
   const proc = spawn(pgFile!, pgArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d));
