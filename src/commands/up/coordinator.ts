@@ -10,7 +10,7 @@ import { EXIT } from '../../core/exit.js';
 import type { State, StopTrigger } from '../../core/types.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { formatSize } from '../../config/parse.js';
-import { describeCommand, humanSize, summaryLine } from '../../report/human.js';
+import { describeCommand, humanSize, summaryFields, summaryLine } from '../../report/human.js';
 import { REPORTED_RUNS } from '../../report/json.js';
 import type { ProcessRun, StackReportInput } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
@@ -121,7 +121,7 @@ export class StackCoordinator {
   // starts); resolves with graceful's exit status once every program is over.
   async run(): Promise<number> {
     if (this.#state.phase.kind !== 'done') {
-      this.display.info(null, openingLine(this.stack));
+      this.display.info(null, openingLine(this.stack), 'stack-starting', { processes: this.stack.entries.length });
       const first = startStack(this.policy, this.clock.now());
       this.#narrate(this.#state, { type: 'timer', at: this.clock.now(), name: '' }, first.state, first.actions);
       this.#state = first.state;
@@ -167,8 +167,8 @@ export class StackCoordinator {
   #broken(error: unknown): void {
     const state = this.#state;
     if (state.phase.kind === 'done' && state.phase.status === EXIT.internal) return;
-    this.display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`);
-    if (process.env.GRACEFUL_DEBUG) this.display.error(null, String((error as Error)?.stack));
+    this.display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`, 'internal-error');
+    if (process.env.GRACEFUL_DEBUG) this.display.error(null, String((error as Error)?.stack), 'internal-error');
     const live = [...this.programs.values()].filter((p) => p.supervisor && !p.supervisor.state.facts.exit);
     void Promise.all(live.map((p) => (p.supervisor!.stop('stack'), p.done))).then(() => this.#finish(EXIT.internal));
     this.#state = { ...state, phase: { kind: 'done', status: EXIT.internal } };
@@ -223,7 +223,7 @@ export class StackCoordinator {
           this.#feed({ type: 'started', at: clock.now(), name: entry.name });
           if (lifecycle.maxMemory === null && !lifecycle.stats) return;
           monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
-            ui.info(`${describeCommand(entry.run.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over max_memory ${formatSize(lifecycle.maxMemory!)}`);
+            ui.info(`${describeCommand(entry.run.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over max_memory ${formatSize(lifecycle.maxMemory!)}`, 'memory-limit', { pid, rssBytes: rss, maxMemoryBytes: lifecycle.maxMemory });
             supervisor.stop('memory-limit');
           });
         },
@@ -268,10 +268,10 @@ export class StackCoordinator {
     // Its summary first, unless the stack is stopping: then the next process's stop goes
     // out first (the actions first, the words after: a level's wait is the stop's cost).
     const say = () => {
-      if (facts.spawnError) display.error(entry.name, facts.spawnError.message);
-      else if (!options.quiet) display.info(entry.name, summaryLine(facts, entry.run.policy, outcome.status, display.paint));
+      if (facts.spawnError) display.error(entry.name, facts.spawnError.message, 'spawn-failed', { exitStatus: facts.spawnError.status });
+      else if (!options.quiet) display.info(entry.name, summaryLine(facts, entry.run.policy, outcome.status, display.paint), 'summary', summaryFields(facts, entry.run.policy, outcome.status));
       const leaked = outcome.extras.descendants.leaked;
-      if (leaked.length > 0) display.warn(entry.name, `left running: ${leaked.map((q) => `${q.command || '?'} (pid ${q.pid})`).join(', ')}`);
+      if (leaked.length > 0) display.warn(entry.name, `left running: ${leaked.map((q) => `${q.command || '?'} (pid ${q.pid})`).join(', ')}`, 'left-running', { pids: leaked.map((q) => q.pid).join(' ') });
     };
     const stopping = this.#state.phase.kind === 'stopping';
     if (!stopping) say();
@@ -282,7 +282,7 @@ export class StackCoordinator {
 
   // The stack's own lines for a step; once it begins to stop, the live area (on a terminal).
   #narrate(prev: StackState, event: StackEvent, next: StackState, actions: readonly StackAction[]): void {
-    for (const line of stackLines(prev, event, next, actions, this.programs, this.options)) this.display.info(line.name, line.text);
+    for (const line of stackLines(prev, event, next, actions, this.programs, this.options)) this.display.info(line.name, line.text, line.event, line.fields);
     if (stopBegan(prev, next)) {
       this.#stopBegan = event.at;
       if (next.phase.kind === 'stopping') this.display.live(() => liveRows(this.#state, this.programs, (name) => this.#machine(name), this.clock.now()));

@@ -10,7 +10,7 @@ import { writeJson, checkOutputPath } from '../../report/files.js';
 import { buildStackReport } from '../../report/stack.js';
 import { StackCoordinator } from './coordinator.js';
 import { StackUi } from './display.js';
-import { endLine } from './narration.js';
+import { endFields, endLine } from './narration.js';
 import type { UpOptions } from './options.js';
 import { ownedBy, stopOrphans } from './orphans.js';
 import { stackVerdict } from './stack-check.js';
@@ -35,15 +35,15 @@ export async function up(options: UpOptions): Promise<number> {
   // Those of a program with kill_mode process were left alone on purpose, as run leaves them.
   const spared = stack.entries.filter((e) => e.run.policy.killMode === 'process').map((e) => e.name);
   const orphans = await stopOrphans(coordinator.clock.now, (pid) => spared.some((name) => ownedBy(pid, name)));
-  if (orphans.length > 0) display.warn(null, `stopped after the stack: ${orphans.map((o) => `${o.command} (pid ${o.pid})`).join(', ')}, left by its programs outside their sessions`);
+  if (orphans.length > 0) display.warn(null, `stopped after the stack: ${orphans.map((o) => `${o.command} (pid ${o.pid})`).join(', ')}, left by its programs outside their sessions`, 'orphans-stopped', { pids: orphans.map((o) => o.pid).join(' ') });
 
   const { state, programs } = coordinator;
   if (options.check) {
     const span = coordinator.stopSpan();
     const verdict = stackVerdict(state, programs, span && { ...span, deadlineMs: options.deadlineMs }, display.paint);
-    for (const line of verdict.lines) display.info(null, line);
+    for (const line of verdict.lines) display.info(null, line, 'stack-check', { exitStatus: verdict.status });
     status = verdict.status;
-  } else if (!options.quiet) display.info(null, endLine(state, status, coordinator.stop));
+  } else if (!options.quiet) display.info(null, endLine(state, status, coordinator.stop), 'stack-ended', endFields(state, status, coordinator.stop));
   if (options.reportFile !== null) {
     const span = coordinator.stopSpan();
     const report = buildStackReport({
