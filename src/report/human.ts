@@ -38,7 +38,7 @@ export type LogEvent =
   // reloads (--listen, --control)
   | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations'
   // graceful up
-  | 'stack-starting' | 'stack-stopping' | 'stack-forced' | 'stack-ended' | 'stack-check' | 'orphans-stopped'
+  | 'stack-starting' | 'starting' | 'stack-stopping' | 'stack-forced' | 'stack-ended' | 'stack-check' | 'orphans-stopped'
   // the rest: a warning of the options or the platform, a note, an error
   | 'warning' | 'note' | 'error' | 'internal-error' | 'usage-error';
 

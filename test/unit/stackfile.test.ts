@@ -29,6 +29,7 @@ const options = (file: string, over: Partial<UpOptions> = {}): UpOptions => ({
   verbose: false,
   logFormat: 'human',
   health: null,
+  finalScrapeMs: 0,
   ...over,
 });
 

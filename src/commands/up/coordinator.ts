@@ -22,6 +22,9 @@ import { ProcessUi, type StackUi } from './display.js';
 import { liveRows } from './live.js';
 import { openingLine, stackLines, stopBegan } from './narration.js';
 import type { UpOptions } from './options.js';
+import type { Endpoint, Health } from '../../shell/probes/health.js';
+import { reapedSoFar } from '../../shell/process/pid1.js';
+import { restartReason } from '../../core/restart.js';
 import { ownedBy, ownerEnv } from './orphans.js';
 import { Lines, prefixes } from './prefix.js';
 import type { Stack, StackEntry } from './stackfile.js';
@@ -60,6 +63,8 @@ export class StackCoordinator {
   #stopBegan: number | null = null;
   #stopEnded: number | null = null;
   #checkArmed = false;
+  /** --health-port: the stack's endpoint, whose metrics each program's runs are counted in (labelled by name). */
+  health: Endpoint | null = null;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -228,6 +233,8 @@ export class StackCoordinator {
           });
         },
         ready: () => {
+          const { readyAt, startedAt } = supervisor.state.facts;
+          if (readyAt !== null && startedAt !== null) this.health?.metrics.ready(readyAt - startedAt, { program: entry.name });
           this.order.ready.push({ name: entry.name, at: clock.now() });
           this.#feed({ type: 'ready', at: clock.now(), name: entry.name });
         },
@@ -265,6 +272,7 @@ export class StackCoordinator {
     // A program restarted for months must not grow the report with every run (as run).
     if (p.runs.length > REPORTED_RUNS) p.runs.shift();
     this.order.ended.push({ name: entry.name, at: endedAt, status: outcome.status });
+    this.health?.metrics.runEnded(facts, entry.run.policy, { program: entry.name });
     // Its summary first, unless the stack is stopping: then the next process's stop goes
     // out first (the actions first, the words after: a level's wait is the stop's cost).
     const say = () => {
@@ -283,6 +291,9 @@ export class StackCoordinator {
   // The stack's own lines for a step; once it begins to stop, the live area (on a terminal).
   #narrate(prev: StackState, event: StackEvent, next: StackState, actions: readonly StackAction[]): void {
     for (const line of stackLines(prev, event, next, actions, this.programs, this.options)) this.display.info(line.name, line.text, line.event, line.fields);
+    if (event.type === 'ended' && prev.procs[event.name]?.state.kind !== 'restarting' && next.procs[event.name]?.state.kind === 'restarting') {
+      this.health?.metrics.restarted(restartReason(event.trigger, event.status), { program: event.name });
+    }
     if (stopBegan(prev, next)) {
       this.#stopBegan = event.at;
       if (next.phase.kind === 'stopping') this.display.live(() => liveRows(this.#state, this.programs, (name) => this.#machine(name), this.clock.now()));
@@ -293,6 +304,29 @@ export class StackCoordinator {
   #machine(name: string): State | null {
     const p = this.programs.get(name)!;
     return p.supervisor && p.ui?.state ? p.ui.state : null;
+  }
+
+  // What the stack's endpoint says: alive while every program that should run runs; ready
+  // once the stack is up and until it stops.
+  healthNow(): Health {
+    const state = this.#state;
+    const sups = [...this.programs.values()].map((p) => p.supervisor?.state.facts ?? null);
+    const running = sups.length > 0 && sups.every((f) => f !== null && f.pid !== null && f.exit === null);
+    const restarts = Object.values(state.procs).reduce((n, p) => n + Math.max(0, p.starts - 1), 0);
+    const up = this.stack.entries.every((e) => {
+      const st = state.procs[e.name]!.state;
+      return st.kind === 'running' && (e.run.ready === null || st.readyAt !== null);
+    });
+    return { state: state.phase.kind, running, ready: running && up && state.phase.kind === 'up', pid: process.pid, uptimeMs: Math.round(this.clock.now() - this.startedAt), restarts };
+  }
+
+  // The gauges of the moment: each program's main process running (1) or not (0).
+  metricsNow(): { running: { labels: { program: string }; value: number }[]; orphansReaped: number } {
+    const running = [...this.programs.entries()].map(([name, p]) => {
+      const f = p.supervisor?.state.facts;
+      return { labels: { program: name }, value: f != null && f.pid !== null && f.exit === null ? 1 : 0 };
+    });
+    return { running, orphansReaped: reapedSoFar() };
   }
 
   // graceful check: once every program is up (ready where it has a probe), stop the stack.

@@ -54,7 +54,7 @@ export function stackLines(
     const e = programs.get(a.name)!.entry;
     const after = e.dependsOn.map((d) => `${d.name} ${d.condition}`).join(', ');
     const again = next.procs[a.name]!.starts > 1 ? 'starting again' : 'starting';
-    lines.push({ name: a.name, text: `${again} ${describeCommand(e.run.command)}${after ? ` (after ${after})` : ''}`, event: 'stack-starting', fields: { starts: next.procs[a.name]!.starts, after: after || null } });
+    lines.push({ name: a.name, text: `${again} ${describeCommand(e.run.command)}${after ? ` (after ${after})` : ''}`, event: 'starting', fields: { starts: next.procs[a.name]!.starts, after: after || null } });
   }
   // A restart the stack will make.
   if (event.type === 'ended') {

@@ -36,6 +36,7 @@ export const UP_OPTIONS = [
   runOwn('logFormat', "human, or json: each of graceful's lines on stderr as one JSON object (time, level, event, program: the process's name, the line's figures, msg)"),
   runOwn('healthPort', "serve GET /metrics (each figure labelled by process), /healthz (200 while every process runs) and /readyz (200 once the stack is up, 503 from the stop on)"),
   runOwn('healthHost'),
+  runOwn('finalScrape'),
 ] as const satisfies readonly OptionSpec[];
 export type UpKey = KeyOf<typeof UP_OPTIONS>;
 
@@ -60,6 +61,8 @@ export interface UpOptions {
   logFormat: LogFormat;
   /** --health-port: the stack's endpoint (/metrics, /healthz, /readyz), or null. */
   health: { host: string; port: number } | null;
+  /** --final-scrape: after the stack's end, how long to wait for one more read of /metrics. */
+  finalScrapeMs: number;
 }
 
 // Resolves graceful up's options: flag, else GRACEFUL_* variable, else preset, else default.
@@ -97,5 +100,6 @@ export function resolveUpOptions(inputs: Inputs<UpKey>, check = false): UpOption
     verbose: bool('verbose') ?? false,
     logFormat: formatRaw ? parseChoice(formatRaw.value, LOG_FORMATS, formatRaw.from) : 'human',
     health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
+    finalScrapeMs: duration('finalScrape') ?? 0,
   };
 }

@@ -6,6 +6,7 @@
 // the terminal (one display: display.ts), graceful's stdout and stderr (each line of each
 // program with its name: prefix.ts). The stack's words are narration.ts's and live.ts's; the
 // orphans nobody can claim, orphans.ts's; the verdict of graceful check -f, stack-check.ts's.
+import { EXIT } from '../../core/exit.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { buildStackReport } from '../../report/stack.js';
 import { StackCoordinator } from './coordinator.js';
@@ -23,6 +24,16 @@ export async function up(options: UpOptions): Promise<number> {
   const coordinator = new StackCoordinator(stack, options, display);
   // The signals first: a stop that comes before anything started ends the stack there.
   coordinator.trap();
+  if (options.health) {
+    // node:http and the metrics: loaded only for --health-port.
+    const { serveHealth } = await import('../../shell/probes/health.js');
+    const served = await serveHealth(options.health.host, options.health.port, { health: () => coordinator.healthNow(), now: () => coordinator.metricsNow() });
+    if (typeof served === 'string') {
+      display.error(null, `${served}; choose another port`, 'usage-error');
+      return EXIT.usage;
+    }
+    coordinator.health = served;
+  }
   for (const warning of stack.warnings) display.warn(null, warning);
   for (const e of stack.entries) for (const w of e.run.warnings) display.warn(null, w);
   checkOutputPath('--report-file', options.reportFile, { error: (t) => display.error(null, t) });
@@ -57,5 +68,8 @@ export async function up(options: UpOptions): Promise<number> {
     });
     writeJson('--report-file', options.reportFile, report, { error: (t) => display.error(null, t) });
   }
+  // The stop that ends graceful, seen by one more scrape (--final-scrape).
+  await coordinator.health?.finalScrape(options.finalScrapeMs);
+  coordinator.health?.close();
   return status;
 }
