@@ -32,6 +32,8 @@ import { defaultControlPath, serveControl, type ControlClient, type ControlServe
 import { privateDir } from '../../shell/sockets/rundir.js';
 import type { Endpoint, Health } from '../../shell/probes/health.js';
 import { reapedSoFar } from '../../shell/process/pid1.js';
+import type { Tracer } from '../../shell/telemetry/otlp.js';
+import { tracesWanted } from './run.js';
 import { environValue } from '../../shell/process/inspect.js';
 import { holdSockets, type HeldSockets } from '../../shell/sockets/listen.js';
 import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
@@ -76,6 +78,8 @@ export class Coordinator {
   #listenPid: boolean;
   #control: ControlServer | null = null;
   #health: Endpoint | null = null;
+  /** Traces (the OpenTelemetry environment), or null. */
+  #tracer: Tracer | null = null;
   /** Events that arrive while one is being stepped (a supervisor's hook fires inside a start). */
   readonly #queue: GenEvent[] = [];
   #busy = false;
@@ -151,11 +155,14 @@ export class Coordinator {
       this.#health = served;
     }
 
+    if (tracesWanted(process.env)) this.#tracer = (await import('../../shell/telemetry/otlp.js')).startTracing(process.env, (t) => this.ui.warn(t));
+
     // One trap for the whole program: each signal to the coordinator or to the generations.
     new Trap(this.clock.now).route((event) => this.#onSignal(event), { interactive: options.interactive, delivered: () => false });
     this.#dispatch({ type: 'begin', at: this.clock.now() });
     const status = await this.#finished;
     const done = this.#finishRun(status);
+    await this.#tracer?.flush();
     // The stop that ends graceful, seen by one more scrape (--final-scrape).
     await this.#health?.finalScrape(options.lifecycle.finalScrapeMs);
     this.#health?.close();
@@ -278,6 +285,7 @@ export class Coordinator {
     const template = options.reload!.readyTemplate;
     const ready = template ? parseReady(readyFor(template, n), '--ready') : options.ready;
     let monitor: Monitor | null = null;
+    const trace = this.#tracer?.newRun() ?? null;
     const supervisor: Supervisor = new Supervisor(
       // Each generation in a session of its own: two programs cannot both be the terminal's
       // foreground job, and graceful routes every signal itself.
@@ -303,7 +311,7 @@ export class Coordinator {
       {
         trap: null,
         steps: this.verb === 'run',
-        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
+        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n), ...(trace ? this.#tracer!.env(trace) : {}) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
         observe: this.verb === 'check' || options.reportFile !== null,
         // An orphan that left its generation's session (a daemon) is told apart by the
@@ -323,6 +331,7 @@ export class Coordinator {
         this.#supervisors.delete(n);
         this.#ended.set(n, { facts: outcome.state.facts, wall: supervisor.clock.wall, status: outcome.status, outcome });
         this.#health?.metrics.runEnded(outcome.state.facts, options.policy);
+        if (trace) this.#tracer!.runEnded(trace, outcome.state.facts, options.policy, outcome.status, supervisor.clock.wall, `generation ${n}`);
         this.hooks.exited?.(n, outcome);
         this.#dispatch({ type: 'exited', at: this.clock.now(), generation: n, status: outcome.status, trigger: outcome.state.facts.stop?.trigger ?? null });
         // Bounded as the state's list of generations is.

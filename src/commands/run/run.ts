@@ -59,8 +59,13 @@ export async function run(options: RunOptions): Promise<number> {
     now: () => ({ running: [{ labels: {}, value: runningNow(current, waiting) }], orphansReaped: reapedSoFar() }),
   });
   if (health === 'failed') return EXIT.usage;
+  // Traces, when the OpenTelemetry environment names an endpoint (loaded only then).
+  const late: string[] = [];
+  const tracer = tracesWanted(process.env) ? (await import('../../shell/telemetry/otlp.js')).startTracing(process.env, (t) => (current ? current.ui.warn(t) : late.push(t))) : null;
   const finish = async (ending: Ending, summarized = false): Promise<number> => {
     const status = finishRun(options, ending, runs, summarized);
+    // The last run's spans are on their way: graceful waits for them (each bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+    await tracer?.flush();
     // The stop that ends graceful, seen by one more scrape (--final-scrape).
     await health?.finalScrape(options.lifecycle.finalScrapeMs);
     health?.close();
@@ -68,11 +73,12 @@ export async function run(options: RunOptions): Promise<number> {
   };
 
   for (let round = 1; ; round++) {
-    const { supervisor, stopMonitor } = superviseOnce(options, trap, health);
+    const trace = tracer?.newRun() ?? null;
+    const { supervisor, stopMonitor } = superviseOnce(options, trap, health, trace ? tracer!.env(trace) : undefined);
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
-      for (const warning of options.warnings) ui.warn(warning);
+      for (const warning of [...options.warnings, ...late]) ui.warn(warning);
       checkOutputPath('--report-file', options.reportFile, ui);
     }
     const outcome = await supervisor.start();
@@ -84,6 +90,7 @@ export async function run(options: RunOptions): Promise<number> {
     if (runs.kept.length > REPORTED_RUNS) runs.kept.shift();
     const ending = { outcome, ui, wall, stats, restarts: round - 1 };
     health?.metrics.runEnded(facts, options.policy);
+    if (trace) tracer!.runEnded(trace, facts, options.policy, outcome.status, wall);
     if (facts.spawnError) return finish({ ...ending, why: null });
 
     // Restart, or not: core/restart.ts decides from the history.
@@ -123,6 +130,11 @@ async function startHealth(options: RunOptions, read: Readings): Promise<Endpoin
   return 'failed';
 }
 
+// Traces are on when the OpenTelemetry environment names an OTLP endpoint (shell/telemetry/otlp.ts reads the rest).
+export function tracesWanted(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
 // 1 while the current run's main process runs, else 0 (graceful_children_running).
 function runningNow(supervisor: Supervisor | null, waiting: boolean): number {
   const facts = supervisor?.state.facts;
@@ -131,7 +143,7 @@ function runningNow(supervisor: Supervisor | null, waiting: boolean): number {
 
 // One run's supervisor, with its resource monitor (--max-memory, --stats) started with the
 // child: over the limit, the run is stopped through the supervisor's one shutdown sequence.
-function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
+function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null, env?: Record<string, string>): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
   const { lifecycle } = options;
   let monitor: Monitor | null = null;
   const supervisor: Supervisor = new Supervisor(options, {
@@ -146,7 +158,7 @@ function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null)
         supervisor.stop('memory-limit');
       });
     },
-  }, { trap });
+  }, { trap, env });
   return { supervisor, stopMonitor: () => (monitor as Monitor | null)?.stop() ?? null };
 }
 

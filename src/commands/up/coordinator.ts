@@ -24,6 +24,7 @@ import { openingLine, stackLines, stopBegan } from './narration.js';
 import type { UpOptions } from './options.js';
 import type { Endpoint, Health } from '../../shell/probes/health.js';
 import { reapedSoFar } from '../../shell/process/pid1.js';
+import type { Tracer } from '../../shell/telemetry/otlp.js';
 import { restartReason } from '../../core/restart.js';
 import { ownedBy, ownerEnv } from './orphans.js';
 import { Lines, prefixes } from './prefix.js';
@@ -65,6 +66,8 @@ export class StackCoordinator {
   #checkArmed = false;
   /** --health-port: the stack's endpoint, whose metrics each program's runs are counted in (labelled by name). */
   health: Endpoint | null = null;
+  /** Traces (the OpenTelemetry environment): each program's runs, or null. */
+  tracer: Tracer | null = null;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -220,6 +223,7 @@ export class StackCoordinator {
     const { lifecycle } = entry.run;
     const ui = new ProcessUi(display, entry.name, { quiet: options.quiet, verbose: options.verbose, policy: entry.run.policy }, clock.now, () => display.update());
     let monitor: Monitor | null = null;
+    const trace = this.tracer?.newRun() ?? null;
     const supervisor: Supervisor = new Supervisor(
       entry.run,
       {
@@ -242,7 +246,7 @@ export class StackCoordinator {
       {
         trap: null,
         // Inherited by everything it starts: how an orphan it leaves is known to be its own.
-        env: { ...entry.env, ...ownerEnv(entry.name) },
+        env: { ...entry.env, ...ownerEnv(entry.name), ...(trace ? this.tracer!.env(trace) : {}) },
         cwd: entry.cwd ?? undefined,
         relay: { stdout: this.#out.stream(this.#outPrefix[entry.name]!), stderr: this.#err.stream(this.#errPrefix[entry.name]!) },
         ui,
@@ -258,7 +262,10 @@ export class StackCoordinator {
     p.stopAt = null;
     p.done = supervisor
       .start()
-      .then((outcome) => this.#ended(p, supervisor, outcome, (monitor as Monitor | null)?.stop() ?? null))
+      .then((outcome) => {
+        if (trace) this.tracer!.runEnded(trace, outcome.state.facts, entry.run.policy, outcome.status, supervisor.clock.wall, entry.name);
+        this.#ended(p, supervisor, outcome, (monitor as Monitor | null)?.stop() ?? null);
+      })
       .catch((error: unknown) => this.#broken(error));
   }
 

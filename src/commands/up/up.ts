@@ -34,6 +34,10 @@ export async function up(options: UpOptions): Promise<number> {
     }
     coordinator.health = served;
   }
+  // Traces, when the OpenTelemetry environment names an endpoint (loaded only then).
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+    coordinator.tracer = (await import('../../shell/telemetry/otlp.js')).startTracing(process.env, (t) => display.warn(null, t));
+  }
   for (const warning of stack.warnings) display.warn(null, warning);
   for (const e of stack.entries) for (const w of e.run.warnings) display.warn(null, w);
   checkOutputPath('--report-file', options.reportFile, { error: (t) => display.error(null, t) });
@@ -68,6 +72,7 @@ export async function up(options: UpOptions): Promise<number> {
     });
     writeJson('--report-file', options.reportFile, report, { error: (t) => display.error(null, t) });
   }
+  await coordinator.tracer?.flush();
   // The stop that ends graceful, seen by one more scrape (--final-scrape).
   await coordinator.health?.finalScrape(options.finalScrapeMs);
   coordinator.health?.close();
