@@ -68,9 +68,26 @@ function readText(path: string): string | null {
   }
 }
 
+// --log-format json (or GRACEFUL_LOG_FORMAT=json) asks for JSON lines; a usage error comes
+// before the options are resolved, so the command line is read for it here: the flag before
+// the command's own arguments (after `--`), in either of its forms.
+function jsonLog(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const ours = end === -1 ? argv : argv.slice(0, end);
+  const at = ours.indexOf('--log-format');
+  return ours.includes('--log-format=json') || (at !== -1 && ours[at + 1] === 'json') || (at === -1 && process.env.GRACEFUL_LOG_FORMAT === 'json');
+}
+
+// graceful's own one-line failure: its words, or with --log-format json, the same line as
+// report/log.ts renders one (an event, no program, msg).
+function fail(argv: readonly string[], event: 'usage-error' | 'internal-error', text: string): void {
+  if (jsonLog(argv)) say(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', event, program: null, msg: text })}\n`);
+  else say(`graceful: ${text}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.length <= 2) {
-    say('graceful: missing a command, as in: graceful run -- node app.js; see graceful --help\n');
+    fail(argv, 'usage-error', 'missing a command, as in: graceful run -- node app.js; see graceful --help');
     return EXIT.usage;
   }
   let commander: typeof import('./cli/program.js') | null = null;
@@ -94,15 +111,15 @@ async function main(argv: string[]): Promise<number> {
     const usage = commander?.commanderExit(error);
     if (usage) {
       if (usage.status === 0) return 0;
-      say(`graceful: ${usage.line}; see ${helpHint(routed.slice(2))}\n`);
+      fail(argv, 'usage-error', `${usage.line}; see ${helpHint(routed.slice(2))}`);
       return EXIT.usage;
     }
     if (error instanceof UsageError) {
-      say(`graceful: ${error.line(helpHint(routed.slice(2)))}\n`);
+      fail(argv, 'usage-error', error.line(helpHint(routed.slice(2))));
       return error.status;
     }
     const e = error as Error;
-    say(`graceful: internal error: ${e?.message ?? String(error)} (set GRACEFUL_DEBUG=1 for details)\n`);
+    fail(argv, 'internal-error', `internal error: ${e?.message ?? String(error)} (set GRACEFUL_DEBUG=1 for details)`);
     if (process.env.GRACEFUL_DEBUG) say(`${e?.stack}\n`);
     return EXIT.internal;
   }

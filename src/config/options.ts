@@ -14,6 +14,10 @@ import { launcherKind } from '../core/launchers.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
 
+/** The values of --log-format: graceful's lines for people, or one JSON object per line (report/log.ts). */
+export const LOG_FORMATS = ['human', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 // A default as --help shows it, from the value the code uses: the two cannot disagree.
 const d = (ms: number) => formatDuration(ms);
 
@@ -54,6 +58,8 @@ export interface LifecyclePolicy {
   monitorIntervalMs: number;
   stats: boolean;
   health: { host: string; port: number } | null;
+  /** --final-scrape: after the last run, how long the endpoint waits for one more read of /metrics (0: not at all). */
+  finalScrapeMs: number;
 }
 
 export interface RunOptions {
@@ -82,6 +88,8 @@ export interface RunOptions {
   terminal: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** --log-format: graceful's lines as words, or as one JSON object each (graceful run and up). */
+  logFormat: LogFormat;
   /** Problems worth a line at start that do not stop the run. */
   warnings: string[];
   /** Zero-downtime reloads (--listen, --control, --reload-signal, sockets from systemd), or null. */
@@ -90,7 +98,7 @@ export interface RunOptions {
 
 
 
-const NO_LIFECYCLE: LifecyclePolicy = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null };
+const NO_LIFECYCLE: LifecyclePolicy = { restart: RESTART_DEFAULTS, maxMemory: null, monitorIntervalMs: DEFAULTS.monitorIntervalMs, stats: false, health: null, finalScrapeMs: 0 };
 
 /** The options of graceful run only: what happens across the child's life. */
 export const LIFECYCLE_OPTIONS = [
@@ -104,8 +112,10 @@ export const LIFECYCLE_OPTIONS = [
   { key: 'maxMemory', flags: '--max-memory <size>', env: 'GRACEFUL_MAX_MEMORY', default: 'none', description: 'over this RSS (512M, 1G, bytes) for the whole tree: stop gracefully, then restart with --restart, else exit 125' },
   { key: 'monitorInterval', flags: '--monitor-interval <duration>', env: 'GRACEFUL_MONITOR_INTERVAL', default: d(DEFAULTS.monitorIntervalMs), description: 'how often --max-memory and --stats sample the tree' },
   { key: 'stats', flags: '--stats', env: 'GRACEFUL_STATS', default: 'off', boolean: true, description: "report the tree's peak RSS and CPU time" },
-  { key: 'healthPort', flags: '--health-port <port>', env: 'GRACEFUL_HEALTH_PORT', default: 'none', description: 'serve GET /healthz (200 while the child runs) and /readyz (200 once ready, 503 from the stop request on)' },
+  { key: 'healthPort', flags: '--health-port <port>', env: 'GRACEFUL_HEALTH_PORT', default: 'none', description: 'serve GET /healthz (200 while the child runs), /readyz (200 once ready, 503 from the stop request on) and /metrics (Prometheus: stops, restarts, time to ready, reloads)' },
   { key: 'healthHost', flags: '--health-host <host>', env: 'GRACEFUL_HEALTH_HOST', default: DEFAULTS.healthHost, description: 'address of the health endpoint' },
+  { key: 'finalScrape', flags: '--final-scrape <duration>', env: 'GRACEFUL_FINAL_SCRAPE', default: `${d(0)} (exit at once)`, description: 'with --health-port: after the last run, keep serving until /metrics is read once more, at most this long, so that Prometheus sees the stop that ends graceful (set it to your scrape interval)' },
+  { key: 'logFormat', flags: '--log-format <format>', env: 'GRACEFUL_LOG_FORMAT', default: LOG_FORMATS[0], description: "human, or json: each of graceful's lines on stderr as one JSON object (time, level, event, program, the line's figures, msg)" },
 ] as const satisfies readonly OptionSpec[];
 export type LifecycleKey = KeyOf<typeof LIFECYCLE_OPTIONS>;
 
@@ -122,6 +132,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
   const maxRestarts = count('maxRestarts', RESTART_DEFAULTS.maxRestarts, 0, 100_000);
   const memRaw = text('maxMemory');
   const portRaw = text('healthPort');
+  const formatRaw = text('logFormat');
   const restart: RestartPolicy = {
     mode: modeRaw ? parseChoice(modeRaw.value, ['no', 'on-failure', 'always'] as const, modeRaw.from) : 'no',
     delayMs: duration('restartDelay', RESTART_DEFAULTS.delayMs),
@@ -135,12 +146,14 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
   if (monitorIntervalMs < 10) throw new UsageError(text('monitorInterval')!.from, 'expected at least 10ms between samples');
   return {
     ...run,
+    logFormat: formatRaw ? parseChoice(formatRaw.value, LOG_FORMATS, formatRaw.from) : run.logFormat,
     lifecycle: {
       restart,
       maxMemory: memRaw ? parseSize(memRaw.value, memRaw.from) : null,
       monitorIntervalMs,
       stats: bool('stats') ?? false,
       health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
+      finalScrapeMs: duration('finalScrape', 0),
     },
   };
 }
@@ -240,6 +253,7 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
     terminal: verb === 'run',
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
+    logFormat: 'human',
     warnings,
     reload: resolveReload(inputs, readyRaw?.value ?? '', ready, warnings),
   };

@@ -7,6 +7,24 @@ import { STOP_SIGNALS } from './types.js';
 
 export type RestartMode = 'no' | 'on-failure' | 'always';
 
+/** Why a run was restarted, in a word: the metrics' `reason` label and the JSON log's (report/metrics.ts). */
+export type RestartReason =
+  /** It ended on its own with success (--restart always). */
+  | 'exited'
+  /** It ended on its own with a failure status or a signal. */
+  | 'crashed'
+  /** graceful stopped it: over --max-memory. */
+  | 'memory-limit'
+  /** graceful stopped it: not ready within --ready-timeout. */
+  | 'ready-timeout';
+
+// Why a run that is restarted ended: graceful's own stop, else how the run ended by itself
+// (its status as graceful would exit with it: 0 is success).
+export function restartReason(trigger: StopTrigger | null, status: number): RestartReason {
+  if (trigger === 'memory-limit' || trigger === 'ready-timeout') return trigger;
+  return status === 0 ? 'exited' : 'crashed';
+}
+
 export interface RestartPolicy {
   mode: RestartMode;
   /** --restart-delay: the pause before a restart. */

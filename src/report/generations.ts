@@ -5,7 +5,7 @@
 import type { GenState, Generation, Reload } from '../core/generations.js';
 import type { Facts } from '../core/types.js';
 import type { RunOptions } from '../config/options.js';
-import { human } from './human.js';
+import { human, type Fields } from './human.js';
 import { buildReport, summarizeRun, type Report, type RunSummary } from './json.js';
 
 /** A generation's facts, with its clock's way to wall-clock time, once its supervisor is done (or as it stands). */
@@ -53,6 +53,20 @@ export function reloadLine(state: GenState, reload: Reload, facts: (n: number) =
     default:
       return `${head}: under way`;
   }
+}
+
+// A reload's figures, for its line in the JSON log (--log-format json) and the metrics.
+export function reloadFields(r: Reload): Fields {
+  return {
+    reload: r.n,
+    via: r.via,
+    outcome: r.outcome,
+    generation: r.generation,
+    replaces: r.replaces,
+    merged: r.merged,
+    newReadyAfterMs: r.readyAt !== null ? Math.round(r.readyAt - r.requestedAt) : null,
+    switchedAfterMs: r.endedAt !== null ? Math.round(r.endedAt - r.requestedAt) : null,
+  };
 }
 
 /** A generation in the JSON report: its run, when it was ready and retired, its stop sequence. */

@@ -7,7 +7,7 @@ import { brief, describe as describePhase } from '../app/log.js';
 import { launcherHint, launcherKind } from '../core/launchers.js';
 import type { Decision, RestartPolicy } from '../core/restart.js';
 import { formatDuration } from '../config/parse.js';
-import type { Action, AppFacts, ChildExit, Event, Facts, Policy, State, StopTrigger, Target, TrafficFacts } from '../core/types.js';
+import type { Action, AppFacts, AppPhase, ChildExit, Event, Facts, Policy, State, StopTrigger, Target, TrafficFacts } from '../core/types.js';
 
 /** Colour functions; identity when colour is off. */
 export interface Paint {
@@ -18,6 +18,37 @@ export interface Paint {
 }
 
 export const noPaint: Paint = { good: (t) => t, warn: (t) => t, bad: (t) => t, dim: (t) => t };
+
+/** A figure of a line, as the JSON log carries it (milliseconds as *Ms, pids, signal names). */
+export type Field = string | number | boolean | null;
+export type Fields = Record<string, Field>;
+
+/**
+ * What each line graceful writes is about: the JSON log's `event` (--log-format json,
+ * docs/observability.md lists them). One name per kind of line, whatever its wording.
+ */
+export type LogEvent =
+  // a program's steps (stepRecords)
+  | 'started' | 'ready' | 'stop-requested' | 'stop-repeated' | 'pre-stop' | 'pre-stop-ended' | 'pre-stop-cancelled'
+  | 'stop-delay' | 'signal-sent' | 'kill-sent' | 'forwarded' | 'signal-delivered' | 'main-exited' | 'tree-gone'
+  | 'child-stopped' | 'app-phase'
+  // a run's end and what follows it
+  | 'summary' | 'spawn-failed' | 'restarting' | 'gave-up' | 'not-restarting' | 'memory-limit' | 'resources'
+  | 'left-running' | 'interactive-hint'
+  // reloads (--listen, --control)
+  | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations'
+  // graceful up
+  | 'stack-starting' | 'starting' | 'stack-stopping' | 'stack-forced' | 'stack-ended' | 'stack-check' | 'orphans-stopped'
+  // the rest: a warning of the options or the platform, a note, an error
+  | 'warning' | 'note' | 'error' | 'internal-error' | 'usage-error';
+
+/** A line graceful writes, as facts: what it is about, its level, its words, and the figures the words hold. */
+export interface LogLine {
+  event: LogEvent;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+  fields: Fields;
+}
 
 // Milliseconds for people: 950ms, 1.23s, 12.3s, 1m05s.
 export function human(raw: number): string {
@@ -192,6 +223,39 @@ function autoDelayPhrase(traffic: TrafficFacts, requestedAt: number): string {
   return `${traffic.arrivals} new ${traffic.arrivals === 1 ? 'connection or request' : 'connections or requests'} after the stop request, the last at +${human(traffic.lastArrivalAt - requestedAt)}`;
 }
 
+// The figures of the summary sentence, from the same facts and timeline: the JSON log's
+// `summary` line (--log-format json), whose fields a pipeline alerts on (verdict != clean).
+// Every key is always there (null when it does not apply), so that a query never misses one.
+export function summaryFields(facts: Facts, policy: Policy, status: number): Fields {
+  const tl = timeline(facts, policy);
+  const { stop } = facts;
+  const behind = appOutlived(facts) && tl.requested ? facts.app! : null;
+  const exit = workExit(facts);
+  return {
+    verdict: tl.verdict,
+    exitStatus: status,
+    pid: facts.pid,
+    appPid: behind?.pid ?? null,
+    trigger: stop?.trigger ?? null,
+    exitCode: exit?.code ?? null,
+    exitSignal: exit?.signal ?? null,
+    uptimeMs: tl.uptimeMs,
+    readyMs: tl.readyMs,
+    graceMs: tl.graceMs,
+    preStopMs: tl.preStopMs,
+    signal: stop?.signal ?? null,
+    signalSentAfterMs: tl.signalSentAfterMs,
+    killSignal: stop?.killSentAt != null ? stop.killSignal : null,
+    killSentAfterMs: tl.killSentAfterMs,
+    killReason: stop?.killReason ?? null,
+    shutdownMs: tl.shutdownMs,
+    treeGoneAfterMs: tl.treeGoneAfterMs,
+    // --stop-delay auto: the work that came after the request, and when the last did.
+    arrivalsAfterStop: stop?.traffic?.arrivals ?? null,
+    lastArrivalAfterMs: stop?.traffic?.lastArrivalAt != null ? Math.round(stop.traffic.lastArrivalAt - stop.requestedAt) : null,
+  };
+}
+
 // Where a program using graceful-supervisor/app is in its shutdown, for the live line: "draining 3
 // in flight", "closing postgres"; null when it has not said.
 function programStep(facts: Facts): string | null {
@@ -313,55 +377,66 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
 // The step lines printed off a terminal as the shutdown goes. `verbose` adds the lines
 // for events that are not part of a shutdown (start, forwarded signals, tree scans).
 export function stepLines(prev: State, event: Event, next: State, actions: readonly Action[], policy: Policy, verbose: boolean): string[] {
-  const lines: string[] = [];
+  return stepRecords(prev, event, next, actions, policy, verbose).map((r) => r.text);
+}
+
+// The same lines as facts (LogLine): each with its event's name and the figures its words
+// hold, for the JSON log; the words are built from the same values in the same place.
+export function stepRecords(prev: State, event: Event, next: State, actions: readonly Action[], policy: Policy, verbose: boolean): LogLine[] {
+  const lines: LogLine[] = [];
+  const push = (name: LogEvent, text: string, fields: Fields = {}, level: LogLine['level'] = 'info') => lines.push({ event: name, level, text, fields });
   const f = next.facts;
   const stop = f.stop;
   switch (event.type) {
     case 'started':
       if (verbose) {
         const where = f.terminal ? 'on its terminal, in graceful\'s process group (terminal mode)' : 'in its own session';
-        lines.push(`started ${subject(f)} ${where} (kill mode ${policy.killMode})`);
+        push('started', `started ${subject(f)} ${where} (kill mode ${policy.killMode})`, { pid: f.pid, terminal: f.terminal, killMode: policy.killMode });
       }
       break;
     case 'ready':
       if (f.readyAt !== null && prev.facts.readyAt === null && f.startedAt !== null) {
-        lines.push(`${subject(f)} ready in ${human(f.readyAt - f.startedAt)}`);
+        const readyMs = Math.round(f.readyAt - f.startedAt);
+        push('ready', `${subject(f)} ready in ${human(readyMs)}`, { pid: f.pid, readyMs });
       }
       break;
     case 'stop-requested':
       if (prev.phase.kind !== 'running' && prev.phase.kind !== 'done' && prev.phase.kind !== 'starting') {
         const resent = actions.some((a) => a.type === 'send' && a.reason === 'stop');
-        if (resent) lines.push(`${event.signal} received again: sent ${stop?.signal} again`);
-        else if (!actions.some((a) => a.type === 'send')) lines.push(`${event.signal} received again: already stopping`);
+        if (resent) push('stop-repeated', `${event.signal} received again: sent ${stop?.signal} again`, { pid: f.pid, received: event.signal, signal: stop?.signal ?? null, resent: true });
+        else if (!actions.some((a) => a.type === 'send')) push('stop-repeated', `${event.signal} received again: already stopping`, { pid: f.pid, received: event.signal, signal: null, resent: false });
       }
       break;
     case 'pre-stop-exited': {
       const p = stop?.preStop;
       if (p && p.endedAt === event.at) {
-        lines.push(p.error || p.signal || p.code !== 0 ? `${preStopPhrase(p)}; stopping anyway` : preStopPhrase(p));
+        const failed = Boolean(p.error || p.signal || p.code !== 0);
+        push('pre-stop-ended', failed ? `${preStopPhrase(p)}; stopping anyway` : preStopPhrase(p), { pid: f.pid, preStopMs: Math.round(p.endedAt - p.startedAt), code: p.code, signal: p.signal, error: p.error, ok: !failed }, failed ? 'warn' : 'info');
       }
       break;
     }
     case 'child-exited':
       if (event.survivors > 0 && !leavesRest(policy)) {
-        lines.push(`${subject(f)} ${exitPhrase(f.exit!)}; ${event.survivors} process(es) of its tree remain`);
+        push('main-exited', `${subject(f)} ${exitPhrase(f.exit!)}; ${event.survivors} process(es) of its tree remain`, { pid: f.pid, code: f.exit!.code, signal: f.exit!.signal, survivors: event.survivors });
       }
       break;
     case 'tree-empty':
-      if (verbose) lines.push('the rest of its tree is gone');
+      if (verbose) push('tree-gone', 'the rest of its tree is gone', { pid: f.pid, treeGoneAfterMs: stop ? Math.round(event.at - stop.requestedAt) : null });
       break;
     case 'forward':
     case 'suspend':
-      if (verbose && event.delivered) lines.push(`${event.signal} reached ${subject(f)} from the terminal or the shell, with graceful: not sent again`);
+      if (verbose && event.delivered) push('signal-delivered', `${event.signal} reached ${subject(f)} from the terminal or the shell, with graceful: not sent again`, { pid: f.pid, signal: event.signal });
       break;
     case 'child-stopped':
-      if (verbose && f.terminal) lines.push(`${subject(f)} was stopped (job control): graceful stops with it`);
+      if (verbose && f.terminal) push('child-stopped', `${subject(f)} was stopped (job control): graceful stops with it`, { pid: f.pid });
       break;
     case 'app-phase': {
       // The program's own shutdown, step by step; its start (hello, opened, ready) and the
       // start of each close with --verbose only.
       const quiet = event.phase.phase === 'hello' || event.phase.phase === 'opened' || event.phase.phase === 'ready' || event.phase.phase === 'closing';
-      if (!quiet || verbose) lines.push(`${event.pid !== null && event.pid !== f.pid ? `pid ${event.pid}` : subject(f)}: ${describePhase(event.phase)}`);
+      if (!quiet || verbose) {
+        push('app-phase', `${event.pid !== null && event.pid !== f.pid ? `pid ${event.pid}` : subject(f)}: ${describePhase(event.phase)}`, { pid: event.pid ?? f.pid, ...phaseFields(event.phase) });
+      }
       break;
     }
     case 'spawn-failed':
@@ -375,46 +450,64 @@ export function stepLines(prev: State, event: Event, next: State, actions: reado
   }
   if (!prev.facts.stop && stop && stop.trigger !== 'child-exit') {
     const grace = stop.deadline !== null ? `grace period ${human(graceMs(stop)!)}` : 'no kill (--no-kill)';
-    lines.push(`${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`);
+    push('stop-requested', `${triggerPhrase(stop.trigger, policy)}: stopping ${subject(f)}; ${grace}`, { pid: f.pid, trigger: stop.trigger, graceMs: graceMs(stop) });
   }
   // Terminal mode: the terminal itself gave the child the stop signal (Ctrl+C).
   if (stop?.delivered && stop.signal === stop.trigger && prev.facts.stop?.signal == null) {
-    const left = stop.deadline !== null ? `; ${policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
-    lines.push(`${subject(f)} got ${stop.signal} from the terminal${left}`);
+    const leftMs = stop.deadline !== null ? Math.round(stop.deadline - event.at) : null;
+    const left = leftMs !== null ? `; ${policy.killSignal} in ${human(leftMs)}` : '';
+    push('signal-delivered', `${subject(f)} got ${stop.signal} from the terminal${left}`, { pid: f.pid, signal: stop.signal, killSignal: policy.killSignal, killInMs: leftMs });
   }
+  const after = (at: number) => (stop ? Math.round(at - stop.requestedAt) : null);
   for (const a of actions) {
-    if (a.type === 'run-pre-stop') lines.push(`running pre-stop: ${a.command}`);
+    if (a.type === 'run-pre-stop') push('pre-stop', `running pre-stop: ${a.command}`, { pid: f.pid, command: a.command });
     if (a.type === 'arm' && a.timer === 'stop-delay') {
       const auto = policy.stopDelayAuto;
       // auto: said once, when the wait begins; each new arrival moves the time silently.
       if (auto && event.type !== 'traffic') {
-        lines.push(`waiting for the load balancer before signalling (--stop-delay auto): until no new work for ${human(auto.quietMs)}${auto.floorMs > 0 ? `, at least ${human(auto.floorMs)}` : ''}, at most ${human(auto.capMs)}`);
-      } else if (!auto) lines.push(`waiting ${human(policy.stopDelayMs)} before signalling (--stop-delay)`);
+        push(
+          'stop-delay',
+          `waiting for the load balancer before signalling (--stop-delay auto): until no new work for ${human(auto.quietMs)}${auto.floorMs > 0 ? `, at least ${human(auto.floorMs)}` : ''}, at most ${human(auto.capMs)}`,
+          { pid: f.pid, floorMs: auto.floorMs, quietMs: auto.quietMs, capMs: auto.capMs },
+        );
+      } else if (!auto) push('stop-delay', `waiting ${human(policy.stopDelayMs)} before signalling (--stop-delay)`, { pid: f.pid, stopDelayMs: policy.stopDelayMs });
     }
-    if (a.type === 'cancel-pre-stop') lines.push('pre-stop cancelled');
+    if (a.type === 'cancel-pre-stop') push('pre-stop-cancelled', 'pre-stop cancelled', { pid: f.pid }, 'warn');
     if (a.type !== 'send') continue;
     switch (a.reason) {
       case 'stop': {
         if (event.type === 'stop-requested' && prev.phase.kind !== 'running') break; // said above
         if (a.target === 'outside-group' && !verbose) break; // the line above
-        const left = stop?.deadline != null ? `; ${a.signal === policy.killSignal ? 'again' : policy.killSignal} in ${human(stop.deadline - event.at)}` : '';
-        lines.push(`sent ${a.signal} to ${who(f, a.target)}${left}`);
+        const leftMs = stop?.deadline != null ? Math.round(stop.deadline - event.at) : null;
+        const left = leftMs !== null ? `; ${a.signal === policy.killSignal ? 'again' : policy.killSignal} in ${human(leftMs)}` : '';
+        push('signal-sent', `sent ${a.signal} to ${who(f, a.target)}${left}`, { pid: f.pid, signal: a.signal, target: a.target, sentAfterMs: after(event.at), killSignal: policy.kill ? policy.killSignal : null, killInMs: leftMs });
         break;
       }
       case 'kill': {
         const why = event.type === 'stop-requested' ? `${event.signal} received again` : stop ? killWhy(f, policy) : 'kill';
-        lines.push(`${why}: sent ${a.signal} to ${who(f, a.target)}`);
+        const reason = event.type === 'stop-requested' ? 'second-signal' : (stop?.killReason ?? null);
+        push('kill-sent', `${why}: sent ${a.signal} to ${who(f, a.target)}`, { pid: f.pid, signal: a.signal, target: a.target, reason, sentAfterMs: after(event.at), graceMs: stop ? graceMs(stop) : null }, 'warn');
         break;
       }
       case 'forward':
       case 'suspend':
-        if (verbose && a.target !== 'outside-group') lines.push(`forwarded ${a.signal} to ${who(f, a.target)}`);
+        if (verbose && a.target !== 'outside-group') push('forwarded', `forwarded ${a.signal} to ${who(f, a.target)}`, { pid: f.pid, signal: a.signal, target: a.target });
         break;
       case 'sigcont':
         break;
     }
   }
   return lines;
+}
+
+// A phase of graceful-supervisor/app as fields of its line: the protocol's own figures
+// (docs/app-protocol.md), the nested per-source counts left out (the line counts them).
+function phaseFields(phase: AppPhase): Fields {
+  const fields: Fields = {};
+  for (const [key, value] of Object.entries(phase)) {
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  return fields;
 }
 
 // The countdown to `deadline`, in whole seconds, as the live lines show it: "12s left".

@@ -8,7 +8,7 @@ import type { Action, Event, OwnStop, Policy, SignalName, State, StopSignal } fr
 import { EXIT } from '../config/errors.js';
 import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
-import { stepLines, summaryLine } from '../report/human.js';
+import { describeCommand, stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../config/signals.js';
 import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
@@ -151,7 +151,7 @@ export class Supervisor {
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.#extra = extra;
     this.#policy = options.policy;
-    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true }, this.clock.now);
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -252,8 +252,8 @@ export class Supervisor {
     } catch (error) {
       // A bug in graceful. The child is in its own session and would outlive graceful
       // unnoticed: ask its tree to stop (no SIGKILL: it may still clean up), then exit.
-      this.ui.error(`internal error: ${(error as Error).message}; sent SIGTERM to the child's tree (set GRACEFUL_DEBUG=1 for details)`);
-      if (process.env.GRACEFUL_DEBUG) this.ui.error(String((error as Error).stack));
+      this.ui.error(`internal error: ${(error as Error).message}; sent SIGTERM to the child's tree (set GRACEFUL_DEBUG=1 for details)`, 'internal-error');
+      if (process.env.GRACEFUL_DEBUG) this.ui.error(String((error as Error).stack), 'internal-error');
       this.#tree?.signalAll('SIGTERM');
       this.#tree?.signalAll('SIGCONT');
       this.#tree?.flush();

@@ -13,11 +13,11 @@ type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url'
 const KIND: Record<string, Kind> = {
   timeout: 'duration', stopDelay: 'duration', readyTimeout: 'duration', platformTimeout: 'duration',
   restartDelay: 'duration', restartDelayMax: 'duration', minUptime: 'duration', restartWindow: 'duration',
-  monitorInterval: 'duration', after: 'duration', maxShutdown: 'duration', lbLag: 'duration', requireAll: 'boolean',
+  monitorInterval: 'duration', after: 'duration', maxShutdown: 'duration', lbLag: 'duration', requireAll: 'boolean', finalScrape: 'duration',
   stopSignal: 'signal', killSignal: 'signal',
   maxMemory: 'size', healthPort: 'port',
   maxRestarts: 'count', inflightCount: 'count', repeat: 'count', reload: 'count',
-  killMode: 'choice', preset: 'choice', restart: 'choice', listenPid: 'choice',
+  killMode: 'choice', preset: 'choice', restart: 'choice', listenPid: 'choice', logFormat: 'choice',
   listen: 'listen', control: 'socket', reloadSignal: 'reloadSignal',
   inflight: 'url', probe: 'url',
   successExitStatus: 'statuses', ready: 'ready',

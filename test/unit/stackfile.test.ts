@@ -27,6 +27,9 @@ const options = (file: string, over: Partial<UpOptions> = {}): UpOptions => ({
   subreaper: true,
   quiet: false,
   verbose: false,
+  logFormat: 'human',
+  health: null,
+  finalScrapeMs: 0,
   ...over,
 });
 

@@ -54,7 +54,7 @@ class Stage {
   constructor(text: string, over: Partial<UpOptions> = {}) {
     const file = join(dir, `stack-${Math.random().toString(36).slice(2)}.yml`);
     writeFileSync(file, text);
-    this.options = { file, fileFrom: '-f', names: [], deadlineMs: null, deadlineFrom: null, platform: null, exitWith: null, check: false, reportFile: null, subreaper: true, quiet: false, verbose: false, ...over };
+    this.options = { file, fileFrom: '-f', names: [], deadlineMs: null, deadlineFrom: null, platform: null, exitWith: null, check: false, reportFile: null, subreaper: true, quiet: false, verbose: false, logFormat: 'human', health: null, finalScrapeMs: 0, ...over };
     this.stack = loadStack(this.options);
     this.policy = { processes: this.stack.processes, exitWith: this.options.exitWith, deadlineMs: this.options.deadlineMs };
     this.programs = new Map(this.stack.entries.map((entry) => [entry.name, { entry, runs: [] }]));

@@ -6,7 +6,6 @@
 // the health endpoint, and the report. Every stop of a generation, a reload's included,
 // goes through that generation's own supervisor: one shutdown path.
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
 import {
   initialGenerations,
   serving,
@@ -23,14 +22,18 @@ import { EXIT } from '../../config/errors.js';
 import { readyFor } from '../../config/listen.js';
 import type { RunOptions } from '../../config/options.js';
 import { parseReady } from '../../config/readiness.js';
-import { reloadLine, summarizeGeneration, summarizeReload, type GenerationFacts } from '../../report/generations.js';
-import { human, humanSize, restartEndWhy, summaryLine } from '../../report/human.js';
+import { reloadFields, reloadLine, summarizeGeneration, summarizeReload, type GenerationFacts } from '../../report/generations.js';
+import { restartReason } from '../../core/restart.js';
+import { describeCommand, human, humanSize, restartEndWhy, summaryFields, summaryLine } from '../../report/human.js';
 import { checkOutputPath, writeJson } from '../../report/files.js';
 import { buildReport, summarizeRun, type ReportExtras, type ResourceStats } from '../../report/json.js';
 import { systemClock, Timers } from '../../shell/clock.js';
 import { defaultControlPath, serveControl, type ControlClient, type ControlServer } from '../../shell/sockets/control.js';
 import { privateDir } from '../../shell/sockets/rundir.js';
-import type { Health } from '../../shell/probes/health.js';
+import type { Endpoint, Health } from '../../shell/probes/health.js';
+import { reapedSoFar } from '../../shell/process/pid1.js';
+import type { Tracer } from '../../shell/telemetry/otlp.js';
+import { tracesWanted } from './run.js';
 import { environValue } from '../../shell/process/inspect.js';
 import { holdSockets, type HeldSockets } from '../../shell/sockets/listen.js';
 import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
@@ -74,7 +77,9 @@ export class Coordinator {
   #held: HeldSockets | null = null;
   #listenPid: boolean;
   #control: ControlServer | null = null;
-  #health: Server | null = null;
+  #health: Endpoint | null = null;
+  /** Traces (the OpenTelemetry environment), or null. */
+  #tracer: Tracer | null = null;
   /** Events that arrive while one is being stepped (a supervisor's hook fires inside a start). */
   readonly #queue: GenEvent[] = [];
   #busy = false;
@@ -88,7 +93,7 @@ export class Coordinator {
     private readonly hooks: CoordinatorHooks = {},
     private readonly verb: 'run' | 'check' = 'run',
   ) {
-    this.ui = new Ui({ quiet: options.quiet, verbose: options.verbose, policy: options.policy, steps: verb === 'run' }, this.clock.now);
+    this.ui = new Ui({ quiet: options.quiet, verbose: options.verbose, policy: options.policy, steps: verb === 'run', logFormat: options.logFormat, program: describeCommand(options.command) }, this.clock.now);
     this.#policy = { restart: options.lifecycle.restart, settleMs: options.ready ? null : UNPROBED_READY_MS };
     this.#timers = new Timers(this.clock);
     this.#listenPid = options.reload!.listenPid;
@@ -119,7 +124,7 @@ export class Coordinator {
     this.#held = held;
     for (const s of held.sockets) {
       // The port the kernel chose is news; a given address is said with --verbose only.
-      if (options.verbose || s.portChosen) ui.info(`holding ${s.address} (name ${s.name}) for the program: fd ${3 + held.sockets.indexOf(s)} in each generation`);
+      if (options.verbose || s.portChosen) ui.info(`holding ${s.address} (name ${s.name}) for the program: fd ${3 + held.sockets.indexOf(s)} in each generation`, 'holding-socket', { address: s.address, name: s.name, fd: 3 + held.sockets.indexOf(s) });
     }
     if (this.#listenPid && held.fds.length > 0 && !existsSync('/bin/sh')) {
       ui.warn('no /bin/sh here to set LISTEN_PID to the program\'s pid: it is left out (as --listen-pid none)');
@@ -137,20 +142,31 @@ export class Coordinator {
 
     if (options.lifecycle.health) {
       const { serveHealth } = await import('../../shell/probes/health.js');
-      const served = await serveHealth(options.lifecycle.health.host, options.lifecycle.health.port, () => this.#healthNow());
+      const served = await serveHealth(options.lifecycle.health.host, options.lifecycle.health.port, {
+        health: () => this.#healthNow(),
+        now: () => ({ running: [{ labels: {}, value: [...this.#supervisors.values()].filter((s) => s.state.facts.pid !== null && s.state.facts.exit === null).length }], orphansReaped: reapedSoFar() }),
+      });
       if (typeof served === 'string') {
-        ui.error(`${served}; choose another port`);
+        ui.error(`${served}; choose another port`, 'usage-error');
         this.#close();
         return EXIT.usage;
       }
+      served.metrics.reloadsOn();
       this.#health = served;
     }
+
+    if (tracesWanted(process.env)) this.#tracer = (await import('../../shell/telemetry/otlp.js')).startTracing(process.env, (t) => this.ui.warn(t));
 
     // One trap for the whole program: each signal to the coordinator or to the generations.
     new Trap(this.clock.now).route((event) => this.#onSignal(event), { interactive: options.interactive, delivered: () => false });
     this.#dispatch({ type: 'begin', at: this.clock.now() });
     const status = await this.#finished;
-    return this.#finishRun(status);
+    const done = this.#finishRun(status);
+    await this.#tracer?.flush();
+    // The stop that ends graceful, seen by one more scrape (--final-scrape).
+    await this.#health?.finalScrape(options.lifecycle.finalScrapeMs);
+    this.#health?.close();
+    return done;
   }
 
   /** Asks for a reload from inside graceful (graceful check --reload); resolves with its outcome. */
@@ -269,6 +285,7 @@ export class Coordinator {
     const template = options.reload!.readyTemplate;
     const ready = template ? parseReady(readyFor(template, n), '--ready') : options.ready;
     let monitor: Monitor | null = null;
+    const trace = this.#tracer?.newRun() ?? null;
     const supervisor: Supervisor = new Supervisor(
       // Each generation in a session of its own: two programs cannot both be the terminal's
       // foreground job, and graceful routes every signal itself.
@@ -277,7 +294,7 @@ export class Coordinator {
         started: (pid) => {
           if (lifecycle.maxMemory !== null || lifecycle.stats) {
             monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
-              supervisor.ui.info(`generation ${n} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${humanSize(lifecycle.maxMemory!)}`);
+              supervisor.ui.info(`generation ${n} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${humanSize(lifecycle.maxMemory!)}`, 'memory-limit', { generation: n, pid, rssBytes: rss, maxMemoryBytes: lifecycle.maxMemory });
               supervisor.stop('memory-limit');
             });
           }
@@ -285,6 +302,8 @@ export class Coordinator {
           this.hooks.started?.(n, pid);
         },
         ready: () => {
+          const { readyAt, startedAt } = supervisor.state.facts;
+          if (readyAt !== null && startedAt !== null) this.#health?.metrics.ready(readyAt - startedAt);
           this.#dispatch({ type: 'ready', at: this.clock.now(), generation: n });
           this.hooks.ready?.(n);
         },
@@ -292,7 +311,7 @@ export class Coordinator {
       {
         trap: null,
         steps: this.verb === 'run',
-        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n) },
+        env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n), ...(trace ? this.#tracer!.env(trace) : {}) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
         observe: this.verb === 'check' || options.reportFile !== null,
         // An orphan that left its generation's session (a daemon) is told apart by the
@@ -311,13 +330,15 @@ export class Coordinator {
         if (stats) this.#stats = stats;
         this.#supervisors.delete(n);
         this.#ended.set(n, { facts: outcome.state.facts, wall: supervisor.clock.wall, status: outcome.status, outcome });
+        this.#health?.metrics.runEnded(outcome.state.facts, options.policy);
+        if (trace) this.#tracer!.runEnded(trace, outcome.state.facts, options.policy, outcome.status, supervisor.clock.wall, `generation ${n}`);
         this.hooks.exited?.(n, outcome);
         this.#dispatch({ type: 'exited', at: this.clock.now(), generation: n, status: outcome.status, trigger: outcome.state.facts.stop?.trigger ?? null });
         // Bounded as the state's list of generations is.
         for (const key of this.#ended.keys()) if (!this.#state.generations.some((g) => g.n === key)) this.#ended.delete(key);
       },
       (error: Error) => {
-        this.ui.error(`internal error in generation ${n}: ${error.message}`);
+        this.ui.error(`internal error in generation ${n}: ${error.message}`, 'internal-error', { generation: n });
         this.#supervisors.delete(n);
         this.#dispatch({ type: 'exited', at: this.clock.now(), generation: n, status: EXIT.internal, trigger: null });
       },
@@ -350,25 +371,27 @@ export class Coordinator {
       if (r) {
         const old = r.replaces !== null ? state.generations.find((g) => g.n === r.replaces) : null;
         const merged = r.merged > 0 ? ` and ${r.merged} merged request(s)` : '';
-        ui.info(`reload ${r.n} (${r.via}${merged}): starting generation ${r.generation}${old ? ` beside generation ${old.n} (pid ${old.pid}), which serves until it is ready` : ''}`);
+        ui.info(`reload ${r.n} (${r.via}${merged}): starting generation ${r.generation}${old ? ` beside generation ${old.n} (pid ${old.pid}), which serves until it is ready` : ''}`, 'reload-starting', { reload: r.n, via: r.via, merged: r.merged, generation: r.generation, replaces: old?.n ?? null });
       }
       if (a.type === 'answer') {
         const answered = state.reloads.find((x) => x.n === a.reload);
-        if (answered) ui.info(this.#line(answered));
+        if (answered) this.#health?.metrics.reloaded(answered);
+        if (answered) ui.info(this.#line(answered), 'reload', reloadFields(answered));
       }
     }
     if (event.type === 'reload' && state.queued && state.queued !== prev.queued) {
       const starting = state.generations.find((g) => g.role === 'starting');
-      ui.info(`reload requested (${event.via}) while generation ${starting?.n} starts: taken once it is ready or gone (${state.queued.count} request(s) merged)`);
+      ui.info(`reload requested (${event.via}) while generation ${starting?.n} starts: taken once it is ready or gone (${state.queued.count} request(s) merged)`, 'reload-queued', { via: event.via, generation: starting?.n ?? null, merged: state.queued.count });
     }
     if (event.type === 'exited') {
       const ended = this.#ended.get(event.generation);
-      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status, ui.paint)}`);
-      else if (ended?.facts.spawnError) ui.error(`generation ${event.generation}: ${ended.facts.spawnError.message}`);
+      if (ended && !ended.facts.spawnError && !this.options.quiet) ui.info(`generation ${event.generation}: ${summaryLine(ended.facts, this.options.policy, ended.status, ui.paint)}`, 'summary', { generation: event.generation, ...summaryFields(ended.facts, this.options.policy, ended.status) });
+      else if (ended?.facts.spawnError) ui.error(`generation ${event.generation}: ${ended.facts.spawnError.message}`, 'spawn-failed', { generation: event.generation, exitStatus: ended.facts.spawnError.status });
       if (state.phase.kind === 'waiting' && prev.phase.kind !== 'waiting') {
-        ui.info(`restarting in ${human(state.phase.until - event.at)} (restart ${state.restarts + 1}); the sockets stay open, connections wait in their backlog`);
+        this.#health?.metrics.restarted(restartReason(event.trigger, event.status));
+        ui.info(`restarting in ${human(state.phase.until - event.at)} (restart ${state.restarts + 1}); the sockets stay open, connections wait in their backlog`, 'restarting', { generation: event.generation, reason: restartReason(event.trigger, event.status), delayMs: Math.round(state.phase.until - event.at), restart: state.restarts + 1 });
       }
-      if (state.gaveUp?.reason === 'start-limit' && !prev.gaveUp) ui.warn(`giving up: ${restartEndWhy(state.gaveUp, this.options.lifecycle.restart)}`);
+      if (state.gaveUp?.reason === 'start-limit' && !prev.gaveUp) ui.warn(`giving up: ${restartEndWhy(state.gaveUp, this.options.lifecycle.restart)}`, 'gave-up', { restarts: state.restarts, why: restartEndWhy(state.gaveUp, this.options.lifecycle.restart) });
     }
   }
 
@@ -404,10 +427,10 @@ export class Coordinator {
     const count = (o: string) => reloads.filter((r) => r.outcome === o).length;
     const omitted = state.omitted.reloads;
     if (!options.quiet && this.verb === 'run') {
-      ui.info(`${state.nextGeneration - 1} generation(s), ${state.nextReload - 1} reload(s): ${count('switched')} switched, ${count('rolled-back')} rolled back, ${count('failed')} failed${omitted ? ` (of the last ${reloads.length})` : ''}; exit status ${status}`);
+      ui.info(`${state.nextGeneration - 1} generation(s), ${state.nextReload - 1} reload(s): ${count('switched')} switched, ${count('rolled-back')} rolled back, ${count('failed')} failed${omitted ? ` (of the last ${reloads.length})` : ''}; exit status ${status}`, 'generations', { generations: state.nextGeneration - 1, reloads: state.nextReload - 1, switched: count('switched'), rolledBack: count('rolled-back'), failed: count('failed'), exitStatus: status });
     }
     const leaked = [...this.#ended.values()].flatMap((e) => e.outcome.extras.descendants.leaked);
-    if (leaked.length > 0) ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+    if (leaked.length > 0) ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`, 'left-running', { pids: leaked.map((p) => p.pid).join(' ') });
     if (options.reportFile !== null && this.verb === 'run') {
       const report = this.lastReport(status);
       if (report) writeJson('--report-file', options.reportFile, report, ui);

@@ -2,22 +2,21 @@
 // policy says (core/restart.ts); then say what happened, on stderr and in the JSON report.
 // Every stop, whatever its trigger (a signal, --max-memory), goes through the supervisor's
 // one shutdown sequence.
-import type { Server } from 'node:http';
-import { decide, isUnstable, retain, type RunRecord } from '../../core/restart.js';
+import { decide, isUnstable, restartReason, retain, type RunRecord } from '../../core/restart.js';
 import type { Facts, State, StopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
 import type { RunOptions } from '../../config/options.js';
 import { formatDuration, formatSize } from '../../config/parse.js';
-import { describeCommand, human, humanSize, interactiveHint, restartEndWhy, summaryLine } from '../../report/human.js';
+import { describeCommand, human, humanSize, interactiveHint, restartEndWhy, summaryFields, summaryLine } from '../../report/human.js';
 import { checkOutputPath, writeJson } from '../../report/files.js';
 import { buildReport, REPORTED_RUNS, summarizeRun } from '../../report/json.js';
-import type { Health } from '../../shell/probes/health.js';
+import type { Endpoint, Health, Readings } from '../../shell/probes/health.js';
+import { reapedSoFar } from '../../shell/process/pid1.js';
+import { Ui } from '../../shell/ui/display.js';
 import { startMonitor, type Monitor, type ResourceStats } from '../../shell/process/monitor.js';
 import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
-import { say } from '../../shell/ui/output.js';
 import { Trap } from '../../shell/trap.js';
 import { systemClock } from '../../shell/clock.js';
-import type { Ui } from '../../shell/ui/display.js';
 
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {
@@ -55,19 +54,31 @@ export async function run(options: RunOptions): Promise<number> {
   const runs: Runs = { kept: [], done: 0 };
   let current: Supervisor | null = null;
   let waiting = false;
-  const health = await startHealth(options, () => healthOf(current, waiting, runs.done, options));
+  const health = await startHealth(options, {
+    health: () => healthOf(current, waiting, runs.done, options),
+    now: () => ({ running: [{ labels: {}, value: runningNow(current, waiting) }], orphansReaped: reapedSoFar() }),
+  });
   if (health === 'failed') return EXIT.usage;
-  const finish = (ending: Ending, summarized = false): number => {
+  // Traces, when the OpenTelemetry environment names an endpoint (loaded only then).
+  const late: string[] = [];
+  const tracer = tracesWanted(process.env) ? (await import('../../shell/telemetry/otlp.js')).startTracing(process.env, (t) => (current ? current.ui.warn(t) : late.push(t))) : null;
+  const finish = async (ending: Ending, summarized = false): Promise<number> => {
+    const status = finishRun(options, ending, runs, summarized);
+    // The last run's spans are on their way: graceful waits for them (each bounded by OTEL_EXPORTER_OTLP_TIMEOUT).
+    await tracer?.flush();
+    // The stop that ends graceful, seen by one more scrape (--final-scrape).
+    await health?.finalScrape(options.lifecycle.finalScrapeMs);
     health?.close();
-    return finishRun(options, ending, runs, summarized);
+    return status;
   };
 
   for (let round = 1; ; round++) {
-    const { supervisor, stopMonitor } = superviseOnce(options, trap);
+    const trace = tracer?.newRun() ?? null;
+    const { supervisor, stopMonitor } = superviseOnce(options, trap, health, trace ? tracer!.env(trace) : undefined);
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
-      for (const warning of options.warnings) ui.warn(warning);
+      for (const warning of [...options.warnings, ...late]) ui.warn(warning);
       checkOutputPath('--report-file', options.reportFile, ui);
     }
     const outcome = await supervisor.start();
@@ -78,6 +89,8 @@ export async function run(options: RunOptions): Promise<number> {
     runs.kept.push({ facts, wall });
     if (runs.kept.length > REPORTED_RUNS) runs.kept.shift();
     const ending = { outcome, ui, wall, stats, restarts: round - 1 };
+    health?.metrics.runEnded(facts, options.policy);
+    if (trace) tracer!.runEnded(trace, facts, options.policy, outcome.status, wall);
     if (facts.spawnError) return finish({ ...ending, why: null });
 
     // Restart, or not: core/restart.ts decides from the history.
@@ -88,16 +101,17 @@ export async function run(options: RunOptions): Promise<number> {
     if (decision.kind === 'stop') {
       const gaveUp = decision.reason === 'start-limit';
       const why = restartEndWhy(decision, restart, `${record.trigger} is a stop request`);
-      if (gaveUp) ui.warn(`giving up: ${why}`);
+      if (gaveUp) ui.warn(`giving up: ${why}`, 'gave-up', { restarts: round - 1, why });
       return finish({ ...ending, why: restart.mode === 'no' ? null : { gaveUp, why } });
     }
-    ui.info(restartLine(options, facts, record, decision.delayMs, round));
+    health?.metrics.restarted(restartReason(record.trigger, record.status));
+    ui.info(restartLine(options, facts, record, decision.delayMs, round), 'restarting', { pid: facts.pid, reason: restartReason(record.trigger, record.status), exitCode: facts.exit?.code ?? null, exitSignal: facts.exit?.signal ?? null, uptimeMs: Math.round(record.endedAt - record.startedAt), delayMs: Math.round(decision.delayMs), restart: round });
     waiting = true;
     const stopped = await restartDelay(decision.delayMs, trap, options.interactive);
     waiting = false;
     if (stopped) {
       // A stop request during the delay is final: no new child; graceful exits at once.
-      ui.info(`${stopped} received while waiting to restart: not restarting`);
+      ui.info(`${stopped} received while waiting to restart: not restarting`, 'not-restarting', { trigger: stopped });
       return finish({ ...ending, why: { gaveUp: false, why: `${stopped} during the restart delay` } }, true);
     }
   }
@@ -105,31 +119,46 @@ export async function run(options: RunOptions): Promise<number> {
 
 // --health-port: the endpoint, answering from `read`; null without the option, 'failed' (said
 // in one line) when it cannot listen.
-async function startHealth(options: RunOptions, read: () => Health): Promise<Server | null | 'failed'> {
+async function startHealth(options: RunOptions, read: Readings): Promise<Endpoint | null | 'failed'> {
   const { health } = options.lifecycle;
   if (!health) return null;
-  // node:http costs start-up time: loaded only for --health-port.
+  // node:http and the metrics cost start-up time: loaded only for --health-port.
   const { serveHealth } = await import('../../shell/probes/health.js');
   const served = await serveHealth(health.host, health.port, read);
   if (typeof served !== 'string') return served;
-  say(`graceful: ${served}; choose another port\n`);
+  new Ui({ ...options, program: describeCommand(options.command) }, () => 0).error(`${served}; choose another port`, 'usage-error');
   return 'failed';
+}
+
+// Traces are on when the OpenTelemetry environment names an OTLP endpoint (shell/telemetry/otlp.ts reads the rest).
+export function tracesWanted(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+// 1 while the current run's main process runs, else 0 (graceful_children_running).
+function runningNow(supervisor: Supervisor | null, waiting: boolean): number {
+  const facts = supervisor?.state.facts;
+  return !waiting && facts?.pid != null && facts.exit === null ? 1 : 0;
 }
 
 // One run's supervisor, with its resource monitor (--max-memory, --stats) started with the
 // child: over the limit, the run is stopped through the supervisor's one shutdown sequence.
-function superviseOnce(options: RunOptions, trap: Trap): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
+function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null, env?: Record<string, string>): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
   const { lifecycle } = options;
   let monitor: Monitor | null = null;
   const supervisor: Supervisor = new Supervisor(options, {
+    ready: () => {
+      const { readyAt, startedAt } = supervisor.state.facts;
+      if (health && readyAt !== null && startedAt !== null) health.metrics.ready(readyAt - startedAt);
+    },
     started: (pid) => {
       if (lifecycle.maxMemory === null && !lifecycle.stats) return;
       monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
-        supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`);
+        supervisor.ui.info(`${describeCommand(options.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over --max-memory ${formatSize(lifecycle.maxMemory!)}`, 'memory-limit', { pid, rssBytes: rss, maxMemoryBytes: lifecycle.maxMemory });
         supervisor.stop('memory-limit');
       });
     },
-  }, { trap });
+  }, { trap, env });
   return { supervisor, stopMonitor: () => (monitor as Monitor | null)?.stop() ?? null };
 }
 
@@ -160,17 +189,17 @@ function finishRun(options: RunOptions, ending: Ending, runs: Runs, summarized: 
   const { outcome, ui, wall, stats } = ending;
   const { state, status, extras } = outcome;
   const { facts } = state;
-  if (facts.spawnError) ui.error(facts.spawnError.message);
-  else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint));
-  if (outcome.caughtInterrupt) ui.info(interactiveHint(facts));
+  if (facts.spawnError) ui.error(facts.spawnError.message, 'spawn-failed', { exitStatus: facts.spawnError.status });
+  else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint), 'summary', summaryFields(facts, options.policy, status));
+  if (outcome.caughtInterrupt) ui.info(interactiveHint(facts), 'interactive-hint', { pid: facts.pid });
   if (stats && (lifecycle.stats || options.verbose)) {
-    ui.info(`resources: peak RSS ${humanSize(stats.peakRssBytes)} for the whole tree, CPU time ${human(stats.cpuMs)} (${stats.samples} samples)`);
+    ui.info(`resources: peak RSS ${humanSize(stats.peakRssBytes)} for the whole tree, CPU time ${human(stats.cpuMs)} (${stats.samples} samples)`, 'resources', { peakRssBytes: stats.peakRssBytes, cpuMs: Math.round(stats.cpuMs), samples: stats.samples });
   }
   // In every kill mode: with --kill-mode process they were left alone on purpose, but a
   // process nobody supervises any more must never go unmentioned.
   const leaked = extras.descendants.leaked;
   if (leaked.length > 0) {
-    ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`);
+    ui.warn(`left running: ${leaked.map((p) => `${p.command || '?'} (pid ${p.pid})`).join(', ')}`, 'left-running', { pids: leaked.map((p) => p.pid).join(' ') });
   }
   if (options.reportFile !== null) {
     const restart = ending.why && { mode: lifecycle.restart.mode, restarts: ending.restarts, ...ending.why };

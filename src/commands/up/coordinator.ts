@@ -10,7 +10,7 @@ import { EXIT } from '../../core/exit.js';
 import type { State, StopTrigger } from '../../core/types.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { formatSize } from '../../config/parse.js';
-import { describeCommand, humanSize, summaryLine } from '../../report/human.js';
+import { describeCommand, humanSize, summaryFields, summaryLine } from '../../report/human.js';
 import { REPORTED_RUNS } from '../../report/json.js';
 import type { ProcessRun, StackReportInput } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
@@ -22,6 +22,10 @@ import { ProcessUi, type StackUi } from './display.js';
 import { liveRows } from './live.js';
 import { openingLine, stackLines, stopBegan } from './narration.js';
 import type { UpOptions } from './options.js';
+import type { Endpoint, Health } from '../../shell/probes/health.js';
+import { reapedSoFar } from '../../shell/process/pid1.js';
+import type { Tracer } from '../../shell/telemetry/otlp.js';
+import { restartReason } from '../../core/restart.js';
 import { ownedBy, ownerEnv } from './orphans.js';
 import { Lines, prefixes } from './prefix.js';
 import type { Stack, StackEntry } from './stackfile.js';
@@ -60,6 +64,10 @@ export class StackCoordinator {
   #stopBegan: number | null = null;
   #stopEnded: number | null = null;
   #checkArmed = false;
+  /** --health-port: the stack's endpoint, whose metrics each program's runs are counted in (labelled by name). */
+  health: Endpoint | null = null;
+  /** Traces (the OpenTelemetry environment): each program's runs, or null. */
+  tracer: Tracer | null = null;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -121,7 +129,7 @@ export class StackCoordinator {
   // starts); resolves with graceful's exit status once every program is over.
   async run(): Promise<number> {
     if (this.#state.phase.kind !== 'done') {
-      this.display.info(null, openingLine(this.stack));
+      this.display.info(null, openingLine(this.stack), 'stack-starting', { processes: this.stack.entries.length });
       const first = startStack(this.policy, this.clock.now());
       this.#narrate(this.#state, { type: 'timer', at: this.clock.now(), name: '' }, first.state, first.actions);
       this.#state = first.state;
@@ -167,8 +175,8 @@ export class StackCoordinator {
   #broken(error: unknown): void {
     const state = this.#state;
     if (state.phase.kind === 'done' && state.phase.status === EXIT.internal) return;
-    this.display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`);
-    if (process.env.GRACEFUL_DEBUG) this.display.error(null, String((error as Error)?.stack));
+    this.display.error(null, `internal error: ${(error as Error)?.message ?? String(error)}; stopping every process (set GRACEFUL_DEBUG=1 for details)`, 'internal-error');
+    if (process.env.GRACEFUL_DEBUG) this.display.error(null, String((error as Error)?.stack), 'internal-error');
     const live = [...this.programs.values()].filter((p) => p.supervisor && !p.supervisor.state.facts.exit);
     void Promise.all(live.map((p) => (p.supervisor!.stop('stack'), p.done))).then(() => this.#finish(EXIT.internal));
     this.#state = { ...state, phase: { kind: 'done', status: EXIT.internal } };
@@ -215,6 +223,7 @@ export class StackCoordinator {
     const { lifecycle } = entry.run;
     const ui = new ProcessUi(display, entry.name, { quiet: options.quiet, verbose: options.verbose, policy: entry.run.policy }, clock.now, () => display.update());
     let monitor: Monitor | null = null;
+    const trace = this.tracer?.newRun() ?? null;
     const supervisor: Supervisor = new Supervisor(
       entry.run,
       {
@@ -223,11 +232,13 @@ export class StackCoordinator {
           this.#feed({ type: 'started', at: clock.now(), name: entry.name });
           if (lifecycle.maxMemory === null && !lifecycle.stats) return;
           monitor = startMonitor(pid, supervisor.tree!, lifecycle.monitorIntervalMs, lifecycle.maxMemory, (rss) => {
-            ui.info(`${describeCommand(entry.run.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over max_memory ${formatSize(lifecycle.maxMemory!)}`);
+            ui.info(`${describeCommand(entry.run.command)} (pid ${pid}) and its tree use ${humanSize(rss)}, over max_memory ${formatSize(lifecycle.maxMemory!)}`, 'memory-limit', { pid, rssBytes: rss, maxMemoryBytes: lifecycle.maxMemory });
             supervisor.stop('memory-limit');
           });
         },
         ready: () => {
+          const { readyAt, startedAt } = supervisor.state.facts;
+          if (readyAt !== null && startedAt !== null) this.health?.metrics.ready(readyAt - startedAt, { program: entry.name });
           this.order.ready.push({ name: entry.name, at: clock.now() });
           this.#feed({ type: 'ready', at: clock.now(), name: entry.name });
         },
@@ -235,7 +246,7 @@ export class StackCoordinator {
       {
         trap: null,
         // Inherited by everything it starts: how an orphan it leaves is known to be its own.
-        env: { ...entry.env, ...ownerEnv(entry.name) },
+        env: { ...entry.env, ...ownerEnv(entry.name), ...(trace ? this.tracer!.env(trace) : {}) },
         cwd: entry.cwd ?? undefined,
         relay: { stdout: this.#out.stream(this.#outPrefix[entry.name]!), stderr: this.#err.stream(this.#errPrefix[entry.name]!) },
         ui,
@@ -251,7 +262,10 @@ export class StackCoordinator {
     p.stopAt = null;
     p.done = supervisor
       .start()
-      .then((outcome) => this.#ended(p, supervisor, outcome, (monitor as Monitor | null)?.stop() ?? null))
+      .then((outcome) => {
+        if (trace) this.tracer!.runEnded(trace, outcome.state.facts, entry.run.policy, outcome.status, supervisor.clock.wall, entry.name);
+        this.#ended(p, supervisor, outcome, (monitor as Monitor | null)?.stop() ?? null);
+      })
       .catch((error: unknown) => this.#broken(error));
   }
 
@@ -265,13 +279,14 @@ export class StackCoordinator {
     // A program restarted for months must not grow the report with every run (as run).
     if (p.runs.length > REPORTED_RUNS) p.runs.shift();
     this.order.ended.push({ name: entry.name, at: endedAt, status: outcome.status });
+    this.health?.metrics.runEnded(facts, entry.run.policy, { program: entry.name });
     // Its summary first, unless the stack is stopping: then the next process's stop goes
     // out first (the actions first, the words after: a level's wait is the stop's cost).
     const say = () => {
-      if (facts.spawnError) display.error(entry.name, facts.spawnError.message);
-      else if (!options.quiet) display.info(entry.name, summaryLine(facts, entry.run.policy, outcome.status, display.paint));
+      if (facts.spawnError) display.error(entry.name, facts.spawnError.message, 'spawn-failed', { exitStatus: facts.spawnError.status });
+      else if (!options.quiet) display.info(entry.name, summaryLine(facts, entry.run.policy, outcome.status, display.paint), 'summary', summaryFields(facts, entry.run.policy, outcome.status));
       const leaked = outcome.extras.descendants.leaked;
-      if (leaked.length > 0) display.warn(entry.name, `left running: ${leaked.map((q) => `${q.command || '?'} (pid ${q.pid})`).join(', ')}`);
+      if (leaked.length > 0) display.warn(entry.name, `left running: ${leaked.map((q) => `${q.command || '?'} (pid ${q.pid})`).join(', ')}`, 'left-running', { pids: leaked.map((q) => q.pid).join(' ') });
     };
     const stopping = this.#state.phase.kind === 'stopping';
     if (!stopping) say();
@@ -282,7 +297,10 @@ export class StackCoordinator {
 
   // The stack's own lines for a step; once it begins to stop, the live area (on a terminal).
   #narrate(prev: StackState, event: StackEvent, next: StackState, actions: readonly StackAction[]): void {
-    for (const line of stackLines(prev, event, next, actions, this.programs, this.options)) this.display.info(line.name, line.text);
+    for (const line of stackLines(prev, event, next, actions, this.programs, this.options)) this.display.info(line.name, line.text, line.event, line.fields);
+    if (event.type === 'ended' && prev.procs[event.name]?.state.kind !== 'restarting' && next.procs[event.name]?.state.kind === 'restarting') {
+      this.health?.metrics.restarted(restartReason(event.trigger, event.status), { program: event.name });
+    }
     if (stopBegan(prev, next)) {
       this.#stopBegan = event.at;
       if (next.phase.kind === 'stopping') this.display.live(() => liveRows(this.#state, this.programs, (name) => this.#machine(name), this.clock.now()));
@@ -293,6 +311,29 @@ export class StackCoordinator {
   #machine(name: string): State | null {
     const p = this.programs.get(name)!;
     return p.supervisor && p.ui?.state ? p.ui.state : null;
+  }
+
+  // What the stack's endpoint says: alive while every program that should run runs; ready
+  // once the stack is up and until it stops.
+  healthNow(): Health {
+    const state = this.#state;
+    const sups = [...this.programs.values()].map((p) => p.supervisor?.state.facts ?? null);
+    const running = sups.length > 0 && sups.every((f) => f !== null && f.pid !== null && f.exit === null);
+    const restarts = Object.values(state.procs).reduce((n, p) => n + Math.max(0, p.starts - 1), 0);
+    const up = this.stack.entries.every((e) => {
+      const st = state.procs[e.name]!.state;
+      return st.kind === 'running' && (e.run.ready === null || st.readyAt !== null);
+    });
+    return { state: state.phase.kind, running, ready: running && up && state.phase.kind === 'up', pid: process.pid, uptimeMs: Math.round(this.clock.now() - this.startedAt), restarts };
+  }
+
+  // The gauges of the moment: each program's main process running (1) or not (0).
+  metricsNow(): { running: { labels: { program: string }; value: number }[]; orphansReaped: number } {
+    const running = [...this.programs.entries()].map(([name, p]) => {
+      const f = p.supervisor?.state.facts;
+      return { labels: { program: name }, value: f != null && f.pid !== null && f.exit === null ? 1 : 0 };
+    });
+    return { running, orphansReaped: reapedSoFar() };
   }
 
   // graceful check: once every program is up (ready where it has a probe), stop the stack.

@@ -3,7 +3,8 @@
 // and countdown) below the scrolling output, as run's countdown line (shell/ui/display.ts). The
 // supervisors' lines come through ProcessUi, one per process, in place of their own Ui.
 import { isatty } from 'node:tty';
-import { noPaint, stepLines, type Paint } from '../../report/human.js';
+import { noPaint, stepRecords, type Fields, type LogEvent, type LogLine, type Paint } from '../../report/human.js';
+import { jsonLine, type LogFormat } from '../../report/log.js';
 import type { Action, Event, State } from '../../core/types.js';
 import { say } from '../../shell/ui/output.js';
 import { Ui, type UiOptions } from '../../shell/ui/display.js';
@@ -17,11 +18,14 @@ const NAME_COLORS = ['cyan', 'yellow', 'green', 'magenta', 'blue', 'red'] as con
 export interface StackUiOptions {
   quiet: boolean;
   verbose: boolean;
+  /** --log-format json: each line one JSON object, `program` the process's name (null: the stack's own line); no live area. */
+  logFormat?: LogFormat;
 }
 
 export class StackUi {
   // The same rule as run (shell/ui/display.ts): a terminal that can move the cursor, colour unless NO_COLOR.
-  readonly tty = isatty(2) && process.env.TERM !== 'dumb';
+  readonly tty: boolean;
+  readonly #json: boolean;
   #paint: Paint = noPaint;
   #names: ((i: number, text: string) => string) | null = null;
   #rows: (() => string[]) | null = null;
@@ -31,7 +35,10 @@ export class StackUi {
   #area = 0;
   #drawn: string[] = [];
 
-  constructor(readonly options: StackUiOptions) {}
+  constructor(readonly options: StackUiOptions) {
+    this.#json = options.logFormat === 'json';
+    this.tty = !this.#json && isatty(2) && process.env.TERM !== 'dumb';
+  }
 
   // Loads the colours (chalk) when they apply: graceful's lines on a terminal; the names in
   // front of the children's lines when that stream (stdout or stderr) is a terminal.
@@ -40,6 +47,7 @@ export class StackUi {
     const term = process.env.TERM !== 'dumb';
     const outTty = isatty(1) && term && !noColor;
     const errTty = this.tty && !noColor;
+    // The programs' own lines keep their names in front, uncoloured, in a JSON log (they are not graceful's).
     if (!outTty && !errTty) return { out: null, err: null };
     const { Chalk } = await import('chalk');
     const c = new Chalk({ level: 1 });
@@ -52,18 +60,24 @@ export class StackUi {
     return this.#paint;
   }
 
-  /** A line of commentary, about one process (`name`) or the stack; silent with --quiet. */
-  info(name: string | null, text: string): void {
-    if (!this.options.quiet) this.#write(name, text);
+  /** A line of commentary, about one process (`name`) or the stack; silent with --quiet. `event` and `fields`: its name and figures in the JSON log. */
+  info(name: string | null, text: string, event: LogEvent = 'note', fields: Fields = {}): void {
+    if (!this.options.quiet) this.line(name, { event, level: 'info', text, fields });
   }
 
-  warn(name: string | null, text: string): void {
-    if (!this.options.quiet) this.#write(name, `${this.#paint.warn('warning:')} ${text}`);
+  warn(name: string | null, text: string, event: LogEvent = 'warning', fields: Fields = {}): void {
+    if (!this.options.quiet) this.line(name, { event, level: 'warn', text, fields }, `${this.#paint.warn('warning:')} ${text}`);
   }
 
   /** Errors print even with --quiet. */
-  error(name: string | null, text: string): void {
-    this.#write(name, this.#paint.bad(text));
+  error(name: string | null, text: string, event: LogEvent = 'error', fields: Fields = {}): void {
+    this.line(name, { event, level: 'error', text, fields }, this.#paint.bad(text));
+  }
+
+  /** One line about `name` (null: the stack): its words (`text`, as painted), or the line as JSON. */
+  line(name: string | null, line: LogLine, text = line.text): void {
+    if (this.#json) return say(jsonLine(line, name, Date.now()));
+    this.#write(name, text);
   }
 
   /** Shows `rows()` in the live area (a terminal only) until close(), redrawn as time passes. */
@@ -165,22 +179,22 @@ export class ProcessUi extends Ui {
     return this.#state;
   }
 
-  override info(text: string): void {
-    this.display.info(this.name, text);
+  override info(text: string, event?: LogEvent, fields?: Fields): void {
+    this.display.info(this.name, text, event, fields);
   }
 
-  override warn(text: string): void {
-    this.display.warn(this.name, text);
+  override warn(text: string, event?: LogEvent, fields?: Fields): void {
+    this.display.warn(this.name, text, event, fields);
   }
 
-  override error(text: string): void {
-    this.display.error(this.name, text);
+  override error(text: string, event?: LogEvent, fields?: Fields): void {
+    this.display.error(this.name, text, event, fields);
   }
 
   override step(prev: State, event: Event, next: State, actions: readonly Action[]): void {
     this.#state = next;
     if (!this.opts.quiet && (!this.display.tty || this.opts.verbose)) {
-      for (const line of stepLines(prev, event, next, actions, this.opts.policy, this.opts.verbose)) this.display.info(this.name, line);
+      for (const line of stepRecords(prev, event, next, actions, this.opts.policy, this.opts.verbose)) this.display.line(this.name, line);
     }
     this.changed();
   }

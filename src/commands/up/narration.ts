@@ -3,7 +3,8 @@
 // (core/stack.ts) and each program's runs, so that a test reads them from facts.
 import { levels, type Graph, type StackAction, type StackCause, type StackEvent, type StackState } from '../../core/stack.js';
 import { formatDuration } from '../../config/parse.js';
-import { describeCommand, human } from '../../report/human.js';
+import { describeCommand, human, type Fields, type LogEvent } from '../../report/human.js';
+import { restartReason } from '../../core/restart.js';
 import type { ProcessRun } from '../../report/stack.js';
 import type { UpOptions } from './options.js';
 import type { Stack, StackEntry } from './stackfile.js';
@@ -17,10 +18,12 @@ export interface ProgramRuns {
 /** The programs of the stack by name, in the file's order. */
 export type Programs = ReadonlyMap<string, ProgramRuns>;
 
-/** A line of the stack's: about one program (its name in front), or the whole stack (null). */
+/** A line of the stack's: about one program (its name in front), or the whole stack (null); its event and figures for the JSON log. */
 export interface StackLine {
   name: string | null;
   text: string;
+  event: LogEvent;
+  fields: Fields;
 }
 
 // "stack.yml: 3 processes, started in order: db, redis; then api"
@@ -51,7 +54,7 @@ export function stackLines(
     const e = programs.get(a.name)!.entry;
     const after = e.dependsOn.map((d) => `${d.name} ${d.condition}`).join(', ');
     const again = next.procs[a.name]!.starts > 1 ? 'starting again' : 'starting';
-    lines.push({ name: a.name, text: `${again} ${describeCommand(e.run.command)}${after ? ` (after ${after})` : ''}` });
+    lines.push({ name: a.name, text: `${again} ${describeCommand(e.run.command)}${after ? ` (after ${after})` : ''}`, event: 'starting', fields: { starts: next.procs[a.name]!.starts, after: after || null } });
   }
   // A restart the stack will make.
   if (event.type === 'ended') {
@@ -60,18 +63,18 @@ export function stackLines(
     if (before.kind !== 'restarting' && now.kind === 'restarting') {
       const waits = Object.entries(next.procs).filter(([, q]) => q.bounce).map(([n]) => n);
       const dependents = waits.length > 0 ? `; ${waits.join(', ')} ${waits.length > 1 ? 'stop' : 'stops'} first and ${waits.length > 1 ? 'start' : 'starts'} again after it` : '';
-      lines.push({ name: event.name, text: `restarting in ${human(now.due - event.at)} (restart ${next.procs[event.name]!.starts})${dependents}` });
+      lines.push({ name: event.name, text: `restarting in ${human(now.due - event.at)} (restart ${next.procs[event.name]!.starts})${dependents}`, event: 'restarting', fields: { reason: restartReason(event.trigger, event.status), delayMs: Math.round(now.due - event.at), restart: next.procs[event.name]!.starts, bounced: waits.join(' ') || null } });
     }
   }
   if (stopBegan(prev, next)) {
     const plan = stopPlan(next, programs);
     const why = causeLine(next.cause!, event.at, programs);
     const deadline = options.deadlineMs !== null ? `; all within ${formatDuration(options.deadlineMs)} (${options.deadlineFrom})` : '';
-    lines.push({ name: null, text: plan ? `${why}: stopping the stack in reverse order: ${plan}${deadline}` : why });
+    lines.push({ name: null, text: plan ? `${why}: stopping the stack in reverse order: ${plan}${deadline}` : why, event: 'stack-stopping', fields: { cause: next.cause!.kind, deadlineMs: options.deadlineMs, order: plan || null } });
   }
   if (prev.phase.kind === 'stopping' && next.phase.kind === 'stopping' && !prev.phase.forced && next.phase.forced) {
     const left = actions.filter((a) => a.type === 'force').map((a) => a.name);
-    lines.push({ name: null, text: `SIGINT received again: killing what is left at once: ${left.join(', ')}` });
+    lines.push({ name: null, text: `SIGINT received again: killing what is left at once: ${left.join(', ')}`, event: 'stack-forced', fields: { killed: left.join(' ') } });
   }
   return lines;
 }
@@ -124,4 +127,14 @@ export function endLine(state: StackState, status: number, stop: { began: number
   const stopped = state.stopOrder;
   const what = state.cause === null ? 'every process ended on its own' : stopped.length > 0 ? `${stopped.join(', ')} in that order` : 'nothing was running';
   return `stack ${state.cause?.kind === 'signal' || state.cause?.kind === 'check' ? 'stopped' : 'ended'}${took}: ${what}; exit status ${status}`;
+}
+
+// The figures of endLine, for the JSON log: the stop's duration, the order, the exit status.
+export function endFields(state: StackState, status: number, stop: { began: number | null; ended: number | null }): Fields {
+  return {
+    cause: state.cause?.kind ?? null,
+    stopMs: stop.began !== null && stop.ended !== null ? Math.round(stop.ended - stop.began) : null,
+    stopOrder: state.stopOrder.join(' ') || null,
+    exitStatus: status,
+  };
 }

@@ -4,13 +4,21 @@
 import { reader, type Inputs, type KeyOf, type OptionSpec } from '../../config/args.js';
 import { PLATFORM_RESERVE_MS, UP_FILES } from '../../config/defaults.js';
 import { quote, UsageError } from '../../config/errors.js';
-import { RUN_OPTIONS, type RunKey } from '../../config/options.js';
+import { LIFECYCLE_OPTIONS, LOG_FORMATS, RUN_OPTIONS, type LifecycleKey, type LogFormat, type RunKey } from '../../config/options.js';
+import { parsePort } from '../../config/readiness.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import { formatDuration, parseChoice } from '../../config/parse.js';
 import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform } from '../../config/presets.js';
 
 // A run option that means the same for the stack: its flags, variable and default, in up's words.
 function shared<K extends RunKey>(key: K, description?: string): OptionSpec<K> {
   const spec = RUN_OPTIONS.find((o) => o.key === key)!;
+  return { ...spec, key, description: description ?? spec.description };
+}
+
+// One of run's own options (config/options.ts's LIFECYCLE_OPTIONS) that means the same for the stack.
+function runOwn<K extends LifecycleKey>(key: K, description?: string): OptionSpec<K> {
+  const spec = LIFECYCLE_OPTIONS.find((o) => o.key === key)!;
   return { ...spec, key, description: description ?? spec.description };
 }
 
@@ -25,6 +33,10 @@ export const UP_OPTIONS = [
   shared('subreaper', 'do not become a child subreaper (as PID 1, graceful reaps orphans regardless)'),
   shared('quiet'),
   shared('verbose', 'more detail: each step of each process'),
+  runOwn('logFormat', "human, or json: each of graceful's lines on stderr as one JSON object (time, level, event, program: the process's name, the line's figures, msg)"),
+  runOwn('healthPort', "serve GET /metrics (each figure labelled by process), /healthz (200 while every process runs) and /readyz (200 once the stack is up, 503 from the stop on)"),
+  runOwn('healthHost'),
+  runOwn('finalScrape'),
 ] as const satisfies readonly OptionSpec[];
 export type UpKey = KeyOf<typeof UP_OPTIONS>;
 
@@ -46,6 +58,11 @@ export interface UpOptions {
   subreaper: boolean;
   quiet: boolean;
   verbose: boolean;
+  logFormat: LogFormat;
+  /** --health-port: the stack's endpoint (/metrics, /healthz, /readyz), or null. */
+  health: { host: string; port: number } | null;
+  /** --final-scrape: after the stack's end, how long to wait for one more read of /metrics. */
+  finalScrapeMs: number;
 }
 
 // Resolves graceful up's options: flag, else GRACEFUL_* variable, else preset, else default.
@@ -66,6 +83,8 @@ export function resolveUpOptions(inputs: Inputs<UpKey>, check = false): UpOption
   const exitWith = text('exitWith')?.value || null;
   const reportRaw = text('reportFile');
   if (reportRaw?.value === '') throw new UsageError(reportRaw.from, `expected the path of a file for the JSON report, got ${quote('')}`);
+  const formatRaw = text('logFormat');
+  const portRaw = text('healthPort');
   return {
     file,
     fileFrom: fileRaw?.from ?? '-f',
@@ -79,5 +98,8 @@ export function resolveUpOptions(inputs: Inputs<UpKey>, check = false): UpOption
     subreaper: bool('subreaper') ?? true,
     quiet: bool('quiet') ?? false,
     verbose: bool('verbose') ?? false,
+    logFormat: formatRaw ? parseChoice(formatRaw.value, LOG_FORMATS, formatRaw.from) : 'human',
+    health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
+    finalScrapeMs: duration('finalScrape') ?? 0,
   };
 }

@@ -81,6 +81,11 @@ export function startReaper(options: ReaperOptions): { reaper: Reaper | null; pr
   return started;
 }
 
+// How many orphans the process has reaped so far (0 without a reaper): the metrics' count.
+export function reapedSoFar(): number {
+  return started?.reaper?.reaped ?? 0;
+}
+
 // The processes that were graceful's children before it started anything: what an exec
 // handed it (the logger of an entrypoint's `exec > >(tee log)`, a `sleep &` the shell left
 // behind). They are not the program's (issue 24): never signalled, waited for, reported or

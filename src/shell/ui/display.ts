@@ -1,6 +1,7 @@
 // graceful's own voice, on stderr only (stdout belongs to the child). On a terminal: one
 // live countdown line while stopping, colours unless NO_COLOR. Elsewhere: plain step lines.
-import { describeCommand, noPaint, statusLine, stepLines, type Paint } from '../../report/human.js';
+import { describeCommand, noPaint, statusLine, stepRecords, type Fields, type LogEvent, type LogLine, type Paint } from '../../report/human.js';
+import { jsonLine, type LogFormat } from '../../report/log.js';
 import type { Action, Event, Policy, State } from '../../core/types.js';
 import { isatty } from 'node:tty';
 import { say } from './output.js';
@@ -15,13 +16,19 @@ export interface UiOptions {
   policy: Policy;
   /** Print a line per step off a terminal (graceful run); graceful check prints its checklist instead. */
   steps?: boolean;
+  /** --log-format: json writes each line as one JSON object (report/log.ts), and no live line. */
+  logFormat?: LogFormat;
+  /** Whom the lines are about, in the JSON log's `program` (the command, or a stack's name for it). */
+  program?: string | null;
 }
 
 export class Ui {
   // isatty(2), not process.stderr.isTTY: creating the stderr stream costs start-up time,
   // and graceful writes through output.ts anyway. TERM=dumb (Emacs shell buffers, some
   // CI log viewers) is a terminal that cannot move the cursor: it gets plain step lines.
-  readonly tty = isatty(2) && process.env.TERM !== 'dumb';
+  readonly tty: boolean;
+  /** --log-format json: the program the lines are about; undefined for human lines. */
+  readonly #json: string | null | undefined;
   #paint: Paint = noPaint;
   #live: string | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -33,6 +40,9 @@ export class Ui {
     private readonly options: UiOptions,
     private readonly now: () => number,
   ) {
+    // A JSON log is for machines: no countdown line, no colour, on a terminal too.
+    this.#json = options.logFormat === 'json' ? (options.program ?? null) : undefined;
+    this.tty = this.#json === undefined && isatty(2) && process.env.TERM !== 'dumb';
     if (this.tty && !process.env.NO_COLOR) {
       // Loaded off the start path; until it arrives (it takes a few ms) lines are plain.
       // The rule is ours (a terminal, and NO_COLOR unset), not chalk's guess: chalk turns
@@ -48,18 +58,23 @@ export class Ui {
     }
   }
 
-  /** A line of commentary; silent with --quiet. */
-  info(text: string): void {
-    if (!this.options.quiet) this.#write(text);
+  /** A line of commentary; silent with --quiet. `event` and `fields` are its name and figures in the JSON log. */
+  info(text: string, event: LogEvent = 'note', fields: Fields = {}): void {
+    if (!this.options.quiet) this.#line({ event, level: 'info', text, fields });
   }
 
-  warn(text: string): void {
-    if (!this.options.quiet) this.#write(`${this.#paint.warn('warning:')} ${text}`);
+  warn(text: string, event: LogEvent = 'warning', fields: Fields = {}): void {
+    if (!this.options.quiet) this.#line({ event, level: 'warn', text, fields });
   }
 
   /** Errors print even with --quiet. */
-  error(text: string): void {
-    this.#write(this.#paint.bad(text));
+  error(text: string, event: LogEvent = 'error', fields: Fields = {}): void {
+    this.#line({ event, level: 'error', text, fields });
+  }
+
+  // One line of commentary: its words (a warning says so, an error in red), or the line as JSON.
+  #line(line: LogLine): void {
+    this.#write(line.level === 'warn' ? `${this.#paint.warn('warning:')} ${line.text}` : line.level === 'error' ? this.#paint.bad(line.text) : line.text, line);
   }
 
   /** Follows the machine: step lines off a terminal, the countdown on one. */
@@ -67,7 +82,7 @@ export class Ui {
     this.#state = next;
     if (this.options.quiet) return;
     if ((!this.tty && this.options.steps !== false) || this.options.verbose) {
-      for (const line of stepLines(prev, event, next, actions, this.options.policy, this.options.verbose)) this.#write(line);
+      for (const line of stepRecords(prev, event, next, actions, this.options.policy, this.options.verbose)) this.#write(line.text, line);
     }
     if (this.tty) {
       this.#redraw();
@@ -147,7 +162,8 @@ export class Ui {
     this.#timer = null;
   }
 
-  #write(text: string): void {
+  #write(text: string, line?: LogLine): void {
+    if (line && this.#json !== undefined) return say(jsonLine(line, this.#json, Date.now()));
     // With the scroll region set, the cursor is inside it and lines scroll above the
     // status row; with the plain \r line, the status line is erased first and redrawn.
     const redraw = this.#live !== null && this.#rows === 0;
