@@ -108,7 +108,10 @@ server = Server(('127.0.0.1', int(os.environ['PORT'])), Handler)
 
 
 def stop(signum, frame):
-    print('signal %s' % signal.Signals(signum).name, flush=True)
+    # os.write, not print: a second signal can arrive while the first one's line is being
+    # printed (Heroku signals every process, and tini forwards it once more), and a
+    # buffered print re-entered from a handler raises RuntimeError.
+    os.write(1, b'signal %s\n' % signal.Signals(signum).name.encode())
     if draining.is_set():
         return  # a second signal (Heroku's, or a supervisor's) changes nothing
     draining.set()
