@@ -13,8 +13,8 @@
 //   --slow-rate 2 --slow-ms 1000 (slow requests/s per mode, and their length)
 //   --lb probe|endpoints  (haproxy health-checks /readyz, or only the platform removes)
 //   --lag 5s (the platform's removal reaches the load balancer 0..lag late)
-//   --stop-delay <duration|auto>   graceful's stop delay on every platform (default: each
-//                         platform's, platforms.mjs)
+//   --stop-delay <duration|auto|preset>   graceful's stop delay on every platform (default:
+//                         each platform's, platforms.mjs; preset: none given, the preset's own)
 //   --graceful-arg <arg>  one more argument for graceful run (repeatable)
 //   --idle 60             the harness's own accuracy: 60 s of load and no deploy (every
 //                         supervisor listed; a loss there is the harness's, not a deploy's)
@@ -53,7 +53,9 @@ export function gracefulArgsFor(binary, platformName, { params, stopDelay, extra
   const spec = PLATFORMS[platformName].graceful;
   const known = spawnSync(binary, ['run', '--preset', spec.preset, '--platform-timeout', '0', '--', 'true'], { stdio: 'ignore' }).status === 0;
   const args = known ? ['--preset', spec.preset] : spec.flags(params);
-  return { args: [...args, '--stop-delay', stopDelay ?? spec.stopDelay, ...extra], preset: known ? spec.preset : null };
+  // `--stop-delay preset`: no --stop-delay at all, whatever the preset (or the default) says.
+  const delay = (stopDelay ?? spec.stopDelay) === 'preset' ? [] : ['--stop-delay', stopDelay ?? spec.stopDelay];
+  return { args: [...args, ...delay, ...extra], preset: known ? spec.preset : null };
 }
 
 // Whether this graceful takes a --stop-delay value (auto, before it exists).
@@ -107,7 +109,7 @@ async function main() {
   if (!['probe', 'endpoints'].includes(opt.lb)) throw new Error(`--lb: probe or endpoints, got "${opt.lb}"`);
   const binary = resolve(opt.graceful);
   if (supervisors.includes('graceful') && !existsSync(binary)) throw new Error(`--graceful: ${binary} is not there: npm run build:binary first`);
-  if (opt['stop-delay'] && !acceptsStopDelay(binary, opt['stop-delay'])) throw new Error(`--stop-delay ${opt['stop-delay']}: this graceful (${binary}) does not take it`);
+  if (opt['stop-delay'] && opt['stop-delay'] !== 'preset' && !acceptsStopDelay(binary, opt['stop-delay'])) throw new Error(`--stop-delay ${opt['stop-delay']}: this graceful (${binary}) does not take it`);
   for (const tool of ['haproxy', 'podman']) if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error) throw new Error(`${tool} is not installed (apt-get install haproxy podman runc tini dumb-init)`);
   const params = { ...DEFAULT_PARAMS, lagMs: ms(opt.lag, '--lag') };
   const seed = Number(opt.seed);
