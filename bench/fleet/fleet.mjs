@@ -251,11 +251,21 @@ export async function runCell(options) {
   own.release(work);
   if (failure) throw failure;
 
+  // How long the load balancer kept sending new requests to each replica after its stop
+  // began: the propagation time a stop delay must cover (and `--stop-delay auto` watches).
+  const entries = lb.log.map(parseLogLine).filter(Boolean);
+  for (const stop of stops) {
+    const after = entries.filter((e) => e.server === stop.slot && e.at >= stop.startedAt && e.at <= stop.exitedAt);
+    stop.requestsAfterStop = after.length;
+    stop.lastRequestAfterStopMs = after.length ? Math.max(...after.map((e) => e.at)) - stop.startedAt : null;
+  }
+  const lastRequest = stops.map((s) => s.lastRequestAfterStopMs ?? 0);
+
   const cells = {};
   for (const result of results) {
     const { counts, losses } = classify(result, lb.log);
     const lossyRollouts = rolloutWindows.filter((w) => losses.some((l) => l.at >= w.start && l.at <= w.end)).length;
-    cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, firstLosses: losses.slice(0, 5) };
+    cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, firstLosses: losses.slice(0, 5) };
   }
   return { platform: platformName, supervisor, app, lb: lbMode, rollouts, seed, params, gracefulArgs, cells, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
 }

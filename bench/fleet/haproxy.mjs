@@ -4,7 +4,8 @@
 // replicas are kept and reused, as a busy load balancer's are: the race a keep-alive
 // replica's close must not lose). One log line per request, with the id the generator
 // gave it, the status, the termination state (who ended the session and how) and the
-// server: the harness tells a refusal from a reset from a timeout with it.
+// server: the harness tells a refusal from a reset from a timeout with it, and when the
+// load balancer last sent a request to a replica it was stopping.
 //
 // Replicas are slots declared up front (haproxy 2.6's dynamic servers would do too): two per
 // replica, the old and the new of a rolling deploy; a slot not in use is in maintenance.
@@ -42,11 +43,16 @@ defaults
   no option redispatch
   http-reuse always
   timeout connect 2s
+  # A check answers within 2 s or fails. Without it, haproxy gives a check only \`inter\`
+  # (500 ms), and on a loaded machine a replica that is merely slow is marked DOWN: with
+  # all three DOWN at once, requests are answered 503 with no server, a loss that is the
+  # machine's, not the deploy's (seen in an idle run while another run started).
+  timeout check 2s
   timeout client 60s
   timeout server 30s
   timeout http-request 10s
   timeout http-keep-alive 60s
-  log-format "fleet %hr %ST %tsc %s %Ta %B"
+  log-format "fleet %hr %ST %tsc %s %Ta %B %Ts.%ms"
 
 frontend web
   bind 127.0.0.1:${port}
@@ -153,13 +159,14 @@ export async function startHaproxy({ dir, port, slots, lb }) {
 }
 
 /**
- * One log line -> { id, status, term, server, ms }. `term` is haproxy's termination state
+ * One log line -> { id, status, term, server, ms, at }: `at` is when haproxy accepted the
+ * request (epoch ms), `ms` how long it took. `term` is haproxy's termination state
  * (first two characters: who ended it, at which stage): "--" normal, "SC" the server
  * refused or could not be reached, "SH"/"SD" the server closed or reset before or during
  * the answer, "sH"/"sD" the server timed out, "CD"/"CH"/"cD" the client's side.
  */
 export function parseLogLine(line) {
-  const m = /^fleet \{([^}]*)\} (-?\d+) (\S{4}) (\S+) (-?\d+) (\d+)/.exec(line);
+  const m = /^fleet \{([^}]*)\} (-?\d+) (\S{4}) (\S+) (-?\d+) (\d+) (\d+)\.(\d+)/.exec(line);
   if (!m) return null;
-  return { id: m[1], status: Number(m[2]), term: m[3].slice(0, 2), server: m[4], ms: Number(m[5]) };
+  return { id: m[1], status: Number(m[2]), term: m[3].slice(0, 2), server: m[4], ms: Number(m[5]), at: Number(m[7]) * 1000 + Number(m[8]) };
 }

@@ -63,7 +63,8 @@ export function acceptsStopDelay(binary, value) {
   return spawnSync(binary, ['run', '--stop-delay', value, '--', 'true'], { stdio: 'ignore' }).status === 0;
 }
 
-export const COLUMNS = ['sent', 'refused', 'reset', 'timed out', '5xx', 'lost', 'rollouts with a loss'];
+export const COLUMNS = ['sent', 'refused', 'reset', 'timed out', '5xx', 'lost', 'rollouts with a loss', 'last request after a stop'];
+const seconds = (ms) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 export function tableOf(results) {
   const lines = [`| platform | PID 1 | app | keep-alive | ${COLUMNS.join(' | ')} |`, `|${'---|'.repeat(4 + COLUMNS.length)}`];
@@ -71,7 +72,7 @@ export function tableOf(results) {
     for (const ka of ['on', 'off']) {
       const c = r.cells[ka];
       if (!c) continue;
-      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${r.app} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} |`);
+      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${r.app} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} | ${r.rollouts === 0 ? '-' : seconds(c.lastRequestAfterStopMs)} |`);
     }
   }
   return lines.join('\n');
@@ -133,7 +134,7 @@ async function main() {
         log(`fleet: ${idle ? `idle ${opt.idle}s` : `${platform}, ${rollouts} rollouts`}, ${app} app, ${label(supervisor, app)}${graceful.args.length ? ` (graceful run ${graceful.args.join(' ')})` : ''}, seed ${seed + cell}`);
         const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, seed: seed + cell++, params, gracefulArgs: graceful.args, log });
         results.push(result);
-        for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late`);
+        for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late; haproxy's last request to a stopping replica ${seconds(c.lastRequestAfterStopMs)} after its stop began`);
       }
     }
   }
