@@ -158,6 +158,7 @@ export async function runCell(options) {
       slots.push({ name: `r${i}${side}`, pair: i, port, healthPort, checkPort: SUPERVISORS[supervisor].checksGraceful ? healthPort : port });
     }
   }
+  log(`  haproxy's files and the containers' logs in ${work}`);
   const lb = await startHaproxy({ dir: work, port: ports[0], slots, lb: lbMode });
   let seq = 0;
   const stops = []; // what each stop did

@@ -75,6 +75,37 @@ export const PLATFORMS = {
   },
 };
 
+// Not in the default table (--platforms fly,cloudrun): their stop order is read from their
+// docs less firmly than the four above (docs/deploy.md).
+//
+// Fly.io sends kill_signal (SIGINT by default) and kills after kill_timeout (5 s); its proxy
+// is assumed to learn of the stop as Kubernetes' endpoints do, after a lag.
+export const MORE_PLATFORMS = {
+  fly: {
+    signal: 'SIGINT',
+    deadlineS: () => 5,
+    graceful: { preset: 'fly', flags: () => ['--timeout', '4.5s', '--platform-timeout', '5s'], stopDelay: '2500ms' },
+    async stop({ replica, lb, lag }) {
+      const removed = sleep(lag).then(() => lb.maint());
+      await replica.stop(5);
+      await removed;
+    },
+  },
+  // Cloud Run stops instances that get no more requests (scale-down, or a revision whose
+  // traffic moved): the router is assumed done with it before SIGTERM; SIGKILL after 10 s.
+  cloudrun: {
+    signal: 'SIGTERM',
+    deadlineS: () => 10,
+    graceful: { preset: 'cloudrun', flags: () => ['--timeout', '9.5s', '--platform-timeout', '10s'], stopDelay: '0s' },
+    async stop({ replica, lb }) {
+      await lb.maint();
+      await replica.stop(10);
+    },
+  },
+};
+Object.assign(PLATFORMS, MORE_PLATFORMS);
+export const DEFAULT_PLATFORMS = ['kubernetes', 'ecs', 'nomad', 'heroku'];
+
 // The platforms' knobs the harness exposes, with their defaults.
 export const DEFAULT_PARAMS = {
   lagMs: 5000, // Kubernetes, Nomad, Heroku: the removal reaches the load balancer 0..5 s late

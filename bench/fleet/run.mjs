@@ -8,7 +8,7 @@
 // refused, reset, timed out or answered 5xx. docs/deploy.md explains the set-up and
 // quotes the table.
 //
-//   --platforms kubernetes,ecs,nomad,heroku   --supervisors graceful,tini,dumb-init,bare
+//   --platforms kubernetes,ecs,nomad,heroku (also fly, cloudrun)   --supervisors graceful,tini,dumb-init,bare
 //   --apps node,python    --rollouts 20      --rate 100 (requests/s per keep-alive mode)
 //   --slow-rate 2 --slow-ms 1000 (slow requests/s per mode, and their length)
 //   --lb probe|endpoints  (haproxy health-checks /readyz, or only the platform removes)
@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCell } from './fleet.mjs';
 import { endAll, endAllOnExit, own } from './owned.mjs';
-import { DEFAULT_PARAMS, PLATFORMS } from './platforms.mjs';
+import { DEFAULT_PARAMS, DEFAULT_PLATFORMS, PLATFORMS } from './platforms.mjs';
 import { podmanWorks } from './podman.mjs';
 import { buildRoot } from './root.mjs';
 import { label, SUPERVISORS } from './supervisors.mjs';
@@ -82,7 +82,7 @@ async function main() {
   const { values: opt } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== 'fleet'),
     options: {
-      platforms: { type: 'string', default: 'kubernetes,ecs,nomad,heroku' },
+      platforms: { type: 'string', default: DEFAULT_PLATFORMS.join(',') },
       supervisors: { type: 'string', default: 'graceful,tini,dumb-init,bare' },
       apps: { type: 'string', default: 'node,python' },
       rollouts: { type: 'string', default: '20' },
@@ -117,6 +117,7 @@ async function main() {
 
   endAllOnExit();
   const root = own.dir(mkdtempSync(join(os.tmpdir(), 'graceful-fleet-root-')));
+  console.error(`fleet: the replicas' root in ${root}`);
   const built = buildRoot(root, { graceful: supervisors.includes('graceful') ? binary : null });
   if (apps.includes('python') && !built.python) throw new Error("--apps python: Debian's /usr/bin/python3 and its standard library are not there");
   const why = podmanWorks(root);

@@ -11,8 +11,7 @@
 // Runs when GRACEFUL_BIN names the standalone executable (.ci/run's second pass) and podman,
 // runc and haproxy work here (root); otherwise it says why it is skipped.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARY, ROOT, tempDir, useHarness, readJson } from './harness.js';
@@ -58,17 +57,19 @@ const CEILING_MS = 240_000;
 // Runs the fleet bench with `args`; its results, and what it left behind.
 async function fleet(args: string[]): Promise<{ results: Result[]; stderr: string; pid: number }> {
   const out = join(tempDir(), 'fleet.md');
-  const before = new Set(readdirSync(tmpdir()));
   const proc = spawn(process.execPath, [join(ROOT, 'bench/fleet/run.mjs'), '--graceful', BINARY!, '--seed', '23', '--out', out, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   proc.stdout.resume();
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   expect(code, `npm run bench -- fleet ${args.join(' ')} failed:\n${stderr}`).toBe(0);
-  // Nothing left: containers of this run (named fleet-<its pid>-...), files under /tmp.
+  // Nothing left: the containers of this run (named fleet-<its pid>-...), the directories it
+  // said it made under the temporary directory (the root, each cell's haproxy files).
   const names = spawnSync(PODMAN[0]!, [...PODMAN.slice(1), 'ps', '--all', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout;
   expect(names.split('\n').filter((n) => n.startsWith(`fleet-${proc.pid}-`)), 'containers left by the run').toEqual([]);
-  expect(readdirSync(tmpdir()).filter((f) => !before.has(f) && f.startsWith('graceful-fleet')), 'files left under the temporary directory').toEqual([]);
+  const made = [...stderr.matchAll(/ in (\/\S+graceful-fleet-[\w-]+)$/gm)].map((m) => m[1]!);
+  expect(made.length, `the directories the run made, from its output:\n${stderr}`).toBeGreaterThanOrEqual(2);
+  expect(made.filter((dir) => existsSync(dir)), 'directories left under the temporary directory').toEqual([]);
   return { results: readJson(`${out}.json`), stderr, pid: proc.pid! };
 }
 
