@@ -135,6 +135,14 @@ export function classify(generator, haproxyLines) {
   return { counts, losses };
 }
 
+// The first three losses of each kind, with haproxy's view of them: what a reader of the
+// results needs to tell what a 5xx was.
+function examplesOf(losses) {
+  const out = {};
+  for (const loss of losses) if ((out[loss.as] ??= []).length < 3) out[loss.as].push(loss);
+  return out;
+}
+
 /**
  * Runs one cell. options: root (the built root), platform, supervisor, app ('node' or
  * 'python'), rollouts (0: the accuracy run, `idleS` seconds of load and no deploy), rate
@@ -266,7 +274,7 @@ export async function runCell(options) {
   for (const result of results) {
     const { counts, losses } = classify(result, lb.log);
     const lossyRollouts = rolloutWindows.filter((w) => losses.some((l) => l.at >= w.start && l.at <= w.end)).length;
-    cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, firstLosses: losses.slice(0, 5) };
+    cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, examples: examplesOf(losses) };
   }
   return { platform: platformName, supervisor, app, lb: lbMode, rollouts, seed, params, gracefulArgs, cells, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
 }

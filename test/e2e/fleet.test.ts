@@ -41,7 +41,7 @@ interface Cell {
   lost: number;
   maxLagMs: number;
   skipped: number;
-  firstLosses: unknown[];
+  examples: Record<string, unknown[]>;
 }
 interface Result {
   platform: string;
