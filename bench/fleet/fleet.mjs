@@ -64,6 +64,34 @@ async function waitReady(url, timeoutMs, what) {
   throw new Error(`${what}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
 }
 
+// Packets this machine's kernel dropped so far, whoever they were for: conntrack's drops
+// (its table full: every new connection on the machine, loopback included, loses its SYN
+// and the client waits for its connect timeout) and listen queue overflows. A cell during
+// which they grew may have losses that are the machine's, not the deploy's; the results
+// say so. (Seen here: other test runs on the machine filled the 262144-entry table with
+// connections in TIME_WAIT, and haproxy's connects timed out: 503 "sC".)
+export function machineDrops() {
+  let conntrack = null;
+  try {
+    const [header, ...cpus] = readFileSync('/proc/net/stat/nf_conntrack', 'utf8').trim().split('\n');
+    const at = header.trim().split(/\s+/).indexOf('drop');
+    conntrack = cpus.reduce((sum, line) => sum + parseInt(line.trim().split(/\s+/)[at], 16), 0);
+  } catch {
+    // no conntrack on this machine: nothing it can drop
+  }
+  let listen = null;
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[i].split(/\s+/);
+    const values = lines[i + 1].split(/\s+/);
+    listen = Number(values[names.indexOf('ListenDrops')]);
+  } catch {
+    // not Linux
+  }
+  return { conntrack, listen };
+}
+
 // graceful's summary line and whatever PID 1 printed, from the container's log file
 // (k8s-file: "<time> <stream> <F|P> <text>").
 function containerOutput(logPath) {
@@ -212,6 +240,7 @@ export async function runCell(options) {
     live.delete(replica.slot.name);
   }
 
+  const dropsBefore = machineDrops();
   const rolloutWindows = [];
   const generators = [];
   const pending = new Map(); // pair -> the stop of its old replica
@@ -256,6 +285,11 @@ export async function runCell(options) {
   await Promise.all([...live.values()].map((r) => removeContainer(r.name).then(() => own.disown(r.name))));
   await Promise.all(pending.values()); // after a failure: the stops under way, failing fast now
   await lb.stop();
+  const dropsAfter = machineDrops();
+  const machine = {
+    conntrackDrops: dropsAfter.conntrack === null ? null : dropsAfter.conntrack - dropsBefore.conntrack,
+    listenDrops: dropsAfter.listen === null ? null : dropsAfter.listen - dropsBefore.listen,
+  };
   rmSync(work, { recursive: true, force: true });
   own.release(work);
   if (failure) throw failure;
@@ -276,5 +310,5 @@ export async function runCell(options) {
     const lossyRollouts = rolloutWindows.filter((w) => losses.some((l) => l.at >= w.start && l.at <= w.end)).length;
     cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, examples: examplesOf(losses) };
   }
-  return { platform: platformName, supervisor, app, lb: lbMode, rollouts, seed, params, gracefulArgs, cells, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
+  return { platform: platformName, supervisor, app, lb: lbMode, rollouts, seed, params, gracefulArgs, cells, machine, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
 }

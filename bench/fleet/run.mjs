@@ -67,14 +67,17 @@ export const COLUMNS = ['sent', 'refused', 'reset', 'timed out', '5xx', 'lost', 
 const seconds = (ms) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 export function tableOf(results) {
+  // † marks a cell during which the kernel dropped packets on this machine (machineDrops).
+  const dropped = (r) => (r.machine?.conntrackDrops || r.machine?.listenDrops ? ' †' : '');
   const lines = [`| platform | PID 1 | app | keep-alive | ${COLUMNS.join(' | ')} |`, `|${'---|'.repeat(4 + COLUMNS.length)}`];
   for (const r of results) {
     for (const ka of ['on', 'off']) {
       const c = r.cells[ka];
       if (!c) continue;
-      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${r.app} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} | ${r.rollouts === 0 ? '-' : seconds(c.lastRequestAfterStopMs)} |`);
+      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${r.app} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost}${dropped(r)} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} | ${r.rollouts === 0 ? '-' : seconds(c.lastRequestAfterStopMs)} |`);
     }
   }
+  if (results.some((r) => dropped(r))) lines.push('', "† meanwhile this machine's kernel dropped packets (its conntrack table full, or a listen queue): connect timeouts there may be the machine's, not the deploy's.");
   return lines.join('\n');
 }
 
@@ -135,6 +138,9 @@ async function main() {
         log(`fleet: ${idle ? `idle ${opt.idle}s` : `${platform}, ${rollouts} rollouts`}, ${app} app, ${label(supervisor, app)}${graceful.args.length ? ` (graceful run ${graceful.args.join(' ')})` : ''}, seed ${seed + cell}`);
         const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, seed: seed + cell++, params, gracefulArgs: graceful.args, log });
         results.push(result);
+        if (result.machine.conntrackDrops || result.machine.listenDrops) {
+          log(`  warning: meanwhile this machine's kernel dropped packets (conntrack table full: ${result.machine.conntrackDrops ?? 'n/a'}, listen queues: ${result.machine.listenDrops ?? 'n/a'}); connect timeouts in this cell may be the machine's, not the deploy's`);
+        }
         for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late; haproxy's last request to a stopping replica ${seconds(c.lastRequestAfterStopMs)} after its stop began`);
       }
     }
