@@ -160,6 +160,8 @@ export function classify(generator, haproxyLines) {
     losses.push({ id, as, at: generator.startedAt + sentMs, durationMs: endMs - sentMs, detail, server: lb?.server, term: lb?.term, status: lb?.status });
   }
   counts.lost = counts.refused + counts.reset + counts.timedOut + counts.fiveXX + counts.other;
+  // Failed requests haproxy has no line for: never reached it, or its line was dropped.
+  counts.unlogged = losses.filter((l) => l.server === undefined).length;
   return { counts, losses };
 }
 
@@ -284,11 +286,13 @@ export async function runCell(options) {
   for (const replica of live.values()) await lb.maint(replica.slot.name).catch(() => {});
   await Promise.all([...live.values()].map((r) => removeContainer(r.name).then(() => own.disown(r.name))));
   await Promise.all(pending.values()); // after a failure: the stops under way, failing fast now
+  const droppedLogs = await lb.droppedLogs().catch(() => null);
   await lb.stop();
   const dropsAfter = machineDrops();
   const machine = {
     conntrackDrops: dropsAfter.conntrack === null ? null : dropsAfter.conntrack - dropsBefore.conntrack,
     listenDrops: dropsAfter.listen === null ? null : dropsAfter.listen - dropsBefore.listen,
+    haproxyDroppedLogs: droppedLogs,
   };
   rmSync(work, { recursive: true, force: true });
   own.release(work);

@@ -148,6 +148,12 @@ export async function startHaproxy({ dir, port, slots, lb }) {
       }
       throw new Error(`haproxy did not see ${slot} ${want} within ${timeoutMs} ms (last: ${seen})`);
     },
+    // Log lines haproxy could not write (its stdout full): requests the harness cannot
+    // classify from haproxy's side.
+    async droppedLogs() {
+      const m = /^DroppedLogs: (\d+)/m.exec(await command('show info'));
+      return m ? Number(m[1]) : null;
+    },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGUSR1'); // soft stop: ends once idle
       const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
