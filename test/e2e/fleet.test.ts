@@ -50,6 +50,7 @@ interface Result {
   rollouts: number;
   cells: Record<'on' | 'off', Cell>;
   stops: { slot: string; lagMs: number; exitCode: number; summary: string }[];
+  machine: { conntrackDrops: number | null; listenDrops: number | null; haproxyDroppedLogs: number | null };
 }
 
 const CEILING_MS = 240_000;
@@ -74,7 +75,11 @@ async function fleet(args: string[]): Promise<{ results: Result[]; stderr: strin
 }
 
 const cellsOf = (r: Result) => [r.cells.on, r.cells.off];
-const describeLosses = (r: Result) => `${r.supervisor} (${r.app}): ${JSON.stringify(r.cells, null, 1)}\nstops: ${JSON.stringify(r.stops, null, 1)}`;
+// What a failure prints: the counts, three losses of each kind with haproxy's view of them,
+// the stops, and the packets the machine's kernel dropped meanwhile (a full conntrack table
+// makes connects time out: the machine's loss, not the deploy's).
+const describeLosses = (r: Result) =>
+  `${r.supervisor} (${r.app}): ${JSON.stringify(r.cells, null, 1)}\nstops: ${JSON.stringify(r.stops, null, 1)}\nthe machine meanwhile: ${JSON.stringify(r.machine)}`;
 
 describe.skipIf(why !== null)('a rolling deploy through haproxy, Kubernetes order (bench/fleet)', () => {
   it(
