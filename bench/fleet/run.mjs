@@ -141,7 +141,7 @@ async function main() {
         if (result.machine.conntrackDrops || result.machine.listenDrops) {
           log(`  warning: meanwhile this machine's kernel dropped packets (conntrack table full: ${result.machine.conntrackDrops ?? 'n/a'}, listen queues: ${result.machine.listenDrops ?? 'n/a'}); connect timeouts in this cell may be the machine's, not the deploy's`);
         }
-        for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late; haproxy's last request to a stopping replica ${seconds(c.lastRequestAfterStopMs)} after its stop began`);
+        for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late${rollouts ? `; haproxy's last request to a stopping replica ${seconds(c.lastRequestAfterStopMs)} after its stop began` : ''}`);
       }
     }
   }
