@@ -1,5 +1,6 @@
 // Everything the fleet harness starts or creates, recorded as it is made, and ended by
-// that record: containers by their exact name, processes by pid, directories by path.
+// that record: containers by their exact name, processes (haproxy, the generators, the
+// podman commands under way) by pid, directories by path.
 // endAll() runs on success, on failure and on SIGINT/SIGTERM, so that a broken run leaves
 // no container, no haproxy, no generator and nothing under /tmp.
 import { spawnSync } from 'node:child_process';
@@ -40,10 +41,8 @@ export function leftovers() {
 // Ends every recorded container (podman rm -f, by name), process (SIGKILL, by pid) and
 // directory. Synchronous, so that it also runs from process.on('exit').
 export function endAll() {
-  if (containers.size) {
-    spawnSync(PODMAN[0], [...PODMAN.slice(1), 'rm', '--force', '--time', '0', '--ignore', ...containers], { stdio: 'ignore' });
-    containers.clear();
-  }
+  // Processes first: a `podman run` still under way would otherwise create its container
+  // after the removal below (seen: a run ended by SIGPIPE left one behind).
   for (const pid of processes.keys()) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -52,6 +51,10 @@ export function endAll() {
     }
   }
   processes.clear();
+  if (containers.size) {
+    spawnSync(PODMAN[0], [...PODMAN.slice(1), 'rm', '--force', '--time', '0', '--ignore', ...containers], { stdio: 'ignore' });
+    containers.clear();
+  }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
 }

@@ -5,17 +5,21 @@
 // IP), with no port-forwarding proxy in between that could hide or add a reset.
 import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
+import { own } from './owned.mjs';
 
 export const PODMAN = ['podman', '--runtime', '/usr/sbin/runc', '--cgroup-manager', 'cgroupfs'];
 // The limits runc is allowed to set here (it fails setting the defaults, above the host's).
 const LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 
+// Each podman command is recorded while it runs, so that a harness ending abruptly kills
+// it before it removes the containers (owned.mjs).
 function podman(args, { timeout = 60_000 } = {}) {
   return new Promise((resolve, reject) => {
-    execFile(PODMAN[0], [...PODMAN.slice(1), ...args], { encoding: 'utf8', timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    const child = execFile(PODMAN[0], [...PODMAN.slice(1), ...args], { encoding: 'utf8', timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`podman ${args.join(' ')}: ${(stderr || error.message).trim()}`));
       else resolve(stdout);
     });
+    own.process(child, `podman ${args[0]}`);
   });
 }
 
