@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,...] [-- --cli PATH]
+// npm run bench -- fleet [options]   (a rolling deploy through haproxy: bench/fleet/run.mjs)
 //
 // graceful measured from the outside, as its users get it: the default `graceful run`, its
 // stderr to /dev/null and to a pipe, against the "Node floor" (floor.cjs: the least a
@@ -29,6 +30,13 @@ import { createServer, Socket } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// `npm run bench -- fleet [options]`: a rolling deploy through haproxy (bench/fleet/run.mjs),
+// a suite of its own; it takes over here, before any of this suite's set-up runs.
+if (process.argv[2] === 'fleet') {
+  await import('./fleet/run.mjs');
+  process.exit();
+}
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');

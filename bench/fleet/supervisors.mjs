@@ -1,0 +1,26 @@
+// What runs as PID 1 of each replica, and where the load balancer checks it.
+//
+// graceful: the standalone executable (/graceful in the root), with the platform's
+//   settings (platforms.mjs), `--ready tcp:` on the app's port, and `--health-port`, whose
+//   /readyz answers 503 from the stop request while the app keeps serving. haproxy checks
+//   that port.
+// tini, dumb-init: Debian's, forwarding the stop signal at once. haproxy checks the app's
+//   own /readyz (200 until its drain starts: it then stops listening).
+// bare: the app's runtime itself as PID 1 (node or python3).
+export const APPS = {
+  node: ['/usr/bin/node', '/app/app.mjs'],
+  python: ['/usr/bin/python3', '/app/app.py'],
+};
+
+export const SUPERVISORS = {
+  graceful: {
+    argv: ({ app, port, healthPort, gracefulArgs }) => ['/graceful', 'run', ...gracefulArgs, '--health-port', String(healthPort), '--ready', `tcp:127.0.0.1:${port}`, '--', ...APPS[app]],
+    checksGraceful: true,
+  },
+  tini: { argv: ({ app }) => ['/usr/bin/tini', '--', ...APPS[app]], checksGraceful: false },
+  'dumb-init': { argv: ({ app }) => ['/usr/bin/dumb-init', ...APPS[app]], checksGraceful: false },
+  bare: { argv: ({ app }) => APPS[app], checksGraceful: false },
+};
+
+// How a supervisor is named in the tables: the bare one by its runtime.
+export const label = (supervisor, app) => (supervisor === 'bare' ? `bare ${app === 'node' ? 'node' : 'python3'}` : supervisor);

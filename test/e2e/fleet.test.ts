@@ -1,0 +1,135 @@
+// A fleet deploy loses nothing (issue 23): the short version of `npm run bench -- fleet`.
+// Three replicas in podman containers (runc), graceful's standalone executable as PID 1,
+// behind a real haproxy (retries 0, no redispatch, http-reuse always, health checks on
+// graceful's /readyz), an open-loop load with and without keep-alive plus slow requests,
+// and rolling deploys in Kubernetes' order (SIGTERM, the load balancer told 0 to 5 s
+// later). graceful with its preset and a stop delay loses no request; a bare node or
+// python3 as PID 1, measured the same way, loses some (or the harness measures nothing);
+// with no deploy at all, nothing is lost (the harness's own accuracy). Nothing is left:
+// no container, no haproxy, no generator, nothing under the temporary directory.
+//
+// Runs when GRACEFUL_BIN names the standalone executable (.ci/run's second pass) and podman,
+// runc and haproxy work here (root); otherwise it says why it is skipped.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BINARY, ROOT, tempDir, useHarness, readJson } from './harness.js';
+
+useHarness();
+
+const PODMAN = ['podman', '--runtime', '/usr/sbin/runc', '--cgroup-manager', 'cgroupfs'];
+const missing = ['podman', 'haproxy'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const why = !BINARY
+  ? 'GRACEFUL_BIN is not set (npm run build:binary, then GRACEFUL_BIN=dist/graceful-linux-<arch>; .ci/run does)'
+  : process.getuid?.() !== 0
+    ? 'podman with --rootfs and runc needs root here'
+    : missing.length
+      ? `${missing.join(', ')} not installed (apt-get install haproxy podman runc; .ci/run does)`
+      : !existsSync('/usr/sbin/runc')
+        ? 'runc is not installed (/usr/sbin/runc)'
+        : null;
+if (why) console.warn(`skipping the fleet deploy tests (test/e2e/fleet.test.ts): ${why}`);
+
+interface Cell {
+  sent: number;
+  refused: number;
+  reset: number;
+  timedOut: number;
+  fiveXX: number;
+  other: number;
+  lost: number;
+  maxLagMs: number;
+  skipped: number;
+  examples: Record<string, unknown[]>;
+}
+interface Result {
+  platform: string;
+  supervisor: string;
+  app: string;
+  rollouts: number;
+  cells: Record<'on' | 'off', Cell>;
+  stops: { slot: string; lagMs: number; exitCode: number; summary: string }[];
+  machine: { conntrackDrops: number | null; listenDrops: number | null; haproxyDroppedLogs: number | null };
+}
+
+const CEILING_MS = 240_000;
+
+// Runs the fleet bench with `args`; its results, and what it left behind.
+async function fleet(args: string[]): Promise<{ results: Result[]; stderr: string; pid: number }> {
+  const out = join(tempDir(), 'fleet.md');
+  const proc = spawn(process.execPath, [join(ROOT, 'bench/fleet/run.mjs'), '--graceful', BINARY!, '--seed', '23', '--out', out, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  proc.stdout.resume();
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  expect(code, `npm run bench -- fleet ${args.join(' ')} failed:\n${stderr}`).toBe(0);
+  // Nothing left: the containers of this run (named fleet-<its pid>-...), the directories it
+  // said it made under the temporary directory (the root, each cell's haproxy files).
+  const names = spawnSync(PODMAN[0]!, [...PODMAN.slice(1), 'ps', '--all', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout;
+  expect(names.split('\n').filter((n) => n.startsWith(`fleet-${proc.pid}-`)), 'containers left by the run').toEqual([]);
+  const made = [...stderr.matchAll(/ in (\/\S+graceful-fleet-[\w-]+)$/gm)].map((m) => m[1]!);
+  expect(made.length, `the directories the run made, from its output:\n${stderr}`).toBeGreaterThanOrEqual(2);
+  expect(made.filter((dir) => existsSync(dir)), 'directories left under the temporary directory').toEqual([]);
+  return { results: readJson(`${out}.json`), stderr, pid: proc.pid! };
+}
+
+const cellsOf = (r: Result) => [r.cells.on, r.cells.off];
+// What a failure prints: the counts, three losses of each kind with haproxy's view of them,
+// the stops, and the packets the machine's kernel dropped meanwhile (a full conntrack table
+// makes connects time out: the machine's loss, not the deploy's).
+const describeLosses = (r: Result) =>
+  `${r.supervisor} (${r.app}): ${JSON.stringify(r.cells, null, 1)}\nstops: ${JSON.stringify(r.stops, null, 1)}\nthe machine meanwhile: ${JSON.stringify(r.machine)}`;
+
+describe.skipIf(why !== null)('a rolling deploy through haproxy, Kubernetes order (bench/fleet)', () => {
+  it(
+    'with no deploy, no request is lost: the harness counts only what a deploy loses',
+    async () => {
+      const { results } = await fleet(['--idle', '8', '--supervisors', 'bare', '--apps', 'node']);
+      expect(results).toHaveLength(1);
+      for (const cell of cellsOf(results[0]!)) {
+        expect(cell.sent).toBeGreaterThan(800); // 100/s per mode for 8 s and more, plus the slow ones
+        expect(cell.lost, describeLosses(results[0]!)).toBe(0);
+        expect(cell.skipped).toBe(0);
+      }
+    },
+    CEILING_MS,
+  );
+
+  it(
+    'Node app: graceful --preset kubernetes --stop-delay 6s loses nothing in 2 rollouts, with and without keep-alive; a bare node loses requests',
+    async () => {
+      const { results } = await fleet(['--platforms', 'kubernetes', '--supervisors', 'graceful,bare', '--apps', 'node', '--rollouts', '2']);
+      const [graceful, bare] = results as [Result, Result];
+      expect(graceful.supervisor).toBe('graceful');
+      for (const cell of cellsOf(graceful)) {
+        expect(cell.sent).toBeGreaterThan(500);
+        expect(cell.lost, describeLosses(graceful)).toBe(0);
+      }
+      // Six stops, each a clean one, as graceful reports it: SIGTERM passed on to the app
+      // after the 6 s stop delay, the app drained and exited 0.
+      expect(graceful.stops).toHaveLength(6);
+      for (const stop of graceful.stops) {
+        expect(stop.exitCode).toBe(0);
+        expect(stop.summary).toMatch(/stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+6(?:\.0\d)?s, exited with code 0 at \+[\d.]+s; exit status 0 \[clean\]$/);
+      }
+      // The same deploy with node as PID 1: the app stops listening at SIGTERM while
+      // haproxy still sends to it. Were this 0, the harness would be measuring nothing.
+      expect(bare.supervisor).toBe('bare');
+      for (const cell of cellsOf(bare)) expect(cell.refused + cell.reset, describeLosses(bare)).toBeGreaterThan(0);
+    },
+    CEILING_MS,
+  );
+
+  it(
+    'Python app (Debian python3 in the root): graceful loses nothing in a rollout; a bare python3 loses requests',
+    async () => {
+      const { results } = await fleet(['--platforms', 'kubernetes', '--supervisors', 'graceful,bare', '--apps', 'python', '--rollouts', '1']);
+      const [graceful, bare] = results as [Result, Result];
+      for (const cell of cellsOf(graceful)) expect(cell.lost, describeLosses(graceful)).toBe(0);
+      for (const stop of graceful.stops) expect(stop.summary).toMatch(/\/usr\/bin\/python3 \/app\/app\.py \(pid \d+\) stopped cleanly: .*SIGTERM sent at \+6(?:\.0\d)?s, exited with code 0/);
+      for (const cell of cellsOf(bare)) expect(cell.refused + cell.reset, describeLosses(bare)).toBeGreaterThan(0);
+    },
+    CEILING_MS,
+  );
+});
