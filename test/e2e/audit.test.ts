@@ -16,8 +16,8 @@ import { ALL_CALLS, auditUnavailable, DEFAULT_CALLS, startAudit, type AttachOutc
 import { auditCalls, type AuditCalls } from '../../src/shell/audit/calls.js';
 import { filterProgram, type TrappedCall } from '../../src/shell/audit/filter.js';
 import { perlShim } from '../../src/shell/audit/perl.js';
-import type { AuditedProcess, AuditReport, OutboundConnection } from '../../src/shell/audit/types.js';
-import { auditVerdicts, processName } from '../../src/shell/audit/verdicts.js';
+import type { AuditedProcess, AuditReport, OutboundConnection } from '../../src/core/audit/types.js';
+import { auditVerdicts, processName } from '../../src/core/audit/verdicts.js';
 import { alive, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
 import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
 

@@ -7,12 +7,12 @@ import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { endianness, release } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assemble } from './assemble.js';
+import { assemble } from '../../core/audit/assemble.js';
 import { auditCalls, type AuditCalls } from './calls.js';
 import { filterProgram, type TrappedCall } from './filter.js';
 import { perlKeeper, perlShim } from './perl.js';
-import { COMMAND, type RawEvent, type ReceiverStats } from './receiver.js';
-import type { AuditReport } from './types.js';
+import { COMMAND } from './receiver.js';
+import type { AuditReport, RawEvent, ReceiverStats } from '../../core/audit/types.js';
 
 /** Everything the audit can trap: with close, the exact order of every release. */
 export const ALL_CALLS: readonly TrappedCall[] = ['exit_group', 'connect', 'close', 'shutdown', 'listen'];

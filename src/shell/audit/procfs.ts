@@ -5,8 +5,8 @@
 // (receiver.ts) reads while the process waits in a trapped call, in a worker thread of its own.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { compress, decodeSockaddr, type SocketInfo } from './sockets.js';
-import type { OpenAtExit, SocketProto, TcpState } from './types.js';
+import { compress, decodeSockaddr } from './sockets.js';
+import type { OpenAtExit, SocketInfo, SocketProto, TcpState } from '../../core/audit/types.js';
 
 const LE = endianness() === 'LE';
 

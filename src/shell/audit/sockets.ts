@@ -6,20 +6,9 @@
 // costs a few system calls per socket, whatever the host.
 import { endianness } from 'node:os';
 import type { AuditCalls } from './calls.js';
-import type { SocketProto, TcpState } from './types.js';
+import type { SocketInfo, SocketProto, TcpState } from '../../core/audit/types.js';
 
 const LE = endianness() === 'LE';
-
-export interface SocketInfo {
-  proto: SocketProto;
-  local: string | null;
-  peer: string | null;
-  /** TCP only. */
-  state: TcpState | null;
-  /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
-  bytesReceived: number | null;
-  listening: boolean;
-}
 
 const SOL_SOCKET = 1;
 const SO_TYPE = 3;

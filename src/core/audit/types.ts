@@ -103,6 +103,45 @@ export interface AuditedProcess {
   endedBy: 'exit' | 'signal-or-unseen' | 'still-running';
 }
 
+/** One socket, as a copy of its descriptor shows it (shell/audit/sockets.ts). */
+export interface SocketInfo {
+  proto: SocketProto;
+  local: string | null;
+  peer: string | null;
+  /** TCP only. */
+  state: TcpState | null;
+  /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
+  bytesReceived: number | null;
+  listening: boolean;
+}
+
+/** What the receiver recorded, in the order it happened. Times: monotonic ms. */
+export type RawEvent =
+  /** A process seen for the first time (at its first trapped call). */
+  | { e: 'process'; t: number; pid: number; ppid: number; argv: string[] }
+  | { e: 'connect'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto; peer: string | null }
+  | { e: 'listen'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto }
+  /** A socket descriptor closed (or shut down) by the process; `socket`: what it was just before, for sockets the audit follows. */
+  | { e: 'close' | 'shutdown'; t: number; pid: number; tid: number; fd: number; inode: number; how?: number; socket: SocketInfo | null }
+  | { e: 'exit'; t: number; pid: number; tid: number; code: number; argv: string[]; open: OpenAtExit[] }
+  /** graceful check's snapshot just before the stop: per process, its listening, accepted and outbound sockets. */
+  | {
+      e: 'stop';
+      t: number;
+      pid: number;
+      listening: { inode: number; local: string | null }[];
+      inbound: { inode: number; local: string; peer: string }[];
+      outbound: { inode: number; local: string | null; state: TcpState | null; bytesReceived: number | null }[];
+    };
+
+export interface ReceiverStats {
+  notifications: number;
+  byCall: Record<string, number>;
+  /** Time spent between reading a notification and answering it: in total (ms), and at most (µs). */
+  busyMs: number;
+  maxLatencyUs: number;
+}
+
 /** The audit of one run. */
 export interface AuditReport {
   /** Null when it ran; else the one-line reason it did not (the program then ran unaudited). */
