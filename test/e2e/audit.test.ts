@@ -109,7 +109,7 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
     expect(child!.ppid).toBe(main!.pid);
     expect(child!.exit?.code).toBe(3);
     expect(child!.exit?.open.flatMap((o) => (o.file ? [o.file] : []))).toEqual([`${dir}/child.log`]);
-    const files = auditVerdicts(report.processes, 0, fmt).find((v) => v.name === 'files-closed')!;
+    const files = auditVerdicts(report.processes, { stopAt: 0, fmt }).find((v) => v.name === 'files-closed')!;
     expect(files).toEqual({ name: 'files-closed', ok: false, pids: [child!.pid], detail: `sh (pid ${child!.pid}) exited with ${dir}/child.log open for writing: close (and so flush) files before exiting, or what is still buffered is lost` });
     expect(report.stats.byCall.exit_group).toBe(2);
   });
@@ -152,7 +152,7 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
       expect(p!.exit).toBe(null);
       expect(p!.endedBy).toBe('signal-or-unseen');
       expect(p!.outbound.map((c) => [c.peer, c.end])).toEqual([[`127.0.0.1:${port}`, 'died']]);
-      const verdicts = auditVerdicts(report.processes, stopAt, fmt);
+      const verdicts = auditVerdicts(report.processes, { stopAt, fmt });
       expect(verdicts.map((v) => [v.name, v.ok, v.detail])).toEqual([
         ['connections-closed', false, `node (pid ${p!.pid}) had a connection still open when it was killed, closed by the kernel, not by the program: 127.0.0.1:${port}: close each connection once the work that needs it is done, and before exiting (the server sees the client vanish: an open transaction is rolled back, a command not yet sent is lost)`],
         ['cleanup-order', null, 'nothing to order: no process let go of a connection it had open at the stop'],
@@ -297,7 +297,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
     const uses = (p: AuditedProcess) => p.outbound.some((c) => c.peer.endsWith(`:${pg.port}`) || c.peer.endsWith(`:${redis.port}`));
     const workers = report.processes.filter(uses);
     const judged = report.processes.filter((p) => !p.argv[0]?.endsWith('strace'));
-    const verdicts = auditVerdicts(judged, stopAt, fmt);
+    const verdicts = auditVerdicts(judged, { stopAt, fmt });
     return { pid, report, workers, verdicts, answers, stderr: a.stderr.text, failed: verdicts.filter((v) => v.ok === false).map((v) => v.name) };
   }
 

@@ -19,7 +19,7 @@ function obs(lines: object[]): Observations {
   const trace = parseTrace([{ e: 'start', pid: 100, argv: [] }, ...lines].map((l) => JSON.stringify(l)).join('\n'));
   return {
     main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null, lbLag: null,
-    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
+    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, traces: trace ? [trace] : [], audit: null, auditMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
   };
 }
 

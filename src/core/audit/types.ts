@@ -76,7 +76,7 @@ export interface InboundAtStop {
 export interface OpenAtExit {
   fd: number;
   /** For a socket. */
-  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null; bytesReceived?: number | null } | null;
+  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null; bytesReceived?: number | null; peerSpokeLast?: boolean | null } | null;
   /** For a regular file open for writing (O_WRONLY or O_RDWR): its path (" (deleted)" kept). */
   file: string | null;
 }
@@ -112,6 +112,11 @@ export interface SocketInfo {
   state: TcpState | null;
   /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
   bytesReceived: number | null;
+  /**
+   * TCP only: the peer sent the last data, and has every byte the program sent (an idle
+   * connection: no request of the program's is waiting for an answer); null where unknown.
+   */
+  peerSpokeLast: boolean | null;
   listening: boolean;
 }
 

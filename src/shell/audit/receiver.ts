@@ -109,7 +109,7 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
     const info = pidfd >= 0 ? socketInfo(calls, pidfd, fd) : null;
     if (info) return info;
     const row = socketTable(pid).get(inode);
-    return row ? { proto: row.proto, local: row.local, peer: row.peer, state: row.state, bytesReceived: null, listening: row.state === 'listen' } : null;
+    return row ? { proto: row.proto, local: row.local, peer: row.peer, state: row.state, bytesReceived: null, peerSpokeLast: null, listening: row.state === 'listen' } : null;
   };
   // Is the notification still the one read? (The thread may have been killed and its id
   // reused while /proc was read: seccomp_unotify(2).)
