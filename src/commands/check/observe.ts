@@ -111,6 +111,9 @@ export async function loadThenStop(supervisor: Supervisor, options: CheckOptions
     await sent;
     if (supervisor.state.phase.kind !== 'running') return;
   }
+  // The audit's snapshot (in its own thread) while this thread reads the rest: both are
+  // taken in the tens of ms before the signal, which the in-flight requests must outlast.
+  const snapshot = audit?.snapshot();
   // Behind a launcher (npm start), the program it started is the one judged: the one that
   // listens, if one does, else the first one it started.
   const pids = treePids(supervisor);
@@ -119,7 +122,7 @@ export async function loadThenStop(supervisor: Supervisor, options: CheckOptions
   const sockets = tcpSockets(pids);
   obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
   obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
-  await audit?.snapshot();
+  await snapshot;
   if (supervisor.state.phase.kind !== 'running') return;
   supervisor.stop('check');
   if (options.lbLag && obs.lbLag) lbLag.push(playLoadBalancer(options.lbLag.url, options.lbLag.ms, supervisor, obs.lbLag.requests));
