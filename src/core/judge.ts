@@ -4,7 +4,7 @@
 import { gracefulStopHint, launcherHint, launcherKind, type LauncherKind } from './launchers.js';
 import { leavesRest } from './machine.js';
 import { describeConnection, describePeer, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
-import { auditVerdicts, earlyReleases, type AuditContext, type KnownEnd } from './audit/verdicts.js';
+import { auditVerdicts, earlyReleases, processName, type AuditContext, type KnownEnd } from './audit/verdicts.js';
 import type { AuditedProcess } from './audit/types.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit, type Timeline } from './timeline.js';
 import type { ChildExit, Facts, PhaseRecord, Policy, SignalName, StopFacts } from './types.js';
@@ -254,8 +254,8 @@ function stopped(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: numb
 // audit sees it from outside): an HTTP client's idle keep-alive one, or one whose goodbye the
 // program had written. Matched by its local address.
 const CLOSE_IDLE_HTTP = {
-  fetch: "to close it yourself before exiting, close fetch()'s pool: globalFetchPool() from graceful-supervisor/app does it as a resource",
-  agent: "to close it yourself before exiting, destroy the http.Agent that keeps it (agent.destroy())",
+  fetch: "fetch()'s pool can be closed before exiting: globalFetchPool() from graceful-supervisor/app closes it as a resource",
+  agent: "an http.Agent's idle sockets can be closed before exiting: agent.destroy()",
 } as const;
 
 function auditContext(obs: Observations, stopAt: number, fmt: (ms: number) => string): AuditContext {
@@ -357,7 +357,7 @@ function inflightCheck({ at, earlyNamed: early, hint, stop, fmt, obs }: Stopped,
 }
 
 // --probe: was new work refused while the in-flight work finished?
-function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observations['probe']>): Check {
+function newWorkRefused({ fmt, signal, obs }: Stopped, probe: NonNullable<Observations['probe']>): Check {
   // Judged against when the program's listener really closed (the kernel's table), when
   // graceful saw it, not against a fixed allowance: a program that closes its listener while
   // its in-flight work drains refuses new work, however loaded the machine was that delayed
@@ -369,13 +369,20 @@ function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observation
   const window = probe.attempts.filter((a) => a.afterMs >= grace && (drained === null || a.afterMs <= drained));
   const accepted = window.find((a) => a.outcome === 'accepted');
   const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
+  // Who kept the port open: the processes the audit saw listening on it.
+  const port = /^[a-z]+:\/\/[^/]*:(\d+)/i.exec(probe.url)?.[1] ?? (/^https:/i.test(probe.url) ? '443' : '80');
+  const listeners = (obs.audit?.processes ?? []).filter((p) => p.listeners.some((l) => l.local?.endsWith(`:${port}`)));
+  const by = listeners.length > 0 ? ` by ${listeners.map(processName).join(', ')}` : '';
   if (erred && !accepted) {
-    return graded('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
+    return graded('new-work-refused', false, `a new request was answered ${erred.detail}${by} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
   }
   if (accepted) {
-    return graded('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
+    return graded('new-work-refused', false, `new work was accepted${by} ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
   }
-  if (window.length === 0) return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+  if (window.length === 0) {
+    const why = closedInTime ? `its listener closed ${fmt(closed!)} after ${signal}, and no request was tried between then and the end of the in-flight work` : `the in-flight work finished within ${fmt(REFUSE_GRACE_MS)}`;
+    return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (${why}): use a slower --inflight URL`);
+  }
   return graded('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
 }
 

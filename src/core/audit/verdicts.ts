@@ -75,6 +75,7 @@ function connectionsClosed(processes: readonly AuditedProcess[], ctx: AuditConte
   const pids: number[] = [];
   let total = 0;
   let goodbyes = 0;
+  let idleCount = 0;
   for (const p of processes) {
     total += p.outbound.length;
     const cut: OutboundConnection[] = [];
@@ -86,7 +87,8 @@ function connectionsClosed(processes: readonly AuditedProcess[], ctx: AuditConte
       else cut.push(c);
     }
     for (const [how, cs] of idle) {
-      notes.push(`${processName(p)} left ${plural(cs.length, 'idle HTTP keep-alive connection')} to the kernel (${peers(cs, ctx)}): no request was on it, so nothing is lost; ${how}`);
+      idleCount += cs.length;
+      notes.push(`${processName(p)} left ${plural(cs.length, 'idle HTTP keep-alive connection')} to the kernel (${peers(cs, ctx)}): no request was on ${cs.length === 1 ? 'it' : 'them'}, so nothing is lost; ${how}`);
     }
     if (cut.length === 0) continue;
     pids.push(p.pid);
@@ -111,12 +113,10 @@ function connectionsClosed(processes: readonly AuditedProcess[], ctx: AuditConte
   // Postgres Terminate), or on the peer's own timeout. Nothing was cut.
   const peerNote = byPeer.length > 0 ? `; ${byPeer.length} of them closed by the peer first, the program exiting before its own close: ${peers(byPeer, ctx)}` : '';
   const byeNote = goodbyes > 0 ? `; ${goodbyes} of them ended by the program's goodbye (its protocol's last message written), the kernel finishing the close` : '';
-  return {
-    name,
-    ok: true,
-    pids: [],
-    detail: `all ${total} outbound connection(s) ended before exit: ${who.map((p) => `${processName(p)}: ${peers(p.outbound, ctx)}`).join('; ')}${peerNote}${byeNote}${noted}`,
-  };
+  const opened = who.map((p) => `${processName(p)}: ${peers(p.outbound, ctx)}`).join('; ');
+  if (idleCount === 0) return { name, ok: true, pids: [], detail: `all ${total} outbound connection(s) ended before exit: ${opened}${peerNote}${byeNote}` };
+  const ended = total > idleCount ? `${total - idleCount} ended before exit${peerNote}${byeNote}; ` : '';
+  return { name, ok: true, pids: [], detail: `no outbound connection was cut (${opened}): ${ended}${notes.join('; ')}` };
 }
 
 /** A process's shutdown, as the order rule reads it. */
