@@ -66,7 +66,7 @@ function peers(cs: readonly OutboundConnection[], ctx: AuditContext): string {
   return [...counts].map(([peer, n]) => (n > 1 ? `${peer} (x${n})` : peer)).join(', ');
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n === 1 ? 'a' : n} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n === 1 ? (/^[aeiou]/.test(one) ? 'an' : 'a') : n} ${n === 1 ? one : many}`;
 
 function connectionsClosed(processes: readonly AuditedProcess[], ctx: AuditContext): AuditVerdict {
   const name = 'connections-closed';
