@@ -155,7 +155,7 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
       const verdicts = auditVerdicts(report.processes, { stopAt, fmt });
       expect(verdicts.map((v) => [v.name, v.ok, v.detail])).toEqual([
         ['connections-closed', false, `node (pid ${p!.pid}) had a connection still open when it was killed, closed by the kernel, not by the program: 127.0.0.1:${port}: close each connection once the work that needs it is done, and before exiting (the server sees the client vanish: an open transaction is rolled back, a command not yet sent is lost)`],
-        ['cleanup-order', null, 'nothing to order: no process let go of a connection it had open at the stop'],
+        ['cleanup-order', null, 'nothing to order: no process closed its listener, finished the connections it served or let go of a connection it had open at the stop (each ended with its exit)'],
         ['files-closed', null, `node (pid ${p!.pid}) did not exit by itself (killed, or still running): which files it had open is not known`],
       ]);
     } finally {
