@@ -271,6 +271,34 @@ processes:
   });
 });
 
+describe('a long life of restarts', () => {
+  // As graceful run's report (docs/report.md: runs): a process restarted for months must not
+  // grow graceful or the stack's report.
+  it("the report lists each process's last 100 runs", async () => {
+    const file = stackFile(`
+processes:
+  ticker:
+    command: "true"
+    restart: always
+    restart_delay: 0ms
+    min_uptime: 0ms
+`);
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--report-file', report]);
+    await run.stderr.waitFor(/ticker: .*\(restart 110\)/, '110 restarts', 30_000);
+    run.signal('SIGTERM');
+    // 0 from `true` itself, or 143 when the SIGTERM reached a child that had not exited yet.
+    expect([0, 143]).toContain((await exitOf(run)).code);
+    const restarts = Math.max(...[...run.stderr.text.matchAll(/\(restart (\d+)\)/g)].map((m) => Number(m[1])));
+    expect(restarts).toBeGreaterThanOrEqual(110);
+    const r = readJson(report).processes.ticker.report;
+    expect(r.runs).toHaveLength(100);
+    // Oldest first, and the last one is the run the rest of the report describes.
+    expect(r.runs.at(-1).pid).toBe(r.pid);
+    expect(new Set(r.runs.map((x: { pid: number }) => x.pid)).size).toBe(100);
+  });
+});
+
 describe.skipIf(!canUnshare)('as PID 1', () => {
   it('reaps the orphans of every process; a daemon that left its session is stopped with its own process; one that cleared its environment, after the last', async () => {
     const file = stackFile(`
