@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 //     (the reaper, the tree scan).
 export default defineConfig({
   test: {
+    // The default report, then one line per failed test at the very end (.ci/run's log is
+    // long: its last lines name what failed).
+    reporters: ['default', './test/failures-reporter.ts'],
     projects: [
       {
         test: {
