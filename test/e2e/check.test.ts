@@ -36,7 +36,7 @@ describe('graceful check', () => {
     const junitFile = join(tempDir(), 'junit.xml');
     const base = `http://127.0.0.1:${port}`;
     const r = await check(
-      ['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=700`, '--probe', `${base}/`, '--junit', junitFile],
+      ['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=700&after=stop`, '--probe', `${base}/`, '--junit', junitFile],
       [node, fixture('http-server.js'), String(port)],
     );
     expect(r.failed).toEqual([]);

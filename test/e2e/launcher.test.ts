@@ -69,7 +69,7 @@ describe('graceful check -- npm start', () => {
     const port = await freePort();
     const report = join(tempDir(), 'check.json');
     const base = `http://127.0.0.1:${port}`;
-    const run = start(['check', '--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=800`, '--probe', `${base}/`, '--report-file', report, ...extra, '--', ...script], { cwd: app, env: npmEnv(port) });
+    const run = start(['check', '--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=800&after=stop`, '--probe', `${base}/`, '--report-file', report, ...extra, '--', ...script], { cwd: app, env: npmEnv(port) });
     const exit = await exitOf(run, 25_000);
     const r = readJson(report);
     const line = (name: string) => run.stderr.text.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a|not run)\\s+${name}\\s`).test(l)) ?? '';
@@ -86,10 +86,9 @@ describe('graceful check -- npm start', () => {
     expect(line('new-work-refused')).toMatch(/ok\s+new-work-refused\s+\d+ new requests refused/);
     expect(line('no-descendants-left')).toMatch(/ok\s+no-descendants-left/);
     // Timed to the end of the server's work, not to npm's death: the server got SIGTERM from
-    // graceful once npm was gone, so it ends no sooner than npm, nor than its own
-    // drain as its trace saw it (SIGTERM received to exit, on the same monotonic clock). How
-    // long that drain is depends on when graceful check stopped it after the requests: under
-    // load, later (its settle time and /proc readings), so no figure of it is assumed here.
+    // graceful once npm was gone, so it ends no sooner than npm, nor than its own drain as
+    // its trace saw it (SIGTERM received to exit, on the same monotonic clock: the requests
+    // are answered 800 ms after it, whenever check sends its stop).
     const report = r.runs[0].report;
     const shutdown = report.exit.shutdownMs;
     expect(report.app.exitAfterMs).toBe(shutdown);
