@@ -111,10 +111,12 @@ function get(target: Target, path = '/'): Promise<string> {
 }
 
 // `graceful reload --pid <graceful>`: its exit status and what it said.
-async function reload(graceful: Run): Promise<{ code: number | null; text: string }> {
+async function reload(graceful: Run): Promise<{ code: number | null; text: string; why: string }> {
   const client = start(['reload', '--pid', String(graceful.pid)]);
   const exit = await exitOf(client, 30_000);
-  return { code: exit.code, text: client.stderr.text };
+  // On failure, what the graceful being reloaded said too (its control socket, its generations).
+  const why = `${client.stderr.text}\ngraceful (pid ${graceful.pid}) said:\n${graceful.stderr.text.slice(-3000)}`;
+  return { code: exit.code, text: client.stderr.text, why };
 }
 
 function behaviourFile(initial = 'ok'): { path: string; set(text: string): void } {
@@ -143,7 +145,7 @@ describe('a Node HTTP server on the held socket', () => {
     const outcomes: string[] = [];
     for (let i = 1; i <= 10; i++) {
       const r = await reload(run);
-      expect(r.code, r.text).toBe(0);
+      expect(r.code, r.why).toBe(0);
       outcomes.push(r.text.match(/\[(\w[\w-]*)\]/)?.[1] ?? r.text);
       // The new generation answers before the next reload.
       await run.stdout.waitFor(new RegExp(`ready \\d+ generation ${i + 1} `), `generation ${i + 1} ready`);
@@ -286,7 +288,7 @@ describe('a Node HTTP server on the held socket', () => {
       const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', ready.replace('PORT', String(port)), '--report-file', report, '--', node, fixture('listen-http.js')]);
       await run.stderr.waitFor(/ready in [\d.]+m?s/, `generation 1 ready (${ready})`);
       const r = await reload(run);
-      expect(r.code, r.text).toBe(0);
+      expect(r.code, r.why).toBe(0);
       const second = Number(run.stdout.text.match(/ready (\d+) generation 2/)![1]);
       expect(await get({ port })).toBe(`${second} 2\n`);
       run.signal('SIGTERM');
@@ -323,7 +325,7 @@ describe('the docs\' examples: Express and Fastify on fd 3', () => {
     await run.stderr.waitFor(/ready in [\d.]+m?s/, 'the app ready');
     const [pid1] = (await get({ port })).split(' ');
     const r = await reload(run);
-    expect(r.code, r.text).toBe(0);
+    expect(r.code, r.why).toBe(0);
     const [pid2, gen] = (await get({ port })).trim().split(' ');
     expect([gen, pid2 !== pid1]).toEqual(['2', true]);
     await waitGone([Number(pid1)]);
@@ -353,7 +355,7 @@ describe('third-party servers as docs/reload.md runs them', () => {
       await stream.answeredMore(10);
       for (let i = 1; i <= 3; i++) {
         const r = await reload(run);
-        expect(r.code, r.text).toBe(0);
+        expect(r.code, r.why).toBe(0);
         await stream.answeredMore(10);
       }
       const result = await stream.stop();
