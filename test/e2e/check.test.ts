@@ -72,7 +72,9 @@ describe('graceful check', () => {
 
   it('process.exit() on SIGTERM fails in-flight completion, and only that', async () => {
     const port = await freePort();
-    const r = await check(['--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=2000`], [node, fixture('exits-on-term.js'), String(port)]);
+    // Requests it would answer in 10 minutes: the stop always finds them in flight, however
+    // long graceful check takes to send it after them.
+    const r = await check(['--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=600000`], [node, fixture('exits-on-term.js'), String(port)]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['inflight']);
     expect(line(r.stderr, 'inflight')).toMatch(/FAIL\s+inflight\s+0\/10 in-flight requests completed; 10 (ECONNRESET|socket hang up).*let running requests finish before exiting/);
@@ -117,7 +119,7 @@ describe('graceful check', () => {
   it('serving new requests while draining fails new-work-refused, and only that', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const r = await check(['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=1000`, '--probe', `${base}/`], [node, fixture('accepts-while-draining.js'), String(port)]);
+    const r = await check(['--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=1000&after=stop`, '--probe', `${base}/`], [node, fixture('accepts-while-draining.js'), String(port)]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['new-work-refused']);
     expect(line(r.stderr, 'new-work-refused')).toMatch(/new work was accepted \d+ms after SIGTERM, while in-flight work was finishing: stop accepting first/);

@@ -21,12 +21,14 @@ describe.skipIf(missing !== null)('connections-closed, cleanup-order, files-clos
     await Promise.all([pg?.stop(), redis?.stop()]);
   });
 
+  // The in-flight requests do their work 600 ms after the stop signal: graceful check sends
+  // it a while after them (longer with both cores busy), and the stop must find them in flight.
   async function check(flags: string[]) {
     const port = await freePort();
     const dir = tempDir();
     const report = join(dir, 'check.json');
     const run = start(
-      ['check', '--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/work?ms=600`, '--inflight-count', '5', '--report-file', report, '--', process.execPath, fixture('db-app.js'), String(port), pg.url, redis.url, ...flags],
+      ['check', '--ready', `tcp:${port}`, '--inflight', `http://127.0.0.1:${port}/work?ms=600&after=stop`, '--inflight-count', '5', '--report-file', report, '--', process.execPath, fixture('db-app.js'), String(port), pg.url, redis.url, ...flags],
       { env: { LOG_FILE: join(dir, 'app.log') } },
     );
     const exit = await exitOf(run, 25_000);
