@@ -39,7 +39,7 @@ describe('graceful run -- npm start', () => {
     expect(exit.code, run.stderr.text).toBe(0);
     expect(alive(server)).toBe(false);
     const summary = run.stderr.text.split('\n').find((l) => l.includes('exit status'))!;
-    expect(summary).toMatch(new RegExp(`^graceful: node \\.\\./http-server\\.js \\(pid ${server}\\) stopped cleanly: SIGTERM received, SIGTERM sent at \\+\\d+ms, exited with code 0 at \\+1\\.\\d+s; its launcher npm start \\(pid ${run.pid === 0 ? '' : '\\d+'}\\) died of SIGTERM at \\+\\d+ms without waiting for it: in a container, PID 1 exiting kills the program mid-request: run the program directly .*put \`exec\` before the command in the package.json script, or keep graceful as PID 1; exit status 0 \\[clean\\]$`));
+    expect(summary).toMatch(new RegExp(`^graceful: node \\.\\./http-server\\.js \\(pid ${server}\\) stopped cleanly: SIGTERM received, SIGTERM sent at \\+[\\d.]+m?s, exited with code 0 at \\+[\\d.]+s; its launcher npm start \\(pid ${run.pid === 0 ? '' : '\\d+'}\\) died of SIGTERM at \\+[\\d.]+m?s without waiting for it: in a container, PID 1 exiting kills the program mid-request: run the program directly .*put \`exec\` before the command in the package.json script, or keep graceful as PID 1; exit status 0 \\[clean\\]$`));
     const r = readJson(report);
     expect(r).toMatchObject({ verdict: 'clean', exitStatus: 0, exit: { signal: 'SIGTERM' }, app: { pid: server, command: 'node ../http-server.js', exit: { code: 0, signal: null, known: true }, outlivedLauncher: true } });
     expect(r.exit.shutdownMs).toBeGreaterThanOrEqual(1200);
@@ -80,7 +80,7 @@ describe('graceful check -- npm start', () => {
     const { exit, r, line, failed, run } = await check(['npm', 'start']);
     expect(exit.code).toBe(1);
     expect(failed, run.stderr.text).toEqual(['launcher']);
-    expect(line('launcher')).toMatch(/FAIL\s+launcher\s+npm start \(pid \d+\) died of SIGTERM at \+\d+ms, before node \.\.\/http-server\.js \(pid \d+\), which it started, had stopped, without passing SIGTERM on to it \(graceful sent it itself, to judge the program\): in a container, PID 1 exiting kills the program mid-request/);
+    expect(line('launcher')).toMatch(/FAIL\s+launcher\s+npm start \(pid \d+\) died of SIGTERM at \+[\d.]+m?s, before node \.\.\/http-server\.js \(pid \d+\), which it started, had stopped, without passing SIGTERM on to it \(graceful sent it itself, to judge the program\): in a container, PID 1 exiting kills the program mid-request/);
     expect(line('handles-signal')).toMatch(/ok\s+handles-signal\s+catches SIGTERM/);
     expect(line('inflight')).toMatch(/ok\s+inflight\s+10\/10/);
     expect(line('new-work-refused')).toMatch(/ok\s+new-work-refused\s+\d+ new requests refused/);

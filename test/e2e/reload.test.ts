@@ -517,7 +517,7 @@ describe('graceful check --reload', () => {
     expect(good.stderr.text).toMatch(/ok {4}reloads {5}2 of 2 switched/);
     expect(good.stderr.text).toMatch(/ok {4}requests {4}\d+ answered \(\d+ on kept-alive connections, \d+ on new ones\), none refused, reset or failed/);
     expect(good.stderr.text).toMatch(/ok {4}inflight {4}4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) completed with 2xx while their generation drained/);
-    expect(good.stderr.text).toMatch(/graceful: check passed: 2 reload\(s\) switched, \d+ requests, 0 failed, longest pause \d+ms/);
+    expect(good.stderr.text).toMatch(/graceful: check passed: 2 reload\(s\) switched, \d+ requests, 0 failed, longest pause [\d.]+m?s/);
 
     const behaviour = behaviourFile('no-drain');
     const bad = start(args, { env: { BEHAVIOUR: behaviour.path } });
