@@ -51,7 +51,14 @@ function requestStream(target: Target, clients = { keepAlive: 2, fresh: 2 }) {
         res.on('data', (c: string) => (body += c));
         res.on('end', () => resolve({ body: res.statusCode === 200 ? body : null, error: res.statusCode === 200 ? null : `HTTP ${res.statusCode}`, reused: req.reusedSocket, answering }));
       });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
+      // A request unanswered for 10 s fails, saying where the kernel has its connection (in
+      // the held socket's queue, accepted by a generation, closed by one) and what listens.
+      let local: number | undefined;
+      req.on('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', () => (local = socket.localPort));
+        else local = socket.localPort;
+      });
+      req.on('timeout', () => req.destroy(new Error(`timed out; the kernel: ${kernelView(local, 'port' in target ? target.port : null)}`)));
       req.on('error', (e: NodeJS.ErrnoException) => resolve({ body: null, error: e.code ?? e.message, reused: req.reusedSocket, answering }));
       req.end();
     });
@@ -95,6 +102,13 @@ function requestStream(target: Target, clients = { keepAlive: 2, fresh: 2 }) {
       }
     },
   };
+}
+
+// What ss says of the connection from local port `local`, and of the listening socket on `port`.
+function kernelView(local: number | undefined, port: number | null): string {
+  const ss = (args: string[]) => (spawnSync('ss', args, { encoding: 'utf8' }).stdout ?? '').split('\n').slice(1).join(' | ').replace(/\s+/g, ' ').trim();
+  const connection = local === undefined ? 'not connected' : ss(['-tanpi', `( sport = :${local} or dport = :${local} )`]) || 'no such connection';
+  return `${connection}; listening: ${port === null ? '?' : ss(['-ltnp', `( sport = :${port} )`])}`;
 }
 
 // One GET: the body ("<pid> <generation>"), or the error.
