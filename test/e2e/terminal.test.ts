@@ -231,7 +231,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
 
   it('Ctrl+Z in a shell stops the child and graceful; fg resumes both, each getting one SIGCONT', async () => {
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run -- "$GNODE" ${fixture('catch-signals.js')}\r`);
+    type(shell, `"$GN" "$GC" run -- "$GNODE" '${fixture('catch-signals.js')}'\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     type(shell, CTRL_Z);
@@ -300,7 +300,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
   it('a closed terminal under a shell: the shell hangs the job up, the child gets SIGHUP and dies of it', async () => {
     const report = join(tempDir(), 'report.json');
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GNODE" ${fixture('drains-for.js')} 0\r`);
+    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GNODE" '${fixture('drains-for.js')}' 0\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     shell.signal('SIGKILL');

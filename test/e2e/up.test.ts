@@ -55,13 +55,13 @@ processes:
     timeout: 5s
 ${extra.kv ?? ''}
   db:
-    command: [${node}, ${fixture('db-server.js')}, "${db}", "${kv}", --delay, "300"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('db-server.js'))}, "${db}", "${kv}", --delay, "300"]
     depends_on: [kv]
     ready: tcp:${db}
     timeout: 5s
 ${extra.db ?? ''}
   api:
-    command: [${node}, ${fixture('api-server.js')}, "${api}", "${db}", "${kv}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('api-server.js'))}, "${api}", "${db}", "${kv}"]
     depends_on:
       db: ready
       kv: ready
@@ -122,7 +122,7 @@ describe('a three-level stack: kv <- db <- api', () => {
     // A fourth process on top of api that ignores SIGTERM, with a 1 s grace period.
     writeFileSync(file, `${readFileSync(file, 'utf8')}
   stuck:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: { api: ready }
     timeout: 1s
 `);
@@ -149,18 +149,18 @@ describe('a three-level stack: kv <- db <- api', () => {
     const file = stackFile(`
 processes:
   kv:
-    command: [${node}, ${fixture('kv-server.js')}, "${kv}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('kv-server.js'))}, "${kv}"]
     ready: tcp:${kv}
   side:
-    command: [${node}, ${fixture('drains-for.js')}, "100"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "100"]
     depends_on: [kv]
   db:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: [kv]
     ready: tcp:${never}
     ready_timeout: 1s
   api:
-    command: [${node}, ${fixture('http-server.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('http-server.js'))}, "0"]
     depends_on: [db]
 `);
     const report = join(tempDir(), 'stack.json');
@@ -182,7 +182,7 @@ processes:
       const { ports, file } = await threeLevels();
       writeFileSync(file, `${readFileSync(file, 'utf8')}
   tests:
-    command: [${node}, -e, "fetch('http://127.0.0.1:${ports.api}/work').then(async (r) => { console.log('got', r.status, (await r.text()).trim()); process.exit(${status}); })"]
+    command: [${JSON.stringify(node)}, -e, "fetch('http://127.0.0.1:${ports.api}/work').then(async (r) => { console.log('got', r.status, (await r.text()).trim()); process.exit(${status}); })"]
     depends_on: { api: ready }
 `);
       const report = join(tempDir(), 'stack.json');
@@ -203,10 +203,10 @@ describe('the whole stop\'s deadline', () => {
     const file = stackFile(`
 processes:
   base:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     timeout: 10s
   top:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [base]
     timeout: 10s
 `);
@@ -243,17 +243,17 @@ describe('when one ends on its own', () => {
     const file = stackFile(`
 processes:
   db:
-    command: [${node}, -e, ${JSON.stringify(db)}, ${state}]
+    command: [${JSON.stringify(node)}, -e, ${JSON.stringify(db)}, ${state}]
     ready: log:^ready
     restart: on-failure
     restart_delay: 100ms
   api:
-    command: [${node}, ${fixture('drains-for.js')}, "50"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "50"]
     ready: log:^ready
     depends_on:
       db: { condition: ready, restart: true }
   audit:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: [db]
 `);
     const run = start(['up', '-f', file]);
@@ -308,9 +308,9 @@ describe.skipIf(!canUnshare)('as PID 1', () => {
     const file = stackFile(`
 processes:
   orphans:
-    command: [${node}, ${fixture('orphans.js')}, "50", "300"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('orphans.js'))}, "50", "300"]
   daemon:
-    command: [${node}, ${fixture('daemonizes.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('daemonizes.js'))}]
     depends_on: [orphans]
   stranger:
     command: env -i E2E_LEAK_TOKEN=$E2E_LEAK_TOKEN setsid -f sleep 300; exec ${node} ${fixture('drains-for.js')} 0
@@ -374,9 +374,9 @@ describe('signals', () => {
     const file = stackFile(`
 processes:
   a:
-    command: [${node}, ${fixture('catch-signals.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('catch-signals.js'))}]
   b:
-    command: [${node}, ${fixture('catch-signals.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('catch-signals.js'))}]
     depends_on: [a]
 `);
     const run = start(['up', '-f', file]);
@@ -401,10 +401,10 @@ describe('output', () => {
     const file = stackFile(`
 processes:
   printer:
-    command: [${node}, -e, "for (let i = 0; i < 20000; i++) console.log('line ' + i); console.error('to stderr'); process.stdout.write('no newline at the end')"]
+    command: [${JSON.stringify(node)}, -e, "for (let i = 0; i < 20000; i++) console.log('line ' + i); console.error('to stderr'); process.stdout.write('no newline at the end')"]
     on_exit: continue
   b:
-    command: [${node}, -e, "console.log('from b'); setTimeout(() => {}, 200)"]
+    command: [${JSON.stringify(node)}, -e, "console.log('from b'); setTimeout(() => {}, 200)"]
     on_exit: continue
 `);
     const run = start(['up', '-q', '-f', file]);
@@ -426,7 +426,7 @@ describe('output, in bulk', () => {
     const file = stackFile(`
 processes:
   big:
-    command: [${node}, ${fixture('prints-a-lot.js')}, "${BYTES}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('prints-a-lot.js'))}, "${BYTES}"]
 `);
     // O_NONBLOCK on the pipe graceful writes to, as a Node parent (npm) sets it on a stdout
     // it shares: a full pipe then answers EAGAIN, which must not lose a byte.
@@ -508,9 +508,9 @@ describe('graceful check for a stack', () => {
     const file = stackFile(`
 processes:
   a:
-    command: [${node}, ${fixture('exits-with.js')}, "3"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('exits-with.js'))}, "3"]
   b:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: { a: started }
 `);
     const run = start(['check', '-f', file]);
@@ -524,7 +524,7 @@ processes:
     const { file } = await threeLevels({ api: '' });
     writeFileSync(file, `${readFileSync(file, 'utf8')}
   stuck:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [api]
     timeout: 500ms
 `);
@@ -547,9 +547,9 @@ describe('on a terminal', () => {
     const file = stackFile(`
 processes:
   base:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
   top:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [base]
 `);
     const run = onTerminal(['up', '-f', file]);
