@@ -7,7 +7,7 @@ import type { ChildExit, Facts, Policy, StopFacts } from './types.js';
 export type Verdict =
   /** Asked to stop; handled the stop signal and exited with success, in time. */
   | 'clean'
-  /** Asked to stop; died of the stop signal itself: it has no handler for it. */
+  /** Asked to stop; died of the stop signal itself (no handler, or a handler that re-raised it: not visible from outside). */
   | 'signal-default'
   /** Asked to stop; had to be killed (grace period over, or a second Ctrl+C). */
   | 'escalated'
