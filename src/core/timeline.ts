@@ -94,6 +94,7 @@ export function exitStatus(facts: Facts, policy: Policy): number {
   // The child's own status would say nothing of a failed start or a memory limit.
   if (facts.stop?.trigger === 'ready-timeout') return EXIT.notReady;
   if (facts.stop?.trigger === 'memory-limit') return EXIT.overMemory;
+  if (facts.stop?.trigger === 'watchdog') return EXIT.watchdog;
   const exit = workExit(facts);
   if (!exit || succeeded(facts, policy)) return 0;
   return exit.signal !== null ? signalStatus(exit.signo ?? 0) : (exit.code ?? 0);

@@ -292,6 +292,8 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
+    case 'watchdog':
+      return 'no WATCHDOG=1 within its watchdog period (WatchdogSec=)';
     case 'reload':
       return 'replaced by a new generation (reload)';
     case 'stack':

@@ -18,6 +18,7 @@ import { say } from '../../shell/ui/output.js';
 import { Trap } from '../../shell/trap.js';
 import { systemClock } from '../../shell/clock.js';
 import type { Ui } from '../../shell/ui/display.js';
+import type { Manager } from '../../shell/sockets/manager.js';
 
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {
@@ -47,6 +48,9 @@ export async function run(options: RunOptions): Promise<number> {
   // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
   if (options.reload) return (await import('./generations.js')).runGenerations(options);
   const { restart } = options.lifecycle;
+  // A service manager above graceful (systemd's Type=notify): told what the program does.
+  // Its module is loaded only then; without NOTIFY_SOCKET this costs one look at the variable.
+  const manager = process.env.NOTIFY_SOCKET !== undefined ? await serviceManager(options) : null;
   // The process's signal handlers: each run's supervisor, then each restart delay, in turn.
   const trap = new Trap(systemClock().now);
   let history: RunRecord[] = [];
@@ -59,11 +63,12 @@ export async function run(options: RunOptions): Promise<number> {
   if (health === 'failed') return EXIT.usage;
   const finish = (ending: Ending, summarized = false): number => {
     health?.close();
+    manager?.link.close();
     return finishRun(options, ending, runs, summarized);
   };
 
   for (let round = 1; ; round++) {
-    const { supervisor, stopMonitor } = superviseOnce(options, trap);
+    const { supervisor, stopMonitor } = superviseOnce(options, trap, manager);
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
@@ -91,7 +96,9 @@ export async function run(options: RunOptions): Promise<number> {
       if (gaveUp) ui.warn(`giving up: ${why}`);
       return finish({ ...ending, why: restart.mode === 'no' ? null : { gaveUp, why } });
     }
-    ui.info(restartLine(options, facts, record, decision.delayMs, round));
+    const line = restartLine(options, facts, record, decision.delayMs, round);
+    ui.info(line);
+    manager?.link.status(line);
     waiting = true;
     const stopped = await restartDelay(decision.delayMs, trap, options.interactive);
     waiting = false;
@@ -116,9 +123,22 @@ async function startHealth(options: RunOptions, read: () => Health): Promise<Ser
   return 'failed';
 }
 
+// The service manager above graceful, from NOTIFY_SOCKET (which the child then does not
+// inherit); null, said in one line, when it cannot be told.
+async function serviceManager(options: RunOptions): Promise<Manager | null> {
+  const { openManager, ChildWatchdog } = await import('../../shell/sockets/manager.js');
+  const warn = (line: string) => {
+    if (!options.quiet) say(`graceful: warning: ${line}\n`);
+  };
+  const link = openManager(warn);
+  if (typeof link === 'string') warn(link);
+  if (typeof link === 'string' || !link) return null;
+  return { link, readiness: options.ready ? 'ready' : 'spawn', watchChild: (ms, missed) => new ChildWatchdog(ms, missed) };
+}
+
 // One run's supervisor, with its resource monitor (--max-memory, --stats) started with the
 // child: over the limit, the run is stopped through the supervisor's one shutdown sequence.
-function superviseOnce(options: RunOptions, trap: Trap): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
+function superviseOnce(options: RunOptions, trap: Trap, manager: Manager | null): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
   const { lifecycle } = options;
   let monitor: Monitor | null = null;
   const supervisor: Supervisor = new Supervisor(options, {
@@ -129,7 +149,7 @@ function superviseOnce(options: RunOptions, trap: Trap): { supervisor: Superviso
         supervisor.stop('memory-limit');
       });
     },
-  }, { trap });
+  }, { trap, manager });
   return { supervisor, stopMonitor: () => (monitor as Monitor | null)?.stop() ?? null };
 }
 
@@ -148,7 +168,7 @@ function recordOf(outcome: RunOutcome, now: () => number): RunRecord {
 function restartLine(options: RunOptions, facts: Facts, record: RunRecord, delayMs: number, round: number): string {
   const { restart } = options.lifecycle;
   const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
-  const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
+  const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : record.trigger === 'watchdog' ? ' (stopped: missed its watchdog)' : '';
   const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
   return `${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(delayMs)} (restart ${round})`;
 }

@@ -248,6 +248,60 @@ export function sockets(): SocketCalls | string {
   }
 }
 
+/** The sending side of an AF_UNIX datagram socket (sd_notify to the service manager above graceful). */
+export interface DatagramSender {
+  /**
+   * Sends one datagram to `address`: a socket path, or `@name` for a name in Linux's abstract
+   * namespace, as sd_notify(3) reads NOTIFY_SOCKET. 0, or -errno.
+   */
+  send(address: string, data: Buffer): number;
+  close(): void;
+}
+
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+
+let sender: DatagramSender | string | null = null;
+
+// The sending socket, or why there is none here. Loaded on first use only: graceful opens
+// it only when a service manager gave it NOTIFY_SOCKET (shell/sockets/manager.ts).
+export function datagramSender(): DatagramSender | string {
+  if (sender !== null) return sender;
+  if (process.platform !== 'linux') return (sender = `not available on ${process.platform}`);
+  try {
+    const koffi = loadKoffi();
+    const self = koffi.load(null);
+    const socket = self.func('int socket(int domain, int type, int protocol)');
+    const sendto = self.func('long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)');
+    const close = self.func('int close(int fd)');
+    // One unbound socket for every message: the kernel stamps each with graceful's pid and
+    // credentials (what systemd's NotifyAccess=main checks), not with a path of its own.
+    const fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return (sender = `cannot create a datagram socket (errno ${koffi.errno()})`);
+    sender = {
+      send: (address, data) => {
+        // struct sockaddr_un: sa_family_t (native-endian uint16), then the path and its NUL;
+        // an abstract name is a NUL and the name, its length given by addrlen, no NUL after.
+        const abstract = address.startsWith('@');
+        const name = Buffer.from(abstract ? address.slice(1) : address);
+        if (name.length + 1 > SUN_PATH_MAX) return -36; // ENAMETOOLONG
+        const addr = Buffer.alloc(2 + 1 + name.length);
+        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+        else addr.writeUInt16BE(AF_UNIX, 0);
+        name.copy(addr, abstract ? 3 : 2);
+        // Never wait for a manager that does not read (a full queue loses the message, as
+        // sd_notify's would block the service instead), never die of its closed socket.
+        const n = Number(sendto(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addr.length));
+        return n >= 0 ? 0 : -koffi.errno();
+      },
+      close: () => void close(fd),
+    };
+    return sender;
+  } catch (error) {
+    return (sender = `koffi could not be loaded (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
 function loadKoffi(): any {

@@ -15,6 +15,10 @@ export interface NotifyEvents {
   stopping(): void;
   /** EXTEND_TIMEOUT_USEC=n: the current timeout (start or stop) runs at least n us from now. */
   extend(ms: number): void;
+  /** WATCHDOG=1: the child is alive (its watchdog, under a service manager's WatchdogSec=). */
+  watchdog?(): void;
+  /** STATUS=text: what the child says it does, for the service manager above graceful. */
+  status?(text: string): void;
 }
 
 export interface NotifySocket {
@@ -53,6 +57,8 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
           on.ready();
         } else if (key === 'STOPPING' && value === '1') on.stopping();
         else if (key === 'EXTEND_TIMEOUT_USEC' && /^\d+$/.test(value)) on.extend(Number(value) / 1000);
+        else if (key === 'WATCHDOG' && value === '1') on.watchdog?.();
+        else if (key === 'STATUS' && eq > 0) on.status?.(value);
       }
     }
   };
