@@ -8,7 +8,7 @@ import type { Action, Event, OwnStop, Policy, SignalName, State, StopSignal } fr
 import { EXIT } from '../config/errors.js';
 import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
-import { stepLines, summaryLine } from '../report/human.js';
+import { describeCommand, stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../config/signals.js';
 import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
@@ -465,6 +465,10 @@ export class Supervisor {
       extend: (ms) => this.dispatch({ type: 'extend-timeout', at: now(), ms }),
       watchdog: () => this.#childWatchdog?.ping(),
       status: (text) => manager?.link.status(text),
+      // A reload of the program's own (a forwarded SIGHUP, without graceful's reloads): the
+      // manager's Type=notify-reload waits for these two.
+      reloading: () => manager?.link.reloading(`${describeCommand(this.options.command)} (pid ${this.pid}) is reloading`),
+      readyAgain: () => manager?.link.ready(`${describeCommand(this.options.command)} (pid ${this.pid}) is ready again`),
     });
     if (typeof socket === 'string') {
       this.ui.warn(`${socket}; the child cannot report that it is ready, and --ready-timeout will stop it`);

@@ -119,6 +119,15 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     m.run.signal('SIGTERM');
   });
 
+  it('NOTIFY_SOCKET neither a path nor an @name: one warning naming it, and the program runs without it', async () => {
+    const run = start(['run', '--', '/bin/sh', '-c', 'echo "notify=${NOTIFY_SOCKET-none}"; echo ready $$'], { env: { NOTIFY_SOCKET: 'relative/notify' } });
+    expect((await exitOf(run)).code).toBe(0);
+    expect(run.stdout.text).toMatch(/^notify=none$/m);
+    expect(run.stderr.text.match(/warning: .*$/gm)).toEqual([
+      'warning: NOTIFY_SOCKET=relative/notify is neither a socket path nor an @abstract name: the service manager is not told when the program is ready or stops',
+    ]);
+  });
+
   it("WATCHDOG_PID naming another process: the watchdog is not graceful's, no pings", async () => {
     const address = join(tempDir(), 'notify');
     const m = await manager(address);
@@ -156,6 +165,27 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     expect(pings.every((x) => x.pid === run.pid)).toBe(true);
     for (let i = 1; i < pings.length; i++) expect(pings[i]!.at - pings[i - 1]!.at).toBeLessThan(450);
     expect(pings.at(-1)!.at).toBeGreaterThan(stopping.at - 300);
+    m.run.signal('SIGTERM');
+  });
+
+  it("Type=notify-reload, a program that reloads itself on SIGHUP: its RELOADING=1 and READY=1 go on to the manager", async () => {
+    const address = join(tempDir(), 'notify');
+    const m = await manager(address);
+    const run = start(['run', '--ready', 'notify', '--', PYTHON, fixture('notify.py'), '--reload-on-hup'], { env: { NOTIFY_SOCKET: address } });
+    const child = await run.ready();
+    await m.waitFor('READY=1', (x) => x.fields.READY === '1');
+    const asked = monotonicMs();
+    run.signal('SIGHUP');
+    await run.stdout.waitFor(/reloaded/, 'the program to reload');
+    const reloading = await m.waitFor('RELOADING=1', (x) => x.fields.RELOADING === '1');
+    const again = await m.waitFor('READY=1 after the reload', (x) => x.fields.READY === '1' && x.at > reloading.at);
+    expect(Number(reloading.fields.MONOTONIC_USEC) / 1000).toBeGreaterThanOrEqual(asked);
+    expect(reloading.fields.STATUS).toMatch(new RegExp(`notify\\.py --reload-on-hup \\(pid ${child}\\) is reloading$`));
+    // The program's 200 ms between its two messages, as it sent them.
+    expect(again.at - reloading.at).toBeGreaterThanOrEqual(190);
+    expect(again.fields.STATUS).toMatch(/is ready again$/);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
     m.run.signal('SIGTERM');
   });
 
