@@ -91,20 +91,20 @@ class Notifier implements ServiceManager {
   }
 
   ready(status: string): void {
-    this.#send(`READY=1\nSTATUS=${status}`);
+    this.#send(`READY=1\nSTATUS=${oneLine(status)}`);
   }
 
   reloading(status: string): void {
     // Type=notify-reload: RELOADING=1 with the monotonic time of the request, in µs.
-    this.#send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}\nSTATUS=${status}`);
+    this.#send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}\nSTATUS=${oneLine(status)}`);
   }
 
   stopping(status: string): void {
-    this.#send(`STOPPING=1\nSTATUS=${status}`);
+    this.#send(`STOPPING=1\nSTATUS=${oneLine(status)}`);
   }
 
   status(text: string): void {
-    this.#send(`STATUS=${text}`);
+    this.#send(`STATUS=${oneLine(text)}`);
   }
 
   extend(ms: number): void {
@@ -129,7 +129,8 @@ class Notifier implements ServiceManager {
     // is no deadline of graceful's, and the manager's own applies.
     if (stop.deadline !== null && stop.deadline !== p.stop?.deadline) this.extend(stop.deadline - now + PLATFORM_RESERVE_MS);
     if (stop.signalSentAt !== null && p.stop?.signalSentAt == null) {
-      this.status(`${stop.signal} sent to ${who}${stop.deadline !== null ? `; ${killSignal} in ${human(stop.deadline - now)}` : ''}`);
+      // From the machine's own times, as the step line says it: what is left when it was sent.
+      this.status(`${stop.signal} sent to ${who}${stop.deadline !== null ? `; ${killSignal} in ${human(stop.deadline - stop.signalSentAt)}` : ''}`);
     }
     if (stop.killSentAt !== null && p.stop?.killSentAt == null) this.status(`${stop.killSignal} sent to ${who}`);
     if (f.exit && !p.exit && next.phase.kind === 'draining') this.status(`${who} exited; waiting for the rest of its tree`);
@@ -148,6 +149,11 @@ class Notifier implements ServiceManager {
       this.warn(`cannot tell the service manager at NOTIFY_SOCKET=${this.address} (${this.#problem}); it may not hear from graceful`);
     }
   }
+}
+
+// A newline inside a value (a command line's) would start a field of its own.
+function oneLine(text: string): string {
+  return text.replace(/\n/g, ' ');
 }
 
 // Does a stop with this trigger stop the service (as opposed to a generation a reload
