@@ -29,6 +29,8 @@ const F_SETOWN = 8;
 const O_ASYNC = 0o20000;
 const RWF_NOWAIT = 8;
 const EOPNOTSUPP = 95;
+const ENOENT = 2;
+const ECONNREFUSED = 111;
 
 export interface Libc {
   prctl(option: number, a2: number): number;
@@ -184,6 +186,11 @@ export interface SocketCalls {
   cloexec(fd: number): boolean;
   /** Is `fd` a listening stream socket? */
   isListening(fd: number): boolean;
+  /**
+   * Does a process hold the AF_UNIX socket at `path` (a stream or a datagram socket)? A
+   * connect() that is not refused says so; nothing is sent.
+   */
+  held(path: string, stream: boolean): boolean;
   close(fd: number): void;
 }
 
@@ -209,6 +216,7 @@ export function sockets(): SocketCalls | string {
     const getsockopt = self.func('int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)');
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const listen = self.func('int listen(int fd, int backlog)');
+    const connect = self.func('int connect(int fd, const void *addr, uint32_t len)');
     const getsockname = self.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
     const fcntl = self.func('int fcntl(int fd, int cmd, int arg)');
     const close = self.func('int close(int fd)');
@@ -236,6 +244,21 @@ export function sockets(): SocketCalls | string {
         return getsockname(fd, addr, len) === 0 ? addr.readUInt16BE(2) : -1;
       },
       cloexec: (fd) => fcntl(fd, F_SETFD, FD_CLOEXEC) === 0,
+      held: (path, stream) => {
+        const bytes = Buffer.from(path);
+        if (bytes.length >= SUN_PATH_MAX) return false;
+        const fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        const addr = Buffer.alloc(2 + bytes.length + 1);
+        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+        else addr.writeUInt16BE(AF_UNIX, 0);
+        bytes.copy(addr, 2);
+        const errno = connect(fd, addr, addr.length) === 0 ? 0 : (koffi.errno() as number);
+        close(fd);
+        // Refused: a file nobody holds; not there: nothing. Anything else (accepted, a full
+        // backlog, a socket of the other type) is someone's.
+        return errno !== ECONNREFUSED && errno !== ENOENT;
+      },
       isListening: (fd) => {
         const value = [0];
         return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, value, [4]) === 0 && value[0] === 1;
