@@ -84,12 +84,13 @@ describe('sockets of a SIGKILLed graceful', () => {
     await pid1.ready();
     expect(inRuntime(runtime)).toEqual([`${host.pid}.1.status`, '1.1.status'].sort());
     // A second PID 1, beside the first: 1.1.status is the first's, held; it takes 1.2.
-    const second = asPid1(['--', 'node', '-e', 'console.log("ready " + process.pid)']);
+    const second = asPid1(['--', 'node', 'fixtures/http-server.js', '0']);
     await second.ready();
     expect(inRuntime(runtime)).toEqual([`${host.pid}.1.status`, '1.1.status', '1.2.status'].sort());
+    // unshare passes no signal on: graceful, its child, is told.
+    process.kill(childrenOf(second.pid)[0]!.pid, 'SIGTERM');
     expect((await exitOf(second)).code).toBe(0);
     expect(inRuntime(runtime)).toEqual([`${host.pid}.1.status`, '1.1.status'].sort());
-    // unshare passes no signal on: graceful, its child, is told.
     process.kill(childrenOf(pid1.pid)[0]!.pid, 'SIGTERM');
     host.signal('SIGTERM');
     expect((await exitOf(pid1)).code).toBe(0);
