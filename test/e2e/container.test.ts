@@ -107,8 +107,9 @@ describe.skipIf(why !== null)('graceful as PID 1 of a podman container (runc, a 
     expect(run.stderr.text).toMatch(
       /graceful: sh -c .* \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+1\.\d\ds; exit status 0 \[clean\]/,
     );
-    // The 1 s drain and podman's own work (stop, conmon, --rm): far from its 10 s.
-    expect(exit.at - stop.at).toBeLessThan(6000);
+    // On graceful's clock the stop took the 1 s drain (+1.xxs above); with podman's own work
+    // (its command starting, conmon, --rm), seconds on a loaded machine, still short of 10 s.
+    expect(exit.at - stop.at).toBeLessThan(9000);
   });
 
   it('with --preset podman, a program that ignores SIGTERM is killed by graceful at 9.5 s and reported, before podman\'s SIGKILL', async () => {
@@ -118,14 +119,19 @@ describe.skipIf(why !== null)('graceful as PID 1 of a podman container (runc, a 
     const stop = podmanStop(name);
     const exit = await exitOf(run, 15_000);
     const stopped = await stop.done;
-    expect(exit.code, run.stderr.text).toBe(137);
-    expect(run.stderr.text).toMatch(/graceful: SIGTERM received: stopping sh -c .* \(pid \d+\); grace period 9\.50s/);
-    expect(run.stderr.text).toMatch(
-      /graceful: sh -c .* \(pid \d+\) had to be killed: SIGTERM received, SIGTERM sent at \+0ms, SIGKILL sent at \+9\.50s \(grace period of 9\.50s over\), died of SIGKILL at \+9\.5\ds; exit status 137 \[escalated\]/,
+    // What podman said and when graceful ended, for any failure below.
+    const seen = `podman stop: ${stopped.code} ${stopped.stderr.trim()}; graceful exited ${Math.round(exit.at - stop.at)}ms after podman stop began; stderr:\n${run.stderr.text}`;
+    expect(exit.code, seen).toBe(137);
+    expect(run.stderr.text, seen).toMatch(/graceful: SIGTERM received: stopping sh -c .* \(pid \d+\); grace period 9\.50s/);
+    expect(run.stderr.text, seen).toMatch(
+      /graceful: sh -c .* \(pid \d+\) had to be killed: SIGTERM received, SIGTERM sent at \+0ms, SIGKILL sent at \+9\.5\ds \(grace period of 9\.50s over\), died of SIGKILL at \+9\.[5-9]\ds; exit status 137 \[escalated\]/,
     );
-    // graceful's SIGKILL, not podman's: podman stop found the container gone before its 10 s.
-    expect(stopped.stderr).not.toMatch(PODMAN_KILLED);
-    expect(stopped.code, stopped.stderr).toBe(0);
-    expect(exit.at - stop.at).toBeLessThan(10_000);
+    // graceful's SIGKILL, not podman's: podman stop found the container gone before its 10 s
+    // (it says "resorting to SIGKILL" when it is not). Its 10 s count from its own SIGTERM,
+    // which a loaded machine's podman sends a while after the command starts: no bound on
+    // the time from here. (The kill itself is at +9.50s on graceful's clock, a timer or
+    // two late under load, still before podman's.)
+    expect(stopped.stderr, seen).not.toMatch(PODMAN_KILLED);
+    expect(stopped.code, seen).toBe(0);
   });
 });
