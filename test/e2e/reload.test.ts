@@ -114,7 +114,9 @@ function get(target: Target, path = '/'): Promise<string> {
 async function reload(graceful: Run): Promise<{ code: number | null; text: string }> {
   const client = start(['reload', '--pid', String(graceful.pid)]);
   const exit = await exitOf(client, 30_000);
-  return { code: exit.code, text: client.stderr.text };
+  // On a failure, what graceful itself said is the first thing to read.
+  const text = exit.code === 0 ? client.stderr.text : `${client.stderr.text}\n(graceful's stderr:\n${graceful.stderr.text.slice(-3000)})`;
+  return { code: exit.code, text };
 }
 
 function behaviourFile(initial = 'ok'): { path: string; set(text: string): void } {
