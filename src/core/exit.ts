@@ -18,6 +18,8 @@ export const EXIT = {
   internal: 70,
   /** The standalone executable could not load its native part (EX_OSERR; scripts/sea-main.cjs, docs/binary.md). */
   nativeUnavailable: 71,
+  /** Stopped for missing its watchdog pings (WatchdogSec= with --ready notify), and not restarted: the first status free below timeout(1)'s. */
+  watchdog: 123,
   /** Not ready within --ready-timeout, as timeout(1) exits when its command timed out. */
   notReady: 124,
   /** Stopped for going over --max-memory (and not restarted): a failure whatever the child said. */
@@ -50,6 +52,7 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: 'the program\'s', command: 'run', when: 'behind a launcher (npm start, sh -c) that exited first: the status of the program it started, when graceful reaped it' },
   { status: String(EXIT.notReady), command: 'run', when: 'not ready within --ready-timeout' },
   { status: String(EXIT.overMemory), command: 'run', when: 'stopped for going over --max-memory (and not restarted)' },
+  { status: String(EXIT.watchdog), command: 'run', when: "stopped for missing its watchdog pings (a service manager's WatchdogSec= with --ready notify; and not restarted)" },
   { status: String(EXIT.ok), command: 'check', when: 'every check passed' },
   { status: String(EXIT.checkFailed), command: 'check', when: 'a check failed' },
   { status: '128+n', command: 'check', when: 'graceful check itself was interrupted by signal n (130 Ctrl+C, 143 SIGTERM): verdict aborted' },

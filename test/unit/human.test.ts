@@ -97,13 +97,13 @@ describe('the summary line, every way a run ends', () => {
     expect(summary(sim)).toBe('app (pid 100) stopped cleanly: SIGTERM received, pre-stop done after 300ms, SIGTERM sent at +800ms, exited with code 0 at +2.03s; exit status 0 [clean]');
   });
 
-  it('no handler: died of the stop signal', () => {
+  it('died of the stop signal: nothing said of a handler (none, or one that re-raised it, look the same)', () => {
     const sim = Sim.started();
     sim.now = 7000;
     sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
     sim.now = 7005;
     sim.feed(died('SIGTERM', 15));
-    expect(summary(sim)).toBe('app (pid 100) died of SIGTERM: it has no handler for it: SIGTERM received, SIGTERM sent at +0ms, died of SIGTERM at +5ms; exit status 143 [signal-default]');
+    expect(summary(sim)).toBe('app (pid 100) died of SIGTERM: SIGTERM received, SIGTERM sent at +0ms, died of SIGTERM at +5ms; exit status 143 [signal-default]');
   });
 
   it('killed at the deadline, with --kill-signal and a stop signal of its own', () => {

@@ -40,6 +40,7 @@ import { startMonitor, type Monitor } from '../../shell/process/monitor.js';
 import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
 import { Trap } from '../../shell/trap.js';
 import { Ui } from '../../shell/ui/display.js';
+import type { Manager } from '../../shell/sockets/manager.js';
 
 // Without --ready, how long a new generation must have run to count as ready: einhorn's and
 // Server::Starter's 1 s. Long enough for a crash at start to show; a real probe is better
@@ -87,6 +88,8 @@ export class Coordinator {
   #stoppedBy: StopSignal | null = null;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
+  /** The service manager above graceful (NOTIFY_SOCKET), told of the program as a whole. */
+  #manager: Manager | null = null;
 
   constructor(
     readonly options: RunOptions,
@@ -115,6 +118,14 @@ export class Coordinator {
     if (this.verb === 'run') {
       for (const warning of options.warnings) ui.warn(warning);
       checkOutputPath('--report-file', options.reportFile, ui);
+    }
+    // A service manager above graceful (Type=notify-reload): READY=1 once a generation
+    // serves, RELOADING=1 and READY=1 around each reload; loaded only with NOTIFY_SOCKET.
+    if (process.env.NOTIFY_SOCKET !== undefined) {
+      const { openManager, ChildWatchdog } = await import('../../shell/sockets/manager.js');
+      const link = openManager((line) => ui.warn(line));
+      if (typeof link === 'string') ui.warn(link);
+      else if (link) this.#manager = { link, readiness: 'coordinator', watchChild: (ms, missed) => new ChildWatchdog(ms, missed) };
     }
     const held = await holdSockets(reload);
     if (typeof held === 'string') {
@@ -227,6 +238,29 @@ export class Coordinator {
     // What is sent comes first; the lines that tell it follow.
     for (const action of actions) this.#perform(action);
     this.#narrate(prev, event, actions);
+    if (this.#manager) this.#tellManager(this.#manager, prev, actions);
+  }
+
+  // What the service manager hears of the program as a whole: READY=1 when a generation
+  // first serves; RELOADING=1 (with the time of the request) when a reload starts its new
+  // generation, and READY=1 again when its outcome is known, whatever it is (systemd waits
+  // for it to end the reload). The stop is each generation's supervisor's to tell.
+  #tellManager(manager: Manager, prev: GenState, actions: readonly GenAction[]): void {
+    const state = this.#state;
+    const who = (n: number | null) => {
+      const g = state.generations.find((x) => x.n === n);
+      return g ? `generation ${g.n} of ${describeCommand(this.options.command)} (pid ${g.pid})` : 'nothing';
+    };
+    for (const a of actions) {
+      const r = a.type === 'start' ? state.reloads.find((x) => x.generation === a.generation) : null;
+      if (r) manager.link.reloading(`reload ${r.n} (${r.via}): starting generation ${r.generation}`);
+      if (a.type === 'answer') {
+        const answered = state.reloads.find((x) => x.n === a.reload);
+        if (answered) manager.link.ready(`reload ${answered.n} ${answered.outcome}: ${who(serving(state)?.n ?? null)} serves`);
+      }
+    }
+    const now = serving(state);
+    if (now && serving(prev)?.n !== now.n && !actions.some((a) => a.type === 'answer')) manager.link.ready(`${who(now.n)} serves`);
   }
 
   #perform(action: GenAction): void {
@@ -314,6 +348,7 @@ export class Coordinator {
         env: { ...(held.fds.length > 0 ? held.env : {}), GRACEFUL_GENERATION: String(n), ...(trace ? this.#tracer!.env(trace) : {}) },
         sockets: held.fds.length > 0 ? { fds: held.fds, listenPid: this.#listenPid } : null,
         observe: this.verb === 'check' || options.reportFile !== null,
+        manager: this.#manager,
         // An orphan that left its generation's session (a daemon) is told apart by the
         // environment it inherited; one that cleared it is claimed by every generation (the
         // safe side: stopped with each).
@@ -413,6 +448,7 @@ export class Coordinator {
 
   #close(): void {
     this.#timers.cancelAll();
+    this.#manager?.link.close();
     this.#held?.release();
     this.#control?.close();
     this.#health?.close();
