@@ -10,7 +10,7 @@ import { EXIT } from '../../core/exit.js';
 import { graded, type Check } from '../../core/judge.js';
 import type { Reload } from '../../core/generations.js';
 import type { CheckOptions } from './options.js';
-import { Coordinator } from '../run/generations.js';
+import { Coordinator, instanceName } from '../run/generations.js';
 import { human, describeCommand } from '../../report/human.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { say } from '../../shell/ui/output.js';
@@ -41,15 +41,15 @@ type Inflight = InflightOutcome & { at: number; reload: number };
 // Runs the check; resolves with graceful's exit status (0 passed, 1 failed, 128+n aborted).
 export async function checkReloads(options: CheckOptions): Promise<number> {
   const run = options.run;
-  const exited = new Map<number, () => void>();
-  const gone = (n: number) => new Promise<void>((resolve) => exited.set(n, resolve));
+  const exited = new Map<string, () => void>();
+  const gone = (n: number, instance: number) => new Promise<void>((resolve) => exited.set(`${n}.${instance}`, resolve));
   let firstReady!: () => void;
   const ready = new Promise<void>((resolve) => (firstReady = resolve));
   const coordinator: Coordinator = new Coordinator(
     run,
     {
       ready: () => firstReady(),
-      exited: (n) => exited.get(n)?.(),
+      exited: (n, _outcome, instance) => exited.get(`${n}.${instance}`)?.(),
     },
     'check',
   );
@@ -104,7 +104,7 @@ async function reloadUnderStream(
   coordinator: Coordinator,
   options: CheckOptions,
   target: StreamTarget,
-  gone: (n: number) => Promise<void>,
+  gone: (n: number, instance: number) => Promise<void>,
 ): Promise<{ reloads: Reload[]; inflight: Promise<Inflight>[]; stats: StreamStats }> {
   const { clock } = coordinator;
   const reloads: Reload[] = [];
@@ -130,10 +130,10 @@ async function reloadUnderStream(
     reloads.push(reload);
     if (reload.outcome !== 'switched') continue;
     // Each reload to its end: the replaced generation drained (or its grace period and more passed).
-    const old = reload.replaces;
-    if (old !== null && coordinator.supervisor(old)) {
+    const old = reload.replacing.filter((s) => coordinator.supervisor(s.n, s.instance));
+    if (old.length > 0) {
       const ceiling = new Promise<void>((r) => setTimeout(r, options.run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
-      await Promise.race([gone(old), ceiling]);
+      await Promise.race([Promise.all(old.map((s) => gone(s.n, s.instance))), ceiling]);
     }
     await settle();
   }
@@ -198,21 +198,26 @@ function judgeReloads(coordinator: Coordinator, wanted: number, reloads: readonl
       : graded('requests', false, `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload`);
   // Every generation replaced by a reload must have stopped cleanly: the old one drains.
   const retired = state.generations.filter((g) => g.retiredAt !== null);
-  const verdictOf = (n: number) => {
-    const f = coordinator.factsOf(n);
+  const verdictOf = (n: number, instance: number) => {
+    const f = coordinator.factsOf(n, instance);
     return f ? timeline(f, coordinator.options.policy) : null;
   };
-  const unclean = retired.filter((g) => verdictOf(g.n)?.verdict !== 'clean');
-  const drainMs = retired.map((g) => verdictOf(g.n)?.shutdownMs ?? 0);
+  const unclean = retired.filter((g) => verdictOf(g.n, g.instance)?.verdict !== 'clean');
+  const drainMs = retired.map((g) => verdictOf(g.n, g.instance)?.shutdownMs ?? 0);
+  const name = (g: { n: number; instance: number }) => instanceName(state, g.n, g.instance);
   const drains: ReloadCheck =
     retired.length === 0
       ? graded('drains', true, 'no generation was replaced')
       : unclean.length === 0
-        ? graded('drains', true, `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}`)
-        : graded('drains', false, unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; '));
-  const last = state.generations.filter((g) => g.retiredAt === null).at(-1);
-  const lastVerdict = last ? verdictOf(last.n) : null;
-  const finalStop = graded('final-stop', lastVerdict?.verdict === 'clean', last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran');
+        ? graded('drains', true, `${retired.length} replaced ${state.instances > 1 ? 'instance' : 'generation'}(s) stopped cleanly, in ${spread(drainMs)}`)
+        : graded('drains', false, unclean.map((g) => `${name(g)} (pid ${g.pid}): ${verdictOf(g.n, g.instance)?.verdict ?? 'still running'}`).join('; '));
+  // The instances that served to the end: each must stop cleanly at the final stop.
+  const lastN = state.generations.filter((g) => g.retiredAt === null && g.pid !== null).at(-1)?.n;
+  const finals = state.generations.filter((g) => g.retiredAt === null && g.pid !== null && (state.instances > 1 ? g.readyAt !== null || g.n === lastN : g.n === lastN));
+  const finalVerdicts = finals.map((g) => ({ g, v: verdictOf(g.n, g.instance) }));
+  const finalOk = finals.length > 0 && finalVerdicts.every((f) => f.v?.verdict === 'clean');
+  const finalDetail = finalVerdicts.map(({ g, v }) => `${name(g)} (pid ${g.pid}): ${v?.verdict ?? 'unknown'}${v?.shutdownMs != null ? ` in ${human(v.shutdownMs)}` : ''}`).join('; ');
+  const finalStop = graded('final-stop', finalOk, finals.length > 0 ? finalDetail : 'no generation ran');
   return [graded('reloads', switched.length === wanted, reloadDetail), requests, drains, finalStop];
 }
 

@@ -15,6 +15,8 @@ export interface UiOptions {
   policy: Policy;
   /** Print a line per step off a terminal (graceful run); graceful check prints its checklist instead. */
   steps?: boolean;
+  /** Put in front of each line, after "graceful:": which instance a line is about (--instances). */
+  label?: string;
 }
 
 export class Ui {
@@ -152,7 +154,7 @@ export class Ui {
     // status row; with the plain \r line, the status line is erased first and redrawn.
     const redraw = this.#live !== null && this.#rows === 0;
     if (redraw) this.#clearLive();
-    say(`${this.#paint.dim('graceful:')} ${text}\n`);
+    say(`${this.#paint.dim('graceful:')} ${this.options.label ? `${this.options.label}: ` : ''}${text}\n`);
     if (redraw) this.#redraw();
   }
 }
