@@ -4,12 +4,12 @@
 // whether the port still accepts once graceful is gone.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone, type Run } from './harness.js';
+import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { accepts, behaviourFile, get, reload, requestStream } from './requests.js';
 
 useHarness();
 
@@ -21,116 +21,6 @@ const hasUvicorn = spawnSync('/usr/bin/python3', ['-c', 'import uvicorn']).statu
 const hasGunicorn = spawnSync('gunicorn', ['--version']).status === 0;
 if (!hasUvicorn) console.warn('skipping the uvicorn reload test: Debian\'s python3-uvicorn is not installed');
 if (!hasGunicorn) console.warn('skipping the gunicorn reload test: gunicorn is not installed');
-
-type Target = { port: number } | { socketPath: string };
-
-interface StreamResult {
-  answered: number;
-  failed: string[];
-  retried: number;
-  /** The pids that answered, in the order they first did. */
-  pids: number[];
-  longestPauseMs: number;
-}
-
-// This test's own request stream: clients that keep one connection alive and clients that
-// open one per request, each sending the next request as soon as the last is answered. A
-// request on a kept-alive connection that the server closed before answering is sent again
-// once (RFC 9112, 9.3.1: what HTTP clients do for idempotent requests) and counted.
-function requestStream(target: Target, clients = { keepAlive: 2, fresh: 2 }) {
-  const result: StreamResult = { answered: 0, failed: [], retried: 0, pids: [], longestPauseMs: 0 };
-  let running = true;
-  let last = performance.now();
-  const once = (agent: http.Agent | false) =>
-    new Promise<{ body: string | null; error: string | null; reused: boolean; answering: boolean }>((resolve) => {
-      let answering = false;
-      const req = http.request({ ...target, host: '127.0.0.1', path: '/', agent, timeout: 10_000, headers: agent ? {} : { connection: 'close' } }, (res) => {
-        answering = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ body: res.statusCode === 200 ? body : null, error: res.statusCode === 200 ? null : `HTTP ${res.statusCode}`, reused: req.reusedSocket, answering }));
-      });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (e: NodeJS.ErrnoException) => resolve({ body: null, error: e.code ?? e.message, reused: req.reusedSocket, answering }));
-      req.end();
-    });
-  const loop = async (keepAlive: boolean) => {
-    const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
-    while (running) {
-      const sent = performance.now();
-      let r = await once(agent);
-      if (r.error && r.reused && !r.answering && (r.error === 'ECONNRESET' || r.error === 'EPIPE')) {
-        result.retried++;
-        r = await once(agent);
-      }
-      if (r.body === null) {
-        result.failed.push(`${keepAlive ? 'kept-alive' : 'new connection'}: ${r.error}`);
-        continue;
-      }
-      const now = performance.now();
-      result.longestPauseMs = Math.max(result.longestPauseMs, now - Math.max(last, sent));
-      last = Math.max(last, now);
-      result.answered++;
-      const pid = Number(r.body.split(' ')[0]);
-      if (!result.pids.includes(pid)) result.pids.push(pid);
-    }
-    if (agent) agent.destroy();
-  };
-  const loops = [...Array.from({ length: clients.keepAlive }, () => loop(true)), ...Array.from({ length: clients.fresh }, () => loop(false))];
-  return {
-    result,
-    async stop(): Promise<StreamResult> {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
-    // Resolves once `n` more requests have been answered.
-    async answeredMore(n: number, ms = 10_000): Promise<void> {
-      const goal = result.answered + n;
-      const deadline = performance.now() + ms;
-      while (result.answered < goal) {
-        if (performance.now() > deadline) throw new Error(`the stream got ${result.answered - goal + n} of ${n} answers in ${ms}ms; failures: ${result.failed.join('; ')}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-  };
-}
-
-// One GET: the body ("<pid> <generation>"), or the error.
-function get(target: Target, path = '/'): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ ...target, host: '127.0.0.1', path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
-  });
-}
-
-// `graceful reload --pid <graceful>`: its exit status and what it said.
-async function reload(graceful: Run): Promise<{ code: number | null; text: string }> {
-  const client = start(['reload', '--pid', String(graceful.pid)]);
-  const exit = await exitOf(client, 30_000);
-  return { code: exit.code, text: client.stderr.text };
-}
-
-function behaviourFile(initial = 'ok'): { path: string; set(text: string): void } {
-  const path = join(tempDir(), 'behaviour');
-  writeFileSync(path, initial);
-  return { path, set: (text) => writeFileSync(path, text) };
-}
-
-// Does anything accept a TCP connection on the port?
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('a Node HTTP server on the held socket', () => {
   it('reloaded 10 times with graceful reload under a request stream: no request fails, every old generation drains', { timeout: 120_000 }, async () => {
