@@ -142,7 +142,7 @@ describe('--instances max', () => {
       const args = ['run', '--listen', `tcp://127.0.0.1:${port}`, '--instances', 'max', '--ready', 'ipc', '--', node, fixture('listen-http.js')];
       // taskset execs graceful: the pid the test signals is graceful's.
       const run = start(args, prefix.length ? { via: [...prefix, ...GRACEFUL, ...args] } : {});
-      const lines = cpus > 1 ? new RegExp(`generation 1 instance ${cpus}: .* ready in`) : /generation 1: .* ready in/;
+      const lines = cpus > 1 ? new RegExp(`generation 1 instance ${cpus}: .* ready in`) : /\(pid \d+\) ready in/;
       await run.stderr.waitFor(lines, `${cpus} instance(s) ready`);
       run.signal('SIGTERM');
       expect((await exitOf(run)).code).toBe(0);
