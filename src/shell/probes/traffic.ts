@@ -32,6 +32,8 @@ export interface DiagSocket {
   lastDataRecvMs: number | null;
   /** Segments with data it received (tcp_info, Linux 4.6+): one per request, mostly; null where not given. */
   dataSegsIn: number | null;
+  /** Its inode: which process holds it, through /proc/<pid>/fd (0 for one not accepted yet). */
+  inode: string;
 }
 
 // Reads a sock_diag dump (netlink messages of struct inet_diag_msg, then its attributes).
@@ -59,7 +61,7 @@ export function parseDiag(dump: Buffer, le = endianness() === 'LE'): DiagSocket[
       if (type === 2 && alen >= 4 + 156) dataSegsIn = u32(a + 4 + 152);
       a += (alen + 3) & ~3;
     }
-    out.push({ cookie, state, localPort, lastDataRecvMs, dataSegsIn });
+    out.push({ cookie, state, localPort, lastDataRecvMs, dataSegsIn, inode: String(u32(msg + 68)) });
     at += (len + 3) & ~3;
   }
   return out;
