@@ -402,15 +402,49 @@ describe('graceful check --reload', () => {
     const args = ['check', '--reload', '2', '--listen', `tcp://127.0.0.1:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=5000`, '--inflight-count', '2', '--ready', 'ipc', '--', node, fixture('listen-http.js')];
     const good = start(args);
     expect((await exitOf(good, 60_000)).code, good.stderr.text).toBe(0);
-    expect(good.stderr.text).toMatch(/ok {4}reloads {5}2 of 2 switched/);
-    expect(good.stderr.text).toMatch(/ok {4}requests {4}\d+ answered \(\d+ on kept-alive connections, \d+ on new ones\), none refused, reset or failed/);
-    expect(good.stderr.text).toMatch(/ok {4}inflight {4}4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) completed with 2xx while their generation drained/);
+    expect(good.stderr.text).toMatch(/ok {4}reloads {14}2 of 2 switched/);
+    expect(good.stderr.text).toMatch(/ok {4}requests {13}\d+ answered \(\d+ on kept-alive connections, \d+ on new ones\), none refused, reset or failed/);
+    expect(good.stderr.text).toMatch(/ok {4}inflight {13}4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) completed with 2xx while their generation drained/);
+    expect(good.stderr.text).toMatch(/ok {4}served-before-ready {2}no connection was accepted by a generation before it was ready/);
     expect(good.stderr.text).toMatch(/graceful: check passed: 2 reload\(s\) switched, \d+ requests, 0 failed, longest pause \d+ms/);
 
     const behaviour = behaviourFile('no-drain');
     const bad = start(args, { env: { BEHAVIOUR: behaviour.path } });
     expect((await exitOf(bad, 60_000)).code).toBe(1);
-    expect(bad.stderr.text).toMatch(/FAIL {2}inflight {4}4 of 4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) failed \(/);
+    expect(bad.stderr.text).toMatch(/FAIL {2}inflight {13}4 of 4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) failed \(/);
     expect(bad.stderr.text).toMatch(/graceful: check failed: .*inflight/);
+  });
+
+  it('fails a generation that takes connections before it is ready (a warming server answering 503), naming it', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    // Each new generation listens at once and answers 503 for 1.5 s, then says ready.
+    const behaviour = behaviourFile('warming:1500');
+    const run = start(['check', '--reload', '2', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')], { env: { BEHAVIOUR: behaviour.path } });
+    expect((await exitOf(run, 60_000)).code, run.stderr.text).toBe(1);
+    const pids = [...run.stdout.text.matchAll(/warming (\d+) generation (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(pids.map((p) => p[1])).toEqual([1, 2, 3]);
+    // The 503s are failed requests; the connections the warming generations took are named.
+    expect(run.stderr.text).toMatch(/FAIL {2}requests {13}\d+ of \d+ failed \(HTTP 503 on /);
+    const line = run.stderr.text.match(/FAIL {2}served-before-ready {2}(\d+) connection\(s\) accepted by a generation that was not ready: (.*)/);
+    expect(line, run.stderr.text).not.toBeNull();
+    expect(Number(line![1])).toBeGreaterThan(0);
+    const named = [...line![2]!.matchAll(/generation (\d) \(pid (\d+)\) accepted \d+ from \+[\d.]+m?s, ready at \+([\d.]+)s/g)];
+    expect(named.length).toBeGreaterThan(0);
+    for (const m of named) {
+      expect(pids).toContainEqual([Number(m[2]), Number(m[1])]);
+      expect(Number(m[1])).toBeGreaterThan(1);
+      expect(Number(m[3])).toBeGreaterThanOrEqual(1.5);
+    }
+    expect(run.stderr.text).toMatch(/graceful: check failed: requests, served-before-ready/);
+  });
+
+  it('checks --instances: every instance replaced, each drained, none serving before ready', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const run = start(['check', '--reload', '2', '--instances', '3', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')]);
+    expect((await exitOf(run, 60_000)).code, run.stderr.text).toBe(0);
+    expect(run.stderr.text).toMatch(/ok {4}reloads {14}2 of 2 switched/);
+    expect(run.stderr.text).toMatch(/ok {4}served-before-ready {2}no connection was accepted/);
+    expect(run.stderr.text).toMatch(/ok {4}drains {15}6 replaced instance\(s\) stopped cleanly/);
+    expect(run.stderr.text).toMatch(/ok {4}final-stop {11}generation 3 instance 1 \(pid \d+\): clean in [\d.]+m?s; generation 3 instance 2 \(pid \d+\): clean in [\d.]+m?s; generation 3 instance 3 \(pid \d+\): clean/);
   });
 });
