@@ -42,7 +42,7 @@ interface Table {
 }
 
 // The reload options of graceful run (docs/reload.md restates them beside graceful reload's).
-const RELOAD_KEYS: readonly string[] = ['listen', 'listenPid', 'control', 'reloadSignal'];
+const RELOAD_KEYS: readonly string[] = ['listen', 'listenPid', 'control', 'reloadSignal', 'instances'];
 
 export const TABLES: Record<string, Table> = {
   'options-run': options('RUN_OPTIONS (src/config/options.ts)', RUN_OPTIONS),
