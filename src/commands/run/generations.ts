@@ -23,7 +23,7 @@ import {
 import type { Event, Facts, OwnStop, StopSignal } from '../../core/types.js';
 import { isStopSignal } from '../../core/types.js';
 import { EXIT } from '../../config/errors.js';
-import { readyFor } from '../../config/listen.js';
+import { MAX_INSTANCES, readyFor } from '../../config/listen.js';
 import type { RunOptions } from '../../config/options.js';
 import { parseReady } from '../../config/readiness.js';
 import { reloadLine, summarizeGeneration, summarizeReload, type GenerationFacts } from '../../report/generations.js';
@@ -76,6 +76,8 @@ export class Coordinator {
   /** Each instance's facts once its supervisor is done, by key (bounded as the state's list is). */
   readonly #ended = new Map<string, GenerationFacts & { status: number; outcome: RunOutcome }>();
   readonly #waiters = new Map<number, Waiter>();
+  /** graceful ctl scale requests waiting for their count to serve. */
+  readonly #scaling: { client: ControlClient; count: number; from: number }[] = [];
   #nextWaiter = 1;
   #stats: ResourceStats | null = null;
   #held: HeldSockets | null = null;
@@ -145,7 +147,13 @@ export class Coordinator {
 
     const path = reload.control ?? defaultControlPath(process.pid);
     const dirProblem = reload.control ? null : privateDir(path.slice(0, path.lastIndexOf('/')));
-    const control = dirProblem ?? (await serveControl(path, (client) => this.#request('control', client)));
+    const control =
+      dirProblem ??
+      (await serveControl(path, {
+        reload: (client) => this.#request('control', client),
+        // graceful ctl scale (graceful up runs a --listen program under graceful run): the instances from now on.
+        scale: (client, [count]) => this.#scale(client, count),
+      }));
     if (typeof control === 'string') ui.warn(`no control socket (${control}): graceful reload cannot reach this graceful; ${reload.signal ?? 'a signal'} still reloads`);
     else this.#control = control;
 
@@ -187,6 +195,33 @@ export class Coordinator {
     return this.#supervisors.get(key(n, instance)) ?? null;
   }
 
+  // graceful ctl scale: run `count` instances from now on; answers once they serve (and
+  // those scaled away are gone), or at once when nothing changes.
+  #scale(client: ControlClient, count: string | undefined): void {
+    const n = Number(count);
+    if (!count || !Number.isInteger(n) || n < 1 || n > MAX_INSTANCES) return client.end({ error: `scale: expected a number of instances from 1 to ${MAX_INSTANCES}, got ${JSON.stringify(count ?? '')}` });
+    const phase = this.#state.phase.kind;
+    if (phase === 'stopping' || phase === 'done') return client.end({ error: 'scale: graceful is stopping' });
+    const from = this.#state.instances;
+    this.#scaling.push({ client, count: n, from });
+    this.#dispatch({ type: 'scale', at: this.clock.now(), instances: n });
+  }
+
+  // Answers the scale requests whose count serves now (or that a stop ended).
+  #answerScales(): void {
+    const state = this.#state;
+    const stopping = state.phase.kind === 'stopping' || state.phase.kind === 'done';
+    const live = state.generations.filter((g) => g.role !== 'exited');
+    const settled = !stopping && servingAll(state).length === state.instances && live.every((g) => g.role === 'serving');
+    for (const s of [...this.#scaling]) {
+      if (!stopping && (!settled || s.count !== state.instances)) continue;
+      this.#scaling.splice(this.#scaling.indexOf(s), 1);
+      const pids = servingAll(state).map((g) => g.pid).join(', ');
+      if (stopping) s.client.end({ error: 'scale: graceful is stopping' });
+      else s.client.end({ ok: true, instances: s.count, line: `scaled from ${s.from} to ${s.count} instance(s): ${s.count} serve (pids ${pids})` });
+    }
+  }
+
   #request(via: string, waiter: Waiter): void {
     const id = this.#nextWaiter++;
     this.#waiters.set(id, waiter);
@@ -225,6 +260,7 @@ export class Coordinator {
     // What is sent comes first; the lines that tell it follow.
     for (const action of actions) this.#perform(action);
     this.#narrate(prev, event, actions);
+    if (this.#scaling.length > 0) this.#answerScales();
   }
 
   #perform(action: GenAction): void {
