@@ -75,7 +75,7 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: String(EXIT.ok), command: 'ctl', when: 'done: the process is stopped, or up again (ready where it has a probe); status printed' },
   { status: String(EXIT.ctlRefused), command: 'ctl', when: 'refused (the reason is printed: a process that depends on it runs, it is not running, the stack is stopping, ...), or what it asked for failed' },
   { status: String(EXIT.ctlUnavailable), command: 'ctl', when: 'no running graceful up was found, or it could not be reached' },
-  { status: String(EXIT.usage), command: 'ctl', when: 'usage error: a bad command, name count or option' },
+  { status: String(EXIT.usage), command: 'ctl', when: 'usage error: a bad command, name, count or option' },
   { status: String(EXIT.nativeUnavailable), command: 'both', when: 'the standalone executable cannot load its native part (a noexec or read-only temporary directory: GRACEFUL_TMPDIR, docs/binary.md)' },
 ];
 

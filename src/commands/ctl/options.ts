@@ -17,7 +17,7 @@ export const CTL_COMMANDS = {
   start: { operands: ['name'], does: 'start it (and what it needs that graceful ctl stopped), once its dependencies meet their conditions' },
   stop: { operands: ['name'], does: 'stop it through its stop sequence and hold it (not restarted); refused while processes that depend on it run, unless --with-dependents' },
   restart: { operands: ['name'], does: 'stop it and start it again; its dependents marked restart: true stop first and follow it, the others wait' },
-  scale: { operands: ['name', 'count'], does: 'run count instances of a process with listen: (one at a time up, the highest slots retired down)' },
+  scale: { operands: ['name', 'count'], does: 'run COUNT instances of a process with listen: (new slots start at once; the highest slots are retired, each through its stop sequence)' },
   reload: { operands: ['name'], does: 'a zero-downtime reload of a process with listen: (its instances replaced one at a time)' },
 } as const;
 export type CtlCommandName = keyof typeof CTL_COMMANDS;

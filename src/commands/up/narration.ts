@@ -188,7 +188,7 @@ export function stateWord(state: StackState, name: string, policy: StackPolicy):
       if (st.startedAt === null) return 'starting';
       return policy.processes.find((q) => q.name === name)!.ready && st.readyAt === null ? 'started, not ready' : policy.processes.find((q) => q.name === name)!.ready ? 'ready' : 'running';
     case 'stopping':
-      return 'stopping';
+      return p.bounce ? 'restarting (graceful ctl)' : p.held ? 'stopping (graceful ctl)' : 'stopping';
     case 'restarting':
       return 'waiting to restart';
     case 'ended':
