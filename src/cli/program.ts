@@ -187,7 +187,7 @@ export function program(actions: Actions): Command {
 // variable), and an action given the values from the command line (not commander's
 // defaults).
 function addCommand<K extends string>(cli: Command, def: CommandDef<K>): void {
-  const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', def.epilog());
+  const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', () => def.epilog());
   if (def.operands) sub.argument(def.operands[0], def.operands[1]);
   if (def.passThrough) sub.passThroughOptions();
   for (const spec of def.specs) {
