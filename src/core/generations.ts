@@ -454,11 +454,6 @@ function onExit(state: GenState, event: Extract<GenEvent, { type: 'exited' }>, p
         // Nothing serves (the old ones ended meanwhile): the restart policy decides.
         return afterEnd(next, g, exit, actions, policy);
       }
-      if (reload && g.instance <= reload.instances && !reload.started.includes(g.instance)) {
-        // It ended while the reload is under way and has yet to replace its slot: the
-        // reload's new instance takes the slot over when ready.
-        return { state: trim({ ...next, status: event.status, statusFrom: g.n }), actions };
-      }
       if (reload && reload.started.includes(g.instance) && next.generations.some((o) => o.instance === g.instance && o.n === reload.generation && o.role === 'starting')) {
         // Its replacement is starting already (N = 1: the successor takes over when ready).
         return { state: trim({ ...next, status: event.status, statusFrom: g.n }), actions };
@@ -508,9 +503,10 @@ function afterEnd(state: GenState, g: Generation, exit: GenerationExit, actions:
 }
 
 // Scale to `count` instances: new slots start at once (one new generation); slots past the
-// count are retired, the highest first, through their full stop sequence.
+// count are retired, the highest first, through their full stop sequence. Not during a
+// reload (its slots were counted when it began): the shell says so.
 function onScale(state: GenState, count: number, at: number): GenStep {
-  if (state.phase.kind === 'stopping' || state.phase.kind === 'done' || count < 1 || count === state.instances) return same(state);
+  if (state.phase.kind === 'stopping' || state.phase.kind === 'done' || state.current !== null || count < 1 || count === state.instances) return same(state);
   const was = state.instances;
   let next: GenState = { ...state, instances: count };
   const actions: GenAction[] = [];

@@ -558,3 +558,38 @@ describe('--instances N', () => {
     expect(sim.state.reloads[0]).toMatchObject({ instances: 1, replacing: [{ n: 1, instance: 1 }] });
   });
 });
+
+describe('--instances N, edges', () => {
+  it('an old instance that crashes in a slot the reload has not reached restarts by its policy; the reload fills the slot if it comes first', () => {
+    const sim = new GenSim({ ...withReady, restart: { ...RESTART_DEFAULTS, mode: 'always', delayMs: 5000 } }, 3);
+    sim.feed({ type: 'begin' });
+    for (const i of [1, 2, 3]) sim.feed({ type: 'started', generation: 1, instance: i, pid: 100 + i });
+    for (const i of [1, 2, 3]) sim.feed({ type: 'ready', generation: 1, instance: i });
+    sim.log.length = 0;
+    sim.feed({ type: 'reload', via: 'control', client: null });
+    sim.now = 100;
+    sim.feed(exited(1, 139, null, 3));
+    expect(sim.state.slotRestarts).toEqual([{ instance: 3, until: 5100 }]);
+    sim.feed({ type: 'ready', generation: 2, instance: 1 });
+    // Slot 3 is empty: filled first, before the restart delay is over; slot 2 (served) after.
+    expect(sim.log).toEqual(['0 start 2', '100 retire 1', '100 start 2.3']);
+    sim.feed({ type: 'ready', generation: 2, instance: 3 });
+    expect(sim.log.slice(3)).toEqual(['100 start 2.2']);
+    sim.feed({ type: 'ready', generation: 2, instance: 2 });
+    expect(sim.log.slice(4)).toEqual(['100 retire 1.2', '100 answer reload 1 []']);
+    expect(sim.state.reloads[0]!.outcome).toBe('switched');
+    sim.advanceTo(5100);
+    // The slot is served: the restart does not start a second instance in it.
+    expect(sim.log.filter((l) => l.includes('start'))).toHaveLength(3);
+  });
+
+  it('a scale during a reload changes nothing (the shell refuses it)', () => {
+    const sim = new GenSim(withReady, 2);
+    sim.feed({ type: 'begin' });
+    sim.feed({ type: 'ready', generation: 1, instance: 1 });
+    sim.feed({ type: 'ready', generation: 1, instance: 2 });
+    sim.feed({ type: 'reload', via: 'control', client: null });
+    sim.feed({ type: 'scale', instances: 4 });
+    expect(sim.state.instances).toBe(2);
+  });
+});

@@ -202,6 +202,7 @@ export class Coordinator {
     if (!count || !Number.isInteger(n) || n < 1 || n > MAX_INSTANCES) return client.end({ error: `scale: expected a number of instances from 1 to ${MAX_INSTANCES}, got ${JSON.stringify(count ?? '')}` });
     const phase = this.#state.phase.kind;
     if (phase === 'stopping' || phase === 'done') return client.end({ error: 'scale: graceful is stopping' });
+    if (this.#state.current !== null) return client.end({ error: `scale: reload ${this.#state.current} is under way; scale once it is done` });
     const from = this.#state.instances;
     this.#scaling.push({ client, count: n, from });
     this.#dispatch({ type: 'scale', at: this.clock.now(), instances: n });
