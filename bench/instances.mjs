@@ -28,9 +28,9 @@ export async function instancesFigures({ row, fmt, quick, env, root }) {
   const cli = join(root, 'bin/graceful.js');
   const pm2Bin = join(root, 'node_modules/pm2/bin');
   const hasPm2 = existsSync(join(pm2Bin, 'pm2-runtime'));
-  const loadMs = quick ? 1000 : 5000;
+  const loadMs = quick ? 500 : 5000;
   const rounds = quick ? 1 : 3;
-  const reloads = quick ? 2 : 10;
+  const reloads = quick ? 1 : 10;
   const contenders = [
     { name: 'graceful --instances 1', start: (port) => gracefulRun(cli, port, 1, env) },
     { name: 'graceful --instances 4', start: (port) => gracefulRun(cli, port, 4, env) },
