@@ -10,8 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 import { accepts, behaviourFile, get, reload, requestStream } from './requests.js';
+import { runtimeDir } from '../../src/shell/sockets/rundir.js';
 
 useHarness();
+
+// Can this machine make PID namespaces (root)? Else that test is skipped, saying why.
+const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+if (!canUnshare) console.warn('skipping the PID namespace test of the runtime directory: unshare --pid --fork --mount-proc fails here (it needs root)');
 
 const node = process.execPath;
 const hasPython = spawnSync('python3', ['--version']).status === 0;
@@ -347,6 +352,23 @@ describe('the sockets', () => {
     run.signal('SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
     expect(await accepts(port)).toBe(false);
+  });
+
+  it.skipIf(!canUnshare)("a graceful in a PID namespace of its own, sharing /tmp, leaves this one's control socket alone", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')]);
+    await run.ready();
+    const control = join(runtimeDir(), `${run.pid}.sock`);
+    expect(existsSync(control)).toBe(true);
+    // In its own PID namespace every pid outside looks gone; it prunes the runtime directory
+    // at its start (its status channel's socket).
+    const inside = start([], { via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'run', '--', node, '-e', 'setTimeout(() => {}, 300)'] });
+    expect((await exitOf(inside, 20_000)).code, inside.stderr.text).toBe(0);
+    expect(existsSync(control), 'the control socket of a live graceful').toBe(true);
+    const r = await reload(run);
+    expect(r.code, r.text).toBe(0);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
   });
 
   it('--listen-pid none leaves LISTEN_PID out', async () => {

@@ -5,7 +5,7 @@
 // remove its sockets; the names make them findable, and the next graceful removes those
 // whose graceful is gone (a restarted container's PID 1 replaces its own at once), so
 // nothing piles up in /tmp (issue 24).
-import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadedLibc } from '../process/ffi.js';
@@ -79,14 +79,40 @@ export function removeLeftovers(dir: string): void {
   } catch {
     return;
   }
+  let bound: Set<string> | null | undefined;
   for (const name of names) {
     const m = SOCKET_NAME.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     // Control sockets of this pid are the coordinator's to replace (control.ts).
     if (pid === process.pid ? name.endsWith('.sock') : !gone(pid)) continue;
-    removeSocketFile(join(dir, name));
+    // A graceful in a PID namespace of its own (a container's PID 1 sharing the host's /tmp,
+    // `unshare --pid`) sees every other graceful's pid as gone, and the same pids as its
+    // own: a socket still bound by a live process (the kernel's list of Unix sockets, per
+    // network namespace, not per PID namespace) is someone's, whatever its pid says.
+    bound ??= boundUnixPaths();
+    const path = join(dir, name);
+    if (bound?.has(path)) continue;
+    removeSocketFile(path);
   }
+}
+
+// The paths of the Unix sockets bound in this network namespace (/proc/net/unix), or null
+// where it cannot be read.
+function boundUnixPaths(): Set<string> | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return null;
+  }
+  const paths = new Set<string>();
+  for (const line of text.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path: the path is the 8th field, to the end.
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 8 && fields[7]!.startsWith('/')) paths.add(fields.slice(7).join(' '));
+  }
+  return paths;
 }
 
 // Removes a socket file, if that is what is there.
