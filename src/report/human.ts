@@ -36,7 +36,7 @@ export type LogEvent =
   | 'summary' | 'spawn-failed' | 'restarting' | 'gave-up' | 'not-restarting' | 'memory-limit' | 'resources'
   | 'left-running' | 'interactive-hint'
   // reloads (--listen, --control)
-  | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations'
+  | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations' | 'scaled'
   // graceful up
   | 'stack-starting' | 'starting' | 'stack-stopping' | 'stack-forced' | 'stack-ended' | 'stack-check' | 'orphans-stopped'
   // the rest: a warning of the options or the platform, a note, an error

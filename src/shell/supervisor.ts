@@ -78,6 +78,8 @@ export interface SupervisorOptions {
   cwd?: string;
   /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
   ui?: Ui;
+  /** Put in front of each of its lines (--instances: "generation 2 instance 3"). */
+  label?: string;
   /**
    * Which orphans graceful adopts (as PID 1 or a subreaper) belong to this child's tree;
    * absent: every one. Several programs under one graceful (graceful up, a reload's
@@ -160,7 +162,7 @@ export class Supervisor {
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.#extra = extra;
     this.#policy = options.policy;
-    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, label: extra.label, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();

@@ -1,6 +1,6 @@
 // graceful's runtime directory: one per user ($XDG_RUNTIME_DIR/graceful, else
 // graceful-<uid> in the temporary directory), mode 0700, where its sockets live, each named
-// after graceful's pid: the control socket (<pid>.sock), the status channel and the
+// after graceful's pid: the control socket (<pid>.sock; graceful up's <pid>.up.sock), the status channel and the
 // sd_notify socket (<pid>.<n>.status, <pid>.<n>.notify). A graceful that is SIGKILLed cannot
 // remove its sockets; the names make them findable, and the next graceful removes those
 // whose graceful is gone (a restarted container's PID 1 replaces its own at once), so
@@ -34,7 +34,7 @@ export function privateDir(dir: string): string | null {
 }
 
 // The sockets of a graceful, by its pid (group 1), whatever their kind.
-const SOCKET_NAME = /^(\d+)(?:\.\d+)?\.(?:sock|status|notify)$/;
+const SOCKET_NAME = /^(\d+)(?:\.\d+|\.up)?\.(?:sock|status|notify)$/;
 
 // Is the process `pid` gone? (EPERM: alive, another user's.)
 function gone(pid: number): boolean {
