@@ -4,9 +4,9 @@
 // new socket (a new cookie), and every request on a kept-alive one moves the socket's
 // tcp_info.last_data_recv: the last arrival is known to the millisecond, whatever the
 // program's language. Polled while graceful waits, and only then.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { loadedLibc } from '../process/ffi.js';
+import { socketInodes } from '../process/inspect.js';
 
 // How often the table is read while graceful waits. A request's time is exact (tcp_info says
 // how long ago its data came); a connection opened and closed between two reads, with no
@@ -96,23 +96,7 @@ export async function kernelConnections(ports: readonly number[]): Promise<DiagS
 export async function portsListenedBy(pids: readonly number[]): Promise<number[] | null> {
   const lib = loadedLibc();
   if (!lib) return null;
-  const inodes = new Set<number>();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(Number(m[1]));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
+  const inodes = socketInodes(pids);
   const [v4, v6] = await Promise.all([lib.sockDiagTcp(AF_INET, null, 1 << TCP_LISTEN), lib.sockDiagTcp(AF_INET6, null, 1 << TCP_LISTEN)]);
   if (v4 === null) return null;
   const listening = [...parseDiag(v4), ...(v6 ? parseDiag(v6) : [])].filter((s) => s.state === TCP_LISTEN && inodes.has(s.inode));
