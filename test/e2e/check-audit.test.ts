@@ -86,7 +86,8 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
         'check',
         // Ready once every process serves (a cluster's primary says so once both workers listen).
         '--ready', 'log:^ready ',
-        '--inflight', `http://127.0.0.1:${port}/work?ms=800`,
+        // Work the stop always finds in flight, however late graceful check sends it.
+        '--inflight', `http://127.0.0.1:${port}/work?ms=600&after=stop`,
         '--inflight-count', '3',
         '--probe', `http://127.0.0.1:${port}/`,
         '--report-file', report,
