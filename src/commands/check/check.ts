@@ -59,6 +59,8 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
   const audit = beginAudit(runOptions.command, obs);
   const inflight: Promise<InflightResult>[] = [];
   let signalAt: number | null = null;
+  // --probe's attempts, each answered (or timed out) before the run is judged.
+  let probing: Promise<void> | null = null;
   let stopping = false;
   let after: NodeJS.Timeout | null = null;
 
@@ -69,7 +71,7 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
       beforeSignal: (reason) => {
         if (reason === 'stop' && signalAt === null) {
           signalAt = supervisor.clock.now();
-          if (options.probe) void probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
+          if (options.probe) probing = probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
         }
         if (reason === 'kill') observeKill(supervisor, obs);
       },
@@ -108,6 +110,7 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
   after = runOptions.ready ? null : setTimeout(() => void stopWhenLoaded(), options.afterMs);
   const outcome = await running;
   if (after) clearTimeout(after);
+  await probing;
   await observeAfter(outcome, obs, inflight, tmp, traces);
   // The tree is gone: the audit's report.
   await finishAudit(audit, obs);

@@ -188,16 +188,25 @@ export async function probeNewWork(
     });
   }
   const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
+  // Each attempt on its own, PROBE_EVERY_MS apart, not after the previous one's answer: one
+  // that hangs (a cluster's primary handing the connection to a worker that is closing, reset
+  // when that worker exits) must not leave the rest of the window untried.
+  const pending: Promise<void>[] = [];
   while (!done && workRunning(supervisor.state) && supervisor.clock.now() < limit) {
     const afterMs = Math.round(supervisor.clock.now() - signalAt());
     const { result } = inflightRequest(url, 1000);
-    const r = await result;
-    // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
-    const outcome: ProbeAttempt['outcome'] =
-      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
-    probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+    pending.push(
+      result.then((r) => {
+        // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
+        const outcome: ProbeAttempt['outcome'] =
+          r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
+        probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+      }),
+    );
     await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
   }
+  await Promise.all(pending);
+  probe.attempts.sort((a, b) => a.afterMs - b.afterMs);
 }
 
 // How often the kernel's table is read for the program's listening ports after the signal.
