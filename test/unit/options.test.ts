@@ -1,5 +1,8 @@
 // Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../e2e/harness.js';
 import { LIFECYCLE_OPTIONS, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/config/options.js';
 import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
 import { PLATFORM_RESERVE_MS } from '../../src/config/defaults.js';
@@ -170,6 +173,17 @@ describe('--help states the defaults the code uses', () => {
     ['reloadSignal', () => reloading.reload!.signal, help],
   ] as const)('%s', (key, value, read) => {
     expect(value()).toBe((read as (k: string) => unknown)(key));
+  });
+
+  // The reload defaults are conventions users rely on, stated in docs/reload.md's prose (not
+  // only in its generated table): SIGHUP, as nginx, haproxy and systemd's ExecReload= use it;
+  // LISTEN_PID set to the program's pid, as systemd sets it and sd_listen_fds() checks it.
+  it("the reload defaults are the conventions docs/reload.md's prose names", () => {
+    const prose = readFileSync(join(ROOT, 'docs/reload.md'), 'utf8');
+    expect(reloading.reload!.signal).toBe('SIGHUP');
+    expect(prose).toContain('`SIGHUP` (or `--reload-signal`) starts the same reload');
+    expect(reloading.reload!.listenPid).toBe(true);
+    expect(prose).toContain('`--listen-pid none` to programs that do not check it');
   });
 
   // Its help's gloss ("as docker stop delivers a stop") is the rule: the stop signal to the
