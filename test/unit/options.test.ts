@@ -83,6 +83,19 @@ describe('checks', () => {
     expect(resolve({ preset: 'docker', kill: false }).warnings[0]).toMatch(/--no-kill: docker/);
   });
 
+  it('--final-scrape must fit after the grace period in the platform\'s deadline', () => {
+    const life = (flags: Record<string, string>) => {
+      const inputs = { command: ['app'], flags, env: {}, exists: () => false, pid: 4242 };
+      return resolveLifecycle(resolveRunOptions(inputs), inputs);
+    };
+    // kubernetes: 30s, its preset's grace period 29.5s: a 15s scrape wait does not fit; with 10s of grace it does.
+    expect(life({ preset: 'kubernetes', healthPort: '9100', finalScrape: '15s' }).warnings).toEqual([
+      '--final-scrape 15s after a grace period of 29.5s does not fit in the 30s that kubernetes (--preset kubernetes) allows: a program that takes its whole grace period leaves graceful to be killed while it waits for the scrape (exit status 137, not the program\'s); lower --final-scrape or --timeout',
+    ]);
+    expect(life({ preset: 'kubernetes', healthPort: '9100', finalScrape: '15s', timeout: '10s' }).warnings).toEqual([]);
+    expect(life({ healthPort: '9100', finalScrape: '15s' }).warnings).toEqual([]); // no platform known
+  });
+
   it('--platform-timeout overrides the detected deadline; 0 turns the check off', () => {
     const k8s = { KUBERNETES_SERVICE_HOST: '10.0.0.1' };
     // graceful's default 30s is as long as the pod's default grace period: no room to report.
