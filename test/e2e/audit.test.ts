@@ -18,7 +18,8 @@ import { filterProgram, type TrappedCall } from '../../src/shell/audit/filter.js
 import { perlShim } from '../../src/shell/audit/perl.js';
 import type { AuditedProcess, AuditReport, OutboundConnection } from '../../src/core/audit/types.js';
 import { auditVerdicts, processName } from '../../src/core/audit/verdicts.js';
-import { alive, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
+import { SEA_AUDIT_SHIM } from '../../src/commands/check/bundles.js';
+import { alive, BINARY, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
 import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
 
 useHarness();
@@ -231,6 +232,23 @@ type Defect = '' | '--leak' | '--early' | '--keep-file';
 const DEFECTS: Defect[] = ['', '--leak', '--early', '--keep-file'];
 // The check each defect must fail, alone.
 const FAILS: Record<Defect, string[]> = { '': [], '--leak': ['connections-closed'], '--early': ['cleanup-order'], '--keep-file': ['files-closed'] };
+
+// The standalone executable has no node to run audit-shim.cjs with: where there is no perl,
+// its shim and keeper are the executable itself in a hidden mode (scripts/sea-main.cjs).
+describe("the node shim as the standalone executable's hidden mode", () => {
+  const why = unavailable ?? (BINARY ? null : 'GRACEFUL_BIN is not set (npm run build:binary, then GRACEFUL_BIN=dist/graceful-linux-<arch>; .ci/run does)');
+  if (why) console.log(`audit.test.ts: the executable's shim not tested: ${why}`);
+  (why ? it.skip : it)('runs the program audited, with its stdio, its exit and the file it left open', async () => {
+    const dir = tempDir();
+    const a = audited(['sh', '-c', `echo hello; exec 5>${dir}/left.log; exit 4`], {}, { shim: 'node', nodeShim: [BINARY!, SEA_AUDIT_SHIM] });
+    expect(await a.outcome).toEqual({ state: 'audited' });
+    const report = await a.report();
+    expect(await a.exited).toEqual({ code: 4, signal: null });
+    expect(a.stdout.text).toBe('hello\n');
+    expect(report.refused).toBe(null);
+    expect(report.processes.map((p) => [p.exit?.code, p.exit?.open.flatMap((o) => (o.file ? [o.file] : []))])).toEqual([[4, [`${dir}/left.log`]]]);
+  });
+});
 
 describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis', () => {
   let pg: Service & { log(): string };
