@@ -109,15 +109,27 @@ function shellWord(arg: string): string {
 
 // The path shorter by a step or more, its middle replaced by "...": /a/b/c/d/e.js ->
 // /a/.../d/e.js -> /a/.../e.js -> .../e.js; null for what is not a path (URLs, options,
-// words with spaces) or cannot be shortened any more.
+// shell lines) or cannot be shortened any more.
 function shorterPath(word: string): string | null {
-  if (!/^[^\s-][^\s]*\/[^\s]*$/.test(word) || word.includes('://')) return null;
+  if (!(isPath(word) || isSpacedPath(word)) || word.includes('://')) return null;
   for (let path = word; ; ) {
     const next = stepShorter(path);
     if (next === null) return null;
     if (next.length < word.length) return next;
     path = next;
   }
+}
+
+function isPath(word: string): boolean {
+  return /^[^\s-]\S*\/\S*$/.test(word);
+}
+
+// A path with spaces in a directory's name (a checkout in "/home/ann/My Projects/app"): it
+// starts like a path (/, ./, ../, ~/) and holds nothing of a shell line (no operator, quote,
+// variable, or option after a space). Left whole, the script's name at its end was what the
+// cut fell on: node '/tmp/x/my checkout/fixtures/ignores...
+function isSpacedPath(word: string): boolean {
+  return /^(\/|\.\.?\/|~\/)[^;&|$`<>(){}'"\\*?\n\t]*$/.test(word) && !/\s-/.test(word);
 }
 
 function stepShorter(path: string): string | null {

@@ -21,6 +21,15 @@ describe('describeCommand', () => {
     expect(describeCommand(['/usr/bin/node', '/tmp/x/p/fixtures/ignores-sigterm.js'], 30)).toBe('node .../ignores-sigterm.js');
   });
 
+  it('shortens a path with spaces in a directory name the same way, quoting what still has one', () => {
+    const spaced = '/tmp/tmp.7top7VdlX7/graceful paths/fixtures/ignores-sigterm.js';
+    expect(describeCommand(['/usr/bin/node', spaced])).toBe('node /tmp/.../fixtures/ignores-sigterm.js');
+    expect(describeCommand(['/usr/bin/node', '/srv/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/my app/server.js'], 40)).toBe(`node '/srv/.../my app/server.js'`);
+    expect(describeCommand(['node', '/tmp/x y/a.js'])).toBe(`node '/tmp/x y/a.js'`);
+    // A shell line is not a path, even when it starts with one.
+    expect(describeCommand(['sh', '-c', '/usr/local/bin/some-long-program --with-an-option && echo it went well'], 40)).toBe(`sh -c '/usr/local/bin/some-long-progr...`);
+  });
+
   it('lets the arguments after the script go before the script', () => {
     const long = '/srv/releases/2024-06-01T12-00-00/app/server.js';
     expect(describeCommand(['/usr/local/bin/node', long, '--port', '3000', '--workers', '16', '--verbose'], 40)).toBe('node .../server.js --port 3000 ...');
