@@ -28,6 +28,13 @@ export const GRACEFUL: readonly string[] = BINARY ? [BINARY] : [process.execPath
 /** graceful as an executable file, the way a user starts it (bin/graceful.js's own first lines run). */
 export const EXECUTABLE = BINARY ?? CLI;
 export const fixture = (name: string) => join(ROOT, 'fixtures', name);
+/**
+ * A word for a shell line (sh -c, a stack file's command line, a line typed at a terminal),
+ * quoted as sh reads it: the checkout's path, and so every fixture's, may hold a space.
+ */
+export const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+/** argv as one shell line, each word quoted as it needs. */
+export const shellLine = (argv: readonly string[]) => argv.map(shellWord).join(' ');
 
 const TOKEN_VAR = 'E2E_LEAK_TOKEN';
 let token = '';

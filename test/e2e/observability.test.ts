@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { exitOf, fixture, shellLine, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 import { startReceiver } from './otlp.js';
 import { human } from '../../src/report/human.js';
 
@@ -166,7 +166,7 @@ describe.skipIf(!PROMTOOL || !PROMETHEUS)('GET /metrics', () => {
   it('graceful up labels each figure by program, and promtool accepts the whole', async () => {
     const dir = tempDir();
     const port = await freePort();
-    writeFileSync(join(dir, 'graceful.yml'), `processes:\n  web:\n    command: ${node} ${fixture('drains-for.js')} 50\n  worker:\n    command: ${node} ${fixture('exits-with.js')} 1 10\n    restart: on-failure\n    restart_delay: 20ms\n    max_restarts: 1000\n`);
+    writeFileSync(join(dir, 'graceful.yml'), `processes:\n  web:\n    command: ${shellLine([node, fixture('drains-for.js')])} 50\n  worker:\n    command: ${shellLine([node, fixture('exits-with.js')])} 1 10\n    restart: on-failure\n    restart_delay: 20ms\n    max_restarts: 1000\n`);
     const run = start(['up', '--health-port', String(port), '--log-format', 'json'], { cwd: dir });
     const scrape = await until(async () => {
       const s = await get(port, '/metrics');
@@ -238,7 +238,8 @@ describe('traces (OTLP/HTTP JSON)', () => {
     const receiver = await startReceiver();
     try {
       const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
-      const program = 'console.log("ready " + process.pid + " " + process.env.TRACEPARENT); process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1e9)';
+      // Its handler first, then "ready": a SIGTERM right after "ready" found no handler (143).
+      const program = 'process.on("SIGTERM", () => process.exit(0)); console.log("ready " + process.pid + " " + process.env.TRACEPARENT); setInterval(() => {}, 1e9)';
       const run = start(['run', '--', node, '-e', program], { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, TRACEPARENT: `00-${parent.traceId}-${parent.spanId}-01` } });
       const [, seen] = (await run.stdout.waitFor(/ready \d+ (\S+)/, 'ready'))!;
       run.signal('SIGTERM');

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { human } from '../../src/report/human.js';
-import { CLI, exitOf, fixture, freePort, leftovers, onlyChild, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
+import { CLI, exitOf, fixture, shellLine, freePort, leftovers, onlyChild, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
 
@@ -313,7 +313,7 @@ processes:
     command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('daemonizes.js'))}]
     depends_on: [orphans]
   stranger:
-    command: env -i E2E_LEAK_TOKEN=$E2E_LEAK_TOKEN setsid -f sleep 300; exec ${node} ${fixture('drains-for.js')} 0
+    command: env -i E2E_LEAK_TOKEN=$E2E_LEAK_TOKEN setsid -f sleep 300; exec ${shellLine([node, fixture('drains-for.js')])} 0
 `);
     const run = start([], { via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'up', '--platform-timeout', '0', '-f', file] });
     await run.stdout.waitFor(/orphans +\| orphans done 1/, 'the orphans to be due to exit', 20_000);
@@ -495,8 +495,8 @@ describe('graceful check for a stack', () => {
     const pidFile = join(tempDir(), 'kv.pid');
     // kv writes its pid where api's hook finds it; the hook stops kv before api stops.
     const { file } = await threeLevels({
-      kvCommand: (argv) => JSON.stringify(`echo $$ > ${pidFile}; exec ${argv.join(' ')}`),
-      api: `    pre_stop: kill $(cat ${pidFile}); sleep 0.3`,
+      kvCommand: (argv) => JSON.stringify(`echo $$ > ${shellLine([pidFile])}; exec ${shellLine(argv)}`),
+      api: `    pre_stop: kill $(cat ${shellLine([pidFile])}); sleep 0.3`,
     });
     const run = start(['check', '-f', file]);
     const exit = await exitOf(run, 30_000);
@@ -586,7 +586,7 @@ describe('what the file says', () => {
   });
 
   it("a readiness that times out names the file's own key, ready_timeout", async () => {
-    const file = stackFile(`processes:\n  api:\n    command: node ${fixture('drains-for.js')} 10\n    ready: tcp:1\n    ready_timeout: 300ms\n`);
+    const file = stackFile(`processes:\n  api:\n    command: node ${shellLine([fixture('drains-for.js')])} 10\n    ready: tcp:1\n    ready_timeout: 300ms\n`);
     const run = start(['up', '-f', file]);
     const exit = await exitOf(run);
     expect(run.stderr.text).toContain('graceful: api: not ready within 300ms (ready_timeout): stopping');
