@@ -89,7 +89,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     const slow = Array.from({ length: 5 }, () => get(port, '/slow?ms=800', agent));
     await until(async () => (await pgBusy()) >= 5, 'five queries running in PostgreSQL');
     app.signal('SIGTERM');
-    await app.stderr.waitFor(/express-pg-redis\.js \(pid \d+\): SIGTERM received/, 'the app to begin its stop');
+    await app.stderr.waitFor(/express-pg-redis\.js'? \(pid \d+\): SIGTERM received/, 'the app to begin its stop');
     const during = await get(port, '/readyz');
     const replies = await Promise.all(slow);
     const exit = await exitOf(app);
@@ -113,7 +113,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
       'closed redis in T',
       'shutdown done in T: everything closed; exit status 0',
     ]);
-    expect(app.stderr.text).toMatch(/graceful: \S+ \S+express-pg-redis\.js \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+[\d.]+m?s; its own shutdown: drained [56] in [\d.]+m?s, closed postgres in [\d.]+m?s, closed redis in [\d.]+m?s; exit status 0 \[clean\]/);
+    expect(app.stderr.text).toMatch(/graceful: \S+ (?:'[^']*|\S+)express-pg-redis\.js'? \(pid \d+\) stopped cleanly: SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+[\d.]+m?s; its own shutdown: drained [56] in [\d.]+m?s, closed postgres in [\d.]+m?s, closed redis in [\d.]+m?s; exit status 0 \[clean\]/);
     agent.destroy();
   });
 

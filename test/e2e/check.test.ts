@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, freePort, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, fixture, freePort, readJson, shownPath, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
@@ -117,7 +117,7 @@ describe('graceful check', () => {
     const r = await check(['--ready', 'log:^ready'], [node, fixture('leaves-grandchild.js')]);
     expect(r.code).toBe(1);
     expect(r.failed).toEqual(['no-descendants-left']);
-    expect(line(r.stderr, 'no-descendants-left')).toMatch(/FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived \S*node \S*leaves-grandchild\.js|\d processes outlived \S*node .*leaves-grandchild\.js: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them/);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(new RegExp(String.raw`FAIL\s+no-descendants-left\s+(sh -c .*\(pid \d+\) outlived \S*node ${shownPath(String.raw`leaves-grandchild\.js`)}|\d processes outlived \S*node .*leaves-grandchild\.js'?: sh -c .*): under docker stop or Kubernetes the kernel kills (it|them) mid-work when the main process exits; stop your child processes and wait for them`));
   });
 
   it('serving new requests while draining fails new-work-refused, and only that', async () => {
@@ -227,8 +227,8 @@ describe('check sees what the platform will do', () => {
     const r = await check(['--ready', 'log:^ready'], [node, fixture('has-child.js')]);
     const child = Number(/tree child (\d+)/.exec(r.stdout)![1]);
     expect(r.failed).toEqual(['no-descendants-left']);
-    expect(line(r.stderr, 'no-descendants-left')).toMatch(new RegExp(`FAIL\\s+no-descendants-left\\s+sleep 1000 \\(pid ${child}\\) outlived \\S*node \\S*has-child\\.js: under docker stop or Kubernetes the kernel kills it mid-work when the main process exits; stop your child processes and wait for them before exiting`));
-    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to the main process only \(as docker stop and Kubernetes send it; --kill-mode mixed\)/);
+    expect(line(r.stderr, 'no-descendants-left')).toMatch(new RegExp(`FAIL\\s+no-descendants-left\\s+sleep 1000 \\(pid ${child}\\) outlived \\S*node ${shownPath('has-child\\.js')}: under docker stop or Kubernetes the kernel kills it mid-work when the main process exits; stop your child processes and wait for them before exiting`));
+    expect(r.stderr).toMatch(new RegExp(String.raw`check of \S*node ${shownPath(String.raw`has-child\.js`)}, stop signal to the main process only \(as docker stop and Kubernetes send it; --kill-mode mixed\)`));
     expect(r.report.runs[0].report.policy.killMode).toBe('mixed');
   });
 
@@ -241,6 +241,6 @@ describe('check sees what the platform will do', () => {
   it('--preset systemd: control-group semantics, said in the checklist', async () => {
     const r = await check(['--ready', 'log:^ready', '--preset', 'systemd'], [node, fixture('has-child.js')]);
     expect(r.failed).toEqual([]);
-    expect(r.stderr).toMatch(/check of \S*node \S*has-child\.js, stop signal to every process of its tree \(as systemd sends it to a control group; --kill-mode group\)/);
+    expect(r.stderr).toMatch(new RegExp(String.raw`check of \S*node ${shownPath(String.raw`has-child\.js`)}, stop signal to every process of its tree \(as systemd sends it to a control group; --kill-mode group\)`));
   });
 });

@@ -35,6 +35,15 @@ export const fixture = (name: string) => join(ROOT, 'fixtures', name);
 export const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 /** argv as one shell line, each word quoted as it needs. */
 export const shellLine = (argv: readonly string[]) => argv.map(shellWord).join(' ');
+/**
+ * Regex source for a word of a command as graceful shows it (describeCommand): bare, or
+ * quoted as a shell would when it holds a space. A fixture's path is quoted when the
+ * checkout's path has a space and the command fits whole ('/tmp/a b/fixtures/x.js'); a long
+ * one loses its middle and its quotes (/tmp/.../fixtures/x.js).
+ */
+export const SHOWN_WORD = String.raw`(?:'[^']*'|\S+)`;
+/** Regex source for a path graceful shows, bare or quoted, that ends with `tail` (regex source). */
+export const shownPath = (tail: string) => String.raw`(?:\S*${tail}|'[^']*${tail}')`;
 
 const TOKEN_VAR = 'E2E_LEAK_TOKEN';
 let token = '';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, exitOf, GRACEFUL, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { alive, exitOf, GRACEFUL, fixture, SHOWN_WORD, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 import { accepts, behaviourFile, get, reload, requestStream } from './requests.js';
 
 useHarness();
@@ -22,7 +22,7 @@ describe('--instances 4 on a held socket', () => {
     const port = await freePort();
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--instances', '4', '--ready', 'ipc', '--report-file', report, '--', node, fixture('listen-http.js')]);
-    for (let i = 1; i <= 4; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node \\S+ \\(pid \\d+\\) ready in`), `instance ${i} ready`);
+    for (let i = 1; i <= 4; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node ${SHOWN_WORD} \\(pid \\d+\\) ready in`), `instance ${i} ready`);
     const first = instancesOf(run.stdout.text);
     expect(first.map((x) => x.instance).sort()).toEqual([1, 2, 3, 4]);
     const stream = requestStream({ port }, { keepAlive: 2, fresh: 2 });
@@ -45,7 +45,7 @@ describe('--instances 4 on a held socket', () => {
     const err = run.stderr.text;
     for (let g = 2; g <= 4; g++) {
       for (let i = 1; i <= 4; i++) {
-        const ready = err.search(new RegExp(`generation ${g} instance ${i}: \\S*node \\S+ \\(pid \\d+\\) ready in`));
+        const ready = err.search(new RegExp(`generation ${g} instance ${i}: \\S*node ${SHOWN_WORD} \\(pid \\d+\\) ready in`));
         const retire = err.search(new RegExp(`generation ${g - 1} instance ${i}: replaced by a new generation \\(reload\\): stopping`));
         expect(ready, `generation ${g} instance ${i} ready`).toBeGreaterThan(-1);
         expect(retire, `generation ${g - 1} instance ${i} retired after its replacement was ready`).toBeGreaterThan(ready);
@@ -58,7 +58,7 @@ describe('--instances 4 on a held socket', () => {
     run.signal('SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
     expect(await accepts(port)).toBe(false);
-    for (const x of last) expect(run.stderr.text).toMatch(new RegExp(`generation 4 instance ${x.instance}: \\S*node \\S+ \\(pid ${x.pid}\\) stopped cleanly: ready in [\\d.]+m?s, SIGTERM received, SIGTERM sent at \\+0ms`));
+    for (const x of last) expect(run.stderr.text).toMatch(new RegExp(`generation 4 instance ${x.instance}: \\S*node ${SHOWN_WORD} \\(pid ${x.pid}\\) stopped cleanly: ready in [\\d.]+m?s, SIGTERM received, SIGTERM sent at \\+0ms`));
     expect(run.stderr.text).toMatch(/16 instance\(s\) in 4 generation\(s\), 3 reload\(s\): 3 switched, 0 rolled back, 0 failed; exit status 0/);
     const r = readJson(report);
     expect(r.reload.instances).toBe(4);
@@ -77,11 +77,11 @@ describe('--instances 4 on a held socket', () => {
   it('a crashed instance is restarted alone, in its slot; the others keep their pids and serve meanwhile', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--instances', '3', '--ready', 'ipc', '--restart', 'on-failure', '--restart-delay', '300ms', '--', node, fixture('listen-http.js')]);
-    for (let i = 1; i <= 3; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node \\S+ \\(pid \\d+\\) ready in`), `instance ${i} ready`);
+    for (let i = 1; i <= 3; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node ${SHOWN_WORD} \\(pid \\d+\\) ready in`), `instance ${i} ready`);
     const before = instancesOf(run.stdout.text);
     // Whichever instance accepts GET /crash exits 1.
     expect(await get({ port }, '/crash')).toMatch(/^error (ECONNRESET|socket hang up)/);
-    const m = await run.stderr.waitFor(/generation 1 instance (\d): \S*node \S+ \(pid (\d+)\) crashed/, 'the crash');
+    const m = await run.stderr.waitFor(new RegExp(String.raw`generation 1 instance (\d): \S*node ${SHOWN_WORD} \(pid (\d+)\) crashed`), 'the crash');
     const slot = Number(m[1]);
     const crashed = Number(m[2]);
     await run.stderr.waitFor(new RegExp(`restarting instance ${slot} in 300ms \\(restart 1\\); the other instances serve meanwhile`), 'the slot restart');
@@ -90,7 +90,7 @@ describe('--instances 4 on a held socket', () => {
     // While the slot waits, the others answer every request.
     for (let k = 0; k < 6; k++) expect(others.map((x) => x.pid)).toContain(Number((await get({ port })).split(' ')[0]));
     const restarted = await run.stdout.waitFor(new RegExp(`starting (\\d+) generation 2 instance ${slot}`), 'the new instance');
-    await run.stderr.waitFor(new RegExp(`generation 2 instance ${slot}: \\S*node \\S+ \\(pid ${restarted[1]}\\) ready in`), 'it is ready');
+    await run.stderr.waitFor(new RegExp(`generation 2 instance ${slot}: \\S*node ${SHOWN_WORD} \\(pid ${restarted[1]}\\) ready in`), 'it is ready');
     for (const x of others) expect(alive(x.pid), `instance ${x.instance} untouched`).toBe(true);
     expect(run.stdout.count(/signal SIGTERM/)).toBe(0);
     run.signal('SIGTERM');
@@ -103,7 +103,7 @@ describe('--instances 4 on a held socket', () => {
     const behaviour = behaviourFile();
     const report = join(tempDir(), 'r.json');
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--instances', '3', '--ready', 'ipc', '--report-file', report, '--', node, fixture('listen-http.js')], { env: { BEHAVIOUR: behaviour.path } });
-    for (let i = 1; i <= 3; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node \\S+ \\(pid \\d+\\) ready in`), `instance ${i} ready`);
+    for (let i = 1; i <= 3; i++) await run.stderr.waitFor(new RegExp(`generation 1 instance ${i}: \\S*node ${SHOWN_WORD} \\(pid \\d+\\) ready in`), `instance ${i} ready`);
     const stream = requestStream({ port }, { keepAlive: 1, fresh: 1 });
     await stream.answeredMore(20);
     behaviour.set('crash-instance:2');

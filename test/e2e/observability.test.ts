@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitOf, fixture, shellLine, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { exitOf, fixture, shownPath, shellLine, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 import { startReceiver } from './otlp.js';
 import { human } from '../../src/report/human.js';
 
@@ -66,7 +66,7 @@ describe('--log-format json', () => {
     for (const l of lines) {
       expect(Object.keys(l).slice(0, 4)).toEqual(['time', 'level', 'event', 'program']);
       expect(new Date(l.time).toISOString()).toBe(l.time);
-      expect(l.program).toMatch(/^\S*node \S*ignores-sigterm\.js$/);
+      expect(l.program).toMatch(new RegExp(String.raw`^\S*node ${shownPath(String.raw`ignores-sigterm\.js`)}$`));
     }
     expect(lines.map((l) => l.event)).toEqual(['stop-requested', 'signal-sent', 'kill-sent', 'summary']);
     const r = readJson(report);

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { alive, CLI, exitOf, fixture, SHOWN_WORD, shownPath, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
 import { accepts, behaviourFile, get, reload, requestStream } from './requests.js';
 import { runtimeDir } from '../../src/shell/sockets/rundir.js';
 
@@ -77,7 +77,7 @@ describe('a Node HTTP server on the held socket', () => {
     for (const g of r.reload.generations) expect(g.readyAfterMs).toBeGreaterThan(0);
     // The human summary said each one as it happened.
     expect(run.stderr.count(/reload \d+ \(control\): switched/)).toBe(10);
-    expect(run.stderr.count(/generation \d+: \S*node \S+listen-http.js \(pid \d+\) stopped cleanly: ready in [\d.]+m?s, replaced by a new generation \(reload\), SIGTERM sent at \+0ms/)).toBe(10);
+    expect(run.stderr.count(new RegExp(String.raw`generation \d+: \S*node ${shownPath(String.raw`listen-http\.js`)} \(pid \d+\) stopped cleanly: ready in [\d.]+m?s, replaced by a new generation \(reload\), SIGTERM sent at \+0ms`))).toBe(10);
     expect(run.stderr.text).toMatch(/11 generation\(s\), 10 reload\(s\): 10 switched, 0 rolled back, 0 failed; exit status 0/);
   });
 
@@ -141,8 +141,8 @@ describe('a Node HTTP server on the held socket', () => {
     expect(alive(first) || alive(second)).toBe(false);
     expect(run.stdout.text).toContain(`signal SIGTERM ${first}`);
     expect(run.stdout.text).toContain(`signal SIGTERM ${second}`);
-    expect(run.stderr.text).toMatch(new RegExp(`generation 1: \\S*node \\S+ \\(pid ${first}\\) stopped cleanly: ready in [\\d.]+m?s, SIGTERM received`));
-    expect(run.stderr.text).toMatch(new RegExp(`generation 2: \\S*node \\S+ \\(pid ${second}\\) stopped cleanly: SIGTERM received`));
+    expect(run.stderr.text).toMatch(new RegExp(`generation 1: \\S*node ${SHOWN_WORD} \\(pid ${first}\\) stopped cleanly: ready in [\\d.]+m?s, SIGTERM received`));
+    expect(run.stderr.text).toMatch(new RegExp(`generation 2: \\S*node ${SHOWN_WORD} \\(pid ${second}\\) stopped cleanly: SIGTERM received`));
     const answer = await exitOf(client);
     expect(answer.code).toBe(69);
     expect(client.stderr.text).toContain('reload 1 (control): failed: graceful is stopping; generation 2');

@@ -70,7 +70,7 @@ describe('stopping', () => {
     const exit = await exitOf(run);
     expect(exit.code).toBe(143);
     expect(readJson(report)).toMatchObject({ verdict: 'signal-default', exit: { signal: 'SIGTERM' }, exitStatus: 143 });
-    expect(run.stderr.text).toMatch(/no-handler\.js \(pid \d+\) died of SIGTERM: SIGTERM received, SIGTERM sent at \+\d+ms, died of SIGTERM at \+\d+ms; exit status 143 \[signal-default\]/);
+    expect(run.stderr.text).toMatch(/no-handler\.js'? \(pid \d+\) died of SIGTERM: SIGTERM received, SIGTERM sent at \+\d+ms, died of SIGTERM at \+\d+ms; exit status 143 \[signal-default\]/);
   });
 
   // Issue 24, item 6: whether a handler ran is not visible from outside. Python's own SIGINT
@@ -84,7 +84,7 @@ describe('stopping', () => {
     expect((await exitOf(run)).code).toBe(130);
     expect(run.stdout.text).toMatch(/cleaned up\n/);
     expect(readJson(report)).toMatchObject({ verdict: 'signal-default', exit: { signal: 'SIGINT' }, exitStatus: 130 });
-    expect(run.stderr.text).toMatch(new RegExp(`reraises-interrupt\\.py \\(pid ${pid}\\) died of SIGINT: SIGINT received, SIGINT sent at \\+\\d+ms, died of SIGINT at \\+\\d+ms; exit status 130 \\[signal-default\\]`));
+    expect(run.stderr.text).toMatch(new RegExp(`reraises-interrupt\\.py'? \\(pid ${pid}\\) died of SIGINT: SIGINT received, SIGINT sent at \\+\\d+ms, died of SIGINT at \\+\\d+ms; exit status 130 \\[signal-default\\]`));
     expect(run.stderr.text).not.toMatch(/handler/);
   });
 

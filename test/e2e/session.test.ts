@@ -77,7 +77,7 @@ describe('what graceful says', () => {
     expect((await exitOf(run)).code).toBe(137);
     const lines = run.stderr.text.trimEnd().split('\n');
     expect(lines).toEqual([
-      expect.stringMatching(/^graceful: SIGTERM received: stopping .*ignores-sigterm\.js \(pid \d+\); grace period 1s$/),
+      expect.stringMatching(/^graceful: SIGTERM received: stopping .*ignores-sigterm\.js'? \(pid \d+\); grace period 1s$/),
       expect.stringMatching(/^graceful: sent SIGTERM to .* and its process tree; SIGKILL in 1s$/),
       expect.stringMatching(/^graceful: grace period of 1s over: sent SIGKILL to .* and its process tree$/),
       expect.stringMatching(/^graceful: .* had to be killed: .* \[escalated\]$/),
@@ -92,7 +92,7 @@ describe('what graceful says', () => {
     await run.stdout.waitFor(/signal SIGUSR2/, 'SIGUSR2 to reach the child');
     run.signal('SIGTERM');
     expect((await exitOf(run)).code).toBe(0);
-    expect(run.stderr.text).toMatch(new RegExp(`started .*catch-signals\\.js \\(pid ${child}\\) in its own session`));
+    expect(run.stderr.text).toMatch(new RegExp(`started .*catch-signals\\.js'? \\(pid ${child}\\) in its own session`));
     expect(run.stderr.text).toMatch(/forwarded SIGUSR2 to .* and its process tree/);
   });
 });

@@ -62,7 +62,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     // Relayed when the child said it, not before: graceful's READY=1 follows the child's.
     expect(ready.at).toBeGreaterThanOrEqual(readyAt);
     expect(ready.at - readyAt).toBeLessThan(500);
-    expect(ready.fields.STATUS).toMatch(new RegExp(`notify\\.py --ready-after 500 \\(pid ${child}\\) is ready$`));
+    expect(ready.fields.STATUS).toMatch(new RegExp(`notify\\.py'? --ready-after 500 \\(pid ${child}\\) is ready$`));
     // The child has graceful's own socket, not the manager's.
     const own = environ(child, 'NOTIFY_SOCKET');
     expect(own).toBeDefined();
@@ -75,7 +75,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     const stopping = await m.waitFor('STOPPING=1', (x) => x.fields.STOPPING === '1');
     expect(stopping.at).toBeGreaterThanOrEqual(stopAt);
     expect(stopping.at - stopAt).toBeLessThan(500);
-    expect(stopping.fields.STATUS).toMatch(new RegExp(`^SIGTERM received: stopping .*notify\\.py --ready-after 500 \\(pid ${child}\\)$`));
+    expect(stopping.fields.STATUS).toMatch(new RegExp(`^SIGTERM received: stopping .*notify\\.py'? --ready-after 500 \\(pid ${child}\\)$`));
     await m.waitFor('the STATUS of the stop signal', (x) => /^SIGTERM sent to /.test(x.fields.STATUS ?? ''));
     const all = m.messages();
     // Every message from graceful's pid, as NotifyAccess=main requires.
@@ -159,7 +159,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     expect(stopping.at - lastPing).toBeGreaterThanOrEqual(600);
     expect(stopping.at - lastPing).toBeLessThan(1100);
     expect(stopping.fields.STATUS).toMatch(/\(watchdog\)$/);
-    expect(run.stderr.text).toMatch(new RegExp(`notify\\.py .*\\(pid ${child}\\) stopped cleanly: ready in \\d+ms, no WATCHDOG=1 within its watchdog period \\(WatchdogSec=\\), SIGTERM sent at \\+0ms, exited with code 0 at \\+\\d+ms; exit status 123 \\[clean\\]`));
+    expect(run.stderr.text).toMatch(new RegExp(`notify\\.py'? .*\\(pid ${child}\\) stopped cleanly: ready in \\d+ms, no WATCHDOG=1 within its watchdog period \\(WatchdogSec=\\), SIGTERM sent at \\+0ms, exited with code 0 at \\+\\d+ms; exit status 123 \\[clean\\]`));
     // graceful's own pings: never 600 ms apart, from its start to its end, the stop included.
     const pings = m.messages().filter((x) => x.fields.WATCHDOG === '1');
     expect(pings.every((x) => x.pid === run.pid)).toBe(true);
@@ -180,7 +180,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     const reloading = await m.waitFor('RELOADING=1', (x) => x.fields.RELOADING === '1');
     const again = await m.waitFor('READY=1 after the reload', (x) => x.fields.READY === '1' && x.at > reloading.at);
     expect(Number(reloading.fields.MONOTONIC_USEC) / 1000).toBeGreaterThanOrEqual(asked);
-    expect(reloading.fields.STATUS).toMatch(new RegExp(`notify\\.py --reload-on-hup \\(pid ${child}\\) is reloading$`));
+    expect(reloading.fields.STATUS).toMatch(new RegExp(`notify\\.py'? --reload-on-hup \\(pid ${child}\\) is reloading$`));
     // The program's 200 ms between its two messages, as it sent them.
     expect(again.at - reloading.at).toBeGreaterThanOrEqual(190);
     expect(again.fields.STATUS).toMatch(/is ready again$/);
@@ -196,7 +196,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')], { env: { NOTIFY_SOCKET: address } });
     await run.stdout.waitFor(/ready \d+ generation 1/, 'generation 1 to be ready');
     const first = await m.waitFor('READY=1 for generation 1', (x) => x.fields.READY === '1');
-    expect(first.fields.STATUS).toMatch(/^generation 1 of .*listen-http\.js \(pid \d+\) serves$/);
+    expect(first.fields.STATUS).toMatch(/^generation 1 of .*listen-http\.js'? \(pid \d+\) serves$/);
     const asked = monotonicMs();
     run.signal('SIGHUP');
     const reloading = await m.waitFor('RELOADING=1', (x) => x.fields.RELOADING === '1');
@@ -207,7 +207,7 @@ describe.skipIf(!hasPython)('graceful under a service manager (NOTIFY_SOCKET)', 
     expect(reloading.fields.STATUS).toBe('reload 1 (SIGHUP): starting generation 2');
     const second = await run.stdout.waitFor(/ready (\d+) generation 2/, 'generation 2 to be ready');
     const readyAgain = await m.waitFor('READY=1 after the reload', (x) => x.fields.READY === '1' && x.at > reloading.at);
-    expect(readyAgain.fields.STATUS).toMatch(new RegExp(`^reload 1 switched: generation 2 of .*listen-http\\.js \\(pid ${second[1]}\\) serves$`));
+    expect(readyAgain.fields.STATUS).toMatch(new RegExp(`^reload 1 switched: generation 2 of .*listen-http\\.js'? \\(pid ${second[1]}\\) serves$`));
     // The old generation's retirement is no stop of the service.
     await run.stderr.waitFor(/generation 1: .* stopped cleanly/, 'generation 1 to be gone');
     expect(m.messages().filter((x) => x.fields.STOPPING)).toEqual([]);

@@ -171,8 +171,8 @@ describe('on a terminal: what must keep working', () => {
     await run.ready();
     type(run, CTRL_C);
     expect((await exitOf(run)).code).toBe(0);
-    expect(run.stdout.text).toMatch(/graceful: SIGINT received: stopping .*drains-for\.js 100 \(pid \d+\); grace period 30s/);
-    expect(run.stdout.text).toMatch(/graceful: .*drains-for\.js 100 \(pid \d+\) got SIGINT from the terminal; SIGKILL in 30s/);
+    expect(run.stdout.text).toMatch(/graceful: SIGINT received: stopping .*drains-for\.js'? 100 \(pid \d+\); grace period 30s/);
+    expect(run.stdout.text).toMatch(/graceful: .*drains-for\.js'? 100 \(pid \d+\) got SIGINT from the terminal; SIGKILL in 30s/);
     expect(run.stdout.text).toMatch(/stopped cleanly: SIGINT received/);
     expect(run.stdout.text).not.toContain('\x1b');
   });
@@ -411,7 +411,7 @@ describe('--interactive: REPLs and shells', () => {
     type(run, CTRL_C);
     expect((await exitOf(run)).code).toBe(137);
     expect(run.stdout.text).toMatch(/had to be killed: SIGINT received/);
-    expect(run.stdout.text).toMatch(/ignores-sigterm\.js \(pid \d+\) caught Ctrl\+C \(SIGINT\) and kept running, as REPLs and shells do: run such programs with --interactive/);
+    expect(run.stdout.text).toMatch(/ignores-sigterm\.js'? \(pid \d+\) caught Ctrl\+C \(SIGINT\) and kept running, as REPLs and shells do: run such programs with --interactive/);
   });
 
   it('a program that exits on Ctrl+C gets no such advice', async () => {

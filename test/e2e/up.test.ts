@@ -107,7 +107,7 @@ describe('a three-level stack: kv <- db <- api', () => {
     // One timeline per process, one summary line per process, one for the stack.
     // The summary's figures are the report's (how long the start and the drain took depends on the machine's load).
     const api = r.processes.api.report;
-    expect(run.stderr.text).toMatch(/graceful: api: node .*api-server\.js .* stopped cleanly: ready in /);
+    expect(run.stderr.text).toMatch(/graceful: api: node .*api-server\.js'? .* stopped cleanly: ready in /);
     expect(run.stderr.text).toContain(`stopped cleanly: ready in ${human(api.ready.afterMs)}, SIGTERM received, SIGTERM sent at +0ms, exited with code 0 at +${human(api.exit.shutdownMs)}; exit status 0 [clean]`);
     expect(run.stderr.text).toMatch(/graceful: SIGTERM received: stopping the stack in reverse order: api; then db; then kv\n/);
     expect(run.stderr.text).toMatch(/graceful: stack stopped in [\d.]+m?s: api, db, kv in that order; exit status 0\n/);
@@ -141,7 +141,7 @@ describe('a three-level stack: kv <- db <- api', () => {
     expect(r.order.stopRequested.map((e: { name: string }) => e.name)).toEqual(['stuck', 'api', 'db', 'kv']);
     expect(afterMs(r.order.stopRequested, 'api')).toBeGreaterThanOrEqual(afterMs(r.order.ended, 'stuck'));
     for (const name of ['kv', 'db', 'api']) expect(r.processes[name].report.verdict).toBe('clean');
-    expect(run.stderr.text).toMatch(/stuck: \S*node .*ignores-sigterm\.js \(pid \d+\) had to be killed: SIGTERM received, SIGTERM sent at \+0ms, SIGKILL sent at \+1(\.\d+)?s \(grace period of 1s over\)/);
+    expect(run.stderr.text).toMatch(/stuck: \S*node .*ignores-sigterm\.js'? \(pid \d+\) had to be killed: SIGTERM received, SIGTERM sent at \+0ms, SIGKILL sent at \+1(\.\d+)?s \(grace period of 1s over\)/);
   });
 
   it('a dependency that never becomes ready aborts the start: what started stops in reverse order, what waited never starts', async () => {
@@ -564,8 +564,8 @@ processes:
     const exit = await exitOf(run);
     expect(exit.code).toBe(137);
     expect(run.stdout.text).toMatch(/SIGINT received again: killing what is left at once: base, top/);
-    expect(run.stdout.text).toMatch(/top: \S*node .*ignores-sigterm\.js \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+[\d.]+m?s \(second Ctrl\+C\)/);
-    expect(run.stdout.text).toMatch(/base: \S*node .*ignores-sigterm\.js \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+0ms \(second Ctrl\+C\)/);
+    expect(run.stdout.text).toMatch(/top: \S*node .*ignores-sigterm\.js'? \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+[\d.]+m?s \(second Ctrl\+C\)/);
+    expect(run.stdout.text).toMatch(/base: \S*node .*ignores-sigterm\.js'? \(pid \d+\) was killed on request: SIGINT received, SIGINT sent at \+0ms, SIGKILL sent at \+0ms \(second Ctrl\+C\)/);
     // Colour on a terminal, and the scroll region given back.
     expect(run.stdout.text).toContain('\x1b[r');
     expect(leftovers()).toEqual([]);
