@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Phase } from '../../src/app/protocol.js';
 import { exitOf, fixture, freePort, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
 import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
@@ -35,6 +35,25 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await Promise.all([pg?.stop(), redis?.stop()]);
+});
+
+// The test's own Redis clients. One a failed test left connected lost its socket when Redis
+// stopped after the file, and node-redis threw that outside any test ("Socket closed
+// unexpectedly", an unhandled error): each client's errors are kept, the test that opened it
+// fails with them, and it is closed after its test whatever happened.
+const clients: { client: ReturnType<typeof createClient>; errors: Error[] }[] = [];
+async function redisClient() {
+  const client = createClient({ url: redis!.url });
+  const errors: Error[] = [];
+  client.on('error', (e: Error) => errors.push(e));
+  clients.push({ client, errors });
+  await client.connect();
+  return client;
+}
+afterEach(() => {
+  const errors = clients.flatMap((c) => c.errors.map((e) => e.message));
+  for (const { client } of clients.splice(0)) if (client.isOpen) client.destroy();
+  if (errors.length > 0) throw new Error(`the test's Redis client failed: ${errors.join('; ')}`);
 });
 
 function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number | null; body: string; error: string | null }> {
@@ -82,8 +101,7 @@ describe.skipIf(missing !== null)('examples/express-pg-redis.js', () => {
     const e = await env();
     const port = Number(e.PORT);
     const app = await run('express-pg-redis.js', e);
-    const client = createClient({ url: redis!.url });
-    await client.connect();
+    const client = await redisClient();
     await client.del('slow');
     const agent = new http.Agent({ keepAlive: true });
     const slow = Array.from({ length: 5 }, () => get(port, '/slow?ms=800', agent));
@@ -206,8 +224,7 @@ describe('examples/fastify.js', () => {
 
 describe.skipIf(missing !== null)('examples/worker.js', () => {
   it('stops taking jobs, finishes those it has, loses none, then closes Redis', async () => {
-    const client = createClient({ url: redis!.url });
-    await client.connect();
+    const client = await redisClient();
     await client.del(['jobs', 'jobs:processing', 'jobs:done']);
     await client.rPush('jobs', Array.from({ length: 8 }, (_, i) => JSON.stringify({ id: i + 1, ms: 500 })));
     const worker = await run('worker.js', { REDIS_URL: redis!.url }, /worker ready \(pid \d+\)/);
@@ -272,8 +289,7 @@ describe('examples/websocket.js', () => {
 
 describe.skipIf(missing !== null)('a budget every resource can count on (fixtures/app-pg-redis.js)', () => {
   it('PostgreSQL hangs at its close: it gets its share, and both Redis connections still get their QUIT', async () => {
-    const admin = createClient({ url: redis!.url });
-    await admin.connect();
+    const admin = await redisClient();
     await admin.sendCommand(['CONFIG', 'RESETSTAT']);
     const report = join(tempDir(), 'r.json');
     // As in issue 25: graceful run --timeout 6s, a request in flight that holds the drain 2 s.
@@ -307,8 +323,7 @@ describe.skipIf(missing !== null)('a budget every resource can count on (fixture
 describe.skipIf(missing !== null)('a start that fails (examples/express-pg-redis.js, PostgreSQL unreachable)', () => {
   it('closes Redis, which it had opened, says the start failed, and exits 1 without a stack trace', async () => {
     const closedPort = await freePort();
-    const admin = createClient({ url: redis!.url });
-    await admin.connect();
+    const admin = await redisClient();
     await admin.sendCommand(['CONFIG', 'RESETSTAT']);
     const app = start(['run', '--verbose', '--', node, example('express-pg-redis.js')], {
       env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/postgres`, REDIS_URL: redis!.url, PORT: String(await freePort()) },
