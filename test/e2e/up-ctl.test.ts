@@ -35,20 +35,20 @@ describe('graceful ctl', () => {
       `
 processes:
   db:
-    command: [${node}, ${fixture('drains-for.js')}, "100"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "100"]
     ready: log:^ready
   api:
-    command: [${node}, ${fixture('drains-for.js')}, "50"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "50"]
     depends_on: [db]
     ready: log:^ready
     restart: always
     restart_delay: 200ms
   worker:
-    command: [${node}, ${fixture('drains-for.js')}, "20"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "20"]
     depends_on: { api: { condition: ready, restart: true } }
     ready: log:^ready
   web:
-    command: [${node}, ${fixture('listen-http.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('listen-http.js'))}]
     listen: tcp://127.0.0.1:${port}
     instances: 2
     ready: ipc
