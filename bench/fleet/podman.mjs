@@ -33,13 +33,17 @@ export function podmanWorks(root) {
 
 /**
  * Starts a container detached: `argv` is its PID 1. `stopSignal` and `stopTimeout` are what
- * `podman stop` then does (the platform's signal and deadline).
+ * `podman stop` then does (the platform's signal and deadline); `volumes` maps a path in
+ * the container to a host directory.
  */
-export async function runContainer({ name, root, argv, env = {}, stopSignal = 'SIGTERM', stopTimeout = 30, logPath }) {
+export async function runContainer({ name, root, argv, env = {}, stopSignal = 'SIGTERM', stopTimeout = 30, logPath, volumes = {} }) {
   const args = ['run', '--detach', '--name', name, ...LIMITS, '--network', 'host',
     '--stop-signal', stopSignal, '--stop-timeout', String(stopTimeout),
     '--log-driver', 'k8s-file', '--log-opt', `path=${logPath}`];
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
+  // A host directory in the container (graceful's report files): `volumes` maps the
+  // container's path to the host's.
+  for (const [inside, host] of Object.entries(volumes)) args.push('--volume', `${host}:${inside}`);
   // --rootfs is a flag: the root directory is the first operand, where an image would be.
   await podman([...args, '--rootfs', root, ...argv]);
 }

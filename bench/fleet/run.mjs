@@ -9,12 +9,17 @@
 // quotes the table.
 //
 //   --platforms kubernetes,ecs,nomad,heroku (also fly, cloudrun)   --supervisors graceful,tini,dumb-init,bare
-//   --apps node,python    --rollouts 20      --rate 100 (requests/s per keep-alive mode)
+//   --apps node,python (also lib: the Node app on graceful's library)
+//   --rollouts 20      --rate 100 (requests/s per keep-alive mode)
 //   --slow-rate 2 --slow-ms 1000 (slow requests/s per mode, and their length)
 //   --lb probe|endpoints  (haproxy health-checks /readyz, or only the platform removes)
+//   --lb-server-close     haproxy keeps no connection to a replica: one per request
 //   --lag 5s (the platform's removal reaches the load balancer 0..lag late)
 //   --stop-delay <duration|auto|preset>   graceful's stop delay on every platform (default:
-//                         each platform's, platforms.mjs; preset: none given, the preset's own)
+//                         auto, or for a graceful without it each platform's fixed one,
+//                         platforms.mjs; preset: none given, the preset's own)
+//   --app-env K=V         one more variable for the app (repeatable; FLEET_DELAY_MS=5000
+//                         gives the library app a delay of its own)
 //   --graceful-arg <arg>  one more argument for graceful run (repeatable)
 //   --idle 60             the harness's own accuracy: 60 s of load and no deploy (every
 //                         supervisor listed; a loss there is the harness's, not a deploy's)
@@ -34,7 +39,7 @@ import { endAll, endAllOnExit, own } from './owned.mjs';
 import { DEFAULT_PARAMS, DEFAULT_PLATFORMS, PLATFORMS } from './platforms.mjs';
 import { podmanWorks } from './podman.mjs';
 import { buildRoot } from './root.mjs';
-import { label, SUPERVISORS } from './supervisors.mjs';
+import { appLabel, label, SUPERVISORS } from './supervisors.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,14 +58,36 @@ export function gracefulArgsFor(binary, platformName, { params, stopDelay, extra
   const spec = PLATFORMS[platformName].graceful;
   const known = spawnSync(binary, ['run', '--preset', spec.preset, '--platform-timeout', '0', '--', 'true'], { stdio: 'ignore' }).status === 0;
   const args = known ? ['--preset', spec.preset] : spec.flags(params);
+  const chosen = stopDelay ?? (acceptsStopDelay(binary, 'auto') ? 'auto' : spec.fixedDelay);
   // `--stop-delay preset`: no --stop-delay at all, whatever the preset (or the default) says.
-  const delay = (stopDelay ?? spec.stopDelay) === 'preset' ? [] : ['--stop-delay', stopDelay ?? spec.stopDelay];
+  const delay = chosen === 'preset' ? [] : ['--stop-delay', chosen];
   return { args: [...args, ...delay, ...extra], preset: known ? spec.preset : null };
 }
 
 // Whether this graceful takes a --stop-delay value (auto, before it exists).
 export function acceptsStopDelay(binary, value) {
   return spawnSync(binary, ['run', '--stop-delay', value, '--', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
+// graceful's traffic watch against haproxy's log, over a cell's stops: the arrivals it
+// counted and the requests haproxy sent from the stop request on, and how far apart the
+// last one's times are (|graceful's - haproxy's|, where both saw one); null without a watch.
+export function watchedVsSent(stops) {
+  const both = stops.filter((s) => s.graceful?.traffic?.watched && s.lbFromRequest);
+  if (both.length === 0) return null;
+  const diffs = both
+    .filter((s) => s.graceful.traffic.lastArrivalAfterMs !== null && s.lbFromRequest.lastAfterMs !== null)
+    .map((s) => Math.abs(s.graceful.traffic.lastArrivalAfterMs - s.lbFromRequest.lastAfterMs))
+    .sort((a, b) => a - b);
+  return {
+    stops: both.length,
+    arrivals: both.reduce((n, s) => n + s.graceful.traffic.arrivals, 0),
+    requests: both.reduce((n, s) => n + s.lbFromRequest.requests, 0),
+    medianMs: diffs.length ? diffs[Math.floor(diffs.length / 2)] : null,
+    maxMs: diffs.length ? diffs[diffs.length - 1] : null,
+    // Stops where one saw work and the other none: a miss of the watch, or a phantom.
+    disagree: both.filter((s) => (s.graceful.traffic.lastArrivalAfterMs === null) !== (s.lbFromRequest.lastAfterMs === null)).length,
+  };
 }
 
 export const COLUMNS = ['sent', 'refused', 'reset', 'timed out', '5xx', 'lost', 'rollouts with a loss', 'last request after a stop'];
@@ -74,7 +101,7 @@ export function tableOf(results) {
     for (const ka of ['on', 'off']) {
       const c = r.cells[ka];
       if (!c) continue;
-      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${r.app} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost}${dropped(r)} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} | ${r.rollouts === 0 ? '-' : seconds(c.lastRequestAfterStopMs)} |`);
+      lines.push(`| ${r.rollouts === 0 ? 'none (idle)' : r.platform} | ${label(r.supervisor, r.app)} | ${appLabel(r.app)} | ${ka} | ${c.sent} | ${c.refused} | ${c.reset} | ${c.timedOut} | ${c.fiveXX + c.other} | ${c.lost}${dropped(r)} | ${r.rollouts === 0 ? '-' : `${c.lossyRollouts}/${r.rollouts}`} | ${r.rollouts === 0 ? '-' : seconds(c.lastRequestAfterStopMs)} |`);
     }
   }
   if (results.some((r) => dropped(r))) lines.push('', "† meanwhile this machine's kernel dropped packets (its conntrack table full, or a listen queue): connect timeouts there may be the machine's, not the deploy's.");
@@ -93,6 +120,8 @@ async function main() {
       'slow-rate': { type: 'string', default: '2' },
       'slow-ms': { type: 'string', default: '1000' },
       lb: { type: 'string', default: 'probe' },
+      'lb-server-close': { type: 'boolean', default: false },
+      'app-env': { type: 'string', multiple: true, default: [] },
       lag: { type: 'string', default: `${DEFAULT_PARAMS.lagMs}ms` },
       'stop-delay': { type: 'string' },
       'graceful-arg': { type: 'string', multiple: true, default: [] },
@@ -109,7 +138,13 @@ async function main() {
   };
   const platforms = list(opt.platforms, Object.keys(PLATFORMS), 'platforms');
   const supervisors = list(opt.supervisors, Object.keys(SUPERVISORS), 'supervisors');
-  const apps = list(opt.apps, ['node', 'python'], 'apps');
+  const apps = list(opt.apps, ['node', 'python', 'lib'], 'apps');
+  const appEnv = {};
+  for (const kv of opt['app-env']) {
+    const m = /^([A-Za-z_]\w*)=(.*)$/.exec(kv);
+    if (!m) throw new Error(`--app-env: expected NAME=value, got "${kv}"`);
+    appEnv[m[1]] = m[2];
+  }
   if (!['probe', 'endpoints'].includes(opt.lb)) throw new Error(`--lb: probe or endpoints, got "${opt.lb}"`);
   const binary = resolve(opt.graceful);
   if (supervisors.includes('graceful') && !existsSync(binary)) throw new Error(`--graceful: ${binary} is not there: npm run build:binary first`);
@@ -123,6 +158,7 @@ async function main() {
   console.error(`fleet: the replicas' root in ${root}`);
   const built = buildRoot(root, { graceful: supervisors.includes('graceful') ? binary : null });
   if (apps.includes('python') && !built.python) throw new Error("--apps python: Debian's /usr/bin/python3 and its standard library are not there");
+  if (apps.includes('lib') && !built.library) throw new Error('--apps lib: the library is not built (packages/graceful-lifecycle/dist/index.cjs): npm run build');
   const why = podmanWorks(root);
   if (why) throw new Error(why);
 
@@ -136,11 +172,13 @@ async function main() {
       for (const supervisor of supervisors) {
         const graceful = supervisor === 'graceful' ? gracefulArgsFor(binary, platform, { params, stopDelay: opt['stop-delay'], extra: opt['graceful-arg'] }) : { args: [] };
         log(`fleet: ${idle ? `idle ${opt.idle}s` : `${platform}, ${rollouts} rollouts`}, ${app} app, ${label(supervisor, app)}${graceful.args.length ? ` (graceful run ${graceful.args.join(' ')})` : ''}, seed ${seed + cell}`);
-        const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, seed: seed + cell++, params, gracefulArgs: graceful.args, log });
+        const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, serverClose: opt['lb-server-close'], seed: seed + cell++, params, gracefulArgs: graceful.args, appEnv, log });
         results.push(result);
         if (result.machine.conntrackDrops || result.machine.listenDrops) {
           log(`  warning: meanwhile this machine's kernel dropped packets (conntrack table full: ${result.machine.conntrackDrops ?? 'n/a'}, listen queues: ${result.machine.listenDrops ?? 'n/a'}); connect timeouts in this cell may be the machine's, not the deploy's`);
         }
+        const seen = watchedVsSent(result.stops);
+        if (seen) log(`  --stop-delay auto saw ${seen.arrivals} arrivals after the stop requests where haproxy sent ${seen.requests}; the last one's time differs by ${seen.medianMs} ms in the median, ${seen.maxMs} ms at most (${seen.stops} stops)`);
         for (const [ka, c] of Object.entries(result.cells)) log(`  keep-alive ${ka}: ${c.sent} sent, ${c.lost} lost (refused ${c.refused}, reset ${c.reset}, timed out ${c.timedOut}, 5xx ${c.fiveXX + c.other}); sends at most ${c.maxLagMs} ms late${rollouts ? `; haproxy's last request to a stopping replica ${seconds(c.lastRequestAfterStopMs)} after its stop began` : ''}`);
       }
     }
