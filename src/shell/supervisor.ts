@@ -20,7 +20,7 @@ import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
 import type { Trap } from './trap.js';
 import { disposition } from './process/inspect.js';
-import { portsListenedBy, watchTraffic } from './probes/traffic.js';
+import { acceptedInNamespace, watchTraffic, whereToWatch } from './probes/traffic.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
@@ -448,9 +448,12 @@ export class Supervisor {
     const pids = [...new Set([this.pid, ...(this.#tree?.members().map((p) => p.pid) ?? [])].filter((p): p is number => p !== null))];
     let stopped = false;
     this.#unwatchTraffic = () => void (stopped = true);
-    void portsListenedBy(pids).then((ports) => {
+    void whereToWatch(pids).then((target) => {
       if (stopped) return;
-      this.#unwatchTraffic = watchTraffic(ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+      // Where the namespace is the program's alone, its count of accepted connections sees
+      // those that come and go between two readings of the table (probes/traffic.ts).
+      const accepted = target?.namespaceIsTheProgramsAlone ? () => acceptedInNamespace() : null;
+      this.#unwatchTraffic = watchTraffic(target?.ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }), undefined, accepted);
     });
   }
 

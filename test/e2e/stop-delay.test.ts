@@ -3,11 +3,12 @@
 // time. A client plays the load balancer that has not heard of the stop yet: it keeps sending
 // for a while after the SIGTERM, over a kept-alive connection or on new ones, then stops.
 // The figures asserted are graceful's own (its report), against what the client did.
+import { spawn, spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { exitOf, freePort, readJson, start, tempDir, useHarness } from './harness.js';
+import { exitOf, freePort, GRACEFUL, readJson, ROOT, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
 
@@ -101,6 +102,65 @@ describe('--stop-delay auto', () => {
     const r = readJson(report);
     expect(r.policy.stopDelayAuto).toEqual({ floorMs: 2000, quietMs: 1000, capMs: 10_000 });
     expect(r.stop.signalSentAfterMs).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+// A load balancer that keeps no pool and closes first (haproxy's http-server-close, a curl
+// per request): each connection opens, carries its request and is gone within a millisecond
+// or two, between two readings of the table. In a network namespace of the program's own (a
+// pod's), the namespace's count of accepted connections sees every one of them.
+const netns = spawnSync('unshare', ['--net', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8' });
+const noNetns = netns.status !== 0 ? `unshare --net or ip failed here (${(netns.stderr || netns.error?.message || '').trim()}): it needs root and iproute2` : null;
+if (noNetns) console.warn(`skipping the --stop-delay auto test in a private network namespace: ${noNetns}`);
+
+describe.skipIf(noNetns !== null)('--stop-delay auto in a network namespace of its own (a pod)', () => {
+  it('counts the connections that came and went between two readings, and waits a quiet second after the last', async () => {
+    const report = join(tempDir(), 'report.json');
+    const run = start([], {
+      via: ['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...GRACEFUL, 'run', '--stop-delay', 'auto', '--timeout', '20s', '--report-file', report, '--', 'node', 'fixtures/http-server.js', '0'],
+    });
+    const port = Number((await run.stdout.waitFor(/ready \d+ port (\d+)/, 'the server to listen'))[1]);
+    // The client, in the same namespace: a new connection every 100 ms for 1.5 s, each closed
+    // by the client as soon as its answer is in (the server keeps it alive otherwise).
+    const client = spawn(
+      'nsenter',
+      [
+        `--net=/proc/${run.pid}/ns/net`,
+        '--',
+        process.execPath,
+        '-e',
+        `const net = require('node:net');
+         const results = [];
+         const one = () => new Promise((resolve) => {
+           const s = net.connect(${port}, '127.0.0.1', () => s.write('GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'));
+           let got = '';
+           s.on('data', (d) => { got += d; if (got.includes('ok')) { s.destroy(); resolve(got.split(' ')[1]); } });
+           s.on('error', (e) => resolve(e.code));
+         });
+         (async () => {
+           const t0 = Date.now();
+           const pending = [];
+           while (Date.now() - t0 < 1500) { pending.push(one()); await new Promise((r) => setTimeout(r, 100)); }
+           console.log(JSON.stringify(await Promise.all(pending)));
+         })();`,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    client.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const clientDone = new Promise((resolve) => client.on('close', resolve));
+    run.signal('SIGTERM');
+    await clientDone;
+    expect((await exitOf(run)).code).toBe(0);
+    const statuses: string[] = JSON.parse(out);
+    // Every request answered: the stop signal waited for the client to stop.
+    expect(statuses.filter((s) => s !== '200')).toEqual([]);
+    const { traffic, signalSentAfterMs } = readJson(report).stop;
+    // Each connection was counted (the client's first ones may precede the watch's start by
+    // a few ms, hence not all), though almost none was open at a reading.
+    expect(traffic.arrivals).toBeGreaterThanOrEqual(statuses.length - 2);
+    expect(traffic.lastArrivalAfterMs).toBeGreaterThan(1200);
+    expect(signalSentAfterMs).toBeGreaterThanOrEqual(traffic.lastArrivalAfterMs + 1000);
   });
 });
 

@@ -4,13 +4,23 @@
 // new socket (a new cookie), and every request on a kept-alive one moves the socket's
 // tcp_info.last_data_recv: the last arrival is known to the millisecond, whatever the
 // program's language. Polled while graceful waits, and only then.
-import { readdirSync, readlinkSync } from 'node:fs';
+//
+// A connection that opens, carries its request and closes between two readings leaves
+// nothing in the table when its peer closes first (a load balancer that keeps no pool: seen
+// behind haproxy with http-server-close, where the watch saw 332 of 1163 requests and a
+// stop went out while work still came; docs/deploy.md). Where the network namespace is the
+// program's alone (a pod's, a task's: every listening socket in it is the program's or
+// graceful's own), the kernel's count of the connections it accepted there (Tcp
+// PassiveOpens) less graceful's own (its health endpoint) counts those too.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { loadedLibc } from '../process/ffi.js';
+import { ownAccepts } from './accepts.js';
 
 // How often the table is read while graceful waits. A request's time is exact (tcp_info says
-// how long ago its data came); a connection opened and closed between two reads, with no
-// data, is missed: that is no work.
+// how long ago its data came); a connection opened and closed between two reads is seen by
+// the namespace's count of accepted connections where that can be read (above), at the
+// reading after it, at most this late.
 const POLL_MS = 100;
 
 // The kernel counts last_data_recv in jiffies (1 to 10 ms), and graceful reads its clock a
@@ -91,11 +101,8 @@ export async function kernelConnections(ports: readonly number[]): Promise<DiagS
   return out;
 }
 
-// The ports the processes `pids` listen on: their sockets (/proc/PID/fd) among the kernel's
-// listening sockets (a small table, where /proc/net/tcp lists every connection of the host).
-export async function portsListenedBy(pids: readonly number[]): Promise<number[] | null> {
-  const lib = loadedLibc();
-  if (!lib) return null;
+// The sockets the processes `pids` hold (/proc/PID/fd): their inodes.
+function socketInodes(pids: readonly (number | 'self')[]): Set<number> {
   const inodes = new Set<number>();
   for (const pid of pids) {
     let fds: string[];
@@ -113,10 +120,67 @@ export async function portsListenedBy(pids: readonly number[]): Promise<number[]
       }
     }
   }
+  return inodes;
+}
+
+// Every listening TCP socket of graceful's network namespace (a small table, where
+// /proc/net/tcp lists every connection of the host); null without sock_diag.
+async function listeners(): Promise<DiagSocket[] | null> {
+  const lib = loadedLibc();
+  if (!lib) return null;
   const [v4, v6] = await Promise.all([lib.sockDiagTcp(AF_INET, null, 1 << TCP_LISTEN), lib.sockDiagTcp(AF_INET6, null, 1 << TCP_LISTEN)]);
   if (v4 === null) return null;
-  const listening = [...parseDiag(v4), ...(v6 ? parseDiag(v6) : [])].filter((s) => s.state === TCP_LISTEN && inodes.has(s.inode));
-  return [...new Set(listening.map((s) => s.localPort))];
+  return [...parseDiag(v4), ...(v6 ? parseDiag(v6) : [])].filter((s) => s.state === TCP_LISTEN);
+}
+
+/** What the watch can see of the program `pids`: its ports, and whether the namespace is its alone. */
+export interface WatchTarget {
+  ports: number[];
+  /**
+   * Every listening socket of the network namespace is the program's or graceful's, and the
+   * program shares graceful's namespace: every connection accepted there is the program's
+   * work, or graceful's own (its health endpoint, counted apart).
+   */
+  namespaceIsTheProgramsAlone: boolean;
+}
+
+// The program's listening ports, and whether its network namespace holds nothing else that
+// listens (a pod's, a task's; not a host's, nor a pod with a sidecar proxy); null without
+// sock_diag.
+export async function whereToWatch(pids: readonly number[]): Promise<WatchTarget | null> {
+  const all = await listeners();
+  if (all === null) return null;
+  const programs = socketInodes(pids);
+  const ports = [...new Set(all.filter((s) => programs.has(s.inode)).map((s) => s.localPort))];
+  const own = socketInodes(['self']);
+  const namespace = (pid: number | 'self') => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      return null;
+    }
+  };
+  const mine = namespace('self');
+  const shared = mine !== null && pids.every((pid) => namespace(pid) === mine);
+  return { ports, namespaceIsTheProgramsAlone: shared && ports.length > 0 && all.every((s) => programs.has(s.inode) || own.has(s.inode)) };
+}
+
+// The connections accepted so far in graceful's network namespace that were not graceful's
+// own: the kernel's Tcp PassiveOpens (IPv4 and IPv6 alike, /proc/self/net/snmp) less what
+// graceful's listeners accepted (probes/accepts.ts); null where it cannot be read.
+export function acceptedInNamespace(snmp: () => string = () => readFileSync('/proc/self/net/snmp', 'utf8')): number | null {
+  let text: string;
+  try {
+    text = snmp();
+  } catch {
+    return null;
+  }
+  const own = ownAccepts.count;
+  const [names, values] = text.split('\n').filter((l) => l.startsWith('Tcp:'));
+  if (!names || !values) return null;
+  const at = names.trim().split(/\s+/).indexOf('PassiveOpens');
+  const value = Number(values.trim().split(/\s+/)[at]);
+  return at < 0 || !Number.isFinite(value) ? null : value - own;
 }
 
 // Which of `ports` some socket still listens on, from the kernel's table of listening
@@ -136,13 +200,16 @@ export async function listeningPorts(ports: readonly number[]): Promise<number[]
 
 // Watches the connections to `ports` from `since` (the stop request, on `now`'s clock):
 // `report` gets a reading when the watch begins and each time the work seen changes. Stopped
-// by the function it returns.
+// by the function it returns. `accepted`, where the namespace is the program's alone
+// (whereToWatch): the connections accepted in it so far that were not graceful's
+// (acceptedInNamespace), to count those that came and went between two readings.
 export function watchTraffic(
   ports: readonly number[],
   since: number,
   now: () => number,
   report: (reading: TrafficReading) => void,
   read: ReadConnections = kernelConnections,
+  accepted: (() => number | null) | null = null,
 ): () => void {
   let stopped = false;
   const mine = (s: DiagSocket) => s.state !== TCP_LISTEN && ports.includes(s.localPort);
@@ -152,11 +219,22 @@ export function watchTraffic(
   const seen = new Map<string, { recvAt: number | null; segs: number | null }>();
   let arrivals = 0;
   let lastArrivalAt: number | null = null;
+  // Work from before the request is not an arrival (a connection first seen now may carry
+  // an old request's time); the kernel's jiffies and this clock may differ by a few ms.
   const arrived = (count: number, at: number) => {
+    if (at < since - RECV_SLACK_MS) return;
     arrivals += count;
-    if (at >= since && (lastArrivalAt === null || at > lastArrivalAt)) lastArrivalAt = at;
+    const when = Math.max(since, at);
+    if (lastArrivalAt === null || when > lastArrivalAt) lastArrivalAt = when;
   };
+  // The namespace's count of accepted connections, read just before each dump of the table:
+  // every connection it counts was accepted before the dump, so the table shows it as new
+  // unless it came and went since the previous reading. `balance` carries the connections
+  // the table showed before the count had them (accepted between the count and the dump).
+  let acceptedBefore: number | null = null;
+  let balance = 0;
   const watch = async () => {
+    acceptedBefore = ports.length > 0 ? (accepted?.() ?? null) : null;
     const first = ports.length > 0 ? await read(ports) : null;
     if (stopped) return;
     if (first === null) return report({ arrivals: 0, lastArrivalAt: null, watched: false });
@@ -170,12 +248,14 @@ export function watchTraffic(
     while (!stopped) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       if (stopped) return;
+      const count = acceptedBefore === null ? null : (accepted?.() ?? null);
       const table = await read(ports);
       // The kernel's "ms ago" are as of the dump, read just now.
       const t = now();
       if (stopped || table === null) continue;
       const before = arrivals;
       const latest = lastArrivalAt;
+      let fresh = 0;
       for (const s of table.filter(mine)) {
         const recvAt = s.lastDataRecvMs === null ? null : t - s.lastDataRecvMs;
         const known = seen.get(s.cookie);
@@ -183,12 +263,24 @@ export function watchTraffic(
           // A new connection: as many arrivals as the requests it brought (one at least),
           // when its last data came, or now.
           arrived(Math.max(1, s.dataSegsIn ?? 1), recvAt ?? t);
+          fresh++;
         } else if (recvAt !== null && (known.recvAt === null || recvAt > known.recvAt + RECV_SLACK_MS)) {
           // More data on a known one: its requests since the last reading.
           const more = s.dataSegsIn !== null && known.segs !== null ? s.dataSegsIn - known.segs : 1;
           arrived(Math.max(1, more), recvAt);
         }
         seen.set(s.cookie, { recvAt: recvAt ?? known?.recvAt ?? null, segs: s.dataSegsIn ?? known?.segs ?? null });
+      }
+      if (count !== null && acceptedBefore !== null) {
+        // Accepted since the last reading, less the new connections the table showed: those
+        // that came and went unseen, each one an arrival since the last reading (dated now,
+        // at most POLL_MS late).
+        balance += count - acceptedBefore - fresh;
+        if (balance > 0) {
+          arrived(balance, t);
+          balance = 0;
+        }
+        acceptedBefore = count;
       }
       if (arrivals !== before || lastArrivalAt !== latest) report({ arrivals, lastArrivalAt, watched: true });
     }
