@@ -12,7 +12,7 @@
 //   GET /slow?ms=N   answers after N ms (at most 10 s)
 //   GET /anything    answers at once
 //
-// PORT says where to listen (127.0.0.1). Prints `ready <pid> port <port>` once listening.
+// PORT and HOST say where to listen (HOST: 127.0.0.1 by default). Prints `ready <pid> port <port>` once listening.
 'use strict';
 const http = require('node:http');
 const { lifecycle } = require('./lifecycle.cjs');
@@ -36,7 +36,7 @@ server.keepAliveTimeout = 120_000;
 server.headersTimeout = 121_000;
 life.serve('http', server);
 
-server.listen(Number(process.env.PORT), '127.0.0.1', () => {
+server.listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1', () => {
   life.ready();
   console.log(`ready ${process.pid} port ${server.address().port}`);
 });

@@ -17,10 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { parseLogLine, startHaproxy } from './haproxy.mjs';
 import { own } from './owned.mjs';
 import { DEFAULT_PARAMS, PLATFORMS } from './platforms.mjs';
-import { killContainer, removeContainer, runContainer, signalEveryProcess, stopContainer, waitContainer } from './podman.mjs';
+import { addressOf, killContainer, removeContainer, runContainer, signalEveryProcess, stopContainer, waitContainer } from './podman.mjs';
 import { SUPERVISORS } from './supervisors.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+// --net pod: the ports every replica listens on in its own network namespace.
+const POD_PORT = 8080;
+const POD_HEALTH_PORT = 9000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A small seeded generator (mulberry32): the same seed draws the same lags.
@@ -201,12 +204,13 @@ function examplesOf(losses) {
  * Runs one cell. options: root (the built root), platform, supervisor, app ('node' or
  * 'python'), rollouts (0: the accuracy run, `idleS` seconds of load and no deploy), rate
  * (requests/s per keep-alive mode), slowRate, slowMs, lb ('probe' or 'endpoints'),
- * serverClose (haproxy keeps no connection to a replica), seed, params (platforms' knobs),
+ * serverClose (haproxy keeps no connection to a replica), net ('host': every replica in the
+ * host's network namespace, on loopback; 'pod': each in one of its own), seed, params (platforms' knobs),
  * gracefulArgs (what graceful gets besides --health-port, --ready and --report-file), appEnv
  * (the app's environment besides PORT), log (a line of progress).
  */
 export async function runCell(options) {
-  const { root, platform: platformName, supervisor, app, rollouts, rate = 100, slowRate = 2, slowMs = 1000, lb: lbMode = 'probe', serverClose = false, seed = 1, idleS = 10, gracefulArgs = [], appEnv = {}, log = () => {} } = options;
+  const { root, platform: platformName, supervisor, app, rollouts, rate = 100, slowRate = 2, slowMs = 1000, lb: lbMode = 'probe', serverClose = false, net = 'host', seed = 1, idleS = 10, gracefulArgs = [], appEnv = {}, log = () => {} } = options;
   const params = { ...DEFAULT_PARAMS, ...options.params };
   const platform = PLATFORMS[platformName];
   const rand = random(seed);
@@ -216,8 +220,10 @@ export async function runCell(options) {
   const slots = [];
   for (let i = 0; i < 3; i++) {
     for (const side of ['a', 'b']) {
-      const port = ports[1 + slots.length * 2];
-      const healthPort = ports[2 + slots.length * 2];
+      // --net pod: every replica in a network namespace of its own, on the same ports, as
+      // pods are; host: each on its own loopback ports.
+      const port = net === 'pod' ? POD_PORT : ports[1 + slots.length * 2];
+      const healthPort = net === 'pod' ? POD_HEALTH_PORT : ports[2 + slots.length * 2];
       slots.push({ name: `r${i}${side}`, pair: i, port, healthPort, checkPort: SUPERVISORS[supervisor].checksGraceful ? healthPort : port });
     }
   }
@@ -233,8 +239,13 @@ export async function runCell(options) {
   async function startReplica(slot) {
     const name = own.container(`fleet-${runId}-${slot.name}-${seq++}`);
     const logPath = join(work, `${name}.log`);
-    const argv = SUPERVISORS[supervisor].argv({ app, port: slot.port, healthPort: slot.healthPort, gracefulArgs, report: `/reports/${name}.json` });
-    await runContainer({ name, root, argv, env: { PORT: slot.port, ...appEnv }, stopSignal: platform.signal, stopTimeout: platform.deadlineS(params), logPath, volumes: { '/reports': reports } });
+    const pod = net === 'pod';
+    const argv = SUPERVISORS[supervisor].argv({ app, port: slot.port, healthPort: slot.healthPort, healthHost: pod ? '0.0.0.0' : null, gracefulArgs, report: `/reports/${name}.json` });
+    const env = { PORT: slot.port, ...(pod ? { HOST: '0.0.0.0' } : {}), ...appEnv };
+    await runContainer({ name, root, argv, env, stopSignal: platform.signal, stopTimeout: platform.deadlineS(params), logPath, volumes: { '/reports': reports }, network: pod ? 'bridge' : 'host' });
+    // Where haproxy reaches it: its own address on podman's bridge (a pod's IP), or loopback.
+    const address = pod ? await addressOf(name) : '127.0.0.1';
+    if (pod) await lb.address(slot.name, address, slot.port);
     const replica = {
       name,
       slot,
@@ -248,7 +259,7 @@ export async function runCell(options) {
     };
     live.set(slot.name, replica);
     // The platform's readiness probe, then the replica goes into the load balancer.
-    await waitReady(`http://127.0.0.1:${slot.checkPort}/readyz`, 30_000, `replica ${name}`);
+    await waitReady(`http://${address}:${slot.checkPort}/readyz`, 30_000, `replica ${name}`);
     await lb.ready(slot.name);
     await lb.waitUp(slot.name);
     return replica;
@@ -346,5 +357,5 @@ export async function runCell(options) {
     const lossyRollouts = rolloutWindows.filter((w) => losses.some((l) => l.at >= w.start && l.at <= w.end)).length;
     cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, examples: examplesOf(losses) };
   }
-  return { platform: platformName, supervisor, app, lb: lbMode, serverClose, rollouts, seed, params, gracefulArgs, appEnv, cells, machine, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
+  return { platform: platformName, supervisor, app, lb: lbMode, serverClose, net, rollouts, seed, params, gracefulArgs, appEnv, cells, machine, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
 }

@@ -140,6 +140,11 @@ export async function startHaproxy({ dir, port, slots, lb, serverClose = false }
     command,
     statuses,
     ready: (slot) => set(slot, 'ready'),
+    // Where a slot's replica is (--net pod: each replica at its own address).
+    async address(slot, ip, port) {
+      const out = (await command(`set server replicas/${slot} addr ${ip} port ${port}`)).trim();
+      if (!/changed|no need to change/.test(out)) throw new Error(`haproxy: set server ${slot} addr ${ip} port ${port}: ${out}`);
+    },
     drain: (slot) => set(slot, 'drain'),
     maint: (slot) => set(slot, 'maint'),
     // Waits until haproxy would send the slot new requests.

@@ -53,7 +53,7 @@ if (opt.watch) {
       .map((s) => s.graceful.traffic.lastArrivalAfterMs - s.lbFromRequest.lastAfterMs)
       .sort((a, b) => a - b);
     const median = signed.length ? signed[Math.floor(signed.length / 2)] : null;
-    out.push(`| ${r.platform} | ${r.lb}${r.serverClose ? ', no pool' : ''} | ${appLabel(r.app)} | ${w.stops} | ${w.arrivals} | ${w.requests} | ${median === null ? '-' : `${median > 0 ? '+' : ''}${median} ms`} | ${w.maxMs === null ? '-' : `${w.maxMs} ms`} | ${w.disagree} |`);
+    out.push(`| ${r.platform} | ${r.lb}${r.serverClose ? ', no pool' : ''}${r.net === 'pod' ? ', own netns' : ''} | ${appLabel(r.app)} | ${w.stops} | ${w.arrivals} | ${w.requests} | ${median === null ? '-' : `${median > 0 ? '+' : ''}${median} ms`} | ${w.maxMs === null ? '-' : `${w.maxMs} ms`} | ${w.disagree} |`);
   }
   out.push('');
 }

@@ -14,6 +14,8 @@
 //   --slow-rate 2 --slow-ms 1000 (slow requests/s per mode, and their length)
 //   --lb probe|endpoints  (haproxy health-checks /readyz, or only the platform removes)
 //   --lb-server-close     haproxy keeps no connection to a replica: one per request
+//   --net host|pod        the replicas in the host's network namespace, on loopback (host), or
+//                         each in one of its own on podman's bridge, reached at its address (pod)
 //   --lag 5s (the platform's removal reaches the load balancer 0..lag late)
 //   --stop-delay <duration|auto|preset>   graceful's stop delay on every platform (default:
 //                         auto, or for a graceful without it each platform's fixed one,
@@ -83,6 +85,7 @@ async function main() {
       'slow-ms': { type: 'string', default: '1000' },
       lb: { type: 'string', default: 'probe' },
       'lb-server-close': { type: 'boolean', default: false },
+      net: { type: 'string', default: 'host' },
       'app-env': { type: 'string', multiple: true, default: [] },
       lag: { type: 'string', default: `${DEFAULT_PARAMS.lagMs}ms` },
       'stop-delay': { type: 'string' },
@@ -108,6 +111,7 @@ async function main() {
     appEnv[m[1]] = m[2];
   }
   if (!['probe', 'endpoints'].includes(opt.lb)) throw new Error(`--lb: probe or endpoints, got "${opt.lb}"`);
+  if (!['host', 'pod'].includes(opt.net)) throw new Error(`--net: host or pod, got "${opt.net}"`);
   const binary = resolve(opt.graceful);
   if (supervisors.includes('graceful') && !existsSync(binary)) throw new Error(`--graceful: ${binary} is not there: npm run build:binary first`);
   if (opt['stop-delay'] && opt['stop-delay'] !== 'preset' && !acceptsStopDelay(binary, opt['stop-delay'])) throw new Error(`--stop-delay ${opt['stop-delay']}: this graceful (${binary}) does not take it`);
@@ -134,7 +138,7 @@ async function main() {
       for (const supervisor of supervisors) {
         const graceful = supervisor === 'graceful' ? gracefulArgsFor(binary, platform, { params, stopDelay: opt['stop-delay'], extra: opt['graceful-arg'] }) : { args: [] };
         log(`fleet: ${idle ? `idle ${opt.idle}s` : `${platform}, ${rollouts} rollouts`}, ${app} app, ${label(supervisor, app)}${graceful.args.length ? ` (graceful run ${graceful.args.join(' ')})` : ''}, seed ${seed + cell}`);
-        const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, serverClose: opt['lb-server-close'], seed: seed + cell++, params, gracefulArgs: graceful.args, appEnv, log });
+        const result = await runCell({ root, platform, supervisor, app, rollouts, idleS: idle ? Number(opt.idle) : 0, rate: Number(opt.rate), slowRate: Number(opt['slow-rate']), slowMs: Number(opt['slow-ms']), lb: opt.lb, serverClose: opt['lb-server-close'], net: opt.net, seed: seed + cell++, params, gracefulArgs: graceful.args, appEnv, log });
         results.push(result);
         if (result.machine.conntrackDrops || result.machine.listenDrops) {
           log(`  warning: meanwhile this machine's kernel dropped packets (conntrack table full: ${result.machine.conntrackDrops ?? 'n/a'}, listen queues: ${result.machine.listenDrops ?? 'n/a'}); connect timeouts in this cell may be the machine's, not the deploy's`);

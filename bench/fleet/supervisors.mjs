@@ -21,7 +21,9 @@ export const SUPERVISORS = {
   graceful: {
     // `report`: where graceful writes its JSON report in the container (stop.traffic: what
     // --stop-delay auto saw), read back by the harness.
-    argv: ({ app, port, healthPort, gracefulArgs, report }) => ['/graceful', 'run', ...gracefulArgs, '--health-port', String(healthPort), '--ready', `tcp:127.0.0.1:${port}`, ...(report ? ['--report-file', report] : []), '--', ...APPS[app]],
+    // `healthHost`: 0.0.0.0 where the load balancer reaches the replica from outside its
+    // network namespace (--net pod).
+    argv: ({ app, port, healthPort, healthHost, gracefulArgs, report }) => ['/graceful', 'run', ...gracefulArgs, '--health-port', String(healthPort), ...(healthHost ? ['--health-host', healthHost] : []), '--ready', `tcp:127.0.0.1:${port}`, ...(report ? ['--report-file', report] : []), '--', ...APPS[app]],
     checksGraceful: true,
   },
   tini: { argv: ({ app }) => ['/usr/bin/tini', '--', ...APPS[app]], checksGraceful: false },
