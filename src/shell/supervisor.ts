@@ -431,8 +431,13 @@ export class Supervisor {
   #openStatus(): Record<string, string> {
     const { policy } = this.options;
     const now = this.clock.now;
-    // Where it runs, for the library's default delay: none in a terminal (terminal mode is decided before the spawn).
-    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs };
+    // Where it runs, for the library's default delay: none in a terminal (terminal mode is
+    // decided before the spawn). graceful's stop delay keeps the program serving only where
+    // graceful is the one to signal it: where the platform signals every process (Heroku),
+    // the program has the signal at once and must delay itself.
+    const delays = policy.platformSignalsTree !== true;
+    const stopDelayMs = !delays ? 0 : policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs;
+    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs };
     this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }), context);
     return this.#status?.env ?? {};
   }
