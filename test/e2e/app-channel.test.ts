@@ -78,7 +78,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(run.stderr.text).toMatch(/stopped cleanly: .*its own shutdown: drained 3 in [\d.]+m?s/);
   });
 
-  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay or elsewhere", async () => {
+  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay (--preset kubernetes's auto included) or elsewhere", async () => {
     const delayOf = async (args: string[]) => {
       const report = join(tempDir(), 'r.json');
       const run = start(['run', ...args, '--report-file', report, '--', node, fixture('app-http.js')]);
@@ -87,7 +87,8 @@ describe('the status channel of graceful-supervisor/app', () => {
       expect((await exitOf(run, 30_000)).code).toBe(0);
       return readJson(report).phases.find((p: any) => p.phase === 'stopping').delayMs as number;
     };
-    expect(await delayOf(['--preset', 'kubernetes'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '0s'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes'])).toBe(0);
     expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '300ms'])).toBe(0);
     expect(await delayOf(['--preset', 'docker'])).toBe(0);
     expect(await delayOf([])).toBe(0);
