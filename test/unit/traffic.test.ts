@@ -81,7 +81,7 @@ describe('the traffic watch', () => {
       // 30 ms before this reading (t=1200): one more data segment.
       { accepted: 5, table: [conn('a', 1170, 4)] },
     ]);
-    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1170, watched: true });
+    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1170, watched: true , seenUntil: 1200 });
   });
 
   it('a connection that came and went between two readings is counted from the namespace, dated at the reading after it', async () => {
@@ -92,7 +92,7 @@ describe('the traffic watch', () => {
       { accepted: 7, table: [conn('a', 400, 3)] },
       { accepted: 7, table: [conn('a', 400, 3)] },
     ]);
-    expect(last).toEqual({ arrivals: 2, lastArrivalAt: 1200, watched: true });
+    expect(last).toEqual({ arrivals: 2, lastArrivalAt: 1200, watched: true , seenUntil: 1300 });
   });
 
   it('without the count (a shared namespace), such a connection is not seen', async () => {
@@ -104,7 +104,7 @@ describe('the traffic watch', () => {
       ],
       false,
     );
-    expect(last).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true });
+    expect(last).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true , seenUntil: 1200 });
   });
 
   it('a connection both counted and shown by the table is one arrival, at its data time', async () => {
@@ -113,7 +113,7 @@ describe('the traffic watch', () => {
       { accepted: 6, table: [conn('b', 1060, 1)] },
       { accepted: 6, table: [conn('b', 1060, 1)] },
     ]);
-    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1060, watched: true });
+    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1060, watched: true , seenUntil: 1200 });
   });
 
   it('one accepted between the count and the dump is counted once, and does not hide the next unseen one', async () => {
@@ -125,7 +125,7 @@ describe('the traffic watch', () => {
       // Then c comes and goes unseen.
       { accepted: 7, table: [conn('b', 1090, 1)] },
     ]);
-    expect(last).toEqual({ arrivals: 2, lastArrivalAt: 1300, watched: true });
+    expect(last).toEqual({ arrivals: 2, lastArrivalAt: 1300, watched: true , seenUntil: 1300 });
   });
 
   it('a connection left in TIME_WAIT by a server that closed first is a new connection: an arrival', async () => {
@@ -136,7 +136,7 @@ describe('the traffic watch', () => {
       ],
       false,
     );
-    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1100, watched: true });
+    expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1100, watched: true , seenUntil: 1100 });
   });
 
   it('work from before the stop request is no arrival', async () => {
@@ -145,7 +145,39 @@ describe('the traffic watch', () => {
       // A connection first seen now whose data came before the request (t=1000).
       { accepted: 6, table: [conn('a', 500, 3), conn('d', 700, 1)] },
     ]);
-    expect(last).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true });
+    expect(last).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true , seenUntil: 1100 });
+  });
+});
+
+describe('what the watch asks the kernel for', () => {
+  it('every state without the count; without TIME_WAIT with it (the count has the closed connections)', async () => {
+    const asked: number[] = [];
+    const run = async (accepted: (() => number) | null) => {
+      const stop = watchTraffic([PORT], 0, () => 0, () => {}, async (_ports, states) => (asked.push(states), []), accepted);
+      await vi.advanceTimersByTimeAsync(150);
+      stop();
+    };
+    await run(null);
+    expect(asked.every((m) => m === 0xffffffff)).toBe(true);
+    asked.length = 0;
+    await run(() => 5);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((m) => m === 0xffffffbf)).toBe(true);
+  });
+});
+
+describe('a reading that fails', () => {
+  it('ends the watch with what it saw, marked not watched (the machine then waits the floor), and throws nothing', async () => {
+    const reports: TrafficReading[] = [];
+    let calls = 0;
+    const stop = watchTraffic([PORT], 0, () => 0, (r) => reports.push(r), async () => {
+      if (++calls > 1) throw new RangeError('a bad request');
+      return [];
+    });
+    await vi.advanceTimersByTimeAsync(350);
+    stop();
+    expect(calls).toBe(2);
+    expect(reports.at(-1)).toEqual({ arrivals: 0, lastArrivalAt: null, watched: false, seenUntil: null });
   });
 });
 

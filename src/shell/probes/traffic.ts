@@ -30,6 +30,12 @@ const RECV_SLACK_MS = 20;
 
 // TCP states (include/net/tcp_states.h): a listening socket is not a connection.
 const TCP_LISTEN = 10;
+const TCP_TIME_WAIT = 6;
+// Every state; without TIME_WAIT where the namespace's count sees closed connections: a
+// replica behind a load balancer that keeps no pool holds thousands of them (906 seen in the
+// fleet bench), and each reading then moved them all, 32 KB at a time, through the thread pool.
+const ALL_STATES = 0xffffffff;
+const OPEN_STATES = (ALL_STATES & ~(1 << TCP_TIME_WAIT)) >>> 0;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
@@ -83,18 +89,20 @@ export interface TrafficReading {
   arrivals: number;
   lastArrivalAt: number | null;
   watched: boolean;
+  /** When the reading began: the figures cover what came before it. */
+  seenUntil: number | null;
 }
 
-/** The connections to some ports, for one reading: null where they cannot be read. */
-export type ReadConnections = (ports: readonly number[]) => Promise<DiagSocket[] | null>;
+/** The connections to some ports in some states (a bit mask), for one reading: null where they cannot be read. */
+export type ReadConnections = (ports: readonly number[], states: number) => Promise<DiagSocket[] | null>;
 
 // The kernel's table for `ports`, both families, through the FFI (off the loop); null without it.
-export async function kernelConnections(ports: readonly number[]): Promise<DiagSocket[] | null> {
+export async function kernelConnections(ports: readonly number[], states: number = ALL_STATES): Promise<DiagSocket[] | null> {
   const lib = loadedLibc();
   if (!lib) return null;
   const out: DiagSocket[] = [];
   for (const port of ports) {
-    const [v4, v6] = await Promise.all([lib.sockDiagTcp(AF_INET, port), lib.sockDiagTcp(AF_INET6, port)]);
+    const [v4, v6] = await Promise.all([lib.sockDiagTcp(AF_INET, port, states), lib.sockDiagTcp(AF_INET6, port, states)]);
     if (v4 === null) return null;
     out.push(...parseDiag(v4), ...(v6 ? parseDiag(v6) : []));
   }
@@ -199,8 +207,8 @@ export async function listeningPorts(ports: readonly number[]): Promise<number[]
 }
 
 // Watches the connections to `ports` from `since` (the stop request, on `now`'s clock):
-// `report` gets a reading when the watch begins and each time the work seen changes. Stopped
-// by the function it returns. `accepted`, where the namespace is the program's alone
+// `report` gets every reading, the first when the watch begins (the machine waits for one
+// that covers the quiet window before it calls it quiet). Stopped by the function it returns. `accepted`, where the namespace is the program's alone
 // (whereToWatch): the connections accepted in it so far that were not graceful's
 // (acceptedInNamespace), to count those that came and went between two readings.
 export function watchTraffic(
@@ -234,27 +242,29 @@ export function watchTraffic(
   let acceptedBefore: number | null = null;
   let balance = 0;
   const watch = async () => {
+    const began = now();
     acceptedBefore = ports.length > 0 ? (accepted?.() ?? null) : null;
-    const first = ports.length > 0 ? await read(ports) : null;
+    // With the count, a connection closed by either side is in it: no need for TIME_WAIT.
+    const states = acceptedBefore === null ? ALL_STATES : OPEN_STATES;
+    const first = ports.length > 0 ? await read(ports, states) : null;
     if (stopped) return;
-    if (first === null) return report({ arrivals: 0, lastArrivalAt: null, watched: false });
+    if (first === null) return report({ arrivals: 0, lastArrivalAt: null, watched: false, seenUntil: null });
     const t0 = now();
     for (const s of first.filter(mine)) {
       const recvAt = s.lastDataRecvMs === null ? null : t0 - s.lastDataRecvMs;
       seen.set(s.cookie, { recvAt, segs: s.dataSegsIn });
       if (recvAt !== null && recvAt > since + RECV_SLACK_MS) arrived(1, recvAt);
     }
-    report({ arrivals, lastArrivalAt, watched: true });
+    report({ arrivals, lastArrivalAt, watched: true, seenUntil: began });
     while (!stopped) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       if (stopped) return;
+      const from = now();
       const count = acceptedBefore === null ? null : (accepted?.() ?? null);
-      const table = await read(ports);
+      const table = await read(ports, states);
       // The kernel's "ms ago" are as of the dump, read just now.
       const t = now();
       if (stopped || table === null) continue;
-      const before = arrivals;
-      const latest = lastArrivalAt;
       let fresh = 0;
       for (const s of table.filter(mine)) {
         const recvAt = s.lastDataRecvMs === null ? null : t - s.lastDataRecvMs;
@@ -282,10 +292,13 @@ export function watchTraffic(
         }
         acceptedBefore = count;
       }
-      if (arrivals !== before || lastArrivalAt !== latest) report({ arrivals, lastArrivalAt, watched: true });
+      report({ arrivals, lastArrivalAt, watched: true, seenUntil: from });
     }
   };
-  void watch();
+  // A reading that throws ends the watch, never graceful: the machine falls back to the floor.
+  watch().catch(() => {
+    if (!stopped) report({ arrivals, lastArrivalAt, watched: false, seenUntil: null });
+  });
   return () => {
     stopped = true;
   };
