@@ -23,6 +23,8 @@
 //   --app-env K=V         one more variable for the app (repeatable; FLEET_DELAY_MS=5000
 //                         gives the library app a delay of its own)
 //   --graceful-arg <arg>  one more argument for graceful run (repeatable)
+//   --param NAME=MS       a platform's knob (platforms.mjs DEFAULT_PARAMS): shutdownDelayMs=5000
+//                         (Nomad's shutdown_delay), killTimeoutS=10, deregistrationDelayMs=3000
 //   --idle 60             the harness's own accuracy: 60 s of load and no deploy (every
 //                         supervisor listed; a loss there is the harness's, not a deploy's)
 //   --seed N   --graceful PATH (default dist/graceful-linux-<arch>)
@@ -87,6 +89,7 @@ async function main() {
       'lb-server-close': { type: 'boolean', default: false },
       net: { type: 'string', default: 'host' },
       'app-env': { type: 'string', multiple: true, default: [] },
+      param: { type: 'string', multiple: true, default: [] },
       lag: { type: 'string', default: `${DEFAULT_PARAMS.lagMs}ms` },
       'stop-delay': { type: 'string' },
       'graceful-arg': { type: 'string', multiple: true, default: [] },
@@ -117,6 +120,11 @@ async function main() {
   if (opt['stop-delay'] && opt['stop-delay'] !== 'preset' && !acceptsStopDelay(binary, opt['stop-delay'])) throw new Error(`--stop-delay ${opt['stop-delay']}: this graceful (${binary}) does not take it`);
   for (const tool of ['haproxy', 'podman']) if (spawnSync(tool, ['-v'], { stdio: 'ignore' }).error) throw new Error(`${tool} is not installed (apt-get install haproxy podman runc tini dumb-init)`);
   const params = { ...DEFAULT_PARAMS, lagMs: ms(opt.lag, '--lag') };
+  for (const kv of opt.param) {
+    const m = /^(\w+)=(\d+(?:\.\d+)?)$/.exec(kv);
+    if (!m || !(m[1] in DEFAULT_PARAMS)) throw new Error(`--param: expected NAME=number with NAME one of ${Object.keys(DEFAULT_PARAMS).join(', ')}, got "${kv}"`);
+    params[m[1]] = Number(m[2]);
+  }
   const seed = Number(opt.seed);
 
   endAllOnExit();
