@@ -84,6 +84,32 @@ describe('the traffic watch', () => {
     expect(last).toEqual({ arrivals: 1, lastArrivalAt: 1170, watched: true , seenUntil: 1200 });
   });
 
+  it('a reading that comes back late makes no idle connection look busy: new data is told by its count of segments', async () => {
+    // The same idle connection, its data 600 ms before the request; each reading "comes back"
+    // later than the one before, so "ms ago" made a time on this clock moves forward.
+    const last = await watch([
+      { accepted: null, table: [conn('a', 400, 3)] },
+      { accepted: null, table: [conn('a', 800, 3)] },
+      { accepted: null, table: [conn('a', 1150, 3)] },
+    ], false);
+    expect(last).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true, seenUntil: 1200 });
+  });
+
+  it('a first reading that comes back late takes no request from before the stop request for an arrival', async () => {
+    // The dump is made at 1000 (the request), and comes back at 1450: data 100 ms before the
+    // dump was before the request, though 1450 - 100 is after it.
+    let t = 1000;
+    const reports: TrafficReading[] = [];
+    const stop = watchTraffic([PORT], 1000, () => t, (r) => reports.push(r), async () => {
+      const table = asTable([conn('a', 900, 3)], 1000);
+      t = 1450;
+      return table;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    stop();
+    expect(reports[0]).toEqual({ arrivals: 0, lastArrivalAt: null, watched: true, seenUntil: 1000 });
+  });
+
   it('a connection that came and went between two readings is counted from the namespace, dated at the reading after it', async () => {
     const last = await watch([
       { accepted: 5, table: [conn('a', 400, 3)] },
