@@ -9,7 +9,7 @@ import { formatDuration, parseChoice, parseDuration, parseSize } from './parse.j
 import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform, type Preset, type PresetName } from './presets.js';
 import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
-import { describeListen, GENERATION, inheritedSockets, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
+import { describeListen, GENERATION, inheritedSockets, parseInstances, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
 import { launcherKind } from '../core/launchers.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
@@ -42,6 +42,7 @@ export const RUN_OPTIONS = [
   { key: 'listenPid', flags: '--listen-pid <mode>', env: 'GRACEFUL_LISTEN_PID', default: RELOAD_DEFAULTS.listenPid, description: "child: LISTEN_PID is the program's own pid (it is started through sh -c 'exec', which keeps the pid); none: LISTEN_PID is not set" },
   { key: 'control', flags: '--control <path>', env: 'GRACEFUL_CONTROL', default: 'with reloads on: $XDG_RUNTIME_DIR/graceful/<pid>.sock, else /tmp/graceful-<uid>/<pid>.sock', description: 'the Unix socket (mode 0600) through which `graceful reload` asks this graceful for a reload and hears the outcome; turns reloads on without --listen' },
   { key: 'reloadSignal', flags: '--reload-signal <signal>', env: 'GRACEFUL_RELOAD_SIGNAL', default: `${RELOAD_DEFAULTS.signal} with reloads on, else none`, description: 'the signal that starts a reload; none passes it on to the program, as without reloads' },
+  { key: 'instances', flags: '--instances <n>', env: 'GRACEFUL_INSTANCES', default: '1', description: 'run N copies of the program on the held sockets, each supervised on its own (its grace period, tree, restarts); max: one per CPU graceful may use (affinity and cgroup quota). A reload replaces them one at a time; turns reloads on (docs/reload.md#instances)' },
   { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
@@ -272,6 +273,8 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
   if (controlRaw && !controlRaw.value.startsWith('/')) throw new UsageError(controlRaw.from, `expected the absolute path of a Unix socket, got ${quote(controlRaw.value)}`);
   const signalRaw = text('reloadSignal');
   const signal = signalRaw ? parseReloadSignal(signalRaw.value, signalRaw.from) : undefined;
+  const instancesRaw = text('instances');
+  const instances = instancesRaw ? parseInstances(instancesRaw.value, instancesRaw.from) : 1;
   const inherited = inheritedSockets(inputs.env, inputs.pid);
   for (const [i, spec] of listen.entries()) {
     // Port 0 twice is two sockets, each on a port of its own.
@@ -280,7 +283,7 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
       throw new UsageError(listenRaw!.from, `${describeListen(spec)} is given twice; give each address once`);
     }
   }
-  const on = listen.length > 0 || controlRaw !== null || inherited !== null || (signal !== undefined && signal !== null);
+  const on = listen.length > 0 || controlRaw !== null || inherited !== null || (signal !== undefined && signal !== null) || instances !== 1;
   if (!on) return null;
   const shared = probesSharedSocket(readyText, ready, listen);
   if (shared) {
@@ -293,7 +296,7 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
     warnings.push(`LISTEN_PID will be ${inputs.command[0]}'s pid, not the program's it starts: libraries that check it (sd_listen_fds, go-systemd) will ignore the sockets; run the program directly (or with exec), or give --listen-pid none for programs that do not check it`);
   }
   const readyTemplate = ready && readyText.includes(GENERATION) ? readyText : null;
-  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? RELOAD_DEFAULTS.signal : signal, inherited, readyTemplate };
+  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? RELOAD_DEFAULTS.signal : signal, inherited, readyTemplate, instances };
 }
 
 

@@ -141,7 +141,9 @@ export type OwnStop =
   /** A reload replaced it: a newer generation is ready and serves (core/generations.ts). */
   | 'reload'
   /** graceful up stops it with the rest of the stack, or before a process it depends on restarts. */
-  | 'stack';
+  | 'stack'
+  /** Under a service manager's watchdog (WatchdogSec=) with --ready notify, it missed its WATCHDOG=1 pings. */
+  | 'watchdog';
 
 /** What asked for a stop. */
 export type StopTrigger =

@@ -13,6 +13,7 @@ import { signalNumber } from '../config/signals.js';
 import { spawnChild, type Child, type ChildStdio } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './sockets/notify.js';
+import type { ChildWatchdog, Manager } from './sockets/manager.js';
 import { flushOrHardExit, prepareOutput } from './ui/output.js';
 import { inheritedAlive, isInherited, isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
 import { runPreStop, type PreStop } from './process/prestop.js';
@@ -77,6 +78,8 @@ export interface SupervisorOptions {
   cwd?: string;
   /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
   ui?: Ui;
+  /** Put in front of each of its lines (--instances: "generation 2 instance 3"). */
+  label?: string;
   /**
    * Which orphans graceful adopts (as PID 1 or a subreaper) belong to this child's tree;
    * absent: every one. Several programs under one graceful (graceful up, a reload's
@@ -84,6 +87,12 @@ export interface SupervisorOptions {
    * own; an orphan none claims is stopped by the coordinator after the last program.
    */
   owns?: (pid: number) => boolean;
+  /**
+   * The service manager above graceful (NOTIFY_SOCKET: shell/sockets/manager.ts), told of
+   * this program's readiness (`readiness`) and stop; with its watchdog and --ready notify, the
+   * child's watchdog (made by `watchChild`, loaded with the manager) is enforced here.
+   */
+  manager?: Manager | null;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -109,6 +118,8 @@ export class Supervisor {
   #unwatchTraffic: (() => void) | null = null;
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
+  /** The child's watchdog, under a service manager's WatchdogSec= with --ready notify. */
+  #childWatchdog: ChildWatchdog | null = null;
   #status: StatusChannel | null = null;
   #reaper: Reaper | null = null;
   /** Terminal mode: where graceful stands in its terminal; null when the child has its own session. */
@@ -151,7 +162,7 @@ export class Supervisor {
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.#extra = extra;
     this.#policy = options.policy;
-    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, label: extra.label, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -246,6 +257,8 @@ export class Supervisor {
       // write (bench/analysis.md, "The stop path: the kill before the words").
       for (const action of next.actions) this.#perform(action);
       this.ui.step(prev, event, this.#state, next.actions);
+      const manager = this.#extra.manager;
+      if (manager) this.#tellManager(manager, prev);
       if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
@@ -442,8 +455,17 @@ export class Supervisor {
     return this.#status?.env ?? {};
   }
 
-  // --ready notify: the socket must exist before the child starts; its path goes in the
-  // child's environment.
+  // What the service manager above graceful hears of a step of the machine; the child's
+  // watchdog runs from its readiness to the stop.
+  #tellManager(manager: NonNullable<SupervisorOptions['manager']>, prev: State): void {
+    const next = this.#state;
+    manager.link.changed(prev, next, manager.readiness, this.clock.now(), this.#policy.killSignal);
+    const watchdog = this.#childWatchdog;
+    if (!watchdog) return;
+    if (next.facts.stop || next.facts.exit) watchdog.disarm();
+    else if (prev.facts.readyAt === null && next.facts.readyAt !== null) watchdog.arm();
+  }
+
   // --stop-delay auto: watches the connections to the tree's listening ports (found now: the
   // program still listens) and feeds each reading to the machine (each read of the kernel's
   // table runs off the loop: the readings come after the step that asked for them).
@@ -462,20 +484,34 @@ export class Supervisor {
     });
   }
 
+  // --ready notify: the socket must exist before the child starts; its path goes in the
+  // child's environment. Under a service manager's watchdog, so does the watchdog's period:
+  // the child pings graceful, and graceful stops it, through the one stop sequence, when it
+  // falls silent (graceful's own pings to the manager say that graceful is alive).
   #openNotify(): Record<string, string> {
     if (this.options.ready?.kind !== 'notify') return {};
     const now = this.clock.now;
+    const manager = this.#extra.manager;
+    const watchdogMs = manager?.link.watchdogMs ?? null;
+    if (manager && watchdogMs !== null) this.#childWatchdog = manager.watchChild(watchdogMs, () => this.stop('watchdog'));
     const socket = listenNotify({
       ready: () => this.dispatch({ type: 'ready', at: now() }),
       stopping: () => this.dispatch({ type: 'child-stopping', at: now() }),
       extend: (ms) => this.dispatch({ type: 'extend-timeout', at: now(), ms }),
+      watchdog: () => this.#childWatchdog?.ping(),
+      status: (text) => manager?.link.status(text),
+      // A reload of the program's own (a forwarded SIGHUP, without graceful's reloads): the
+      // manager's Type=notify-reload waits for these two.
+      reloading: () => manager?.link.reloading(`${describeCommand(this.options.command)} (pid ${this.pid}) is reloading`),
+      readyAgain: () => manager?.link.ready(`${describeCommand(this.options.command)} (pid ${this.pid}) is ready again`),
     });
     if (typeof socket === 'string') {
       this.ui.warn(`${socket}; the child cannot report that it is ready, and --ready-timeout will stop it`);
+      this.#childWatchdog = null;
       return {};
     }
     this.#notify = socket;
-    return { NOTIFY_SOCKET: socket.path };
+    return { NOTIFY_SOCKET: socket.path, ...(this.#childWatchdog ? { WATCHDOG_USEC: String(Math.round(watchdogMs! * 1000)) } : {}) };
   }
 
   #spawn(env: Record<string, string>): void {
@@ -550,6 +586,7 @@ export class Supervisor {
     this.#probe?.abort();
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
+    this.#childWatchdog?.disarm();
     this.#notify?.close();
     this.#status?.close();
     this.#reaper?.reap();

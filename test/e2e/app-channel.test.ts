@@ -37,8 +37,8 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(r.phases.find((p: any) => p.phase === 'drained')).toMatchObject({ completed: 1, cut: 0 });
     expect(r.phases.filter((p: any) => p.phase === 'closed').map((p: any) => p.name)).toEqual(['cache', 'db']);
     expect(r.phases.every((p: any) => p.afterStopMs === null || p.afterStopMs >= 0)).toBe(true);
-    expect(run.stderr.text).toMatch(/: not accepting new work \(http\) at \+\d+ms; 1 in flight/);
-    expect(run.stderr.text).toMatch(/stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+\d+ms, exited with code 0 at \+\d+ms; its own shutdown: drained 1 in \d+ms, closed cache in \d+ms, closed db in \d+ms; exit status 0 \[clean\]/);
+    expect(run.stderr.text).toMatch(/: not accepting new work \(http\) at \+[\d.]+m?s; 1 in flight/);
+    expect(run.stderr.text).toMatch(/stopped cleanly: ready in [\d.]+m?s, SIGTERM received, SIGTERM sent at \+[\d.]+m?s, exited with code 0 at \+[\d.]+m?s; its own shutdown: drained 1 in [\d.]+m?s, closed cache in [\d.]+m?s, closed db in [\d.]+m?s; exit status 0 \[clean\]/);
   });
 
   it('check: cleanup-order is read from the program\'s own phases', async () => {
@@ -47,7 +47,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect((await exitOf(run, 20_000)).code).toBe(0);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: true });
-    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in [\d.]+m?s, then closed cache in [\d.]+m?s, then closed db in [\d.]+m?s: the reverse of opening \(db, cache\)$/);
     // graceful's own channel is not one of the program's connections.
     expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
   });

@@ -47,7 +47,7 @@ const ROOMS: readonly Room[] = [
     imports: ['src/core/', 'src/config/', 'src/report/', 'src/shell/', 'src/commands/check/', 'src/commands/run/'],
     packages: ['node:*', 'chalk', 'js-yaml', 'shell-quote'],
   },
-  ...['run', 'reload', 'up'].map((c) => ({
+  ...['run', 'reload', 'up', 'ctl'].map((c) => ({
     name: 'commands',
     files: [`src/commands/${c}/`],
     imports: ['src/core/', 'src/config/', 'src/report/', 'src/shell/', `src/commands/${c}/`],
@@ -56,7 +56,7 @@ const ROOMS: readonly Room[] = [
   {
     name: 'cli',
     files: ['src/cli/'],
-    imports: ['src/core/', 'src/config/', 'src/cli/', 'src/shell/ui/output.ts', 'src/commands/check/options.ts', 'src/commands/reload/options.ts', 'src/commands/up/options.ts'],
+    imports: ['src/core/', 'src/config/', 'src/cli/', 'src/shell/ui/output.ts', 'src/commands/check/options.ts', 'src/commands/reload/options.ts', 'src/commands/up/options.ts', 'src/commands/ctl/options.ts'],
     packages: ['commander', 'node:fs'],
   },
   {

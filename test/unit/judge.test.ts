@@ -150,3 +150,24 @@ describe('the checklist', () => {
     expect(names(checks)).toEqual([...CHECKS]);
   });
 });
+
+// The figures of the checklist, as the user reads them: the grace period as it applied (an
+// EXTEND_TIMEOUT_USEC moves it), the time taken against --max-shutdown.
+describe('exited-in-time and shutdown-time', () => {
+  it('states the grace period that applied, not --timeout', () => {
+    const sim = Sim.started({ timeoutMs: 1000 });
+    sim.now = 1000;
+    sim.feed({ type: 'stop', trigger: 'check' });
+    sim.now = 1200;
+    sim.feed({ type: 'extend-timeout', ms: 2000 }); // until 3200: a grace period of 2.20s
+    sim.now = 2900;
+    sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
+    expect(check(sim, obs([]), 'exited-in-time')).toMatchObject({ status: 'ok', detail: 'exited 1.90s after SIGTERM, within the 2.20s grace period' });
+  });
+
+  it('a shutdown that takes exactly --max-shutdown is within it; a millisecond more is over', () => {
+    const budget = { ...obs([]), maxShutdownMs: 300 };
+    expect(check(stopped(1300), budget, 'shutdown-time')).toMatchObject({ status: 'ok', detail: 'took 300ms, within the 300ms budget' });
+    expect(check(stopped(1301), budget, 'shutdown-time')).toMatchObject({ status: 'fail', detail: 'took 301ms, over the 300ms budget (--max-shutdown)' });
+  });
+});

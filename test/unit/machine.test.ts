@@ -1,6 +1,6 @@
 // The shutdown machine on a fake clock: exact times, every branch of the sequence.
 import { describe, expect, it } from 'vitest';
-import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
+import { ECHO_WINDOW_MS, MAX_PHASES } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
 import type { Action, Event, MachinePhase, Policy, SignalName } from '../../src/core/types.js';
 import { basePolicy, Sim, type Input } from './sim.js';
@@ -158,6 +158,16 @@ describe('a stop request', () => {
     expect(sim.sends()).toEqual(['0 SIGINT tree', '0 SIGCONT tree']);
   });
 
+  it('sends no SIGCONT after a stop signal that cannot be caught, nor a second SIGCONT', () => {
+    // SIGKILL: the process is gone whether stopped or not; SIGCONT: it already woke it.
+    for (const stopSignal of ['SIGKILL', 'SIGCONT'] as const) {
+      const sim = Sim.started({ sigcont: true, stopSignal });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      expect(sim.sends(), stopSignal).toEqual([`0 ${stopSignal} tree`]);
+      expect(sim.state.facts.stop?.sigcontSentAt, stopSignal).toBe(null);
+    }
+  });
+
   it('--stop-signal rewrites the signal; a death by it is signal-default', () => {
     const sim = Sim.started({ stopSignal: 'SIGQUIT' });
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
@@ -166,6 +176,15 @@ describe('a stop request', () => {
     sim.feed(died('SIGQUIT', 3));
     expect(sim.status).toBe(131);
     expect(timeline(sim.state.facts, sim.policy).verdict).toBe('signal-default');
+  });
+
+  it('a death by another signal while stopping is a failure, not a missing handler', () => {
+    const sim = Sim.started();
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 40;
+    sim.feed(died('SIGSEGV', 11));
+    expect(sim.status).toBe(139);
+    expect(timeline(sim.state.facts, sim.policy).verdict).toBe('failed');
   });
 
   it('--no-kill arms no deadline and never escalates, even on a second SIGINT', () => {
@@ -625,6 +644,18 @@ describe('readiness and what the child says (sd_notify)', () => {
     tcp.now = 800;
     expect(tcp.feed(ready)).toEqual([]);
     expect(tcp.state.facts).toMatchObject({ readyAt: null, phases: [{ at: 800, pid: 100 }] });
+  });
+
+  it('keeps the first MAX_PHASES phases of a chatty program, and still acts on the later ones', () => {
+    const sim = Sim.started({ readyTimeoutMs: 5000, readyOnAppPhase: true });
+    const opened = (order: number) => ({ type: 'app-phase' as const, pid: 100, phase: { phase: 'opened' as const, name: `r${order}`, order, ms: 1 } });
+    for (let i = 0; i < MAX_PHASES + 10; i++) sim.feed(opened(i));
+    expect(sim.state.facts.phases).toHaveLength(MAX_PHASES);
+    expect(sim.state.facts.phases.at(-1)).toMatchObject({ phase: { name: `r${MAX_PHASES - 1}` } });
+    sim.now = 900;
+    sim.feed({ type: 'app-phase', pid: 100, phase: { phase: 'ready', uptimeMs: 900 } });
+    expect(sim.state.facts.readyAt).toBe(900);
+    expect(sim.state.facts.phases).toHaveLength(MAX_PHASES);
   });
 
   it('STOPPING=1 then its exit in time: clean, status 0, no signal ever sent', () => {

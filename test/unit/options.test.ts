@@ -1,7 +1,7 @@
 // Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
 import { describe, expect, it } from 'vitest';
 import { LIFECYCLE_OPTIONS, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/config/options.js';
-import { CHECK_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
+import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
 import { PLATFORM_RESERVE_MS } from '../../src/config/defaults.js';
 import { parseDuration } from '../../src/config/parse.js';
 import { detectPlatform, PRESETS } from '../../src/config/presets.js';
@@ -157,6 +157,7 @@ describe('--help states the defaults the code uses', () => {
   const inputs = { command: ['x'], flags: {}, env: {}, exists: () => false, pid: 1000 };
   const run = resolveLifecycle(resolveRunOptions(inputs), inputs);
   const check = resolveCheckOptions(inputs);
+  const reloading = resolveRunOptions({ ...inputs, flags: { listen: ['tcp://127.0.0.1:0'] } });
   const help = (key: string) => [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS, ...CHECK_OPTIONS].find((s) => s.key === key)!.default.split(' ')[0]!;
   const ms = (key: string) => parseDuration(help(key), key);
   it.each([
@@ -174,7 +175,20 @@ describe('--help states the defaults the code uses', () => {
     ['monitorInterval', () => run.lifecycle.monitorIntervalMs, ms],
     ['after', () => check.afterMs, ms],
     ['repeat', () => check.repeat, (k: string) => Number(help(k))],
+    // Reloads on (a held socket): LISTEN_PID and the signal that asks for a reload.
+    ['listenPid', () => (reloading.reload!.listenPid ? 'child' : 'none'), help],
+    ['reloadSignal', () => reloading.reload!.signal, help],
   ] as const)('%s', (key, value, read) => {
     expect(value()).toBe((read as (k: string) => unknown)(key));
+  });
+
+  // Its help's gloss ("as docker stop delivers a stop") is the rule: the stop signal to the
+  // main process only, as docker stop and the kubelet deliver it; --kill-mode's default in run
+  // stays the whole tree.
+  it('graceful check delivers the stop as docker stop and the kubelet do', () => {
+    expect(CHECK_RUN_OPTIONS.find((s) => s.key === 'killMode')!.default).toContain(`${check.run.policy.killMode}, as docker stop delivers a stop`);
+    expect(check.run.policy.killMode).toBe(PRESETS.docker.deliveryMode);
+    expect(check.run.policy.killMode).toBe(PRESETS.kubernetes.deliveryMode);
+    expect(check.run.policy.killMode).not.toBe(run.policy.killMode);
   });
 });

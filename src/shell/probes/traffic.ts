@@ -12,9 +12,10 @@
 // program's alone (a pod's, a task's: every listening socket in it is the program's or
 // graceful's own), the kernel's count of the connections it accepted there (Tcp
 // PassiveOpens) less graceful's own (its health endpoint) counts those too.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { loadedLibc } from '../process/ffi.js';
+import { socketInodes } from '../process/inspect.js';
 import { ownAccepts } from './accepts.js';
 
 // How often the table is read while graceful waits. A request's time is exact (tcp_info says
@@ -109,28 +110,6 @@ export async function kernelConnections(ports: readonly number[], states: number
   return out;
 }
 
-// The sockets the processes `pids` hold (/proc/PID/fd): their inodes.
-function socketInodes(pids: readonly (number | 'self')[]): Set<number> {
-  const inodes = new Set<number>();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(Number(m[1]));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return inodes;
-}
-
 // Every listening TCP socket of graceful's network namespace (a small table, where
 // /proc/net/tcp lists every connection of the host); null without sock_diag.
 async function listeners(): Promise<DiagSocket[] | null> {
@@ -160,7 +139,7 @@ export async function whereToWatch(pids: readonly number[]): Promise<WatchTarget
   if (all === null) return null;
   const programs = socketInodes(pids);
   const ports = [...new Set(all.filter((s) => programs.has(s.inode)).map((s) => s.localPort))];
-  const own = socketInodes(['self']);
+  const own = socketInodes([process.pid]);
   const namespace = (pid: number | 'self') => {
     try {
       return readlinkSync(`/proc/${pid}/ns/net`);

@@ -42,7 +42,13 @@ export interface TcpSocket {
 export function tcpSockets(pids: readonly number[]): TcpSocket[] | null {
   const table = tcpTable();
   if (table === null) return null;
-  const inodes = new Set<string>();
+  const inodes = socketInodes(pids);
+  return table.filter((row) => inodes.has(Number(row.inode))).map(({ port, state }) => ({ port, state }));
+}
+
+// The inodes of the sockets `pids` hold open (their /proc/PID/fd links: socket:[inode]).
+export function socketInodes(pids: readonly number[]): Set<number> {
+  const inodes = new Set<number>();
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -53,13 +59,13 @@ export function tcpSockets(pids: readonly number[]): TcpSocket[] | null {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(m[1]!);
+        if (m) inodes.add(Number(m[1]));
       } catch {
         // closed meanwhile
       }
     }
   }
-  return table.filter((row) => inodes.has(row.inode)).map(({ port, state }) => ({ port, state }));
+  return inodes;
 }
 
 // Ports that some process (any process) listens on, among `ports`; null where /proc cannot tell.
