@@ -145,8 +145,11 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
   };
   const monitorIntervalMs = duration('monitorInterval', DEFAULTS.monitorIntervalMs);
   if (monitorIntervalMs < 10) throw new UsageError(text('monitorInterval')!.from, 'expected at least 10ms between samples');
+  const finalScrapeMs = duration('finalScrape', 0);
+  const late = run.platform && finalScrapeMs > 0 ? finalScrapeLate(run.platform, run.policy.timeoutMs, finalScrapeMs) : null;
   return {
     ...run,
+    warnings: late ? [...run.warnings, late] : run.warnings,
     logFormat: formatRaw ? parseChoice(formatRaw.value, LOG_FORMATS, formatRaw.from) : run.logFormat,
     lifecycle: {
       restart,
@@ -154,7 +157,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
       monitorIntervalMs,
       stats: bool('stats') ?? false,
       health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
-      finalScrapeMs: duration('finalScrape', 0),
+      finalScrapeMs,
     },
   };
 }
@@ -313,6 +316,15 @@ function checkBudget(platform: Platform, timeoutMs: number, kill: boolean): stri
     return `--timeout ${formatDuration(timeoutMs)} does not fit in the ${limit} that ${label} allows (graceful needs ${PLATFORM_RESERVE_MS}ms after its kill signal to reap and report): the platform would SIGKILL graceful first; ${fix}`;
   }
   return null;
+}
+
+// --final-scrape waits after the last run, the report written: a program that takes its
+// whole grace period leaves the wait less than the platform's deadline allows, and the
+// platform's SIGKILL then ends graceful with 137 instead of the program's status.
+function finalScrapeLate(platform: Platform, timeoutMs: number, finalScrapeMs: number): string | null {
+  if (timeoutMs + PLATFORM_RESERVE_MS + finalScrapeMs <= platform.budgetMs) return null;
+  const label = `${platform.name ?? 'the platform'} (${platform.evidence})`;
+  return `--final-scrape ${formatDuration(finalScrapeMs)} after a grace period of ${formatDuration(timeoutMs)} does not fit in the ${formatDuration(platform.budgetMs)} that ${label} allows: a program that takes its whole grace period leaves graceful to be killed while it waits for the scrape (exit status 137, not the program's); lower --final-scrape or --timeout`;
 }
 
 // --stop-delay auto's bounds: the platform's (its preset's, each with its source), the cap

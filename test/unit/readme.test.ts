@@ -279,6 +279,10 @@ describe('links', () => {
 });
 
 describe('README', () => {
+  it('is read in three minutes: 200 lines at most (the references live in docs/)', () => {
+    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(200);
+  });
+
   it('tells the two commands of the quick start', () => {
     const quick = section(readme, 'Quick start');
     expect(quick).toContain('npm install');
