@@ -10,7 +10,7 @@ import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
 import { describeCommand, stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../config/signals.js';
-import { spawnChild, type Child, type ChildStdio } from './process/child.js';
+import { spawnChild, type Child, type ChildStdio, type Shim } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './sockets/notify.js';
 import type { ChildWatchdog, Manager } from './sockets/manager.js';
@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   relay?: { stdout: Writable; stderr: Writable };
   /** The child's working directory (and its exec ready probe's). */
   cwd?: string;
+  /** graceful check's audit: the shim spawned in the program's place (see SpawnOptions.shim). */
+  shim?: Shim | null;
   /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
   ui?: Ui;
   /** Put in front of each of its lines (--instances: "generation 2 instance 3"). */
@@ -569,6 +571,7 @@ export class Supervisor {
         sockets: this.#extra.sockets ?? null,
         relay: this.#extra.relay,
         cwd: this.#extra.cwd,
+        shim: this.#extra.shim ?? null,
       },
     );
     const { proc } = this.#child;

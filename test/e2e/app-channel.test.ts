@@ -49,7 +49,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(order).toMatchObject({ ok: true });
     expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in [\d.]+m?s, then closed cache in [\d.]+m?s, then closed db in [\d.]+m?s: the reverse of opening \(db, cache\)$/);
     // graceful's own channel is not one of the program's connections.
-    expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
+    expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'no process of the program opened an outbound connection (1 process(es) audited)' });
   });
 
   it('check: a resource that does not close in its time fails cleanup-order, named', async () => {

@@ -19,7 +19,7 @@ function obs(lines: object[]): Observations {
   const trace = parseTrace([{ e: 'start', pid: 100, argv: [] }, ...lines].map((l) => JSON.stringify(l)).join('\n'));
   return {
     main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null, lbLag: null,
-    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
+    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, traces: trace ? [trace] : [], audit: null, auditMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
   };
 }
 
@@ -97,10 +97,18 @@ describe('files-closed and a program that is not Node', () => {
   });
 
   it('no trace: the three checks are not run, with the reason once', () => {
-    const o = { ...obs([]), trace: null, traceMissing: 'sleep (pid 7) is not a Node program' };
+    const o = { ...obs([]), trace: null, traceMissing: "no trace of sleep (pid 7) from graceful check's Node preload" };
     const sim = stopped(1100);
-    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'sleep (pid 7) is not a Node program' });
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: "no trace of sleep (pid 7) from graceful check's Node preload" });
     expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'no trace of the program (see connections-closed)' });
+  });
+
+  it('where the audit could not run and there is no trace: why, in one line, and the three not run', () => {
+    const o = { ...obs([]), trace: null, traceMissing: 'no trace', audit: null, auditMissing: 'this kernel has no seccomp user notification (Linux 5.5 or later is needed)' };
+    const sim = stopped(1100);
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'the audit of every process did not run: this kernel has no seccomp user notification (Linux 5.5 or later is needed)' });
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'the audit did not run (see connections-closed)' });
+    expect(check(sim, o, 'files-closed')).toMatchObject({ status: 'not run', detail: 'the audit did not run (see connections-closed)' });
   });
 });
 

@@ -411,7 +411,8 @@ export function datagramSender(): DatagramSender | string {
 
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
-function loadKoffi(): any {
+// Also the audit's (shell/audit/calls.ts), in its own bundles.
+export function loadKoffi(): any {
   // The bundle's own require (bin/graceful.js hands it in); node:module's createRequire
   // only where there is none (the tests run this file as an ES module): loading
   // node:module costs the start-up Node's ES module loader with it.
