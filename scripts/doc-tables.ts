@@ -78,11 +78,11 @@ export const TABLES: Record<string, Table> = {
     from: 'PRESETS (src/config/presets.ts)',
     render: () =>
       table(
-        ['Preset', 'Platform deadline', '`--timeout`', 'Stop signal', 'Kill signal', 'Kill mode', 'Kill mode of `graceful check`', 'SIGCONT', 'Success besides 0'],
+        ['Preset', 'Platform deadline', '`--timeout`', '`--stop-delay`', 'Stop signal', 'Kill signal', 'Kill mode', 'Kill mode of `graceful check`', 'SIGCONT', 'Success besides 0'],
         PRESET_NAMES.map((name) => {
           const p = PRESETS[name];
           const seconds = (ms: number) => `${ms / 1000}s`;
-          return [`\`${p.name}\``, seconds(p.budgetMs), seconds(p.timeoutMs), p.stopSignal, p.killSignal, p.killMode, p.deliveryMode, p.sigcont ? 'yes' : 'no', p.successExitStatus.join(', ') || 'none'];
+          return [`\`${p.name}\``, seconds(p.budgetMs), seconds(p.timeoutMs), p.stopDelay ?? '0s', p.stopSignal, p.killSignal, p.killMode, p.deliveryMode, p.sigcont ? 'yes' : 'no', p.successExitStatus.join(', ') || 'none'];
         }),
       ),
   },

@@ -30,7 +30,7 @@ export const RUN_OPTIONS = [
   { key: 'kill', flags: '--no-kill', env: 'GRACEFUL_NO_KILL', default: 'off', boolean: true, description: 'never send the kill signal: wait for the child however long it takes' },
   { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: DEFAULTS.killMode, description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
-  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: d(DEFAULTS.stopDelayMs), description: 'keep the child serving this long before signalling it (load balancer deregistration); auto: until no new connection or request has reached it for a quiet window, within its platform\'s bounds (docs/deploy.md)' },
+  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: `${d(DEFAULTS.stopDelayMs)} (auto with --preset kubernetes)`, description: 'keep the child serving this long before signalling it (load balancer deregistration); auto: until no new connection or request has reached it for a quiet window, within its platform\'s bounds (docs/deploy.md)' },
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
@@ -190,8 +190,9 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       ? (p?.deliveryMode ?? DEFAULTS.checkKillMode)
       : (p?.killMode ?? DEFAULTS.killMode);
   const delayRaw = text('stopDelay');
-  // auto: wait for the load balancer, as the program's sockets tell (docs/deploy.md).
-  const autoDelay = delayRaw?.value.trim().toLowerCase() === 'auto';
+  // auto: wait for the load balancer, as the program's sockets tell (docs/deploy.md); the
+  // preset's own when none is given (kubernetes: auto).
+  const autoDelay = (delayRaw?.value ?? p?.stopDelay ?? '').trim().toLowerCase() === 'auto';
   const stopDelayMs = autoDelay ? 0 : delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : DEFAULTS.stopDelayMs;
   const preStopRaw = text('preStop');
   const preStop = preStopRaw && preStopRaw.value.trim() !== '' ? preStopRaw.value : null;

@@ -21,7 +21,7 @@ import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
 import type { Trap } from './trap.js';
 import { disposition } from './process/inspect.js';
-import { portsListenedBy, watchTraffic } from './probes/traffic.js';
+import { acceptedInNamespace, watchTraffic, whereToWatch } from './probes/traffic.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
@@ -446,8 +446,13 @@ export class Supervisor {
   #openStatus(): Record<string, string> {
     const { policy } = this.options;
     const now = this.clock.now;
-    // Where it runs, for the library's default delay: none in a terminal (terminal mode is decided before the spawn).
-    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs };
+    // Where it runs, for the library's default delay: none in a terminal (terminal mode is
+    // decided before the spawn). graceful's stop delay keeps the program serving only where
+    // graceful is the one to signal it: where the platform signals every process (Heroku),
+    // the program has the signal at once and must delay itself.
+    const delays = policy.platformSignalsTree !== true;
+    const stopDelayMs = !delays ? 0 : policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs;
+    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs };
     this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }), context);
     return this.#status?.env ?? {};
   }
@@ -472,9 +477,12 @@ export class Supervisor {
     const pids = [...new Set([this.pid, ...(this.#tree?.members().map((p) => p.pid) ?? [])].filter((p): p is number => p !== null))];
     let stopped = false;
     this.#unwatchTraffic = () => void (stopped = true);
-    void portsListenedBy(pids).then((ports) => {
+    void whereToWatch(pids).then((target) => {
       if (stopped) return;
-      this.#unwatchTraffic = watchTraffic(ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+      // Where the namespace is the program's alone, its count of accepted connections sees
+      // those that come and go between two readings of the table (probes/traffic.ts).
+      const accepted = target?.namespaceIsTheProgramsAlone ? () => acceptedInNamespace() : null;
+      this.#unwatchTraffic = watchTraffic(target?.ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }), undefined, accepted);
     });
   }
 

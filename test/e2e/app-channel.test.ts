@@ -78,7 +78,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(run.stderr.text).toMatch(/stopped cleanly: .*its own shutdown: drained 3 in [\d.]+m?s/);
   });
 
-  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay or elsewhere", async () => {
+  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay (--preset kubernetes's auto included) or elsewhere", async () => {
     const delayOf = async (args: string[]) => {
       const report = join(tempDir(), 'r.json');
       const run = start(['run', ...args, '--report-file', report, '--', node, fixture('app-http.js')]);
@@ -87,9 +87,25 @@ describe('the status channel of graceful-supervisor/app', () => {
       expect((await exitOf(run, 30_000)).code).toBe(0);
       return readJson(report).phases.find((p: any) => p.phase === 'stopping').delayMs as number;
     };
-    expect(await delayOf(['--preset', 'kubernetes'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '0s'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes'])).toBe(0);
     expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '300ms'])).toBe(0);
     expect(await delayOf(['--preset', 'docker'])).toBe(0);
     expect(await delayOf([])).toBe(0);
+  }, 60_000);
+
+  it("run: on Heroku the program delays itself (5 s): the platform's SIGTERM reaches it at once, and graceful's --stop-delay cannot hold it back", async () => {
+    const report = join(tempDir(), 'r.json');
+    const run = start(['run', '--preset', 'heroku', '--stop-delay', 'auto', '--report-file', report, '--', node, fixture('app-http.js')]);
+    const app = Number((await run.stdout.waitFor(/ready (\d+) port/, 'the app to be ready'))[1]);
+    // Heroku's stop: SIGTERM to every process of the dyno at once.
+    run.signal('SIGTERM');
+    process.kill(app, 'SIGTERM');
+    expect((await exitOf(run, 30_000)).code).toBe(0);
+    const r = readJson(report);
+    expect(r.phases.find((p: any) => p.phase === 'stopping').delayMs).toBe(5_000);
+    // The app's SIGTERM is the platform's, at the request: graceful sent none of its own.
+    expect(r.stop.signalSentAfterMs).toBe(0);
+    expect(r.forwarded).toEqual({});
   }, 60_000);
 });

@@ -83,6 +83,16 @@ describe('checks', () => {
     expect(resolve({ preset: 'docker', kill: false }).warnings[0]).toMatch(/--no-kill: docker/);
   });
 
+  it('--preset kubernetes waits for the load balancer (--stop-delay auto) unless told otherwise; being in a pod alone does not', () => {
+    expect(resolve({ preset: 'kubernetes' }).policy.stopDelayAuto).toEqual({ floorMs: 2000, quietMs: 1000, capMs: 14_750 });
+    expect(resolve({ preset: 'kubernetes', stopDelay: '0s' }).policy.stopDelayAuto).toBe(null);
+    expect(resolve({ preset: 'kubernetes', stopDelay: '3s' }).policy).toMatchObject({ stopDelayAuto: null, stopDelayMs: 3000 });
+    expect(resolve({ timeout: '29s' }, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).policy.stopDelayAuto).toBe(null);
+    for (const name of ['ecs', 'nomad', 'heroku', 'docker']) expect(resolve({ preset: name }).policy.stopDelayAuto).toBe(null);
+    // On Nomad the cap is half the grace period: 2.25 s of kill_timeout's 4.5 s by default.
+    expect(resolve({ preset: 'nomad', stopDelay: 'auto' }).policy.stopDelayAuto).toEqual({ floorMs: 0, quietMs: 500, capMs: 2250 });
+  });
+
   it('--final-scrape must fit after the grace period in the platform\'s deadline', () => {
     const life = (flags: Record<string, string>) => {
       const inputs = { command: ['app'], flags, env: {}, exists: () => false, pid: 4242 };
