@@ -137,6 +137,10 @@ if (command === 'check') {
     // Without it, check says why its Node-only checks are not run.
   }
 }
+// As bin/graceful.js, before the cache is read (the cache was made under this flag): V8's
+// memory reducer for small heaps off, no wake-ups of an idle graceful (issue 28).
+const v8Major = Number(process.versions.v8.split('.')[0]);
+if (v8Major >= 11 && v8Major <= 14) require('node:v8').setFlagsFromString('--no-memory-reducer-for-small-heaps');
 const script = new vm.Script(source, { filename: file, cachedData });
 if (process.env.GRACEFUL_DEBUG) {
   const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
