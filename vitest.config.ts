@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 //     (the reaper, the tree scan).
 export default defineConfig({
   test: {
+    // The default report, then one line per failed test at the very end (.ci/run's log is
+    // long: its last lines name what failed).
+    reporters: ['default', './test/failures-reporter.ts'],
     projects: [
       {
         test: {
@@ -17,6 +20,11 @@ export default defineConfig({
           // process's state: one thread, no per-file isolation, no fork per file.
           pool: 'threads',
           isolate: false,
+          // Nothing here waits for anything: the ceiling only ends a test that hangs. It is not
+          // a speed limit: with both cores busy (stress-ng --cpu 2 beside the e2e project), the
+          // property tests' CPU work (args.test.ts builds commander's program 1000 times: ~2 s
+          // on a quiet machine) went over the 5 s default, and failed for the load alone.
+          testTimeout: 60_000,
         },
       },
       {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // node bench/audit.mjs [--quick]: the cost of graceful check's audit of any program
-// (bench/audit.ts, bundled here with esbuild: it drives src/shell/audit directly, as the
-// audit is not wired into graceful check yet). Needs a build (npm run build) and Debian's
+// (bench/audit.ts, bundled here with esbuild: it drives src/shell/audit directly, for the
+// per-call and exit figures; bench/audit-check.mjs measures whole graceful check runs). Needs a build (npm run build) and Debian's
 // /usr/bin/python3. Prints Markdown tables (docs/audit-notes.md quotes a run).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

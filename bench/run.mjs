@@ -683,6 +683,8 @@ async function main() {
     'long-restarts': longRestarts,
     'tree-scale': treeScale,
     reload: async () => (await import('./reload.mjs')).reloadFigures({ row, fmt, quick: QUICK, env: ENV, root: ROOT }),
+    // --instances against pm2's cluster mode (bench/instances.mjs; alone it writes bench/instances-results.md).
+    instances: async () => (await import('./instances.mjs')).instancesFigures({ row, fmt, quick: QUICK, env: ENV, root: ROOT }),
   };
   const unknown = [...(ONLY ?? [])].filter((name) => !(name in figures));
   if (unknown.length > 0) {

@@ -14,6 +14,7 @@
 //
 // Zero runtime dependencies: the bundle marks every bare import but node:* as an error, and
 // the package has no install script.
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
@@ -27,9 +28,9 @@ export async function buildApp(root) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await build({
-    entryPoints: [new URL('index.ts', src).pathname],
+    entryPoints: [fileURLToPath(new URL('index.ts', src))],
     bundle: true,
-    outfile: new URL('index.cjs', out).pathname,
+    outfile: fileURLToPath(new URL('index.cjs', out)),
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -38,7 +39,7 @@ export async function buildApp(root) {
     logLevel: 'warning',
     plugins: [noDependencies],
   });
-  const names = Object.keys(createRequire(import.meta.url)(new URL('index.cjs', out).pathname)).sort();
+  const names = Object.keys(createRequire(import.meta.url)(fileURLToPath(new URL('index.cjs', out)))).sort();
   writeFileSync(new URL('index.mjs', out), `import lib from './index.cjs';\nexport const { ${names.join(', ')} } = lib;\n`);
 
   // One declaration file, made of the two files that are the public API. Each is emitted on

@@ -29,7 +29,7 @@ const out = `${dist}graceful-linux-${arch}`;
 const require = createRequire(import.meta.url);
 
 if (process.platform !== 'linux') throw new Error(`build:binary: Linux only (this is ${process.platform})`);
-for (const f of ['cli.cjs', 'cli.cjs.cache', 'check-preload.cjs', 'stream-worker.cjs']) {
+for (const f of ['cli.cjs', 'cli.cjs.cache', 'check-preload.cjs', 'stream-worker.cjs', 'audit-shim.cjs', 'audit-worker.cjs']) {
   if (!existsSync(`${dist}${f}`)) throw new Error(`build:binary: dist/${f} is missing: run npm run build first`);
 }
 const koffiNode = require.resolve(`@koromix/koffi-linux-${arch}/linux_${arch}/koffi.node`);
@@ -48,6 +48,10 @@ const config = {
     'cli.cjs.cache': `${dist}cli.cjs.cache`,
     'check-preload.cjs': `${dist}check-preload.cjs`,
     'stream-worker.cjs': `${dist}stream-worker.cjs`,
+    // graceful check's audit of every process: its thread, and its shim and keeper where
+    // there is no perl (a hidden mode of the executable: scripts/sea-main.cjs).
+    'audit-shim.cjs': `${dist}audit-shim.cjs`,
+    'audit-worker.cjs': `${dist}audit-worker.cjs`,
     'koffi.node': koffiNode,
   },
 };

@@ -12,6 +12,7 @@
 //    A cache V8 rejects (another Node version, other V8 flags) only costs that time back.
 // 3. The library, `graceful-supervisor/app` (src/app/): built apart by scripts/build-app.js into
 //    dist/app/, ESM and CommonJS with types. Nothing of it is in dist/cli.cjs.
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -25,7 +26,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 
 const result = await build({
-  entryPoints: [new URL('src/main.ts', root).pathname],
+  entryPoints: [fileURLToPath(new URL('src/main.ts', root))],
   bundle: true,
   write: false,
   outfile: 'dist/cli.cjs',
@@ -59,9 +60,9 @@ for (const [entry, outfile, target] of [
   ['src/shell/audit/worker.ts', 'audit-worker.cjs', 'node20'],
 ]) {
   await build({
-    entryPoints: [new URL(entry, root).pathname],
+    entryPoints: [fileURLToPath(new URL(entry, root))],
     bundle: true,
-    outfile: new URL(outfile, dist).pathname,
+    outfile: fileURLToPath(new URL(outfile, dist)),
     format: 'cjs',
     platform: 'node',
     target,
@@ -91,7 +92,7 @@ for (const file of result.outputFiles) {
 
 // The training run. Its child, sh, asks graceful to stop (SIGTERM to its parent: setpriv
 // execs into sh, so that is graceful) and waits, so the whole stop path runs and is cached.
-const bin = new URL('bin/graceful.js', root).pathname;
+const bin = fileURLToPath(new URL('bin/graceful.js', root));
 const cache = new URL('cli.cjs.cache', dist);
 const env = { ...process.env, GRACEFUL_WRITE_CODE_CACHE: '1' };
 delete env.NODE_OPTIONS;

@@ -23,6 +23,7 @@ import { CHECK_OPTIONS } from '../src/commands/check/options.js';
 import { UP_FILES } from '../src/config/defaults.js';
 import { PRESET_NAMES, PRESETS } from '../src/config/presets.js';
 import { UP_OPTIONS } from '../src/commands/up/options.js';
+import { CTL_COMMANDS, CTL_OPTIONS } from '../src/commands/ctl/options.js';
 
 /** What an options table needs of an option: OptionSpec's fields, however its key is typed. */
 interface Spec {
@@ -42,7 +43,7 @@ interface Table {
 }
 
 // The reload options of graceful run (docs/reload.md restates them beside graceful reload's).
-const RELOAD_KEYS: readonly string[] = ['listen', 'listenPid', 'control', 'reloadSignal'];
+const RELOAD_KEYS: readonly string[] = ['listen', 'listenPid', 'control', 'reloadSignal', 'instances'];
 
 export const TABLES: Record<string, Table> = {
   'options-run': options('RUN_OPTIONS (src/config/options.ts)', RUN_OPTIONS),
@@ -55,6 +56,12 @@ export const TABLES: Record<string, Table> = {
   'exit-check': exits(['check', 'both']),
   'exit-reload': exits(['reload']),
   'exit-up': exits(['up']),
+  'options-ctl': options('CTL_OPTIONS (src/commands/ctl/options.ts)', CTL_OPTIONS),
+  'commands-ctl': {
+    from: 'CTL_COMMANDS (src/commands/ctl/options.ts)',
+    render: () => table(['Command', 'Does'], Object.entries(CTL_COMMANDS).map(([name, c]) => [`\`${[name, ...c.operands.map((o) => o.toUpperCase())].join(' ')}\``, c.does])),
+  },
+  'exit-ctl': exits(['ctl']),
   'presets-auto-delay': {
     from: 'PRESETS (src/config/presets.ts)',
     render: () =>
@@ -71,11 +78,11 @@ export const TABLES: Record<string, Table> = {
     from: 'PRESETS (src/config/presets.ts)',
     render: () =>
       table(
-        ['Preset', 'Platform deadline', '`--timeout`', 'Stop signal', 'Kill signal', 'Kill mode', 'Kill mode of `graceful check`', 'SIGCONT', 'Success besides 0'],
+        ['Preset', 'Platform deadline', '`--timeout`', '`--stop-delay`', 'Stop signal', 'Kill signal', 'Kill mode', 'Kill mode of `graceful check`', 'SIGCONT', 'Success besides 0'],
         PRESET_NAMES.map((name) => {
           const p = PRESETS[name];
           const seconds = (ms: number) => `${ms / 1000}s`;
-          return [`\`${p.name}\``, seconds(p.budgetMs), seconds(p.timeoutMs), p.stopSignal, p.killSignal, p.killMode, p.deliveryMode, p.sigcont ? 'yes' : 'no', p.successExitStatus.join(', ') || 'none'];
+          return [`\`${p.name}\``, seconds(p.budgetMs), seconds(p.timeoutMs), p.stopDelay ?? '0s', p.stopSignal, p.killSignal, p.killMode, p.deliveryMode, p.sigcont ? 'yes' : 'no', p.successExitStatus.join(', ') || 'none'];
         }),
       ),
   },

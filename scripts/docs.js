@@ -2,13 +2,14 @@
 // code, each between its markers, from the code (scripts/doc-tables.ts says how). Run it after
 // changing an option, a default, an exit status or a preset; test/unit/doc-tables.test.ts
 // fails until it has been run.
+import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url);
 // The tables are TypeScript, as the code they read: bundled in memory, imported from there.
 const bundle = await build({
-  entryPoints: [new URL('scripts/doc-tables.ts', root).pathname],
+  entryPoints: [fileURLToPath(new URL('scripts/doc-tables.ts', root))],
   bundle: true,
   write: false,
   format: 'esm',

@@ -101,9 +101,21 @@ else {
   delete process.env.NODE_OPTIONS;
 }
 
+const command = process.argv[2];
+
+// graceful check's audit where there is no perl: its shim and its keeper are this executable
+// in a hidden mode (SEA_AUDIT_SHIM in src/commands/check/bundles.ts), running the audit-shim
+// bundle with the arguments that follow, and nothing else.
+if (command === '__audit-shim') {
+  process.argv.splice(2, 1);
+  const shim = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${sea.getAsset('audit-shim.cjs', 'utf8')}\n})`, { filename: join(__dirname, 'audit-shim.cjs') });
+  const shimModule = { exports: {} };
+  shim.runInThisContext()(shimModule.exports, bundleRequire, shimModule, join(__dirname, 'audit-shim.cjs'), __dirname);
+  return;
+}
+
 // graceful run, check and up need the native part at start (the reaper, PID 1): load it before
 // anything is started, so that a failure stops graceful before there is a child to leave.
-const command = process.argv[2];
 if (command === 'run' || command === 'check' || command === 'up') loadNative();
 
 const source = sea.getAsset('cli.cjs', 'utf8');
@@ -131,6 +143,16 @@ if (command === 'check') {
     fs.writeFileSync(join(tmp, 'dist', 'check-preload.cjs'), sea.getAsset('check-preload.cjs', 'utf8'));
     // check --reload runs its request stream in a worker thread, from a file of its own.
     fs.writeFileSync(join(tmp, 'dist', 'stream-worker.cjs'), sea.getAsset('stream-worker.cjs', 'utf8'));
+    // The audit of every process: its receiver runs in a worker thread, from a file, and
+    // loads koffi there by its package path (src/shell/process/ffi.ts's loadKoffi): the
+    // native module goes where that path resolves, beside it (mode 0700: the directory must
+    // allow exec, as for the native part above). The shim is checked for, and run from the
+    // executable (above) where there is no perl.
+    fs.writeFileSync(join(tmp, 'dist', 'audit-worker.cjs'), sea.getAsset('audit-worker.cjs', 'utf8'));
+    fs.writeFileSync(join(tmp, 'dist', 'audit-shim.cjs'), sea.getAsset('audit-shim.cjs', 'utf8'));
+    const koffiDir = join(tmp, 'dist', 'node_modules', '@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`);
+    fs.mkdirSync(koffiDir, { recursive: true });
+    fs.writeFileSync(join(koffiDir, 'koffi.node'), new Uint8Array(sea.getRawAsset('koffi.node')), { mode: 0o700 });
     file = join(tmp, 'dist', 'cli.cjs');
     process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
   } catch {

@@ -9,6 +9,7 @@ import { resolveLifecycle, resolveRunOptions, RUN_SPECS, type LifecycleKey, type
 import type { CheckKey } from './commands/check/options.js';
 import type { ReloadKey } from './commands/reload/options.js';
 import type { UpKey } from './commands/up/options.js';
+import type { CtlKey } from './commands/ctl/options.js';
 import { quickExit } from './shell/process/ffi.js';
 import { flushOrHardExit, say } from './shell/ui/output.js';
 
@@ -51,6 +52,14 @@ async function upCommand(given: Inputs<UpKey>, check: boolean): Promise<number> 
   const options = resolveUpOptions(given, check);
   const { up } = await import('./commands/up/up.js');
   return up(options);
+}
+
+// graceful ctl: steer a running graceful up, through its control socket.
+async function ctlCommand(given: Inputs<CtlKey>): Promise<number> {
+  const { resolveCtlCommand } = await import('./commands/ctl/options.js');
+  const options = resolveCtlCommand(given);
+  const { ctlClient } = await import('./commands/ctl/client.js');
+  return ctlClient(options);
 }
 
 // What the command line gave, with what resolving it may consult of the system: the
@@ -104,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
         check: async (given) => void (status = await checkCommand(withSystem(given))),
         reload: async (given) => void (status = await reloadCommand(withSystem(given))),
         up: async (given, check) => void (status = await upCommand(withSystem(given), check)),
+        ctl: async (given) => void (status = await ctlCommand(withSystem(given))),
       })
       .parseAsync((routed = commander.stackCheckArgs(argv) ?? argv));
     return status;

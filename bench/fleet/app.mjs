@@ -9,7 +9,8 @@
 //   GET /slow?ms=N   answers after N ms (at most 10 s): in-flight work to drain
 //   GET /anything    answers at once
 //
-// PORT says where to listen (127.0.0.1). Prints `ready <pid> port <port>` once listening.
+// PORT and HOST say where to listen (HOST: 127.0.0.1 by default; 0.0.0.0 in a network
+// namespace of its own, --net pod). Prints `ready <pid> port <port>` once listening.
 import http from 'node:http';
 
 const port = Number(process.env.PORT);
@@ -37,7 +38,7 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 121_000;
 
-server.listen(port, '127.0.0.1', () => console.log(`ready ${process.pid} port ${server.address().port}`));
+server.listen(port, process.env.HOST || '127.0.0.1', () => console.log(`ready ${process.pid} port ${server.address().port}`));
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {

@@ -7,7 +7,8 @@
 #   GET /slow?ms=N   answers after N ms (at most 10 s)
 #   GET /anything    answers at once
 #
-# PORT says where to listen (127.0.0.1). Prints `ready <pid> port <port>` once listening.
+# PORT and HOST say where to listen (HOST: 127.0.0.1 by default; 0.0.0.0 in a network
+# namespace of its own, --net pod). Prints `ready <pid> port <port>` once listening.
 import os
 import signal
 import socket
@@ -104,7 +105,7 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-server = Server(('127.0.0.1', int(os.environ['PORT'])), Handler)
+server = Server((os.environ.get('HOST') or '127.0.0.1', int(os.environ['PORT'])), Handler)
 
 
 def stop(signum, frame):

@@ -9,7 +9,7 @@
 // without waiting for the old one to be gone (Kubernetes' maxSurge 1, maxUnavailable 0).
 // A slot is reused only once its previous replica has exited.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,10 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { parseLogLine, startHaproxy } from './haproxy.mjs';
 import { own } from './owned.mjs';
 import { DEFAULT_PARAMS, PLATFORMS } from './platforms.mjs';
-import { killContainer, removeContainer, runContainer, signalEveryProcess, stopContainer, waitContainer } from './podman.mjs';
+import { addressOf, killContainer, removeContainer, runContainer, signalEveryProcess, stopContainer, waitContainer } from './podman.mjs';
 import { SUPERVISORS } from './supervisors.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+// --net pod: the ports every replica listens on in its own network namespace.
+const POD_PORT = 8080;
+const POD_HEALTH_PORT = 9000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A small seeded generator (mulberry32): the same seed draws the same lags.
@@ -165,6 +168,30 @@ export function classify(generator, haproxyLines) {
   return { counts, losses };
 }
 
+// graceful's JSON report of one replica, as far as the harness uses it: when graceful got the
+// stop request (epoch ms), when it sent the stop signal, and what --stop-delay auto saw
+// (stop.traffic). null under another PID 1, or if the report is missing.
+function gracefulReport(path) {
+  if (!existsSync(path)) return null;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8'));
+    if (!r.stop) return { requestedAt: null, verdict: r.verdict };
+    return { requestedAt: Date.parse(r.stop.requestedAt), signalSentAfterMs: r.stop.signalSentAfterMs, traffic: r.stop.traffic, stopDelayAuto: r.policy?.stopDelayAuto ?? null, verdict: r.verdict };
+  } catch (error) {
+    return { error: error.message };
+  }
+}
+
+/**
+ * What haproxy's log says it sent to `slot` from `from` (epoch ms) until `until`: how many
+ * requests reached the replica (those it connected for and sent), and when the last one
+ * left haproxy, in ms after `from`.
+ */
+export function sentFrom(entries, slot, from, until) {
+  const sent = entries.filter((e) => e.server === slot && e.sentAt !== null && e.sentAt >= from && e.sentAt <= until);
+  return { requests: sent.length, lastAfterMs: sent.length ? Math.max(...sent.map((e) => e.sentAt)) - from : null };
+}
+
 // The first three losses of each kind, with haproxy's view of them: what a reader of the
 // results needs to tell what a 5xx was.
 function examplesOf(losses) {
@@ -176,12 +203,14 @@ function examplesOf(losses) {
 /**
  * Runs one cell. options: root (the built root), platform, supervisor, app ('node' or
  * 'python'), rollouts (0: the accuracy run, `idleS` seconds of load and no deploy), rate
- * (requests/s per keep-alive mode), slowRate, slowMs, lb ('probe' or 'endpoints'), seed,
- * params (platforms' knobs), gracefulArgs (what graceful gets besides --health-port and
- * --ready), log (a line of progress).
+ * (requests/s per keep-alive mode), slowRate, slowMs, lb ('probe' or 'endpoints'),
+ * serverClose (haproxy keeps no connection to a replica), net ('host': every replica in the
+ * host's network namespace, on loopback; 'pod': each in one of its own), seed, params (platforms' knobs),
+ * gracefulArgs (what graceful gets besides --health-port, --ready and --report-file), appEnv
+ * (the app's environment besides PORT), log (a line of progress).
  */
 export async function runCell(options) {
-  const { root, platform: platformName, supervisor, app, rollouts, rate = 100, slowRate = 2, slowMs = 1000, lb: lbMode = 'probe', seed = 1, idleS = 10, gracefulArgs = [], log = () => {} } = options;
+  const { root, platform: platformName, supervisor, app, rollouts, rate = 100, slowRate = 2, slowMs = 1000, lb: lbMode = 'probe', serverClose = false, net = 'host', seed = 1, idleS = 10, gracefulArgs = [], appEnv = {}, log = () => {} } = options;
   const params = { ...DEFAULT_PARAMS, ...options.params };
   const platform = PLATFORMS[platformName];
   const rand = random(seed);
@@ -191,13 +220,18 @@ export async function runCell(options) {
   const slots = [];
   for (let i = 0; i < 3; i++) {
     for (const side of ['a', 'b']) {
-      const port = ports[1 + slots.length * 2];
-      const healthPort = ports[2 + slots.length * 2];
+      // --net pod: every replica in a network namespace of its own, on the same ports, as
+      // pods are; host: each on its own loopback ports.
+      const port = net === 'pod' ? POD_PORT : ports[1 + slots.length * 2];
+      const healthPort = net === 'pod' ? POD_HEALTH_PORT : ports[2 + slots.length * 2];
       slots.push({ name: `r${i}${side}`, pair: i, port, healthPort, checkPort: SUPERVISORS[supervisor].checksGraceful ? healthPort : port });
     }
   }
   log(`  haproxy's files and the containers' logs in ${work}`);
-  const lb = await startHaproxy({ dir: work, port: ports[0], slots, lb: lbMode });
+  // graceful's JSON reports, one per replica, written in the container's /reports.
+  const reports = join(work, 'reports');
+  mkdirSync(reports);
+  const lb = await startHaproxy({ dir: work, port: ports[0], slots, lb: lbMode, serverClose });
   let seq = 0;
   const stops = []; // what each stop did
   const live = new Map(); // slot name -> replica
@@ -205,8 +239,13 @@ export async function runCell(options) {
   async function startReplica(slot) {
     const name = own.container(`fleet-${runId}-${slot.name}-${seq++}`);
     const logPath = join(work, `${name}.log`);
-    const argv = SUPERVISORS[supervisor].argv({ app, port: slot.port, healthPort: slot.healthPort, gracefulArgs });
-    await runContainer({ name, root, argv, env: { PORT: slot.port }, stopSignal: platform.signal, stopTimeout: platform.deadlineS(params), logPath });
+    const pod = net === 'pod';
+    const argv = SUPERVISORS[supervisor].argv({ app, port: slot.port, healthPort: slot.healthPort, healthHost: pod ? '0.0.0.0' : null, gracefulArgs, report: `/reports/${name}.json` });
+    const env = { PORT: slot.port, ...(pod ? { HOST: '0.0.0.0' } : {}), ...appEnv };
+    await runContainer({ name, root, argv, env, stopSignal: platform.signal, stopTimeout: platform.deadlineS(params), logPath, volumes: { '/reports': reports }, network: pod ? 'bridge' : 'host' });
+    // Where haproxy reaches it: its own address on podman's bridge (a pod's IP), or loopback.
+    const address = pod ? await addressOf(name) : '127.0.0.1';
+    if (pod) await lb.address(slot.name, address, slot.port);
     const replica = {
       name,
       slot,
@@ -220,7 +259,7 @@ export async function runCell(options) {
     };
     live.set(slot.name, replica);
     // The platform's readiness probe, then the replica goes into the load balancer.
-    await waitReady(`http://127.0.0.1:${slot.checkPort}/readyz`, 30_000, `replica ${name}`);
+    await waitReady(`http://${address}:${slot.checkPort}/readyz`, 30_000, `replica ${name}`);
     await lb.ready(slot.name);
     await lb.waitUp(slot.name);
     return replica;
@@ -237,6 +276,7 @@ export async function runCell(options) {
     record.exitedAt = Date.now();
     const output = containerOutput(join(work, `${replica.name}.log`));
     record.summary = output.filter((l) => l.startsWith('graceful: ')).pop() ?? output.pop() ?? '';
+    record.graceful = gracefulReport(join(reports, `${replica.name}.json`));
     await removeContainer(replica.name);
     own.disown(replica.name);
     live.delete(replica.slot.name);
@@ -302,9 +342,12 @@ export async function runCell(options) {
   // began: the propagation time a stop delay must cover (and `--stop-delay auto` watches).
   const entries = lb.log.map(parseLogLine).filter(Boolean);
   for (const stop of stops) {
-    const after = entries.filter((e) => e.server === stop.slot && e.at >= stop.startedAt && e.at <= stop.exitedAt);
+    const after = entries.filter((e) => e.server === stop.slot && e.routedAt >= stop.startedAt && e.routedAt <= stop.exitedAt);
     stop.requestsAfterStop = after.length;
-    stop.lastRequestAfterStopMs = after.length ? Math.max(...after.map((e) => e.at)) - stop.startedAt : null;
+    stop.lastRequestAfterStopMs = after.length ? Math.max(...after.map((e) => e.routedAt)) - stop.startedAt : null;
+    // What graceful's traffic watch saw beside what haproxy says it sent to the replica from
+    // the instant graceful got the stop request (stop.requestedAt in its report).
+    if (stop.graceful?.requestedAt) stop.lbFromRequest = sentFrom(entries, stop.slot, stop.graceful.requestedAt, stop.exitedAt);
   }
   const lastRequest = stops.map((s) => s.lastRequestAfterStopMs ?? 0);
 
@@ -314,5 +357,5 @@ export async function runCell(options) {
     const lossyRollouts = rolloutWindows.filter((w) => losses.some((l) => l.at >= w.start && l.at <= w.end)).length;
     cells[result.keepAlive ? 'on' : 'off'] = { ...counts, lossyRollouts, maxLagMs: result.maxLagMs, lateSends: result.lateSends, skipped: result.skipped, lastRequestAfterStopMs: lastRequest.length ? Math.max(...lastRequest) : null, examples: examplesOf(losses) };
   }
-  return { platform: platformName, supervisor, app, lb: lbMode, rollouts, seed, params, gracefulArgs, cells, machine, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
+  return { platform: platformName, supervisor, app, lb: lbMode, serverClose, net, rollouts, seed, params, gracefulArgs, appEnv, cells, machine, stops, rolloutMs: rolloutWindows.map((w) => w.end - w.start) };
 }

@@ -28,8 +28,12 @@ import { own } from './owned.mjs';
 
 export const CHECK = { inter: 500, fall: 2, rise: 2 };
 
-function config({ port, socket, slots, lb }) {
+function config({ port, socket, slots, lb, serverClose }) {
   const check = lb === 'probe' ? `check inter ${CHECK.inter} fall ${CHECK.fall} rise ${CHECK.rise}` : '';
+  // serverClose: a new connection to the replica for every request, closed after its answer
+  // (a load balancer that keeps no pool): the work --stop-delay auto must see on connections
+  // that live a few milliseconds.
+  const reuse = serverClose ? '  option http-server-close\n  http-reuse never\n' : '';
   return `global
   maxconn 4096
   stats socket ${socket} mode 600 level admin
@@ -52,7 +56,9 @@ defaults
   timeout server 30s
   timeout http-request 10s
   timeout http-keep-alive 60s
-  log-format "fleet %hr %ST %tsc %s %Ta %B %Ts.%ms"
+  # The request's id, status, termination state, server, active time, bytes, accept date,
+  # then Tq, Tw and Tc: the request left for the server at accept + Tq + Tw + Tc.
+  log-format "fleet %hr %ST %tsc %s %Ta %B %Ts.%ms %Tq %Tw %Tc"
 
 frontend web
   bind 127.0.0.1:${port}
@@ -61,7 +67,7 @@ frontend web
 
 backend replicas
   balance roundrobin
-  option httpchk GET /readyz
+${reuse}  option httpchk GET /readyz
   http-check expect status 200
 ${slots.map((s) => `  server ${s.name} 127.0.0.1:${s.port} ${check}${check ? ` port ${s.checkPort}` : ''} disabled`).join('\n')}
 `;
@@ -69,12 +75,12 @@ ${slots.map((s) => `  server ${s.name} 127.0.0.1:${s.port} ${check}${check ? ` p
 
 /**
  * Starts haproxy in the foreground; `slots` are { name, port, checkPort }, all in
- * maintenance until `ready(name)`. Resolves once the admin socket answers.
+ * maintenance until `ready(name)`; `serverClose`: no connection to a replica is kept. Resolves once the admin socket answers.
  */
-export async function startHaproxy({ dir, port, slots, lb }) {
+export async function startHaproxy({ dir, port, slots, lb, serverClose = false }) {
   const socket = join(dir, 'haproxy.sock');
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, config({ port, socket, slots, lb }));
+  writeFileSync(cfg, config({ port, socket, slots, lb, serverClose }));
   const proc = own.process(spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] }), 'haproxy');
   const log = []; // request lines
   const errors = [];
@@ -134,6 +140,11 @@ export async function startHaproxy({ dir, port, slots, lb }) {
     command,
     statuses,
     ready: (slot) => set(slot, 'ready'),
+    // Where a slot's replica is (--net pod: each replica at its own address).
+    async address(slot, ip, port) {
+      const out = (await command(`set server replicas/${slot} addr ${ip} port ${port}`)).trim();
+      if (!/changed|no need to change/.test(out)) throw new Error(`haproxy: set server ${slot} addr ${ip} port ${port}: ${out}`);
+    },
     drain: (slot) => set(slot, 'drain'),
     maint: (slot) => set(slot, 'maint'),
     // Waits until haproxy would send the slot new requests.
@@ -165,14 +176,24 @@ export async function startHaproxy({ dir, port, slots, lb }) {
 }
 
 /**
- * One log line -> { id, status, term, server, ms, at }: `at` is when haproxy accepted the
- * request (epoch ms), `ms` how long it took. `term` is haproxy's termination state
+ * One log line -> { id, status, term, server, ms, at, sentAt }: `at` is when haproxy accepted
+ * the request (epoch ms; on a kept-alive client connection, when the connection was ready
+ * for it: the end of the previous answer), `ms` how long it took, `sentAt` when haproxy
+ * sent it to the server (at + Tq, the idle time and the request's reception, + Tw, the
+ * queue, + Tc, the connection to the server: 0 on a reused one), null if it never reached
+ * one (Tc -1: refused or not tried), `routedAt` when it chose the server (a refused request
+ * included: at + Tq + Tw). `term` is haproxy's termination state
  * (first two characters: who ended it, at which stage): "--" normal, "SC" the server
  * refused or could not be reached, "SH"/"SD" the server closed or reset before or during
  * the answer, "sH"/"sD" the server timed out, "CD"/"CH"/"cD" the client's side.
  */
 export function parseLogLine(line) {
-  const m = /^fleet \{([^}]*)\} (-?\d+) (\S{4}) (\S+) (-?\d+) (\d+) (\d+)\.(\d+)/.exec(line);
+  const m = /^fleet \{([^}]*)\} (-?\d+) (\S{4}) (\S+) (-?\d+) (\d+) (\d+)\.(\d+)(?: (-?\d+) (-?\d+) (-?\d+))?/.exec(line);
   if (!m) return null;
-  return { id: m[1], status: Number(m[2]), term: m[3].slice(0, 2), server: m[4], ms: Number(m[5]), at: Number(m[7]) * 1000 + Number(m[8]) };
+  const at = Number(m[7]) * 1000 + Number(m[8]);
+  const [tq, tw, tc] = [m[9], m[10], m[11]].map((t) => (t === undefined ? -1 : Number(t)));
+  const sentAt = tq >= 0 && tw >= 0 && tc >= 0 ? at + tq + tw + tc : null;
+  // When haproxy chose the server for it (a refused one included).
+  const routedAt = tq >= 0 && tw >= 0 ? at + tq + tw : at;
+  return { id: m[1], status: Number(m[2]), term: m[3].slice(0, 2), server: m[4], ms: Number(m[5]), at, sentAt, routedAt };
 }

@@ -9,9 +9,10 @@
 // is how long the platform's removal takes to reach the load balancer, drawn for each stop
 // (uniform in 0..lagMs, from the run's seed).
 //
-// `graceful` is what graceful is given on each platform: the preset's name, and until
-// graceful has that preset, the flags that say the same (used when `graceful run --preset
-// <name>` is refused), and the stop delay (a fixed duration until `--stop-delay auto`).
+// `graceful` is what graceful is given on each platform: the preset's name, and for a
+// graceful without that preset, the flags that say the same (used when `graceful run
+// --preset <name>` is refused); its stop delay is `--stop-delay auto` (run.mjs), and for a
+// graceful without auto, `fixedDelay`, the fixed one measured before auto existed.
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const PLATFORMS = {
@@ -21,7 +22,7 @@ export const PLATFORMS = {
   kubernetes: {
     signal: 'SIGTERM',
     deadlineS: () => 30,
-    graceful: { preset: 'kubernetes', flags: () => ['--preset', 'kubernetes'], stopDelay: '6s' },
+    graceful: { preset: 'kubernetes', flags: () => ['--preset', 'kubernetes'], fixedDelay: '6s' },
     async stop({ replica, lb, lag }) {
       const removed = sleep(lag).then(() => lb.maint());
       await replica.stop(30);
@@ -34,7 +35,7 @@ export const PLATFORMS = {
   ecs: {
     signal: 'SIGTERM',
     deadlineS: () => 30,
-    graceful: { preset: 'ecs', flags: () => ['--timeout', '29.5s', '--platform-timeout', '30s'], stopDelay: '0s' },
+    graceful: { preset: 'ecs', flags: () => ['--timeout', '29.5s', '--platform-timeout', '30s'], fixedDelay: '0s' },
     async stop({ replica, lb, params }) {
       await lb.drain();
       await sleep(params.deregistrationDelayMs);
@@ -51,7 +52,7 @@ export const PLATFORMS = {
     graceful: {
       preset: 'nomad',
       flags: (params) => ['--timeout', `${params.killTimeoutS * 1000 - 500}ms`, '--platform-timeout', `${params.killTimeoutS}s`],
-      stopDelay: '2500ms',
+      fixedDelay: '2500ms',
     },
     async stop({ replica, lb, lag, params }) {
       const removed = sleep(lag).then(() => lb.maint());
@@ -65,7 +66,7 @@ export const PLATFORMS = {
   heroku: {
     signal: 'SIGTERM',
     deadlineS: () => 30,
-    graceful: { preset: 'heroku', flags: () => ['--timeout', '29.5s', '--platform-timeout', '30s'], stopDelay: '0s' },
+    graceful: { preset: 'heroku', flags: () => ['--timeout', '29.5s', '--platform-timeout', '30s'], fixedDelay: '0s' },
     async stop({ replica, lb, lag }) {
       const removed = sleep(lag).then(() => lb.maint());
       await replica.signalEveryProcess('SIGTERM');
@@ -84,7 +85,7 @@ export const MORE_PLATFORMS = {
   fly: {
     signal: 'SIGINT',
     deadlineS: () => 5,
-    graceful: { preset: 'fly', flags: () => ['--timeout', '4.5s', '--platform-timeout', '5s'], stopDelay: '2500ms' },
+    graceful: { preset: 'fly', flags: () => ['--timeout', '4.5s', '--platform-timeout', '5s'], fixedDelay: '2500ms' },
     async stop({ replica, lb, lag }) {
       const removed = sleep(lag).then(() => lb.maint());
       await replica.stop(5);
@@ -96,7 +97,7 @@ export const MORE_PLATFORMS = {
   cloudrun: {
     signal: 'SIGTERM',
     deadlineS: () => 10,
-    graceful: { preset: 'cloudrun', flags: () => ['--timeout', '9.5s', '--platform-timeout', '10s'], stopDelay: '0s' },
+    graceful: { preset: 'cloudrun', flags: () => ['--timeout', '9.5s', '--platform-timeout', '10s'], fixedDelay: '0s' },
     async stop({ replica, lb }) {
       await lb.maint();
       await replica.stop(10);

@@ -33,13 +33,19 @@ export function podmanWorks(root) {
 
 /**
  * Starts a container detached: `argv` is its PID 1. `stopSignal` and `stopTimeout` are what
- * `podman stop` then does (the platform's signal and deadline).
+ * `podman stop` then does (the platform's signal and deadline); `volumes` maps a path in
+ * the container to a host directory; `network` is `host` (the host's network namespace) or
+ * `bridge` (one of its own on podman's bridge, as a pod has: reached at its own address,
+ * routed, with no proxy in between).
  */
-export async function runContainer({ name, root, argv, env = {}, stopSignal = 'SIGTERM', stopTimeout = 30, logPath }) {
-  const args = ['run', '--detach', '--name', name, ...LIMITS, '--network', 'host',
+export async function runContainer({ name, root, argv, env = {}, stopSignal = 'SIGTERM', stopTimeout = 30, logPath, volumes = {}, network = 'host' }) {
+  const args = ['run', '--detach', '--name', name, ...LIMITS, '--network', network,
     '--stop-signal', stopSignal, '--stop-timeout', String(stopTimeout),
     '--log-driver', 'k8s-file', '--log-opt', `path=${logPath}`];
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
+  // A host directory in the container (graceful's report files): `volumes` maps the
+  // container's path to the host's.
+  for (const [inside, host] of Object.entries(volumes)) args.push('--volume', `${host}:${inside}`);
   // --rootfs is a flag: the root directory is the first operand, where an image would be.
   await podman([...args, '--rootfs', root, ...argv]);
 }
@@ -52,6 +58,11 @@ export function stopContainer(name, timeout) {
 
 export function killContainer(name, signal) {
   return podman(['kill', '--signal', signal, name]);
+}
+
+// The container's own address on podman's bridge (network: bridge).
+export async function addressOf(name) {
+  return (await podman(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', name])).trim();
 }
 
 // The host pid of the container's PID 1.

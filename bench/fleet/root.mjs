@@ -8,12 +8,16 @@
 //   /usr/bin/python3        Debian's python3 and its standard library, for app.py
 //   /usr/bin/tini, /usr/bin/dumb-init   Debian's, as the other PID 1s
 //   /app/app.mjs, /app/app.py
+//   /app/app-lib.cjs, /app/lifecycle.cjs   the Node app on graceful's library, and the
+//                           library's build (packages/graceful-lifecycle, npm run build)
 import { execFileSync } from 'node:child_process';
 import { chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+// The library's CommonJS build, as npm installs it (scripts/build-app.js writes it).
+export const LIBRARY = join(HERE, '../../packages/graceful-lifecycle/dist/index.cjs');
 
 // The libraries a program needs, as ldd resolves them (absolute paths only).
 function libraries(program) {
@@ -62,9 +66,10 @@ export function buildRoot(root, { graceful }) {
       if (ext.endsWith('.so')) for (const dep of libraries(join(lib, 'lib-dynload', ext))) copyInto(root, dep);
     }
   }
-  for (const app of ['app.mjs', 'app.py']) copyInto(root, join(HERE, app), `/app/${basename(app)}`);
+  for (const app of ['app.mjs', 'app.py', 'app-lib.cjs']) copyInto(root, join(HERE, app), `/app/${basename(app)}`);
+  if (existsSync(LIBRARY)) copyInto(root, LIBRARY, '/app/lifecycle.cjs');
   for (const dir of ['proc', 'dev', 'sys', 'etc', 'run']) mkdirSync(join(root, dir), { recursive: true });
   mkdirSync(join(root, 'tmp'), { recursive: true });
   chmodSync(join(root, 'tmp'), 0o1777);
-  return { python: python !== null };
+  return { python: python !== null, library: existsSync(LIBRARY) };
 }

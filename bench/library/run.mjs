@@ -26,7 +26,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CONTENDERS = [
   ['graceful-lifecycle', 'graceful.mjs'],
   ['@godaddy/terminus 4.12.1', 'terminus.mjs'],
-  ['lightship 9.0.4', 'lightship.mjs'],
+  ['lightship 9.0.3', 'lightship.mjs'],
   ['close-with-grace 2.5.0', 'close-with-grace.mjs'],
   ['http-terminator 3.2.0', 'http-terminator.mjs'],
   ['bare server.close()', 'bare.mjs'],

@@ -30,8 +30,8 @@ export function nodeHost(name: string | undefined): Host {
   }
   const underGraceful = Boolean(process.env[STATUS_SOCKET_VAR]);
   // Where it runs: as graceful says, else Kubernetes if the process sees it (its service
-  // variables are in every container of a pod).
-  const platform = process.env[PLATFORM_VAR] || (process.env.KUBERNETES_SERVICE_HOST ? 'kubernetes' : null);
+  // variables are in every container of a pod), else Heroku (DYNO, in every dyno).
+  const platform = process.env[PLATFORM_VAR] || (process.env.KUBERNETES_SERVICE_HOST ? 'kubernetes' : process.env.DYNO ? 'heroku' : null);
   const gracefulDelays = /^[1-9]\d*$/.test(process.env[STOP_DELAY_VAR] ?? '');
   for (const name of [STATUS_SOCKET_VAR, STOP_TIMEOUT_VAR, PLATFORM_VAR, STOP_DELAY_VAR]) delete process.env[name];
   return {

@@ -17,8 +17,8 @@ export interface LifecycleOptions {
   timeoutMs?: number;
   /**
    * How long to keep serving once readiness fails, for load balancers to notice. Default:
-   * from the platform (5 s on Kubernetes, unless graceful delays the signal itself with
-   * --stop-delay; 0 in a terminal and elsewhere).
+   * from the platform (5 s on Kubernetes and Heroku, unless graceful delays the signal
+   * itself with --stop-delay, which it cannot on Heroku; 0 in a terminal and elsewhere).
    */
   delayMs?: number;
   /** A cap on the drain; by default it has what the resources do not need. */

@@ -12,6 +12,7 @@ import { CHECKS } from '../core/judge.js';
 import { CHECK_SPECS, type CheckKey } from '../commands/check/options.js';
 import { RELOAD_COMMAND_OPTIONS, type ReloadKey } from '../commands/reload/options.js';
 import { UP_OPTIONS, type UpKey } from '../commands/up/options.js';
+import { CTL_COMMANDS, CTL_OPTIONS, type CtlKey } from '../commands/ctl/options.js';
 import { fdStream } from '../shell/ui/output.js';
 
 declare const __VERSION__: string;
@@ -56,6 +57,19 @@ Examples:
   ExecReload=graceful reload       # systemd: $MAINPID names it
   graceful reload --control /run/app/graceful.sock`;
 
+const CTL_EPILOG = () => `
+Commands:
+${Object.entries(CTL_COMMANDS).map(([name, c]) => `  ${`${name} ${c.operands.map((o) => o.toUpperCase()).join(' ')}`.padEnd(20)}${c.does}`).join('\n')}
+
+Exit status:
+${exitHelp('ctl')}
+
+Examples:
+  graceful ctl status
+  graceful ctl restart api             # its restart: true dependents follow it
+  graceful ctl stop redis --with-dependents
+  graceful ctl scale web 4             # web has listen: in the stack file`;
+
 const UP_EPILOG = () => `
 The file (docs/up.md): processes: (or services:), each with command, depends_on (started,
 ready or completed), ready (tcp:PORT, http://..., log:REGEX, exec:COMMAND, ipc, notify), env,
@@ -97,6 +111,7 @@ export interface Actions {
   check(given: Given<CheckKey>): Promise<void>;
   reload(given: Given<ReloadKey>): Promise<void>;
   up(given: Given<UpKey>, check: boolean): Promise<void>;
+  ctl(given: Given<CtlKey>): Promise<void>;
 }
 
 /** A command as commander shows it: its words, its operands, its options and its help's end. */
@@ -155,6 +170,16 @@ export function program(actions: Actions): Command {
     epilog: UP_EPILOG,
     action: (inputs) => actions.up(inputs, false),
   });
+  addCommand(cli, {
+    name: 'ctl',
+    description: 'steer a running graceful up: status, and start, stop, restart, scale or reload one of its processes, in the stack\'s order',
+    usage: '[options] <command> [name] [count]',
+    operands: ['[words...]', 'the command (status, start, stop, restart, scale, reload), the process\'s name, scale\'s count'],
+    passThrough: false,
+    specs: CTL_OPTIONS,
+    epilog: CTL_EPILOG,
+    action: actions.ctl,
+  });
   return cli;
 }
 
@@ -162,7 +187,7 @@ export function program(actions: Actions): Command {
 // variable), and an action given the values from the command line (not commander's
 // defaults).
 function addCommand<K extends string>(cli: Command, def: CommandDef<K>): void {
-  const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', def.epilog());
+  const sub = cli.command(def.name).description(def.description).usage(def.usage).exitOverride().configureOutput(OUTPUT).addHelpText('after', () => def.epilog());
   if (def.operands) sub.argument(def.operands[0], def.operands[1]);
   if (def.passThrough) sub.passThroughOptions();
   for (const spec of def.specs) {

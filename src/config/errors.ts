@@ -24,7 +24,7 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS = ['run', 'check', 'reload', 'up'] as const;
+const COMMANDS = ['run', 'check', 'reload', 'up', 'ctl'] as const;
 
 // Where a usage error sends the user: the help of the command that was run (graceful check
 // -f, a stack check, is graceful up's: `args` is the command line as routed), else the

@@ -25,7 +25,20 @@ export interface ReloadOptions {
   inherited: { count: number; names: string[] } | null;
   /** The --ready text when it holds {generation}: each generation gets its own probe address. */
   readyTemplate: string | null;
+  /** --instances: how many copies of the program share the sockets; 'max': the CPUs graceful may use (shell/process/cpus.ts). */
+  instances: number | 'max';
 }
+
+// Parses --instances: a count from 1 to MAX_INSTANCES, or max.
+export function parseInstances(input: string, what: string): number | 'max' {
+  const raw = input.trim().toLowerCase();
+  if (raw === 'max') return 'max';
+  if (/^[1-9]\d{0,3}$/.test(raw) && Number(raw) <= MAX_INSTANCES) return Number(raw);
+  throw new UsageError(what, `expected a number of instances from 1 to ${MAX_INSTANCES}, or max (one per CPU graceful may use), got ${quote(input)}`);
+}
+
+// More copies than this is a typo, not a deployment (each one is a whole program).
+export const MAX_INSTANCES = 1024;
 
 // Names as systemd allows them in LISTEN_FDNAMES (FileDescriptorName=): printable ASCII
 // without ':' (the separator) or spaces, up to 255 characters.

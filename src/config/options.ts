@@ -9,7 +9,7 @@ import { formatDuration, parseChoice, parseDuration, parseSize } from './parse.j
 import { PRESET_NAMES, PRESETS, resolvePlatform, type Platform, type Preset, type PresetName } from './presets.js';
 import { parsePort, parseReady, type ReadySpec } from './readiness.js';
 import { parseSignal, UNCATCHABLE } from './signals.js';
-import { describeListen, GENERATION, inheritedSockets, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
+import { describeListen, GENERATION, inheritedSockets, parseInstances, parseListen, parseReloadSignal, probesSharedSocket, readyFor, type ReloadOptions } from './listen.js';
 import { launcherKind } from '../core/launchers.js';
 
 export const KILL_MODES = ['group', 'mixed', 'process'] as const satisfies readonly KillMode[];
@@ -30,7 +30,7 @@ export const RUN_OPTIONS = [
   { key: 'kill', flags: '--no-kill', env: 'GRACEFUL_NO_KILL', default: 'off', boolean: true, description: 'never send the kill signal: wait for the child however long it takes' },
   { key: 'killMode', flags: '--kill-mode <mode>', env: 'GRACEFUL_KILL_MODE', default: DEFAULTS.killMode, description: 'who gets the signals (systemd KillMode): group = the whole tree; mixed = stop signal to the main process, kill signal to the tree; process = the main process only' },
   { key: 'preStop', flags: '--pre-stop <command>', env: 'GRACEFUL_PRE_STOP', default: 'none', description: 'shell command run (sh -c) before the stop signal, like a Kubernetes preStop hook' },
-  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: d(DEFAULTS.stopDelayMs), description: 'keep the child serving this long before signalling it (load balancer deregistration); auto: until no new connection or request has reached it for a quiet window, within its platform\'s bounds (docs/deploy.md)' },
+  { key: 'stopDelay', flags: '--stop-delay <duration>', env: 'GRACEFUL_STOP_DELAY', default: `${d(DEFAULTS.stopDelayMs)} (auto with --preset kubernetes)`, description: 'keep the child serving this long before signalling it (load balancer deregistration); auto: until no new connection or request has reached it for a quiet window, within its platform\'s bounds (docs/deploy.md)' },
   { key: 'sigcont', flags: '--no-sigcont', env: 'GRACEFUL_NO_SIGCONT', default: 'on (SIGCONT follows the stop signal)', boolean: true, description: 'do not send SIGCONT after the stop signal (sent by default, as systemd does, so a stopped child can act on it)' },
   { key: 'subreaper', flags: '--no-subreaper', env: 'GRACEFUL_NO_SUBREAPER', default: 'on, on Linux', boolean: true, description: 'do not become a child subreaper: orphans of the tree go to PID 1 instead of graceful, and a double-forked daemon can escape the stop (as PID 1, graceful reaps orphans regardless)' },
   { key: 'successExitStatus', flags: '--success-exit-status <list>', env: 'GRACEFUL_SUCCESS_EXIT_STATUS', default: '0 only', description: 'exit codes and signal names that count as success and exit 0, e.g. 143,SIGTERM' },
@@ -42,6 +42,7 @@ export const RUN_OPTIONS = [
   { key: 'listenPid', flags: '--listen-pid <mode>', env: 'GRACEFUL_LISTEN_PID', default: RELOAD_DEFAULTS.listenPid, description: "child: LISTEN_PID is the program's own pid (it is started through sh -c 'exec', which keeps the pid); none: LISTEN_PID is not set" },
   { key: 'control', flags: '--control <path>', env: 'GRACEFUL_CONTROL', default: 'with reloads on: $XDG_RUNTIME_DIR/graceful/<pid>.sock, else /tmp/graceful-<uid>/<pid>.sock', description: 'the Unix socket (mode 0600) through which `graceful reload` asks this graceful for a reload and hears the outcome; turns reloads on without --listen' },
   { key: 'reloadSignal', flags: '--reload-signal <signal>', env: 'GRACEFUL_RELOAD_SIGNAL', default: `${RELOAD_DEFAULTS.signal} with reloads on, else none`, description: 'the signal that starts a reload; none passes it on to the program, as without reloads' },
+  { key: 'instances', flags: '--instances <n>', env: 'GRACEFUL_INSTANCES', default: '1', description: 'run N copies of the program on the held sockets, each supervised on its own (its grace period, tree, restarts); max: one per CPU graceful may use (affinity and cgroup quota). A reload replaces them one at a time; turns reloads on (docs/reload.md#instances)' },
   { key: 'interactive', flags: '--interactive', env: 'GRACEFUL_INTERACTIVE', default: 'off', boolean: true, description: 'for REPLs, shells and pagers: Ctrl+C goes to the child alone and does not stop it; SIGTERM, a closed terminal (SIGHUP) or its exit does' },
   { key: 'reportFile', flags: '--report-file <path>', env: 'GRACEFUL_REPORT_FILE', default: 'none', description: 'write a JSON report of the run there (atomically, mode 0600)' },
   { key: 'quiet', flags: '-q, --quiet', env: 'GRACEFUL_QUIET', default: 'off', boolean: true, description: "silence graceful's own lines (errors still print)" },
@@ -144,8 +145,11 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
   };
   const monitorIntervalMs = duration('monitorInterval', DEFAULTS.monitorIntervalMs);
   if (monitorIntervalMs < 10) throw new UsageError(text('monitorInterval')!.from, 'expected at least 10ms between samples');
+  const finalScrapeMs = duration('finalScrape', 0);
+  const late = run.platform && finalScrapeMs > 0 ? finalScrapeLate(run.platform, run.policy.timeoutMs, finalScrapeMs) : null;
   return {
     ...run,
+    warnings: late ? [...run.warnings, late] : run.warnings,
     logFormat: formatRaw ? parseChoice(formatRaw.value, LOG_FORMATS, formatRaw.from) : run.logFormat,
     lifecycle: {
       restart,
@@ -153,7 +157,7 @@ export function resolveLifecycle(run: RunOptions, inputs: Inputs<LifecycleKey>):
       monitorIntervalMs,
       stats: bool('stats') ?? false,
       health: portRaw ? { host: text('healthHost')?.value || DEFAULTS.healthHost, port: parsePort(portRaw.value, portRaw.from) } : null,
-      finalScrapeMs: duration('finalScrape', 0),
+      finalScrapeMs,
     },
   };
 }
@@ -186,8 +190,9 @@ export function resolveRunOptions(inputs: Inputs<RunKey>, verb: 'run' | 'check' 
       ? (p?.deliveryMode ?? DEFAULTS.checkKillMode)
       : (p?.killMode ?? DEFAULTS.killMode);
   const delayRaw = text('stopDelay');
-  // auto: wait for the load balancer, as the program's sockets tell (docs/deploy.md).
-  const autoDelay = delayRaw?.value.trim().toLowerCase() === 'auto';
+  // auto: wait for the load balancer, as the program's sockets tell (docs/deploy.md); the
+  // preset's own when none is given (kubernetes: auto).
+  const autoDelay = (delayRaw?.value ?? p?.stopDelay ?? '').trim().toLowerCase() === 'auto';
   const stopDelayMs = autoDelay ? 0 : delayRaw ? parseDuration(delayRaw.value, delayRaw.from) : DEFAULTS.stopDelayMs;
   const preStopRaw = text('preStop');
   const preStop = preStopRaw && preStopRaw.value.trim() !== '' ? preStopRaw.value : null;
@@ -271,6 +276,8 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
   if (controlRaw && !controlRaw.value.startsWith('/')) throw new UsageError(controlRaw.from, `expected the absolute path of a Unix socket, got ${quote(controlRaw.value)}`);
   const signalRaw = text('reloadSignal');
   const signal = signalRaw ? parseReloadSignal(signalRaw.value, signalRaw.from) : undefined;
+  const instancesRaw = text('instances');
+  const instances = instancesRaw ? parseInstances(instancesRaw.value, instancesRaw.from) : 1;
   const inherited = inheritedSockets(inputs.env, inputs.pid);
   for (const [i, spec] of listen.entries()) {
     // Port 0 twice is two sockets, each on a port of its own.
@@ -279,7 +286,7 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
       throw new UsageError(listenRaw!.from, `${describeListen(spec)} is given twice; give each address once`);
     }
   }
-  const on = listen.length > 0 || controlRaw !== null || inherited !== null || (signal !== undefined && signal !== null);
+  const on = listen.length > 0 || controlRaw !== null || inherited !== null || (signal !== undefined && signal !== null) || instances !== 1;
   if (!on) return null;
   const shared = probesSharedSocket(readyText, ready, listen);
   if (shared) {
@@ -292,7 +299,7 @@ function resolveReload(inputs: Inputs<RunKey>, readyText: string, ready: ReadySp
     warnings.push(`LISTEN_PID will be ${inputs.command[0]}'s pid, not the program's it starts: libraries that check it (sd_listen_fds, go-systemd) will ignore the sockets; run the program directly (or with exec), or give --listen-pid none for programs that do not check it`);
   }
   const readyTemplate = ready && readyText.includes(GENERATION) ? readyText : null;
-  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? RELOAD_DEFAULTS.signal : signal, inherited, readyTemplate };
+  return { listen, listenPid, control: controlRaw?.value ?? null, signal: signal === undefined ? RELOAD_DEFAULTS.signal : signal, inherited, readyTemplate, instances };
 }
 
 
@@ -309,6 +316,15 @@ function checkBudget(platform: Platform, timeoutMs: number, kill: boolean): stri
     return `--timeout ${formatDuration(timeoutMs)} does not fit in the ${limit} that ${label} allows (graceful needs ${PLATFORM_RESERVE_MS}ms after its kill signal to reap and report): the platform would SIGKILL graceful first; ${fix}`;
   }
   return null;
+}
+
+// --final-scrape waits after the last run, the report written: a program that takes its
+// whole grace period leaves the wait less than the platform's deadline allows, and the
+// platform's SIGKILL then ends graceful with 137 instead of the program's status.
+function finalScrapeLate(platform: Platform, timeoutMs: number, finalScrapeMs: number): string | null {
+  if (timeoutMs + PLATFORM_RESERVE_MS + finalScrapeMs <= platform.budgetMs) return null;
+  const label = `${platform.name ?? 'the platform'} (${platform.evidence})`;
+  return `--final-scrape ${formatDuration(finalScrapeMs)} after a grace period of ${formatDuration(timeoutMs)} does not fit in the ${formatDuration(platform.budgetMs)} that ${label} allows: a program that takes its whole grace period leaves graceful to be killed while it waits for the scrape (exit status 137, not the program's); lower --final-scrape or --timeout`;
 }
 
 // --stop-delay auto's bounds: the platform's (its preset's, each with its source), the cap

@@ -28,13 +28,15 @@ export interface Preset {
   successExitStatus: readonly string[];
   /** --stop-delay auto's bounds on this platform: how long its load balancers keep sending work after the stop. */
   autoDelay: AutoDelay;
+  /** The preset's --stop-delay when none is given: `auto` where the platform signals while its load balancers still send (Kubernetes), else none. */
+  stopDelay: 'auto' | null;
   /**
    * The platform sends its stop signal to every process itself (Heroku: every process of the
    * dyno), so graceful must not send the child the same signal a second time.
    */
   signalsEveryProcess: boolean;
   /** Where each value comes from. */
-  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus' | 'signalsEveryProcess' | 'autoDelay', string>;
+  sources: Record<'budget' | 'stopSignal' | 'killSignal' | 'killMode' | 'deliveryMode' | 'sigcont' | 'successExitStatus' | 'signalsEveryProcess' | 'autoDelay' | 'stopDelay', string>;
 }
 
 // What most platforms do not do: signal every process themselves.
@@ -44,11 +46,16 @@ const SIGNALS_MAIN_ONLY = 'the platform signals one process; graceful passes the
 // --stop-delay auto: the work that still comes is whatever a proxy the user put there sends.
 const NO_BALANCER = 'no load balancer of its own: a second of quiet, at most 5 s (config/defaults.ts)';
 
+// Where the platform stops the program only once its load balancer is done with it, or has
+// none: no stop delay unless asked for.
+const NO_DEFAULT_DELAY = 'none: nothing is routed to the program once the platform signals it, or the platform has no load balancer of its own';
+
 function preset(
-  p: Omit<Preset, 'timeoutMs' | 'signalsEveryProcess' | 'autoDelay' | 'sources'> & {
+  p: Omit<Preset, 'timeoutMs' | 'signalsEveryProcess' | 'autoDelay' | 'stopDelay' | 'sources'> & {
     signalsEveryProcess?: boolean;
     autoDelay?: AutoDelay;
-    sources: Omit<Preset['sources'], 'signalsEveryProcess' | 'autoDelay'> & { signalsEveryProcess?: string; autoDelay?: string };
+    stopDelay?: 'auto';
+    sources: Omit<Preset['sources'], 'signalsEveryProcess' | 'autoDelay' | 'stopDelay'> & { signalsEveryProcess?: string; autoDelay?: string; stopDelay?: string };
   },
 ): Preset {
   return {
@@ -56,7 +63,13 @@ function preset(
     timeoutMs: p.budgetMs - PLATFORM_RESERVE_MS,
     signalsEveryProcess: p.signalsEveryProcess ?? false,
     autoDelay: p.autoDelay ?? DEFAULT_AUTO_DELAY,
-    sources: { ...p.sources, signalsEveryProcess: p.sources.signalsEveryProcess ?? SIGNALS_MAIN_ONLY, autoDelay: p.sources.autoDelay ?? NO_BALANCER },
+    stopDelay: p.stopDelay ?? null,
+    sources: {
+      ...p.sources,
+      signalsEveryProcess: p.sources.signalsEveryProcess ?? SIGNALS_MAIN_ONLY,
+      autoDelay: p.sources.autoDelay ?? NO_BALANCER,
+      stopDelay: p.sources.stopDelay ?? NO_DEFAULT_DELAY,
+    },
   };
 }
 
@@ -166,8 +179,10 @@ export const PRESETS: Record<PresetName, Preset> = {
     sigcont: false,
     successExitStatus: [],
     autoDelay: { floorMs: 2000, quietMs: 1000, capMs: 15_000 },
+    stopDelay: 'auto',
     sources: {
-      autoDelay: 'endpoints are removed in parallel with SIGTERM and kube-proxy, ingress controllers and cloud load balancers follow seconds later (Pod lifecycle, termination; KEP-3960 preStop sleep): 2 s at least, at most 15 s',
+      autoDelay: 'endpoints are removed in parallel with SIGTERM and kube-proxy, ingress controllers and cloud load balancers follow seconds later (Pod lifecycle, termination; KEP-3960 preStop sleep): 2 s at least, at most 15 s. Measured behind haproxy (docs/deploy.md): a load balancer checking /readyz sent its last request 1.5 s after the stop at most, one following the endpoints up to their lag (5 s here); auto waited for both and lost nothing',
+      stopDelay: 'auto: the kubelet signals while the endpoints are still being removed; measured behind haproxy (docs/deploy.md), graceful without a stop delay lost requests in every rolling deploy, with auto none',
       budget: 'terminationGracePeriodSeconds: 30 by default, preStop hook included (Pod lifecycle)',
       stopSignal: "SIGTERM to process 1 of each container, or the image's STOPSIGNAL (Pod lifecycle)",
       killSignal: 'then SIGKILL when the grace period is over (Pod lifecycle)',
@@ -188,7 +203,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     successExitStatus: [],
     autoDelay: { floorMs: 0, quietMs: 1000, capMs: 5000 },
     sources: {
-      autoDelay: 'ECS deregisters the task from its target groups and waits their deregistration delay before it stops the task: little should still come',
+      autoDelay: 'ECS deregisters the task from its target groups and waits their deregistration delay before it stops the task: nothing came after the stop request in the measured deploys (docs/deploy.md), a second of quiet, at most 5 s',
       budget: "stopTimeout: 30 s when the task definition does not set it (Fargate's maximum is 120 s; EC2: ECS_CONTAINER_STOP_TIMEOUT) (ECS ContainerDefinition, StopTask API)",
       stopSignal: "the equivalent of docker stop: SIGTERM, or the image's STOPSIGNAL (StopTask API)",
       killSignal: 'SIGKILL when stopTimeout runs out (StopTask API)',
@@ -207,9 +222,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
-    autoDelay: { floorMs: 0, quietMs: 500, capMs: 2000 },
+    autoDelay: { floorMs: 0, quietMs: 500, capMs: 15_000 },
     sources: {
-      autoDelay: 'shutdown_delay deregisters the service and waits before kill_signal; kill_timeout is 5 s by default',
+      autoDelay: "Nomad deregisters the service before kill_signal (and waits shutdown_delay, 0 by default); what follows Consul learns it later: half a second of quiet, the cap half of kill_timeout's grace period (2.25 s by default, the drain keeps the rest). A load balancer checking /readyz stopped within 1.5 s (docs/deploy.md); one that follows Consul later than the cap needs shutdown_delay",
       budget: 'kill_timeout: "5s" by default (Nomad job specification, task block)',
       stopSignal: "kill_signal: SIGINT by default; with the docker driver, the image's STOPSIGNAL (SIGTERM) (Nomad, configure exit signals)",
       killSignal: 'SIGKILL when kill_timeout runs out (Nomad job specification, task block)',
@@ -228,9 +243,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     deliveryMode: 'mixed',
     sigcont: false,
     successExitStatus: [],
-    autoDelay: { floorMs: 0, quietMs: 500, capMs: 2000 },
+    autoDelay: { floorMs: 0, quietMs: 500, capMs: 15_000 },
     sources: {
-      autoDelay: "Fly's proxy stops routing to a stopping Machine; kill_timeout is 5 s by default",
+      autoDelay: "Fly's proxy stops routing to a stopping Machine; half a second of quiet, the cap half of kill_timeout's grace period (2.25 s by default, the drain keeps the rest)",
       budget: 'kill_timeout: 5 s by default, 300 s at most (fly.toml reference)',
       stopSignal: 'kill_signal: SIGINT by default (fly.toml reference)',
       killSignal: 'SIGKILL once kill_timeout passes (fly.toml reference)',
@@ -272,6 +287,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     successExitStatus: [],
     signalsEveryProcess: true,
     sources: {
+      autoDelay: "the program has Heroku's SIGTERM already: graceful's delay cannot keep it serving, and the watch only reports what still came (the program's own delay does the job: graceful-lifecycle's 5 s on Heroku)",
       budget: 'processes have 30 s to shut down, then SIGKILL (Heroku Dev Center, dyno shutdown behavior)',
       stopSignal: 'SIGTERM, which cannot be changed (Heroku Dev Center, dyno shutdown behavior)',
       killSignal: 'SIGKILL for what remains after 30 s (Heroku Dev Center, dyno shutdown behavior)',

@@ -18,6 +18,8 @@ export const EXIT = {
   internal: 70,
   /** The standalone executable could not load its native part (EX_OSERR; scripts/sea-main.cjs, docs/binary.md). */
   nativeUnavailable: 71,
+  /** Stopped for missing its watchdog pings (WatchdogSec= with --ready notify), and not restarted: the first status free below timeout(1)'s. */
+  watchdog: 123,
   /** Not ready within --ready-timeout, as timeout(1) exits when its command timed out. */
   notReady: 124,
   /** Stopped for going over --max-memory (and not restarted): a failure whatever the child said. */
@@ -30,6 +32,10 @@ export const EXIT = {
   rolledBack: 1,
   /** graceful reload: nothing was switched: no running graceful found, or it stopped (or had nothing serving) during the reload (EX_UNAVAILABLE). */
   reloadFailed: 69,
+  /** graceful ctl: the stack refused the command (its reason said), or what it asked for failed. */
+  ctlRefused: 1,
+  /** graceful ctl: no running graceful up to ask (EX_UNAVAILABLE). */
+  ctlUnavailable: 69,
 } as const;
 
 // What a process that ended by signal n exits with, as shells and tini report it.
@@ -40,7 +46,7 @@ export function signalStatus(signo: number): number {
 /** One row of the table: the status (or its rule), the command it applies to, and when. */
 export interface ExitRow {
   status: string;
-  command: 'run' | 'check' | 'both' | 'reload' | 'up';
+  command: 'run' | 'check' | 'both' | 'reload' | 'up' | 'ctl';
   when: string;
 }
 
@@ -50,6 +56,7 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: 'the program\'s', command: 'run', when: 'behind a launcher (npm start, sh -c) that exited first: the status of the program it started, when graceful reaped it' },
   { status: String(EXIT.notReady), command: 'run', when: 'not ready within --ready-timeout' },
   { status: String(EXIT.overMemory), command: 'run', when: 'stopped for going over --max-memory (and not restarted)' },
+  { status: String(EXIT.watchdog), command: 'run', when: "stopped for missing its watchdog pings (a service manager's WatchdogSec= with --ready notify; and not restarted)" },
   { status: String(EXIT.ok), command: 'check', when: 'every check passed' },
   { status: String(EXIT.checkFailed), command: 'check', when: 'a check failed' },
   { status: '128+n', command: 'check', when: 'graceful check itself was interrupted by signal n (130 Ctrl+C, 143 SIGTERM): verdict aborted' },
@@ -68,11 +75,15 @@ export const EXIT_TABLE: readonly ExitRow[] = [
   { status: 'the first failure', command: 'up', when: 'stopped by a signal: the status of the first process, in stop order, that did not (137 for one killed at its deadline)' },
   { status: String(EXIT.usage), command: 'up', when: 'the file or an option is wrong (nothing started)' },
   { status: String(EXIT.internal), command: 'up', when: 'an internal error in graceful (a bug: please report it)' },
+  { status: String(EXIT.ok), command: 'ctl', when: 'done: the process is stopped, or up again (ready where it has a probe); status printed' },
+  { status: String(EXIT.ctlRefused), command: 'ctl', when: 'refused (the reason is printed: a process that depends on it runs, it is not running, the stack is stopping, ...), or what it asked for failed' },
+  { status: String(EXIT.ctlUnavailable), command: 'ctl', when: 'no running graceful up was found, or it could not be reached' },
+  { status: String(EXIT.usage), command: 'ctl', when: 'usage error: a bad command, name, count or option' },
   { status: String(EXIT.nativeUnavailable), command: 'both', when: 'the standalone executable cannot load its native part (a noexec or read-only temporary directory: GRACEFUL_TMPDIR, docs/binary.md)' },
 ];
 
 // The exit statuses of `command`, for --help.
-export function exitHelp(command: 'run' | 'check' | 'reload' | 'up'): string {
+export function exitHelp(command: 'run' | 'check' | 'reload' | 'up' | 'ctl'): string {
   const rows = EXIT_TABLE.filter((r) => r.command === command || (r.command === 'both' && (command === 'run' || command === 'check')));
   const width = Math.max(...rows.map((r) => r.status.length));
   return rows.map((r) => `  ${r.status.padEnd(width)}  ${r.when}`).join('\n');

@@ -3,7 +3,9 @@
 // sentence that says what to fix, or does not apply (ok: null).
 import { gracefulStopHint, launcherHint, launcherKind, type LauncherKind } from './launchers.js';
 import { leavesRest } from './machine.js';
-import { describeConnection, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
+import { describeConnection, describePeer, shutdownOrder, type Connection, type ProcessTrace, type ShutdownOrder } from './trace.js';
+import { auditVerdicts, earlyReleases, processName, type AuditContext, type KnownEnd } from './audit/verdicts.js';
+import type { AuditedProcess } from './audit/types.js';
 import { appOutlived, exitStatus, succeeded, timeline, workExit, type Timeline } from './timeline.js';
 import type { ChildExit, Facts, PhaseRecord, Policy, SignalName, StopFacts } from './types.js';
 
@@ -72,6 +74,16 @@ export interface Observations {
    */
   trace: ProcessTrace | null;
   traceMissing: string | null;
+  /** The preload's traces of every Node process of the tree (`trace` is the judged one's). */
+  traces: ProcessTrace[];
+  /**
+   * What graceful check's audit saw of every process of the tree (Linux, any language:
+   * src/shell/audit/), with the service it found listening at a peer's address (its process
+   * name, by address); null when the audit did not run, with the one-line reason in
+   * `auditMissing`. connections-closed, cleanup-order and files-closed are judged from it.
+   */
+  audit: { processes: AuditedProcess[]; services: Record<string, string> } | null;
+  auditMissing: string | null;
   /** Files left in the private TMPDIR; null if it could not be read. */
   tempLeft: string[] | null;
   /** Ports the tree listened on when the stop began, and those still bound after it. */
@@ -193,6 +205,10 @@ interface Stopped {
    * closed at exit, with everything else, is connections-closed's and inflight's to report.
    */
   early: ShutdownOrder['dependencies'];
+  /** The same for inflight's hint, named: from the judged process's trace, else from the audit of every process. */
+  earlyNamed: { name: string; releasedAt: number }[];
+  /** How the audit's verdicts read the run (null without the audit). */
+  audit: AuditContext | null;
 }
 
 function stopped(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: number) => string, tl: Timeline, stop: StopFacts, exit: ChildExit): Stopped {
@@ -207,6 +223,13 @@ function stopped(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: numb
         return (order.inflight > 0 && released < (order.inflightDoneAt ?? Infinity)) || beforeListener;
       })
     : [];
+  const audit = obs.audit ? auditContext(obs, from, fmt) : null;
+  const earlyNamed =
+    early.length > 0
+      ? early.map((d) => ({ name: describeConnection(d.connection), releasedAt: d.releasedAt ?? from }))
+      : audit && obs.audit
+        ? earlyReleases(obs.audit.processes, audit).map((e) => ({ name: audit.peerName!(e.peer), releasedAt: e.releasedAt }))
+        : [];
   return {
     facts,
     policy,
@@ -222,6 +245,33 @@ function stopped(facts: Facts, policy: Policy, obs: Observations, fmt: (ms: numb
     at: (t) => `+${fmt(Math.max(0, t - from))}`,
     order,
     early,
+    earlyNamed: [...new Map(earlyNamed.sort((a, b) => a.releasedAt - b.releasedAt).map((e) => [e.name, e])).values()],
+    audit,
+  };
+}
+
+// What a Node process's preload says of a connection the kernel closed at its exit (the
+// audit sees it from outside): an HTTP client's idle keep-alive one, or one whose goodbye the
+// program had written. Matched by its local address.
+const CLOSE_IDLE_HTTP = {
+  fetch: "fetch()'s pool can be closed before exiting: globalFetchPool() from graceful-supervisor/app closes it as a resource",
+  agent: "an http.Agent's idle sockets can be closed before exiting: agent.destroy()",
+} as const;
+
+function auditContext(obs: Observations, stopAt: number, fmt: (ms: number) => string): AuditContext {
+  const services = obs.audit?.services ?? {};
+  const traces = new Map(obs.traces.map((t) => [t.pid, t]));
+  return {
+    stopAt,
+    fmt,
+    peerName: (peer) => describePeer(peer, services[peer]),
+    known: (p, c): KnownEnd | null => {
+      const t = c.local === null ? undefined : traces.get(p.pid)?.connections.find((x) => x.local === c.local);
+      if (!t) return null;
+      if (t.releasedHow === 'goodbye') return { goodbye: true };
+      const idle = p.exit?.open.find((o) => o.socket?.inode === c.inode)?.socket?.peerSpokeLast === true;
+      return t.http && idle ? { idleHttp: CLOSE_IDLE_HTTP[t.http] } : null;
+    },
   };
 }
 
@@ -273,7 +323,7 @@ function handlesSignal({ obs, tl, stop, work, signal, hint }: Stopped): Check {
 }
 
 // --inflight: did the requests sent before the stop complete?
-function inflightCheck({ from, at, early, hint, stop, fmt }: Stopped, inflight: NonNullable<Observations['inflight']>): Check {
+function inflightCheck({ at, earlyNamed: early, hint, stop, fmt, obs }: Stopped, inflight: NonNullable<Observations['inflight']>): Check {
   if (inflight.results.length === 0) return notRun('inflight', 'no in-flight request was sent: the program stopped before they could be');
   // A request counts only if it was still in flight when the stop signal went out.
   const signalAt = stop.signalSentAt;
@@ -295,17 +345,19 @@ function inflightCheck({ from, at, early, hint, stop, fmt }: Stopped, inflight: 
   const answered = failures.some((r) => r.status !== null);
   const fix =
     answered && early.length > 0
-      ? `${early.map((d) => describeConnection(d.connection)).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt ?? from)} while they were in flight: release dependencies only after the server has drained`
+      ? `${early.map((d) => d.name).join(', ')} ${early.length > 1 ? 'were' : 'was'} closed at ${at(early[0]!.releasedAt)} while they were in flight: release dependencies only after the server has drained`
       : hint
         ? hint
         : answered
           ? 'they were answered with an error while it stopped: requests in flight must complete as usual (a dependency closed early? a handler that fails once stopping?)'
-          : 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)';
+          : obs.trace
+            ? 'let running requests finish before exiting (server.close() waits for them; process.exit() cuts them)'
+            : 'let running requests finish before exiting: stop accepting, wait for the requests in flight, then exit';
   return graded('inflight', false, `${done}/${results.length} in-flight requests completed; ${why}: ${fix}`);
 }
 
 // --probe: was new work refused while the in-flight work finished?
-function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observations['probe']>): Check {
+function newWorkRefused({ fmt, signal, obs }: Stopped, probe: NonNullable<Observations['probe']>): Check {
   // Judged against when the program's listener really closed (the kernel's table), when
   // graceful saw it, not against a fixed allowance: a program that closes its listener while
   // its in-flight work drains refuses new work, however loaded the machine was that delayed
@@ -317,13 +369,20 @@ function newWorkRefused({ fmt, signal }: Stopped, probe: NonNullable<Observation
   const window = probe.attempts.filter((a) => a.afterMs >= grace && (drained === null || a.afterMs <= drained));
   const accepted = window.find((a) => a.outcome === 'accepted');
   const erred = window.find((a) => a.outcome === 'error' && /^HTTP 5/.test(a.detail));
+  // Who kept the port open: the processes the audit saw listening on it.
+  const port = /^[a-z]+:\/\/[^/]*:(\d+)/i.exec(probe.url)?.[1] ?? (/^https:/i.test(probe.url) ? '443' : '80');
+  const listeners = (obs.audit?.processes ?? []).filter((p) => p.listeners.some((l) => l.local?.endsWith(`:${port}`)));
+  const by = listeners.length > 0 ? ` by ${listeners.map(processName).join(', ')}` : '';
   if (erred && !accepted) {
-    return graded('new-work-refused', false, `a new request was answered ${erred.detail} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
+    return graded('new-work-refused', false, `a new request was answered ${erred.detail}${by} ${fmt(erred.afterMs)} after ${signal}, while in-flight work was finishing: refuse new work cleanly (close the listening socket, or answer 503), not with an error`);
   }
   if (accepted) {
-    return graded('new-work-refused', false, `new work was accepted ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
+    return graded('new-work-refused', false, `new work was accepted${by} ${fmt(accepted.afterMs)} after ${signal}, while in-flight work was finishing: stop accepting first (close the listening socket, answer 503)`);
   }
-  if (window.length === 0) return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (it finished within ${fmt(REFUSE_GRACE_MS)})`);
+  if (window.length === 0) {
+    const why = closedInTime ? `its listener closed ${fmt(closed!)} after ${signal}, and no request was tried between then and the end of the in-flight work` : `the in-flight work finished within ${fmt(REFUSE_GRACE_MS)}`;
+    return notRun('new-work-refused', `no new request was tried while in-flight work was finishing (${why}): use a slower --inflight URL`);
+  }
   return graded('new-work-refused', true, `${window.length} new requests refused while in-flight work was finishing`);
 }
 
@@ -399,19 +458,32 @@ function shutdownTime({ obs, fmt, tl }: Stopped): Check {
   return graded('shutdown-time', true, `took ${fmt(took)}${obs.maxShutdownMs !== null ? `, within the ${fmt(obs.maxShutdownMs)} budget` : ''}`);
 }
 
-// connections-closed, cleanup-order and files-closed, from the program's own trace (or, for
-// cleanup-order, the phases graceful-supervisor/app said).
-function resourceChecks({ obs, fmt, facts, order, early, at }: Stopped): Check[] {
+// connections-closed, cleanup-order and files-closed: from the audit of every process (Linux),
+// else from the judged Node process's own trace (the preload), said as such; cleanup-order
+// also from the phases graceful-supervisor/app said, exact for the program's own resources.
+function resourceChecks(run: Stopped): Check[] {
+  const { obs, fmt, facts, order, early, at } = run;
   const byPhases = orderFromPhases(facts.phases, fmt);
+  if (obs.audit && run.audit) {
+    const [connections, auditOrder, files] = auditVerdicts(obs.audit.processes, run.audit).map((v) => graded(v.name, v.ok, v.detail)) as [Check, Check, Check];
+    // The app's phases say its order exactly; a failure the audit saw (another process, a
+    // connection no phase covers) still fails.
+    const ordered = byPhases && auditOrder.ok !== false ? graded('cleanup-order', byPhases.ok, byPhases.detail) : auditOrder;
+    return [connections, ordered, files];
+  }
   const trace = obs.trace;
+  const missing = obs.auditMissing ? `the audit of every process did not run: ${obs.auditMissing}` : null;
   if (!trace || !order) {
+    const why = missing ?? obs.traceMissing ?? 'no trace of the program';
     return [
-      notRun('connections-closed', obs.traceMissing ?? 'no trace of the program'),
-      byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : notRun('cleanup-order', 'no trace of the program (see connections-closed)'),
-      notRun('files-closed', 'no trace of the program (see connections-closed)'),
+      notRun('connections-closed', why),
+      byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : notRun('cleanup-order', `${missing ? 'the audit did not run' : 'no trace of the program'} (see connections-closed)`),
+      notRun('files-closed', `${missing ? 'the audit did not run' : 'no trace of the program'} (see connections-closed)`),
     ];
   }
-  return [connectionsClosed(trace), byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : cleanupOrder(trace, order, early, at), filesClosed(trace)];
+  // The judged process alone, seen from inside: what it says of the others is nothing.
+  const only = (c: Check): Check => (missing && c.status === 'ok' ? { ...c, detail: `${c.detail} (the judged process only, from its Node preload; ${missing})` } : c);
+  return [connectionsClosed(trace), byPhases ? graded('cleanup-order', byPhases.ok, byPhases.detail) : cleanupOrder(trace, order, early, at), filesClosed(trace)].map(only);
 }
 
 // "redis 127.0.0.1:6379, postgres 127.0.0.1:5432 (x9)": a pool's connections counted once.
@@ -468,8 +540,11 @@ function cleanupOrder(trace: ProcessTrace, order: ShutdownOrder, early: Shutdown
   if (early.length > 0) {
     return graded('cleanup-order', false, `${listConnections(early.map((d) => d.connection))} closed before the work that needed it was done (observed: ${observed}${opened}): stop accepting first, let in-flight work finish, then release dependencies in the reverse order of opening`);
   }
-  const note = resources.length > 1 && released ? (reversed ? ' (reverse order of opening)' : ' (not in reverse order of opening)') : '';
-  return graded('cleanup-order', true, `${observed}${opened}${note}`);
+  // A line is never ok while it says the rule was broken: not the reverse order fails.
+  if (resources.length > 1 && released && !reversed) {
+    return graded('cleanup-order', false, `not in the reverse order of opening (observed: ${observed}${opened}): release dependencies in the reverse order of opening, the last opened first`);
+  }
+  return graded('cleanup-order', true, `${observed}${opened}${resources.length > 1 && released ? ' (reverse order of opening)' : ''}`);
 }
 
 function filesClosed(trace: ProcessTrace): Check {

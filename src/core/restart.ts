@@ -68,9 +68,9 @@ export function isUnstable(run: RunRecord, policy: RestartPolicy): boolean {
 }
 
 // Did the run fail (for --restart on-failure)? A failure status, or a stop graceful itself
-// decided because something was wrong (over memory, not ready in time).
+// decided because something was wrong (over memory, not ready in time, silent watchdog).
 export function failed(run: RunRecord): boolean {
-  return run.status !== 0 || run.trigger === 'memory-limit' || run.trigger === 'ready-timeout';
+  return run.status !== 0 || run.trigger === 'memory-limit' || run.trigger === 'ready-timeout' || run.trigger === 'watchdog';
 }
 
 // Unstable runs in a row beyond this many change nothing: the backoff delay reached its

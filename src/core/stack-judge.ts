@@ -62,7 +62,7 @@ export function judgeStack(facts: readonly StackFact[], stop: StackStop | null):
 
   const timeProblems = facts
     .filter((f) => f.stopAt !== null && f.verdict !== null && f.verdict !== 'clean')
-    .map((f) => `${f.name} ${f.verdict === 'escalated' ? `had to be killed after its ${f.graceMs === null ? '' : ms(f.graceMs)} grace period` : f.verdict === 'signal-default' ? 'died of its stop signal (no handler)' : `ended ${f.verdict}`}`);
+    .map((f) => `${f.name} ${f.verdict === 'escalated' ? `had to be killed after its ${f.graceMs === null ? '' : ms(f.graceMs)} grace period` : f.verdict === 'signal-default' ? 'died of its stop signal' : `ended ${f.verdict}`}`);
 
   const order = stopOrder(facts);
   const took = stop ? stop.endedAt - stop.requestedAt : null;

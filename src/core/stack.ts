@@ -13,6 +13,17 @@
 //   marked `restart` stopped first and started again once it meets their condition; else
 //   the stack ends if --exit-with names it, its on_exit says so, or a process still waiting
 //   to start needed it.
+// - commands (graceful ctl, through up's control socket), while the stack is up:
+//   stop NAME: refused while a process that depends on NAME runs, naming them; with
+//     dependents, they are stopped first, in reverse order, then NAME. A stopped process is
+//     held: not restarted by its policy, not started again until `start`; what depends on it
+//     waits.
+//   start NAME: starts it (and what it needs that was stopped) once its dependencies meet
+//     their conditions.
+//   restart NAME: its dependents marked `restart` are stopped first and follow it (as on a
+//     crash restart); the others keep running and wait for it; then NAME stops through its
+//     stop sequence and starts again. A restart is not a crash: its policy's history is not
+//     touched.
 import { EXIT } from './exit.js';
 import { ECHO_WINDOW_MS } from './machine.js';
 import { decide, retain, type RestartPolicy, type RunRecord } from './restart.js';
@@ -84,6 +95,8 @@ export interface Proc {
   bounce: boolean;
   /** The status of its last run, if it ran. */
   lastStatus: number | null;
+  /** Stopped by a command (graceful ctl stop): not started again until `start`. */
+  held: boolean;
 }
 
 /** Why the stack stops. */
@@ -138,7 +151,33 @@ export type StackEvent =
   /** graceful check: stop the stack now. */
   | { type: 'check'; at: number }
   /** A restart delay is over. */
-  | { type: 'timer'; at: number; name: string };
+  | { type: 'timer'; at: number; name: string }
+  /** graceful ctl asks for `command` (`client`: the shell's id of the asker). */
+  | { type: 'command'; at: number; command: StackCommand; client: number };
+
+/** What graceful ctl may ask of one process of a running stack. */
+export type StackCommand =
+  | { kind: 'stop'; name: string; dependents: boolean }
+  | { kind: 'start'; name: string }
+  | { kind: 'restart'; name: string };
+
+/** Why a command was refused. */
+export type Refusal =
+  /** No such process in the stack. */
+  | { kind: 'unknown'; name: string }
+  /** The stack is stopping (or done): nothing starts, and everything stops already. */
+  | { kind: 'stopping' }
+  /** stop: processes that depend on it run; stop them first, or give --with-dependents. */
+  | { kind: 'dependents'; name: string; running: string[] }
+  /** stop: it is not running (its state). */
+  | { kind: 'not-running'; name: string; state: ProcState['kind'] | 'held' }
+  /** start: it runs already. */
+  | { kind: 'running'; name: string }
+  /** It is being stopped or restarted by the stack already. */
+  | { kind: 'busy'; name: string };
+
+/** The answer to a command: what it stops and starts (in order), or why not. */
+export type CommandOutcome = { kind: 'accepted'; stops: string[]; starts: string[] } | { kind: 'refused'; refusal: Refusal };
 
 export type StackAction =
   | { type: 'start'; name: string }
@@ -151,6 +190,8 @@ export type StackAction =
   | { type: 'force'; name: string; signal: StopSignal }
   /** Arm its restart timer. */
   | { type: 'arm'; name: string; at: number }
+  /** Tell graceful ctl's client what its command does (or why not). */
+  | { type: 'answer'; client: number; command: StackCommand; outcome: CommandOutcome }
   | { type: 'cancel'; name: string }
   | { type: 'exit'; status: number };
 
@@ -162,7 +203,7 @@ export interface StackStep {
 // The stack before anything started (startStack() begins it).
 export function initialStack(policy: StackPolicy): StackState {
   const procs: Record<string, Proc> = {};
-  for (const p of policy.processes) procs[p.name] = { state: { kind: 'waiting' }, history: [], starts: 0, bounce: false, lastStatus: null };
+  for (const p of policy.processes) procs[p.name] = { state: { kind: 'waiting' }, history: [], starts: 0, bounce: false, lastStatus: null, held: false };
   return { phase: { kind: 'up' }, procs, stopOrder: [], cause: null };
 }
 
@@ -203,6 +244,9 @@ export function stepStack(state: StackState, event: StackEvent, policy: StackPol
       if (s.phase.kind === 'up' && p?.state.kind === 'restarting') p.state = { kind: 'waiting' };
       break;
     }
+    case 'command':
+      actions.push({ type: 'answer', client: event.client, command: event.command, outcome: onCommand(s, event.command, policy, actions) });
+      break;
     default:
       return never(event);
   }
@@ -222,7 +266,7 @@ function onEnded(s: StackState, event: Extract<StackEvent, { type: 'ended' }>, p
     return;
   }
   if (p.state.kind === 'stopping') {
-    // Stopped by the stack for a dependency's restart: it waits to start again.
+    // Stopped by the stack for a dependency's restart, or by a command: it waits to start again.
     if (p.state.then === 'wait') {
       p.state = { kind: 'waiting' };
       p.bounce = false;
@@ -267,6 +311,116 @@ function onEnded(s: StackState, event: Extract<StackEvent, { type: 'ended' }>, p
   if (spec.onExit === 'stop' || (spec.onExit === 'stop-on-failure' && !success)) {
     beginStop(s, { kind: 'ended', name: event.name, status, why, blocked: null }, at, policy, actions);
   }
+}
+
+// A command of graceful ctl: changes the state (advance() then starts and stops in order),
+// says what it will do.
+function onCommand(s: StackState, command: StackCommand, policy: StackPolicy, actions: StackAction[]): CommandOutcome {
+  const refuse = (refusal: Refusal): CommandOutcome => ({ kind: 'refused', refusal });
+  const { name } = command;
+  const p = s.procs[name];
+  if (!p) return refuse({ kind: 'unknown', name });
+  if (s.phase.kind !== 'up') return refuse({ kind: 'stopping' });
+  const up = (n: string) => ['running', 'stopping'].includes(s.procs[n]!.state.kind);
+  switch (command.kind) {
+    case 'stop': {
+      if (p.state.kind === 'stopping' || p.bounce) return refuse({ kind: 'busy', name });
+      if (p.state.kind === 'restarting') {
+        // Waiting out its restart delay: it is held where it is.
+        actions.push({ type: 'cancel', name });
+        p.state = { kind: 'waiting' };
+        p.held = true;
+        return { kind: 'accepted', stops: [], starts: [] };
+      }
+      if (p.state.kind !== 'running') return refuse({ kind: 'not-running', name, state: p.held ? 'held' : p.state.kind });
+      const dependents = dependentsClosure(name, policy).filter(up);
+      if (dependents.length > 0 && !command.dependents) return refuse({ kind: 'dependents', name, running: dependents });
+      // Dependents first (the stack's stop order), then it: advance() stops each held one
+      // once nothing that depends on it is up.
+      for (const d of [...dependents, name]) s.procs[d]!.held = true;
+      return { kind: 'accepted', stops: stopOrder([...dependents, name], policy), starts: [] };
+    }
+    case 'start': {
+      if (p.state.kind === 'running') return refuse({ kind: 'running', name });
+      if (p.state.kind === 'stopping' || p.bounce) return refuse({ kind: 'busy', name });
+      // It, and what it needs that a command stopped: started in order by advance(). (A task
+      // that completed stays completed: its condition is met.)
+      const needed = [name, ...dependenciesClosure(name, policy).filter((n) => s.procs[n]!.held)].filter((n) => !up(n) && s.procs[n]!.state.kind !== 'restarting');
+      for (const n of needed) {
+        const q = s.procs[n]!;
+        q.held = false;
+        if (q.state.kind === 'ended') q.state = { kind: 'waiting' };
+      }
+      if (p.state.kind === 'restarting') {
+        actions.push({ type: 'cancel', name });
+        p.state = { kind: 'waiting' };
+        needed.push(name);
+      }
+      return { kind: 'accepted', stops: [], starts: policy.processes.map((q) => q.name).filter((n) => needed.includes(n)) };
+    }
+    case 'restart': {
+      if (p.state.kind === 'stopping' || p.bounce) return refuse({ kind: 'busy', name });
+      if (p.state.kind !== 'running') return onCommand(s, { kind: 'start', name }, policy, actions);
+      // As a crash restart does: its `restart: true` dependents stop first and follow it.
+      const follow = bounceSet(name, policy).filter((n) => s.procs[n]!.state.kind === 'running');
+      for (const n of [...follow, name]) s.procs[n]!.bounce = true;
+      return { kind: 'accepted', stops: stopOrder([...follow, name], policy), starts: [name, ...follow.filter((n) => policy.processes.some((q) => q.name === n))].sort((a, b) => order(a, policy) - order(b, policy)) };
+    }
+    default:
+      return never(command);
+  }
+}
+
+// The processes that depend on `name`, transitively (any condition).
+function dependentsClosure(name: string, policy: StackPolicy): string[] {
+  const out: string[] = [];
+  const visit = (of: string) => {
+    for (const d of dependentsOf(of, policy)) {
+      if (out.includes(d)) continue;
+      out.push(d);
+      visit(d);
+    }
+  };
+  visit(name);
+  return out;
+}
+
+// What `name` depends on, transitively.
+function dependenciesClosure(name: string, policy: StackPolicy): string[] {
+  const out: string[] = [];
+  const visit = (of: string) => {
+    for (const d of policy.processes.find((q) => q.name === of)?.dependsOn ?? []) {
+      if (out.includes(d.name)) continue;
+      out.push(d.name);
+      visit(d.name);
+    }
+  };
+  visit(name);
+  return out;
+}
+
+// `names` in the order the stack stops them: the dependents first.
+function stopOrder(names: string[], policy: StackPolicy): string[] {
+  // 0: nothing among `names` depends on it (it stops first); else one more than its dependents'.
+  const depth = (n: string): number => Math.max(0, ...dependentsOf(n, policy).filter((d) => names.includes(d)).map((d) => depth(d) + 1));
+  return [...names].sort((a, b) => depth(a) - depth(b) || order(a, policy) - order(b, policy));
+}
+
+function order(name: string, policy: StackPolicy): number {
+  return policy.processes.findIndex((q) => q.name === name);
+}
+
+// Is the process down for good or held by a command (its stop is over)?
+export function isDown(state: StackState, name: string): boolean {
+  const k = state.procs[name]?.state.kind;
+  return k === 'ended' || k === 'waiting';
+}
+
+// Is the process up again: running, and ready where it has a probe?
+export function isUp(state: StackState, name: string, policy: StackPolicy): boolean {
+  const p = state.procs[name];
+  if (!p || p.state.kind !== 'running' || p.bounce || p.state.startedAt === null) return false;
+  return !policy.processes.find((q) => q.name === name)?.ready || p.state.readyAt !== null;
 }
 
 // A condition that a process which ended (and will not run again) still meets.
@@ -334,11 +488,12 @@ function advance(s: StackState, actions: StackAction[], at: number, policy: Stac
         actions.push({ type: 'start', name: spec.name });
       }
     }
-    // Dependents stopping for a restart: each once its own restarting dependents are down.
+    // Dependents stopping for a restart, and processes stopped by a command: each once its
+    // own dependents stopping with it are down (the stack's stop order).
     for (const spec of policy.processes) {
       const p = s.procs[spec.name]!;
-      if (p.state.kind !== 'running' || !p.bounce) continue;
-      const waitFor = dependentsOf(spec.name, policy).filter((d) => s.procs[d]!.bounce && up(d));
+      if (p.state.kind !== 'running' || (!p.bounce && !p.held)) continue;
+      const waitFor = dependentsOf(spec.name, policy).filter((d) => (s.procs[d]!.bounce || s.procs[d]!.held) && up(d));
       if (waitFor.length > 0) continue;
       p.state = { kind: 'stopping', startedAt: p.state.startedAt, requestedAt: at, then: 'wait' };
       actions.push({ type: 'stop', name: spec.name, trigger: 'stack', graceMs: null });
@@ -372,13 +527,13 @@ function canStart(s: StackState, spec: StackProcess, policy: StackPolicy): boole
     const dep = s.procs[d.name]!;
     const st = dep.state;
     if (st.kind === 'ended') return metByEnded(d.condition, st.success);
-    // One going down for a restart meets nothing until it is up again.
-    if (st.kind !== 'running' || dep.bounce) return false;
+    // One going down for a restart (or a command) meets nothing until it is up again.
+    if (st.kind !== 'running' || dep.bounce || dep.held) return false;
     if (d.condition === 'started') return st.startedAt !== null;
     if (d.condition === 'ready') return st.readyAt !== null;
     return false;
   });
-  if (!met) return false;
+  if (!met || s.procs[spec.name]!.held) return false;
   return !dependentsOf(spec.name, policy).some((d) => {
     const q = s.procs[d]!;
     return q.bounce && (q.state.kind === 'running' || q.state.kind === 'stopping');
@@ -413,7 +568,7 @@ export function dependentsOf(name: string, policy: StackPolicy): string[] {
 
 function clone(s: StackState): StackState {
   const procs: Record<string, Proc> = {};
-  for (const [name, p] of Object.entries(s.procs)) procs[name] = { ...p, history: [...p.history] };
+  for (const [name, p] of Object.entries(s.procs)) procs[name] = { ...p, state: { ...p.state }, history: [...p.history] };
   return { ...s, procs, stopOrder: [...s.stopOrder] };
 }
 

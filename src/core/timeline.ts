@@ -7,7 +7,7 @@ import type { ChildExit, Facts, Policy, StopFacts } from './types.js';
 export type Verdict =
   /** Asked to stop; handled the stop signal and exited with success, in time. */
   | 'clean'
-  /** Asked to stop; died of the stop signal itself: it has no handler for it. */
+  /** Asked to stop; died of the stop signal itself (no handler, or a handler that re-raised it: not visible from outside). */
   | 'signal-default'
   /** Asked to stop; had to be killed (grace period over, or a second Ctrl+C). */
   | 'escalated'
@@ -94,6 +94,7 @@ export function exitStatus(facts: Facts, policy: Policy): number {
   // The child's own status would say nothing of a failed start or a memory limit.
   if (facts.stop?.trigger === 'ready-timeout') return EXIT.notReady;
   if (facts.stop?.trigger === 'memory-limit') return EXIT.overMemory;
+  if (facts.stop?.trigger === 'watchdog') return EXIT.watchdog;
   const exit = workExit(facts);
   if (!exit || succeeded(facts, policy)) return 0;
   return exit.signal !== null ? signalStatus(exit.signo ?? 0) : (exit.code ?? 0);

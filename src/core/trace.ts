@@ -12,9 +12,15 @@ export interface Connection {
   via: string | null;
   /** The address it connected to (an IP and port), when it did. */
   address: string | null;
+  /** Its own address (an IP and port), when it connected: what the audit knows it by. */
+  local: string | null;
+  /** An HTTP client's connection: fetch()'s (undici's pool) or an http.Agent's; else null. */
+  http: 'fetch' | 'agent' | null;
   openedAt: number;
   /** When the program called end() or destroy() on it; null if it never did. */
   releasedAt: number | null;
+  /** How: end, destroy, or goodbye (its protocol's last message written: Postgres Terminate, Redis QUIT). */
+  releasedHow: string | null;
   /** When the peer closed it, if it did before the program released it. */
   peerClosedAt: number | null;
   /** Still open when the program exited (or died): the kernel closed it. */
@@ -52,16 +58,28 @@ export function parseTrace(text: string): ProcessTrace | null {
     if (!trace) continue;
     switch (r.e) {
       case 'connect':
-        conns.set(r.id, { id: r.id, peer: r.peer ?? null, via: r.via ?? null, address: null, openedAt: r.t, releasedAt: null, peerClosedAt: null, leftToKernel: false });
+        conns.set(r.id, {
+          id: r.id,
+          peer: r.peer ?? null,
+          via: r.via ?? null,
+          address: null,
+          local: null,
+          http: r.http === 'fetch' || r.http === 'agent' ? r.http : null,
+          openedAt: r.t,
+          releasedAt: null,
+          releasedHow: null,
+          peerClosedAt: null,
+          leftToKernel: false,
+        });
         break;
       case 'connected': {
         const c = conns.get(r.id);
-        if (c) c.address = r.peer ?? null;
+        if (c) Object.assign(c, { address: r.peer ?? null, local: r.local ?? null });
         break;
       }
       case 'release': {
         const c = conns.get(r.id);
-        if (c && c.releasedAt === null) c.releasedAt = r.t;
+        if (c && c.releasedAt === null) Object.assign(c, { releasedAt: r.t, releasedHow: r.how ?? null });
         break;
       }
       case 'closed': {
@@ -141,6 +159,15 @@ const SERVICES_BY_PACKAGE: Record<string, string> = {
   memjs: 'memcached',
   memcached: 'memcached',
 };
+
+// A peer address as people know it: "postgres 127.0.0.1:5432" by its well-known port or
+// socket name, or by `service` (what listens there, when graceful could see it); else the
+// bare address.
+export function describePeer(peer: string, service?: string | null): string {
+  const port = Number(/:(\d+)$/.exec(peer)?.[1]);
+  const name = service ?? SERVICES_BY_PORT[port] ?? SERVICES_BY_PATH.find(([re]) => re.test(peer))?.[1];
+  return name ? `${name} ${peer}` : peer;
+}
 
 // "redis 127.0.0.1:6379", "postgres /run/postgresql/.s.PGSQL.5432", or the bare address.
 export function describeConnection(c: Connection): string {

@@ -93,6 +93,8 @@ export interface TrafficFacts {
   lastArrivalAt: number | null;
   /** False when graceful could not watch (no listening socket found, no sock_diag): the floor was used. */
   watched: boolean;
+  /** When the latest reading began: what came before it is in the figures above; null before the first. */
+  seenUntil: number | null;
 }
 
 /** How the main child process ended. `signo` is the platform's number for `signal`. */
@@ -139,7 +141,9 @@ export type OwnStop =
   /** A reload replaced it: a newer generation is ready and serves (core/generations.ts). */
   | 'reload'
   /** graceful up stops it with the rest of the stack, or before a process it depends on restarts. */
-  | 'stack';
+  | 'stack'
+  /** Under a service manager's watchdog (WatchdogSec=) with --ready notify, it missed its WATCHDOG=1 pings. */
+  | 'watchdog';
 
 /** What asked for a stop. */
 export type StopTrigger =
@@ -314,7 +318,7 @@ export type Event =
    * (counts, not increments: the latest reading replaces the last); `watched` false when it
    * cannot watch.
    */
-  | { type: 'traffic'; at: number; arrivals: number; lastArrivalAt: number | null; watched: boolean };
+  | { type: 'traffic'; at: number; arrivals: number; lastArrivalAt: number | null; watched: boolean; seenUntil: number | null };
 
 /** Why a signal is sent, for the reports. */
 export type SendReason = 'stop' | 'sigcont' | 'kill' | 'forward' | 'suspend';

@@ -20,6 +20,12 @@ function who(g: Generation | null, n: number | null): string {
   return g?.pid != null ? `generation ${n} (pid ${g.pid})` : `generation ${n}`;
 }
 
+// "generation 4 (4 instances, pids 11, 12, 13, 14)"
+function whoAll(gs: readonly Generation[], n: number): string {
+  const pids = gs.map((g) => g.pid).filter((p) => p !== null);
+  return `generation ${n} (${gs.length} instance(s)${pids.length ? `, pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}` : ''})`;
+}
+
 // How a generation ended before it was ready, in a few words.
 function endedUnready(reload: Reload, facts: Facts | null, readyTimeoutMs: number | null): string {
   const reason = reload.reason!;
@@ -33,7 +39,8 @@ function endedUnready(reload: Reload, facts: Facts | null, readyTimeoutMs: numbe
 }
 
 // The sentence for a reload whose outcome is known.
-export function reloadLine(state: GenState, reload: Reload, facts: (n: number) => Facts | null, readyTimeoutMs: number | null): string {
+export function reloadLine(state: GenState, reload: Reload, facts: (n: number, instance?: number) => Facts | null, readyTimeoutMs: number | null): string {
+  if (reload.instances > 1) return reloadLineOfInstances(state, reload, facts, readyTimeoutMs);
   const gen = reload.generation !== null ? (state.generations.find((g) => g.n === reload.generation) ?? null) : null;
   const old = reload.replaces !== null ? (state.generations.find((g) => g.n === reload.replaces) ?? null) : null;
   const merged = reload.merged > 0 ? `, ${reload.merged} more request(s) merged into it` : '';
@@ -69,9 +76,41 @@ export function reloadFields(r: Reload): Fields {
   };
 }
 
+// The sentence for a reload of several instances (one at a time: see core/generations.ts).
+function reloadLineOfInstances(state: GenState, reload: Reload, facts: (n: number, instance?: number) => Facts | null, readyTimeoutMs: number | null): string {
+  const n = reload.generation;
+  const gs = n === null ? [] : state.generations.filter((g) => g.n === n);
+  const merged = reload.merged > 0 ? `, ${reload.merged} more request(s) merged into it` : '';
+  const head = `reload ${reload.n} (${reload.via}${merged})`;
+  const old = [...new Set(reload.replacing.map((s) => s.n))].map((g) => `generation ${g}`).join(', ');
+  const left = reload.replacing.filter((s) => state.generations.some((g) => g.n === s.n && g.instance === s.instance && g.role !== 'exited')).length;
+  switch (reload.outcome) {
+    case 'switched': {
+      const after = reload.endedAt !== null ? ` ${human(reload.endedAt - reload.requestedAt)} after the request` : '';
+      const ready = gs.flatMap((g) => (g.readyAt !== null && g.startedAt !== null ? [g.readyAt - g.startedAt] : []));
+      const readyIn = ready.length ? `, each ready in ${human(Math.min(...ready))}${Math.round(Math.max(...ready)) !== Math.round(Math.min(...ready)) ? `-${human(Math.max(...ready))}` : ''}` : '';
+      const rest = reload.replacing.length === 0 ? '' : left > 0 ? `; ${old} drain${left > 1 ? '' : 's'} (${left} instance(s) still stopping)` : `; ${old} ended`;
+      return `${head}: switched${after} to ${whoAll(gs, n!)}, one instance at a time${readyIn}${rest} [switched]`;
+    }
+    case 'rolled-back': {
+      const failed = reload.reason?.kind === 'exited' ? gs.find((g) => g.instance === (reload.reason as { instance: number }).instance) ?? null : null;
+      const what = failed ? `instance ${failed.instance} of generation ${n}${failed.pid !== null ? ` (pid ${failed.pid})` : ''} ${endedUnready(reload, facts(failed.n, failed.instance), readyTimeoutMs)}` : 'a new instance ended';
+      const kept = reload.switched === 0 ? `no instance was replaced: ${old || 'the old ones'} keep${old.includes(',') ? '' : 's'} serving` : `the reload stopped after ${reload.switched} of ${reload.instances} instance(s): those serve generation ${n}, the ${reload.instances - reload.switched} other(s) still ${old}; reload again once fixed`;
+      return `${head}: rolled back: ${what}; ${kept} [rolled-back]`;
+    }
+    case 'failed':
+      if (reload.reason?.kind === 'stopping') return `${head}: failed: graceful is stopping${n !== null && gs.length ? `; generation ${n} is stopped too` : ''} [failed]`;
+      return `${head}: failed: a new instance of generation ${n} ended before it was ready, and no instance serves [failed]`;
+    default:
+      return `${head}: under way (${reload.switched} of ${reload.instances} instance(s) switched)`;
+  }
+}
+
 /** A generation in the JSON report: its run, when it was ready and retired, its stop sequence. */
 export interface GenerationSummary extends RunSummary {
   generation: number;
+  /** Its slot, 1..--instances. */
+  instance: number;
   cause: Generation['cause'];
   role: Generation['role'];
   readyAt: string | null;
@@ -90,6 +129,9 @@ export interface ReloadSummary {
   merged: number;
   generation: number | null;
   replaces: number | null;
+  /** How many instances the new generation has, and how many of them became ready and replaced an old one. */
+  instances: number;
+  switched: number;
   /** From the request to the new generation ready. */
   newReadyAfterMs: number | null;
   /** From the switch to the replaced generation gone. */
@@ -110,6 +152,7 @@ export function summarizeGeneration(g: Generation, f: GenerationFacts | null, op
   const stop = f ? buildReport(f.facts, options, f.status ?? 0, f.wall, { descendants: { atStop: null, atMainExit: [], atAppExit: null, killed: [], leaked: [] }, reaper: null }).stop : null;
   return {
     generation: g.n,
+    instance: g.instance,
     cause: g.cause,
     role: g.role,
     ...run,
@@ -121,7 +164,7 @@ export function summarizeGeneration(g: Generation, f: GenerationFacts | null, op
 }
 
 // A reload's entry in the JSON report, with the sentence graceful printed for it.
-export function summarizeReload(state: GenState, r: Reload, wall: (at: number) => number, facts: (n: number) => Facts | null, readyTimeoutMs: number | null): ReloadSummary {
+export function summarizeReload(state: GenState, r: Reload, wall: (at: number) => number, facts: (n: number, instance?: number) => Facts | null, readyTimeoutMs: number | null): ReloadSummary {
   return {
     reload: r.n,
     requestedAt: new Date(wall(r.requestedAt)).toISOString(),
@@ -129,6 +172,8 @@ export function summarizeReload(state: GenState, r: Reload, wall: (at: number) =
     merged: r.merged,
     generation: r.generation,
     replaces: r.replaces,
+    instances: r.instances,
+    switched: r.switched,
     newReadyAfterMs: r.readyAt !== null ? Math.round(r.readyAt - r.requestedAt) : null,
     oldDrainedAfterMs: r.drainedAt !== null && r.endedAt !== null ? Math.max(0, Math.round(r.drainedAt - r.endedAt)) : null,
     outcome: r.outcome,

@@ -36,7 +36,7 @@ export type LogEvent =
   | 'summary' | 'spawn-failed' | 'restarting' | 'gave-up' | 'not-restarting' | 'memory-limit' | 'resources'
   | 'left-running' | 'interactive-hint'
   // reloads (--listen, --control)
-  | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations'
+  | 'holding-socket' | 'reload-starting' | 'reload' | 'reload-queued' | 'generations' | 'scaled'
   // graceful up
   | 'stack-starting' | 'starting' | 'stack-stopping' | 'stack-forced' | 'stack-ended' | 'stack-check' | 'orphans-stopped'
   // the rest: a warning of the options or the platform, a note, an error
@@ -166,7 +166,11 @@ function exitPhrase(exit: ChildExit): string {
 
 const HEADLINE: Record<Verdict, (facts: Facts) => string> = {
   clean: () => 'stopped cleanly',
-  'signal-default': (f) => `died of ${f.stop?.signal}: it has no handler for it`,
+  // Only what graceful saw: a death by the stop signal looks the same from outside whether
+  // the program had no handler or its handler ran and re-raised the signal (Python's
+  // KeyboardInterrupt, Node's default; issue 24). The library's phases, when it sent them,
+  // follow as "its own shutdown"; graceful check reads the handlers themselves.
+  'signal-default': (f) => `died of ${f.stop?.signal}`,
   escalated: (f) =>
     workExit(f)?.signal === f.stop?.killSignal
       ? f.stop?.forced
@@ -361,6 +365,8 @@ function triggerPhrase(trigger: StopTrigger, policy: Policy): string {
       return 'it said it is stopping (STOPPING=1)';
     case 'memory-limit':
       return 'over --max-memory';
+    case 'watchdog':
+      return 'no WATCHDOG=1 within its watchdog period (WatchdogSec=)';
     case 'reload':
       return 'replaced by a new generation (reload)';
     case 'stack':

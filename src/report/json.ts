@@ -62,6 +62,8 @@ export interface ReportExtras {
 /** The reloads of a run (docs/reload.md); the report's top-level fields describe the generation graceful exited with. */
 export interface ReloadReport {
   sockets: { name: string; address: string }[];
+  /** How many instances the program ran at the end (--instances). */
+  instances: number;
   /** Oldest first; the last 100 that ended, and those alive at the end. */
   generations: GenerationSummary[];
   reloads: ReloadSummary[];

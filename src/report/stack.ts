@@ -32,6 +32,8 @@ export interface StackReportInput {
     ready: { name: string; at: number }[];
     stopRequested: { name: string; at: number }[];
     ended: { name: string; at: number; status: number }[];
+    /** graceful ctl's commands: accepted or refused when asked, then done or failed. */
+    commands: { name: string; at: number; command: string; outcome: 'accepted' | 'refused' | 'done' | 'failed' }[];
   };
   stop: { cause: StackCause; requestedAt: number; endedAt: number; deadlineMs: number | null } | null;
   status: number;
@@ -44,6 +46,8 @@ export interface StackReport {
   processes: Record<string, { dependsOn: { name: string; condition: string; restart: boolean }[]; report: Report | null }>;
   /** Each list in the order it happened; `afterMs` from the stack's start. */
   order: Record<'started' | 'ready' | 'stopRequested' | 'ended', { name: string; afterMs: number; status?: number }[]>;
+  /** graceful ctl's commands, in the order they were asked and settled: accepted, refused, then done or failed. */
+  commands: { name: string; command: string; outcome: string; afterMs: number }[];
   stop: null | { cause: StackCause; afterMs: number; durationMs: number; deadlineMs: number | null };
   exitStatus: number;
 }
@@ -67,6 +71,7 @@ export function buildStackReport(input: StackReportInput): StackReport {
     startedAt: new Date(input.wall(input.startedAt)).toISOString(),
     processes,
     order: { started: list(input.order.started), ready: list(input.order.ready), stopRequested: list(input.order.stopRequested), ended: list(input.order.ended) },
+    commands: input.order.commands.map((c) => ({ name: c.name, command: c.command, outcome: c.outcome, afterMs: since(c.at) })),
     stop: input.stop && {
       cause: input.stop.cause,
       afterMs: since(input.stop.requestedAt),

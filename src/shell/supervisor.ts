@@ -10,9 +10,10 @@ import type { RunOptions } from '../config/options.js';
 import type { ProcessEntry, ReportExtras } from '../report/json.js';
 import { describeCommand, stepLines, summaryLine } from '../report/human.js';
 import { signalNumber } from '../config/signals.js';
-import { spawnChild, type Child, type ChildStdio } from './process/child.js';
+import { spawnChild, type Child, type ChildStdio, type Shim } from './process/child.js';
 import { systemClock, Timers, type Clock } from './clock.js';
 import { listenNotify, type NotifySocket } from './sockets/notify.js';
+import type { ChildWatchdog, Manager } from './sockets/manager.js';
 import { flushOrHardExit, prepareOutput } from './ui/output.js';
 import { inheritedAlive, isInherited, isNodeChild, ownChildren, pdeathsigHelper, startReaper, type Reaper } from './process/pid1.js';
 import { runPreStop, type PreStop } from './process/prestop.js';
@@ -20,7 +21,7 @@ import { probeReady } from './probes/ready.js';
 import { openStatus, type StatusChannel } from './sockets/status.js';
 import type { Trap } from './trap.js';
 import { disposition } from './process/inspect.js';
-import { portsListenedBy, watchTraffic } from './probes/traffic.js';
+import { acceptedInNamespace, watchTraffic, whereToWatch } from './probes/traffic.js';
 import { isStopped, reachesJob, terminalJob, type TerminalJob } from './ui/terminal.js';
 import { readProc, Tree, tryKill, type ProcInfo } from './process/tree.js';
 import { launcherKind } from '../core/launchers.js';
@@ -75,8 +76,12 @@ export interface SupervisorOptions {
   relay?: { stdout: Writable; stderr: Writable };
   /** The child's working directory (and its exec ready probe's). */
   cwd?: string;
+  /** graceful check's audit: the shim spawned in the program's place (see SpawnOptions.shim). */
+  shim?: Shim | null;
   /** Where its lines go instead of a Ui of its own (graceful up: one display for the stack). */
   ui?: Ui;
+  /** Put in front of each of its lines (--instances: "generation 2 instance 3"). */
+  label?: string;
   /**
    * Which orphans graceful adopts (as PID 1 or a subreaper) belong to this child's tree;
    * absent: every one. Several programs under one graceful (graceful up, a reload's
@@ -84,6 +89,12 @@ export interface SupervisorOptions {
    * own; an orphan none claims is stopped by the coordinator after the last program.
    */
   owns?: (pid: number) => boolean;
+  /**
+   * The service manager above graceful (NOTIFY_SOCKET: shell/sockets/manager.ts), told of
+   * this program's readiness (`readiness`) and stop; with its watchdog and --ready notify, the
+   * child's watchdog (made by `watchChild`, loaded with the manager) is enforced here.
+   */
+  manager?: Manager | null;
 }
 
 /** How a run ended: the machine's final state, graceful's exit status, the shell's facts. */
@@ -109,6 +120,8 @@ export class Supervisor {
   #unwatchTraffic: (() => void) | null = null;
   #watch: NodeJS.Timeout | null = null;
   #notify: NotifySocket | null = null;
+  /** The child's watchdog, under a service manager's WatchdogSec= with --ready notify. */
+  #childWatchdog: ChildWatchdog | null = null;
   #status: StatusChannel | null = null;
   #reaper: Reaper | null = null;
   /** Terminal mode: where graceful stands in its terminal; null when the child has its own session. */
@@ -151,7 +164,7 @@ export class Supervisor {
     this.#observe = extra.observe ?? options.reportFile !== null;
     this.#extra = extra;
     this.#policy = options.policy;
-    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
+    this.ui = extra.ui ?? new Ui({ ...options, steps: extra.steps ?? true, label: extra.label, program: options.logFormat === 'json' ? describeCommand(options.command) : null }, this.clock.now);
     this.#timers = new Timers(this.clock);
     this.#state = initialState(options.command, this.clock.now());
     if (options.ready) this.#probe = new AbortController();
@@ -246,6 +259,8 @@ export class Supervisor {
       // write (bench/analysis.md, "The stop path: the kill before the words").
       for (const action of next.actions) this.#perform(action);
       this.ui.step(prev, event, this.#state, next.actions);
+      const manager = this.#extra.manager;
+      if (manager) this.#tellManager(manager, prev);
       if (event.type === 'stop-requested') this.hooks.stopRequested?.(event.signal);
       if (this.#probe && (this.#state.facts.stop || this.#state.facts.readyAt !== null)) this.#probe.abort();
       if (prev.facts.readyAt === null && this.#state.facts.readyAt !== null) this.hooks.ready?.();
@@ -431,14 +446,28 @@ export class Supervisor {
   #openStatus(): Record<string, string> {
     const { policy } = this.options;
     const now = this.clock.now;
-    // Where it runs, for the library's default delay: none in a terminal (terminal mode is decided before the spawn).
-    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs: policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs };
+    // Where it runs, for the library's default delay: none in a terminal (terminal mode is
+    // decided before the spawn). graceful's stop delay keeps the program serving only where
+    // graceful is the one to signal it: where the platform signals every process (Heroku),
+    // the program has the signal at once and must delay itself.
+    const delays = policy.platformSignalsTree !== true;
+    const stopDelayMs = !delays ? 0 : policy.stopDelayAuto ? policy.stopDelayAuto.capMs : policy.stopDelayMs;
+    const context = { platform: this.#job ? 'terminal' : (this.options.platform?.name ?? 'unknown'), stopDelayMs };
     this.#status = openStatus(policy.kill ? policy.timeoutMs : null, (pid, phase) => this.dispatch({ type: 'app-phase', at: now(), pid, phase }), context);
     return this.#status?.env ?? {};
   }
 
-  // --ready notify: the socket must exist before the child starts; its path goes in the
-  // child's environment.
+  // What the service manager above graceful hears of a step of the machine; the child's
+  // watchdog runs from its readiness to the stop.
+  #tellManager(manager: NonNullable<SupervisorOptions['manager']>, prev: State): void {
+    const next = this.#state;
+    manager.link.changed(prev, next, manager.readiness, this.clock.now(), this.#policy.killSignal);
+    const watchdog = this.#childWatchdog;
+    if (!watchdog) return;
+    if (next.facts.stop || next.facts.exit) watchdog.disarm();
+    else if (prev.facts.readyAt === null && next.facts.readyAt !== null) watchdog.arm();
+  }
+
   // --stop-delay auto: watches the connections to the tree's listening ports (found now: the
   // program still listens) and feeds each reading to the machine (each read of the kernel's
   // table runs off the loop: the readings come after the step that asked for them).
@@ -448,26 +477,43 @@ export class Supervisor {
     const pids = [...new Set([this.pid, ...(this.#tree?.members().map((p) => p.pid) ?? [])].filter((p): p is number => p !== null))];
     let stopped = false;
     this.#unwatchTraffic = () => void (stopped = true);
-    void portsListenedBy(pids).then((ports) => {
+    void whereToWatch(pids).then((target) => {
       if (stopped) return;
-      this.#unwatchTraffic = watchTraffic(ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }));
+      // Where the namespace is the program's alone, its count of accepted connections sees
+      // those that come and go between two readings of the table (probes/traffic.ts).
+      const accepted = target?.namespaceIsTheProgramsAlone ? () => acceptedInNamespace() : null;
+      this.#unwatchTraffic = watchTraffic(target?.ports ?? [], since, now, (reading) => this.dispatch({ type: 'traffic', at: now(), ...reading }), undefined, accepted);
     });
   }
 
+  // --ready notify: the socket must exist before the child starts; its path goes in the
+  // child's environment. Under a service manager's watchdog, so does the watchdog's period:
+  // the child pings graceful, and graceful stops it, through the one stop sequence, when it
+  // falls silent (graceful's own pings to the manager say that graceful is alive).
   #openNotify(): Record<string, string> {
     if (this.options.ready?.kind !== 'notify') return {};
     const now = this.clock.now;
+    const manager = this.#extra.manager;
+    const watchdogMs = manager?.link.watchdogMs ?? null;
+    if (manager && watchdogMs !== null) this.#childWatchdog = manager.watchChild(watchdogMs, () => this.stop('watchdog'));
     const socket = listenNotify({
       ready: () => this.dispatch({ type: 'ready', at: now() }),
       stopping: () => this.dispatch({ type: 'child-stopping', at: now() }),
       extend: (ms) => this.dispatch({ type: 'extend-timeout', at: now(), ms }),
+      watchdog: () => this.#childWatchdog?.ping(),
+      status: (text) => manager?.link.status(text),
+      // A reload of the program's own (a forwarded SIGHUP, without graceful's reloads): the
+      // manager's Type=notify-reload waits for these two.
+      reloading: () => manager?.link.reloading(`${describeCommand(this.options.command)} (pid ${this.pid}) is reloading`),
+      readyAgain: () => manager?.link.ready(`${describeCommand(this.options.command)} (pid ${this.pid}) is ready again`),
     });
     if (typeof socket === 'string') {
       this.ui.warn(`${socket}; the child cannot report that it is ready, and --ready-timeout will stop it`);
+      this.#childWatchdog = null;
       return {};
     }
     this.#notify = socket;
-    return { NOTIFY_SOCKET: socket.path };
+    return { NOTIFY_SOCKET: socket.path, ...(this.#childWatchdog ? { WATCHDOG_USEC: String(Math.round(watchdogMs! * 1000)) } : {}) };
   }
 
   #spawn(env: Record<string, string>): void {
@@ -525,6 +571,7 @@ export class Supervisor {
         sockets: this.#extra.sockets ?? null,
         relay: this.#extra.relay,
         cwd: this.#extra.cwd,
+        shim: this.#extra.shim ?? null,
       },
     );
     const { proc } = this.#child;
@@ -542,6 +589,7 @@ export class Supervisor {
     this.#probe?.abort();
     if (this.#watch) clearInterval(this.#watch);
     await this.#child?.drained(DRAIN_MS);
+    this.#childWatchdog?.disarm();
     this.#notify?.close();
     this.#status?.close();
     this.#reaper?.reap();

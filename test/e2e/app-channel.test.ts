@@ -37,8 +37,8 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(r.phases.find((p: any) => p.phase === 'drained')).toMatchObject({ completed: 1, cut: 0 });
     expect(r.phases.filter((p: any) => p.phase === 'closed').map((p: any) => p.name)).toEqual(['cache', 'db']);
     expect(r.phases.every((p: any) => p.afterStopMs === null || p.afterStopMs >= 0)).toBe(true);
-    expect(run.stderr.text).toMatch(/: not accepting new work \(http\) at \+\d+ms; 1 in flight/);
-    expect(run.stderr.text).toMatch(/stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+\d+ms, exited with code 0 at \+\d+ms; its own shutdown: drained 1 in \d+ms, closed cache in \d+ms, closed db in \d+ms; exit status 0 \[clean\]/);
+    expect(run.stderr.text).toMatch(/: not accepting new work \(http\) at \+[\d.]+m?s; 1 in flight/);
+    expect(run.stderr.text).toMatch(/stopped cleanly: ready in [\d.]+m?s, SIGTERM received, SIGTERM sent at \+[\d.]+m?s, exited with code 0 at \+[\d.]+m?s; its own shutdown: drained 1 in [\d.]+m?s, closed cache in [\d.]+m?s, closed db in [\d.]+m?s; exit status 0 \[clean\]/);
   });
 
   it('check: cleanup-order is read from the program\'s own phases', async () => {
@@ -47,9 +47,9 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect((await exitOf(run, 20_000)).code).toBe(0);
     const order = readJson(report).checks.find((c: any) => c.name === 'cleanup-order');
     expect(order).toMatchObject({ ok: true });
-    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in \d+ms, then closed cache in \d+ms, then closed db in \d+ms: the reverse of opening \(db, cache\)$/);
+    expect(order.detail).toMatch(/^from its own phases \(graceful-supervisor\/app\): drained 0 in [\d.]+m?s, then closed cache in [\d.]+m?s, then closed db in [\d.]+m?s: the reverse of opening \(db, cache\)$/);
     // graceful's own channel is not one of the program's connections.
-    expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'it opened no outbound connection' });
+    expect(readJson(report).checks.find((c: any) => c.name === 'connections-closed')).toMatchObject({ ok: true, detail: 'no process of the program opened an outbound connection (1 process(es) audited)' });
   });
 
   it('check: a resource that does not close in its time fails cleanup-order, named', async () => {
@@ -78,7 +78,7 @@ describe('the status channel of graceful-supervisor/app', () => {
     expect(run.stderr.text).toMatch(/stopped cleanly: .*its own shutdown: drained 3 in [\d.]+m?s/);
   });
 
-  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay or elsewhere", async () => {
+  it("run: the program's default delay follows the platform graceful reports: 5 s on Kubernetes, none with --stop-delay (--preset kubernetes's auto included) or elsewhere", async () => {
     const delayOf = async (args: string[]) => {
       const report = join(tempDir(), 'r.json');
       const run = start(['run', ...args, '--report-file', report, '--', node, fixture('app-http.js')]);
@@ -87,9 +87,25 @@ describe('the status channel of graceful-supervisor/app', () => {
       expect((await exitOf(run, 30_000)).code).toBe(0);
       return readJson(report).phases.find((p: any) => p.phase === 'stopping').delayMs as number;
     };
-    expect(await delayOf(['--preset', 'kubernetes'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '0s'])).toBe(5_000);
+    expect(await delayOf(['--preset', 'kubernetes'])).toBe(0);
     expect(await delayOf(['--preset', 'kubernetes', '--stop-delay', '300ms'])).toBe(0);
     expect(await delayOf(['--preset', 'docker'])).toBe(0);
     expect(await delayOf([])).toBe(0);
+  }, 60_000);
+
+  it("run: on Heroku the program delays itself (5 s): the platform's SIGTERM reaches it at once, and graceful's --stop-delay cannot hold it back", async () => {
+    const report = join(tempDir(), 'r.json');
+    const run = start(['run', '--preset', 'heroku', '--stop-delay', 'auto', '--report-file', report, '--', node, fixture('app-http.js')]);
+    const app = Number((await run.stdout.waitFor(/ready (\d+) port/, 'the app to be ready'))[1]);
+    // Heroku's stop: SIGTERM to every process of the dyno at once.
+    run.signal('SIGTERM');
+    process.kill(app, 'SIGTERM');
+    expect((await exitOf(run, 30_000)).code).toBe(0);
+    const r = readJson(report);
+    expect(r.phases.find((p: any) => p.phase === 'stopping').delayMs).toBe(5_000);
+    // The app's SIGTERM is the platform's, at the request: graceful sent none of its own.
+    expect(r.stop.signalSentAfterMs).toBe(0);
+    expect(r.forwarded).toEqual({});
   }, 60_000);
 });

@@ -100,8 +100,8 @@ describe('the library on an HTTP server with keep-alive clients', () => {
     const lastReply = Math.max(...replies.map((r) => r.at));
     expect(exit.at - lastReply).toBeLessThan(2_000);
     expect((await idle.closed) - stopAt).toBeLessThan(1_000);
-    expect(run.stderr.text).toMatch(/^app-http\.js: not accepting new work \(http\) at \+\d+ms; 3 in flight$/m);
-    expect(run.stderr.text).toMatch(/^app-http\.js: drained 3 in \d+ms$/m);
+    expect(run.stderr.text).toMatch(/^app-http\.js: not accepting new work \(http\) at \+[\d.]+m?s; 3 in flight$/m);
+    expect(run.stderr.text).toMatch(/^app-http\.js: drained 3 in [\d.]+m?s$/m);
     expect(run.stderr.text).toMatch(/^app-http\.js: shutdown done in [\d.]+m?s: everything closed; exit status 0$/m);
     expect(run.stdout.text.match(/closed \w+/g)).toEqual(['closed cache', 'closed db']);
     idle.agent.destroy();
@@ -136,7 +136,7 @@ describe('the library on an HTTP server with keep-alive clients', () => {
     expect(exit.code).toBe(1);
     expect(exit.at - stopAt).toBeLessThan(2_000 + 1_000);
     expect(run.stderr.text).toMatch(/^app-http\.js: SIGTERM received: stopping within 2s \(timeoutMs\): drain until \+950ms, then close resources$/m);
-    expect(run.stderr.text).toMatch(/^app-http\.js: drained 0 in \d+ms; cut 1 at the drain deadline$/m);
+    expect(run.stderr.text).toMatch(/^app-http\.js: drained 0 in [\d.]+m?s; cut 1 at the drain deadline$/m);
     expect(run.stdout.text.match(/closed \w+/g)).toEqual(['closed cache', 'closed db']);
     expect(run.stderr.text).toMatch(/not everything closed; exit status 1$/m);
   });

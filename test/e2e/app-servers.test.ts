@@ -47,8 +47,8 @@ describe('the library from CommonJS, on other sources of work', () => {
     ]);
     expect(await Promise.all(goaways)).toEqual(['goaway', 'goaway']);
     expect((await exitOf(run)).code).toBe(0);
-    expect(run.stderr.text).toMatch(/^app-servers\.cjs: not accepting new work \(h2\) at \+\d+ms; 2 in flight$/m);
-    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 2 in \d+ms$/m);
+    expect(run.stderr.text).toMatch(/^app-servers\.cjs: not accepting new work \(h2\) at \+[\d.]+m?s; 2 in flight$/m);
+    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 2 in [\d.]+m?s$/m);
     idle.destroy();
     busy.destroy();
   });
@@ -87,7 +87,7 @@ describe('the library from CommonJS, on other sources of work', () => {
     expect(exit.code).toBe(0);
     // Held by a kept-alive connection, it would have waited for the drain deadline, 29 s on.
     expect(exit.at - stopAt).toBeLessThan(3_000);
-    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 2 in \d+ms$/m);
+    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 2 in [\d.]+m?s$/m);
     expect(await goaway).toBe('goaway');
     agent.destroy();
     h2.destroy();
@@ -98,7 +98,7 @@ describe('the library from CommonJS, on other sources of work', () => {
     const client = net.connect(port, '127.0.0.1');
     await new Promise((r) => client.once('connect', r));
     run.signal('SIGTERM');
-    await run.stderr.waitFor(/not accepting new work \(echo\) at \+\d+ms; 1 in flight/, 'the listener to close');
+    await run.stderr.waitFor(/not accepting new work \(echo\) at \+[\d.]+m?s; 1 in flight/, 'the listener to close');
     const refused = await new Promise<string>((resolve) => {
       const late = net.connect(port, '127.0.0.1');
       late.once('connect', () => resolve('connected'));
@@ -114,7 +114,7 @@ describe('the library from CommonJS, on other sources of work', () => {
     const exit = await exitOf(run);
     expect(exit.code).toBe(0);
     expect(exit.at - endedAt).toBeLessThan(2_000);
-    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 1 in \d+ms$/m);
+    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 1 in [\d.]+m?s$/m);
   });
 
   it('net: a connection still open at the drain deadline is cut, and the exit status says so', async () => {
@@ -126,7 +126,7 @@ describe('the library from CommonJS, on other sources of work', () => {
     run.signal('SIGTERM');
     await closed;
     expect((await exitOf(run)).code).toBe(1);
-    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 0 in \d+ms; cut 1 at the drain deadline$/m);
+    expect(run.stderr.text).toMatch(/^app-servers\.cjs: drained 0 in [\d.]+m?s; cut 1 at the drain deadline$/m);
   });
 
   it('worker: no job starts after the stop, every job started finishes, and it exits 0', async () => {
@@ -137,7 +137,7 @@ describe('the library from CommonJS, on other sources of work', () => {
     const started = [...run.stdout.text.matchAll(/job (\d+) started/g)].map((m) => m[1]);
     const done = [...run.stdout.text.matchAll(/job (\d+) done/g)].map((m) => m[1]);
     expect(done.sort()).toEqual(started.sort());
-    const m = run.stderr.text.match(/not accepting new work \(jobs\) at \+\d+ms; (\d+) in flight/);
+    const m = run.stderr.text.match(/not accepting new work \(jobs\) at \+[\d.]+m?s; (\d+) in flight/);
     expect(Number(m?.[1])).toBeGreaterThan(0);
     expect(run.stderr.text).toContain(`drained ${m?.[1]} in `);
   });

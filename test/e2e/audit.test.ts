@@ -16,9 +16,10 @@ import { ALL_CALLS, auditUnavailable, DEFAULT_CALLS, startAudit, type AttachOutc
 import { auditCalls, type AuditCalls } from '../../src/shell/audit/calls.js';
 import { filterProgram, type TrappedCall } from '../../src/shell/audit/filter.js';
 import { perlShim } from '../../src/shell/audit/perl.js';
-import type { AuditedProcess, AuditReport, OutboundConnection } from '../../src/shell/audit/types.js';
-import { auditVerdicts, processName } from '../../src/shell/audit/verdicts.js';
-import { alive, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
+import type { AuditedProcess, AuditReport, OutboundConnection } from '../../src/core/audit/types.js';
+import { auditVerdicts, processName } from '../../src/core/audit/verdicts.js';
+import { SEA_AUDIT_SHIM } from '../../src/commands/check/bundles.js';
+import { alive, BINARY, fixture, freePort, Output, ROOT, tempDir, useHarness, waitGone } from './harness.js';
 import { servicesMissing, startPostgres, startRedis, type Service } from './services.js';
 
 useHarness();
@@ -109,7 +110,7 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
     expect(child!.ppid).toBe(main!.pid);
     expect(child!.exit?.code).toBe(3);
     expect(child!.exit?.open.flatMap((o) => (o.file ? [o.file] : []))).toEqual([`${dir}/child.log`]);
-    const files = auditVerdicts(report.processes, 0, fmt).find((v) => v.name === 'files-closed')!;
+    const files = auditVerdicts(report.processes, { stopAt: 0, fmt }).find((v) => v.name === 'files-closed')!;
     expect(files).toEqual({ name: 'files-closed', ok: false, pids: [child!.pid], detail: `sh (pid ${child!.pid}) exited with ${dir}/child.log open for writing: close (and so flush) files before exiting, or what is still buffered is lost` });
     expect(report.stats.byCall.exit_group).toBe(2);
   });
@@ -152,10 +153,10 @@ describe.skipIf(unavailable !== null).each([{ shim: 'perl' as const }, { shim: '
       expect(p!.exit).toBe(null);
       expect(p!.endedBy).toBe('signal-or-unseen');
       expect(p!.outbound.map((c) => [c.peer, c.end])).toEqual([[`127.0.0.1:${port}`, 'died']]);
-      const verdicts = auditVerdicts(report.processes, stopAt, fmt);
+      const verdicts = auditVerdicts(report.processes, { stopAt, fmt });
       expect(verdicts.map((v) => [v.name, v.ok, v.detail])).toEqual([
         ['connections-closed', false, `node (pid ${p!.pid}) had a connection still open when it was killed, closed by the kernel, not by the program: 127.0.0.1:${port}: close each connection once the work that needs it is done, and before exiting (the server sees the client vanish: an open transaction is rolled back, a command not yet sent is lost)`],
-        ['cleanup-order', null, 'nothing to order: no process let go of a connection it had open at the stop'],
+        ['cleanup-order', null, 'nothing to order: no process closed its listener, finished the connections it served or let go of a connection it had open at the stop (each ended with its exit)'],
         ['files-closed', null, `node (pid ${p!.pid}) did not exit by itself (killed, or still running): which files it had open is not known`],
       ]);
     } finally {
@@ -232,6 +233,23 @@ const DEFECTS: Defect[] = ['', '--leak', '--early', '--keep-file'];
 // The check each defect must fail, alone.
 const FAILS: Record<Defect, string[]> = { '': [], '--leak': ['connections-closed'], '--early': ['cleanup-order'], '--keep-file': ['files-closed'] };
 
+// The standalone executable has no node to run audit-shim.cjs with: where there is no perl,
+// its shim and keeper are the executable itself in a hidden mode (scripts/sea-main.cjs).
+describe("the node shim as the standalone executable's hidden mode", () => {
+  const why = unavailable ?? (BINARY ? null : 'GRACEFUL_BIN is not set (npm run build:binary, then GRACEFUL_BIN=dist/graceful-linux-<arch>; .ci/run does)');
+  if (why) console.log(`audit.test.ts: the executable's shim not tested: ${why}`);
+  (why ? it.skip : it)('runs the program audited, with its stdio, its exit and the file it left open', async () => {
+    const dir = tempDir();
+    const a = audited(['sh', '-c', `echo hello; exec 5>${dir}/left.log; exit 4`], {}, { shim: 'node', nodeShim: [BINARY!, SEA_AUDIT_SHIM] });
+    expect(await a.outcome).toEqual({ state: 'audited' });
+    const report = await a.report();
+    expect(await a.exited).toEqual({ code: 4, signal: null });
+    expect(a.stdout.text).toBe('hello\n');
+    expect(report.refused).toBe(null);
+    expect(report.processes.map((p) => [p.exit?.code, p.exit?.open.flatMap((o) => (o.file ? [o.file] : []))])).toEqual([[4, [`${dir}/left.log`]]]);
+  });
+});
+
 describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis', () => {
   let pg: Service & { log(): string };
   let redis: Service;
@@ -297,7 +315,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
     const uses = (p: AuditedProcess) => p.outbound.some((c) => c.peer.endsWith(`:${pg.port}`) || c.peer.endsWith(`:${redis.port}`));
     const workers = report.processes.filter(uses);
     const judged = report.processes.filter((p) => !p.argv[0]?.endsWith('strace'));
-    const verdicts = auditVerdicts(judged, stopAt, fmt);
+    const verdicts = auditVerdicts(judged, { stopAt, fmt });
     return { pid, report, workers, verdicts, answers, stderr: a.stderr.text, failed: verdicts.filter((v) => v.ok === false).map((v) => v.name) };
   }
 

@@ -21,7 +21,7 @@ it('npm run bench -- --quick measures every figure and writes the table', () => 
   const run = spawnSync(process.execPath, [join(ROOT, 'bench/run.mjs'), '--quick', '--out', out], { encoding: 'utf8', timeout: CEILING_MS });
   expect(run.status, run.stderr).toBe(0);
   const table = readFileSync(out, 'utf8');
-  for (const figure of ['start-up + exit', 'own RSS', "SIGTERM -> the child's handler", 'exit latency', 'dead after a', 'wakeups of graceful', 'tree kill', 'orphans as PID 1', 'signals sent', 'restarts, a warm-up', 'tree kill against tree size', 'reloads: requests failed during', 'reloads: longest pause in service', 'ordered stop: 10 processes in 3 levels']) {
+  for (const figure of ['start-up + exit', 'own RSS', "SIGTERM -> the child's handler", 'exit latency', 'dead after a', 'wakeups of graceful', 'tree kill', 'orphans as PID 1', 'signals sent', 'restarts, a warm-up', 'tree kill against tree size', 'reloads: requests failed during', 'reloads: longest pause in service', 'ordered stop: 10 processes in 3 levels', 'instances: throughput and p99', 'reloads of 4 instances under a request stream on kept-alive', 'reloads of 4 instances under a request stream on a new connection']) {
     expect(table).toContain(figure);
   }
   // Both of graceful's stderr destinations, each against the floor.

@@ -6,10 +6,11 @@
 //
 // Runs when GRACEFUL_BIN names the executable (.ci/run's second pass); otherwise it says so.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARY, childrenOf, exitOf, start, tempDir, useHarness, waitGone, zombiesOf, type Run } from './harness.js';
+import { minimalRoot as sharedRoot } from './rootfs.js';
 
 useHarness();
 
@@ -21,33 +22,8 @@ const why = !BINARY
     : null;
 if (why) console.warn(`skipping the standalone executable's tests: ${why}`);
 
-// The libraries a program needs, as ldd resolves them (absolute paths only).
-function libraries(program: string): string[] {
-  return [...execFileSync('ldd', [program], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
-}
-
-function copyInto(root: string, file: string, as = file): void {
-  mkdirSync(join(root, dirname(as)), { recursive: true });
-  copyFileSync(file, join(root, as));
-  chmodSync(join(root, as), 0o755);
-}
-
-// The minimal root: /graceful, /bin/sh, their libraries, /dev/null, an empty /proc and /tmp,
-// and fifos the test writes to when it wants something to happen in there.
-function minimalRoot(): string {
-  const root = tempDir();
-  copyInto(root, BINARY!, '/graceful');
-  copyInto(root, '/bin/sh');
-  for (const lib of new Set([...libraries(BINARY!), ...libraries('/bin/sh')])) copyInto(root, lib);
-  // /dev/null, which Docker and every runtime provide: dash gives it to background jobs.
-  mkdirSync(join(root, 'dev'));
-  execFileSync('mknod', ['-m', '666', join(root, 'dev/null'), 'c', '1', '3']);
-  mkdirSync(join(root, 'proc'));
-  mkdirSync(join(root, 'tmp'));
-  chmodSync(join(root, 'tmp'), 0o1777);
-  for (const fifo of ['go', 'stop']) execFileSync('mkfifo', [join(root, fifo)]);
-  return root;
-}
+// The minimal root, with fifos the tests write to when they want something to happen in there.
+const minimalRoot = () => sharedRoot({ fifos: ['go', 'stop'] });
 
 // Writes a line into one of the root's fifos once its reader has opened it (ENXIO until
 // then), without ever blocking the test: a reader that never comes fails it after 5 s.
@@ -156,7 +132,11 @@ describe.skipIf(why !== null)("the standalone executable's native part", () => {
     const run = start([], { via: ['chroot', root, '/graceful', 'run', '--', '/bin/sh', '-c', 'exit 0'], env: { GRACEFUL_DEBUG: '1', GRACEFUL_TMPDIR: '/tmp' } });
     expect((await exitOf(run)).code).toBe(0);
     expect(run.stderr.text).toMatch(/^graceful: native part loaded from \/tmp\/\.graceful-koffi-\S+\.node, removed/m);
-    expect(readdirSync(join(root, 'tmp'))).toEqual([]);
+    // Nothing left but graceful's runtime directory (shell/sockets/rundir.ts: kept, as
+    // $XDG_RUNTIME_DIR is, for the next graceful), empty: no native part, no socket.
+    const runtime = `graceful-${process.getuid!()}`;
+    expect(readdirSync(join(root, 'tmp')).filter((f) => f !== runtime)).toEqual([]);
+    expect(readdirSync(join(root, 'tmp', runtime))).toEqual([]);
   });
 
   it("graceful check writes its preload for Node programs into GRACEFUL_TMPDIR, and leaves nothing there, an older check's leftover included", async () => {

@@ -37,10 +37,17 @@ const tempDirs: string[] = [];
 /** A stream's text as it arrives, with waits on patterns. */
 export class Output {
   text = '';
+  /** The stream ended: nothing more will come, so a wait for what has not come fails at once. */
+  ended = false;
   #waiters: (() => void)[] = [];
 
   push(chunk: string): void {
     this.text += chunk;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  end(): void {
+    this.ended = true;
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
@@ -54,6 +61,9 @@ export class Output {
     for (;;) {
       const m = this.text.slice(from).match(re);
       if (m) return m;
+      // The process closed the stream (it exited, or crashed at start): the state awaited
+      // cannot come, and waiting out the ceiling would only hide why.
+      if (this.ended) throw new Error(`the stream ended before ${what} (${re}); saw:\n${this.text.slice(-2000)}`);
       const left = deadline - performance.now();
       if (left <= 0) throw new Error(`timed out after ${ms}ms waiting for ${what} (${re}); saw:\n${this.text.slice(-2000)}`);
       await new Promise<void>((wake) => {
@@ -116,8 +126,8 @@ export function start(args: string[], options: StartOptions = {}): Run {
   const proc = spawn(file!, rest, { env, cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe', ...(options.fds ?? [])] });
   const stdout = new Output();
   const stderr = new Output();
-  if (options.collectStdout !== false) proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c));
-  proc.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
+  if (options.collectStdout !== false) proc.stdout!.setEncoding('utf8').on('data', (c: string) => stdout.push(c)).on('end', () => stdout.end());
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c)).on('end', () => stderr.end());
   const exited = new Promise<Exit>((resolve) => {
     proc.on('exit', (code, signal) => {
       const exit = { code, signal, at: performance.now() };

@@ -32,14 +32,14 @@ describe('graceful run -- npm start', () => {
     await run.stdout.waitFor(/ready \d+ port/, 'the server behind npm to listen');
     const server = serverPid(run.stdout.text);
     const slow = request(`http://127.0.0.1:${port}/slow?ms=1500`);
-    await new Promise((r) => setTimeout(r, 200)); // the request reaches the server (no marker: the server does not log requests)
+    await run.stdout.waitFor(/got \/slow/, 'the request to reach the server');
     run.signal('SIGTERM');
     const exit = await exitOf(run);
     expect(await slow).toBe(200);
     expect(exit.code, run.stderr.text).toBe(0);
     expect(alive(server)).toBe(false);
     const summary = run.stderr.text.split('\n').find((l) => l.includes('exit status'))!;
-    expect(summary).toMatch(new RegExp(`^graceful: node \\.\\./http-server\\.js \\(pid ${server}\\) stopped cleanly: SIGTERM received, SIGTERM sent at \\+\\d+ms, exited with code 0 at \\+1\\.\\d+s; its launcher npm start \\(pid ${run.pid === 0 ? '' : '\\d+'}\\) died of SIGTERM at \\+\\d+ms without waiting for it: in a container, PID 1 exiting kills the program mid-request: run the program directly .*put \`exec\` before the command in the package.json script, or keep graceful as PID 1; exit status 0 \\[clean\\]$`));
+    expect(summary).toMatch(new RegExp(`^graceful: node \\.\\./http-server\\.js \\(pid ${server}\\) stopped cleanly: SIGTERM received, SIGTERM sent at \\+[\\d.]+m?s, exited with code 0 at \\+[\\d.]+s; its launcher npm start \\(pid ${run.pid === 0 ? '' : '\\d+'}\\) died of SIGTERM at \\+[\\d.]+m?s without waiting for it: in a container, PID 1 exiting kills the program mid-request: run the program directly .*put \`exec\` before the command in the package.json script, or keep graceful as PID 1; exit status 0 \\[clean\\]$`));
     const r = readJson(report);
     expect(r).toMatchObject({ verdict: 'clean', exitStatus: 0, exit: { signal: 'SIGTERM' }, app: { pid: server, command: 'node ../http-server.js', exit: { code: 0, signal: null, known: true }, outlivedLauncher: true } });
     expect(r.exit.shutdownMs).toBeGreaterThanOrEqual(1200);
@@ -69,7 +69,7 @@ describe('graceful check -- npm start', () => {
     const port = await freePort();
     const report = join(tempDir(), 'check.json');
     const base = `http://127.0.0.1:${port}`;
-    const run = start(['check', '--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=800`, '--probe', `${base}/`, '--report-file', report, ...extra, '--', ...script], { cwd: app, env: npmEnv(port) });
+    const run = start(['check', '--ready', `tcp:${port}`, '--inflight', `${base}/slow?ms=800&after=stop`, '--probe', `${base}/`, '--report-file', report, ...extra, '--', ...script], { cwd: app, env: npmEnv(port) });
     const exit = await exitOf(run, 25_000);
     const r = readJson(report);
     const line = (name: string) => run.stderr.text.split('\n').find((l) => new RegExp(`^\\s+(ok|FAIL|n/a|not run)\\s+${name}\\s`).test(l)) ?? '';
@@ -80,13 +80,22 @@ describe('graceful check -- npm start', () => {
     const { exit, r, line, failed, run } = await check(['npm', 'start']);
     expect(exit.code).toBe(1);
     expect(failed, run.stderr.text).toEqual(['launcher']);
-    expect(line('launcher')).toMatch(/FAIL\s+launcher\s+npm start \(pid \d+\) died of SIGTERM at \+\d+ms, before node \.\.\/http-server\.js \(pid \d+\), which it started, had stopped, without passing SIGTERM on to it \(graceful sent it itself, to judge the program\): in a container, PID 1 exiting kills the program mid-request/);
+    expect(line('launcher')).toMatch(/FAIL\s+launcher\s+npm start \(pid \d+\) died of SIGTERM at \+[\d.]+m?s, before node \.\.\/http-server\.js \(pid \d+\), which it started, had stopped, without passing SIGTERM on to it \(graceful sent it itself, to judge the program\): in a container, PID 1 exiting kills the program mid-request/);
     expect(line('handles-signal')).toMatch(/ok\s+handles-signal\s+catches SIGTERM/);
     expect(line('inflight')).toMatch(/ok\s+inflight\s+10\/10/);
     expect(line('new-work-refused')).toMatch(/ok\s+new-work-refused\s+\d+ new requests refused/);
     expect(line('no-descendants-left')).toMatch(/ok\s+no-descendants-left/);
-    const shutdown = r.runs[0].report.exit.shutdownMs;
-    expect(shutdown).toBeGreaterThanOrEqual(600); // the server's drain, not npm's +11ms
+    // Timed to the end of the server's work, not to npm's death: the server got SIGTERM from
+    // graceful once npm was gone, so it ends no sooner than npm, nor than its own drain as
+    // its trace saw it (SIGTERM received to exit, on the same monotonic clock: the requests
+    // are answered 800 ms after it, whenever check sends its stop).
+    const report = r.runs[0].report;
+    const shutdown = report.exit.shutdownMs;
+    expect(report.app.exitAfterMs).toBe(shutdown);
+    const npm = /npm start \(pid \d+\) died of SIGTERM at \+([\d.]+)(m?s)/.exec(line('launcher'))!;
+    expect(shutdown).toBeGreaterThanOrEqual(Number(npm[1]) * (npm[2] === 's' ? 1000 : 1));
+    const { trace } = r.runs[0].observations;
+    expect(shutdown).toBeGreaterThanOrEqual(Math.floor(trace.exit.at - trace.signals[0].at));
     expect(line('exited-in-time')).toMatch(new RegExp(`ok\\s+exited-in-time\\s+exited ${shutdown >= 1000 ? '[\\d.]+s' : `${shutdown}ms`} after SIGTERM`));
   });
 

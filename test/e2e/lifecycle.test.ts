@@ -55,7 +55,7 @@ describe('--restart', () => {
       expect(gaps[i]).toBeGreaterThanOrEqual(delay - 5);
       expect(gaps[i]).toBeLessThan(delay + 1000);
     });
-    expect(run.stderr.text).toMatch(/exited with code 1 after \d+ms, an unstable start \(under --min-uptime 10s\); restarting in 200ms \(restart 1\)/);
+    expect(run.stderr.text).toMatch(/exited with code 1 after [\d.]+m?s, an unstable start \(under --min-uptime 10s\); restarting in 200ms \(restart 1\)/);
     expect(run.stderr.text).toMatch(/restarting in 800ms \(restart 3\)/);
   });
 

@@ -77,3 +77,36 @@ describe(`the packed tarball of ${NAME}`, () => {
     expect([esm.stdout.text, cjs.stdout.text]).toEqual(['function\n', 'function\n']);
   });
 });
+
+// A developer's first command (issue 24, item 6): `npm ci` of a fresh clone, on the Node the
+// README supports, says nothing but what it added. A dev dependency that requires a newer
+// Node (cookie 2, through fastify's light-my-request 6.8; lightship 9.0.4) made npm warn
+// EBADENGINE. The install is real: the checkout's package.json, lockfile and workspace in an
+// empty directory, with npm's own engine check; offline where npm's cache has the packages.
+describe('npm ci of a fresh clone', () => {
+  it('on this Node, which package.json supports, prints no warning', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const floor = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node)!;
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    expect(major! > Number(floor[1]) || (major === Number(floor[1]) && minor! >= Number(floor[2])), `node ${process.versions.node} within ${pkg.engines.node}`).toBe(true);
+    const dir = execFileSync('mktemp', ['-d', '/tmp/graceful-ci-XXXXXX'], { encoding: 'utf8' }).trim();
+    try {
+      execFileSync('mkdir', ['-p', join(dir, 'packages/graceful-lifecycle')]);
+      for (const file of ['package.json', 'package-lock.json', 'packages/graceful-lifecycle/package.json']) {
+        writeFileSync(join(dir, file), readFileSync(join(ROOT, file)));
+      }
+      // --ignore-scripts: prepare would build dist/ there, which is not what is tested.
+      const r = spawnSync('npm', ['ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 180_000,
+        env: { ...process.env, npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => /warn|error/i.test(l))).toEqual([]);
+      expect(r.stdout).toMatch(/added \d+ packages/);
+    } finally {
+      execFileSync('rm', ['-rf', dir]);
+    }
+  }, 200_000);
+});

@@ -28,7 +28,7 @@ describe('--ready', () => {
     expect(r.ready).toMatchObject({ probe: `tcp:127.0.0.1:${port}`, timeoutMs: 60000 });
     expect(r.ready.afterMs).toBeGreaterThan(0);
     expect(r.verdict).toBe('clean');
-    expect(run.stderr.text).toMatch(/stopped cleanly: ready in \d+ms, SIGTERM received/);
+    expect(run.stderr.text).toMatch(/stopped cleanly: ready in [\d.]+m?s, SIGTERM received/);
   });
 
   it('http://: a 2xx answer', async () => {

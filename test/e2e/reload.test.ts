@@ -4,14 +4,19 @@
 // whether the port still accepts once graceful is gone.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone, type Run } from './harness.js';
+import { alive, CLI, exitOf, fixture, freePort, readJson, start, tempDir, useHarness, waitGone } from './harness.js';
+import { accepts, behaviourFile, get, reload, requestStream } from './requests.js';
+import { runtimeDir } from '../../src/shell/sockets/rundir.js';
 
 useHarness();
+
+// Can this machine make PID namespaces (root)? Else that test is skipped, saying why.
+const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+if (!canUnshare) console.warn('skipping the PID namespace test of the runtime directory: unshare --pid --fork --mount-proc fails here (it needs root)');
 
 const node = process.execPath;
 const hasPython = spawnSync('python3', ['--version']).status === 0;
@@ -21,116 +26,6 @@ const hasUvicorn = spawnSync('/usr/bin/python3', ['-c', 'import uvicorn']).statu
 const hasGunicorn = spawnSync('gunicorn', ['--version']).status === 0;
 if (!hasUvicorn) console.warn('skipping the uvicorn reload test: Debian\'s python3-uvicorn is not installed');
 if (!hasGunicorn) console.warn('skipping the gunicorn reload test: gunicorn is not installed');
-
-type Target = { port: number } | { socketPath: string };
-
-interface StreamResult {
-  answered: number;
-  failed: string[];
-  retried: number;
-  /** The pids that answered, in the order they first did. */
-  pids: number[];
-  longestPauseMs: number;
-}
-
-// This test's own request stream: clients that keep one connection alive and clients that
-// open one per request, each sending the next request as soon as the last is answered. A
-// request on a kept-alive connection that the server closed before answering is sent again
-// once (RFC 9112, 9.3.1: what HTTP clients do for idempotent requests) and counted.
-function requestStream(target: Target, clients = { keepAlive: 2, fresh: 2 }) {
-  const result: StreamResult = { answered: 0, failed: [], retried: 0, pids: [], longestPauseMs: 0 };
-  let running = true;
-  let last = performance.now();
-  const once = (agent: http.Agent | false) =>
-    new Promise<{ body: string | null; error: string | null; reused: boolean; answering: boolean }>((resolve) => {
-      let answering = false;
-      const req = http.request({ ...target, host: '127.0.0.1', path: '/', agent, timeout: 10_000, headers: agent ? {} : { connection: 'close' } }, (res) => {
-        answering = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ body: res.statusCode === 200 ? body : null, error: res.statusCode === 200 ? null : `HTTP ${res.statusCode}`, reused: req.reusedSocket, answering }));
-      });
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (e: NodeJS.ErrnoException) => resolve({ body: null, error: e.code ?? e.message, reused: req.reusedSocket, answering }));
-      req.end();
-    });
-  const loop = async (keepAlive: boolean) => {
-    const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
-    while (running) {
-      const sent = performance.now();
-      let r = await once(agent);
-      if (r.error && r.reused && !r.answering && (r.error === 'ECONNRESET' || r.error === 'EPIPE')) {
-        result.retried++;
-        r = await once(agent);
-      }
-      if (r.body === null) {
-        result.failed.push(`${keepAlive ? 'kept-alive' : 'new connection'}: ${r.error}`);
-        continue;
-      }
-      const now = performance.now();
-      result.longestPauseMs = Math.max(result.longestPauseMs, now - Math.max(last, sent));
-      last = Math.max(last, now);
-      result.answered++;
-      const pid = Number(r.body.split(' ')[0]);
-      if (!result.pids.includes(pid)) result.pids.push(pid);
-    }
-    if (agent) agent.destroy();
-  };
-  const loops = [...Array.from({ length: clients.keepAlive }, () => loop(true)), ...Array.from({ length: clients.fresh }, () => loop(false))];
-  return {
-    result,
-    async stop(): Promise<StreamResult> {
-      running = false;
-      await Promise.all(loops);
-      return result;
-    },
-    // Resolves once `n` more requests have been answered.
-    async answeredMore(n: number, ms = 10_000): Promise<void> {
-      const goal = result.answered + n;
-      const deadline = performance.now() + ms;
-      while (result.answered < goal) {
-        if (performance.now() > deadline) throw new Error(`the stream got ${result.answered - goal + n} of ${n} answers in ${ms}ms; failures: ${result.failed.join('; ')}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-  };
-}
-
-// One GET: the body ("<pid> <generation>"), or the error.
-function get(target: Target, path = '/'): Promise<string> {
-  return new Promise((resolve) => {
-    const req = http.get({ ...target, host: '127.0.0.1', path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
-  });
-}
-
-// `graceful reload --pid <graceful>`: its exit status and what it said.
-async function reload(graceful: Run): Promise<{ code: number | null; text: string }> {
-  const client = start(['reload', '--pid', String(graceful.pid)]);
-  const exit = await exitOf(client, 30_000);
-  return { code: exit.code, text: client.stderr.text };
-}
-
-function behaviourFile(initial = 'ok'): { path: string; set(text: string): void } {
-  const path = join(tempDir(), 'behaviour');
-  writeFileSync(path, initial);
-  return { path, set: (text) => writeFileSync(path, text) };
-}
-
-// Does anything accept a TCP connection on the port?
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('a Node HTTP server on the held socket', () => {
   it('reloaded 10 times with graceful reload under a request stream: no request fails, every old generation drains', { timeout: 120_000 }, async () => {
@@ -143,7 +38,7 @@ describe('a Node HTTP server on the held socket', () => {
     const outcomes: string[] = [];
     for (let i = 1; i <= 10; i++) {
       const r = await reload(run);
-      expect(r.code, r.text).toBe(0);
+      expect(r.code, r.why).toBe(0);
       outcomes.push(r.text.match(/\[(\w[\w-]*)\]/)?.[1] ?? r.text);
       // The new generation answers before the next reload.
       await run.stdout.waitFor(new RegExp(`ready \\d+ generation ${i + 1} `), `generation ${i + 1} ready`);
@@ -286,7 +181,7 @@ describe('a Node HTTP server on the held socket', () => {
       const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', ready.replace('PORT', String(port)), '--report-file', report, '--', node, fixture('listen-http.js')]);
       await run.stderr.waitFor(/ready in [\d.]+m?s/, `generation 1 ready (${ready})`);
       const r = await reload(run);
-      expect(r.code, r.text).toBe(0);
+      expect(r.code, r.why).toBe(0);
       const second = Number(run.stdout.text.match(/ready (\d+) generation 2/)![1]);
       expect(await get({ port })).toBe(`${second} 2\n`);
       run.signal('SIGTERM');
@@ -323,7 +218,7 @@ describe('the docs\' examples: Express and Fastify on fd 3', () => {
     await run.stderr.waitFor(/ready in [\d.]+m?s/, 'the app ready');
     const [pid1] = (await get({ port })).split(' ');
     const r = await reload(run);
-    expect(r.code, r.text).toBe(0);
+    expect(r.code, r.why).toBe(0);
     const [pid2, gen] = (await get({ port })).trim().split(' ');
     expect([gen, pid2 !== pid1]).toEqual(['2', true]);
     await waitGone([Number(pid1)]);
@@ -353,7 +248,7 @@ describe('third-party servers as docs/reload.md runs them', () => {
       await stream.answeredMore(10);
       for (let i = 1; i <= 3; i++) {
         const r = await reload(run);
-        expect(r.code, r.text).toBe(0);
+        expect(r.code, r.why).toBe(0);
         await stream.answeredMore(10);
       }
       const result = await stream.stop();
@@ -459,6 +354,23 @@ describe('the sockets', () => {
     expect(await accepts(port)).toBe(false);
   });
 
+  it.skipIf(!canUnshare)("a graceful in a PID namespace of its own, sharing /tmp, leaves this one's control socket alone", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')]);
+    await run.ready();
+    const control = join(runtimeDir(), `${run.pid}.sock`);
+    expect(existsSync(control)).toBe(true);
+    // In its own PID namespace every pid outside looks gone; it prunes the runtime directory
+    // at its start (its status channel's socket).
+    const inside = start([], { via: ['unshare', '--pid', '--fork', '--mount-proc', node, CLI, 'run', '--', node, '-e', 'setTimeout(() => {}, 300)'] });
+    expect((await exitOf(inside, 20_000)).code, inside.stderr.text).toBe(0);
+    expect(existsSync(control), 'the control socket of a live graceful').toBe(true);
+    const r = await reload(run);
+    expect(r.code, r.text).toBe(0);
+    run.signal('SIGTERM');
+    expect((await exitOf(run)).code).toBe(0);
+  });
+
   it('--listen-pid none leaves LISTEN_PID out', async () => {
     const port = await freePort();
     const run = start(['run', '--listen', `tcp://127.0.0.1:${port}`, '--listen-pid', 'none', '--ready', 'ipc', '--', node, fixture('listen-http.js')]);
@@ -512,15 +424,49 @@ describe('graceful check --reload', () => {
     const args = ['check', '--reload', '2', '--listen', `tcp://127.0.0.1:${port}`, '--inflight', `http://127.0.0.1:${port}/slow?ms=5000`, '--inflight-count', '2', '--ready', 'ipc', '--', node, fixture('listen-http.js')];
     const good = start(args);
     expect((await exitOf(good, 60_000)).code, good.stderr.text).toBe(0);
-    expect(good.stderr.text).toMatch(/ok {4}reloads {5}2 of 2 switched/);
-    expect(good.stderr.text).toMatch(/ok {4}requests {4}\d+ answered \(\d+ on kept-alive connections, \d+ on new ones\), none refused, reset or failed/);
-    expect(good.stderr.text).toMatch(/ok {4}inflight {4}4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) completed with 2xx while their generation drained/);
-    expect(good.stderr.text).toMatch(/graceful: check passed: 2 reload\(s\) switched, \d+ requests, 0 failed, longest pause \d+ms/);
+    expect(good.stderr.text).toMatch(/ok {4}reloads {14}2 of 2 switched/);
+    expect(good.stderr.text).toMatch(/ok {4}requests {13}\d+ answered \(\d+ on kept-alive connections, \d+ on new ones\), none refused, reset or failed/);
+    expect(good.stderr.text).toMatch(/ok {4}inflight {13}4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) completed with 2xx while their generation drained/);
+    expect(good.stderr.text).toMatch(/ok {4}served-before-ready {2}no connection was accepted by a generation before it was ready/);
+    expect(good.stderr.text).toMatch(/graceful: check passed: 2 reload\(s\) switched, \d+ requests, 0 failed, longest pause [\d.]+m?s/);
 
     const behaviour = behaviourFile('no-drain');
     const bad = start(args, { env: { BEHAVIOUR: behaviour.path } });
     expect((await exitOf(bad, 60_000)).code).toBe(1);
-    expect(bad.stderr.text).toMatch(/FAIL {2}inflight {4}4 of 4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) failed \(/);
+    expect(bad.stderr.text).toMatch(/FAIL {2}inflight {13}4 of 4 in-flight request\(s\) to \/slow\?ms=5000 \(2 before each reload\) failed \(/);
     expect(bad.stderr.text).toMatch(/graceful: check failed: .*inflight/);
+  });
+
+  it('fails a generation that takes connections before it is ready (a warming server answering 503), naming it', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    // Each new generation listens at once and answers 503 for 1.5 s, then says ready.
+    const behaviour = behaviourFile('warming:1500');
+    const run = start(['check', '--reload', '2', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')], { env: { BEHAVIOUR: behaviour.path } });
+    expect((await exitOf(run, 60_000)).code, run.stderr.text).toBe(1);
+    const pids = [...run.stdout.text.matchAll(/warming (\d+) generation (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(pids.map((p) => p[1])).toEqual([1, 2, 3]);
+    // The 503s are failed requests; the connections the warming generations took are named.
+    expect(run.stderr.text).toMatch(/FAIL {2}requests {13}\d+ of \d+ failed \(HTTP 503 on /);
+    const line = run.stderr.text.match(/FAIL {2}served-before-ready {2}(\d+) connection\(s\) accepted by a generation that was not ready: (.*)/);
+    expect(line, run.stderr.text).not.toBeNull();
+    expect(Number(line![1])).toBeGreaterThan(0);
+    const named = [...line![2]!.matchAll(/generation (\d) \(pid (\d+)\) accepted \d+ from \+[\d.]+m?s, ready at \+([\d.]+)s/g)];
+    expect(named.length).toBeGreaterThan(0);
+    for (const m of named) {
+      expect(pids).toContainEqual([Number(m[2]), Number(m[1])]);
+      expect(Number(m[1])).toBeGreaterThan(1);
+      expect(Number(m[3])).toBeGreaterThanOrEqual(1.5);
+    }
+    expect(run.stderr.text).toMatch(/graceful: check failed: requests, served-before-ready/);
+  });
+
+  it('checks --instances: every instance replaced, each drained, none serving before ready', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const run = start(['check', '--reload', '2', '--instances', '3', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')]);
+    expect((await exitOf(run, 60_000)).code, run.stderr.text).toBe(0);
+    expect(run.stderr.text).toMatch(/ok {4}reloads {14}2 of 2 switched/);
+    expect(run.stderr.text).toMatch(/ok {4}served-before-ready {2}no connection was accepted/);
+    expect(run.stderr.text).toMatch(/ok {4}drains {15}6 replaced instance\(s\) stopped cleanly/);
+    expect(run.stderr.text).toMatch(/ok {4}final-stop {11}generation 3 instance 1 \(pid \d+\): clean in [\d.]+m?s; generation 3 instance 2 \(pid \d+\): clean in [\d.]+m?s; generation 3 instance 3 \(pid \d+\): clean/);
   });
 });

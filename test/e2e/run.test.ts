@@ -70,7 +70,22 @@ describe('stopping', () => {
     const exit = await exitOf(run);
     expect(exit.code).toBe(143);
     expect(readJson(report)).toMatchObject({ verdict: 'signal-default', exit: { signal: 'SIGTERM' }, exitStatus: 143 });
-    expect(run.stderr.text).toMatch(/died of SIGTERM: it has no handler for it/);
+    expect(run.stderr.text).toMatch(/no-handler\.js \(pid \d+\) died of SIGTERM: SIGTERM received, SIGTERM sent at \+\d+ms, died of SIGTERM at \+\d+ms; exit status 143 \[signal-default\]/);
+  });
+
+  // Issue 24, item 6: whether a handler ran is not visible from outside. Python's own SIGINT
+  // handler raises KeyboardInterrupt; a program that cleans up and re-raises it is ended by
+  // Python with SIGINT, exactly as a program with no handler. The summary says what is known.
+  it("Python's KeyboardInterrupt re-raised after its handler ran: died of SIGINT, and nothing said of a handler", async () => {
+    const report = join(tempDir(), 'r.json');
+    const run = start(['run', '--report-file', report, '--', '/usr/bin/python3', fixture('reraises-interrupt.py')]);
+    const pid = await run.ready();
+    run.signal('SIGINT');
+    expect((await exitOf(run)).code).toBe(130);
+    expect(run.stdout.text).toMatch(/cleaned up\n/);
+    expect(readJson(report)).toMatchObject({ verdict: 'signal-default', exit: { signal: 'SIGINT' }, exitStatus: 130 });
+    expect(run.stderr.text).toMatch(new RegExp(`reraises-interrupt\\.py \\(pid ${pid}\\) died of SIGINT: SIGINT received, SIGINT sent at \\+\\d+ms, died of SIGINT at \\+\\d+ms; exit status 130 \\[signal-default\\]`));
+    expect(run.stderr.text).not.toMatch(/handler/);
   });
 
   it('--success-exit-status SIGTERM maps that death to 0, and the verdict still tells', async () => {

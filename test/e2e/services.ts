@@ -85,10 +85,12 @@ export async function startPostgres(options: { logSessions?: boolean } = {}): Pr
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   const [file, ...args] = asServer([find(['initdb'])!, '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-  const init = spawnSync(file!, args, { encoding: 'utf8' });
+  // In the server's own directory (0777): run as nobody, it may not be able to enter the
+  // test's (the checkout, in root's home or a mktemp -d).
+  const init = spawnSync(file!, args, { encoding: 'utf8', cwd: dir });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const [pgFile, ...pgArgs] = asServer([find(['postgres'])!, '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', ...(options.logSessions ? ['-c', 'log_disconnections=on', '-c', 'log_min_messages=debug1'] : [])]);
-  const proc = spawn(pgFile!, pgArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(pgFile!, pgArgs, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d));
   await listening(port, proc, 'postgres');

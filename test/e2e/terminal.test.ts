@@ -45,19 +45,40 @@ function stat(pid: number) {
   return { state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]), tpgid: Number(f[5]) };
 }
 
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+async function until(check: () => boolean, what: string | (() => string), ms = 10_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-// The pid of the test's live process whose command line matches `re`.
-async function pidOf(re: RegExp, what: string): Promise<number> {
+// The pid of the test's live process whose command line matches `re` (and whose executable's
+// path holds `exe`: python3 is a pyenv shim, a bash script, until it execs Python).
+async function pidOf(re: RegExp, what: string, exe = ''): Promise<number> {
   let pid: number | undefined;
-  await until(() => (pid = leftovers().find((p) => re.test(p.cmd))?.pid) !== undefined, what);
+  const executable = (p: number) => {
+    try {
+      return readlinkSync(`/proc/${p}/exe`);
+    } catch {
+      return '';
+    }
+  };
+  await until(() => (pid = leftovers().find((p) => re.test(p.cmd) && executable(p.pid).includes(exe))?.pid) !== undefined, what);
   return pid!;
+}
+
+// Waits until `pid` is asleep waiting for a key: in select() or poll() (readline's loop), or
+// in a read of the terminal (the kernel's wait channel, /proc/<pid>/wchan).
+async function waitingForKey(pid: number, what: string): Promise<void> {
+  const wchan = () => {
+    try {
+      return `${stat(pid).state} ${readFileSync(`/proc/${pid}/wchan`, 'latin1')}`;
+    } catch {
+      return 'gone';
+    }
+  };
+  await until(() => /^S .*(poll|select|tty_read|wait_woken)/.test(wchan()), () => `${what} (state and wait channel: ${wchan()})`);
 }
 
 // The live countdown: graceful drew it once it had taken a stop signal.
@@ -210,7 +231,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
 
   it('Ctrl+Z in a shell stops the child and graceful; fg resumes both, each getting one SIGCONT', async () => {
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run -- "$GNODE" ${fixture('catch-signals.js')}\r`);
+    type(shell, `"$GN" "$GC" run -- "$GNODE" '${fixture('catch-signals.js')}'\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     type(shell, CTRL_Z);
@@ -279,7 +300,7 @@ describe('terminal mode: the child keeps the terminal (issue 11)', () => {
   it('a closed terminal under a shell: the shell hangs the job up, the child gets SIGHUP and dies of it', async () => {
     const report = join(tempDir(), 'report.json');
     const shell = inShell();
-    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GNODE" ${fixture('drains-for.js')} 0\r`);
+    type(shell, `"$GN" "$GC" run --report-file ${report} -- "$GNODE" '${fixture('drains-for.js')}' 0\r`);
     const child = await shell.ready();
     const graceful = stat(child).ppid;
     shell.signal('SIGKILL');
@@ -333,9 +354,13 @@ describe('--interactive: REPLs and shells', () => {
     const run = onTerminal(['run', '--interactive', '--', 'python3', '-q']);
     await run.stdout.waitFor(/>>> /, 'the prompt');
     // Python misses a SIGINT that comes before its input loop waits for a key (it does so
-    // without graceful too): press Ctrl+C once the REPL has shown what was typed.
+    // without graceful too): its handler only sets a flag, which the loop reads when select()
+    // is interrupted, and a SIGINT that comes while it is still drawing the typed text
+    // interrupts nothing. Seeing the text drawn is not enough (under load, Python is
+    // descheduled between drawing it and waiting again): press Ctrl+C once it waits.
     type(run, '1 +');
     await run.stdout.waitFor(/>>> 1 \+/, 'the REPL to show the typed text');
+    await waitingForKey(await pidOf(/python3(\.\d+)? -q$/, 'python3', 'python'), 'python3 to wait for a key');
     type(run, CTRL_C);
     await run.stdout.waitFor(/KeyboardInterrupt/, 'the REPL to cancel the line');
     type(run, 'print(6 * 7)\r');

@@ -5,8 +5,8 @@
 // use both PostgreSQL and Redis: they must all succeed, since the api drains before either
 // stops. The clients run inside the namespace's network (nsenter).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, exitOf, leftovers, onlyChild, readJson, ROOT, start, tempDir, useHarness, type Run } from './harness.js';
 import { servicesMissing } from './services.js';
@@ -15,8 +15,8 @@ useHarness();
 
 const node = process.execPath;
 const missing = servicesMissing();
-const probe = spawnSync('unshare', ['--net', '--pid', '--fork', '--mount-proc', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8' });
-const why = missing ?? (probe.status !== 0 ? `unshare --net --pid or ip failed here (${(probe.stderr || probe.error?.message || '').trim()}): it needs root and iproute2` : null);
+const probe = spawnSync('unshare', ['--net', '--pid', '--fork', '--mount-proc', 'sh', '-c', 'ip link set lo up && mount --bind "$0" "$0"', ROOT], { encoding: 'utf8' });
+const why = missing ?? (probe.status !== 0 ? `unshare --net --pid, ip or mount --bind failed here (${(probe.stderr || probe.error?.message || '').trim()}): it needs root, iproute2 and mount` : null);
 if (why) console.warn(`skipping the examples/stack.yml test: ${why}`);
 
 const pgBin = (() => {
@@ -59,11 +59,19 @@ describe.skipIf(why !== null)('examples/stack.yml: Node API + worker + Redis + P
     const dir = tempDir();
     chmodSync(dir, 0o777);
     copyFileSync(join(ROOT, 'examples/stack.yml'), join(dir, 'stack.yml'));
-    for (const app of ['express-pg-redis.js', 'worker.js']) symlinkSync(join(ROOT, 'examples', app), join(dir, app));
+    // The stack runs as nobody, who may not be able to enter the checkout's directory: a
+    // clone in root's home or in a `mktemp -d` (mode 0700) would fail with "Cannot find
+    // module .../bin/graceful.js". So the checkout is bind-mounted at dir/checkout, a path
+    // nobody can enter, in the namespace's own mount namespace (unshare --mount-proc makes
+    // one; the mount is private to it and goes with it): the same files, bin/graceful.js,
+    // dist/, examples/ and node_modules/, whatever the path of the checkout.
+    const checkout = join(dir, 'checkout');
+    mkdirSync(checkout);
+    for (const app of ['express-pg-redis.js', 'worker.js']) symlinkSync(join('checkout/examples', app), join(dir, app));
     const report = join(dir, 'stack.json');
-    const inner = `ip link set lo up && exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$0" "$@"`;
+    const inner = `mount --bind "$0" checkout && ip link set lo up && exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"`;
     const run: Run = start([], {
-      via: ['unshare', '--net', '--pid', '--fork', '--mount-proc', 'sh', '-c', inner, node, CLI, 'up', '-f', 'stack.yml', '--platform-timeout', '0', '--report-file', report],
+      via: ['unshare', '--net', '--pid', '--fork', '--mount-proc', 'sh', '-c', inner, ROOT, node, join(checkout, relative(ROOT, CLI)), 'up', '-f', 'stack.yml', '--platform-timeout', '0', '--report-file', report],
       cwd: dir,
       env: { PATH: `${pgBin}:${process.env.PATH}` },
     });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
+import { human } from '../../src/report/human.js';
 import { CLI, exitOf, fixture, freePort, leftovers, onlyChild, pastEchoWindow, readJson, start, tempDir, useHarness, zombiesOf, type Run } from './harness.js';
 
 useHarness();
@@ -54,13 +55,13 @@ processes:
     timeout: 5s
 ${extra.kv ?? ''}
   db:
-    command: [${node}, ${fixture('db-server.js')}, "${db}", "${kv}", --delay, "300"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('db-server.js'))}, "${db}", "${kv}", --delay, "300"]
     depends_on: [kv]
     ready: tcp:${db}
     timeout: 5s
 ${extra.db ?? ''}
   api:
-    command: [${node}, ${fixture('api-server.js')}, "${api}", "${db}", "${kv}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('api-server.js'))}, "${api}", "${db}", "${kv}"]
     depends_on:
       db: ready
       kv: ready
@@ -104,7 +105,10 @@ describe('a three-level stack: kv <- db <- api', () => {
     for (const name of ['kv', 'db', 'api']) expect(r.processes[name].report.verdict).toBe('clean');
     expect(r.stop.cause).toEqual({ kind: 'signal', signal: 'SIGTERM' });
     // One timeline per process, one summary line per process, one for the stack.
-    expect(run.stderr.text).toMatch(/graceful: api: node .*api-server\.js .* stopped cleanly: ready in \d+ms, SIGTERM received, SIGTERM sent at \+0ms, exited with code 0 at \+\d+ms; exit status 0 \[clean\]/);
+    // The summary's figures are the report's (how long the start and the drain took depends on the machine's load).
+    const api = r.processes.api.report;
+    expect(run.stderr.text).toMatch(/graceful: api: node .*api-server\.js .* stopped cleanly: ready in /);
+    expect(run.stderr.text).toContain(`stopped cleanly: ready in ${human(api.ready.afterMs)}, SIGTERM received, SIGTERM sent at +0ms, exited with code 0 at +${human(api.exit.shutdownMs)}; exit status 0 [clean]`);
     expect(run.stderr.text).toMatch(/graceful: SIGTERM received: stopping the stack in reverse order: api; then db; then kv\n/);
     expect(run.stderr.text).toMatch(/graceful: stack stopped in [\d.]+m?s: api, db, kv in that order; exit status 0\n/);
     // Each program's own lines, in that order, with its name in front.
@@ -118,7 +122,7 @@ describe('a three-level stack: kv <- db <- api', () => {
     // A fourth process on top of api that ignores SIGTERM, with a 1 s grace period.
     writeFileSync(file, `${readFileSync(file, 'utf8')}
   stuck:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: { api: ready }
     timeout: 1s
 `);
@@ -145,18 +149,18 @@ describe('a three-level stack: kv <- db <- api', () => {
     const file = stackFile(`
 processes:
   kv:
-    command: [${node}, ${fixture('kv-server.js')}, "${kv}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('kv-server.js'))}, "${kv}"]
     ready: tcp:${kv}
   side:
-    command: [${node}, ${fixture('drains-for.js')}, "100"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "100"]
     depends_on: [kv]
   db:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: [kv]
     ready: tcp:${never}
     ready_timeout: 1s
   api:
-    command: [${node}, ${fixture('http-server.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('http-server.js'))}, "0"]
     depends_on: [db]
 `);
     const report = join(tempDir(), 'stack.json');
@@ -178,7 +182,7 @@ processes:
       const { ports, file } = await threeLevels();
       writeFileSync(file, `${readFileSync(file, 'utf8')}
   tests:
-    command: [${node}, -e, "fetch('http://127.0.0.1:${ports.api}/work').then(async (r) => { console.log('got', r.status, (await r.text()).trim()); process.exit(${status}); })"]
+    command: [${JSON.stringify(node)}, -e, "fetch('http://127.0.0.1:${ports.api}/work').then(async (r) => { console.log('got', r.status, (await r.text()).trim()); process.exit(${status}); })"]
     depends_on: { api: ready }
 `);
       const report = join(tempDir(), 'stack.json');
@@ -199,10 +203,10 @@ describe('the whole stop\'s deadline', () => {
     const file = stackFile(`
 processes:
   base:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     timeout: 10s
   top:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [base]
     timeout: 10s
 `);
@@ -239,17 +243,17 @@ describe('when one ends on its own', () => {
     const file = stackFile(`
 processes:
   db:
-    command: [${node}, -e, ${JSON.stringify(db)}, ${state}]
+    command: [${JSON.stringify(node)}, -e, ${JSON.stringify(db)}, ${state}]
     ready: log:^ready
     restart: on-failure
     restart_delay: 100ms
   api:
-    command: [${node}, ${fixture('drains-for.js')}, "50"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "50"]
     ready: log:^ready
     depends_on:
       db: { condition: ready, restart: true }
   audit:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: [db]
 `);
     const run = start(['up', '-f', file]);
@@ -258,9 +262,9 @@ processes:
     await run.stdout.waitFor(/api +\| ready \d+[\s\S]*api +\| ready \d+/, 'api to be ready again');
     const text = run.stderr.text;
     const at = (re: RegExp) => text.search(re);
-    expect(text).toMatch(/db: .* crashed: ready in \d+ms, exited with code 1 after/);
+    expect(text).toMatch(/db: .* crashed: ready in [\d.]+m?s, exited with code 1 after/);
     expect(text).toMatch(/db: restarting in 100ms \(restart 1\); api stops first and starts again after it/);
-    expect(text).toMatch(/api: .* stopped cleanly: ready in \d+ms, stop asked by graceful up, SIGTERM sent at \+0ms/);
+    expect(text).toMatch(/api: .* stopped cleanly: ready in [\d.]+m?s, stop asked by graceful up, SIGTERM sent at \+0ms/);
     // In that order: api stopped, then db started again, then api started again after db was ready.
     expect(at(/api: .* stopped cleanly/)).toBeLessThan(at(/db: starting again/));
     expect(at(/db: starting again/)).toBeLessThan(at(/api: starting again/));
@@ -271,14 +275,42 @@ processes:
   });
 });
 
+describe('a long life of restarts', () => {
+  // As graceful run's report (docs/report.md: runs): a process restarted for months must not
+  // grow graceful or the stack's report.
+  it("the report lists each process's last 100 runs", async () => {
+    const file = stackFile(`
+processes:
+  ticker:
+    command: "true"
+    restart: always
+    restart_delay: 0ms
+    min_uptime: 0ms
+`);
+    const report = join(tempDir(), 'stack.json');
+    const run = start(['up', '-f', file, '--report-file', report]);
+    await run.stderr.waitFor(/ticker: .*\(restart 110\)/, '110 restarts', 30_000);
+    run.signal('SIGTERM');
+    // 0 from `true` itself, or 143 when the SIGTERM reached a child that had not exited yet.
+    expect([0, 143]).toContain((await exitOf(run)).code);
+    const restarts = Math.max(...[...run.stderr.text.matchAll(/\(restart (\d+)\)/g)].map((m) => Number(m[1])));
+    expect(restarts).toBeGreaterThanOrEqual(110);
+    const r = readJson(report).processes.ticker.report;
+    expect(r.runs).toHaveLength(100);
+    // Oldest first, and the last one is the run the rest of the report describes.
+    expect(r.runs.at(-1).pid).toBe(r.pid);
+    expect(new Set(r.runs.map((x: { pid: number }) => x.pid)).size).toBe(100);
+  });
+});
+
 describe.skipIf(!canUnshare)('as PID 1', () => {
   it('reaps the orphans of every process; a daemon that left its session is stopped with its own process; one that cleared its environment, after the last', async () => {
     const file = stackFile(`
 processes:
   orphans:
-    command: [${node}, ${fixture('orphans.js')}, "50", "300"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('orphans.js'))}, "50", "300"]
   daemon:
-    command: [${node}, ${fixture('daemonizes.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('daemonizes.js'))}]
     depends_on: [orphans]
   stranger:
     command: env -i E2E_LEAK_TOKEN=$E2E_LEAK_TOKEN setsid -f sleep 300; exec ${node} ${fixture('drains-for.js')} 0
@@ -342,9 +374,9 @@ describe('signals', () => {
     const file = stackFile(`
 processes:
   a:
-    command: [${node}, ${fixture('catch-signals.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('catch-signals.js'))}]
   b:
-    command: [${node}, ${fixture('catch-signals.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('catch-signals.js'))}]
     depends_on: [a]
 `);
     const run = start(['up', '-f', file]);
@@ -369,10 +401,10 @@ describe('output', () => {
     const file = stackFile(`
 processes:
   printer:
-    command: [${node}, -e, "for (let i = 0; i < 20000; i++) console.log('line ' + i); console.error('to stderr'); process.stdout.write('no newline at the end')"]
+    command: [${JSON.stringify(node)}, -e, "for (let i = 0; i < 20000; i++) console.log('line ' + i); console.error('to stderr'); process.stdout.write('no newline at the end')"]
     on_exit: continue
   b:
-    command: [${node}, -e, "console.log('from b'); setTimeout(() => {}, 200)"]
+    command: [${JSON.stringify(node)}, -e, "console.log('from b'); setTimeout(() => {}, 200)"]
     on_exit: continue
 `);
     const run = start(['up', '-q', '-f', file]);
@@ -394,7 +426,7 @@ describe('output, in bulk', () => {
     const file = stackFile(`
 processes:
   big:
-    command: [${node}, ${fixture('prints-a-lot.js')}, "${BYTES}"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('prints-a-lot.js'))}, "${BYTES}"]
 `);
     // O_NONBLOCK on the pipe graceful writes to, as a Node parent (npm) sets it on a stdout
     // it shares: a full pipe then answers EAGAIN, which must not lose a byte.
@@ -468,7 +500,7 @@ describe('graceful check for a stack', () => {
     });
     const run = start(['check', '-f', file]);
     const exit = await exitOf(run, 30_000);
-    expect(run.stderr.text).toMatch(/FAIL +not-gone-before-dependents +kv was gone \d+ms before (db|api), which depends on it \(it ended on its own\)/);
+    expect(run.stderr.text).toMatch(/FAIL +not-gone-before-dependents +kv was gone [\d.]+m?s before (db|api), which depends on it \(it ended on its own\)/);
     expect(exit.code).toBe(1);
   });
 
@@ -476,9 +508,9 @@ describe('graceful check for a stack', () => {
     const file = stackFile(`
 processes:
   a:
-    command: [${node}, ${fixture('exits-with.js')}, "3"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('exits-with.js'))}, "3"]
   b:
-    command: [${node}, ${fixture('drains-for.js')}, "0"]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('drains-for.js'))}, "0"]
     depends_on: { a: started }
 `);
     const run = start(['check', '-f', file]);
@@ -492,7 +524,7 @@ processes:
     const { file } = await threeLevels({ api: '' });
     writeFileSync(file, `${readFileSync(file, 'utf8')}
   stuck:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [api]
     timeout: 500ms
 `);
@@ -515,9 +547,9 @@ describe('on a terminal', () => {
     const file = stackFile(`
 processes:
   base:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
   top:
-    command: [${node}, ${fixture('ignores-sigterm.js')}]
+    command: [${JSON.stringify(node)}, ${JSON.stringify(fixture('ignores-sigterm.js'))}]
     depends_on: [base]
 `);
     const run = onTerminal(['up', '-f', file]);

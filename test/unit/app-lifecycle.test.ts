@@ -437,7 +437,7 @@ describe('the stop itself', () => {
     expect(stopping).toMatchObject({ budgetMs: 29_996, budgetFrom: 'graceful', drainEndsMs: 28_996 });
   });
 
-  it('takes its default delay from the platform: 5 s on Kubernetes, none in a terminal or when graceful delays the signal', async () => {
+  it('takes its default delay from the platform: 5 s on Kubernetes and Heroku, none in a terminal or when graceful delays the signal', async () => {
     const delay = async (platform: string | null, gracefulDelays = false, delayMs?: number) => {
       const host = FakeHost.underGraceful();
       Object.assign(host, { platform, gracefulDelays });
@@ -448,6 +448,7 @@ describe('the stop itself', () => {
     expect(await delay('kubernetes')).toBe(5_000);
     expect(await delay('kubernetes', true)).toBe(0);
     expect(await delay('kubernetes', false, 1_500)).toBe(1_500);
+    expect(await delay('heroku')).toBe(5_000);
     expect(await delay('terminal')).toBe(0);
     expect(await delay('docker')).toBe(0);
     expect(await delay(null)).toBe(0);

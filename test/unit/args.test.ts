@@ -16,6 +16,7 @@ async function commander(args: string[]): Promise<{ command: string[]; flags: In
     check: async () => {},
     reload: async () => {},
     up: async () => {},
+    ctl: async () => {},
   });
   try {
     await cli.parseAsync(['node', 'graceful', 'run', ...args]);

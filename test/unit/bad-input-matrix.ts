@@ -7,7 +7,7 @@ import type { OptionSpec } from '../../src/config/args.js';
 import { LIFECYCLE_OPTIONS, RUN_OPTIONS, resolveLifecycle, resolveRunOptions } from '../../src/config/options.js';
 import { CHECK_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
 
-type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal';
+type Kind = 'duration' | 'signal' | 'size' | 'port' | 'count' | 'choice' | 'url' | 'statuses' | 'ready' | 'boolean' | 'path' | 'free' | 'listen' | 'socket' | 'reloadSignal' | 'instances';
 
 // What each option takes, by its key.
 const KIND: Record<string, Kind> = {
@@ -18,7 +18,7 @@ const KIND: Record<string, Kind> = {
   maxMemory: 'size', healthPort: 'port',
   maxRestarts: 'count', inflightCount: 'count', repeat: 'count', reload: 'count',
   killMode: 'choice', preset: 'choice', restart: 'choice', listenPid: 'choice', logFormat: 'choice',
-  listen: 'listen', control: 'socket', reloadSignal: 'reloadSignal',
+  listen: 'listen', control: 'socket', reloadSignal: 'reloadSignal', instances: 'instances',
   inflight: 'url', probe: 'url',
   successExitStatus: 'statuses', ready: 'ready',
   kill: 'boolean', sigcont: 'boolean', subreaper: 'boolean', interactive: 'boolean', quiet: 'boolean', verbose: 'boolean',
@@ -48,6 +48,8 @@ const BAD: Record<Kind, string[]> = {
   // A Unix socket's path: absolute.
   socket: ['relative.sock', ''],
   reloadSignal: ['SIGTERM', 'SIGFOO', 'SIGCONT', ''],
+  // A count of copies from 1, or max.
+  instances: ['0', '-2', '1.5', 'all', '99999', ''],
 };
 
 export interface Case {

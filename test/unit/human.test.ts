@@ -97,13 +97,13 @@ describe('the summary line, every way a run ends', () => {
     expect(summary(sim)).toBe('app (pid 100) stopped cleanly: SIGTERM received, pre-stop done after 300ms, SIGTERM sent at +800ms, exited with code 0 at +2.03s; exit status 0 [clean]');
   });
 
-  it('no handler: died of the stop signal', () => {
+  it('died of the stop signal: nothing said of a handler (none, or one that re-raised it, look the same)', () => {
     const sim = Sim.started();
     sim.now = 7000;
     sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
     sim.now = 7005;
     sim.feed(died('SIGTERM', 15));
-    expect(summary(sim)).toBe('app (pid 100) died of SIGTERM: it has no handler for it: SIGTERM received, SIGTERM sent at +0ms, died of SIGTERM at +5ms; exit status 143 [signal-default]');
+    expect(summary(sim)).toBe('app (pid 100) died of SIGTERM: SIGTERM received, SIGTERM sent at +0ms, died of SIGTERM at +5ms; exit status 143 [signal-default]');
   });
 
   it('killed at the deadline, with --kill-signal and a stop signal of its own', () => {
@@ -355,5 +355,62 @@ describe('the JSON report', () => {
     });
     expect(report.exit).toMatchObject({ shutdownMs: 910 });
     expect(summary(sim)).toBe('app (pid 100) was killed on request: SIGINT received, pre-stop done after 120ms, SIGINT sent at +120ms, SIGKILL sent at +900ms (second Ctrl+C), died of SIGKILL at +910ms, the rest of its tree gone at +960ms; exit status 137 [escalated]');
+  });
+
+  // npm start dies of SIGTERM at once; node server.js, behind it, drains and exits 0 later:
+  // the work ended when the app did, and both reports say so from the one timeline.
+  it('behind a launcher that did not wait: the shutdown time, the status and the verdict are the app\'s', () => {
+    const sim = new Sim({ ...basePolicy, timeoutMs: 5000 }, ['npm', 'start']);
+    sim.feed({ type: 'started', pid: 100 });
+    sim.now = 50;
+    sim.feed({ type: 'app-found', pid: 200, command: 'node server.js' });
+    sim.now = 1000;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 1011;
+    sim.feed({ ...died('SIGTERM', 15, 1), appAlive: true });
+    sim.now = 2200;
+    sim.feed({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 });
+    sim.feed({ type: 'tree-empty' });
+    expect(sim.status).toBe(0);
+    const report = buildReport(sim.state.facts, options(sim), sim.status!, wall, extras);
+    expect(report.exit).toEqual({ code: null, signal: 'SIGTERM', shutdownMs: 1200, uptimeMs: 1011 });
+    expect(report.app).toEqual({ pid: 200, command: 'node server.js', exit: { code: 0, signal: null, known: true }, exitAfterMs: 1200, signalSentAfterMs: null, outlivedLauncher: true });
+    expect(report).toMatchObject({ exitStatus: 0, verdict: 'clean' });
+    expect(summary(sim)).toBe(
+      'node server.js (pid 200) stopped cleanly: SIGTERM received, SIGTERM sent at +0ms, exited with code 0 at +1.20s; its launcher npm start (pid 100) died of SIGTERM at +11ms without waiting for it: in a container, PID 1 exiting kills the program mid-request: run the program directly (CMD ["node", "server.js"]), put `exec` before the command in the package.json script, or keep graceful as PID 1; exit status 0 [clean]',
+    );
+  });
+
+  // The clock is performance.now(): fractions of a millisecond. Each figure is rounded once,
+  // by the timeline, so the report's figures are whole and agree with the summary's.
+  it('every duration is whole milliseconds, however fractional the clock', () => {
+    const sim = new Sim({ ...basePolicy, timeoutMs: 5000, preStop: 'deregister' }, ['npm', 'start']);
+    sim.now = 0.4;
+    sim.feed({ type: 'started', pid: 100 });
+    sim.now = 3.3;
+    sim.feed({ type: 'app-found', pid: 200, command: 'node server.js' });
+    sim.now = 10.6;
+    sim.feed({ type: 'app-phase', pid: 200, phase: { phase: 'ready', uptimeMs: 10 } });
+    sim.now = 1000.7;
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 1120.2;
+    sim.feed({ type: 'pre-stop-exited', code: 0, signal: null, error: null });
+    sim.now = 1131.9;
+    sim.feed({ ...died('SIGTERM', 15, 1), appAlive: true });
+    sim.now = 2200.5;
+    sim.feed({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 });
+    sim.now = 2201.8;
+    sim.feed({ type: 'tree-empty' });
+    const report = buildReport(sim.state.facts, options(sim), sim.status!, wall, extras);
+    const fractional: string[] = [];
+    const walk = (value: unknown, path: string): void => {
+      if (typeof value === 'number' && /Ms$/.test(path) && !Number.isInteger(value)) fractional.push(`${path}: ${value}`);
+      if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`);
+    };
+    walk(report, 'report');
+    expect(fractional).toEqual([]);
+    expect(report.exit).toMatchObject({ shutdownMs: 1200, uptimeMs: 1132 });
+    expect(report.app).toMatchObject({ exitAfterMs: 1200 });
+    expect(report.stop).toMatchObject({ signalSentAfterMs: 120, preStop: { durationMs: 120 }, treeGoneAfterMs: 1201 });
   });
 });

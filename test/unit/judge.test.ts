@@ -19,7 +19,7 @@ function obs(lines: object[]): Observations {
   const trace = parseTrace([{ e: 'start', pid: 100, argv: [] }, ...lines].map((l) => JSON.stringify(l)).join('\n'));
   return {
     main: 'app', judged: 'node app.js', readyProbe: null, afterMs: 1000, aborted: null, disposition: 'caught', inflight: null, probe: null, lbLag: null,
-    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
+    tcpAtStop: null, tcpAtKill: null, survivors: [], leaked: [], trace, traceMissing: null, traces: trace ? [trace] : [], audit: null, auditMissing: null, tempLeft: [], ports: [], portsStillBound: [], maxShutdownMs: null,
   };
 }
 
@@ -97,10 +97,18 @@ describe('files-closed and a program that is not Node', () => {
   });
 
   it('no trace: the three checks are not run, with the reason once', () => {
-    const o = { ...obs([]), trace: null, traceMissing: 'sleep (pid 7) is not a Node program' };
+    const o = { ...obs([]), trace: null, traceMissing: "no trace of sleep (pid 7) from graceful check's Node preload" };
     const sim = stopped(1100);
-    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'sleep (pid 7) is not a Node program' });
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: "no trace of sleep (pid 7) from graceful check's Node preload" });
     expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'no trace of the program (see connections-closed)' });
+  });
+
+  it('where the audit could not run and there is no trace: why, in one line, and the three not run', () => {
+    const o = { ...obs([]), trace: null, traceMissing: 'no trace', audit: null, auditMissing: 'this kernel has no seccomp user notification (Linux 5.5 or later is needed)' };
+    const sim = stopped(1100);
+    expect(check(sim, o, 'connections-closed')).toMatchObject({ status: 'not run', detail: 'the audit of every process did not run: this kernel has no seccomp user notification (Linux 5.5 or later is needed)' });
+    expect(check(sim, o, 'cleanup-order')).toMatchObject({ status: 'not run', detail: 'the audit did not run (see connections-closed)' });
+    expect(check(sim, o, 'files-closed')).toMatchObject({ status: 'not run', detail: 'the audit did not run (see connections-closed)' });
   });
 });
 
@@ -148,5 +156,26 @@ describe('the checklist', () => {
     expect(checks[0]).toEqual({ name: 'ready', ok: false, status: 'fail', detail: 'it exited with code 1 after 700ms, before the check could stop it: it must keep running until asked to stop' });
     expect(checks.slice(1).every((c) => c.status === 'not run' && c.detail === 'not reached: the run ended before the stop')).toBe(true);
     expect(names(checks)).toEqual([...CHECKS]);
+  });
+});
+
+// The figures of the checklist, as the user reads them: the grace period as it applied (an
+// EXTEND_TIMEOUT_USEC moves it), the time taken against --max-shutdown.
+describe('exited-in-time and shutdown-time', () => {
+  it('states the grace period that applied, not --timeout', () => {
+    const sim = Sim.started({ timeoutMs: 1000 });
+    sim.now = 1000;
+    sim.feed({ type: 'stop', trigger: 'check' });
+    sim.now = 1200;
+    sim.feed({ type: 'extend-timeout', ms: 2000 }); // until 3200: a grace period of 2.20s
+    sim.now = 2900;
+    sim.feed({ type: 'child-exited', code: 0, signal: null, signo: null, survivors: 0 });
+    expect(check(sim, obs([]), 'exited-in-time')).toMatchObject({ status: 'ok', detail: 'exited 1.90s after SIGTERM, within the 2.20s grace period' });
+  });
+
+  it('a shutdown that takes exactly --max-shutdown is within it; a millisecond more is over', () => {
+    const budget = { ...obs([]), maxShutdownMs: 300 };
+    expect(check(stopped(1300), budget, 'shutdown-time')).toMatchObject({ status: 'ok', detail: 'took 300ms, within the 300ms budget' });
+    expect(check(stopped(1301), budget, 'shutdown-time')).toMatchObject({ status: 'fail', detail: 'took 301ms, over the 300ms budget (--max-shutdown)' });
   });
 });

@@ -1,6 +1,6 @@
 // The shutdown machine on a fake clock: exact times, every branch of the sequence.
 import { describe, expect, it } from 'vitest';
-import { ECHO_WINDOW_MS } from '../../src/core/machine.js';
+import { ECHO_WINDOW_MS, MAX_PHASES } from '../../src/core/machine.js';
 import { exitStatus, timeline } from '../../src/core/timeline.js';
 import type { Action, Event, MachinePhase, Policy, SignalName } from '../../src/core/types.js';
 import { basePolicy, Sim, type Input } from './sim.js';
@@ -60,15 +60,24 @@ describe('a stop request', () => {
   // work, read from the program's sockets: quiet for quietMs, not before floorMs, not after capMs.
   describe('--stop-delay auto', () => {
     const auto = { floorMs: 1000, quietMs: 500, capMs: 8000 };
-    const traffic = (arrivals: number, lastArrivalAt: number | null, watched = true) => ({ type: 'traffic' as const, arrivals, lastArrivalAt, watched });
+    // A reading of the watch, begun at `seenUntil` (now, unless said).
+    const traffic = (arrivals: number, lastArrivalAt: number | null, watched = true, seenUntil?: number | null) => ({ type: 'traffic' as const, arrivals, lastArrivalAt, watched, seenUntil: seenUntil === undefined ? null : seenUntil });
+    // Readings every 100 ms from `from` to `to`, each seeing `arrivals` with the last at `last`.
+    const readings = (sim: Sim, from: number, to: number, arrivals = 0, last: number | null = null) => {
+      for (let t = from; t <= to; t += 100) {
+        sim.advanceTo(t);
+        sim.feed(traffic(arrivals, last, true, t));
+      }
+    };
 
     it('with no work arriving, sends at the floor; the watch starts with the request and stops with the signal', () => {
       const sim = Sim.started({ stopDelayAuto: auto });
       sim.now = 100;
       const actions = sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
       expect(actions.map((a) => a.type)).toContain('watch-traffic');
-      expect(sim.armed.get('stop-delay')).toBe(1100);
-      sim.advanceTo(1100);
+      // Nothing is known before the first reading: the cap, until a reading says otherwise.
+      expect(sim.armed.get('stop-delay')).toBe(8100);
+      readings(sim, 200, 2000);
       expect(sim.sends()).toEqual(['1100 SIGTERM tree']);
       expect(sim.log.some((a) => a.type === 'unwatch-traffic')).toBe(true);
     });
@@ -76,14 +85,11 @@ describe('a stop request', () => {
     it('each arrival moves the signal to quietMs after it; the report keeps the count and the last one', () => {
       const sim = Sim.started({ stopDelayAuto: auto });
       sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
-      sim.advanceTo(900);
-      sim.feed(traffic(4, 900));
-      expect(sim.armed.get('stop-delay')).toBe(1400);
-      sim.advanceTo(1300);
-      sim.feed(traffic(9, 1300));
-      sim.advanceTo(10_000);
+      readings(sim, 100, 800);
+      readings(sim, 900, 1200, 4, 900);
+      readings(sim, 1300, 10_000, 9, 1300);
       expect(sim.sends()).toEqual(['1800 SIGTERM tree']);
-      expect(sim.state.facts.stop!.traffic).toEqual({ arrivals: 9, lastArrivalAt: 1300, watched: true });
+      expect(sim.state.facts.stop!.traffic).toEqual({ arrivals: 9, lastArrivalAt: 1300, watched: true, seenUntil: 1800 });
     });
 
     it('never later than the cap, however long the work keeps coming', () => {
@@ -91,7 +97,7 @@ describe('a stop request', () => {
       sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
       for (let t = 200; t < 9000; t += 200) {
         sim.advanceTo(t);
-        sim.feed(traffic(t / 200, t));
+        sim.feed(traffic(t / 200, t, true, t));
       }
       expect(sim.sends()[0]).toBe('8000 SIGTERM tree');
     });
@@ -100,10 +106,31 @@ describe('a stop request', () => {
       const sim = Sim.started({ stopDelayAuto: { ...auto, floorMs: 0 } });
       sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
       sim.now = 700;
-      sim.feed(traffic(1, 100));
+      sim.feed(traffic(1, 100, true, 700));
       expect(sim.sends()).toEqual(['700 SIGTERM tree']);
-      sim.feed(traffic(2, 700));
+      sim.feed(traffic(2, 700, true, 700));
       expect(sim.sends()).toEqual(['700 SIGTERM tree']);
+    });
+
+    it('a reading that comes late does not pass for quiet: the signal waits for one begun after the quiet window', () => {
+      // The fleet bench on a machine loaded 24 on 2 cores: the first reading took 2 s, and the
+      // load balancer was still sending.
+      const sim = Sim.started({ stopDelayAuto: auto });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      // No reading until 2000: the floor (1000) passes on no evidence.
+      sim.advanceTo(2000);
+      expect(sim.sends()).toEqual([]);
+      // One begun at 100 (before the quiet window's end): still not enough.
+      sim.feed(traffic(30, 1900, true, 100));
+      sim.advanceTo(2300);
+      expect(sim.sends()).toEqual([]);
+      // Begun at 2300, it saw the last arrival at 1900: quiet from 2400, once a reading says so.
+      sim.feed(traffic(31, 1900, true, 2300));
+      sim.advanceTo(2400);
+      expect(sim.sends()).toEqual([]);
+      sim.advanceTo(2450);
+      sim.feed(traffic(31, 1900, true, 2450));
+      expect(sim.sends()).toEqual(['2450 SIGTERM tree']);
     });
 
     it('when graceful cannot watch, it waits the floor', () => {
@@ -131,6 +158,16 @@ describe('a stop request', () => {
     expect(sim.sends()).toEqual(['0 SIGINT tree', '0 SIGCONT tree']);
   });
 
+  it('sends no SIGCONT after a stop signal that cannot be caught, nor a second SIGCONT', () => {
+    // SIGKILL: the process is gone whether stopped or not; SIGCONT: it already woke it.
+    for (const stopSignal of ['SIGKILL', 'SIGCONT'] as const) {
+      const sim = Sim.started({ sigcont: true, stopSignal });
+      sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+      expect(sim.sends(), stopSignal).toEqual([`0 ${stopSignal} tree`]);
+      expect(sim.state.facts.stop?.sigcontSentAt, stopSignal).toBe(null);
+    }
+  });
+
   it('--stop-signal rewrites the signal; a death by it is signal-default', () => {
     const sim = Sim.started({ stopSignal: 'SIGQUIT' });
     sim.feed({ type: 'stop-requested', signal: 'SIGINT' });
@@ -139,6 +176,15 @@ describe('a stop request', () => {
     sim.feed(died('SIGQUIT', 3));
     expect(sim.status).toBe(131);
     expect(timeline(sim.state.facts, sim.policy).verdict).toBe('signal-default');
+  });
+
+  it('a death by another signal while stopping is a failure, not a missing handler', () => {
+    const sim = Sim.started();
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    sim.now = 40;
+    sim.feed(died('SIGSEGV', 11));
+    expect(sim.status).toBe(139);
+    expect(timeline(sim.state.facts, sim.policy).verdict).toBe('failed');
   });
 
   it('--no-kill arms no deadline and never escalates, even on a second SIGINT', () => {
@@ -600,6 +646,18 @@ describe('readiness and what the child says (sd_notify)', () => {
     expect(tcp.state.facts).toMatchObject({ readyAt: null, phases: [{ at: 800, pid: 100 }] });
   });
 
+  it('keeps the first MAX_PHASES phases of a chatty program, and still acts on the later ones', () => {
+    const sim = Sim.started({ readyTimeoutMs: 5000, readyOnAppPhase: true });
+    const opened = (order: number) => ({ type: 'app-phase' as const, pid: 100, phase: { phase: 'opened' as const, name: `r${order}`, order, ms: 1 } });
+    for (let i = 0; i < MAX_PHASES + 10; i++) sim.feed(opened(i));
+    expect(sim.state.facts.phases).toHaveLength(MAX_PHASES);
+    expect(sim.state.facts.phases.at(-1)).toMatchObject({ phase: { name: `r${MAX_PHASES - 1}` } });
+    sim.now = 900;
+    sim.feed({ type: 'app-phase', pid: 100, phase: { phase: 'ready', uptimeMs: 900 } });
+    expect(sim.state.facts.readyAt).toBe(900);
+    expect(sim.state.facts.phases).toHaveLength(MAX_PHASES);
+  });
+
   it('STOPPING=1 then its exit in time: clean, status 0, no signal ever sent', () => {
     const sim = Sim.started();
     sim.now = 2000;
@@ -827,7 +885,7 @@ describe('every event in every phase', () => {
     'app-exited': row({ type: 'app-exited', code: 0, signal: null, signo: null, known: true, survivors: 0 }, {}),
     'tree-empty': row({ type: 'tree-empty' }, { draining: 'done: cancel deadline, exit 0' }),
     // Only --stop-delay auto's wait reads it (its own tests below); the fixed delay ignores it.
-    traffic: row({ type: 'traffic', arrivals: 3, lastArrivalAt: 0, watched: true }, {}),
+    traffic: row({ type: 'traffic', arrivals: 3, lastArrivalAt: 0, watched: true, seenUntil: 0 }, {}),
     // graceful-supervisor/app on the status channel: a phase is recorded (below), not a step of the stop...
     'app-phase': row({ type: 'app-phase', pid: 100, phase: { phase: 'drained', afterMs: 700, ms: 700, completed: 5, cut: 0, sources: [] } }, {}),
     // ...but a shutdown the program decided itself (life.shutdown()) starts the grace period, as STOPPING=1 does.

@@ -1,7 +1,10 @@
 // Option resolution: flag, else GRACEFUL_* variable, else preset, else default; checks.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../e2e/harness.js';
 import { LIFECYCLE_OPTIONS, resolveLifecycle, resolveRunOptions, RUN_OPTIONS } from '../../src/config/options.js';
-import { CHECK_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
+import { CHECK_OPTIONS, CHECK_RUN_OPTIONS, resolveCheckOptions } from '../../src/commands/check/options.js';
 import { PLATFORM_RESERVE_MS } from '../../src/config/defaults.js';
 import { parseDuration } from '../../src/config/parse.js';
 import { detectPlatform, PRESETS } from '../../src/config/presets.js';
@@ -80,6 +83,29 @@ describe('checks', () => {
     expect(resolve({ preset: 'docker', kill: false }).warnings[0]).toMatch(/--no-kill: docker/);
   });
 
+  it('--preset kubernetes waits for the load balancer (--stop-delay auto) unless told otherwise; being in a pod alone does not', () => {
+    expect(resolve({ preset: 'kubernetes' }).policy.stopDelayAuto).toEqual({ floorMs: 2000, quietMs: 1000, capMs: 14_750 });
+    expect(resolve({ preset: 'kubernetes', stopDelay: '0s' }).policy.stopDelayAuto).toBe(null);
+    expect(resolve({ preset: 'kubernetes', stopDelay: '3s' }).policy).toMatchObject({ stopDelayAuto: null, stopDelayMs: 3000 });
+    expect(resolve({ timeout: '29s' }, { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).policy.stopDelayAuto).toBe(null);
+    for (const name of ['ecs', 'nomad', 'heroku', 'docker']) expect(resolve({ preset: name }).policy.stopDelayAuto).toBe(null);
+    // On Nomad the cap is half the grace period: 2.25 s of kill_timeout's 4.5 s by default.
+    expect(resolve({ preset: 'nomad', stopDelay: 'auto' }).policy.stopDelayAuto).toEqual({ floorMs: 0, quietMs: 500, capMs: 2250 });
+  });
+
+  it('--final-scrape must fit after the grace period in the platform\'s deadline', () => {
+    const life = (flags: Record<string, string>) => {
+      const inputs = { command: ['app'], flags, env: {}, exists: () => false, pid: 4242 };
+      return resolveLifecycle(resolveRunOptions(inputs), inputs);
+    };
+    // kubernetes: 30s, its preset's grace period 29.5s: a 15s scrape wait does not fit; with 10s of grace it does.
+    expect(life({ preset: 'kubernetes', healthPort: '9100', finalScrape: '15s' }).warnings).toEqual([
+      '--final-scrape 15s after a grace period of 29.5s does not fit in the 30s that kubernetes (--preset kubernetes) allows: a program that takes its whole grace period leaves graceful to be killed while it waits for the scrape (exit status 137, not the program\'s); lower --final-scrape or --timeout',
+    ]);
+    expect(life({ preset: 'kubernetes', healthPort: '9100', finalScrape: '15s', timeout: '10s' }).warnings).toEqual([]);
+    expect(life({ healthPort: '9100', finalScrape: '15s' }).warnings).toEqual([]); // no platform known
+  });
+
   it('--platform-timeout overrides the detected deadline; 0 turns the check off', () => {
     const k8s = { KUBERNETES_SERVICE_HOST: '10.0.0.1' };
     // graceful's default 30s is as long as the pod's default grace period: no room to report.
@@ -147,6 +173,7 @@ describe('--help states the defaults the code uses', () => {
   const inputs = { command: ['x'], flags: {}, env: {}, exists: () => false, pid: 1000 };
   const run = resolveLifecycle(resolveRunOptions(inputs), inputs);
   const check = resolveCheckOptions(inputs);
+  const reloading = resolveRunOptions({ ...inputs, flags: { listen: ['tcp://127.0.0.1:0'] } });
   const help = (key: string) => [...RUN_OPTIONS, ...LIFECYCLE_OPTIONS, ...CHECK_OPTIONS].find((s) => s.key === key)!.default.split(' ')[0]!;
   const ms = (key: string) => parseDuration(help(key), key);
   it.each([
@@ -164,7 +191,31 @@ describe('--help states the defaults the code uses', () => {
     ['monitorInterval', () => run.lifecycle.monitorIntervalMs, ms],
     ['after', () => check.afterMs, ms],
     ['repeat', () => check.repeat, (k: string) => Number(help(k))],
+    // Reloads on (a held socket): LISTEN_PID and the signal that asks for a reload.
+    ['listenPid', () => (reloading.reload!.listenPid ? 'child' : 'none'), help],
+    ['reloadSignal', () => reloading.reload!.signal, help],
   ] as const)('%s', (key, value, read) => {
     expect(value()).toBe((read as (k: string) => unknown)(key));
+  });
+
+  // The reload defaults are conventions users rely on, stated in docs/reload.md's prose (not
+  // only in its generated table): SIGHUP, as nginx, haproxy and systemd's ExecReload= use it;
+  // LISTEN_PID set to the program's pid, as systemd sets it and sd_listen_fds() checks it.
+  it("the reload defaults are the conventions docs/reload.md's prose names", () => {
+    const prose = readFileSync(join(ROOT, 'docs/reload.md'), 'utf8');
+    expect(reloading.reload!.signal).toBe('SIGHUP');
+    expect(prose).toContain('`SIGHUP` (or `--reload-signal`) starts the same reload');
+    expect(reloading.reload!.listenPid).toBe(true);
+    expect(prose).toContain('`--listen-pid none` to programs that do not check it');
+  });
+
+  // Its help's gloss ("as docker stop delivers a stop") is the rule: the stop signal to the
+  // main process only, as docker stop and the kubelet deliver it; --kill-mode's default in run
+  // stays the whole tree.
+  it('graceful check delivers the stop as docker stop and the kubelet do', () => {
+    expect(CHECK_RUN_OPTIONS.find((s) => s.key === 'killMode')!.default).toContain(`${check.run.policy.killMode}, as docker stop delivers a stop`);
+    expect(check.run.policy.killMode).toBe(PRESETS.docker.deliveryMode);
+    expect(check.run.policy.killMode).toBe(PRESETS.kubernetes.deliveryMode);
+    expect(check.run.policy.killMode).not.toBe(run.policy.killMode);
   });
 });

@@ -191,6 +191,8 @@ it("docs/platforms.md's examples state the presets' deadlines", () => {
   expect(flat(doc)).toContain(`within Docker's ${PRESETS.docker.budgetMs / 1000} s`);
   expect(doc).toContain(`terminationGracePeriodSeconds: ${PRESETS.kubernetes.budgetMs / 1000}   # the preset gives the app ${PRESETS.kubernetes.timeoutMs / 1000} s of it`);
   expect(flat(doc)).toContain(`against the ${PRESETS.kubernetes.timeoutMs / 1000} s grace period`);
+  const auto = PRESETS.kubernetes.autoDelay;
+  expect(flat(doc)).toContain(`has come for ${auto.quietMs / 1000} s (at least ${auto.floorMs / 1000} s, at most ${auto.capMs / 1000} s;`);
   expect(doc).toContain(`TimeoutStopSec=${PRESETS.systemd.budgetMs / 1000}\n`);
 });
 
@@ -277,6 +279,10 @@ describe('links', () => {
 });
 
 describe('README', () => {
+  it('is read in three minutes: 200 lines at most (the references live in docs/)', () => {
+    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(200);
+  });
+
   it('tells the two commands of the quick start', () => {
     const quick = section(readme, 'Quick start');
     expect(quick).toContain('npm install');

@@ -12,11 +12,11 @@ import { tablesIn } from '../../scripts/doc-tables.js';
 import { ROOT } from '../e2e/harness.js';
 
 const doc = readFileSync(join(ROOT, 'docs/reload.md'), 'utf8');
-const RELOAD_KEYS = ['listen', 'listenPid', 'control', 'reloadSignal'];
+const RELOAD_KEYS = ['listen', 'listenPid', 'control', 'reloadSignal', 'instances'];
 
 it('documents each reload option of run and check, with its variable', () => {
   const specs = [...RUN_OPTIONS.filter((o) => RELOAD_KEYS.includes(o.key)), ...CHECK_OPTIONS.filter((o) => o.key === 'reload')];
-  expect(specs).toHaveLength(5);
+  expect(specs).toHaveLength(6);
   for (const spec of specs) {
     expect(doc).toContain(`\`${spec.flags}\``);
     expect(doc).toContain(`\`${spec.env}\``);

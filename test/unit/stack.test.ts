@@ -388,3 +388,106 @@ describe('the graph, at load', () => {
     expect(bounceSet('db', p)).toEqual(['api', 'web']);
   });
 });
+
+describe('commands (graceful ctl)', () => {
+  // redis <- api <- worker (restart: true), and web on api (restart: false); all restart always.
+  const steered = (): StackPolicy => ({
+    processes: [
+      proc('redis', [], { restart: always() }),
+      proc('api', [dep('redis')], { restart: always() }),
+      proc('worker', [dep('api', 'ready', true)], { restart: always() }),
+      proc('web', [dep('api')], { restart: always() }),
+    ],
+    exitWith: null,
+    deadlineMs: null,
+  });
+  const running = (): StackSim => {
+    const sim = new StackSim(steered());
+    sim.at(10).up('redis').at(20).up('api').at(30).up('worker').up('web');
+    sim.log.length = 0;
+    return sim;
+  };
+  let client = 0;
+  const ask = (sim: StackSim, command: Extract<StackEvent, { type: 'command' }>['command']) => {
+    const answer = sim.feed({ type: 'command', command, client: ++client }).find((a) => a.type === 'answer');
+    return answer?.type === 'answer' ? answer.outcome : null;
+  };
+
+  it('stop is refused while processes that depend on it run, naming them', () => {
+    const sim = running();
+    expect(ask(sim, { kind: 'stop', name: 'api', dependents: false })).toEqual({ kind: 'refused', refusal: { kind: 'dependents', name: 'api', running: ['worker', 'web'] } });
+    expect(sim.moves()).toEqual([]);
+  });
+
+  it('stop with dependents stops them first, in reverse order; the stopped ones are held, not restarted by their policy', () => {
+    const sim = running();
+    sim.at(100);
+    expect(ask(sim, { kind: 'stop', name: 'redis', dependents: true })).toEqual({ kind: 'accepted', stops: ['worker', 'web', 'api', 'redis'], starts: [] });
+    expect(sim.moves()).toEqual(['100 stop worker', '100 stop web']);
+    sim.at(150).end('worker').end('web');
+    expect(sim.moves().slice(2)).toEqual(['150 stop api']);
+    sim.at(200).end('api');
+    sim.at(250).end('redis');
+    expect(sim.moves().slice(3)).toEqual(['200 stop redis']);
+    // Held: nothing starts again, however long; the stack is still up.
+    sim.at(10_000);
+    expect(sim.moves()).toHaveLength(4);
+    expect(sim.state.phase.kind).toBe('up');
+    expect(Object.values(sim.state.procs).map((p) => [p.state.kind, p.held])).toEqual(Array(4).fill(['waiting', true]));
+  });
+
+  it('start starts it and what it needs that was stopped, in order; the others stay stopped', () => {
+    const sim = running();
+    ask(sim, { kind: 'stop', name: 'redis', dependents: true });
+    sim.end('worker').end('web').end('api').end('redis');
+    sim.log.length = 0;
+    sim.at(500);
+    expect(ask(sim, { kind: 'start', name: 'api' })).toEqual({ kind: 'accepted', stops: [], starts: ['redis', 'api'] });
+    expect(sim.moves()).toEqual(['500 start redis']);
+    sim.at(520).up('redis');
+    expect(sim.moves()).toEqual(['500 start redis', '520 start api']);
+    sim.at(540).up('api');
+    expect(sim.moves()).toHaveLength(2);
+    expect(sim.state.procs.worker!.held).toBe(true);
+  });
+
+  it('restart: its restart: true dependents stop first and follow it; the others keep running; its policy history is untouched', () => {
+    const sim = running();
+    sim.at(1000);
+    expect(ask(sim, { kind: 'restart', name: 'api' })).toEqual({ kind: 'accepted', stops: ['worker', 'api'], starts: ['api', 'worker'] });
+    expect(sim.moves()).toEqual(['1000 stop worker']);
+    sim.at(1050).end('worker');
+    expect(sim.moves()).toEqual(['1000 stop worker', '1050 stop api']);
+    sim.at(1100).end('api');
+    expect(sim.moves()).toEqual(['1000 stop worker', '1050 stop api', '1100 start api']);
+    sim.at(1200).up('api');
+    expect(sim.moves().at(-1)).toBe('1200 start worker');
+    expect(sim.state.procs.web!.state.kind).toBe('running');
+    expect(sim.state.procs.api!.history).toEqual([]);
+    expect(sim.state.procs.api!.starts).toBe(2);
+  });
+
+  it('refuses with the reason: unknown, not running, running, busy, and anything while the stack stops', () => {
+    const sim = running();
+    expect(ask(sim, { kind: 'restart', name: 'nope' })).toEqual({ kind: 'refused', refusal: { kind: 'unknown', name: 'nope' } });
+    expect(ask(sim, { kind: 'start', name: 'web' })).toEqual({ kind: 'refused', refusal: { kind: 'running', name: 'web' } });
+    ask(sim, { kind: 'stop', name: 'web', dependents: false });
+    expect(ask(sim, { kind: 'stop', name: 'web', dependents: false })).toEqual({ kind: 'refused', refusal: { kind: 'busy', name: 'web' } });
+    sim.end('web');
+    expect(ask(sim, { kind: 'stop', name: 'web', dependents: false })).toEqual({ kind: 'refused', refusal: { kind: 'not-running', name: 'web', state: 'held' } });
+    sim.feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    expect(ask(sim, { kind: 'start', name: 'web' })).toEqual({ kind: 'refused', refusal: { kind: 'stopping' } });
+  });
+
+  it('restart of a stopped process starts it; a stop during its restart delay holds it', () => {
+    const sim = running();
+    sim.at(100).end('web', 1, null, 30);
+    expect(sim.state.procs.web!.state.kind).toBe('restarting');
+    expect(ask(sim, { kind: 'stop', name: 'web', dependents: false })).toEqual({ kind: 'accepted', stops: [], starts: [] });
+    expect(sim.timers.has('web')).toBe(false);
+    sim.at(5000);
+    expect(sim.moves()).toEqual([]);
+    expect(ask(sim, { kind: 'restart', name: 'web' })).toEqual({ kind: 'accepted', stops: [], starts: ['web'] });
+    expect(sim.moves()).toEqual(['5000 start web']);
+  });
+});

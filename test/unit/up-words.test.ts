@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { liveRows } from '../../src/commands/up/live.js';
-import { endLine, openingLine, stackLines, type ProgramRuns } from '../../src/commands/up/narration.js';
+import { acceptedLine, endLine, openingLine, refusalText, stackLines, stateWord, statusTable, type ProgramRuns } from '../../src/commands/up/narration.js';
 import type { UpOptions } from '../../src/commands/up/options.js';
 import { stackVerdict } from '../../src/commands/up/stack-check.js';
 import { loadStack, type Stack } from '../../src/commands/up/stackfile.js';
@@ -207,6 +207,49 @@ describe('the live area while the stack stops', () => {
       'kv   SIGTERM sent, 5s left',
       'db   SIGTERM sent, 10s left',
       'api  stopped in 300ms [clean]',
+    ]);
+  });
+});
+
+describe('graceful ctl: its lines, the status words and the live area in step', () => {
+  it('a stop refused, then accepted: the lines say what and why; status and the live area say the process is held', () => {
+    const s = new Stage(STACK, { deadlineMs: 15_000, deadlineFrom: '--timeout' });
+    s.at(5).up('kv').at(6).up('db').at(90).up('api');
+    const answer = (command: Extract<StackEvent, { type: 'command' }>['command']) => {
+      const { state, actions } = stepStack(s.state, { type: 'command', at: s.now, command, client: 1 }, s.policy);
+      const a = actions.find((x) => x.type === 'answer');
+      return { state, actions, a: a?.type === 'answer' ? a : null };
+    };
+    const refused = answer({ kind: 'stop', name: 'db', dependents: false }).a!;
+    expect(refused.outcome.kind).toBe('refused');
+    if (refused.outcome.kind === 'refused') expect(refusalText(refused.outcome.refusal, ['kv', 'db', 'api'])).toBe('api depends on db and runs: stop it first, or give --with-dependents to stop it before db');
+    const accepted = answer({ kind: 'stop', name: 'db', dependents: true }).a!;
+    expect(accepted.outcome).toEqual({ kind: 'accepted', stops: ['api', 'db'], starts: [] });
+    if (accepted.outcome.kind === 'accepted') expect(acceptedLine(accepted.command, accepted.outcome.stops, accepted.outcome.starts)).toBe('graceful ctl stop db --with-dependents: stopping api, then db');
+    s.at(100).feed({ type: 'command', command: { kind: 'stop', name: 'db', dependents: true }, client: 2 });
+    expect(stateWord(s.state, 'api', s.policy)).toBe('stopping (graceful ctl)');
+    s.at(150).exits('api');
+    s.at(300).exits('db');
+    expect(['kv', 'db', 'api'].map((n) => stateWord(s.state, n, s.policy))).toEqual(['running', 'stopped (graceful ctl)', 'stopped (graceful ctl)']);
+    // The stack's own stop: the live area says the same of them.
+    s.at(1000).feed({ type: 'stop-requested', signal: 'SIGTERM' });
+    s.at(1100);
+    expect(s.live()).toEqual([
+      'stopping the stack (SIGTERM received): 100ms, 15s left of the deadline, Ctrl+C again to force',
+      'kv   SIGTERM sent, 5s left',
+      'db   stopped (graceful ctl stop)',
+      'api  stopped (graceful ctl stop)',
+    ]);
+  });
+
+  it('graceful ctl status as a table', () => {
+    expect(statusTable([
+      { name: 'db', state: 'ready', pid: 41, ready: true, uptimeMs: 61_000, restarts: 0 },
+      { name: 'worker', state: 'stopped (graceful ctl)', pid: null, ready: null, uptimeMs: null, restarts: 2 },
+    ])).toEqual([
+      'NAME    STATE                   PID  READY  UPTIME  RESTARTS',
+      'db      ready                   41   yes    1m01s   0',
+      'worker  stopped (graceful ctl)  -    -      -       2',
     ]);
   });
 });

@@ -7,12 +7,25 @@ import { fileURLToPath } from 'node:url';
 
 export type Bundle = 'check-preload.cjs' | 'stream-worker.cjs';
 
-// The path of one of them. import.meta.url is the bundle's __filename (dist/cli.cjs), or this
+// The directory they are in. import.meta.url is the bundle's __filename (dist/cli.cjs), or this
 // file (src/commands/check/) when the sources are run as they are: dist/ is then at the root.
-export function bundlePath(name: Bundle): string {
+// The standalone executable writes them into a private dist/ of its own (scripts/sea-main.cjs).
+export function distDir(): string {
   const here = import.meta.url.startsWith('file:') ? fileURLToPath(import.meta.url) : import.meta.url;
-  const dist = basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', '..', '..', 'dist');
-  return join(dist, name);
+  return basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), '..', '..', '..', 'dist');
+}
+
+// The path of one of them.
+export function bundlePath(name: Bundle): string {
+  return join(distDir(), name);
+}
+
+// In the standalone executable, graceful's node runs no script of its own: the audit's node
+// shim and keeper are a hidden mode of the executable instead (scripts/sea-main.cjs).
+export const SEA_AUDIT_SHIM = '__audit-shim';
+export function inExecutable(): boolean {
+  const sea = (process as { getBuiltinModule?: (id: string) => { isSea?: () => boolean } | undefined }).getBuiltinModule?.('node:sea');
+  return sea?.isSea?.() === true;
 }
 
 // The environment that loads the preload into the Node programs of the tree, each writing

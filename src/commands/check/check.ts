@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { preloadEnv } from './bundles.js';
-import { initialObservations, loadThenStop, observeAfter, observeKill, probeNewWork } from './observe.js';
+import { beginAudit, finishAudit, initialObservations, loadThenStop, observeAfter, observeKill, probeNewWork } from './observe.js';
 import { judge, type InflightResult } from '../../core/judge.js';
 import type { CheckOptions } from './options.js';
 import { abortedRun, checklist, checkReport, junit, runPassed, semantics, verdictLine, type CheckRun } from '../../report/checks.js';
@@ -55,8 +55,12 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
   // The preload's trace files (src/commands/check/preload.ts), one per Node process of the tree.
   const traces = mkdtempSync(join(tmpdir(), 'graceful-trace-'));
   const obs = initialObservations(options);
+  // The audit of every process first: its thread starts while the rest is set up.
+  const audit = beginAudit(runOptions.command, obs);
   const inflight: Promise<InflightResult>[] = [];
   let signalAt: number | null = null;
+  // --probe's attempts, each answered (or timed out) before the run is judged.
+  let probing: Promise<void> | null = null;
   let stopping = false;
   let after: NodeJS.Timeout | null = null;
 
@@ -67,7 +71,7 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
       beforeSignal: (reason) => {
         if (reason === 'stop' && signalAt === null) {
           signalAt = supervisor.clock.now();
-          if (options.probe) void probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
+          if (options.probe) probing = probeNewWork(options.probe, supervisor, () => signalAt!, obs, inflight);
         }
         if (reason === 'kill') observeKill(supervisor, obs);
       },
@@ -81,7 +85,7 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
         if (after) clearTimeout(after);
       },
     },
-    { trap, env: { TMPDIR: tmp, ...preloadEnv(traces) }, steps: false, observe: true },
+    { trap, env: { TMPDIR: tmp, ...preloadEnv(traces) }, steps: false, observe: true, shim: audit },
   );
   const { ui } = supervisor;
   if (round === 1) {
@@ -94,16 +98,22 @@ async function checkOnce(options: CheckOptions, round: number, trap: Trap): Prom
   async function stopWhenLoaded(): Promise<void> {
     if (stopping || supervisor.state.phase.kind !== 'running') return;
     stopping = true;
-    await loadThenStop(supervisor, options, obs, inflight);
+    await loadThenStop(supervisor, options, obs, inflight, audit);
   }
 
   const started = Date.now();
+  // The program's first trapped call waits for the audit's thread: up first (it starts in a
+  // few tens of ms, while graceful's own start goes on).
+  await audit?.ready;
   const running = supervisor.start();
   // Without --ready: stop it --after its start (the spawn is done by now).
   after = runOptions.ready ? null : setTimeout(() => void stopWhenLoaded(), options.afterMs);
   const outcome = await running;
   if (after) clearTimeout(after);
+  await probing;
   await observeAfter(outcome, obs, inflight, tmp, traces);
+  // The tree is gone: the audit's report.
+  await finishAudit(audit, obs);
 
   const { state, status, extras } = outcome;
   // --require-all: what was not run fails, saying why it was not.

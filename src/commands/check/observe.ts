@@ -1,7 +1,9 @@
 // What graceful check observes of the program besides its supervisor's facts, around the
-// stop: before it (the in-flight load, the stop signal's disposition, the sockets), during it
-// (new requests tried, the connections the kill cuts), after it (what outlived it, its
-// temporary files, its ports, the preload's trace). core/judge.ts grades them.
+// stop: from its start, the audit of every process (Linux: src/shell/audit/); before the stop
+// (the in-flight load, the stop signal's disposition, the sockets, the audit's snapshot),
+// during it (new requests tried, the connections the kill cuts), after it (what outlived it,
+// its temporary files, its ports, what the audit saw, the preload's traces). core/judge.ts
+// grades them.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InflightResult, LbRequest, Observations, ProbeAttempt } from '../../core/judge.js';
@@ -15,6 +17,10 @@ import { disposition, stillListening, tcpSockets } from '../../shell/process/ins
 import type { RunOutcome, Supervisor } from '../../shell/supervisor.js';
 import { inflightRequest, sendInflight } from './stream.js';
 import { listeningPorts } from '../../shell/probes/traffic.js';
+import { auditUnavailable, startAudit, type AuditSession } from '../../shell/audit/audit.js';
+import { servicesAt } from '../../shell/audit/services.js';
+import { runtimeDir } from '../../shell/sockets/rundir.js';
+import { distDir, inExecutable, SEA_AUDIT_SHIM } from './bundles.js';
 
 // How often --probe tries a new request after the stop signal.
 const PROBE_EVERY_MS = 50;
@@ -33,6 +39,9 @@ export function initialObservations(options: CheckOptions): Observations {
     judged: run.command.join(' '),
     trace: null,
     traceMissing: null,
+    traces: [],
+    audit: null,
+    auditMissing: null,
     readyProbe: run.ready && describeReady(run.ready),
     afterMs: run.ready ? null : options.afterMs,
     aborted: null,
@@ -51,9 +60,50 @@ export function initialObservations(options: CheckOptions): Observations {
   };
 }
 
+// The audit of every process of `command`, started first thing (its worker thread starts
+// while graceful starts, and is up before the program's first trapped call); null where it
+// cannot run here, with the one-line reason in obs.auditMissing. The supervisor spawns its
+// shim in the program's place (SupervisorOptions.shim).
+export function beginAudit(command: readonly string[], obs: Observations): AuditSession | null {
+  const dist = distDir();
+  const why = auditUnavailable(dist);
+  if (why) {
+    obs.auditMissing = why;
+    return null;
+  }
+  return startAudit(command, dist, inExecutable() ? { nodeShim: [process.execPath, SEA_AUDIT_SHIM] } : {});
+}
+
+// Once the tree is gone: what the audit saw (or why it could not see), and the services
+// listening at the peers it names.
+export async function finishAudit(session: AuditSession | null, obs: Observations): Promise<void> {
+  if (!session) return;
+  const report = await session.finish(runs);
+  if (report.refused) {
+    obs.auditMissing = report.refused;
+    return;
+  }
+  // graceful's own sockets (the status channel of graceful-supervisor/app) are not the program's connections.
+  const own = join(runtimeDir(), `${process.pid}.`);
+  for (const p of report.processes) p.outbound = p.outbound.filter((c) => !c.peer.startsWith(own));
+  const peers = report.processes.flatMap((p) => p.outbound.map((c) => c.peer));
+  obs.audit = { processes: report.processes, services: await servicesAt(peers) };
+}
+
+// Is `pid` alive (not a zombie)? For processes that outlived the tree's end.
+function runs(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
 // Just before the stop: the in-flight work (--inflight, added to `inflight`), then the
-// child's signal disposition and its sockets; then the stop, unless the run ended meanwhile.
-export async function loadThenStop(supervisor: Supervisor, options: CheckOptions, obs: Observations, inflight: Promise<InflightResult>[]): Promise<void> {
+// child's signal disposition and its sockets, and the audit's snapshot of every process's
+// listeners and the connections it serves; then the stop, unless the run ended meanwhile.
+export async function loadThenStop(supervisor: Supervisor, options: CheckOptions, obs: Observations, inflight: Promise<InflightResult>[], audit: AuditSession | null): Promise<void> {
   if (options.inflight) {
     const { results, sent } = sendInflight(options.inflight.url, options.inflight.count, REQUEST_TIMEOUT_MS);
     // When each ends: one that ended before the stop signal was not in flight at the stop.
@@ -61,6 +111,9 @@ export async function loadThenStop(supervisor: Supervisor, options: CheckOptions
     await sent;
     if (supervisor.state.phase.kind !== 'running') return;
   }
+  // The audit's snapshot (in its own thread) while this thread reads the rest: both are
+  // taken in the tens of ms before the signal, which the in-flight requests must outlast.
+  const snapshot = audit?.snapshot();
   // Behind a launcher (npm start), the program it started is the one judged: the one that
   // listens, if one does, else the first one it started.
   const pids = treePids(supervisor);
@@ -69,6 +122,8 @@ export async function loadThenStop(supervisor: Supervisor, options: CheckOptions
   const sockets = tcpSockets(pids);
   obs.tcpAtStop = sockets && sockets.filter((s) => s.state === 'established').length;
   obs.ports = sockets && [...new Set(sockets.filter((s) => s.state === 'listen').map((s) => s.port))];
+  await snapshot;
+  if (supervisor.state.phase.kind !== 'running') return;
   supervisor.stop('check');
   if (options.lbLag && obs.lbLag) lbLag.push(playLoadBalancer(options.lbLag.url, options.lbLag.ms, supervisor, obs.lbLag.requests));
 }
@@ -133,16 +188,25 @@ export async function probeNewWork(
     });
   }
   const limit = signalAt() + (inflight.length === 0 ? 1000 : REQUEST_TIMEOUT_MS);
+  // Each attempt on its own, PROBE_EVERY_MS apart, not after the previous one's answer: one
+  // that hangs (a cluster's primary handing the connection to a worker that is closing, reset
+  // when that worker exits) must not leave the rest of the window untried.
+  const pending: Promise<void>[] = [];
   while (!done && workRunning(supervisor.state) && supervisor.clock.now() < limit) {
     const afterMs = Math.round(supervisor.clock.now() - signalAt());
     const { result } = inflightRequest(url, 1000);
-    const r = await result;
-    // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
-    const outcome: ProbeAttempt['outcome'] =
-      r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
-    probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+    pending.push(
+      result.then((r) => {
+        // 503 is the refusal a load balancer understands; another 5xx is an error served to a user.
+        const outcome: ProbeAttempt['outcome'] =
+          r.error === 'ECONNREFUSED' || r.status === 503 ? 'refused' : r.status !== null && r.status < 500 ? 'accepted' : 'error';
+        probe.attempts.push({ afterMs, outcome, detail: r.status !== null ? `HTTP ${r.status}` : (r.error ?? '') });
+      }),
+    );
     await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
   }
+  await Promise.all(pending);
+  probe.attempts.sort((a, b) => a.afterMs - b.afterMs);
 }
 
 // How often the kernel's table is read for the program's listening ports after the signal.
@@ -187,8 +251,17 @@ export async function observeAfter(outcome: RunOutcome, obs: Observations, infli
   if (!process.env.KEEP_TRACE) rmSync(traces, { recursive: true, force: true }); else process.stderr.write(`traces in ${traces}\n`);
 }
 
-// The judged program (the app behind a launcher, else the main process) and its trace.
+// The preload's traces, one per Node process of the tree; the judged program's (the app
+// behind a launcher, else the main process) apart.
 function readTrace(facts: Facts, dir: string, obs: Observations): void {
+  for (const file of readdirSync(dir).filter((f) => /^\d+\.jsonl$/.test(f))) {
+    try {
+      const trace = parseTrace(readFileSync(join(dir, file), 'utf8'));
+      if (trace) obs.traces.push(trace);
+    } catch {
+      // unreadable: as if it had none
+    }
+  }
   const pid = facts.app?.pid ?? facts.pid;
   if (pid === null) {
     obs.traceMissing = 'the program did not start';
@@ -196,15 +269,10 @@ function readTrace(facts: Facts, dir: string, obs: Observations): void {
   }
   obs.judged = facts.app?.command ?? facts.command.join(' ');
   const name = `${obs.judged.split(' ')[0]!.replace(/.*\//, '').replace(/:$/, '')} (pid ${pid})`;
-  let text: string;
-  try {
-    text = readFileSync(join(dir, `${pid}.jsonl`), 'utf8');
-  } catch {
-    obs.traceMissing = `${name} is not a Node program (or it replaced NODE_OPTIONS): connections, their order and open files are observed exactly only inside Node programs, through a preload; nothing is guessed`;
-    return;
+  obs.trace = obs.traces.find((t) => t.pid === pid) ?? null;
+  if (!obs.trace) {
+    obs.traceMissing = `no trace of ${name} from graceful check's Node preload (it is loaded into Node programs that keep the NODE_OPTIONS they are given): connections, their order and open files are observed exactly, never guessed`;
   }
-  obs.trace = parseTrace(text);
-  if (!obs.trace) obs.traceMissing = `${name}: its trace could not be read`;
 }
 
 // Is the program still at work: the main process, or the app it started behind a launcher?

@@ -69,6 +69,7 @@ export function resolveCheckOptions(inputs: Inputs<CheckKey>): CheckOptions {
     if (reload > 0 && given) throw new UsageError(given.from, 'is not taken by the reload check (--reload); run the shutdown check without --reload for it');
   }
   if (reload === 0 && run.reload) {
+    if (run.reload.listen.length === 0 && run.reload.instances !== 1) throw new UsageError('--instances', 'graceful check takes --instances with --listen and --reload N (the reload check); the shutdown check runs one program as it is');
     throw new UsageError(run.reload.listen.length > 0 ? '--listen' : 'reloads', 'graceful check takes --listen with --reload N (the reload check); the shutdown check runs the program as it is');
   }
   // The load balancer's requests go where --probe's go: the program's public address.

@@ -85,8 +85,17 @@ function traceConnections(): Sockets {
     socket.__gracefulId = id;
     const entry = { socket, released: false };
     sockets.set(id, entry);
-    emit({ e: 'connect', id, peer: peerOf(args), via: callerPackage() });
-    socket.once('connect', () => emit({ e: 'connected', id, peer: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : null }));
+    const stack = callerStack();
+    emit({ e: 'connect', id, peer: peerOf(args), via: callerPackage(stack), http: httpClient(stack) });
+    socket.once('connect', () =>
+      emit({
+        e: 'connected',
+        id,
+        peer: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : null,
+        // Its own address: how graceful's audit (which sees every process from outside) knows it.
+        local: socket.localAddress ? `${socket.localAddress.replace(/^::ffff:/, '')}:${socket.localPort}` : null,
+      }),
+    );
     for (const method of ['end', 'destroy'] as const) {
       const original = socket[method] as (...a: unknown[]) => unknown;
       socket[method] = function (this: Tracked, ...a: unknown[]) {
@@ -251,13 +260,27 @@ function isGoodbye(chunk: unknown): boolean {
 
 // The package that opened a connection (pg, @redis/client, ioredis, ...): it names the service
 // when the port does not (a database on another port than its usual one).
-function callerPackage(): string | null {
+function callerPackage(stack: string): string | null {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(stack);
+  return m ? m[1]! : null;
+}
+
+// The call stack of a connect(), 40 frames deep.
+function callerStack(): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(stack);
-  return m ? m[1]! : null;
+  return stack;
+}
+
+// An HTTP client's connection: fetch()'s (Node's own undici, or the undici package's pool),
+// or an http.Agent's (node:http, whatever library drives it). Its idle keep-alive
+// connections lose nothing when the kernel closes them.
+function httpClient(stack: string): 'fetch' | 'agent' | null {
+  if (/node:internal\/deps\/undici|node_modules\/undici\//.test(stack)) return 'fetch';
+  if (/node:_http_agent|\(_http_agent\.js/.test(stack)) return 'agent';
+  return null;
 }
 
 // Where a connect() call goes: host:port, or a Unix socket's path.

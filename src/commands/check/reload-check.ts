@@ -10,7 +10,8 @@ import { EXIT } from '../../core/exit.js';
 import { graded, type Check } from '../../core/judge.js';
 import type { Reload } from '../../core/generations.js';
 import type { CheckOptions } from './options.js';
-import { Coordinator } from '../run/generations.js';
+import { Coordinator, instanceName } from '../run/generations.js';
+import { watchUnready, type Unready } from './unready.js';
 import { human, describeCommand } from '../../report/human.js';
 import { writeJson, checkOutputPath } from '../../report/files.js';
 import { say } from '../../shell/ui/output.js';
@@ -33,7 +34,7 @@ const DRAIN_SLACK_MS = 5000;
 export const RELOAD_CHECK_SCHEMA = 'graceful.reload-check/v1';
 
 /** The checks of a reload check, in their order. */
-type ReloadCheck = Check<'reloads' | 'requests' | 'inflight' | 'drains' | 'final-stop'>;
+type ReloadCheck = Check<'reloads' | 'requests' | 'served-before-ready' | 'inflight' | 'drains' | 'final-stop'>;
 
 /** An in-flight request: how it ended, when, and the reload it was sent before. */
 type Inflight = InflightOutcome & { at: number; reload: number };
@@ -41,15 +42,15 @@ type Inflight = InflightOutcome & { at: number; reload: number };
 // Runs the check; resolves with graceful's exit status (0 passed, 1 failed, 128+n aborted).
 export async function checkReloads(options: CheckOptions): Promise<number> {
   const run = options.run;
-  const exited = new Map<number, () => void>();
-  const gone = (n: number) => new Promise<void>((resolve) => exited.set(n, resolve));
+  const exited = new Map<string, () => void>();
+  const gone = (n: number, instance: number) => new Promise<void>((resolve) => exited.set(`${n}.${instance}`, resolve));
   let firstReady!: () => void;
   const ready = new Promise<void>((resolve) => (firstReady = resolve));
   const coordinator: Coordinator = new Coordinator(
     run,
     {
       ready: () => firstReady(),
-      exited: (n) => exited.get(n)?.(),
+      exited: (n, _outcome, instance) => exited.get(`${n}.${instance}`)?.(),
     },
     'check',
   );
@@ -60,7 +61,7 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
   const done = coordinator.run();
   const ended = await Promise.race([ready.then(() => false), done.then(() => true)]);
   const target = coordinator.sockets?.sockets.find((s) => s.target !== null)?.target ?? null;
-  const load = !ended && target ? await reloadUnderStream(coordinator, options, target, gone) : { reloads: [], inflight: [], stats: null };
+  const load = !ended && target ? await reloadUnderStream(coordinator, options, target, gone) : { reloads: [], inflight: [], stats: null, unready: undefined };
   const { reloads, stats } = load;
   const inflightResults = await Promise.all(load.inflight);
   coordinator.stop('check');
@@ -70,12 +71,13 @@ export async function checkReloads(options: CheckOptions): Promise<number> {
 
   const stoppedBy = coordinator.stoppedBy;
   const verdicts = judgeReloads(coordinator, options.reload, reloads, stats, target === null);
+  if (load.unready !== undefined) verdicts.splice(2, 0, unreadyCheck(coordinator, load.unready));
   if (options.inflight) verdicts.splice(2, 0, inflightCheck(options.inflight, inflightResults, reloads));
-  const ok = stoppedBy === null && verdicts.every((v) => v.ok);
+  const ok = stoppedBy === null && verdicts.every((v) => v.ok !== false);
   const where = coordinator.sockets?.sockets.find((s) => s.target !== null)?.address ?? 'the held socket';
   say(`${ui.paint.dim('graceful:')} reload check of ${describeCommand(run.command)}: ${options.reload} reload(s) under a stream of requests to ${where} (${KEEP_ALIVE_CLIENTS} kept-alive connections, ${NEW_CONNECTION_CLIENTS} clients opening one per request)\n`);
   const width = Math.max(...verdicts.map((v) => v.name.length));
-  for (const v of verdicts) say(`  ${v.ok ? ui.paint.good('ok  ') : ui.paint.bad('FAIL')}  ${v.name.padEnd(width)}  ${v.detail}\n`);
+  for (const v of verdicts) say(`  ${v.ok ? ui.paint.good('ok  ') : v.ok === null ? 'n/a ' : ui.paint.bad('FAIL')}  ${v.name.padEnd(width)}  ${v.detail}\n`);
   if (stats) {
     const during = reloadAt(coordinator.state.reloads, stats.longestPauseAt);
     say(`  longest pause in service ${human(stats.longestPauseMs)}${during ? ` (during reload ${during})` : ''}; slowest request ${human(stats.slowestMs)}\n`);
@@ -104,13 +106,15 @@ async function reloadUnderStream(
   coordinator: Coordinator,
   options: CheckOptions,
   target: StreamTarget,
-  gone: (n: number) => Promise<void>,
-): Promise<{ reloads: Reload[]; inflight: Promise<Inflight>[]; stats: StreamStats }> {
+  gone: (n: number, instance: number) => Promise<void>,
+): Promise<{ reloads: Reload[]; inflight: Promise<Inflight>[]; stats: StreamStats; unready: Unready[] | null | undefined }> {
   const { clock } = coordinator;
   const reloads: Reload[] = [];
   const inflight: Promise<Inflight>[] = [];
   const aborted = () => coordinator.state.phase.kind === 'stopping' || coordinator.state.phase.kind === 'done';
   const stream = streamWorker(target, { keepAlive: KEEP_ALIVE_CLIENTS, fresh: NEW_CONNECTION_CLIENTS });
+  // A TCP socket's port: its connections can be told apart by who accepted them.
+  const unready = target.kind === 'tcp' ? watchUnready(target.port, () => coordinator.state, clock.now) : null;
   // Answered requests that show the program serves (the new generation, after a switch).
   const settle = async () => {
     const from = stream.answered();
@@ -130,14 +134,24 @@ async function reloadUnderStream(
     reloads.push(reload);
     if (reload.outcome !== 'switched') continue;
     // Each reload to its end: the replaced generation drained (or its grace period and more passed).
-    const old = reload.replaces;
-    if (old !== null && coordinator.supervisor(old)) {
+    const old = reload.replacing.filter((s) => coordinator.supervisor(s.n, s.instance));
+    if (old.length > 0) {
       const ceiling = new Promise<void>((r) => setTimeout(r, options.run.policy.timeoutMs + DRAIN_SLACK_MS).unref());
-      await Promise.race([gone(old), ceiling]);
+      await Promise.race([Promise.all(old.map((s) => gone(s.n, s.instance))), ceiling]);
     }
     await settle();
   }
-  return { reloads, inflight, stats: await stream.stop() };
+  const stats = await stream.stop();
+  return { reloads, inflight, stats, unready: unready ? await unready.stop() : undefined };
+}
+
+// Did an instance take connections before it was ready (unready.ts)?
+function unreadyCheck(coordinator: Coordinator, seen: Unready[] | null): ReloadCheck {
+  if (seen === null) return graded('served-before-ready', null, "not checked: the kernel's table of connections cannot be read here (Linux and the FFI only)");
+  if (seen.length === 0) return graded('served-before-ready', true, 'no connection was accepted by a generation before it was ready (read every 10 ms while one started)');
+  const total = seen.reduce((s, u) => s + u.connections, 0);
+  const each = seen.map((u) => `${instanceName(coordinator.state, u.generation, u.instance)} (pid ${u.pid}) accepted ${u.connections} from +${human(u.firstAfterMs)}, ${u.readyAfterMs === null ? 'never ready' : `ready at +${human(u.readyAfterMs)}`}`);
+  return graded('served-before-ready', false, `${total} connection(s) accepted by a generation that was not ready: ${each.join('; ')}; take the socket (listen({ fd: 3 }), accept) only once the program can serve: the backlog holds the connections until then (docs/reload.md#serving-before-ready)`);
 }
 
 // --inflight: did the requests sent before each reload complete while their generation drained?
@@ -198,21 +212,26 @@ function judgeReloads(coordinator: Coordinator, wanted: number, reloads: readonl
       : graded('requests', false, `${stats.failed} of ${stats.requests} failed (${tally(stats.failures.map((f) => `${f.error} on ${f.kind}`))}); the first at +${human(stats.failures[0]!.at - (reloads[0]?.requestedAt ?? stats.failures[0]!.at))} from the first reload`);
   // Every generation replaced by a reload must have stopped cleanly: the old one drains.
   const retired = state.generations.filter((g) => g.retiredAt !== null);
-  const verdictOf = (n: number) => {
-    const f = coordinator.factsOf(n);
+  const verdictOf = (n: number, instance: number) => {
+    const f = coordinator.factsOf(n, instance);
     return f ? timeline(f, coordinator.options.policy) : null;
   };
-  const unclean = retired.filter((g) => verdictOf(g.n)?.verdict !== 'clean');
-  const drainMs = retired.map((g) => verdictOf(g.n)?.shutdownMs ?? 0);
+  const unclean = retired.filter((g) => verdictOf(g.n, g.instance)?.verdict !== 'clean');
+  const drainMs = retired.map((g) => verdictOf(g.n, g.instance)?.shutdownMs ?? 0);
+  const name = (g: { n: number; instance: number }) => instanceName(state, g.n, g.instance);
   const drains: ReloadCheck =
     retired.length === 0
       ? graded('drains', true, 'no generation was replaced')
       : unclean.length === 0
-        ? graded('drains', true, `${retired.length} replaced generation(s) stopped cleanly, in ${spread(drainMs)}`)
-        : graded('drains', false, unclean.map((g) => `generation ${g.n} (pid ${g.pid}): ${verdictOf(g.n)?.verdict ?? 'still running'}`).join('; '));
-  const last = state.generations.filter((g) => g.retiredAt === null).at(-1);
-  const lastVerdict = last ? verdictOf(last.n) : null;
-  const finalStop = graded('final-stop', lastVerdict?.verdict === 'clean', last ? `generation ${last.n} (pid ${last.pid}): ${lastVerdict?.verdict ?? 'unknown'}${lastVerdict?.shutdownMs != null ? ` in ${human(lastVerdict.shutdownMs)}` : ''}` : 'no generation ran');
+        ? graded('drains', true, `${retired.length} replaced ${state.instances > 1 ? 'instance' : 'generation'}(s) stopped cleanly, in ${spread(drainMs)}`)
+        : graded('drains', false, unclean.map((g) => `${name(g)} (pid ${g.pid}): ${verdictOf(g.n, g.instance)?.verdict ?? 'still running'}`).join('; '));
+  // The instances that served to the end: each must stop cleanly at the final stop.
+  const lastN = state.generations.filter((g) => g.retiredAt === null && g.pid !== null).at(-1)?.n;
+  const finals = state.generations.filter((g) => g.retiredAt === null && g.pid !== null && (state.instances > 1 ? g.readyAt !== null || g.n === lastN : g.n === lastN));
+  const finalVerdicts = finals.map((g) => ({ g, v: verdictOf(g.n, g.instance) }));
+  const finalOk = finals.length > 0 && finalVerdicts.every((f) => f.v?.verdict === 'clean');
+  const finalDetail = finalVerdicts.map(({ g, v }) => `${name(g)} (pid ${g.pid}): ${v?.verdict ?? 'unknown'}${v?.shutdownMs != null ? ` in ${human(v.shutdownMs)}` : ''}`).join('; ');
+  const finalStop = graded('final-stop', finalOk, finals.length > 0 ? finalDetail : 'no generation ran');
   return [graded('reloads', switched.length === wanted, reloadDetail), requests, drains, finalStop];
 }
 

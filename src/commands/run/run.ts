@@ -17,6 +17,8 @@ import { startMonitor, type Monitor, type ResourceStats } from '../../shell/proc
 import { Supervisor, type RunOutcome } from '../../shell/supervisor.js';
 import { Trap } from '../../shell/trap.js';
 import { systemClock } from '../../shell/clock.js';
+import type { Manager } from '../../shell/sockets/manager.js';
+import { say } from '../../shell/ui/output.js';
 
 /** A run's facts, with its clock's way to wall-clock time. */
 interface RunFacts {
@@ -46,6 +48,9 @@ export async function run(options: RunOptions): Promise<number> {
   // Reloads on (--listen, --control): generations under a coordinator, loaded only then.
   if (options.reload) return (await import('./generations.js')).runGenerations(options);
   const { restart } = options.lifecycle;
+  // A service manager above graceful (systemd's Type=notify): told what the program does.
+  // Its module is loaded only then; without NOTIFY_SOCKET this costs one look at the variable.
+  const manager = process.env.NOTIFY_SOCKET !== undefined ? await serviceManager(options) : null;
   // The process's signal handlers: each run's supervisor, then each restart delay, in turn.
   const trap = new Trap(systemClock().now);
   let history: RunRecord[] = [];
@@ -69,12 +74,13 @@ export async function run(options: RunOptions): Promise<number> {
     // The stop that ends graceful, seen by one more scrape (--final-scrape).
     await health?.finalScrape(options.lifecycle.finalScrapeMs);
     health?.close();
+    manager?.link.close();
     return status;
   };
 
   for (let round = 1; ; round++) {
     const trace = tracer?.newRun() ?? null;
-    const { supervisor, stopMonitor } = superviseOnce(options, trap, health, trace ? tracer!.env(trace) : undefined);
+    const { supervisor, stopMonitor } = superviseOnce(options, trap, health, manager, trace ? tracer!.env(trace) : undefined);
     current = supervisor;
     const { ui } = supervisor;
     if (round === 1) {
@@ -105,7 +111,9 @@ export async function run(options: RunOptions): Promise<number> {
       return finish({ ...ending, why: restart.mode === 'no' ? null : { gaveUp, why } });
     }
     health?.metrics.restarted(restartReason(record.trigger, record.status));
-    ui.info(restartLine(options, facts, record, decision.delayMs, round), 'restarting', { pid: facts.pid, reason: restartReason(record.trigger, record.status), exitCode: facts.exit?.code ?? null, exitSignal: facts.exit?.signal ?? null, uptimeMs: Math.round(record.endedAt - record.startedAt), delayMs: Math.round(decision.delayMs), restart: round });
+    const line = restartLine(options, facts, record, decision.delayMs, round);
+    manager?.link.status(line);
+    ui.info(line, 'restarting', { pid: facts.pid, reason: restartReason(record.trigger, record.status), exitCode: facts.exit?.code ?? null, exitSignal: facts.exit?.signal ?? null, uptimeMs: Math.round(record.endedAt - record.startedAt), delayMs: Math.round(decision.delayMs), restart: round });
     waiting = true;
     const stopped = await restartDelay(decision.delayMs, trap, options.interactive);
     waiting = false;
@@ -141,9 +149,22 @@ function runningNow(supervisor: Supervisor | null, waiting: boolean): number {
   return !waiting && facts?.pid != null && facts.exit === null ? 1 : 0;
 }
 
+// The service manager above graceful, from NOTIFY_SOCKET (which the child then does not
+// inherit); null, said in one line, when it cannot be told.
+async function serviceManager(options: RunOptions): Promise<Manager | null> {
+  const { openManager, ChildWatchdog } = await import('../../shell/sockets/manager.js');
+  const warn = (line: string) => {
+    if (!options.quiet) say(`graceful: warning: ${line}\n`);
+  };
+  const link = openManager(warn);
+  if (typeof link === 'string') warn(link);
+  if (typeof link === 'string' || !link) return null;
+  return { link, readiness: options.ready ? 'ready' : 'spawn', watchChild: (ms, missed) => new ChildWatchdog(ms, missed) };
+}
+
 // One run's supervisor, with its resource monitor (--max-memory, --stats) started with the
 // child: over the limit, the run is stopped through the supervisor's one shutdown sequence.
-function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null, env?: Record<string, string>): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
+function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null, manager: Manager | null, env?: Record<string, string>): { supervisor: Supervisor; stopMonitor: () => ResourceStats | null } {
   const { lifecycle } = options;
   let monitor: Monitor | null = null;
   const supervisor: Supervisor = new Supervisor(options, {
@@ -158,7 +179,7 @@ function superviseOnce(options: RunOptions, trap: Trap, health: Endpoint | null,
         supervisor.stop('memory-limit');
       });
     },
-  }, { trap, env });
+  }, { trap, env, manager });
   return { supervisor, stopMonitor: () => (monitor as Monitor | null)?.stop() ?? null };
 }
 
@@ -177,7 +198,7 @@ function recordOf(outcome: RunOutcome, now: () => number): RunRecord {
 function restartLine(options: RunOptions, facts: Facts, record: RunRecord, delayMs: number, round: number): string {
   const { restart } = options.lifecycle;
   const how = facts.exit?.signal ? `died of ${facts.exit.signal}` : `exited with code ${facts.exit?.code}`;
-  const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : '';
+  const cause = record.trigger === 'memory-limit' ? ' (stopped: over --max-memory)' : record.trigger === 'ready-timeout' ? ' (stopped: not ready in time)' : record.trigger === 'watchdog' ? ' (stopped: missed its watchdog)' : '';
   const unstable = isUnstable(record, restart) ? `, an unstable start (under --min-uptime ${formatDuration(restart.minUptimeMs)})` : '';
   return `${describeCommand(options.command)} (pid ${facts.pid}) ${how}${cause} after ${human(record.endedAt - record.startedAt)}${unstable}; restarting in ${human(delayMs)} (restart ${round})`;
 }

@@ -5,12 +5,12 @@
 // its output's prefix and its lines' place in the stack's display (display.ts); it keeps
 // what the end of the stack needs: each program's runs, the order things happened in, when
 // the stop began and ended.
-import { initialStack, startStack, stepStack, type StackAction, type StackEvent, type StackPolicy, type StackState } from '../../core/stack.js';
+import { initialStack, isDown, isUp, startStack, stepStack, type StackAction, type StackCommand, type StackEvent, type StackPolicy, type StackState } from '../../core/stack.js';
 import { EXIT } from '../../core/exit.js';
 import type { State, StopTrigger } from '../../core/types.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { formatSize } from '../../config/parse.js';
-import { describeCommand, humanSize, summaryFields, summaryLine } from '../../report/human.js';
+import { describeCommand, human, humanSize, summaryFields, summaryLine } from '../../report/human.js';
 import { REPORTED_RUNS } from '../../report/json.js';
 import type { ProcessRun, StackReportInput } from '../../report/stack.js';
 import { systemClock } from '../../shell/clock.js';
@@ -20,7 +20,9 @@ import { Trap } from '../../shell/trap.js';
 import { fdStream } from '../../shell/ui/output.js';
 import { ProcessUi, type StackUi } from './display.js';
 import { liveRows } from './live.js';
-import { openingLine, stackLines, stopBegan } from './narration.js';
+import { acceptedLine, describeCommandOf, openingLine, refusalText, stackLines, stateWord, stopBegan, type StatusRow } from './narration.js';
+import type { ControlClient } from '../../shell/sockets/control.js';
+import { nestedControlPath, nestedRun } from './nested.js';
 import type { UpOptions } from './options.js';
 import type { Endpoint, Health } from '../../shell/probes/health.js';
 import { reapedSoFar } from '../../shell/process/pid1.js';
@@ -53,7 +55,7 @@ export class StackCoordinator {
   /** The stack's start, on its clock. */
   readonly startedAt: number;
   /** When each program started, was ready, was asked to stop and ended (the report's `order`). */
-  readonly order: StackReportInput['order'] = { started: [], ready: [], stopRequested: [], ended: [] };
+  readonly order: StackReportInput['order'] = { started: [], ready: [], stopRequested: [], ended: [], commands: [] };
   #state: StackState;
   #outPrefix: Record<string, string> = {};
   #errPrefix: Record<string, string> = {};
@@ -68,6 +70,9 @@ export class StackCoordinator {
   health: Endpoint | null = null;
   /** Traces (the OpenTelemetry environment): each program's runs, or null. */
   tracer: Tracer | null = null;
+  /** graceful ctl clients, by id: waiting for their command's answer, then for what it asked to be done. */
+  readonly #clients = new Map<number, { client: ControlClient; command: StackCommand; goal: { down: string[]; up: string[] } | null; at: number }>();
+  #nextClient = 1;
   #finish!: (status: number) => void;
   readonly #finished = new Promise<number>((resolve) => (this.#finish = resolve));
 
@@ -146,6 +151,103 @@ export class StackCoordinator {
     return status;
   }
 
+  // graceful ctl: a command for the stack's machine; the client hears the outcome once what
+  // it asked for is done (stopped, up again), or at once if it was refused.
+  command(command: StackCommand, client: ControlClient): void {
+    const id = this.#nextClient++;
+    this.#clients.set(id, { client, command, goal: null, at: this.clock.now() });
+    this.#feed({ type: 'command', at: this.clock.now(), command, client: id });
+  }
+
+  // graceful ctl scale and reload: passed on to the program's own graceful run (`listen:`),
+  // its answer relayed.
+  forward(name: string, verb: 'scale' | 'reload', args: string[], client: ControlClient): void {
+    const refuse = (why: string) => {
+      const line = `graceful ctl ${verb} ${name}: refused: ${why}`;
+      this.display.warn(null, line);
+      this.order.commands.push({ name, at: this.clock.now(), command: verb, outcome: 'refused' });
+      client.end({ ok: false, refused: true, line });
+    };
+    const p = this.programs.get(name);
+    if (!p) return refuse(`no process ${JSON.stringify(name)} in the stack (${[...this.programs.keys()].join(', ')})`);
+    if (!p.entry.run.reload) return refuse(`${name} has no listen: in the stack file; ${verb} needs graceful to hold its socket (listen: tcp://HOST:PORT, and instances: N)`);
+    const facts = p.supervisor?.state.facts;
+    if (this.#state.phase.kind !== 'up') return refuse('the stack is stopping');
+    if (!facts || facts.pid === null || facts.exit !== null) return refuse(`${name} is not running (${stateWord(this.#state, name, this.policy)})`);
+    const path = nestedControlPath(process.pid, [...this.programs.keys()].indexOf(name));
+    this.display.info(name, `graceful ctl ${verb} ${name}${args.length ? ` ${args.join(' ')}` : ''}: asking its graceful run (pid ${facts.pid})`);
+    const { connect } = process.getBuiltinModule('node:net');
+    const socket = connect(path);
+    let text = '';
+    let last: { outcome?: string; line?: string; error?: string; ok?: boolean } | null = null;
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(`${verb} ${args.join(' ')}\n`));
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
+        try {
+          last = JSON.parse(text.slice(0, nl));
+        } catch {
+          last = { error: 'an answer graceful ctl does not understand' };
+        }
+        text = text.slice(nl + 1);
+      }
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => client.end({ ok: false, line: `graceful ctl ${verb} ${name}: failed: cannot reach its graceful run (${error.code ?? error.message})` }));
+    socket.once('close', (hadError) => {
+      if (hadError) return;
+      const a = last as { outcome?: string; line?: string; error?: string; ok?: boolean } | null;
+      const ok = a !== null && !a.error && (a.ok === true || a.outcome === 'switched');
+      const line = `graceful ctl ${verb} ${name}: ${a?.error ?? a?.line ?? 'no answer'}`;
+      this.display.info(name, line);
+      this.order.commands.push({ name, at: this.clock.now(), command: verb, outcome: ok ? 'done' : 'failed' });
+      client.end({ ok, line });
+    });
+  }
+
+  // graceful ctl status: each program's state, pid, readiness, uptime and restarts.
+  status(): StatusRow[] {
+    const now = this.clock.now();
+    return [...this.programs.values()].map((p) => {
+      const name = p.entry.name;
+      const facts = p.supervisor?.state.facts ?? null;
+      const live = facts !== null && facts.pid !== null && facts.exit === null;
+      const proc = this.#state.procs[name]!;
+      return {
+        name,
+        state: stateWord(this.#state, name, this.policy),
+        pid: live ? facts!.pid : null,
+        ready: live && p.entry.run.ready !== null ? facts!.readyAt !== null : null,
+        uptimeMs: live && facts!.startedAt !== null ? Math.round(now - facts!.startedAt) : null,
+        restarts: Math.max(0, proc.starts - 1),
+      };
+    });
+  }
+
+  // Answers the ctl clients whose command is done (or can no longer be).
+  #answerClients(): void {
+    const state = this.#state;
+    for (const [id, c] of this.#clients) {
+      if (!c.goal) continue;
+      const stopping = state.phase.kind !== 'up';
+      const failed = c.goal.up.find((n) => state.procs[n]!.state.kind === 'ended');
+      const done = c.goal.down.every((n) => isDown(state, n)) && c.goal.up.every((n) => isUp(state, n, this.policy));
+      if (!stopping && !failed && !done) continue;
+      this.#clients.delete(id);
+      const took = human(this.clock.now() - c.at);
+      const what = `graceful ctl ${describeCommandOf(c.command)}`;
+      if (done) {
+        const pids = c.goal.up.map((n) => `${n} (pid ${this.programs.get(n)!.supervisor?.state.facts.pid ?? '?'})`);
+        c.client.end({ ok: true, line: `${what}: done in ${took}${c.goal.down.length ? `; stopped ${c.goal.down.join(', ')}` : ''}${pids.length ? `; up: ${pids.join(', ')}` : ''}` });
+        this.order.commands.push({ name: c.command.name, at: this.clock.now(), command: c.command.kind, outcome: 'done' });
+      } else {
+        const why = failed ? `${failed} ended (status ${(state.procs[failed]!.state as { status: number }).status}) before it was up` : 'the stack is stopping';
+        c.client.end({ ok: false, line: `${what}: failed after ${took}: ${why}` });
+        this.order.commands.push({ name: c.command.name, at: this.clock.now(), command: c.command.kind, outcome: 'failed' });
+      }
+    }
+  }
+
   // ---- the stack's steps. Events raised while one is handled (a spawn reports at once)
   // wait their turn: each step sees the state the previous one left.
   #feed(event: StackEvent): void {
@@ -161,6 +263,7 @@ export class StackCoordinator {
         for (const action of result.actions) this.#perform(action, next.at);
         this.#narrate(prev, next, this.#state, result.actions);
         this.#maybeCheck();
+        if (this.#clients.size > 0) this.#answerClients();
       }
     } catch (error) {
       this.#broken(error);
@@ -207,8 +310,31 @@ export class StackCoordinator {
         clearTimeout(this.#timers.get(action.name));
         this.#timers.delete(action.name);
         return;
+      case 'answer': {
+        const c = this.#clients.get(action.client);
+        if (!c) return;
+        const { outcome } = action;
+        const what = `graceful ctl ${describeCommandOf(action.command)}`;
+        if (outcome.kind === 'refused') {
+          this.#clients.delete(action.client);
+          const line = `${what}: refused: ${refusalText(outcome.refusal, [...this.programs.keys()])}`;
+          this.display.warn(null, line);
+          c.client.end({ ok: false, refused: true, line });
+          this.order.commands.push({ name: action.command.name, at, command: action.command.kind, outcome: 'refused' });
+          return;
+        }
+        this.display.info(null, acceptedLine(action.command, outcome.stops, outcome.starts));
+        this.order.commands.push({ name: action.command.name, at, command: action.command.kind, outcome: 'accepted' });
+        c.goal = { down: action.command.kind === 'stop' ? outcome.stops : [], up: outcome.starts };
+        c.client.send({ accepted: true, line: acceptedLine(action.command, outcome.stops, outcome.starts) });
+        return;
+      }
       case 'exit':
         this.#stopEnded = clock.now();
+        for (const [id, c] of this.#clients) {
+          this.#clients.delete(id);
+          c.client.end({ ok: false, line: `graceful ctl ${describeCommandOf(c.command)}: failed: the stack stopped` });
+        }
         this.display.close();
         this.#finish(action.status);
         return;
@@ -220,12 +346,15 @@ export class StackCoordinator {
   #launch(p: Program): void {
     const { clock, display, options } = this;
     const { entry } = p;
-    const { lifecycle } = entry.run;
+    // With `listen:`, a graceful run of its own holds the socket and runs the instances.
+    const control = entry.run.reload ? nestedControlPath(process.pid, [...this.programs.keys()].indexOf(entry.name)) : null;
+    const run = control ? nestedRun(entry, control) : entry.run;
+    const { lifecycle } = run;
     const ui = new ProcessUi(display, entry.name, { quiet: options.quiet, verbose: options.verbose, policy: entry.run.policy }, clock.now, () => display.update());
     let monitor: Monitor | null = null;
     const trace = this.tracer?.newRun() ?? null;
     const supervisor: Supervisor = new Supervisor(
-      entry.run,
+      run,
       {
         started: (pid) => {
           this.order.started.push({ name: entry.name, at: clock.now() });

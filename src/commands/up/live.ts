@@ -29,6 +29,8 @@ export function liveRows(state: StackState, programs: Programs, machine: (name: 
       const m = machine(name);
       const s = m ? statusLine(m, p.entry.run.policy, now, false) : null;
       what = s ? s.what : 'stopping';
+    } else if (st.kind === 'waiting' && state.procs[name]!.held) {
+      what = 'stopped (graceful ctl stop)';
     } else if (st.kind === 'running') {
       const waits = [...programs.values()].map((q) => q.entry).filter((e) => e.dependsOn.some((d) => d.name === name) && ['running', 'stopping'].includes(state.procs[e.name]!.state.kind)).map((e) => e.name);
       what = `running; stops after ${waits.join(', ')}`;

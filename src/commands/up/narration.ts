@@ -1,7 +1,7 @@
 // graceful up's own words: what the stack starts, a restart it will make, why it stops and in
 // which order, a second Ctrl+C, and its last line. Pure: built from the stack's state
 // (core/stack.ts) and each program's runs, so that a test reads them from facts.
-import { levels, type Graph, type StackAction, type StackCause, type StackEvent, type StackState } from '../../core/stack.js';
+import { isUp, levels, type Graph, type Refusal, type StackAction, type StackCause, type StackCommand, type StackEvent, type StackPolicy, type StackState } from '../../core/stack.js';
 import { formatDuration } from '../../config/parse.js';
 import { describeCommand, human, type Fields, type LogEvent } from '../../report/human.js';
 import { restartReason } from '../../core/restart.js';
@@ -137,4 +137,88 @@ export function endFields(state: StackState, status: number, stop: { began: numb
     stopOrder: state.stopOrder.join(' ') || null,
     exitStatus: status,
   };
+}
+
+// ---------------------------------------------------------------- graceful ctl
+
+// "stop api" / "stop redis --with-dependents"
+export function describeCommandOf(command: StackCommand): string {
+  return `${command.kind} ${command.name}${command.kind === 'stop' && command.dependents ? ' --with-dependents' : ''}`;
+}
+
+// Why a command was refused, and what to type instead.
+export function refusalText(refusal: Refusal, names: readonly string[]): string {
+  switch (refusal.kind) {
+    case 'unknown':
+      return `no process ${JSON.stringify(refusal.name)} in the stack (${names.join(', ')})`;
+    case 'stopping':
+      return 'the stack is stopping';
+    case 'dependents':
+      return `${refusal.running.join(', ')} depend${refusal.running.length > 1 ? '' : 's'} on ${refusal.name} and run${refusal.running.length > 1 ? '' : 's'}: stop ${refusal.running.length > 1 ? 'them' : 'it'} first, or give --with-dependents to stop ${refusal.running.length > 1 ? 'them' : 'it'} before ${refusal.name}`;
+    case 'not-running':
+      return `${refusal.name} is not running (${refusal.state === 'held' ? 'stopped by graceful ctl' : refusal.state})`;
+    case 'running':
+      return `${refusal.name} is running already`;
+    case 'busy':
+      return `${refusal.name} is being stopped or restarted already`;
+    default:
+      return never(refusal);
+  }
+}
+
+// The stack's line when a command is accepted: what it stops and starts, in order.
+export function acceptedLine(command: StackCommand, stops: readonly string[], starts: readonly string[]): string {
+  const parts: string[] = [];
+  if (stops.length > 0) parts.push(`stopping ${stops.join(', then ')}`);
+  if (starts.length > 0) parts.push(`starting ${starts.join(', then ')}`);
+  return `graceful ctl ${describeCommandOf(command)}: ${parts.join('; then ') || 'held where it is (it was waiting to restart)'}`;
+}
+
+/** One program as graceful ctl status shows it. */
+export interface StatusRow {
+  name: string;
+  state: string;
+  pid: number | null;
+  ready: boolean | null;
+  uptimeMs: number | null;
+  restarts: number;
+}
+
+// A program's state in a word or two, from the stack's view of it.
+export function stateWord(state: StackState, name: string, policy: StackPolicy): string {
+  const p = state.procs[name]!;
+  const st = p.state;
+  switch (st.kind) {
+    case 'waiting': {
+      if (p.held) return 'stopped (graceful ctl)';
+      const spec = policy.processes.find((q) => q.name === name)!;
+      const unmet = spec.dependsOn.filter((d) => !isUp(state, d.name, policy)).map((d) => d.name);
+      return unmet.length ? `waiting for ${unmet.join(', ')}` : 'waiting';
+    }
+    case 'running':
+      if (p.bounce) return 'restarting (graceful ctl)';
+      if (p.held) return 'stopping (graceful ctl)';
+      if (st.startedAt === null) return 'starting';
+      return policy.processes.find((q) => q.name === name)!.ready && st.readyAt === null ? 'started, not ready' : policy.processes.find((q) => q.name === name)!.ready ? 'ready' : 'running';
+    case 'stopping':
+      return p.bounce ? 'restarting (graceful ctl)' : p.held ? 'stopping (graceful ctl)' : 'stopping';
+    case 'restarting':
+      return 'waiting to restart';
+    case 'ended':
+      return `ended (status ${st.status})`;
+    default:
+      return never(st);
+  }
+}
+
+// graceful ctl status, as text: a header and a row per program.
+export function statusTable(rows: readonly StatusRow[]): string[] {
+  const cells = rows.map((r) => [r.name, r.state, r.pid === null ? '-' : String(r.pid), r.ready === null ? '-' : r.ready ? 'yes' : 'no', r.uptimeMs === null ? '-' : human(r.uptimeMs), String(r.restarts)]);
+  const head = ['NAME', 'STATE', 'PID', 'READY', 'UPTIME', 'RESTARTS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  return [head, ...cells].map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  '));
+}
+
+function never(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
 }

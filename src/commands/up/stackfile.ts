@@ -30,6 +30,8 @@ export interface StackEntry {
   cwd: string | null;
   dependsOn: Dependency[];
   onExit: OnExit;
+  /** Its run options as graceful run's flags (option key -> value): a process with `listen:` runs under a graceful run of its own, given these. */
+  flags: Record<string, string | boolean>;
 }
 
 export interface Stack {
@@ -65,6 +67,10 @@ export const OPTION_KEYS: Record<string, string> = {
   restart_window: 'restartWindow',
   max_memory: 'maxMemory',
   monitor_interval: 'monitorInterval',
+  // A process graceful holds a socket for (zero-downtime reloads, instances): it runs under a
+  // graceful run of its own, which graceful ctl scale and reload reach.
+  listen: 'listen',
+  instances: 'instances',
 };
 export const OWN_KEYS = ['command', 'depends_on', 'environment', 'env', 'working_dir', 'cwd', 'on_exit'];
 const BOOLEAN_KEYS = new Set(['kill', 'sigcont', 'backoff']);
@@ -274,6 +280,7 @@ function entry(base: string, raw: RawProcess): StackEntry {
     cwd,
     dependsOn: readDeps(where, fields.depends_on),
     onExit: readOnExit(`${where}.on_exit`, fields.on_exit),
+    flags,
   };
 }
 

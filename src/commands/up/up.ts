@@ -16,6 +16,7 @@ import type { UpOptions } from './options.js';
 import { ownedBy, stopOrphans } from './orphans.js';
 import { stackVerdict } from './stack-check.js';
 import { loadStack } from './stackfile.js';
+import { serveStackControl } from './control.js';
 
 // Runs the stack to its end; resolves with graceful's exit status.
 export async function up(options: UpOptions): Promise<number> {
@@ -42,8 +43,12 @@ export async function up(options: UpOptions): Promise<number> {
   for (const e of stack.entries) for (const w of e.run.warnings) display.warn(null, w);
   checkOutputPath('--report-file', options.reportFile, { error: (t) => display.error(null, t) });
   await coordinator.nameLines();
+  // graceful ctl's way in (not for graceful check -f: nothing steers a check).
+  const control = options.check ? null : await serveStackControl(coordinator);
+  if (typeof control === 'string') display.warn(null, `no control socket (${control}): graceful ctl cannot reach this stack`);
 
   let status = await coordinator.run();
+  if (control && typeof control !== 'string') control.close();
 
   // Orphans that left their program's session are adopted by graceful (subreaper, PID 1):
   // none can be told to be one program's, so they are stopped after the last one.

@@ -7,12 +7,12 @@ import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { endianness, release } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assemble } from './assemble.js';
+import { assemble } from '../../core/audit/assemble.js';
 import { auditCalls, type AuditCalls } from './calls.js';
-import { filterProgram, type TrappedCall } from './filter.js';
+import { filterProgram, SHIM_NODE_OPTIONS, type TrappedCall } from './filter.js';
 import { perlKeeper, perlShim } from './perl.js';
-import { COMMAND, type RawEvent, type ReceiverStats } from './receiver.js';
-import type { AuditReport } from './types.js';
+import { COMMAND } from './receiver.js';
+import type { AuditReport, RawEvent, ReceiverStats } from '../../core/audit/types.js';
 
 /** Everything the audit can trap: with close, the exact order of every release. */
 export const ALL_CALLS: readonly TrappedCall[] = ['exit_group', 'connect', 'close', 'shutdown', 'listen'];
@@ -29,16 +29,28 @@ export type AttachOutcome =
   | { state: 'exec-failed'; status: 126 | 127; message: string };
 
 export interface AuditSession {
-  /** What to spawn in place of the program; the channel must be fd 3 (stdio[3]: 'pipe'). */
+  /** What to spawn in place of the command given to startAudit; the channel must be fd 3 (stdio[3]: 'pipe'). */
   readonly file: string;
   readonly args: string[];
+  /**
+   * The command that runs `command` under the shim with the channel at fd `channel` of the
+   * spawn's stdio (a 'pipe'), and the environment the shim needs from `env` (the node shim
+   * takes NODE_OPTIONS aside, for the program only).
+   */
+  wrap(command: readonly string[], channel: number, env: NodeJS.ProcessEnv): { command: string[]; env: NodeJS.ProcessEnv };
   /**
    * The receiver's thread is up: the program's first trapped call does not wait for it. Start
    * the audit early (at graceful check's start) and spawn when this resolves, or anyway.
    */
   readonly ready: Promise<void>;
-  /** Right after the spawn: the handshake. Resolves once the program runs (or could not start). */
-  attach(child: ChildProcess): Promise<AttachOutcome>;
+  /**
+   * Right after the spawn: the handshake on the channel (fd `channel`, 3 unless said).
+   * Resolves once the program runs (or could not start). One program per session: a second
+   * spawn (a restart) runs unaudited.
+   */
+  attach(child: ChildProcess, channel?: number): Promise<AttachOutcome>;
+  /** The outcome of the first attach(), once known. */
+  readonly attached: Promise<AttachOutcome>;
   /** The processes seen so far (the tree that made a trapped call). */
   pids(): number[];
   /** Records, per process, its listening and accepted sockets now: take it just before the stop signal. */
@@ -78,12 +90,21 @@ export interface AuditOptions {
    * perl starts in ~2 ms, node in ~40 ms (docs/audit-notes.md).
    */
   shim?: 'auto' | 'perl' | 'node';
+  /**
+   * How to run the node shim: the standalone executable runs it through a hidden mode of its
+   * own (scripts/sea-main.cjs), where no script can be given to its node. Default: this node
+   * with dist/audit-shim.cjs.
+   */
+  nodeShim?: readonly string[];
 }
+
+
 
 // Debian's perl-base is essential; a slim image may lack it (then node does the same job).
 const PERL = '/usr/bin/perl';
 
-// An audit for `command`; spawn session.file with session.args and stdio[3] 'pipe', then attach.
+// An audit; spawn wrap(command)'s command (or, for `command`, session.file with session.args
+// and stdio[3] 'pipe'), then attach.
 export function startAudit(command: readonly string[], dist: string, options: AuditOptions = {}): AuditSession {
   const trap = options.trap ?? DEFAULT_CALLS;
   const calls = auditCalls() as AuditCalls;
@@ -92,11 +113,12 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   // Started now, while the shim starts: the first trapped call (the loader closing a
   // library, a few ms after the exec) waits for this thread to be up.
   const worker = new Worker(join(dist, 'audit-worker.cjs'), { workerData: { wake, command: command$, followCloses: !trap.includes('close') } });
-  const perl =
-    options.shim === 'node' || (options.shim !== 'perl' && !existsSync(PERL))
-      ? null
-      : perlShim(PERL, calls.table, process.arch, filterProgram(calls.table, trap, endianness() === 'LE').toString('hex'), 3, command);
-  const [file, ...args] = perl ?? [process.execPath, join(dist, 'audit-shim.cjs'), '--channel', '3', '--trap', trap.join(','), '--', ...command];
+  const filterHex = filterProgram(calls.table, trap, endianness() === 'LE').toString('hex');
+  const usePerl = options.shim !== 'node' && (options.shim === 'perl' || existsSync(PERL)) && perlShim(PERL, calls.table, process.arch, filterHex, 3, []) !== null;
+  const nodeShim = options.nodeShim ?? [process.execPath, join(dist, 'audit-shim.cjs')];
+  const wrap = (cmd: readonly string[], channel: number): string[] =>
+    usePerl ? perlShim(PERL, calls.table, process.arch, filterHex, channel, cmd)! : [...nodeShim, '--channel', String(channel), '--trap', trap.join(','), '--', ...cmd];
+  const [file, ...args] = wrap(command, 3);
   worker.unref();
   const ready = new Promise<void>((resolve) => {
     worker.once('online', () => resolve());
@@ -106,6 +128,9 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   let listener = -1;
   let keeper: ChildProcess | null = null;
   let outcome: AttachOutcome = { state: 'refused', reason: 'not attached' };
+  let attachedOnce = false;
+  let settleAttached!: (o: AttachOutcome) => void;
+  const attached = new Promise<AttachOutcome>((resolve) => (settleAttached = resolve));
   let snapshotDone: (() => void) | null = null;
   const done = new Promise<{ events: RawEvent[]; stats: ReceiverStats | null; error?: string }>((resolve) => {
     worker.on('message', (m: any) => {
@@ -134,13 +159,27 @@ export function startAudit(command: readonly string[], dist: string, options: Au
   return {
     file: file!,
     args,
+    wrap(cmd, channel, env) {
+      if (usePerl || env.NODE_OPTIONS === undefined) return { command: wrap(cmd, channel), env };
+      const { NODE_OPTIONS, ...rest } = env;
+      return { command: wrap(cmd, channel), env: { ...rest, [SHIM_NODE_OPTIONS]: NODE_OPTIONS } };
+    },
     ready,
-    attach(child) {
-      return new Promise((resolve) => {
-        const channel = child.stdio[3] as import('node:net').Socket | null;
+    attached,
+    attach(child, fd = 3) {
+      const channel = child.stdio[fd] as import('node:net').Socket | null | undefined;
+      if (attachedOnce) {
+        // A second program (a restart): the session audits the first one only.
+        channel?.end("no the audit covers the program's first start only\n");
+        return Promise.resolve({ state: 'refused', reason: "the audit covers the program's first start only" });
+      }
+      attachedOnce = true;
+      return new Promise<AttachOutcome>((resolve) => {
         if (!channel || child.pid === undefined) {
           worker.postMessage('cancel');
-          return resolve((outcome = { state: 'refused', reason: 'the shim has no channel' }));
+          outcome = { state: 'refused', reason: 'the shim has no channel' };
+          settleAttached(outcome);
+          return resolve(outcome);
         }
         const pidfd = calls.pidfdOpen(child.pid);
         // Can graceful take a descriptor from this process? Tried on the channel itself, before
@@ -148,7 +187,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
         let refusal: string | null = null;
         if (pidfd < 0) refusal = `pidfd_open was refused (${ERRNO_NAMES[-pidfd] ?? -pidfd}: Linux 5.3 or later is needed)`;
         else {
-          const probe = calls.pidfdGetfd(pidfd, 3);
+          const probe = calls.pidfdGetfd(pidfd, fd);
           if (probe < 0) refusal = `pidfd_getfd was refused (${ERRNO_NAMES[-probe] ?? -probe}: Linux 5.6 or later, and ptrace access to the child, are needed)`;
           else calls.close(probe);
         }
@@ -162,6 +201,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
           if (pidfd >= 0) calls.close(pidfd);
           if (o.state !== 'audited' && listener < 0) worker.postMessage('cancel');
           resolve(o);
+          settleAttached(o);
         };
         channel.on('data', (chunk: Buffer) => {
           pending += chunk.toString('latin1');
@@ -180,7 +220,7 @@ export function startAudit(command: readonly string[], dist: string, options: Au
               }
               worker.postMessage({ listener, root: child.pid });
               channel.write('ok\n');
-              if (options.keeper !== false && keeperCanEnd()) keeper = startKeeper(perl ? perlKeeper(PERL, 3) : [process.execPath, join(dist, 'audit-shim.cjs'), '--keep', '3'], listener);
+              if (options.keeper !== false && keeperCanEnd()) keeper = startKeeper(usePerl ? perlKeeper(PERL, 3) : [...nodeShim, '--keep', '3'], listener);
             } else if (word === 'refused') settle({ state: 'refused', reason: rest.join(' ') });
             else if (word === 'exec-failed') {
               const errno = Number(rest[0]);

@@ -1,9 +1,7 @@
 // The libc calls of the audit, through koffi, loaded on first use (by the shim, by the
 // receiver's worker thread, and by graceful check's main thread for pidfd_getfd): none of
 // this is loaded by `graceful run`. Each call returns its result, or -errno.
-// (src/shell/ffi.ts has the same lazy loader; it is not exported there yet: see the
-// integration notes in docs/audit-notes.md.)
-import { existsSync } from 'node:fs';
+import { loadKoffi } from '../process/ffi.js';
 import { archTable, SECCOMP, type ArchTable } from './filter.js';
 
 export interface AuditCalls {
@@ -135,17 +133,4 @@ export function auditCalls(): AuditCalls | string {
   } catch (error) {
     return (loaded = `koffi could not be loaded (${(error as Error).message.split('\n')[0]})`);
   }
-}
-
-// koffi's native module from its platform package, else through koffi (as shell/ffi.ts).
-function loadKoffi(): any {
-  const load = typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(import.meta.url);
-  const dir = `${process.platform}_${process.arch}`;
-  try {
-    const file = load.resolve(`@koromix/koffi-${process.platform}-${process.arch}/${dir}/koffi.node`);
-    if (existsSync(file)) return load(file);
-  } catch {
-    // not there, or not loadable (musl): let koffi find the right one
-  }
-  return load('koffi');
 }

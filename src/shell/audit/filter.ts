@@ -3,6 +3,11 @@
 // I/O: the shim (shim.ts) installs the program this builds, the receiver (receiver.ts) reads
 // notifications with these offsets.
 
+// The node shim's NODE_OPTIONS (the check's preload, the user's own) are the program's, not
+// the shim's: graceful puts them aside in this variable, the shim puts them back before its
+// exec (audit.ts, shim.ts).
+export const SHIM_NODE_OPTIONS = 'GRACEFUL_SHIM_NODE_OPTIONS';
+
 /** The system calls the audit traps, by what they tell it. */
 export type TrappedCall = 'exit_group' | 'connect' | 'close' | 'shutdown' | 'listen';
 

@@ -5,8 +5,8 @@
 // (receiver.ts) reads while the process waits in a trapped call, in a worker thread of its own.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { compress, decodeSockaddr, type SocketInfo } from './sockets.js';
-import type { OpenAtExit, SocketProto, TcpState } from './types.js';
+import { compress, decodeSockaddr } from './sockets.js';
+import type { OpenAtExit, SocketInfo, SocketProto, TcpState } from '../../core/audit/types.js';
 
 const LE = endianness() === 'LE';
 
@@ -103,7 +103,9 @@ export function openForWriting(pid: number, fd: number): boolean {
 
 // What the process has open: its sockets (as `socket` describes each) and the regular files
 // it has open for writing. Standard input, output and error are left out (a redirection to
-// a log file is not the program's to close), as are /dev and /proc.
+// a log file is not the program's to close), and so is another descriptor of the same file
+// as its standard output or error (nginx points its stderr at its error log, and writes the
+// log through both), as are /dev and /proc.
 export function openAtExit(pid: number, socket: (fd: number, inode: number) => SocketInfo | null): OpenAtExit[] {
   const out: OpenAtExit[] = [];
   let fds: string[];
@@ -112,6 +114,7 @@ export function openAtExit(pid: number, socket: (fd: number, inode: number) => S
   } catch {
     return out;
   }
+  const stdio = new Set([fdTarget(pid, 1), fdTarget(pid, 2)]);
   for (const name of fds) {
     const fd = Number(name);
     const target = fdTarget(pid, fd);
@@ -119,10 +122,10 @@ export function openAtExit(pid: number, socket: (fd: number, inode: number) => S
     const inode = socketInode(target);
     if (inode !== null) {
       const s = socket(fd, inode);
-      out.push({ fd, socket: { inode, proto: s?.proto ?? 'other', local: s?.local ?? null, peer: s?.peer ?? null, state: s?.state ?? null, bytesReceived: s?.bytesReceived ?? null }, file: null });
+      out.push({ fd, socket: { inode, proto: s?.proto ?? 'other', local: s?.local ?? null, peer: s?.peer ?? null, state: s?.state ?? null, bytesReceived: s?.bytesReceived ?? null, peerSpokeLast: s?.peerSpokeLast ?? null }, file: null });
       continue;
     }
-    if (fd <= 2 || !target.startsWith('/') || target.startsWith('/dev/') || target.startsWith('/proc/')) continue;
+    if (fd <= 2 || !target.startsWith('/') || target.startsWith('/dev/') || target.startsWith('/proc/') || stdio.has(target)) continue;
     if (openForWriting(pid, fd)) out.push({ fd, socket: null, file: target });
   }
   return out;

@@ -15,35 +15,8 @@ import { existsSync, readdirSync, readSync } from 'node:fs';
 import type { AuditCalls } from './calls.js';
 import { callOf, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
 import { alive, cmdline, descendants, fdTarget, openAtExit, sockaddrAt, socketInode, socketTable, threadOf } from './procfs.js';
-import { protoByName, socketInfo, type SocketInfo } from './sockets.js';
-import type { OpenAtExit, SocketProto } from './types.js';
-
-/** What the receiver recorded, in the order it happened. Times: monotonic ms. */
-export type RawEvent =
-  /** A process seen for the first time (at its first trapped call). */
-  | { e: 'process'; t: number; pid: number; ppid: number; argv: string[] }
-  | { e: 'connect'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto; peer: string | null }
-  | { e: 'listen'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto }
-  /** A socket descriptor closed (or shut down) by the process; `socket`: what it was just before, for sockets the audit follows. */
-  | { e: 'close' | 'shutdown'; t: number; pid: number; tid: number; fd: number; inode: number; how?: number; socket: SocketInfo | null }
-  | { e: 'exit'; t: number; pid: number; tid: number; code: number; argv: string[]; open: OpenAtExit[] }
-  /** graceful check's snapshot just before the stop: per process, its listening, accepted and outbound sockets. */
-  | {
-      e: 'stop';
-      t: number;
-      pid: number;
-      listening: { inode: number; local: string | null }[];
-      inbound: { inode: number; local: string; peer: string }[];
-      outbound: { inode: number; local: string | null; state: SocketInfo['state']; bytesReceived: number | null }[];
-    };
-
-export interface ReceiverStats {
-  notifications: number;
-  byCall: Record<string, number>;
-  /** Time spent between reading a notification and answering it: in total (ms), and at most (µs). */
-  busyMs: number;
-  maxLatencyUs: number;
-}
+import { protoByName, socketInfo } from './sockets.js';
+import type { RawEvent, ReceiverStats, SocketInfo } from '../../core/audit/types.js';
 
 // Commands from graceful's main thread, in a shared Int32Array, with a wake-up on the eventfd.
 export const COMMAND = { none: 0, snapshot: 1, finish: 2 } as const;
@@ -136,7 +109,7 @@ export function receive(o: ReceiverOptions): { events: RawEvent[]; stats: Receiv
     const info = pidfd >= 0 ? socketInfo(calls, pidfd, fd) : null;
     if (info) return info;
     const row = socketTable(pid).get(inode);
-    return row ? { proto: row.proto, local: row.local, peer: row.peer, state: row.state, bytesReceived: null, listening: row.state === 'listen' } : null;
+    return row ? { proto: row.proto, local: row.local, peer: row.peer, state: row.state, bytesReceived: null, peerSpokeLast: null, listening: row.state === 'listen' } : null;
   };
   // Is the notification still the one read? (The thread may have been killed and its id
   // reused while /proc was read: seccomp_unotify(2).)

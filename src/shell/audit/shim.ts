@@ -22,7 +22,7 @@
 // Second use: `node audit-shim.cjs --keep <fd>`, the keeper of the listener (see keep()).
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { auditCalls, type AuditCalls } from './calls.js';
-import { filterProgram, NOTIF, RESP, SECCOMP, type TrappedCall } from './filter.js';
+import { filterProgram, NOTIF, RESP, SECCOMP, SHIM_NODE_OPTIONS, type TrappedCall } from './filter.js';
 
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY', 22: 'EINVAL', 38: 'ENOSYS', 8: 'ENOEXEC', 20: 'ENOTDIR' };
 const errnoName = (e: number) => ERRNO_NAMES[e] ?? `errno ${e}`;
@@ -59,6 +59,13 @@ function main(argv: string[]): void {
   // them, as it would from graceful's own spawn.
   for (const fd of [0, 1, 2]) calls.cloexec(fd, true);
   calls.cloexec(channel);
+  // The program's NODE_OPTIONS back in place (process.env writes through to the environment
+  // execvp passes on).
+  const aside = process.env[SHIM_NODE_OPTIONS];
+  if (aside !== undefined) {
+    process.env.NODE_OPTIONS = aside;
+    delete process.env[SHIM_NODE_OPTIONS];
+  }
   const errno = -calls.execvp(command[0]!, command);
   send(channel, `exec-failed ${errno} ${errnoName(errno)}`);
   process.exit(errno === 2 ? 127 : 126);

@@ -6,20 +6,9 @@
 // costs a few system calls per socket, whatever the host.
 import { endianness } from 'node:os';
 import type { AuditCalls } from './calls.js';
-import type { SocketProto, TcpState } from './types.js';
+import type { SocketInfo, SocketProto, TcpState } from '../../core/audit/types.js';
 
 const LE = endianness() === 'LE';
-
-export interface SocketInfo {
-  proto: SocketProto;
-  local: string | null;
-  peer: string | null;
-  /** TCP only. */
-  state: TcpState | null;
-  /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
-  bytesReceived: number | null;
-  listening: boolean;
-}
 
 const SOL_SOCKET = 1;
 const SO_TYPE = 3;
@@ -62,12 +51,20 @@ export function socketInfo(calls: AuditCalls, pidfd: number, fd: number): Socket
     else if (inet) proto = type === SOCK_STREAM ? (`tcp${v6}` as SocketProto) : type === SOCK_DGRAM ? (`udp${v6}` as SocketProto) : 'other';
     let state: TcpState | null = null;
     let bytesReceived: number | null = null;
+    let peerSpokeLast: boolean | null = null;
     let listening = false;
     if (proto === 'tcp' || proto === 'tcp6') {
       // struct tcp_info: tcpi_state (u8) first; tcpi_bytes_received (u64) at offset 128.
       const n = calls.getsockopt(copy, IPPROTO_TCP, TCP_INFO, TCP_INFO_BUF);
       if (n >= 1) state = TCP_STATES[TCP_INFO_BUF[0]!] ?? 'unknown';
       if (n >= TCPI_BYTES_RECEIVED + 8) bytesReceived = Number(LE ? TCP_INFO_BUF.readBigUInt64LE(TCPI_BYTES_RECEIVED) : TCP_INFO_BUF.readBigUInt64BE(TCPI_BYTES_RECEIVED));
+      // tcpi_unacked (segments sent and not yet acknowledged) at 24; tcpi_last_data_sent and
+      // tcpi_last_data_recv (milliseconds ago) at 44 and 52. The peer spoke last, and has all
+      // the program sent: nothing of the program's is waiting for an answer.
+      if (n >= 56) {
+        const u32 = (at: number) => (LE ? TCP_INFO_BUF.readUInt32LE(at) : TCP_INFO_BUF.readUInt32BE(at));
+        peerSpokeLast = bytesReceived !== 0 && u32(24) === 0 && u32(52) <= u32(44);
+      }
       listening = state === 'listen';
     } else if (proto.startsWith('unix')) listening = opt(SOL_SOCKET, SO_ACCEPTCONN) === 1;
     let peer: string | null = null;
@@ -75,7 +72,7 @@ export function socketInfo(calls: AuditCalls, pidfd: number, fd: number): Socket
       const n = calls.sockname(copy, ADDR, true);
       peer = n > 0 ? decodeSockaddr(ADDR, n) : null;
     }
-    return { proto, local, peer, state, bytesReceived, listening };
+    return { proto, local, peer, state, bytesReceived, peerSpokeLast, listening };
   } finally {
     calls.close(copy);
   }

@@ -5,6 +5,7 @@
 // answers in Prometheus' text format what report/metrics.ts counted (docs/observability.md).
 import { createServer, type Server } from 'node:http';
 import { Metrics, type Now } from '../../report/metrics.js';
+import { ownAccepts } from './accepts.js';
 
 export interface Health {
   /** What graceful is doing: starting, running, stopping, waiting (to restart), ... */
@@ -66,6 +67,8 @@ export function serveHealth(host: string, port: number, read: Readings): Promise
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' });
     res.end(`${JSON.stringify(ok === null ? { error: 'not found: try /healthz, /readyz or /metrics' } : h)}\n`);
   });
+  // --stop-delay auto counts the connections its namespace accepts, less graceful's own.
+  server.on('connection', () => void ownAccepts.count++);
   server.timeout = SOCKET_IDLE_MS;
   server.maxConnections = MAX_CONNECTIONS;
   const endpoint: Endpoint = {

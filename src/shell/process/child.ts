@@ -59,6 +59,19 @@ export interface SpawnOptions {
   relay?: { stdout: Writable; stderr: Writable };
   /** Its working directory; graceful's own when absent. */
   cwd?: string;
+  /**
+   * graceful check's audit (shell/audit/): a program spawned in the command's place that
+   * runs it in its own process (it execs: the same pid). It comes first, before setpriv and
+   * LISTEN_PID's sh, whose execs keep the pid and what the shim set; its channel is the
+   * first descriptor after the held sockets.
+   */
+  shim?: Shim | null;
+}
+
+/** What spawnChild needs of graceful check's audit session (shell/audit/audit.ts). */
+export interface Shim {
+  wrap(command: readonly string[], channel: number, env: NodeJS.ProcessEnv): { command: string[]; env: NodeJS.ProcessEnv };
+  attach(proc: ChildProcess, channel: number): unknown;
 }
 
 // LISTEN_PID must name the process that reads it (sd_listen_fds() and go-systemd ignore the
@@ -101,20 +114,28 @@ export function spawnChild(command: readonly string[], on: ChildEvents, options:
       args = ['--pdeathsig', options.pdeathsig.signal, '--', file, ...args];
       file = options.pdeathsig.helper;
     }
-    // The held sockets at 3 onwards (LISTEN_FDS counts from 3); the IPC channel after them.
-    // graceful up relays the output (its name in front of each line) and gives no stdin.
+    // The held sockets at 3 onwards (LISTEN_FDS counts from 3); the audit's channel, then the
+    // IPC channel, after them. graceful up relays the output (its name in front of each line)
+    // and gives no stdin.
     const fds = options.sockets?.fds ?? [];
-    const stdio: StdioOptions = options.relay
-      ? ['ignore', 'pipe', 'pipe', ...fds, ...(options.stdio === 'ipc' ? ['ipc' as const] : [])]
-      : options.stdio === 'pipe-output'
-        ? ['inherit', 'pipe', 'pipe', ...fds]
-        : options.stdio === 'ipc'
-          ? ['inherit', 'inherit', 'inherit', ...fds, 'ipc']
-          : fds.length > 0
-            ? ['inherit', 'inherit', 'inherit', ...fds]
-            : 'inherit';
-    const env = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
+    const channel = 3 + fds.length;
+    const head: StdioOptions = options.relay ? ['ignore', 'pipe', 'pipe'] : options.stdio === 'pipe-output' ? ['inherit', 'pipe', 'pipe'] : ['inherit', 'inherit', 'inherit'];
+    const tail = [...fds, ...(options.shim ? ['pipe' as const] : []), ...(options.stdio === 'ipc' ? ['ipc' as const] : [])];
+    const stdio: StdioOptions = tail.length === 0 && head[1] === 'inherit' ? 'inherit' : [...head, ...tail];
+    let env: NodeJS.ProcessEnv = Object.keys(options.env).length > 0 ? { ...process.env, ...options.env } : process.env;
+    if (options.shim) {
+      // The shim would report a missing command on its channel: looked up first, as above.
+      const problem = raw || options.pdeathsig || options.sockets?.listenPid ? null : findProblem(file, options.cwd);
+      if (problem) {
+        queueMicrotask(() => on.failed(...problem));
+        return notStarted;
+      }
+      const wrapped = options.shim.wrap([file, ...args], channel, env);
+      [file, ...args] = wrapped.command as [string, ...string[]];
+      env = wrapped.env;
+    }
     proc = spawn(file, args, { stdio, env, detached: !options.terminal, cwd: options.cwd });
+    if (options.shim && proc.pid !== undefined) options.shim.attach(proc, channel);
   } catch (error) {
     // Synchronous refusals (E2BIG, EINVAL): reported like any other failure to start.
     const e = error as NodeJS.ErrnoException;

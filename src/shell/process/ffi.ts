@@ -44,6 +44,8 @@ const DIAG_BUFFER = 32 * 1024;
 const INET_DIAG_BC_S_GE = 2;
 const INET_DIAG_BC_S_LE = 3;
 const EOPNOTSUPP = 95;
+const ENOENT = 2;
+const ECONNREFUSED = 111;
 
 export interface Libc {
   prctl(option: number, a2: number): number;
@@ -268,6 +270,11 @@ export interface SocketCalls {
   cloexec(fd: number): boolean;
   /** Is `fd` a listening stream socket? */
   isListening(fd: number): boolean;
+  /**
+   * Does a process hold the AF_UNIX socket at `path` (a stream or a datagram socket)? A
+   * connect() that is not refused says so; nothing is sent.
+   */
+  held(path: string, stream: boolean): boolean;
   close(fd: number): void;
 }
 
@@ -293,6 +300,7 @@ export function sockets(): SocketCalls | string {
     const getsockopt = self.func('int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)');
     const bind = self.func('int bind(int fd, const void *addr, uint32_t len)');
     const listen = self.func('int listen(int fd, int backlog)');
+    const connect = self.func('int connect(int fd, const void *addr, uint32_t len)');
     const getsockname = self.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
     const fcntl = self.func('int fcntl(int fd, int cmd, int arg)');
     const close = self.func('int close(int fd)');
@@ -320,6 +328,21 @@ export function sockets(): SocketCalls | string {
         return getsockname(fd, addr, len) === 0 ? addr.readUInt16BE(2) : -1;
       },
       cloexec: (fd) => fcntl(fd, F_SETFD, FD_CLOEXEC) === 0,
+      held: (path, stream) => {
+        const bytes = Buffer.from(path);
+        if (bytes.length >= SUN_PATH_MAX) return false;
+        const fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        const addr = Buffer.alloc(2 + bytes.length + 1);
+        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+        else addr.writeUInt16BE(AF_UNIX, 0);
+        bytes.copy(addr, 2);
+        const errno = connect(fd, addr, addr.length) === 0 ? 0 : (koffi.errno() as number);
+        close(fd);
+        // Refused: a file nobody holds; not there: nothing. Anything else (accepted, a full
+        // backlog, a socket of the other type) is someone's.
+        return errno !== ECONNREFUSED && errno !== ENOENT;
+      },
       isListening: (fd) => {
         const value = [0];
         return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, value, [4]) === 0 && value[0] === 1;
@@ -332,9 +355,64 @@ export function sockets(): SocketCalls | string {
   }
 }
 
+/** The sending side of an AF_UNIX datagram socket (sd_notify to the service manager above graceful). */
+export interface DatagramSender {
+  /**
+   * Sends one datagram to `address`: a socket path, or `@name` for a name in Linux's abstract
+   * namespace, as sd_notify(3) reads NOTIFY_SOCKET. 0, or -errno.
+   */
+  send(address: string, data: Buffer): number;
+  close(): void;
+}
+
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+
+let sender: DatagramSender | string | null = null;
+
+// The sending socket, or why there is none here. Loaded on first use only: graceful opens
+// it only when a service manager gave it NOTIFY_SOCKET (shell/sockets/manager.ts).
+export function datagramSender(): DatagramSender | string {
+  if (sender !== null) return sender;
+  if (process.platform !== 'linux') return (sender = `not available on ${process.platform}`);
+  try {
+    const koffi = loadKoffi();
+    const self = koffi.load(null);
+    const socket = self.func('int socket(int domain, int type, int protocol)');
+    const sendto = self.func('long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)');
+    const close = self.func('int close(int fd)');
+    // One unbound socket for every message: the kernel stamps each with graceful's pid and
+    // credentials (what systemd's NotifyAccess=main checks), not with a path of its own.
+    const fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return (sender = `cannot create a datagram socket (errno ${koffi.errno()})`);
+    sender = {
+      send: (address, data) => {
+        // struct sockaddr_un: sa_family_t (native-endian uint16), then the path and its NUL;
+        // an abstract name is a NUL and the name, its length given by addrlen, no NUL after.
+        const abstract = address.startsWith('@');
+        const name = Buffer.from(abstract ? address.slice(1) : address);
+        if (name.length + 1 > SUN_PATH_MAX) return -36; // ENAMETOOLONG
+        const addr = Buffer.alloc(2 + 1 + name.length);
+        if (endianness() === 'LE') addr.writeUInt16LE(AF_UNIX, 0);
+        else addr.writeUInt16BE(AF_UNIX, 0);
+        name.copy(addr, abstract ? 3 : 2);
+        // Never wait for a manager that does not read (a full queue loses the message, as
+        // sd_notify's would block the service instead), never die of its closed socket.
+        const n = Number(sendto(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addr.length));
+        return n >= 0 ? 0 : -koffi.errno();
+      },
+      close: () => void close(fd),
+    };
+    return sender;
+  } catch (error) {
+    return (sender = `koffi could not be loaded (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
 // koffi's native module, from its platform package when it is where koffi 3 puts it
 // (skipping koffi's start-up probe of the ELF header of node itself), else through koffi.
-function loadKoffi(): any {
+// Also the audit's (shell/audit/calls.ts), in its own bundles.
+export function loadKoffi(): any {
   // The bundle's own require (bin/graceful.js hands it in); node:module's createRequire
   // only where there is none (the tests run this file as an ES module): loading
   // node:module costs the start-up Node's ES module loader with it.

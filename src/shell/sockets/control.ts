@@ -1,8 +1,9 @@
 // The control socket: how `graceful reload` reaches a running graceful and hears what its
-// reload did (a signal cannot carry an answer back). A Unix stream socket, mode 0600 in a
-// directory only its user can enter; one line in ("reload"), JSON lines out, the last one
-// the outcome. Its default path is per user and per pid, so that `graceful reload` finds
-// the graceful systemd names in $MAINPID, or the only one running.
+// reload did (a signal cannot carry an answer back), and how `graceful ctl` steers a running
+// `graceful up`. A Unix stream socket, mode 0600 in a directory only its user can enter; one
+// line in (a request: its words, "reload", "restart api"), JSON lines out, the last one the
+// outcome. Its default path is per user and per pid (<pid>.sock for run, <pid>.up.sock for
+// up), so that the clients find the graceful systemd names in $MAINPID, or the only one running.
 import { readdirSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -29,9 +30,17 @@ export interface ControlServer {
   close(): void;
 }
 
-// Listens at `path` (made 0600); calls `reload` for each "reload" request. Resolves with
-// the server, or the reason it could not listen.
-export async function serveControl(path: string, reload: (client: ControlClient) => void): Promise<ControlServer | string> {
+// The control socket of the graceful up with pid `pid`, when it was given no --control.
+export function defaultUpControlPath(pid: number, env: NodeJS.ProcessEnv = process.env): string {
+  return join(runtimeDir(env), `${pid}.up.sock`);
+}
+
+/** What a control socket answers: each request's first word to its handler, with the other words. */
+export type ControlHandlers = Record<string, (client: ControlClient, args: string[]) => void>;
+
+// Listens at `path` (made 0600); calls the handler of each request's first word. Resolves
+// with the server, or the reason it could not listen.
+export async function serveControl(path: string, handlers: ControlHandlers, options: { keepAlive?: boolean } = {}): Promise<ControlServer | string> {
   const { createServer, connect } = process.getBuiltinModule('node:net');
   const onConnection = (socket: Socket) => {
     let line = '';
@@ -47,8 +56,10 @@ export async function serveControl(path: string, reload: (client: ControlClient)
         send: (m) => void (socket.writable && socket.write(`${JSON.stringify(m)}\n`)),
         end: (m) => void (socket.writable && socket.end(`${JSON.stringify(m)}\n`)),
       };
-      if (request === 'reload') reload(client);
-      else client.end({ error: `unknown request ${JSON.stringify(request.slice(0, 40))}; graceful understands "reload"` });
+      const [verb = '', ...args] = request.split(/\s+/);
+      const handler = Object.hasOwn(handlers, verb) ? handlers[verb] : undefined;
+      if (handler) handler(client, args);
+      else client.end({ error: `unknown request ${JSON.stringify(request.slice(0, 40))}; this graceful understands ${Object.keys(handlers).map((k) => `"${k}"`).join(', ')}` });
     });
   };
   const listen = (): Promise<Server | NodeJS.ErrnoException> =>
@@ -83,8 +94,9 @@ export async function serveControl(path: string, reload: (client: ControlClient)
   }
   if (!('close' in server)) return `cannot listen at ${path} (${server.code ?? server.message})`;
   const listening = server;
-  // The socket must not keep graceful alive once its program is gone.
-  listening.unref();
+  // The socket must not keep graceful alive once its program is gone; graceful up's keeps it
+  // alive while every process is stopped by graceful ctl (the stack is up, waiting for start).
+  if (!options.keepAlive) listening.unref();
   return {
     path,
     close() {
@@ -94,8 +106,9 @@ export async function serveControl(path: string, reload: (client: ControlClient)
   };
 }
 
-// The default control sockets in `dir` whose graceful is still running: their pids.
-export function runningGracefuls(dir: string): number[] {
+// The default control sockets in `dir` whose graceful is still running: their pids (of
+// graceful run with reloads on; with `kind` 'up', of graceful up).
+export function runningGracefuls(dir: string, kind: 'run' | 'up' = 'run'): number[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -103,7 +116,7 @@ export function runningGracefuls(dir: string): number[] {
     return [];
   }
   return names
-    .map((name) => /^(\d+)\.sock$/.exec(name))
+    .map((name) => (kind === 'up' ? /^(\d+)\.up\.sock$/ : /^(\d+)\.sock$/).exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .filter((pid) => {

@@ -15,6 +15,14 @@ export interface NotifyEvents {
   stopping(): void;
   /** EXTEND_TIMEOUT_USEC=n: the current timeout (start or stop) runs at least n us from now. */
   extend(ms: number): void;
+  /** WATCHDOG=1: the child is alive (its watchdog, under a service manager's WatchdogSec=). */
+  watchdog?(): void;
+  /** STATUS=text: what the child says it does, for the service manager above graceful. */
+  status?(text: string): void;
+  /** RELOADING=1: the child reloads in place (its own reload, on a forwarded SIGHUP). */
+  reloading?(): void;
+  /** READY=1 again, after the first: the child's reload is over. */
+  readyAgain?(): void;
 }
 
 export interface NotifySocket {
@@ -51,8 +59,12 @@ export function listenNotify(on: NotifyEvents): NotifySocket | string {
         if (key === 'READY' && value === '1' && !ready) {
           ready = true;
           on.ready();
-        } else if (key === 'STOPPING' && value === '1') on.stopping();
+        } else if (key === 'READY' && value === '1') on.readyAgain?.();
+        else if (key === 'RELOADING' && value === '1') on.reloading?.();
+        else if (key === 'STOPPING' && value === '1') on.stopping();
         else if (key === 'EXTEND_TIMEOUT_USEC' && /^\d+$/.test(value)) on.extend(Number(value) / 1000);
+        else if (key === 'WATCHDOG' && value === '1') on.watchdog?.();
+        else if (key === 'STATUS' && eq > 0) on.status?.(value);
       }
     }
   };

@@ -1,14 +1,14 @@
 // graceful's runtime directory: one per user ($XDG_RUNTIME_DIR/graceful, else
 // graceful-<uid> in the temporary directory), mode 0700, where its sockets live, each named
-// after graceful's pid: the control socket (<pid>.sock), the status channel and the
+// after graceful's pid: the control socket (<pid>.sock; graceful up's <pid>.up.sock), the status channel and the
 // sd_notify socket (<pid>.<n>.status, <pid>.<n>.notify). A graceful that is SIGKILLed cannot
 // remove its sockets; the names make them findable, and the next graceful removes those
 // whose graceful is gone (a restarted container's PID 1 replaces its own at once), so
 // nothing piles up in /tmp (issue 24).
-import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadedLibc } from '../process/ffi.js';
+import { loadedLibc, sockets } from '../process/ffi.js';
 
 // The directory: $XDG_RUNTIME_DIR/graceful (systemd's per-user runtime directory, a tmpfs
 // emptied at logout and boot), else one per user in the temporary directory.
@@ -34,7 +34,7 @@ export function privateDir(dir: string): string | null {
 }
 
 // The sockets of a graceful, by its pid (group 1), whatever their kind.
-const SOCKET_NAME = /^(\d+)(?:\.\d+)?\.(?:sock|status|notify)$/;
+const SOCKET_NAME = /^(\d+)(?:\.\d+|\.up)?\.(?:sock|status|notify)$/;
 
 // Is the process `pid` gone? (EPERM: alive, another user's.)
 function gone(pid: number): boolean {
@@ -65,7 +65,10 @@ export function ownSocketPath(kind: 'status' | 'notify'): string | null {
     pruned = true;
     removeLeftovers(dir);
   }
-  const path = join(dir, `${process.pid}.${++made}.${kind}`);
+  // A name held by someone is another graceful's with the same pid, in another PID namespace
+  // sharing this directory (a container's PID 1 beside another's): the next one.
+  let path = join(dir, `${process.pid}.${++made}.${kind}`);
+  while (existsSync(path) && held(path)) path = join(dir, `${process.pid}.${++made}.${kind}`);
   removeSocketFile(path);
   return path;
 }
@@ -85,8 +88,19 @@ export function removeLeftovers(dir: string): void {
     const pid = Number(m[1]);
     // Control sockets of this pid are the coordinator's to replace (control.ts).
     if (pid === process.pid ? name.endsWith('.sock') : !gone(pid)) continue;
+    // A pid gone here may be alive in another PID namespace that shares the directory
+    // (unshare --pid, containers with a shared /tmp): its graceful still holds the socket.
+    if (held(join(dir, name))) continue;
     removeSocketFile(join(dir, name));
   }
+}
+
+// Does a process hold the socket at `path` (connect() not refused)? Asked only of files
+// that are there and look left over, so the calls are loaded then only. Where they cannot
+// be loaded, the pid alone decides, as before.
+function held(path: string): boolean {
+  const calls = sockets();
+  return typeof calls !== 'string' && calls.held(path, !path.endsWith('.notify'));
 }
 
 // Removes a socket file, if that is what is there.

@@ -20,6 +20,8 @@ export interface UiOptions {
   logFormat?: LogFormat;
   /** Whom the lines are about, in the JSON log's `program` (the command, or a stack's name for it). */
   program?: string | null;
+  /** Put in front of each line, after "graceful:": which instance a line is about (--instances). */
+  label?: string;
 }
 
 export class Ui {
@@ -173,7 +175,7 @@ export class Ui {
     // status row; with the plain \r line, the status line is erased first and redrawn.
     const redraw = this.#live !== null && this.#rows === 0;
     if (redraw) this.#clearLive();
-    say(`${this.#paint.dim('graceful:')} ${text}\n`);
+    say(`${this.#paint.dim('graceful:')} ${this.options.label ? `${this.options.label}: ` : ''}${text}\n`);
     if (redraw) this.#redraw();
   }
 }

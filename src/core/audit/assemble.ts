@@ -1,7 +1,6 @@
-// What the receiver recorded (receiver.ts, in order) -> one AuditedProcess per process of
-// the tree. No I/O: a candidate for src/core once the judge reads it.
-import type { RawEvent } from './receiver.js';
-import type { AuditedProcess, OutboundConnection, SocketProto } from './types.js';
+// PURE: what the audit's receiver recorded (shell/audit/receiver.ts, in order) -> one
+// AuditedProcess per process of the tree.
+import type { AuditedProcess, OutboundConnection, RawEvent, SocketProto } from './types.js';
 
 // Connections in the sense of connections-closed: a stream to a peer. A connect() on a UDP
 // or Unix datagram socket (a DNS query, syslog) only sets a default address.

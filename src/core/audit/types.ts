@@ -76,7 +76,7 @@ export interface InboundAtStop {
 export interface OpenAtExit {
   fd: number;
   /** For a socket. */
-  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null; bytesReceived?: number | null } | null;
+  socket: { inode: number; proto: SocketProto; local: string | null; peer: string | null; state: TcpState | null; bytesReceived?: number | null; peerSpokeLast?: boolean | null } | null;
   /** For a regular file open for writing (O_WRONLY or O_RDWR): its path (" (deleted)" kept). */
   file: string | null;
 }
@@ -101,6 +101,50 @@ export interface AuditedProcess {
    */
   exit: { at: number; code: number; open: OpenAtExit[] } | null;
   endedBy: 'exit' | 'signal-or-unseen' | 'still-running';
+}
+
+/** One socket, as a copy of its descriptor shows it (shell/audit/sockets.ts). */
+export interface SocketInfo {
+  proto: SocketProto;
+  local: string | null;
+  peer: string | null;
+  /** TCP only. */
+  state: TcpState | null;
+  /** TCP only: bytes received over its life (tcpi_bytes_received, Linux 4.1+); null where unknown. */
+  bytesReceived: number | null;
+  /**
+   * TCP only: the peer sent the last data, and has every byte the program sent (an idle
+   * connection: no request of the program's is waiting for an answer); null where unknown.
+   */
+  peerSpokeLast: boolean | null;
+  listening: boolean;
+}
+
+/** What the receiver recorded, in the order it happened. Times: monotonic ms. */
+export type RawEvent =
+  /** A process seen for the first time (at its first trapped call). */
+  | { e: 'process'; t: number; pid: number; ppid: number; argv: string[] }
+  | { e: 'connect'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto; peer: string | null }
+  | { e: 'listen'; t: number; pid: number; tid: number; fd: number; inode: number | null; proto: SocketProto }
+  /** A socket descriptor closed (or shut down) by the process; `socket`: what it was just before, for sockets the audit follows. */
+  | { e: 'close' | 'shutdown'; t: number; pid: number; tid: number; fd: number; inode: number; how?: number; socket: SocketInfo | null }
+  | { e: 'exit'; t: number; pid: number; tid: number; code: number; argv: string[]; open: OpenAtExit[] }
+  /** graceful check's snapshot just before the stop: per process, its listening, accepted and outbound sockets. */
+  | {
+      e: 'stop';
+      t: number;
+      pid: number;
+      listening: { inode: number; local: string | null }[];
+      inbound: { inode: number; local: string; peer: string }[];
+      outbound: { inode: number; local: string | null; state: TcpState | null; bytesReceived: number | null }[];
+    };
+
+export interface ReceiverStats {
+  notifications: number;
+  byCall: Record<string, number>;
+  /** Time spent between reading a notification and answering it: in total (ms), and at most (µs). */
+  busyMs: number;
+  maxLatencyUs: number;
 }
 
 /** The audit of one run. */

@@ -1,0 +1,85 @@
+// graceful check --reload: did an instance take connections before it was ready? Every
+// instance shares the held socket's one accept queue, so whichever process calls accept()
+// takes the next connection, ready or not (docs/reload.md, "Serving before ready"). While an
+// instance is starting, the kernel's table of connections on the held port (sock_diag,
+// filtered by port in the kernel) is read every SAMPLE_MS, and each accepted connection's
+// inode is looked for among the starting instances' open descriptors (/proc/<pid>/fd): a
+// match is a connection that a not-ready instance accepted. A connection opened, answered
+// and closed between two readings is missed: the count is a floor, and one is a failure.
+import type { Generation, GenState } from '../../core/generations.js';
+import { kernelConnections, type DiagSocket } from '../../shell/probes/traffic.js';
+import { socketInodes } from '../../shell/process/inspect.js';
+
+// How often the table is read while an instance starts: short enough to see a
+// new-connection client's request (a few ms each on loopback) most of the time.
+const SAMPLE_MS = 10;
+// A connection seen this long before graceful heard the instance was ready is not counted:
+// a program starts accepting as it says it is ready, and the word (an IPC message, a log
+// line, a probe's next poll) reaches graceful a little later.
+const READY_SLACK_MS = 250;
+const TCP_ESTABLISHED = 1;
+
+/** The connections an instance accepted before it was ready. */
+export interface Unready {
+  generation: number;
+  instance: number;
+  pid: number;
+  /** Distinct connections seen. */
+  connections: number;
+  /** When the first was seen, from the instance's start; when it was ready, from its start (null: never). */
+  firstAfterMs: number;
+  readyAfterMs: number | null;
+}
+
+// Watches `port` while `state()` has an instance starting; stop() resolves with what was seen
+// (null where the kernel's table cannot be read).
+export function watchUnready(port: number, state: () => GenState, now: () => number, read = kernelConnections): { stop(): Promise<Unready[] | null> } {
+  const seen = new Map<string, { g: Generation; cookies: Map<string, number> }>();
+  let running = true;
+  let readable = true;
+  const loop = (async () => {
+    while (running) {
+      const starting = state().generations.filter((g) => g.role === 'starting' && g.pid !== null && g.readyAt === null);
+      if (starting.length > 0) {
+        const table = await read([port]);
+        if (table === null) {
+          readable = false;
+          return;
+        }
+        const at = now();
+        const accepted = table.filter((s: DiagSocket) => s.state === TCP_ESTABLISHED && s.localPort === port && s.inode !== 0);
+        if (accepted.length > 0) {
+          for (const g of starting) {
+            const held = socketInodes([g.pid!]);
+            // Ready meanwhile: what it holds now may have come after.
+            const fresh = state().generations.find((x) => x.n === g.n && x.instance === g.instance);
+            if (fresh?.readyAt != null) continue;
+            for (const s of accepted) {
+              if (!held.has(s.inode)) continue;
+              const key = `${g.n}.${g.instance}`;
+              const entry = seen.get(key) ?? { g, cookies: new Map<string, number>() };
+              if (!entry.cookies.has(s.cookie)) entry.cookies.set(s.cookie, at);
+              seen.set(key, entry);
+            }
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      if (!readable) return null;
+      const final = state();
+      return [...seen.values()].flatMap(({ g, cookies }) => {
+        const last = final.generations.find((x) => x.n === g.n && x.instance === g.instance) ?? g;
+        const start = last.startedAt ?? last.spawnAt;
+        const before = [...cookies.values()].filter((at) => last.readyAt === null || at < last.readyAt - READY_SLACK_MS);
+        if (before.length === 0) return [];
+        return [{ generation: g.n, instance: g.instance, pid: g.pid!, connections: before.length, firstAfterMs: Math.max(0, Math.min(...before) - start), readyAfterMs: last.readyAt === null ? null : last.readyAt - start }];
+      });
+    },
+  };
+}
