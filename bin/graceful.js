@@ -35,6 +35,26 @@ try {
   if (data.toString('latin1', 0, 16) === id) cachedData = data.subarray(16);
 } catch {}
 
+// V8's memory reducer, 2 s after the start instead of 8 (issue 28). Reading the code cache grows
+// the heap by over 1 MB before any collection, which arms it; 8 s later (and again every 8 s
+// until V8 judges the process idle) it ran two or three mark-compacts in incremental steps:
+// 20 to 80 wake-ups of an idle graceful 8 to 25 s after its start (bench/analysis.md,
+// "Idle wakeups"). At 2 s graceful is idle already and the same collections are over by ~3.5 s,
+// past the stop and exit a short run meets at once and before the silence that counts; and
+// the heap is compacted early (turned off instead, graceful kept ~0.5 MB more). Set here,
+// before the cache is read: V8 checks a code cache against the flags it was made under (the
+// build's training run passes here too; scripts/sea-main.cjs does the same). Not on node's
+// command line: main.ts's quick exit is skipped when Node was given flags, and
+// `node bin/graceful.js` has no sh line. V8 11 to 14 (Node 20 to 25) know the flag; an
+// unknown one would print an error at every start, so another V8 goes without.
+// Node's own modules come with code caches too, which V8 also checks against its flags: the
+// ones `graceful run` loads are loaded before the flag is set (child_process brings net, dgram
+// and the streams), or each would be compiled from source, +9% of start-up (measured).
+require('node:child_process');
+require('node:os');
+require('node:tty');
+const v8Major = Number(process.versions.v8.split('.')[0]);
+if (v8Major >= 11 && v8Major <= 14) require('node:v8').setFlagsFromString('--gc-memory-reducer-start-delay-ms=2000');
 // The file is the bundle already wrapped in the CommonJS module function (scripts/build.js).
 const script = new vm.Script(source, {
   filename: file,

@@ -159,6 +159,16 @@ if (command === 'check') {
     // Without it, check says why its Node-only checks are not run.
   }
 }
+// As bin/graceful.js, before the cache is read (the cache was made under this flag): V8's
+// memory reducer 2 s after the start, not 8 to 25 s, so an idle graceful is silent (issue 28).
+// Node's own modules come with code caches too, which V8 also checks against its flags: the
+// ones `graceful run` loads are loaded before the flag is set (child_process brings net, dgram
+// and the streams), or each would be compiled from source, +9% of start-up (measured).
+require('node:child_process');
+require('node:os');
+require('node:tty');
+const v8Major = Number(process.versions.v8.split('.')[0]);
+if (v8Major >= 11 && v8Major <= 14) require('node:v8').setFlagsFromString('--gc-memory-reducer-start-delay-ms=2000');
 const script = new vm.Script(source, { filename: file, cachedData });
 if (process.env.GRACEFUL_DEBUG) {
   const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';

@@ -238,7 +238,7 @@ describe('traces (OTLP/HTTP JSON)', () => {
     const receiver = await startReceiver();
     try {
       const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
-      // Its handler first, then "ready": a SIGTERM right after "ready" found no handler (143).
+      // The handler before the ready line: a SIGTERM sent on "ready" must find it installed.
       const program = 'process.on("SIGTERM", () => process.exit(0)); console.log("ready " + process.pid + " " + process.env.TRACEPARENT); setInterval(() => {}, 1e9)';
       const run = start(['run', '--', node, '-e', program], { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, TRACEPARENT: `00-${parent.traceId}-${parent.spanId}-01` } });
       const [, seen] = (await run.stdout.waitFor(/ready \d+ (\S+)/, 'ready'))!;

@@ -211,7 +211,9 @@ function finishRun(options: RunOptions, ending: Ending, runs: Runs, summarized: 
   const { state, status, extras } = outcome;
   const { facts } = state;
   if (facts.spawnError) ui.error(facts.spawnError.message, 'spawn-failed', { exitStatus: facts.spawnError.status });
-  else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint), 'summary', summaryFields(facts, options.policy, status));
+  // The fields only for a JSON log: worked out for a human line too, they cost the exit path
+  // a second reading of the timeline, its first run on V8 (bench/analysis.md, "The summary's fields").
+  else if (!summarized && !options.quiet) ui.info(summaryLine(facts, options.policy, status, ui.paint), 'summary', ui.json ? summaryFields(facts, options.policy, status) : {});
   if (outcome.caughtInterrupt) ui.info(interactiveHint(facts), 'interactive-hint', { pid: facts.pid });
   if (stats && (lifecycle.stats || options.verbose)) {
     ui.info(`resources: peak RSS ${humanSize(stats.peakRssBytes)} for the whole tree, CPU time ${human(stats.cpuMs)} (${stats.samples} samples)`, 'resources', { peakRssBytes: stats.peakRssBytes, cpuMs: Math.round(stats.cpuMs), samples: stats.samples });

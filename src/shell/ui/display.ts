@@ -104,6 +104,11 @@ export class Ui {
     return this.#paint;
   }
 
+  /** --log-format json: a line's fields are written; human lines have no use for them. */
+  get json(): boolean {
+    return this.#json !== undefined;
+  }
+
   // The live line sits on the terminal's last row, below a scroll region holding the rest
   // (as apt draws its progress bar): the child keeps writing to the same terminal while it
   // shuts down, and its lines scroll above the countdown instead of running into it.
