@@ -295,6 +295,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
    */
   async function serve(program: string[], port: number, dir: string, trace: string | null, trap: readonly TrappedCall[]) {
     const command = trace ? ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=connect,listen,shutdown,close,exit_group', '--', ...program] : program;
+    const since = pg.log().length;
     const a = audited(command, { LOG_FILE: join(dir, 'app.log') }, { trap });
     expect(await a.outcome).toEqual({ state: 'audited' });
     const pid = Number((await a.stdout.waitFor(/ready (\d+)/, 'the program to listen', 20_000))[1]);
@@ -316,34 +317,38 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
     const workers = report.processes.filter(uses);
     const judged = report.processes.filter((p) => !p.argv[0]?.endsWith('strace'));
     const verdicts = auditVerdicts(judged, { stopAt, fmt });
-    return { pid, report, workers, verdicts, answers, stderr: a.stderr.text, failed: verdicts.filter((v) => v.ok === false).map((v) => v.name) };
+    return { pid, since, stopAt, report, workers, verdicts, answers, stderr: a.stderr.text, failed: verdicts.filter((v) => v.ok === false).map((v) => v.name) };
   }
 
   // Postgres's own account of one connection, by the client's port: its session ended, and
   // did the client say goodbye (Terminate) or vanish, with a transaction open or not?
   type PgSaw = 'said goodbye' | 'vanished' | 'vanished with a transaction open';
-  async function pgSaw(clientPort: string): Promise<PgSaw> {
+  async function pgSaw(clientPort: string, since: number): Promise<PgSaw> {
+    // Only what Postgres logged since this run began: over a whole test file (and pid_max is
+    // 32768 here) a client port and a backend pid come back, and the first session logged
+    // with this port, or an earlier backend with this pid, is another run's.
     const ended = new RegExp(`\\[(\\d+)\\] LOG:  disconnection: .* port=${clientPort}\\b`);
     const deadline = Date.now() + 10_000;
     let m: RegExpMatchArray | null;
-    while (!(m = pg.log().match(ended))) {
+    while (!(m = pg.log().slice(since).match(ended))) {
       if (Date.now() > deadline) throw new Error(`Postgres logged no end of the session from port ${clientPort}:\n${pg.log().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const eof = new RegExp(`\\[${m[1]}\\] (LOG|DEBUG):  unexpected EOF on client connection( with an open transaction)?`).exec(pg.log());
+    const session = pg.log().slice(since, since + m.index!);
+    const eof = new RegExp(`\\[${m[1]}\\] (LOG|DEBUG):  unexpected EOF on client connection( with an open transaction)?`).exec(session);
     return !eof ? 'said goodbye' : eof[2] ? 'vanished with a transaction open' : 'vanished';
   }
 
   // Each Postgres connection the audit saw, as Postgres saw it: closed by the kernel (the
   // audit) exactly when the client vanished without a goodbye (Postgres). Per process, what
   // Postgres saw of its connections.
-  async function comparePostgres(workers: AuditedProcess[]): Promise<PgSaw[][]> {
+  async function comparePostgres(workers: AuditedProcess[], since: number): Promise<PgSaw[][]> {
     const seen: PgSaw[][] = [];
     for (const p of workers) {
       const mine: PgSaw[] = [];
       for (const c of p.outbound.filter((x) => x.peer.endsWith(`:${pg.port}`))) {
         expect(c.local, `the client address of ${c.peer} in ${processName(p)}`).toMatch(/^127\.0\.0\.1:\d+$/);
-        const saw = await pgSaw(c.local!.replace(/^.*:/, ''));
+        const saw = await pgSaw(c.local!.replace(/^.*:/, ''), since);
         expect({ peer: c.peer, local: c.local, saw: saw.startsWith('vanished') ? 'vanished' : saw }).toEqual({ peer: c.peer, local: c.local, saw: c.end === 'kernel' ? 'vanished' : 'said goodbye' });
         mine.push(saw);
       }
@@ -399,7 +404,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
         const port = await freePort();
         const dir = tempDir();
         const trace = join(dir, 'strace.txt');
-        const { workers, verdicts, failed, answers } = await serve([...program(port), ...(defect ? [defect] : [])], port, dir, trace, trap);
+        const { since, stopAt, workers, verdicts, failed, answers } = await serve([...program(port), ...(defect ? [defect] : [])], port, dir, trace, trap);
         expect(failed, JSON.stringify(verdicts, null, 1)).toEqual(FAILS[defect]);
         expect(workers).toHaveLength(1);
         const [app] = workers as [AuditedProcess];
@@ -411,7 +416,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
         const audit = auditTruth(app, truth.released);
         expect({ released: audit.released, atExit: audit.atExit.sort() }).toEqual({ released: truth.released.filter(ours), atExit: truth.atExit.filter(ours).sort() });
         // ... and Postgres saw its client vanish with a transaction open exactly with --leak.
-        const postgres = await comparePostgres(workers);
+        const postgres = await comparePostgres(workers, since);
         expect(postgres).toEqual([[defect === '--leak' ? 'vanished with a transaction open' : 'said goodbye']]);
         matrix({ program: name, closes, defect, verdicts: verdicts.map((v) => [v.name, v.ok, v.detail]), postgres, strace: truth, answers });
         if (defect === '--leak') {
@@ -427,7 +432,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
         }
         if (defect === '--keep-file') expect(failing[0]!.detail).toContain(`exited with ${dir}/app.log open for writing`);
         if (defect === '') {
-          expect(verdicts.find((v) => v.name === 'cleanup-order')!.detail).toMatch(
+          expect(verdicts.find((v) => v.name === 'cleanup-order')!.detail, JSON.stringify({ stopAt, listeners: app.listeners, inbound: app.inboundAtStop, exit: app.exit?.at })).toMatch(
             new RegExp(`\\(pid ${app.pid}\\): stopped listening \\+\\d+ms, 3 connection\\(s\\) it served done \\+\\d+ms, 127\\.0\\.0\\.1:${pg.port} closed \\+\\d+ms, 127\\.0\\.0\\.1:${redis.port} closed \\+\\d+ms \\(the reverse order of opening\\)$`),
           );
           expect(answers).toEqual([200, 200, 200]);
@@ -441,7 +446,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
       it.each(DEFECTS)('defect "%s": fails exactly its check, naming each worker, as Postgres saw it', async (defect) => {
         const port = await freePort();
         const dir = tempDir();
-        const { pid, report, workers, verdicts, failed, answers } = await serve([process.execPath, fixture('audit/cluster-app.js'), String(port), pg.url, redis.url, ...(defect ? [defect] : [])], port, dir, null, trap);
+        const { pid, since, report, workers, verdicts, failed, answers } = await serve([process.execPath, fixture('audit/cluster-app.js'), String(port), pg.url, redis.url, ...(defect ? [defect] : [])], port, dir, null, trap);
         expect(failed, JSON.stringify(verdicts, null, 1)).toEqual(FAILS[defect]);
         // Three processes: the primary, which holds the listener, and its two workers.
         const primary = report.processes.find((p) => p.pid === pid)!;
@@ -451,7 +456,7 @@ describe.skipIf(missing !== null)('good and bad twins on real Postgres and Redis
         expect(primary.listeners.map((l) => l.local)).toEqual([`127.0.0.1:${port}`]);
         for (const v of verdicts.filter((x) => x.ok === false)) expect(v.pids.sort()).toEqual(workers.map((w) => w.pid).sort());
         // Each worker's pool (one or two sessions): with --leak, each worker's transaction vanished open.
-        const postgres = await comparePostgres(workers);
+        const postgres = await comparePostgres(workers, since);
         matrix({ program: 'Node cluster, 2 workers', closes, defect, verdicts: verdicts.map((v) => [v.name, v.ok, v.detail]), postgres, strace: null, answers });
         for (const saw of postgres) {
           if (defect === '--leak') expect(saw).toContain('vanished with a transaction open');

@@ -65,15 +65,19 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
 
   // Postgres's account of one connection, by the client's port: did the client say goodbye
   // (Terminate) or vanish, with a transaction open or not?
-  async function pgSaw(clientPort: string): Promise<PgSaw> {
+  async function pgSaw(clientPort: string, since: number): Promise<PgSaw> {
+    // Only what Postgres logged since this run began: over a whole test file (and pid_max is
+    // 32768 here) a client port and a backend pid come back, and the first session logged
+    // with this port, or an earlier backend with this pid, is another run's.
     const ended = new RegExp(`\\[(\\d+)\\] LOG:  disconnection: .* port=${clientPort}\\b`);
     const deadline = Date.now() + 10_000;
     let m: RegExpMatchArray | null;
-    while (!(m = pg.log().match(ended))) {
+    while (!(m = pg.log().slice(since).match(ended))) {
       if (Date.now() > deadline) throw new Error(`Postgres logged no end of the session from port ${clientPort}:\n${pg.log().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const eof = new RegExp(`\\[${m[1]}\\] (LOG|DEBUG):  unexpected EOF on client connection( with an open transaction)?`).exec(pg.log());
+    const session = pg.log().slice(since, since + m.index!);
+    const eof = new RegExp(`\\[${m[1]}\\] (LOG|DEBUG):  unexpected EOF on client connection( with an open transaction)?`).exec(session);
     return !eof ? 'said goodbye' : eof[2] ? 'vanished with a transaction open' : 'vanished';
   }
 
@@ -81,6 +85,7 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
     const port = await freePort();
     const dir = tempDir();
     const report = join(dir, 'check.json');
+    const since = pg.log().length;
     const run = start(
       [
         'check',
@@ -108,7 +113,7 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
     for (const w of workers) {
       const mine: PgSaw[] = [];
       for (const c of w.outbound.filter((x) => x.peer.endsWith(`:${pg.port}`))) {
-        const saw = await pgSaw(c.local!.replace(/^.*:/, ''));
+        const saw = await pgSaw(c.local!.replace(/^.*:/, ''), since);
         // The audit and Postgres agree, connection by connection: closed by the kernel
         // exactly when Postgres saw the client vanish.
         expect({ local: c.local, saw: saw.startsWith('vanished') ? 'vanished' : saw }).toEqual({ local: c.local, saw: c.end === 'kernel' || c.end === 'died' ? 'vanished' : 'said goodbye' });
