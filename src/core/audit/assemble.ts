@@ -111,7 +111,10 @@ export function assemble(events: readonly RawEvent[], running: (pid: number) => 
           // does not close it): the kernel closed it.
           if (still) {
             if (c.end !== 'shutdown') {
-              c.end = still.state === 'close-wait' ? 'peer' : 'kernel';
+              // Its side already sent its FIN (a shutdown the audit did not see: SHUT_WR through
+              // another descriptor, or a call withdrawn and restarted): the program ended it, when
+              // is not known; the kernel only frees it. Bad twins exit ESTABLISHED.
+              c.end = still.state === 'close-wait' ? 'peer' : still.state !== null && FIN_SENT.has(still.state) ? 'shutdown' : 'kernel';
               c.releasedAt = null;
             }
             c.stateAtEnd = still.state ?? c.stateAtEnd;
@@ -145,6 +148,9 @@ function neverConnected(c: OutboundConnection, seen: Seen | null | undefined): b
   return seen.peer === null;
 }
 type Seen = { peer: string | null; state: string | null; bytesReceived?: number | null };
+
+// TCP states in which this side has sent its FIN (tcp_states.h): the program shut it down.
+const FIN_SENT: ReadonlySet<string> = new Set(['fin-wait1', 'fin-wait2', 'closing', 'last-ack', 'time-wait']);
 
 // The last connection of `inode` (inode numbers are not reused while a socket lives).
 function latest(cs: OutboundConnection[], inode: number): OutboundConnection | undefined {

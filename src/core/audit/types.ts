@@ -38,6 +38,8 @@ export interface OutboundConnection {
    * How it ended, from the program's side:
    * - closed: the program closed its last descriptor of it (close());
    * - shutdown: the program shut it down (shutdown(SHUT_WR or SHUT_RDWR)) and then closed it or exited;
+   *   also a socket open at exit whose side had already sent its FIN (FIN_WAIT1/2, CLOSING,
+   *   LAST_ACK, TIME_WAIT), the shutdown itself unseen (releasedAt null);
    * - peer: still open when the process exited, but the peer had closed it first (CLOSE_WAIT:
    *   it answered the program's goodbye, or timed it out): the kernel's close loses nothing;
    * - kernel: still open, and open at the peer, when the process exited (exit_group): the
