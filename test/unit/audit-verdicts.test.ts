@@ -3,7 +3,7 @@
 // from a stop at t = 1000.
 import { describe, expect, it } from 'vitest';
 import type { AuditedProcess, OutboundConnection } from '../../src/core/audit/types.js';
-import { auditVerdicts, earlyReleases, processName, type AuditContext } from '../../src/core/audit/verdicts.js';
+import { auditVerdicts, earlyReleases, processName, WITH_ITS_REQUEST_MS, type AuditContext } from '../../src/core/audit/verdicts.js';
 
 const STOP = 1000;
 const ctx: AuditContext = {
@@ -98,6 +98,19 @@ describe('the audit verdicts, for any program', () => {
     const v = byName([proc(7, PY, { outbound: [conn(REDIS, 20, 'closed', 1300), conn(PG, 30, 'closed', 1750)] })]);
     expect(v['cleanup-order']!.ok).toBe(false);
     expect(v['cleanup-order']!.detail).toContain(`closed redis ${REDIS} at +300ms, while 2 connection(s) it was serving were still open (the last closed at +710ms)`);
+  });
+
+  it("a proxy's upstream connection, closed as the request it served ends (the response's last bytes and the client's close come just after), is not early", () => {
+    const nginx = ['nginx: worker process is shutting down'];
+    // The last served connection closed at +710ms.
+    for (const gap of [1, WITH_ITS_REQUEST_MS]) {
+      const v = byName([proc(7, nginx, { outbound: [conn('127.0.0.1:9000', 500, 'closed', 1705 - gap), conn('127.0.0.1:9000', 600, 'closed', 1710 - gap)] })]);
+      expect(v['cleanup-order']).toMatchObject({ ok: true });
+      expect(v['cleanup-order']!.detail).toBe(`nginx: worker process is shutting down (pid 7): stopped listening +5ms, 2 connection(s) it served done +710ms, 127.0.0.1:9000 closed +${710 - gap}ms`);
+    }
+    // Longer before: the work still in flight went on without it.
+    const v = byName([proc(7, nginx, { outbound: [conn('127.0.0.1:9000', 600, 'closed', 1710 - WITH_ITS_REQUEST_MS - 1)] })]);
+    expect(v['cleanup-order']!.ok).toBe(false);
   });
 
   it('released in the order of opening (not its reverse): never an ok line, whatever else went well', () => {
