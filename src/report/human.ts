@@ -103,7 +103,7 @@ export function describeCommand(argv: readonly string[], max = 60): string {
 }
 
 // A shell word: quoted when it holds anything a shell would read specially.
-export function shellWord(arg: string): string {
+function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -6,7 +6,6 @@
 // that kill(-pgid) and a /proc scan end in milliseconds (bench/analysis.md, "The process tree").
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { signalNumber } from '../../config/signals.js';
-import { shellWord } from '../../report/human.js';
 import { loadedLibc } from './ffi.js';
 import type { SignalName } from '../../core/types.js';
 
@@ -293,17 +292,10 @@ export class Tree {
   }
 }
 
-// The command line of a process, for reports ("" once it is gone): its arguments as a shell
-// would take them back, a path with a space quoted (/proc's NUL-separated words, not one
-// string split again at spaces).
+// The command line of a process, for reports ("" once it is gone).
 export function commandOf(pid: number): string {
   try {
-    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    while (words.at(-1) === '') words.pop();
-    // One word with spaces is a title the process wrote over its arguments ("nginx: worker
-    // process", "postgres: checkpointer"): shown as it is.
-    if (words.length <= 1) return (words[0] ?? '').trim();
-    return words.map(shellWord).join(' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
   } catch {
     return '';
   }
