@@ -180,6 +180,9 @@ function expectWatchAgreesWithHaproxy(stop: Result['stops'][number]): void {
   // a few ms before the signal reached graceful, on two clocks).
   if (traffic!.lastArrivalAfterMs === null) expect(lb.lastAfterMs ?? 0, what).toBeLessThan(100);
   if (lb.lastAfterMs === null) expect(traffic!.lastArrivalAfterMs ?? 0, what).toBeLessThan(100);
-  expect(traffic!.arrivals, what).toBeGreaterThanOrEqual(Math.floor(lb.requests * 0.8));
+  // Counted from the kernel's table, new connections that came and went between two readings
+  // are missed in a shared namespace (a lower bound): 80% of haproxy's count, less the same
+  // few at the start as above (seen in CI: 11 against haproxy's 15).
+  expect(traffic!.arrivals, what).toBeGreaterThanOrEqual(Math.floor(lb.requests * 0.8) - 3);
   expect(traffic!.arrivals, what).toBeLessThanOrEqual(Math.ceil(lb.requests * 1.25) + 3);
 }
