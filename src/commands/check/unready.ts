@@ -9,6 +9,7 @@
 import type { Generation, GenState } from '../../core/generations.js';
 import { kernelConnections, type DiagSocket } from '../../shell/probes/traffic.js';
 import { socketInodes } from '../../shell/process/inspect.js';
+import { TCP_ESTABLISHED } from '../../shell/sockets/kernel.js';
 
 // How often the table is read while an instance starts: short enough to see a
 // new-connection client's request (a few ms each on loopback) most of the time.
@@ -17,7 +18,6 @@ const SAMPLE_MS = 10;
 // a program starts accepting as it says it is ready, and the word (an IPC message, a log
 // line, a probe's next poll) reaches graceful a little later.
 const READY_SLACK_MS = 250;
-const TCP_ESTABLISHED = 1;
 
 /** The connections an instance accepted before it was ready. */
 export interface Unready {

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { libc } from '../process/ffi.js';
 import { parseDiag } from '../probes/traffic.js';
+import { AF_INET, AF_INET6, TCP_LISTEN } from '../sockets/kernel.js';
 
 // Server programs by their process name, as people name the service.
 const SERVICE_OF_COMMAND: Record<string, string> = {
@@ -21,9 +22,6 @@ const SERVICE_OF_COMMAND: Record<string, string> = {
   memcached: 'memcached',
 };
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const TCP_LISTEN = 10;
 
 // "127.0.0.1:5432" -> { host, port }; "[::1]:6379" too; null for a Unix path.
 function split(peer: string): { host: string; port: number } | null {

@@ -7,6 +7,7 @@
 import { endianness } from 'node:os';
 import type { AuditCalls } from './calls.js';
 import type { SocketInfo, SocketProto, TcpState } from '../../core/audit/types.js';
+import { AF_INET, AF_INET6, AF_UNIX } from '../sockets/kernel.js';
 
 const LE = endianness() === 'LE';
 
@@ -16,9 +17,6 @@ const SO_ACCEPTCONN = 30;
 const IPPROTO_TCP = 6;
 const TCP_INFO = 11;
 const TCPI_BYTES_RECEIVED = 128;
-const AF_UNIX = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_SEQPACKET = 5;

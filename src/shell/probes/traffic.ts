@@ -17,6 +17,7 @@ import { endianness } from 'node:os';
 import { loadedLibc } from '../process/ffi.js';
 import { socketInodes } from '../process/inspect.js';
 import { ownAccepts } from './accepts.js';
+import { AF_INET, AF_INET6, TCP_LISTEN, TCP_TIME_WAIT } from '../sockets/kernel.js';
 
 // How often the table is read while graceful waits. A request's time is exact (tcp_info says
 // how long ago its data came); a connection opened and closed between two reads is seen by
@@ -30,15 +31,11 @@ const POLL_MS = 100;
 const RECV_SLACK_MS = 20;
 
 // TCP states (include/net/tcp_states.h): a listening socket is not a connection.
-const TCP_LISTEN = 10;
-const TCP_TIME_WAIT = 6;
 // Every state; without TIME_WAIT where the namespace's count sees closed connections: a
 // replica behind a load balancer that keeps no pool holds thousands of them (906 seen in the
 // fleet bench), and each reading then moved them all, 32 KB at a time, through the thread pool.
 const ALL_STATES = 0xffffffff;
 const OPEN_STATES = (ALL_STATES & ~(1 << TCP_TIME_WAIT)) >>> 0;
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 /** One socket of the table. */
 export interface DiagSocket {

@@ -17,6 +17,7 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { constants, endianness } from 'node:os';
 import { describeListen, ipv4Bytes, ipv6Bytes, type ListenSpec, type ReloadOptions } from '../../config/listen.js';
 import { sockets } from '../process/ffi.js';
+import { AF_INET, AF_INET6, AF_UNIX } from './kernel.js';
 
 // The listen backlog: the queue that holds connections while no generation accepts (a
 // restart's delay, a slow start). The kernel caps it at net.core.somaxconn (4096 since
@@ -25,9 +26,6 @@ const BACKLOG = 4096;
 // systemd passes its sockets from fd 3 on (SD_LISTEN_FDS_START).
 const FIRST_FD = 3;
 
-const AF_UNIX = 1;
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 export interface HeldSocket {
   name: string;
