@@ -8,7 +8,7 @@
 // (a client that vanished, with its transaction open, exactly when connections-closed fails).
 // CHECK_MATRIX=file appends one JSON line per run (docs/check.md's matrix is rendered from it).
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,14 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
   let redis: Service;
   let goDir = '';
   let goBinary = '';
+  let shimDir = '';
+  let shim = '';
   beforeAll(async () => {
+    // A launcher as pyenv installs one: python3 on PATH a bash script that execs the real one
+    // (the program then runs in the script's process, under the filter the script inherited).
+    shimDir = mkdtempSync(join(tmpdir(), 'graceful-check-shim-'));
+    shim = join(shimDir, 'python3');
+    writeFileSync(shim, `#!/bin/bash\nexec ${PYTHON} "$@"\n`, { mode: 0o755 });
     [pg, redis] = (await Promise.all([startPostgres({ logSessions: true }), startRedis()])) as [Service & { log(): string }, Service];
     if (!goMissing) {
       goDir = mkdtempSync(join(tmpdir(), 'graceful-check-go-'));
@@ -61,6 +68,7 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
   afterAll(async () => {
     await Promise.all([pg?.stop(), redis?.stop()]);
     if (goDir) rmSync(goDir, { recursive: true, force: true });
+    if (shimDir) rmSync(shimDir, { recursive: true, force: true });
   });
 
   // Postgres's account of one connection, by the client's port: did the client say goodbye
@@ -130,6 +138,7 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
 
   const programs = [
     { name: 'Python (psycopg2, redis-py)', why: pythonMissing, program: () => [PYTHON, fixture('audit/db-app.py')], cluster: false },
+    { name: 'Python through a launcher (a pyenv-style shim: bash that execs python3)', why: pythonMissing, program: () => [shim, fixture('audit/db-app.py')], cluster: false },
     { name: 'Go (a static binary)', why: goMissing, program: () => [goBinary], cluster: false },
     { name: 'Node cluster, 2 workers', why: pgMissing, program: () => [process.execPath, fixture('audit/cluster-app.js')], cluster: true },
   ];
@@ -186,6 +195,20 @@ describe.skipIf(skip !== null)('graceful check audits every process of any progr
       }
     }, 60_000);
   });
+
+  // A launcher that stays: sh runs python3 as its child (no exec), and dies of SIGTERM without
+  // passing it on. The launcher check fails it; the audit still judges the program behind it,
+  // by its own pid, and Postgres agrees.
+  (pythonMissing ? it.skip : it)('Python behind a shell that does not exec it: the launcher fails, and the audit judges the program behind it', async () => {
+    const { exit, workers, postgres, line, pid, stderr, failed } = await check(['sh', '-c', `${PYTHON} "$@"; echo "python exited $?"`, 'sh', fixture('audit/db-app.py')], '--leak');
+    expect(new Set(failed), stderr).toEqual(new Set(['launcher', 'connections-closed']));
+    expect(exit.code, stderr).toBe(1);
+    // The program that did the work is python, the shell's child, by the pid it printed.
+    expect(workers.map((w) => w.pid), stderr).toEqual([pid]);
+    expect(line('launcher')).toMatch(/FAIL\s+launcher\s+sh -c .* \(pid \d+\) died of SIGTERM/);
+    expect(line('connections-closed')).toMatch(new RegExp(`\\(pid ${pid}\\) had \\d connections still open when it exited, closed by the kernel, not by the program`));
+    expect(postgres[0]).toContain('vanished with a transaction open');
+  }, 60_000);
 
   // Item 4 of the issue: fetch()'s pool keeps its connections alive after each answer; at
   // the exit of a good program the kernel closes them, with no request on them.
