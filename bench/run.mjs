@@ -309,9 +309,9 @@ function memoryOf(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
-    return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty') };
+    return { rss: kb('Rss'), pss: kb('Pss'), uss: kb('Private_Clean') + kb('Private_Dirty'), dirty: kb('Private_Dirty') };
   } catch {
-    return { rss: rssKb(pid), pss: NaN, uss: NaN };
+    return { rss: rssKb(pid), pss: NaN, uss: NaN, dirty: NaN };
   }
 }
 
@@ -337,6 +337,13 @@ async function memory() {
   // MB here are MiB (the kernel's kB are KiB): the target is the floor's USS + 1 MiB.
   const floorUss = median(all(uss[FLOOR.name]));
   const over = Object.fromEntries([GRACEFUL, GRACEFUL_PIPE].map((g) => [`${g.name}, USS over the floor`, fmt(median(all(uss[g.name])) - floorUss, 'MiB')]));
+  // Of USS, the pages nothing but this process has written (Private_Dirty: the heap, the
+  // stacks): what the kernel cannot take back without killing it. The rest, Private_Clean, is
+  // file pages only this process maps (koffi's native module, the floor has none), which the
+  // kernel may drop under pressure and another graceful of the same file would share.
+  const dirty = pick('dirty');
+  const floorDirty = median(all(dirty[FLOOR.name]));
+  over[`${GRACEFUL.name}, of it written pages (Private_Dirty) over the floor's`] = fmt(median(all(dirty[GRACEFUL.name])) - floorDirty, 'MiB');
   row(
     `memory that counts: USS over the Node floor's (median of ${ROUNDS} x ${COUNTS.rss}; one wrapper at a time)`,
     { 'Node floor USS': fmt(floorUss, 'MiB'), ...over },

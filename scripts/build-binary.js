@@ -2,8 +2,8 @@
 // no Node (docs/binary.md). A Node single executable application (SEA), made from the Node
 // that runs this script:
 //
-// 1. The ordinary build (scripts/build.js, run first by the npm script) made dist/cli.cjs and
-//    its V8 code cache. They go in as assets, with koffi's native module for this platform
+// 1. The ordinary build (scripts/build.js, run first by the npm script) made dist/run.cjs and
+//    dist/cli.cjs and their V8 code caches. They go in as assets, with koffi's native module for this platform
 //    and graceful check's preload; the main script is scripts/sea-main.cjs, which loads them.
 // 2. node --experimental-sea-config writes the blob; a copy of node is stripped of its symbol
 //    table (strip(1), binutils: about 20 MB less), made deaf to NODE_OPTIONS (below), and
@@ -29,7 +29,7 @@ const out = `${dist}graceful-linux-${arch}`;
 const require = createRequire(import.meta.url);
 
 if (process.platform !== 'linux') throw new Error(`build:binary: Linux only (this is ${process.platform})`);
-for (const f of ['cli.cjs', 'cli.cjs.cache', 'check-preload.cjs', 'stream-worker.cjs', 'audit-shim.cjs', 'audit-worker.cjs']) {
+for (const f of ['run.cjs', 'run.cjs.cache', 'cli.cjs', 'cli.cjs.cache', 'check-preload.cjs', 'stream-worker.cjs', 'audit-shim.cjs', 'audit-worker.cjs']) {
   if (!existsSync(`${dist}${f}`)) throw new Error(`build:binary: dist/${f} is missing: run npm run build first`);
 }
 const koffiNode = require.resolve(`@koromix/koffi-linux-${arch}/linux_${arch}/koffi.node`);
@@ -40,10 +40,12 @@ const config = {
   main: `${root}scripts/sea-main.cjs`,
   output: `${work}graceful.blob`,
   disableExperimentalSEAWarning: true,
-  // The main script is small; the bundle brings its own code cache (cli.cjs.cache).
+  // The main script is small; each bundle brings its own code cache (*.cjs.cache).
   useSnapshot: false,
   useCodeCache: false,
   assets: {
+    'run.cjs': `${dist}run.cjs`,
+    'run.cjs.cache': `${dist}run.cjs.cache`,
     'cli.cjs': `${dist}cli.cjs`,
     'cli.cjs.cache': `${dist}cli.cjs.cache`,
     'check-preload.cjs': `${dist}check-preload.cjs`,

@@ -1,17 +1,24 @@
 // Builds dist/ (run by `npm install` through the prepare script, and before `npm test`):
 //
-// 1. esbuild bundles src/main.ts into ONE CommonJS file, dist/cli.cjs (wrapped as Node's loader
-//    would wrap it: bin/graceful.js runs it, not require()). Module loading is most
-//    of a Node CLI's start-up: one file means one read and no ESM loader. What a run does not
-//    need (execa for --pre-stop, pidusage, chalk off a terminal, the check command) is in the
-//    file but inside esbuild's lazy initialisers, so it is neither run nor compiled unless used.
-// 2. A training run of the built CLI (a child that is started, then stopped by SIGTERM) makes
-//    V8's code cache for that file, dist/cli.cjs.cache: the bytecode of every function the
-//    start and the stop paths run. bin/graceful.js hands it to V8, which then skips parsing
-//    and compiling them: about 14 ms of a 52 ms `graceful run -- true` (README, Performance).
-//    A cache V8 rejects (another Node version, other V8 flags) only costs that time back.
+// 1. esbuild bundles the CLI into two CommonJS files, each wrapped as Node's loader would
+//    wrap it (bin/graceful.js runs them, not require()): dist/run.cjs from src/main-run.ts,
+//    `graceful run` alone, and dist/cli.cjs from src/main.ts, the whole CLI (commander, every
+//    command). A process runs one of them: bin/graceful.js picks run.cjs for `graceful run`,
+//    and run.cjs hands any command line its parser does not take to cli.cjs. Module loading
+//    is most of a Node CLI's start-up: one file means one read and no ESM loader. And V8 keeps
+//    a bundle's whole source in memory for as long as the process lives: a supervisor that
+//    holds only run's code pays ~1.3 MB less of private memory (bench/analysis.md, "graceful
+//    run's own bundle"). What a run does not need (--pre-stop's hooks, pidusage, chalk off
+//    a terminal, reloads) is in run.cjs but inside esbuild's lazy initialisers, so it is
+//    neither run nor compiled unless used.
+// 2. A training run of each file (a child that is started, then stopped by SIGTERM) makes
+//    V8's code cache for it, dist/run.cjs.cache and dist/cli.cjs.cache: the bytecode of every
+//    function the start and the stop paths run. bin/graceful.js hands it to V8, which then
+//    skips parsing and compiling them: about 14 ms of a 52 ms `graceful run -- true` (README,
+//    Performance). A cache V8 rejects (another Node version, other V8 flags) only costs that
+//    time back.
 // 3. The library, `graceful-supervisor/app` (src/app/): built apart by scripts/build-app.js into
-//    dist/app/, ESM and CommonJS with types. Nothing of it is in dist/cli.cjs.
+//    dist/app/, ESM and CommonJS with types. Nothing of it is in dist/run.cjs or dist/cli.cjs.
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -25,27 +32,36 @@ const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 
-const result = await build({
-  entryPoints: [fileURLToPath(new URL('src/main.ts', root))],
-  bundle: true,
-  write: false,
-  outfile: 'dist/cli.cjs',
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  // NO_MINIFY=1 keeps names readable in a CPU or heap profile (bench/analysis.md was made so).
-  minify: !process.env.NO_MINIFY,
-  legalComments: 'linked',
-  define: {
-    __VERSION__: JSON.stringify(version),
-    // The only use is createRequire(import.meta.url), for koffi; a path does as well.
-    'import.meta.url': '__filename',
-  },
-  // koffi carries native binaries: it stays a real dependency, required at run time, and
-  // only where PID 1 / subreaper duties need it.
-  external: ['koffi', '@koromix/*'],
-  logLevel: 'warning',
-});
+// The CLI's two bundles: the whole CLI, and graceful run's entry alone (1. above).
+const BUNDLES = [
+  ['src/main.ts', 'cli.cjs'],
+  ['src/main-run.ts', 'run.cjs'],
+];
+const bundled = [];
+for (const [entry, outfile] of BUNDLES) {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL(entry, root))],
+    bundle: true,
+    write: false,
+    outfile: `dist/${outfile}`,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // NO_MINIFY=1 keeps names readable in a CPU or heap profile (bench/analysis.md was made so).
+    minify: !process.env.NO_MINIFY,
+    legalComments: 'linked',
+    define: {
+      __VERSION__: JSON.stringify(version),
+      // The only use is createRequire(import.meta.url), for koffi; a path does as well.
+      'import.meta.url': '__filename',
+    },
+    // koffi carries native binaries: it stays a real dependency, required at run time, and
+    // only where PID 1 / subreaper duties need it.
+    external: ['koffi', '@koromix/*'],
+    logLevel: 'warning',
+  });
+  bundled.push(...result.outputFiles);
+}
 
 // Two more files of their own, each a CommonJS bundle: the preload graceful check gives Node
 // programs (src/commands/check/preload.ts: loaded by the checked program, never by graceful;
@@ -79,7 +95,7 @@ for (const [entry, outfile, target] of [
 // file as it is, and holds one copy of its 260 KB in memory instead of two (it used to add
 // the wrapper itself, a second string as large as the first).
 const BUILD_TAG = /^\/\*graceful:[0-9a-f]{16}\*\/\(function \(exports, require, module, __filename, __dirname\) \{/;
-for (const file of result.outputFiles) {
+for (const file of bundled) {
   if (!file.path.endsWith('.cjs')) {
     writeFileSync(file.path, file.contents);
     continue;
@@ -90,20 +106,24 @@ for (const file of result.outputFiles) {
   writeFileSync(file.path, text);
 }
 
-// The training run. Its child, sh, asks graceful to stop (SIGTERM to its parent: setpriv
-// execs into sh, so that is graceful) and waits, so the whole stop path runs and is cached.
+// The training runs, one per bundle (bin/graceful.js loads the file GRACEFUL_WRITE_CODE_CACHE
+// names, and writes its cache at exit). Its child, sh, asks graceful to stop (SIGTERM to its
+// parent: setpriv execs into sh, so that is graceful) and waits, so the whole stop path runs
+// and is cached. cli.cjs is trained on the same run, as it reads it when run.cjs hands over.
 const bin = fileURLToPath(new URL('bin/graceful.js', root));
-const cache = new URL('cli.cjs.cache', dist);
-const env = { ...process.env, GRACEFUL_WRITE_CODE_CACHE: '1' };
-delete env.NODE_OPTIONS;
-const training = spawnSync(process.execPath, [bin, 'run', '--timeout', '5s', '--', 'sh', '-c', 'kill -TERM $PPID; exec sleep 5'], {
-  env,
-  stdio: 'ignore',
-  timeout: 20_000,
-});
-if (!existsSync(cache)) {
-  const why = training.error?.message ?? `exit status ${training.status ?? training.signal}`;
-  console.warn(`build: no code cache made (training run: ${why}); graceful works, and starts about 14 ms slower`);
+for (const [, outfile] of BUNDLES) {
+  const cache = new URL(`${outfile}.cache`, dist);
+  const env = { ...process.env, GRACEFUL_WRITE_CODE_CACHE: outfile };
+  delete env.NODE_OPTIONS;
+  const training = spawnSync(process.execPath, [bin, 'run', '--timeout', '5s', '--', 'sh', '-c', 'kill -TERM $PPID; exec sleep 5'], {
+    env,
+    stdio: 'ignore',
+    timeout: 20_000,
+  });
+  if (!existsSync(cache)) {
+    const why = training.error?.message ?? `exit status ${training.status ?? training.signal}`;
+    console.warn(`build: no code cache made for dist/${outfile} (training run: ${why}); graceful works, and starts about 14 ms slower`);
+  }
 }
 
 await buildApp(root);

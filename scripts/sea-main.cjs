@@ -2,8 +2,9 @@
 // a Node single executable application). It does what bin/graceful.js does for the npm
 // install, from the executable's own assets instead of files:
 //
-// - the bundle (cli.cjs) compiled with its V8 code cache (cli.cjs.cache), both made by the
-//   ordinary build;
+// - the bundles (run.cjs for `graceful run`, handing over to cli.cjs what its parser does not
+//   take; cli.cjs for the rest), each compiled with its V8 code cache (*.cjs.cache), all made
+//   by the ordinary build;
 // - koffi's native module (koffi.node), which Node can only load from a file: written to an
 //   O_TMPFILE file (no name, gone with its last descriptor) and loaded through
 //   /proc/self/fd/N; where that cannot be done (no O_TMPFILE on that file system, no /proc),
@@ -118,15 +119,11 @@ if (command === '__audit-shim') {
 // anything is started, so that a failure stops graceful before there is a child to leave.
 if (command === 'run' || command === 'check' || command === 'up') loadNative();
 
-const source = sea.getAsset('cli.cjs', 'utf8');
-// As bin/graceful.js: the cache is the build's id (16 bytes, also first in the bundle) then V8's data.
-const cache = Buffer.from(sea.getRawAsset('cli.cjs.cache'));
-const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
 // The bundle finds graceful check's preload (and check --reload its stream worker) in the
 // directory of its own file, dist/: for check, they go into a private directory of that name, removed at exit. One left
 // by a graceful that could not remove it (SIGKILLed) is removed by the next check, once the
 // pid in its name is gone.
-let file = join(__dirname, 'cli.cjs');
+let dir = __dirname;
 if (command === 'check') {
   const base = process.env.GRACEFUL_TMPDIR || process.env.TMPDIR || '/tmp';
   try {
@@ -153,7 +150,7 @@ if (command === 'check') {
     const koffiDir = join(tmp, 'dist', 'node_modules', '@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`);
     fs.mkdirSync(koffiDir, { recursive: true });
     fs.writeFileSync(join(koffiDir, 'koffi.node'), new Uint8Array(sea.getRawAsset('koffi.node')), { mode: 0o700 });
-    file = join(tmp, 'dist', 'cli.cjs');
+    dir = join(tmp, 'dist');
     process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
   } catch {
     // Without it, check says why its Node-only checks are not run.
@@ -169,10 +166,20 @@ require('node:os');
 require('node:tty');
 const v8Major = Number(process.versions.v8.split('.')[0]);
 if (v8Major >= 11 && v8Major <= 14) require('node:v8').setFlagsFromString('--gc-memory-reducer-start-delay-ms=2000');
-const script = new vm.Script(source, { filename: file, cachedData });
-if (process.env.GRACEFUL_DEBUG) {
-  const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  process.stderr.write(`graceful: code cache ${state}\n`);
+// Runs one bundle with its code cache, as bin/graceful.js does; returns what it exports.
+function load(name) {
+  const source = sea.getAsset(name, 'utf8');
+  // As bin/graceful.js: the cache is the build's id (16 bytes, also first in the bundle) then V8's data.
+  const cache = Buffer.from(sea.getRawAsset(`${name}.cache`));
+  const cachedData = cache.toString('latin1', 0, 16) === source.slice(11, 27) ? cache.subarray(16) : undefined;
+  const file = join(dir, name);
+  const script = new vm.Script(source, { filename: file, cachedData });
+  if (process.env.GRACEFUL_DEBUG) {
+    const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+    process.stderr.write(`graceful: code cache ${state} (${name})\n`);
+  }
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, bundleRequire, mod, file, dir);
+  return mod.exports;
 }
-const mod = { exports: {} };
-script.runInThisContext()(mod.exports, bundleRequire, mod, file, require('node:path').dirname(file));
+if (load(command === 'run' ? 'run.cjs' : 'cli.cjs').handOver === true) load('cli.cjs');

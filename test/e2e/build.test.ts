@@ -1,5 +1,7 @@
-// The build's output as it starts: the V8 code cache that makes graceful's start-up (README,
-// Performance) is used, and a cache V8 or graceful cannot use only costs time, never a run.
+// The build's output as it starts: `graceful run` from dist/run.cjs alone, every other command
+// line from dist/cli.cjs; the V8 code cache that makes graceful's start-up (README,
+// Performance) is used for each, and a cache V8 or graceful cannot use only costs time, never
+// a run.
 import { copyFileSync, cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,29 +20,46 @@ function copyOfBuild(): string {
 }
 
 describe('the build', () => {
-  it('starts from the code cache made at build time', async () => {
+  it('starts graceful run from run.cjs and its code cache, and nothing of cli.cjs', async () => {
     const run = start(['run', '--', 'true'], { env: { GRACEFUL_DEBUG: '1' } });
     expect((await exitOf(run)).code).toBe(0);
-    expect(run.stderr.text).toMatch(/^graceful: code cache used$/m);
+    expect(run.stderr.text.match(/^graceful: code cache .*$/gm)).toEqual(['graceful: code cache used (run.cjs)']);
+  });
+
+  it('hands a run command line its parser does not take (-t5s) to cli.cjs, which runs it', async () => {
+    const run = start(['run', '-t5s', '--', process.execPath, '-e', 'process.exit(3)'], { env: { GRACEFUL_DEBUG: '1' } });
+    expect((await exitOf(run)).code).toBe(3);
+    expect(run.stderr.text.match(/^graceful: code cache .*$/gm)).toEqual(['graceful: code cache used (run.cjs)', 'graceful: code cache used (cli.cjs)']);
+    expect(run.stderr.text).toMatch(/crashed: exited with code 3 after/);
+  });
+
+  it('starts every other command from cli.cjs alone', async () => {
+    const run = start(['reload', '--control', join(tempDir(), 'none.sock')], { env: { GRACEFUL_DEBUG: '1' } });
+    await exitOf(run);
+    expect(run.stderr.text.match(/^graceful: code cache .*$/gm)).toEqual(['graceful: code cache used (cli.cjs)']);
   });
 
   it.each([
-    ['missing', null],
-    ['rejected', 'garbage'],
-    ['missing', 'another build'],
-  ])('a cache that is %s (%s): the run is the same, only slower', async (state, spoil) => {
+    ['missing', null, 'run.cjs'],
+    ['rejected', 'garbage', 'run.cjs'],
+    ['missing', 'another build', 'run.cjs'],
+    ['missing', null, 'cli.cjs'],
+    ['rejected', 'garbage', 'cli.cjs'],
+  ])('a cache that is %s (%s) for %s: the run is the same, only slower', async (state, spoil, bundle) => {
     const dir = copyOfBuild();
-    const cache = join(dir, 'dist/cli.cjs.cache');
+    const cache = join(dir, `dist/${bundle}.cache`);
     if (spoil === null) writeFileSync(cache, '');
     // The right build id, then bytes V8 cannot use.
     if (spoil === 'garbage') writeFileSync(cache, Buffer.concat([readFileSync(cache).subarray(0, 16), Buffer.alloc(4096, 7)]));
     if (spoil === 'another build') writeFileSync(cache, Buffer.concat([Buffer.from('0123456789abcdef'), Buffer.alloc(4096, 7)]));
+    // cli.cjs reads a run command line that run.cjs hands over (-t5s).
+    const options = bundle === 'cli.cjs' ? ['-t5s'] : [];
     const run = start([], {
       env: { GRACEFUL_DEBUG: '1' },
-      via: [process.execPath, join(dir, 'bin/graceful.js'), 'run', '--', process.execPath, '-e', 'process.exit(3)'],
+      via: [process.execPath, join(dir, 'bin/graceful.js'), 'run', ...options, '--', process.execPath, '-e', 'process.exit(3)'],
     });
     expect((await exitOf(run)).code).toBe(3);
-    expect(run.stderr.text).toMatch(new RegExp(`^graceful: code cache ${state}$`, 'm'));
+    expect(run.stderr.text).toMatch(new RegExp(`^graceful: code cache ${state} \\(${bundle.replace('.', '\\.')}\\)$`, 'm'));
     expect(run.stderr.text).toMatch(/crashed: exited with code 3 after/);
   });
 });

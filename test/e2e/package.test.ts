@@ -44,6 +44,8 @@ describe(`the packed tarball of ${NAME}`, () => {
     expect(npm(['ls', '--parseable', NAME], project)).toContain(NAME);
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(files).toContain('package/dist/cli.cjs');
+    expect(files).toContain('package/dist/run.cjs');
+    expect(files).toContain('package/dist/run.cjs.cache');
     expect(files).toContain('package/CHANGELOG.md');
     expect(files.filter((f) => /graceful-linux|sea/.test(f))).toEqual([]);
   });
