@@ -124,7 +124,8 @@ describe.skipIf(why !== null)("the standalone executable's native part", () => {
     const run = start(['run', '--', 'true'], { env: { GRACEFUL_DEBUG: '1' } });
     expect((await exitOf(run)).code).toBe(0);
     expect(run.stderr.text).toMatch(/^graceful: native part loaded from an O_TMPFILE file in /m);
-    expect(run.stderr.text).toMatch(/^graceful: code cache used$/m);
+    // graceful run from its own bundle, with its code cache (scripts/sea-main.cjs).
+    expect(run.stderr.text).toMatch(/^graceful: code cache used \(run\.cjs\)$/m);
   });
 
   it('without /proc: from a file created exclusively in GRACEFUL_TMPDIR, removed once loaded', async () => {
