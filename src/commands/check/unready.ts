@@ -3,9 +3,10 @@
 // takes the next connection, ready or not (docs/reload.md, "Serving before ready"). While an
 // instance is starting, the kernel's table of connections on the held port (sock_diag,
 // filtered by port in the kernel) is read every SAMPLE_MS, and each accepted connection's
-// inode is looked for among the starting instances' open descriptors (/proc/<pid>/fd): a
-// match is a connection that a not-ready instance accepted. A connection opened, answered
-// and closed between two readings is missed: the count is a floor, and one is a failure.
+// inode is looked for among the starting instances' open descriptors (/proc/<pid>/fd, read
+// just before and just after the table): a match is a connection that a not-ready instance
+// accepted. A connection opened, answered and closed between two readings is missed: the
+// count is a floor, and one is a failure.
 import type { Generation, GenState } from '../../core/generations.js';
 import { kernelConnections, type DiagSocket } from '../../shell/probes/traffic.js';
 import { socketInodes } from '../../shell/process/inspect.js';
@@ -41,7 +42,17 @@ export function watchUnready(port: number, state: () => GenState, now: () => num
     while (running) {
       const starting = state().generations.filter((g) => g.role === 'starting' && g.pid !== null && g.readyAt === null);
       if (starting.length > 0) {
-        const table = await read([port]);
+        // The starting instances' sockets, read twice: just before the table (the kernel
+        // makes its first part as the request is sent, in this same tick) and again after
+        // it. A server that answers at once holds a connection for well under a millisecond,
+        // and the table comes back from the thread pool late under load (tens of ms): read
+        // only after it, the descriptors were newer than the table, and a warming server's
+        // 700 connections went unseen (seen under stress-ng).
+        const before = new Map(starting.map((g) => [g, socketInodes([g.pid!])]));
+        // Established connections only, filtered by the kernel: with every state, the table
+        // also held each connection the stream had closed (TIME_WAIT: 60 s, thousands after a
+        // reload or two), many round trips through the thread pool for every reading.
+        const table = await read([port], 1 << TCP_ESTABLISHED);
         if (table === null) {
           readable = false;
           return;
@@ -50,7 +61,7 @@ export function watchUnready(port: number, state: () => GenState, now: () => num
         const accepted = table.filter((s: DiagSocket) => s.state === TCP_ESTABLISHED && s.localPort === port && s.inode !== 0);
         if (accepted.length > 0) {
           for (const g of starting) {
-            const held = socketInodes([g.pid!]);
+            const held = new Set([...before.get(g)!, ...socketInodes([g.pid!])]);
             // Ready meanwhile: what it holds now may have come after.
             const fresh = state().generations.find((x) => x.n === g.n && x.instance === g.instance);
             if (fresh?.readyAt != null) continue;
