@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,...] [-- --cli PATH]
+// npm run bench [-- --quick] [-- --out FILE] [-- --only NAME,... [--merge]] [-- --cli PATH]
 // npm run bench -- fleet [options]   (a rolling deploy through haproxy: bench/fleet/run.mjs)
 //
 // graceful measured from the outside, as its users get it: the default `graceful run`, its
@@ -706,6 +706,7 @@ async function main() {
   }
   const loadAfter = load();
   console.error(`machine: ${loadAfter}`);
+  if (ONLY && args.includes('--merge')) return merge(loadBefore, loadAfter);
   if (ONLY) return;
 
   const cpu = os.cpus();
@@ -728,6 +729,32 @@ async function main() {
   const analysis = readFileSync(join(HERE, 'analysis.md'), 'utf8');
   writeFileSync(OUT, `${[...header, ...lines].join('\n')}\n\n${analysis}`);
   console.error(`\nwritten to ${OUT}`);
+}
+
+// npm run bench -- --only NAMES --merge: the rows measured now replace the rows of the same
+// figure in the results file, dated, with a line of the header saying on which commit and
+// under what load; the rest stays as it was measured. The analysis after the table is
+// analysis.md as it is now.
+function merge(loadBefore, loadAfter) {
+  const text = readFileSync(OUT, 'utf8');
+  const table = text.indexOf('| Figure | Measured | Target | Met |');
+  if (table === -1) throw new Error(`${OUT} has no table of figures to merge into: run the whole bench first`);
+  const end = text.indexOf('\n\n', table);
+  const head = text.slice(0, table).trimEnd().split('\n');
+  const lines = text.slice(table, end).split('\n');
+  const day = new Date().toISOString().slice(0, 10);
+  const commit = version(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const key = (figure) => figure.replace(/ \(\d{4}-\d\d-\d\d\)$/, '').split(' (')[0];
+  for (const r of rows) {
+    const line = `| ${r.figure} (${day}) | ${Object.entries(r.values).map(([k, v]) => `${k}: ${v}`).join('<br>')} | ${r.target} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} |`;
+    const at = lines.findIndex((l) => l.startsWith('| ') && key(l.slice(2, l.indexOf(' | '))) === key(r.figure));
+    if (at === -1) lines.push(line);
+    else lines[at] = line;
+  }
+  head.push(`- ${day} (${commit}): the rows dated ${day} are from \`npm run bench -- --only ${[...ONLY].join(',')} --merge\` on that commit, before, ${loadBefore}; after, ${loadAfter}.`);
+  const analysis = readFileSync(join(HERE, 'analysis.md'), 'utf8');
+  writeFileSync(OUT, `${head.join('\n')}\n\n${lines.join('\n')}\n\n${analysis}`);
+  console.error(`\nmerged into ${OUT}`);
 }
 
 main().catch((error) => {
