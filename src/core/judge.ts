@@ -139,6 +139,10 @@ export type CheckName = (typeof CHECKS)[number];
 // Probe attempts this soon after the stop signal may still be accepted: the signal has to
 // be delivered and handled before the listening socket closes.
 export const REFUSE_GRACE_MS = 100;
+// A listener that closed this close to the end of the in-flight work closed with it: it was
+// open through the drain (graceful's reading of the kernel's table can come a few ms before
+// it sees the last in-flight answer, more under load).
+export const CLOSED_WITH_DRAIN_MS = 50;
 
 // Grades the run. `fmt` formats milliseconds for people. The checks come in CHECKS's order,
 // those this run was set up for (--inflight and --probe add theirs; a launcher, its own).
@@ -364,7 +368,7 @@ function newWorkRefused({ fmt, signal, obs }: Stopped, probe: NonNullable<Observ
   // it; one whose listener stays open through the drain must refuse by itself (503).
   const closed = probe.listenerClosedAfterMs;
   const drained = probe.inflightDoneAfterMs;
-  const closedInTime = closed != null && (drained === null || closed <= drained);
+  const closedInTime = closed != null && (drained === null || closed < drained - CLOSED_WITH_DRAIN_MS);
   const grace = closedInTime ? closed : REFUSE_GRACE_MS;
   const window = probe.attempts.filter((a) => a.afterMs >= grace && (drained === null || a.afterMs <= drained));
   const accepted = window.find((a) => a.outcome === 'accepted');

@@ -179,3 +179,19 @@ describe('exited-in-time and shutdown-time', () => {
     expect(check(stopped(1301), budget, 'shutdown-time')).toMatchObject({ status: 'fail', detail: 'took 301ms, over the 300ms budget (--max-shutdown)' });
   });
 });
+
+describe('new-work-refused', () => {
+  const probed = (closed: number | null, drained: number, attempts: [number, 'accepted' | 'refused'][]) => ({
+    ...obs([]),
+    probe: { url: 'http://127.0.0.1:3000/', attempts: attempts.map(([afterMs, outcome]) => ({ afterMs, outcome, detail: outcome === 'accepted' ? 'HTTP 200' : 'ECONNREFUSED' })), inflightDoneAfterMs: drained, listenerClosedAfterMs: closed },
+  });
+  it('a listener closed late but well before the drain ends (a loaded machine): the attempts before it are excused', () => {
+    const o = probed(300, 600, [[150, 'accepted'], [250, 'accepted'], [350, 'refused'], [450, 'refused']]);
+    expect(check(stopped(1700), o, 'new-work-refused')).toMatchObject({ status: 'ok', detail: '2 new requests refused while in-flight work was finishing' });
+  });
+  it('a listener that closed with the end of the drain was open through it: what it accepted fails the check (seen under load: closed 609 ms, drained 610 ms)', () => {
+    const o = probed(609, 610, [[150, 'accepted'], [300, 'accepted'], [450, 'accepted']]);
+    expect(check(stopped(1700), o, 'new-work-refused')).toMatchObject({ status: 'fail' });
+    expect(check(stopped(1700), o, 'new-work-refused').detail).toMatch(/^new work was accepted 150ms after SIGTERM/);
+  });
+});
