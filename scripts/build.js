@@ -109,7 +109,8 @@ for (const file of bundled) {
 // The training runs, one per bundle (bin/graceful.js loads the file GRACEFUL_WRITE_CODE_CACHE
 // names, and writes its cache at exit). Its child, sh, asks graceful to stop (SIGTERM to its
 // parent: setpriv execs into sh, so that is graceful) and waits, so the whole stop path runs
-// and is cached. cli.cjs is trained on the same run, as it reads it when run.cjs hands over.
+// and is cached. cli.cjs is trained on the same run, read by commander as
+// cli.cjs reads every run command line run.cjs hands over.
 const bin = fileURLToPath(new URL('bin/graceful.js', root));
 for (const [, outfile] of BUNDLES) {
   const cache = new URL(`${outfile}.cache`, dist);

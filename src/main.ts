@@ -1,11 +1,10 @@
-// The whole command line: `graceful run` read by config/args.ts's own parser when it takes it
-// as it is, else by commander (cli/program.ts): help, version, the other commands, every
-// usage error. The one top-level catch turns every failure into one line on stderr and an
-// exit status. Bundled into dist/cli.cjs; `graceful run` itself usually starts from
-// main-run.ts (dist/run.cjs), which hands over to this file any command line it does not take.
+// The whole command line, read by commander (cli/program.ts): help, version, every command,
+// every usage error. The one top-level catch turns every failure into one line on stderr and
+// an exit status. Bundled into dist/cli.cjs. `graceful run` starts from main-run.ts
+// (dist/run.cjs), whose own parser takes the plain command lines; what it does not take, it
+// hands to this file, so there is no fast path here to read them a second time.
 import { EXIT, helpHint } from './config/errors.js';
-import { parseRunArgs, type Inputs } from './config/args.js';
-import { RUN_SPECS } from './config/options.js';
+import type { Inputs } from './config/args.js';
 import type { CheckKey } from './commands/check/options.js';
 import type { ReloadKey } from './commands/reload/options.js';
 import type { UpKey } from './commands/up/options.js';
@@ -52,8 +51,6 @@ async function main(argv: string[]): Promise<number> {
   // The command line as routed (graceful check -f is graceful up --check), for the help hint.
   let routed = argv;
   try {
-    const plain = argv[2] === 'run' ? parseRunArgs(argv.slice(3), RUN_SPECS) : null;
-    if (plain) return await runCommand(withSystem(plain));
     commander = await import('./cli/program.js');
     let status = 0;
     await commander

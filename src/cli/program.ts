@@ -1,7 +1,7 @@
 // commander's view of the command line: the four commands, --help, --version and every usage
-// error, in commander's words made one line. main.ts loads it only when its own parser of
-// `graceful run` (config/args.ts, parseRunArgs) does not take the command line as it is:
-// commander and the program it builds cost start-up time and heap at every start
+// error, in commander's words made one line. main.ts (dist/cli.cjs) loads it; `graceful run`
+// never does when main-run.ts's own parser (config/args.ts, parseRunArgs) takes the command
+// line as it is: commander and the program it builds cost start-up time and heap at every start
 // (bench/analysis.md, "commander off the start path").
 import { Command, CommanderError, Option } from 'commander';
 import type { Inputs, OptionSpec } from '../config/args.js';

@@ -1,5 +1,6 @@
-// Error classes -> exit status + one line of text. The one top-level catch in main.ts maps
-// them; nothing else prints an error or chooses an exit status for graceful's own failures.
+// Error classes -> exit status + one line of text. The one top-level catch of each entry
+// (entry.ts: failed) maps them; nothing else prints an error or chooses an exit status for
+// graceful's own failures.
 
 import { EXIT } from '../core/exit.js';
 
@@ -8,7 +9,7 @@ export { EXIT };
 
 /**
  * A command line graceful cannot accept; `what` names the option or argument. The help it
- * points to is the command's that was run, added by main.ts's catch (helpHint).
+ * points to is the command's that was run, added by the entry's catch (helpHint).
  */
 export class UsageError extends Error {
   readonly status = EXIT.usage;
