@@ -3,9 +3,9 @@
 // it therefore cannot change.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundleInputs } from './bundle-inputs.js';
 import { ROOT } from './harness.js';
 
 const { name } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string };
@@ -19,19 +19,7 @@ function node(args: string[]): { status: number | null; stdout: string; stderr: 
 
 describe('the library build', () => {
   it('is not in the CLI bundle: no file of src/app but its pure protocol and phase words is an input of dist/cli.cjs', async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'src/main.ts')],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      define: { __VERSION__: '"0"', 'import.meta.url': '__filename' },
-      external: ['koffi', '@koromix/*'],
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(result.metafile.inputs).map((f) => relative(ROOT, join(process.cwd(), f)));
+    const inputs = await bundleInputs('src/main.ts');
     expect(inputs.some((f) => f.startsWith('src/main.ts'))).toBe(true);
     // The protocol's definitions and the words of each phase (both pure) may be shared with
     // the CLI; the library itself never.

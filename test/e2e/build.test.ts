@@ -3,9 +3,9 @@
 // Performance) is used for each, and a cache V8 or graceful cannot use only costs time, never
 // a run.
 import { copyFileSync, cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundleInputs } from './bundle-inputs.js';
 import { exitOf, ROOT, start, tempDir, useHarness } from './harness.js';
 
 useHarness();
@@ -22,19 +22,7 @@ function copyOfBuild(): string {
 
 describe('the build', () => {
   it("bundles into run.cjs nothing but run's code: no commander, no stack file's parser, no other command", async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'src/main-run.ts')],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      define: { __VERSION__: '"0"', 'import.meta.url': '__filename' },
-      external: ['koffi', '@koromix/*'],
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(result.metafile.inputs).map((f) => relative(ROOT, join(process.cwd(), f)));
+    const inputs = await bundleInputs('src/main-run.ts');
     expect(inputs).toContain('src/commands/run/run.ts');
     const others = /^(node_modules\/(commander|js-yaml|shell-quote)\/|src\/cli\/|src\/commands\/(check|up|reload|ctl)\/|src\/shell\/audit\/|src\/core\/audit\/|src\/app\/(?!protocol\.ts|log\.ts))/;
     expect(inputs.filter((f) => others.test(f))).toEqual([]);
