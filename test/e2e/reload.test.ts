@@ -460,6 +460,31 @@ describe('graceful check --reload', () => {
     expect(run.stderr.text).toMatch(/graceful: check failed: requests, served-before-ready/);
   });
 
+  // A pre-fork server: gunicorn's workers accept, not its master (the generation's pid).
+  it.skipIf(!hasGunicorn)('fails a pre-fork server whose workers take connections while they warm up (gunicorn -w 2), naming the workers; passes its good twin', { timeout: 120_000 }, async () => {
+    const check = (app: string, ready: string) => start(['check', '--reload', '2', '--listen', `tcp://127.0.0.1:${port}`, '--ready', ready, '--kill-mode', 'mixed', '--', 'gunicorn', '-w', '2', '--chdir', fixture(''), app]);
+    let port = await freePort();
+    const bad = check('warming_wsgi:app', 'log:warm');
+    expect((await exitOf(bad, 90_000)).code, bad.stderr.text).toBe(1);
+    const line = bad.stderr.text.match(/FAIL {2}served-before-ready {2}(\d+) connection\(s\) accepted by a generation that was not ready: (.*)/);
+    expect(line, bad.stderr.text).not.toBeNull();
+    const named = [...line![2]!.matchAll(/generation (\d) \(pid (\d+)\) accepted \d+ in process(?:es)? ([\d, ]+) from \+[\d.]+m?s, ready at \+([\d.]+)s/g)];
+    expect(named.length, line![2]).toBeGreaterThan(0);
+    // The workers that answered 503 ("warming up <pid> <generation>") are the ones named.
+    const warming = new Set([...bad.stderr.text.matchAll(/warm (\d+) generation (\d+)/g)].map((m) => `${m[1]} ${m[2]}`));
+    for (const m of named) {
+      expect(Number(m[1])).toBeGreaterThan(1);
+      for (const worker of m[3]!.split(', ')) {
+        expect(Number(worker)).not.toBe(Number(m[2]));
+        expect(warming, `worker ${worker} of generation ${m[1]}`).toContain(`${worker} ${m[1]}`);
+      }
+    }
+    port = await freePort();
+    const good = check('listen_wsgi:app', 'log:Booting worker');
+    expect((await exitOf(good, 90_000)).code, good.stderr.text).toBe(0);
+    expect(good.stderr.text).toMatch(/ok {4}served-before-ready {2}no connection was accepted/);
+  });
+
   it('checks --instances: every instance replaced, each drained, none serving before ready', { timeout: 90_000 }, async () => {
     const port = await freePort();
     const run = start(['check', '--reload', '2', '--instances', '3', '--listen', `tcp://127.0.0.1:${port}`, '--ready', 'ipc', '--', node, fixture('listen-http.js')]);

@@ -150,8 +150,15 @@ function unreadyCheck(coordinator: Coordinator, seen: Unready[] | null): ReloadC
   if (seen === null) return graded('served-before-ready', null, "not checked: the kernel's table of connections cannot be read here (Linux and the FFI only)");
   if (seen.length === 0) return graded('served-before-ready', true, 'no connection was accepted by a generation before it was ready (read every 10 ms while one started)');
   const total = seen.reduce((s, u) => s + u.connections, 0);
-  const each = seen.map((u) => `${instanceName(coordinator.state, u.generation, u.instance)} (pid ${u.pid}) accepted ${u.connections} from +${human(u.firstAfterMs)}, ${u.readyAfterMs === null ? 'never ready' : `ready at +${human(u.readyAfterMs)}`}`);
+  const each = seen.map((u) => `${instanceName(coordinator.state, u.generation, u.instance)} (pid ${u.pid}) accepted ${u.connections}${inProcesses(u)} from +${human(u.firstAfterMs)}, ${u.readyAfterMs === null ? 'never ready' : `ready at +${human(u.readyAfterMs)}`}`);
   return graded('served-before-ready', false, `${total} connection(s) accepted by a generation that was not ready: ${each.join('; ')}; take the socket (listen({ fd: 3 }), accept) only once the program can serve: the backlog holds the connections until then (docs/reload.md#serving-before-ready)`);
+}
+
+// Which processes of the generation's tree took them, when not only its main one (a pre-fork
+// server's workers).
+function inProcesses(u: Unready): string {
+  if (u.holders.length === 1 && u.holders[0] === u.pid) return '';
+  return ` in ${u.holders.length === 1 ? 'process' : 'processes'} ${u.holders.join(', ')}`;
 }
 
 // --inflight: did the requests sent before each reload complete while their generation drained?

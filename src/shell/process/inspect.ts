@@ -48,7 +48,12 @@ export function tcpSockets(pids: readonly number[]): TcpSocket[] | null {
 
 // The inodes of the sockets `pids` hold open (their /proc/PID/fd links: socket:[inode]).
 export function socketInodes(pids: readonly number[]): Set<number> {
-  const inodes = new Set<number>();
+  return new Set(socketOwners(pids).keys());
+}
+
+// The sockets `pids` hold open, each inode with the first of them found holding it.
+export function socketOwners(pids: readonly number[]): Map<number, number> {
+  const owners = new Map<number, number>();
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -59,13 +64,13 @@ export function socketInodes(pids: readonly number[]): Set<number> {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(Number(m[1]));
+        if (m && !owners.has(Number(m[1]))) owners.set(Number(m[1]), pid);
       } catch {
         // closed meanwhile
       }
     }
   }
-  return inodes;
+  return owners;
 }
 
 // Ports that some process (any process) listens on, among `ports`; null where /proc cannot tell.
